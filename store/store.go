@@ -1,0 +1,387 @@
+// Package store holds Roster's domain types, the Store interface every backend
+// implements, and the error vocabulary shared by all layers. It does no I/O.
+//
+// Every method takes the tenant explicitly; a record of another tenant is
+// indistinguishable from a missing one (ErrNotFound).
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// SeatClass is the kind of seat a user holds.
+type SeatClass string
+
+const (
+	SeatNone  SeatClass = "none"  // inactive, deleted or expired: consumes nothing
+	SeatFull  SeatClass = "full"  // a paid seat, counted against the purchased seats
+	SeatLight SeatClass = "light" // a light (read-only) seat, priced separately, never capped
+)
+
+// Built-in role names. Every tenant has them; custom roles live in the store.
+const (
+	RoleAdmin      = "admin"
+	RoleSupervisor = "supervisor"
+	RoleAgent      = "agent"
+)
+
+// Settings are a tenant's tunables (DESIGN.md "Tenant settings").
+type Settings struct {
+	RateLimitPerSecond  int    `json:"rate_limit_per_second"`
+	Overage             bool   `json:"overage"`
+	PrivilegedRoles     string `json:"privileged_roles"` // deny | allow | approve
+	IdPInitiatedSSO     bool   `json:"idp_initiated_sso"`
+	LightSeatPriceCents int    `json:"light_seat_price_cents"`
+	DefaultRole         string `json:"default_role"`
+}
+
+// DefaultSettings are the settings of a new tenant.
+func DefaultSettings() Settings {
+	return Settings{RateLimitPerSecond: 100, PrivilegedRoles: "deny", DefaultRole: RoleAgent}
+}
+
+// Tenant is one customer organisation.
+type Tenant struct {
+	ID        string
+	Name      string
+	Plan      string // a licensing plan id: trial, enterprise, enterprise_bundle, ultimate
+	Seats     int    // purchased full seats
+	Addons    []string
+	Settings  Settings
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// SeatCounts are the seats a tenant's users hold right now.
+type SeatCounts struct {
+	Full  int
+	Light int
+}
+
+// Token is a SCIM bearer credential. Only a hash of the secret is stored.
+type Token struct {
+	TenantID   string
+	ID         string
+	Name       string
+	Hash       []byte
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// SAMLConfig is the validated IdP metadata of a tenant: the SSO prerequisite of SCIM.
+type SAMLConfig struct {
+	TenantID     string
+	MetadataXML  string
+	EntityID     string
+	SSOURL       string
+	CertNotAfter time.Time
+	UpdatedAt    time.Time
+}
+
+// MultiValue is one value of a SCIM multi-valued attribute (emails, phoneNumbers, roles).
+type MultiValue struct {
+	Value   string `json:"value,omitempty"`
+	Type    string `json:"type,omitempty"`
+	Display string `json:"display,omitempty"`
+	Primary bool   `json:"primary,omitempty"`
+}
+
+// Address is one value of the SCIM addresses attribute.
+type Address struct {
+	Formatted     string `json:"formatted,omitempty"`
+	StreetAddress string `json:"streetAddress,omitempty"`
+	Locality      string `json:"locality,omitempty"`
+	Region        string `json:"region,omitempty"`
+	PostalCode    string `json:"postalCode,omitempty"`
+	Country       string `json:"country,omitempty"`
+	Type          string `json:"type,omitempty"`
+	Primary       bool   `json:"primary,omitempty"`
+}
+
+// Name is the SCIM name complex attribute.
+type Name struct {
+	Formatted       string `json:"formatted,omitempty"`
+	FamilyName      string `json:"familyName,omitempty"`
+	GivenName       string `json:"givenName,omitempty"`
+	MiddleName      string `json:"middleName,omitempty"`
+	HonorificPrefix string `json:"honorificPrefix,omitempty"`
+	HonorificSuffix string `json:"honorificSuffix,omitempty"`
+}
+
+// Enterprise is the SCIM enterprise user extension.
+type Enterprise struct {
+	EmployeeNumber string `json:"employeeNumber,omitempty"`
+	CostCenter     string `json:"costCenter,omitempty"`
+	Organization   string `json:"organization,omitempty"`
+	Division       string `json:"division,omitempty"`
+	Department     string `json:"department,omitempty"`
+	ManagerID      string `json:"managerId,omitempty"`
+}
+
+// User is a provisioned person: SCIM core, enterprise and Roster-extension
+// attributes, the one role they hold and the seat that role costs.
+type User struct {
+	TenantID          string
+	ID                string
+	ExternalID        string
+	UserName          string
+	Name              Name
+	DisplayName       string
+	NickName          string
+	ProfileURL        string
+	Title             string
+	UserType          string
+	PreferredLanguage string
+	Locale            string
+	Timezone          string
+	Active            bool
+	Emails            []MultiValue
+	PhoneNumbers      []MultiValue
+	Addresses         []Address
+	Roles             []MultiValue // the core roles attribute as the IdP sent it
+	Enterprise        Enterprise
+
+	Role            string   // the one resolved role
+	Stores          []string // stores the user may see
+	AccessExpiresAt *time.Time
+	LastActiveAt    *time.Time
+
+	// Seat is derived by the store inside the write transaction from Active and
+	// the seat class of Role; whatever a caller sets is ignored.
+	Seat SeatClass
+
+	Version   int64 // increases on every change; meta.version is W/"<Version>"
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Member is one member of a group.
+type Member struct {
+	UserID  string
+	Display string // the member's displayName, else userName; filled on read
+}
+
+// Group is a SCIM group: a team of users.
+type Group struct {
+	TenantID    string
+	ID          string
+	DisplayName string
+	ExternalID  string
+	Members     []Member // nil unless asked for
+	MemberCount int
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// MemberOpKind says what a MemberOp does to a group's members.
+type MemberOpKind int
+
+const (
+	MembersAdd     MemberOpKind = iota + 1 // add the listed users; present ones stay one row
+	MembersRemove                          // remove the listed users; absent ones are ignored
+	MembersReplace                         // the listed users become the whole membership
+)
+
+// MemberOp is one membership change, applied in the database one row per member.
+type MemberOp struct {
+	Kind    MemberOpKind
+	UserIDs []string
+}
+
+// GroupUpdate is what an UpdateGroup closure edits: the group's attributes
+// (Members is not loaded) and an ordered list of membership changes.
+type GroupUpdate struct {
+	Group   Group
+	Members []MemberOp
+}
+
+// Add records that the users join the group.
+func (u *GroupUpdate) Add(userIDs ...string) {
+	u.Members = append(u.Members, MemberOp{Kind: MembersAdd, UserIDs: userIDs})
+}
+
+// Remove records that the users leave the group.
+func (u *GroupUpdate) Remove(userIDs ...string) {
+	u.Members = append(u.Members, MemberOp{Kind: MembersRemove, UserIDs: userIDs})
+}
+
+// Replace records that the users become the group's whole membership.
+func (u *GroupUpdate) Replace(userIDs ...string) {
+	u.Members = append(u.Members, MemberOp{Kind: MembersReplace, UserIDs: userIDs})
+}
+
+// Role is a custom role: a named set of permission flags.
+type Role struct {
+	TenantID    string
+	Name        string
+	Description string
+	Permissions []string
+	Privileged  bool
+	SeatClass   SeatClass // full or light
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// RoleMapping maps an IdP group (by displayName) to a role; a list of them is
+// in precedence order, first wins.
+type RoleMapping struct {
+	Group string `json:"group"`
+	Role  string `json:"role"`
+}
+
+// Actor is who caused a change: a SCIM token, an operator, the system.
+type Actor struct {
+	Kind string // token | admin | system | user
+	ID   string
+}
+
+// Actors used by the system itself.
+var (
+	ActorSystem = Actor{Kind: "system", ID: "rosterd"}
+	ActorAdmin  = Actor{Kind: "admin", ID: "operator"}
+)
+
+// Seat-event reasons.
+const (
+	ReasonProvisioned = "provisioned"
+	ReasonReactivated = "reactivated"
+	ReasonDeactivated = "deactivated"
+	ReasonDeleted     = "deleted"
+	ReasonExpired     = "expired"
+	ReasonRoleChanged = "role_changed"
+)
+
+// SeatEvent is one entry of the append-only seat ledger: a consumption
+// (Delta +1) or a release (Delta -1) of a seat of one class.
+type SeatEvent struct {
+	TenantID string
+	Seq      int64 // ledger order within the tenant
+	Time     time.Time
+	UserID   string
+	Class    SeatClass
+	Delta    int
+	Reason   string
+	Actor    Actor
+}
+
+// AuditEvent is one provisioning event, recorded in the transaction of the change.
+type AuditEvent struct {
+	TenantID   string
+	Seq        int64
+	Time       time.Time
+	Actor      Actor
+	Action     string // user.created, user.updated, user.deleted, group.created, …
+	TargetType string // user | group | role | tenant | token | saml
+	TargetID   string
+	Detail     string
+}
+
+// EventQuery pages through seat events or audit events.
+type EventQuery struct {
+	From, To time.Time // zero: unbounded; From inclusive, To exclusive
+	UserID   string    // seat events only
+	After    int64     // seat events: Seq > After (oldest first); audit: Seq < After when > 0 (newest first)
+	Limit    int       // 0: 100
+}
+
+// UserQuery selects a page of users.
+type UserQuery struct {
+	Filter     Filter // nil: all
+	StartIndex int    // 1-based; below 1 is 1
+	Count      int    // page size; 0 returns only the total
+	SortBy     string // a filterable attribute; empty: creation order
+	Descending bool
+}
+
+// UserPage is one page of users and the total that match.
+type UserPage struct {
+	Total int
+	Users []User
+}
+
+// GroupQuery selects a page of groups.
+type GroupQuery struct {
+	Filter      Filter
+	StartIndex  int
+	Count       int
+	SortBy      string
+	Descending  bool
+	WithMembers bool
+}
+
+// GroupPage is one page of groups and the total that match.
+type GroupPage struct {
+	Total  int
+	Groups []Group
+}
+
+// Store is the persistence contract. Implementations: store/memory (embedded
+// default) and store/postgres. Both pass store/storetest.
+//
+// Values passed in and returned are copies: mutating them never changes the store.
+// Update methods run the closure inside one transaction holding the record's
+// lock; returning an error from it aborts the change and is returned as is.
+type Store interface {
+	// Tenants.
+	CreateTenant(ctx context.Context, t Tenant) (Tenant, error)
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	ListTenants(ctx context.Context) ([]Tenant, error)
+	UpdateTenant(ctx context.Context, id string, fn func(*Tenant) error) (Tenant, error)
+	DeleteTenant(ctx context.Context, id string) error
+	SeatCounts(ctx context.Context, tenantID string) (SeatCounts, error)
+
+	// Tokens.
+	CreateToken(ctx context.Context, tenantID string, t Token) (Token, error)
+	GetToken(ctx context.Context, tenantID, id string) (Token, error)
+	ListTokens(ctx context.Context, tenantID string) ([]Token, error)
+	RevokeToken(ctx context.Context, tenantID, id string, at time.Time) error
+	// TouchTokens records last-use times in one write, for batching.
+	TouchTokens(ctx context.Context, used map[TokenKey]time.Time) error
+
+	// SAML configuration.
+	PutSAMLConfig(ctx context.Context, tenantID string, c SAMLConfig) (SAMLConfig, error)
+	GetSAMLConfig(ctx context.Context, tenantID string) (SAMLConfig, error)
+	DeleteSAMLConfig(ctx context.Context, tenantID string) error
+
+	// Users.
+	CreateUser(ctx context.Context, tenantID string, u User, by Actor) (User, error)
+	GetUser(ctx context.Context, tenantID, id string) (User, error)
+	GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error)
+	ListUsers(ctx context.Context, tenantID string, q UserQuery) (UserPage, error)
+	UpdateUser(ctx context.Context, tenantID, id string, by Actor, fn func(*User) error) (User, error)
+	DeleteUser(ctx context.Context, tenantID, id string, by Actor) error
+
+	// Groups. Members are loaded only when asked for.
+	CreateGroup(ctx context.Context, tenantID string, g Group, by Actor) (Group, error)
+	GetGroup(ctx context.Context, tenantID, id string, withMembers bool) (Group, error)
+	ListGroups(ctx context.Context, tenantID string, q GroupQuery) (GroupPage, error)
+	UpdateGroup(ctx context.Context, tenantID, id string, by Actor, fn func(*GroupUpdate) error) (Group, error)
+	DeleteGroup(ctx context.Context, tenantID, id string, by Actor) error
+	UserGroups(ctx context.Context, tenantID, userID string) ([]Group, error)
+
+	// Custom roles and group → role mappings.
+	CreateRole(ctx context.Context, tenantID string, r Role) (Role, error)
+	GetRole(ctx context.Context, tenantID, name string) (Role, error)
+	ListRoles(ctx context.Context, tenantID string) ([]Role, error)
+	UpdateRole(ctx context.Context, tenantID, name string, fn func(*Role) error) (Role, error)
+	// DeleteRole refuses with a RoleInUseError while users hold the role,
+	// unless replacement names the role those users move to.
+	DeleteRole(ctx context.Context, tenantID, name, replacement string, by Actor) error
+	PutRoleMappings(ctx context.Context, tenantID string, m []RoleMapping) error
+	GetRoleMappings(ctx context.Context, tenantID string) ([]RoleMapping, error)
+
+	// Ledger and audit trail.
+	ListSeatEvents(ctx context.Context, tenantID string, q EventQuery) ([]SeatEvent, error)
+	AppendAudit(ctx context.Context, tenantID string, e AuditEvent) error
+	ListAudit(ctx context.Context, tenantID string, q EventQuery) ([]AuditEvent, error)
+
+	// Ping answers nil when the store can serve requests (readiness).
+	Ping(ctx context.Context) error
+	Close()
+}
+
+// TokenKey names one token.
+type TokenKey struct{ TenantID, ID string }

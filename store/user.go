@@ -1,0 +1,156 @@
+package store
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+var folder = cases.Fold()
+
+// FoldKey is the uniqueness key of a userName or a group displayName:
+// NFKC-normalised, trimmed and case-folded, so that "ａｄｍｉｎ", " Admin " and
+// "admin" are one name.
+func FoldKey(s string) string {
+	return folder.String(strings.TrimSpace(norm.NFKC.String(s)))
+}
+
+// SeatFor is the seat a user holds: none when inactive, else the seat class of
+// their role (full unless the role is a light one).
+func SeatFor(active bool, roleClass SeatClass) SeatClass {
+	if !active {
+		return SeatNone
+	}
+	if roleClass == SeatLight {
+		return SeatLight
+	}
+	return SeatFull
+}
+
+// Transition is one ledger entry to write for a change of seat.
+type Transition struct {
+	Class  SeatClass
+	Delta  int
+	Reason string
+}
+
+// TransitionKind says what kind of write moved a seat.
+type TransitionKind int
+
+const (
+	OnCreate TransitionKind = iota
+	OnUpdate
+	OnDelete
+)
+
+// SeatTransitions returns the ledger entries for a user whose seat goes from
+// old to new. expired says the user's access expiry has passed, which names a
+// release "expired" rather than "deactivated".
+func SeatTransitions(kind TransitionKind, old, new SeatClass, expired bool) []Transition {
+	if old == new {
+		return nil
+	}
+	switch {
+	case old == SeatNone:
+		reason := ReasonReactivated
+		if kind == OnCreate {
+			reason = ReasonProvisioned
+		}
+		return []Transition{{Class: new, Delta: 1, Reason: reason}}
+	case new == SeatNone:
+		reason := ReasonDeactivated
+		switch {
+		case kind == OnDelete:
+			reason = ReasonDeleted
+		case expired:
+			reason = ReasonExpired
+		}
+		return []Transition{{Class: old, Delta: -1, Reason: reason}}
+	default: // full <-> light: one ledger pair
+		return []Transition{
+			{Class: old, Delta: -1, Reason: ReasonRoleChanged},
+			{Class: new, Delta: 1, Reason: ReasonRoleChanged},
+		}
+	}
+}
+
+// Delta is the change of a tenant's seat counts that transitions cause.
+func Delta(ts []Transition) SeatCounts {
+	var d SeatCounts
+	for _, t := range ts {
+		switch t.Class {
+		case SeatFull:
+			d.Full += t.Delta
+		case SeatLight:
+			d.Light += t.Delta
+		}
+	}
+	return d
+}
+
+// Expired says whether access that ends at expiresAt has ended at now.
+func Expired(expiresAt *time.Time, now time.Time) bool {
+	return expiresAt != nil && !expiresAt.After(now)
+}
+
+// MaxStringLen caps every string attribute a backend stores.
+const MaxStringLen = 2048
+
+// ValidateUser checks what every backend requires of a user before writing it.
+func ValidateUser(u *User) error {
+	if strings.TrimSpace(u.UserName) == "" {
+		return &InvalidError{Field: "userName", Reason: "is required"}
+	}
+	if FoldKey(u.UserName) == "" {
+		return &InvalidError{Field: "userName", Reason: "has no visible characters"}
+	}
+	for field, v := range map[string]string{
+		"userName": u.UserName, "externalId": u.ExternalID, "displayName": u.DisplayName,
+		"nickName": u.NickName, "title": u.Title, "userType": u.UserType, "role": u.Role,
+		"name.givenName": u.Name.GivenName, "name.familyName": u.Name.FamilyName,
+		"name.formatted": u.Name.Formatted, "locale": u.Locale, "timezone": u.Timezone,
+		"preferredLanguage": u.PreferredLanguage, "profileUrl": u.ProfileURL,
+	} {
+		if err := checkString(field, v); err != nil {
+			return err
+		}
+	}
+	for _, e := range u.Emails {
+		if err := checkString("emails.value", e.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateGroup checks what every backend requires of a group before writing it.
+func ValidateGroup(g *Group) error {
+	if FoldKey(g.DisplayName) == "" {
+		return &InvalidError{Field: "displayName", Reason: "is required"}
+	}
+	if err := checkString("displayName", g.DisplayName); err != nil {
+		return err
+	}
+	return checkString("externalId", g.ExternalID)
+}
+
+func checkString(field, v string) error {
+	switch {
+	case len(v) > MaxStringLen:
+		return &InvalidError{Field: field, Reason: "is longer than 2048 bytes"}
+	case !utf8.ValidString(v):
+		return &InvalidError{Field: field, Reason: "is not valid UTF-8"}
+	case strings.ContainsRune(v, 0):
+		return &InvalidError{Field: field, Reason: "contains a NUL character"}
+	}
+	return nil
+}
+
+// Timestamp normalises a time to what every backend can round-trip: UTC,
+// microsecond precision (PostgreSQL's timestamptz).
+func Timestamp(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
