@@ -154,3 +154,56 @@ func checkString(field, v string) error {
 func Timestamp(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
+
+// Clone returns a deep copy of the user.
+func (u User) Clone() User {
+	u.Emails = cloneSlice(u.Emails)
+	u.PhoneNumbers = cloneSlice(u.PhoneNumbers)
+	u.Addresses = cloneSlice(u.Addresses)
+	u.Roles = cloneSlice(u.Roles)
+	u.Stores = cloneSlice(u.Stores)
+	u.AccessExpiresAt = cloneTime(u.AccessExpiresAt)
+	u.LastActiveAt = cloneTime(u.LastActiveAt)
+	return u
+}
+
+// Clone returns a deep copy of the group.
+func (g Group) Clone() Group {
+	g.Members = cloneSlice(g.Members)
+	return g
+}
+
+// Clone returns a deep copy of the tenant.
+func (t Tenant) Clone() Tenant {
+	t.Addons = cloneSlice(t.Addons)
+	return t
+}
+
+// Clone returns a deep copy of the token.
+func (t Token) Clone() Token {
+	t.Hash = cloneSlice(t.Hash)
+	t.LastUsedAt = cloneTime(t.LastUsedAt)
+	t.RevokedAt = cloneTime(t.RevokedAt)
+	return t
+}
+
+// Clone returns a deep copy of the role.
+func (r Role) Clone() Role {
+	r.Permissions = cloneSlice(r.Permissions)
+	return r
+}
+
+func cloneSlice[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := Timestamp(*t)
+	return &c
+}

@@ -1,0 +1,295 @@
+package memory
+
+import (
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// values gives a filter the attribute values of one record (or of one value
+// of a multi-valued attribute). A string attribute that is absent is "".
+type values interface {
+	scalar(attr string) any     // string, bool or *time.Time
+	multi(attr string) []values // the values of a multi-valued attribute
+}
+
+// eval evaluates a filter that store.Normalize has checked, per the semantics
+// documented on store.Filter.
+func eval(f store.Filter, v values) bool {
+	return evalIn(f, nil, v)
+}
+
+func evalIn(f store.Filter, sub map[string]store.Attr, v values) bool {
+	switch f := f.(type) {
+	case store.And:
+		return evalIn(f.Left, sub, v) && evalIn(f.Right, sub, v)
+	case store.Or:
+		return evalIn(f.Left, sub, v) || evalIn(f.Right, sub, v)
+	case store.Not:
+		return !evalIn(f.Filter, sub, v)
+	case store.ValuePath:
+		attr := lookup(nil, f.Attr, v)
+		for _, elem := range v.multi(f.Attr) {
+			if evalIn(f.Filter, attr.Sub, elem) {
+				return true
+			}
+		}
+		return false
+	case store.Compare:
+		return compare(lookup(sub, f.Attr, v), f.Op, f.Value, v.scalar(f.Attr))
+	}
+	return false
+}
+
+// lookup finds an attribute's description: in the sub-attribute table inside
+// a value path, else in the record's table.
+func lookup(sub map[string]store.Attr, name string, v values) store.Attr {
+	if sub != nil {
+		return sub[strings.ToLower(name)]
+	}
+	if _, ok := v.(groupValues); ok {
+		return store.GroupAttrs[strings.ToLower(name)]
+	}
+	return store.UserAttrs[strings.ToLower(name)]
+}
+
+func compare(a store.Attr, op store.Op, want, got any) bool {
+	switch a.Type {
+	case store.TypeBool:
+		b, _ := got.(bool)
+		switch op {
+		case store.OpPr:
+			return true
+		case store.OpEq:
+			return b == want
+		case store.OpNe:
+			return b != want
+		}
+		return false
+	case store.TypeTime:
+		t, _ := got.(*time.Time)
+		if op == store.OpPr {
+			return t != nil
+		}
+		if t == nil {
+			return op == store.OpNe
+		}
+		w := want.(time.Time)
+		return ordered(op, t.Compare(w))
+	default:
+		s, _ := got.(string)
+		if op == store.OpPr {
+			return s != ""
+		}
+		w, _ := want.(string)
+		switch {
+		case a.Name == "userName" && (op == store.OpEq || op == store.OpNe):
+			s, w = store.FoldKey(s), store.FoldKey(w)
+		case a.Type == store.TypeString:
+			s, w = strings.ToLower(s), strings.ToLower(w)
+		}
+		switch op {
+		case store.OpCo:
+			return strings.Contains(s, w)
+		case store.OpSw:
+			return strings.HasPrefix(s, w)
+		case store.OpEw:
+			return strings.HasSuffix(s, w)
+		}
+		return ordered(op, strings.Compare(s, w))
+	}
+}
+
+// ordered answers an eq/ne/gt/ge/lt/le comparison from a three-way result.
+func ordered(op store.Op, c int) bool {
+	switch op {
+	case store.OpEq:
+		return c == 0
+	case store.OpNe:
+		return c != 0
+	case store.OpGt:
+		return c > 0
+	case store.OpGe:
+		return c >= 0
+	case store.OpLt:
+		return c < 0
+	case store.OpLe:
+		return c <= 0
+	}
+	return false
+}
+
+// sortKey is a comparable rendering of one attribute value for sortBy.
+type sortKey struct {
+	s string
+	t *time.Time
+	b bool
+}
+
+func (k sortKey) less(o sortKey) bool {
+	switch {
+	case k.t != nil || o.t != nil:
+		return k.t == nil && o.t != nil || k.t != nil && o.t != nil && k.t.Before(*o.t)
+	case k.b != o.b:
+		return !k.b
+	}
+	return k.s < o.s
+}
+
+func keyOf(a store.Attr, v values) sortKey {
+	switch x := v.scalar(a.Name).(type) {
+	case string:
+		if a.Type == store.TypeString {
+			x = strings.ToLower(x)
+		}
+		return sortKey{s: x}
+	case bool:
+		return sortKey{b: x}
+	case *time.Time:
+		return sortKey{t: x}
+	}
+	return sortKey{}
+}
+
+type userValues struct{ u *store.User }
+
+func (v userValues) scalar(attr string) any {
+	u := v.u
+	switch attr {
+	case "id":
+		return u.ID
+	case "externalId":
+		return u.ExternalID
+	case "userName":
+		return u.UserName
+	case "displayName":
+		return u.DisplayName
+	case "nickName":
+		return u.NickName
+	case "title":
+		return u.Title
+	case "userType":
+		return u.UserType
+	case "preferredLanguage":
+		return u.PreferredLanguage
+	case "locale":
+		return u.Locale
+	case "timezone":
+		return u.Timezone
+	case "active":
+		return u.Active
+	case "name.givenName":
+		return u.Name.GivenName
+	case "name.familyName":
+		return u.Name.FamilyName
+	case "name.formatted":
+		return u.Name.Formatted
+	case "meta.created":
+		return &u.CreatedAt
+	case "meta.lastModified":
+		return &u.UpdatedAt
+	case "enterprise.employeeNumber":
+		return u.Enterprise.EmployeeNumber
+	case "enterprise.costCenter":
+		return u.Enterprise.CostCenter
+	case "enterprise.organization":
+		return u.Enterprise.Organization
+	case "enterprise.division":
+		return u.Enterprise.Division
+	case "enterprise.department":
+		return u.Enterprise.Department
+	case "enterprise.manager.value":
+		return u.Enterprise.ManagerID
+	case "roster.role":
+		return u.Role
+	case "roster.accessExpiresAt":
+		return u.AccessExpiresAt
+	case "roster.lastActiveAt":
+		return u.LastActiveAt
+	}
+	return nil
+}
+
+func (v userValues) multi(attr string) []values {
+	var vs []store.MultiValue
+	switch attr {
+	case "emails":
+		vs = v.u.Emails
+	case "phoneNumbers":
+		vs = v.u.PhoneNumbers
+	case "roles":
+		vs = v.u.Roles
+	}
+	out := make([]values, len(vs))
+	for i := range vs {
+		out[i] = multiValue{&vs[i]}
+	}
+	return out
+}
+
+type multiValue struct{ m *store.MultiValue }
+
+func (v multiValue) scalar(attr string) any {
+	switch attr {
+	case "value":
+		return v.m.Value
+	case "type":
+		return v.m.Type
+	case "display":
+		return v.m.Display
+	case "primary":
+		return v.m.Primary
+	}
+	return nil
+}
+
+func (multiValue) multi(string) []values { return nil }
+
+type groupValues struct {
+	t   *tenant
+	rec *groupRec
+}
+
+func (v groupValues) scalar(attr string) any {
+	g := &v.rec.g
+	switch attr {
+	case "id":
+		return g.ID
+	case "externalId":
+		return g.ExternalID
+	case "displayName":
+		return g.DisplayName
+	case "meta.created":
+		return &g.CreatedAt
+	case "meta.lastModified":
+		return &g.UpdatedAt
+	}
+	return nil
+}
+
+func (v groupValues) multi(attr string) []values {
+	if attr != "members" {
+		return nil
+	}
+	ms := v.t.membersOf(v.rec)
+	out := make([]values, len(ms))
+	for i := range ms {
+		out[i] = memberValue{ms[i]}
+	}
+	return out
+}
+
+type memberValue struct{ m store.Member }
+
+func (v memberValue) scalar(attr string) any {
+	switch attr {
+	case "value":
+		return v.m.UserID
+	case "display":
+		return v.m.Display
+	}
+	return nil
+}
+
+func (memberValue) multi(string) []values { return nil }

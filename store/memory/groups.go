@@ -1,0 +1,249 @@
+package memory
+
+import (
+	"context"
+	"slices"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// unknownMembers lists the ids that are not live users of the tenant, in the
+// order given, each once.
+func (t *tenant) unknownMembers(ops []store.MemberOp) error {
+	var bad []string
+	seen := map[string]bool{}
+	for _, op := range ops {
+		if op.Kind == store.MembersRemove {
+			continue // removing a non-member (or a stranger) is a no-op
+		}
+		for _, id := range op.UserIDs {
+			if _, err := t.liveUser(id); err != nil && !seen[id] {
+				seen[id] = true
+				bad = append(bad, id)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return &store.UnknownMembersError{IDs: bad}
+	}
+	return nil
+}
+
+func applyMembers(members map[string]bool, ops []store.MemberOp) {
+	for _, op := range ops {
+		switch op.Kind {
+		case store.MembersAdd:
+			for _, id := range op.UserIDs {
+				members[id] = true
+			}
+		case store.MembersRemove:
+			for _, id := range op.UserIDs {
+				delete(members, id)
+			}
+		case store.MembersReplace:
+			clear(members)
+			for _, id := range op.UserIDs {
+				members[id] = true
+			}
+		}
+	}
+}
+
+// view returns a copy of the group with its member count and, when asked, its
+// members in the order the users were created.
+func (t *tenant) view(rec *groupRec, withMembers bool) store.Group {
+	g := rec.g.Clone()
+	g.MemberCount = len(rec.members)
+	g.Members = nil
+	if withMembers {
+		g.Members = t.membersOf(rec)
+	}
+	return g
+}
+
+func (t *tenant) membersOf(rec *groupRec) []store.Member {
+	recs := make([]*userRec, 0, len(rec.members))
+	for id := range rec.members {
+		recs = append(recs, t.users[id])
+	}
+	slices.SortFunc(recs, func(a, b *userRec) int { return int(a.seq - b.seq) })
+	out := make([]store.Member, 0, len(recs))
+	for _, u := range recs {
+		out = append(out, store.Member{UserID: u.u.ID, Display: displayOf(&u.u)})
+	}
+	return out
+}
+
+func displayOf(u *store.User) string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.UserName
+}
+
+func (s *Store) CreateGroup(_ context.Context, tenantID string, g store.Group, by store.Actor) (store.Group, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Group{}, err
+	}
+	if err := store.ValidateGroup(&g); err != nil {
+		return store.Group{}, err
+	}
+	key := store.FoldKey(g.DisplayName)
+	if _, taken := t.groupKeys[key]; taken {
+		return store.Group{}, &store.ConflictError{Field: "displayName", Value: g.DisplayName}
+	}
+	ids := make([]string, 0, len(g.Members))
+	for _, m := range g.Members {
+		ids = append(ids, m.UserID)
+	}
+	ops := []store.MemberOp{{Kind: store.MembersAdd, UserIDs: ids}}
+	if err := t.unknownMembers(ops); err != nil {
+		return store.Group{}, err
+	}
+	if g.ID == "" {
+		g.ID = s.newID()
+	}
+	if _, taken := t.groups[g.ID]; taken {
+		return store.Group{}, &store.ConflictError{Field: "id", Value: g.ID}
+	}
+	now := s.clock()
+	g = g.Clone()
+	g.TenantID, g.Version, g.CreatedAt, g.UpdatedAt, g.Members = tenantID, 1, now, now, nil
+	t.groupSeq++
+	rec := &groupRec{g: g, seq: t.groupSeq, members: map[string]bool{}}
+	applyMembers(rec.members, ops)
+	t.groups[g.ID] = rec
+	t.groupList = append(t.groupList, rec)
+	t.groupKeys[key] = rec
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.created", TargetType: "group", TargetID: g.ID})
+	return t.view(rec, true), nil
+}
+
+func (t *tenant) liveGroup(id string) (*groupRec, error) {
+	rec, ok := t.groups[id]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return rec, nil
+}
+
+func (s *Store) GetGroup(_ context.Context, tenantID, id string, withMembers bool) (store.Group, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Group{}, err
+	}
+	rec, err := t.liveGroup(id)
+	if err != nil {
+		return store.Group{}, err
+	}
+	return t.view(rec, withMembers), nil
+}
+
+func (s *Store) ListGroups(_ context.Context, tenantID string, q store.GroupQuery) (store.GroupPage, error) {
+	f, err := store.Normalize(store.Groups, q.Filter)
+	if err != nil {
+		return store.GroupPage{}, err
+	}
+	sortBy, err := store.SortAttr(store.Groups, q.SortBy)
+	if err != nil {
+		return store.GroupPage{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.GroupPage{}, err
+	}
+	var match []*groupRec
+	for _, rec := range t.groupList {
+		if f == nil || eval(f, groupValues{t, rec}) {
+			match = append(match, rec)
+		}
+	}
+	if sortBy.Name != "" {
+		sortStable(match, func(r *groupRec) sortKey { return keyOf(sortBy, groupValues{t, r}) }, q.Descending)
+	}
+	out := store.GroupPage{Total: len(match), Groups: []store.Group{}}
+	for _, rec := range page(match, q.StartIndex, q.Count) {
+		out.Groups = append(out.Groups, t.view(rec, q.WithMembers))
+	}
+	return out, nil
+}
+
+func (s *Store) UpdateGroup(_ context.Context, tenantID, id string, by store.Actor, fn func(*store.GroupUpdate) error) (store.Group, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Group{}, err
+	}
+	rec, err := t.liveGroup(id)
+	if err != nil {
+		return store.Group{}, err
+	}
+	up := store.GroupUpdate{Group: t.view(rec, false)}
+	if err := fn(&up); err != nil {
+		return store.Group{}, err
+	}
+	g := up.Group
+	if err := store.ValidateGroup(&g); err != nil {
+		return store.Group{}, err
+	}
+	oldKey, newKey := store.FoldKey(rec.g.DisplayName), store.FoldKey(g.DisplayName)
+	if other, taken := t.groupKeys[newKey]; taken && other != rec {
+		return store.Group{}, &store.ConflictError{Field: "displayName", Value: g.DisplayName}
+	}
+	if err := t.unknownMembers(up.Members); err != nil {
+		return store.Group{}, err
+	}
+	now := s.clock()
+	g.ID, g.TenantID, g.CreatedAt, g.Version, g.UpdatedAt, g.Members = rec.g.ID, tenantID, rec.g.CreatedAt, rec.g.Version+1, now, nil
+	rec.g = g.Clone()
+	applyMembers(rec.members, up.Members)
+	delete(t.groupKeys, oldKey)
+	t.groupKeys[newKey] = rec
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.updated", TargetType: "group", TargetID: g.ID})
+	return t.view(rec, false), nil
+}
+
+func (s *Store) DeleteGroup(_ context.Context, tenantID, id string, by store.Actor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return err
+	}
+	rec, err := t.liveGroup(id)
+	if err != nil {
+		return err
+	}
+	delete(t.groups, id)
+	t.groupList = slices.DeleteFunc(t.groupList, func(g *groupRec) bool { return g == rec })
+	delete(t.groupKeys, store.FoldKey(rec.g.DisplayName))
+	t.appendAudit(store.AuditEvent{Time: s.clock(), Actor: by, Action: "group.deleted", TargetType: "group", TargetID: id})
+	return nil
+}
+
+func (s *Store) UserGroups(_ context.Context, tenantID, userID string) ([]store.Group, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.liveUser(userID); err != nil {
+		return nil, err
+	}
+	out := []store.Group{}
+	for _, rec := range t.groupList {
+		if rec.members[userID] {
+			out = append(out, t.view(rec, false))
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,586 @@
+// Package memory is the embedded Store: everything in process memory behind
+// one mutex. It is Roster's default backend and a second implementation of the
+// store contract (store/storetest runs against it and PostgreSQL alike).
+package memory
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Options are the injected dependencies of a Store.
+type Options struct {
+	Now   func() time.Time // default time.Now
+	NewID func() string    // default a random UUID
+}
+
+// Store is an in-memory store.Store.
+type Store struct {
+	now   func() time.Time
+	newID func() string
+
+	mu      sync.Mutex
+	tenants map[string]*tenant
+	order   []string // tenant ids in creation order
+}
+
+var _ store.Store = (*Store)(nil)
+
+type tenant struct {
+	t      store.Tenant
+	counts store.SeatCounts
+
+	userSeq  int64
+	users    map[string]*userRec // by id, deleted ones included
+	userList []*userRec          // creation order
+	byKey    map[string]*userRec // live users by FoldKey(userName)
+
+	groupSeq  int64
+	groups    map[string]*groupRec
+	groupList []*groupRec
+	groupKeys map[string]*groupRec
+
+	tokens     map[string]store.Token
+	tokenOrder []string
+	saml       *store.SAMLConfig
+	roles      map[string]store.Role
+	roleOrder  []string
+	mappings   []store.RoleMapping
+	seatEvents []store.SeatEvent
+	audit      []store.AuditEvent
+}
+
+type userRec struct {
+	u       store.User
+	seq     int64
+	deleted bool
+}
+
+type groupRec struct {
+	g       store.Group
+	seq     int64
+	members map[string]bool // user ids
+}
+
+// New returns an empty store.
+func New(opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewID == nil {
+		opts.NewID = uuid.NewString
+	}
+	return &Store{now: opts.Now, newID: opts.NewID, tenants: map[string]*tenant{}}
+}
+
+func (s *Store) clock() time.Time { return store.Timestamp(s.now()) }
+
+// tenant returns the tenant's data; the caller holds s.mu.
+func (s *Store) tenant(id string) (*tenant, error) {
+	t, ok := s.tenants[id]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return t, nil
+}
+
+// Ping always succeeds.
+func (s *Store) Ping(context.Context) error { return nil }
+
+// Close does nothing.
+func (s *Store) Close() {}
+
+// ---- tenants ----
+
+func (s *Store) CreateTenant(_ context.Context, t store.Tenant) (store.Tenant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.ID == "" {
+		return store.Tenant{}, &store.InvalidError{Field: "id", Reason: "is required"}
+	}
+	if _, ok := s.tenants[t.ID]; ok {
+		return store.Tenant{}, &store.ConflictError{Field: "id", Value: t.ID}
+	}
+	now := s.clock()
+	t = t.Clone()
+	t.CreatedAt, t.UpdatedAt = now, now
+	s.tenants[t.ID] = &tenant{
+		t:         t,
+		users:     map[string]*userRec{},
+		byKey:     map[string]*userRec{},
+		groups:    map[string]*groupRec{},
+		groupKeys: map[string]*groupRec{},
+		tokens:    map[string]store.Token{},
+		roles:     map[string]store.Role{},
+	}
+	s.order = append(s.order, t.ID)
+	return t.Clone(), nil
+}
+
+func (s *Store) GetTenant(_ context.Context, id string) (store.Tenant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(id)
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	return t.t.Clone(), nil
+}
+
+func (s *Store) ListTenants(context.Context) ([]store.Tenant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]store.Tenant, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, s.tenants[id].t.Clone())
+	}
+	return out, nil
+}
+
+func (s *Store) UpdateTenant(_ context.Context, id string, fn func(*store.Tenant) error) (store.Tenant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(id)
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	c := t.t.Clone()
+	if err := fn(&c); err != nil {
+		return store.Tenant{}, err
+	}
+	c.ID, c.CreatedAt, c.UpdatedAt = t.t.ID, t.t.CreatedAt, s.clock()
+	t.t = c.Clone()
+	return c, nil
+}
+
+func (s *Store) DeleteTenant(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.tenant(id); err != nil {
+		return err
+	}
+	delete(s.tenants, id)
+	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
+	return nil
+}
+
+func (s *Store) SeatCounts(_ context.Context, tenantID string) (store.SeatCounts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.SeatCounts{}, err
+	}
+	return t.counts, nil
+}
+
+// ---- tokens ----
+
+func (s *Store) CreateToken(_ context.Context, tenantID string, tok store.Token) (store.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Token{}, err
+	}
+	if tok.ID == "" {
+		tok.ID = s.newID()
+	}
+	if _, ok := t.tokens[tok.ID]; ok {
+		return store.Token{}, &store.ConflictError{Field: "id", Value: tok.ID}
+	}
+	tok = tok.Clone()
+	tok.TenantID, tok.CreatedAt = tenantID, s.clock()
+	t.tokens[tok.ID] = tok
+	t.tokenOrder = append(t.tokenOrder, tok.ID)
+	return tok.Clone(), nil
+}
+
+func (s *Store) GetToken(_ context.Context, tenantID, id string) (store.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Token{}, err
+	}
+	tok, ok := t.tokens[id]
+	if !ok {
+		return store.Token{}, store.ErrNotFound
+	}
+	return tok.Clone(), nil
+}
+
+func (s *Store) ListTokens(_ context.Context, tenantID string) ([]store.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Token, 0, len(t.tokenOrder))
+	for _, id := range t.tokenOrder {
+		out = append(out, t.tokens[id].Clone())
+	}
+	return out, nil
+}
+
+func (s *Store) RevokeToken(_ context.Context, tenantID, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return err
+	}
+	tok, ok := t.tokens[id]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if tok.RevokedAt == nil {
+		at = store.Timestamp(at)
+		tok.RevokedAt = &at
+		t.tokens[id] = tok
+	}
+	return nil
+}
+
+func (s *Store) TouchTokens(_ context.Context, used map[store.TokenKey]time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, at := range used {
+		t, ok := s.tenants[k.TenantID]
+		if !ok {
+			continue
+		}
+		tok, ok := t.tokens[k.ID]
+		if !ok {
+			continue
+		}
+		at = store.Timestamp(at)
+		if tok.LastUsedAt == nil || at.After(*tok.LastUsedAt) {
+			tok.LastUsedAt = &at
+			t.tokens[k.ID] = tok
+		}
+	}
+	return nil
+}
+
+// ---- SAML ----
+
+func (s *Store) PutSAMLConfig(_ context.Context, tenantID string, c store.SAMLConfig) (store.SAMLConfig, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.SAMLConfig{}, err
+	}
+	c.TenantID, c.UpdatedAt, c.CertNotAfter = tenantID, s.clock(), store.Timestamp(c.CertNotAfter)
+	t.saml = &c
+	return c, nil
+}
+
+func (s *Store) GetSAMLConfig(_ context.Context, tenantID string) (store.SAMLConfig, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.SAMLConfig{}, err
+	}
+	if t.saml == nil {
+		return store.SAMLConfig{}, store.ErrNotFound
+	}
+	return *t.saml, nil
+}
+
+func (s *Store) DeleteSAMLConfig(_ context.Context, tenantID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return err
+	}
+	if t.saml == nil {
+		return store.ErrNotFound
+	}
+	t.saml = nil
+	return nil
+}
+
+// ---- seats, ledger, audit ----
+
+// seatClassOf is the seat class of a role name in the tenant: a custom role's
+// own class, else full.
+func (t *tenant) seatClassOf(role string) store.SeatClass {
+	if r, ok := t.roles[role]; ok && r.SeatClass == store.SeatLight {
+		return store.SeatLight
+	}
+	return store.SeatFull
+}
+
+// checkCap refuses a change of seat counts that would take more full seats
+// than purchased, unless the tenant allows overage.
+func (t *tenant) checkCap(d store.SeatCounts) error {
+	if d.Full > 0 && !t.t.Settings.Overage && t.counts.Full+d.Full > t.t.Seats {
+		return &store.SeatLimitError{TenantID: t.t.ID, InUse: t.counts.Full, Purchased: t.t.Seats}
+	}
+	return nil
+}
+
+// recordSeats moves the counters and appends the ledger entries of a change
+// that checkCap has allowed.
+func (t *tenant) recordSeats(ts []store.Transition, userID string, by store.Actor, now time.Time) {
+	d := store.Delta(ts)
+	t.counts.Full += d.Full
+	t.counts.Light += d.Light
+	for _, tr := range ts {
+		t.seatEvents = append(t.seatEvents, store.SeatEvent{
+			TenantID: t.t.ID, Seq: int64(len(t.seatEvents) + 1), Time: now, UserID: userID,
+			Class: tr.Class, Delta: tr.Delta, Reason: tr.Reason, Actor: by,
+		})
+	}
+}
+
+func (t *tenant) appendAudit(e store.AuditEvent) {
+	e.TenantID = t.t.ID
+	e.Seq = int64(len(t.audit) + 1)
+	e.Time = store.Timestamp(e.Time)
+	t.audit = append(t.audit, e)
+}
+
+func (s *Store) ListSeatEvents(_ context.Context, tenantID string, q store.EventQuery) ([]store.SeatEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	limit := eventLimit(q.Limit)
+	out := []store.SeatEvent{}
+	for _, e := range t.seatEvents {
+		if e.Seq <= q.After || !inRange(e.Time, q) || (q.UserID != "" && e.UserID != q.UserID) {
+			continue
+		}
+		out = append(out, e)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) AppendAudit(_ context.Context, tenantID string, e store.AuditEvent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return err
+	}
+	if e.Time.IsZero() {
+		e.Time = s.clock()
+	}
+	t.appendAudit(e)
+	return nil
+}
+
+func (s *Store) ListAudit(_ context.Context, tenantID string, q store.EventQuery) ([]store.AuditEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	limit := eventLimit(q.Limit)
+	out := []store.AuditEvent{}
+	for i := len(t.audit) - 1; i >= 0; i-- {
+		e := t.audit[i]
+		if (q.After > 0 && e.Seq >= q.After) || !inRange(e.Time, q) {
+			continue
+		}
+		out = append(out, e)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func eventLimit(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+func inRange(at time.Time, q store.EventQuery) bool {
+	return (q.From.IsZero() || !at.Before(q.From)) && (q.To.IsZero() || at.Before(q.To))
+}
+
+// ---- roles ----
+
+func (s *Store) CreateRole(_ context.Context, tenantID string, r store.Role) (store.Role, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Role{}, err
+	}
+	if _, ok := t.roles[r.Name]; ok {
+		return store.Role{}, &store.ConflictError{Field: "name", Value: r.Name}
+	}
+	now := s.clock()
+	r = r.Clone()
+	r.TenantID, r.CreatedAt, r.UpdatedAt = tenantID, now, now
+	if r.SeatClass == "" {
+		r.SeatClass = store.SeatFull
+	}
+	t.roles[r.Name] = r
+	t.roleOrder = append(t.roleOrder, r.Name)
+	return r.Clone(), nil
+}
+
+func (s *Store) GetRole(_ context.Context, tenantID, name string) (store.Role, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Role{}, err
+	}
+	r, ok := t.roles[name]
+	if !ok {
+		return store.Role{}, store.ErrNotFound
+	}
+	return r.Clone(), nil
+}
+
+func (s *Store) ListRoles(_ context.Context, tenantID string) ([]store.Role, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Role, 0, len(t.roleOrder))
+	for _, name := range t.roleOrder {
+		out = append(out, t.roles[name].Clone())
+	}
+	return out, nil
+}
+
+func (s *Store) UpdateRole(_ context.Context, tenantID, name string, fn func(*store.Role) error) (store.Role, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Role{}, err
+	}
+	old, ok := t.roles[name]
+	if !ok {
+		return store.Role{}, store.ErrNotFound
+	}
+	r := old.Clone()
+	if err := fn(&r); err != nil {
+		return store.Role{}, err
+	}
+	r.TenantID, r.Name, r.CreatedAt, r.UpdatedAt = tenantID, old.Name, old.CreatedAt, s.clock()
+	if r.SeatClass == "" {
+		r.SeatClass = store.SeatFull
+	}
+	t.roles[name] = r.Clone()
+	return r, nil
+}
+
+func (s *Store) DeleteRole(_ context.Context, tenantID, name, replacement string, by store.Actor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return err
+	}
+	if _, ok := t.roles[name]; !ok {
+		return store.ErrNotFound
+	}
+	var holders []*userRec
+	for _, rec := range t.userList {
+		if !rec.deleted && rec.u.Role == name {
+			holders = append(holders, rec)
+		}
+	}
+	if len(holders) > 0 && replacement == "" {
+		return &store.RoleInUseError{Role: name, Users: len(holders)}
+	}
+	now := s.clock()
+	// Seats move as if the role were already gone, so a light-to-full move is
+	// checked against the cap like any other consumption.
+	class := t.seatClassOf(replacement)
+	var all []store.Transition
+	for _, rec := range holders {
+		all = append(all, store.SeatTransitions(store.OnUpdate, rec.u.Seat, store.SeatFor(rec.u.Active, class), false)...)
+	}
+	if err := t.checkCap(store.Delta(all)); err != nil {
+		return err
+	}
+	for _, rec := range holders {
+		seat := store.SeatFor(rec.u.Active, class)
+		t.recordSeats(store.SeatTransitions(store.OnUpdate, rec.u.Seat, seat, false), rec.u.ID, by, now)
+		rec.u.Role, rec.u.Seat, rec.u.Version, rec.u.UpdatedAt = replacement, seat, rec.u.Version+1, now
+	}
+	delete(t.roles, name)
+	t.roleOrder = slices.DeleteFunc(t.roleOrder, func(x string) bool { return x == name })
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "role.deleted", TargetType: "role", TargetID: name})
+	return nil
+}
+
+func (s *Store) PutRoleMappings(_ context.Context, tenantID string, m []store.RoleMapping) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return err
+	}
+	t.mappings = slices.Clone(m)
+	return nil
+}
+
+func (s *Store) GetRoleMappings(_ context.Context, tenantID string) ([]store.RoleMapping, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(t.mappings)
+	if out == nil {
+		out = []store.RoleMapping{}
+	}
+	return out, nil
+}
+
+// page slices a filtered, ordered list by 1-based startIndex and count.
+func page[T any](all []T, startIndex, count int) []T {
+	if startIndex < 1 {
+		startIndex = 1
+	}
+	if count <= 0 || startIndex > len(all) {
+		return []T{}
+	}
+	end := min(startIndex-1+count, len(all))
+	return all[startIndex-1 : end]
+}
+
+// sortStable orders items by key when a sort attribute is given; ties (and no
+// sort) keep creation order, which is the order items arrive in.
+func sortStable[T any](items []T, key func(T) sortKey, desc bool) {
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := key(items[i]), key(items[j])
+		if desc {
+			return b.less(a)
+		}
+		return a.less(b)
+	})
+}

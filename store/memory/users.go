@@ -1,0 +1,174 @@
+package memory
+
+import (
+	"context"
+
+	"github.com/roster-dev/roster/store"
+)
+
+func (s *Store) CreateUser(_ context.Context, tenantID string, u store.User, by store.Actor) (store.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := store.ValidateUser(&u); err != nil {
+		return store.User{}, err
+	}
+	key := store.FoldKey(u.UserName)
+	if _, taken := t.byKey[key]; taken {
+		return store.User{}, &store.ConflictError{Field: "userName", Value: u.UserName}
+	}
+	if u.ID == "" {
+		u.ID = s.newID()
+	}
+	if _, taken := t.users[u.ID]; taken {
+		return store.User{}, &store.ConflictError{Field: "id", Value: u.ID}
+	}
+	now := s.clock()
+	u = u.Clone()
+	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
+	u.Seat = store.SeatFor(u.Active, t.seatClassOf(u.Role))
+	ts := store.SeatTransitions(store.OnCreate, store.SeatNone, u.Seat, false)
+	if err := t.checkCap(store.Delta(ts)); err != nil {
+		return store.User{}, err
+	}
+	t.recordSeats(ts, u.ID, by, now)
+	t.userSeq++
+	rec := &userRec{u: u, seq: t.userSeq}
+	t.users[u.ID] = rec
+	t.userList = append(t.userList, rec)
+	t.byKey[key] = rec
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.created", TargetType: "user", TargetID: u.ID})
+	return u.Clone(), nil
+}
+
+// liveUser returns a user that exists and is not deleted; the caller holds s.mu.
+func (t *tenant) liveUser(id string) (*userRec, error) {
+	rec, ok := t.users[id]
+	if !ok || rec.deleted {
+		return nil, store.ErrNotFound
+	}
+	return rec, nil
+}
+
+func (s *Store) GetUser(_ context.Context, tenantID, id string) (store.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.User{}, err
+	}
+	rec, err := t.liveUser(id)
+	if err != nil {
+		return store.User{}, err
+	}
+	return rec.u.Clone(), nil
+}
+
+func (s *Store) GetUserByUserName(_ context.Context, tenantID, userName string) (store.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.User{}, err
+	}
+	rec, ok := t.byKey[store.FoldKey(userName)]
+	if !ok {
+		return store.User{}, store.ErrNotFound
+	}
+	return rec.u.Clone(), nil
+}
+
+func (s *Store) ListUsers(_ context.Context, tenantID string, q store.UserQuery) (store.UserPage, error) {
+	f, err := store.Normalize(store.Users, q.Filter)
+	if err != nil {
+		return store.UserPage{}, err
+	}
+	sortBy, err := store.SortAttr(store.Users, q.SortBy)
+	if err != nil {
+		return store.UserPage{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.UserPage{}, err
+	}
+	var match []*userRec
+	for _, rec := range t.userList {
+		if !rec.deleted && (f == nil || eval(f, userValues{&rec.u})) {
+			match = append(match, rec)
+		}
+	}
+	if sortBy.Name != "" {
+		sortStable(match, func(r *userRec) sortKey { return keyOf(sortBy, userValues{&r.u}) }, q.Descending)
+	}
+	out := store.UserPage{Total: len(match), Users: []store.User{}}
+	for _, rec := range page(match, q.StartIndex, q.Count) {
+		out.Users = append(out.Users, rec.u.Clone())
+	}
+	return out, nil
+}
+
+func (s *Store) UpdateUser(_ context.Context, tenantID, id string, by store.Actor, fn func(*store.User) error) (store.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.User{}, err
+	}
+	rec, err := t.liveUser(id)
+	if err != nil {
+		return store.User{}, err
+	}
+	old := rec.u
+	u := old.Clone()
+	if err := fn(&u); err != nil {
+		return store.User{}, err
+	}
+	if err := store.ValidateUser(&u); err != nil {
+		return store.User{}, err
+	}
+	oldKey, newKey := store.FoldKey(old.UserName), store.FoldKey(u.UserName)
+	if other, taken := t.byKey[newKey]; taken && other != rec {
+		return store.User{}, &store.ConflictError{Field: "userName", Value: u.UserName}
+	}
+	now := s.clock()
+	u.ID, u.TenantID, u.CreatedAt, u.Version, u.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now
+	u.Seat = store.SeatFor(u.Active, t.seatClassOf(u.Role))
+	ts := store.SeatTransitions(store.OnUpdate, old.Seat, u.Seat, store.Expired(u.AccessExpiresAt, now))
+	if err := t.checkCap(store.Delta(ts)); err != nil {
+		return store.User{}, err
+	}
+	t.recordSeats(ts, u.ID, by, now)
+	rec.u = u.Clone()
+	delete(t.byKey, oldKey)
+	t.byKey[newKey] = rec
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.updated", TargetType: "user", TargetID: u.ID})
+	return u, nil
+}
+
+func (s *Store) DeleteUser(_ context.Context, tenantID, id string, by store.Actor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return err
+	}
+	rec, err := t.liveUser(id)
+	if err != nil {
+		return err
+	}
+	now := s.clock()
+	t.recordSeats(store.SeatTransitions(store.OnDelete, rec.u.Seat, store.SeatNone, false), id, by, now)
+	rec.deleted = true
+	rec.u.Seat, rec.u.UpdatedAt = store.SeatNone, now
+	delete(t.byKey, store.FoldKey(rec.u.UserName))
+	for _, g := range t.groupList {
+		delete(g.members, id)
+	}
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.deleted", TargetType: "user", TargetID: id})
+	return nil
+}
