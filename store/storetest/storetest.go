@@ -1,0 +1,159 @@
+// Package storetest is the conformance suite of the store contract. Every
+// backend runs it (store/memory and store/postgres), so that the embedded
+// default and PostgreSQL give the same answers and hold the same invariants.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Factory opens an empty store for one test whose clock is now. It registers
+// its own cleanup with t.
+type Factory func(t *testing.T, now func() time.Time) store.Store
+
+// Clock is a settable clock for the stores under test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts a clock at a fixed instant with sub-microsecond digits, so
+// that precision loss shows.
+func NewClock() *Clock {
+	return &Clock{t: time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.FixedZone("CET", 3600))}
+}
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Run runs the whole suite against the backend that open makes.
+func Run(t *testing.T, open Factory) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, Factory)
+	}{
+		{"Tenants", testTenants},
+		{"TenantIsolation", testTenantIsolation},
+		{"UserName_uniqueCaseInsensitive", testUserNameUnique},
+		{"UserName_oneWinnerUnderConcurrency", testUserNameOneWinner},
+		{"Users_createGetUpdateDelete", testUsersCRUD},
+		{"Users_closureErrorChangesNothing", testUserClosureError},
+		{"Seats_consumedAndReleased", testSeatsLifecycle},
+		{"Seats_neverOversold", testSeatsNeverOversold},
+		{"Seats_overageAllowed", testSeatsOverage},
+		{"Seats_ledgerReplaysToCounts", testLedgerReplay},
+		{"Seats_lightRolesNotCapped", testLightSeats},
+		{"Groups_members", testGroupMembers},
+		{"Groups_unknownMembersChangeNothing", testGroupUnknownMembers},
+		{"Groups_concurrentAddsKeepAll", testGroupConcurrentAdds},
+		{"Groups_deleteUserLeavesGroups", testDeleteUserLeavesGroups},
+		{"Paging_stableWhileAdding", testPagingStable},
+		{"Filters_users", testUserFilters},
+		{"Filters_groups", testGroupFilters},
+		{"Filters_invalid", testInvalidFilters},
+		{"Sorting", testSorting},
+		{"Copies", testCopies},
+		{"Timestamps_roundTrip", testTimestamps},
+		{"Tokens", testTokens},
+		{"SAMLConfig", testSAML},
+		{"Roles", testRoles},
+		{"Audit", testAudit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open)
+		})
+	}
+}
+
+var (
+	token = store.Actor{Kind: "token", ID: "tok-1"}
+	ctx   = context.Background()
+)
+
+// newTenant creates a tenant with the given purchased seats.
+func newTenant(t *testing.T, s store.Store, id string, seats int) store.Tenant {
+	t.Helper()
+	tn, err := s.CreateTenant(ctx, store.Tenant{
+		ID: id, Name: "Tenant " + id, Plan: "ultimate", Seats: seats, Settings: store.DefaultSettings(),
+	})
+	require.NoError(t, err)
+	return tn
+}
+
+func newUser(t *testing.T, s store.Store, tenant, userName string, active bool) store.User {
+	t.Helper()
+	u, err := s.CreateUser(ctx, tenant, store.User{UserName: userName, Active: active, Role: store.RoleAgent}, token)
+	require.NoError(t, err)
+	return u
+}
+
+func newGroup(t *testing.T, s store.Store, tenant, name string, members ...string) store.Group {
+	t.Helper()
+	g := store.Group{DisplayName: name}
+	for _, m := range members {
+		g.Members = append(g.Members, store.Member{UserID: m})
+	}
+	g, err := s.CreateGroup(ctx, tenant, g, token)
+	require.NoError(t, err)
+	return g
+}
+
+func ids(users []store.User) []string {
+	out := make([]string, 0, len(users))
+	for _, u := range users {
+		out = append(out, u.ID)
+	}
+	return out
+}
+
+func memberIDs(g store.Group) []string {
+	out := make([]string, 0, len(g.Members))
+	for _, m := range g.Members {
+		out = append(out, m.UserID)
+	}
+	return out
+}
+
+// parallel runs fn n times at once, released together, and returns the errors.
+func parallel(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	ready.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			errs[i] = fn(i)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	return errs
+}
+
+func tenantID(prefix string, i int) string { return fmt.Sprintf("%s-%03d", prefix, i) }
