@@ -10,9 +10,15 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
+	storetest.Run(t, func(t testing.TB, now func() time.Time) store.Store {
 		s := memory.New(memory.Options{Now: now})
 		t.Cleanup(s.Close)
 		return s
 	})
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(t testing.TB, now func() time.Time) store.Store {
+		return memory.New(memory.Options{Now: now})
+	}, 100_000, nil)
 }

@@ -17,7 +17,7 @@ import (
 
 // Factory opens an empty store for one test whose clock is now. It registers
 // its own cleanup with t.
-type Factory func(t *testing.T, now func() time.Time) store.Store
+type Factory func(t testing.TB, now func() time.Time) store.Store
 
 // Clock is a settable clock for the stores under test.
 type Clock struct {
