@@ -234,8 +234,10 @@ type RoleMapping struct {
 
 // Actor is who caused a change: a SCIM token, an operator, the system.
 type Actor struct {
-	Kind string // token | admin | system | user
-	ID   string
+	Kind      string // token | admin | system | user
+	ID        string // the token id, operator name, user id
+	Name      string // a token's name, for the people who read the trail
+	RequestID string // the request that made the change, when there was one
 }
 
 // Actors used by the system itself.
@@ -277,12 +279,16 @@ type AuditEvent struct {
 	TargetType string // user | group | role | tenant | token | saml
 	TargetID   string
 	Detail     string
+	Before     string // JSON of the target before the change ("" on create); never secrets
+	After      string // JSON of the target after the change ("" on delete)
 }
 
 // EventQuery pages through seat events or audit events.
 type EventQuery struct {
 	From, To time.Time // zero: unbounded; From inclusive, To exclusive
-	UserID   string    // seat events only
+	UserID   string    // seat events of the user; audit events whose target is the user
+	ActorID  string    // audit only: events of this actor
+	Action   string    // audit only: events of this action
 	After    int64     // seat events: Seq > After (oldest first); audit: Seq < After when > 0 (newest first)
 	Limit    int       // 0: 100
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -206,4 +208,24 @@ func cloneTime(t *time.Time) *time.Time {
 	}
 	c := Timestamp(*t)
 	return &c
+}
+
+// AuditJSON renders a record for an audit event's Before or After. Token
+// hashes never reach it: tokens are audited by id and name only.
+func AuditJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// MemberOpsDetail summarises membership changes for an audit event.
+func MemberOpsDetail(ops []MemberOp) string {
+	var parts []string
+	for _, op := range ops {
+		verb := map[MemberOpKind]string{MembersAdd: "add", MembersRemove: "remove", MembersReplace: "replace"}[op.Kind]
+		parts = append(parts, fmt.Sprintf("%s %d member(s)", verb, len(op.UserIDs)))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -118,8 +118,9 @@ func (s *Store) CreateGroup(_ context.Context, tenantID string, g store.Group, b
 	t.groups[g.ID] = rec
 	t.groupList = append(t.groupList, rec)
 	t.groupKeys[key] = rec
-	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.created", TargetType: "group", TargetID: g.ID})
-	return t.view(rec, true), nil
+	created := t.view(rec, true)
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.created", TargetType: "group", TargetID: g.ID, After: store.AuditJSON(created)})
+	return created, nil
 }
 
 func (t *tenant) liveGroup(id string) (*groupRec, error) {
@@ -202,13 +203,16 @@ func (s *Store) UpdateGroup(_ context.Context, tenantID, id string, by store.Act
 		return store.Group{}, err
 	}
 	now := s.clock()
+	before := t.view(rec, false)
 	g.ID, g.TenantID, g.CreatedAt, g.Version, g.UpdatedAt, g.Members = rec.g.ID, tenantID, rec.g.CreatedAt, rec.g.Version+1, now, nil
 	rec.g = g.Clone()
 	applyMembers(rec.members, up.Members)
 	delete(t.groupKeys, oldKey)
 	t.groupKeys[newKey] = rec
-	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.updated", TargetType: "group", TargetID: g.ID})
-	return t.view(rec, false), nil
+	after := t.view(rec, false)
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.updated", TargetType: "group", TargetID: g.ID,
+		Detail: store.MemberOpsDetail(up.Members), Before: store.AuditJSON(before), After: store.AuditJSON(after)})
+	return after, nil
 }
 
 func (s *Store) DeleteGroup(_ context.Context, tenantID, id string, by store.Actor) error {
@@ -222,10 +226,11 @@ func (s *Store) DeleteGroup(_ context.Context, tenantID, id string, by store.Act
 	if err != nil {
 		return err
 	}
+	before := t.view(rec, false)
 	delete(t.groups, id)
 	t.groupList = slices.DeleteFunc(t.groupList, func(g *groupRec) bool { return g == rec })
 	delete(t.groupKeys, store.FoldKey(rec.g.DisplayName))
-	t.appendAudit(store.AuditEvent{Time: s.clock(), Actor: by, Action: "group.deleted", TargetType: "group", TargetID: id})
+	t.appendAudit(store.AuditEvent{Time: s.clock(), Actor: by, Action: "group.deleted", TargetType: "group", TargetID: id, Before: store.AuditJSON(before)})
 	return nil
 }
 

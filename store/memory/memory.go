@@ -399,7 +399,9 @@ func (s *Store) ListAudit(_ context.Context, tenantID string, q store.EventQuery
 	out := []store.AuditEvent{}
 	for i := len(t.audit) - 1; i >= 0; i-- {
 		e := t.audit[i]
-		if (q.After > 0 && e.Seq >= q.After) || !inRange(e.Time, q) {
+		if (q.After > 0 && e.Seq >= q.After) || !inRange(e.Time, q) ||
+			(q.UserID != "" && (e.TargetType != "user" || e.TargetID != q.UserID)) ||
+			(q.ActorID != "" && e.Actor.ID != q.ActorID) || (q.Action != "" && e.Action != q.Action) {
 			continue
 		}
 		out = append(out, e)

@@ -40,7 +40,7 @@ func (s *Store) CreateUser(_ context.Context, tenantID string, u store.User, by 
 	t.users[u.ID] = rec
 	t.userList = append(t.userList, rec)
 	t.byKey[key] = rec
-	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.created", TargetType: "user", TargetID: u.ID})
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.created", TargetType: "user", TargetID: u.ID, After: store.AuditJSON(u)})
 	return u.Clone(), nil
 }
 
@@ -146,7 +146,8 @@ func (s *Store) UpdateUser(_ context.Context, tenantID, id string, by store.Acto
 	rec.u = u.Clone()
 	delete(t.byKey, oldKey)
 	t.byKey[newKey] = rec
-	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.updated", TargetType: "user", TargetID: u.ID})
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.updated", TargetType: "user", TargetID: u.ID,
+		Before: store.AuditJSON(old), After: store.AuditJSON(u)})
 	return u, nil
 }
 
@@ -162,6 +163,7 @@ func (s *Store) DeleteUser(_ context.Context, tenantID, id string, by store.Acto
 		return err
 	}
 	now := s.clock()
+	before := store.AuditJSON(rec.u)
 	t.recordSeats(store.SeatTransitions(store.OnDelete, rec.u.Seat, store.SeatNone, false), id, by, now)
 	rec.deleted = true
 	rec.u.Seat, rec.u.UpdatedAt = store.SeatNone, now
@@ -169,6 +171,6 @@ func (s *Store) DeleteUser(_ context.Context, tenantID, id string, by store.Acto
 	for _, g := range t.groupList {
 		delete(g.members, id)
 	}
-	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.deleted", TargetType: "user", TargetID: id})
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.deleted", TargetType: "user", TargetID: id, Before: before})
 	return nil
 }

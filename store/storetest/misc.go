@@ -155,6 +155,36 @@ func testAudit(t *testing.T, open Factory) {
 	assert.Equal(t, token, events[4].Actor)
 	assert.Equal(t, "seats 10", events[0].Detail)
 
+	// Before and after are recorded with the change.
+	assert.Empty(t, events[4].Before)
+	assert.Contains(t, events[4].After, `"UserName":"a@x.com"`)
+	assert.Contains(t, events[3].Before, `"Active":true`)
+	assert.Contains(t, events[3].After, `"Active":false`)
+	assert.Contains(t, events[1].Before, `"UserName":"a@x.com"`)
+	assert.Empty(t, events[1].After)
+
+	// Filters: by user, by actor, by action.
+	byUser, err := s.ListAudit(ctx, "acme", store.EventQuery{UserID: u.ID})
+	require.NoError(t, err)
+	assert.Len(t, byUser, 3)
+	byActor, err := s.ListAudit(ctx, "acme", store.EventQuery{ActorID: store.ActorAdmin.ID})
+	require.NoError(t, err)
+	assert.Len(t, byActor, 2)
+	byAction, err := s.ListAudit(ctx, "acme", store.EventQuery{Action: "group.created"})
+	require.NoError(t, err)
+	require.Len(t, byAction, 1)
+	assert.Equal(t, g.ID, byAction[0].TargetID)
+
+	withRequest := store.Actor{Kind: "token", ID: "tok-9", Name: "okta", RequestID: "req-123"}
+	_, err = s.UpdateGroup(ctx, "acme", g.ID, withRequest, func(up *store.GroupUpdate) error { up.Group.DisplayName = "G2"; return nil })
+	require.NoError(t, err)
+	latest, err := s.ListAudit(ctx, "acme", store.EventQuery{Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, latest, 1)
+	assert.Equal(t, withRequest, latest[0].Actor, "actor name and request id are kept")
+	assert.Contains(t, latest[0].Before, `"DisplayName":"G"`)
+	assert.Contains(t, latest[0].After, `"DisplayName":"G2"`)
+
 	older, err := s.ListAudit(ctx, "acme", store.EventQuery{After: events[1].Seq, Limit: 2})
 	require.NoError(t, err)
 	require.Len(t, older, 2)
