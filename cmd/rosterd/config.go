@@ -1,0 +1,218 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/rs/zerolog"
+)
+
+// Config is everything rosterd reads from its environment. Each field comes
+// from a ROSTER_* variable and a mirroring flag; a flag wins over the
+// variable, and an empty variable counts as unset.
+type Config struct {
+	Addr            string        // listen address, host:port
+	BaseURL         string        // public URL; empty: derived from the bound address
+	DatabaseURL     string        // PostgreSQL; empty: the in-memory store
+	AdminToken      string        // operator credential of the admin API
+	LogLevel        string        // debug | info | warn | error
+	ShutdownTimeout time.Duration // how long in-flight requests may take to finish
+
+	envFaults []error // variables that did not parse, reported by Validate
+}
+
+// minAdminTokenLen is the shortest operator token accepted.
+const minAdminTokenLen = 16
+
+// configVar is one setting: its variable, its flag, its default and what it means.
+type configVar struct {
+	env, flag string
+	def       string // the value set before the environment is read
+	defDoc    string // the default as the help text shows it
+	usage     string
+	value     flag.Value
+}
+
+// vars lists the settings bound to c's fields, in help order.
+func (c *Config) vars() []configVar {
+	return []configVar{
+		{env: "ROSTER_ADDR", flag: "addr", def: ":8080",
+			usage: "listen address (host:port)", value: (*stringValue)(&c.Addr)},
+		{env: "ROSTER_BASE_URL", flag: "base-url", defDoc: "http://localhost:<port>",
+			usage: "public URL of this server, used in SCIM meta.location and SAML metadata",
+			value: (*stringValue)(&c.BaseURL)},
+		{env: "ROSTER_DATABASE_URL", flag: "database-url", defDoc: "(in-memory store)",
+			usage: "PostgreSQL URL; migrations run at start", value: (*stringValue)(&c.DatabaseURL)},
+		{env: "ROSTER_ADMIN_TOKEN", flag: "admin-token", defDoc: "(generated with the in-memory store)",
+			usage: "operator token of the admin API, at least 16 characters; required with PostgreSQL (prefer the variable: flags show in ps)",
+			value: (*stringValue)(&c.AdminToken)},
+		{env: "ROSTER_LOG_LEVEL", flag: "log-level", def: "info",
+			usage: "debug, info, warn or error", value: (*stringValue)(&c.LogLevel)},
+		{env: "ROSTER_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "20s",
+			usage: "how long in-flight requests may run after SIGTERM", value: (*durationValue)(&c.ShutdownTimeout)},
+	}
+}
+
+// loadConfig reads the defaults, then the environment, then the flags in args
+// (registered on fs). A variable that does not parse is kept for Validate, so
+// that every fault is reported at once; a bad flag is fs.Parse's error.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	for _, v := range c.vars() {
+		if err := v.value.Set(v.def); err != nil {
+			panic(fmt.Sprintf("default of %s: %v", v.env, err)) // a programming error
+		}
+		if s := getenv(v.env); s != "" {
+			if err := v.value.Set(s); err != nil {
+				c.envFaults = append(c.envFaults, fmt.Errorf("%s: %w", v.env, err))
+			}
+		}
+		fs.Var(v.value, v.flag, v.usage)
+	}
+	err := fs.Parse(args)
+	return c, err
+}
+
+// Validate reports every fault of the configuration at once, as serve needs it.
+func (c Config) Validate() error {
+	return errors.Join(c.faults(true)...)
+}
+
+// faults lists what is wrong with c; needAdmin says whether an admin token is
+// required when PostgreSQL is used (serve needs it, migrate does not).
+func (c Config) faults(needAdmin bool) []error {
+	faults := append([]error(nil), c.envFaults...)
+	add := func(format string, a ...any) { faults = append(faults, fmt.Errorf(format, a...)) }
+
+	if err := checkAddr(c.Addr); err != nil {
+		add("ROSTER_ADDR (--addr) %q: %v", c.Addr, err)
+	}
+	if c.BaseURL != "" {
+		if err := checkBaseURL(c.BaseURL); err != nil {
+			add("ROSTER_BASE_URL (--base-url) %q: %v", c.BaseURL, err)
+		}
+	}
+	if c.DatabaseURL != "" {
+		// pgx also takes "host=… user=…" keyword/value strings; only a URL's scheme is checked.
+		if scheme, _, ok := strings.Cut(c.DatabaseURL, "://"); ok && scheme != "postgres" && scheme != "postgresql" {
+			add("ROSTER_DATABASE_URL (--database-url): scheme %q is not postgres:// or postgresql://", scheme)
+		}
+	}
+	switch {
+	case c.AdminToken == "" && c.DatabaseURL != "" && needAdmin:
+		add("ROSTER_ADMIN_TOKEN (--admin-token) is required with PostgreSQL; generate one with: openssl rand -base64 32")
+	case c.AdminToken != "" && len(c.AdminToken) < minAdminTokenLen:
+		add("ROSTER_ADMIN_TOKEN (--admin-token) is %d characters; use at least %d", len(c.AdminToken), minAdminTokenLen)
+	}
+	if strings.IndexFunc(c.AdminToken, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		add("ROSTER_ADMIN_TOKEN (--admin-token) contains whitespace or control characters")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		add("ROSTER_LOG_LEVEL (--log-level): %v", err)
+	}
+	if c.ShutdownTimeout <= 0 {
+		add("ROSTER_SHUTDOWN_TIMEOUT (--shutdown-timeout) %s: must be positive", c.ShutdownTimeout)
+	}
+	return faults
+}
+
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("not host:port (e.g. :8080 or 127.0.0.1:8080)")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("not an absolute http:// or https:// URL")
+	case u.Host == "":
+		return errors.New("has no host")
+	case u.User != nil:
+		return errors.New("must not carry credentials")
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
+		return errors.New("must not have a query or a fragment")
+	}
+	return nil
+}
+
+var levels = map[string]zerolog.Level{
+	"debug": zerolog.DebugLevel,
+	"info":  zerolog.InfoLevel,
+	"warn":  zerolog.WarnLevel,
+	"error": zerolog.ErrorLevel,
+}
+
+func parseLevel(s string) (zerolog.Level, error) {
+	if l, ok := levels[strings.ToLower(s)]; ok {
+		return l, nil
+	}
+	return zerolog.NoLevel, fmt.Errorf("%q is not one of debug, info, warn, error", s)
+}
+
+// baseURL is the public URL without a trailing slash: the configured one, else
+// http://host:port of the bound address, with localhost for a wildcard host.
+func (c Config) baseURL(bound net.Addr) string {
+	if c.BaseURL != "" {
+		return strings.TrimRight(c.BaseURL, "/")
+	}
+	host, _, _ := net.SplitHostPort(c.Addr)
+	_, port, _ := net.SplitHostPort(bound.String())
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// localURL is where a process on this machine reaches the server at addr
+// (the healthcheck command): a wildcard host becomes the loopback address.
+func localURL(addr, path string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + path
+}
+
+type stringValue string
+
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+func (v *stringValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return string(*v)
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 20s or 1m", s)
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+func (v *durationValue) String() string {
+	if v == nil {
+		return "0s"
+	}
+	return time.Duration(*v).String()
+}

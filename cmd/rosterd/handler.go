@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Server timeouts. WriteTimeout bounds a whole response, so it is longer than
+// ReadTimeout; IdleTimeout lets IdP clients keep connections between pushes.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 45 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+
+	pingTimeout = 2 * time.Second // readiness: how long the store may take to answer
+)
+
+// handlerDeps is what the HTTP layer is built from. Transports join it as they
+// arrive, each from its own package: the SCIM API under /scim/v2/{tenant}/
+// (scim/), the admin API under /admin/v1/ (admin/), SAML under /saml/{tenant}/
+// (saml/). The tenancy issue brings the SCIM gates (plan, SAML prerequisite).
+type handlerDeps struct {
+	Store  store.Store
+	Logger zerolog.Logger
+	Now    func() time.Time
+	NewID  func() string // request ids
+	Random io.Reader     // token secrets (crypto/rand.Reader in production)
+
+	BaseURL    string // public URL, no trailing slash: meta.location, SAML metadata
+	AdminToken string // operator credential of the admin API
+
+	// Routes, when set, registers further routes (tests: a slow handler).
+	Routes func(*http.ServeMux)
+}
+
+// newHandler is rosterd's whole HTTP surface behind the request-id, access-log
+// and panic-recovery middleware.
+func newHandler(d handlerDeps) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", readyz(d.Store))
+	if d.Routes != nil {
+		d.Routes(mux)
+	}
+	return observe(d.Logger, d.Now, d.NewID, mux)
+}
+
+// healthz answers while the process runs: liveness.
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when the store answers a ping in time, else 503:
+// readiness, so that a load balancer stops sending traffic during an outage.
+func readyz(st store.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), pingTimeout)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			setCause(r, err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// newServer is the http.Server with rosterd's limits. Request contexts do not
+// derive from run's context, so a shutdown lets in-flight requests finish.
+func newServer(h http.Handler, logger zerolog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          log.New(serverLog{logger}, "", 0),
+	}
+}
+
+// serverLog carries net/http's own complaints (TLS handshakes, broken
+// connections, superfluous WriteHeader) into the JSON log at warn.
+type serverLog struct{ l zerolog.Logger }
+
+func (s serverLog) Write(p []byte) (int, error) {
+	s.l.Warn().Str("component", "http.Server").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/rs/zerolog"
+
+	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/store"
+	"github.com/roster-dev/roster/store/memory"
+)
+
+// demoTenantID is the tenant seeded into the in-memory store.
+const demoTenantID = "demo"
+
+// serve runs the server until ctx is cancelled, then stops accepting, lets
+// in-flight requests finish (up to the shutdown timeout) and closes the store.
+func serve(ctx context.Context, sys *system, args []string) error {
+	cfg, help, err := parseFlags("serve", args, sys)
+	if help || err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	log := newLogger(sys.stderr, cfg.LogLevel, sys.now)
+
+	st, backend, err := openStore(ctx, cfg, sys, log)
+	if err != nil {
+		return err
+	}
+	if sys.wrapStore != nil {
+		st = sys.wrapStore(st)
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close() // closed by Shutdown already unless we fail before serving
+	baseURL := cfg.baseURL(ln.Addr())
+
+	adminToken := cfg.AdminToken
+	if backend == "memory" {
+		generated := adminToken == ""
+		if generated {
+			if adminToken, err = auth.NewAdminToken(sys.random); err != nil {
+				return err
+			}
+		}
+		token, err := seedDemo(ctx, st, sys.random)
+		if err != nil {
+			return fmt.Errorf("seed demo tenant: %w", err)
+		}
+		if err := writeBanner(sys.stdout, baseURL, token, adminToken, generated); err != nil {
+			return err
+		}
+	}
+
+	srv := newServer(newHandler(handlerDeps{
+		Store:      st,
+		Logger:     log,
+		Now:        sys.now,
+		NewID:      sys.newID,
+		Random:     sys.random,
+		BaseURL:    baseURL,
+		AdminToken: adminToken,
+		Routes:     sys.routes,
+	}), log)
+	srv.RegisterOnShutdown(func() { log.Info().Msg("draining in-flight requests") })
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info().Str("version", versionString()).Str("addr", ln.Addr().String()).
+		Str("base_url", baseURL).Str("store", backend).Msg("listening")
+	if _, err := fmt.Fprintf(sys.stdout, "listening on %s\n", ln.Addr()); err != nil {
+		log.Warn().Err(err).Msg("write to stdout")
+	}
+
+	select {
+	case err := <-served: // the listener failed; nothing else stops Serve early
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info().Stringer("timeout", cfg.ShutdownTimeout).Msg("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		log.Error().Err(serr).Msg("serve")
+	}
+	if err != nil {
+		_ = srv.Close() // drop what is still running
+		return fmt.Errorf("shutdown: in-flight requests did not finish within %s: %w", cfg.ShutdownTimeout, err)
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// openStore opens the store the configuration names: PostgreSQL (migrated
+// first) when a database URL is set, else the in-memory store.
+func openStore(ctx context.Context, cfg Config, sys *system, log zerolog.Logger) (store.Store, string, error) {
+	if cfg.DatabaseURL == "" {
+		return memory.New(memory.Options{Now: sys.now, NewID: sys.newID}), "memory", nil
+	}
+	log.Info().Msg("migrating database")
+	if err := sys.migrate(ctx, cfg.DatabaseURL); err != nil {
+		return nil, "", fmt.Errorf("migrate database: %w", err)
+	}
+	st, err := sys.openPostgres(ctx, cfg.DatabaseURL, sys.now, sys.newID, log)
+	if err != nil {
+		return nil, "", fmt.Errorf("open database: %w", err)
+	}
+	return st, "postgres", nil
+}
+
+// seedDemo creates the demo tenant and a SCIM token for it, and returns the
+// token's plaintext (its only appearance: the store keeps the hash).
+//
+// The demo tenant is on the Ultimate plan, the one that includes SCIM. The
+// second SCIM gate, validated SAML IdP metadata, arrives with the tenancy
+// issue together with the gates themselves; the demo tenant gets its SAML
+// configuration from the bundled test IdP then.
+func seedDemo(ctx context.Context, st store.Store, random io.Reader) (string, error) {
+	_, err := st.CreateTenant(ctx, store.Tenant{
+		ID: demoTenantID, Name: "Demo", Plan: "ultimate", Seats: 20, Settings: store.DefaultSettings(),
+	})
+	if err != nil {
+		return "", err
+	}
+	plain, id, hash, err := auth.New(random)
+	if err != nil {
+		return "", err
+	}
+	if _, err := st.CreateToken(ctx, demoTenantID, store.Token{ID: id, Name: "demo", Hash: hash}); err != nil {
+		return "", err
+	}
+	return plain, nil
+}
+
+// writeBanner tells a newcomer how to reach the demo tenant. It goes to
+// stdout, never to the log: it carries secrets on purpose.
+func writeBanner(w io.Writer, baseURL, scimToken, adminToken string, adminGenerated bool) error {
+	scimURL := baseURL + "/scim/v2/" + demoTenantID + "/"
+	admin := "(from ROSTER_ADMIN_TOKEN)"
+	if adminGenerated {
+		admin = adminToken + "  (generated for this run; set ROSTER_ADMIN_TOKEN to choose one)"
+	}
+	_, err := fmt.Fprintf(w, `
+Roster is running on the in-memory store: its data lasts as long as this process.
+Demo tenant %q (Ultimate plan, 20 seats):
+
+  SCIM base URL:  %s
+  SCIM token:     %s
+  Admin token:    %s
+
+Try it:
+
+  curl -H "Authorization: Bearer %s" %sUsers
+
+`, demoTenantID, scimURL, scimToken, admin, scimToken, scimURL)
+	return err
+}
