@@ -2,17 +2,28 @@ module github.com/roster-dev/roster
 
 go 1.26.0
 
-require golang.org/x/text v0.43.0
+require (
+	github.com/crewjam/saml v0.5.1
+	github.com/google/uuid v1.6.0
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/jackc/puddle/v2 v2.2.3
+	github.com/rs/zerolog v1.35.1
+	github.com/russellhaering/goxmldsig v1.6.1
+	github.com/stretchr/testify v1.12.1
+	golang.org/x/text v0.43.0
+)
 
 require (
-	github.com/google/uuid v1.6.0 // indirect
+	github.com/beevik/etree v1.7.0 // indirect
+	github.com/golang-jwt/jwt/v4 v4.5.2 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
-	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/jonboulle/clockwork v0.5.0 // indirect
+	github.com/mattermost/xml-roundtrip-validator v0.1.0 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
-	github.com/rs/zerolog v1.35.1 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/sys v0.29.0 // indirect
+	golang.org/x/crypto v0.33.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sys v0.30.0 // indirect
 )

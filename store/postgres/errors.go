@@ -3,14 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/roster-dev/roster/store"
 )
@@ -78,6 +77,13 @@ func (s *Store) convert(op string, err error, v vals) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ErrNotFound
 	}
+	// A failed connection attempt may carry a server error (too many
+	// connections, no such database): it is unavailability all the same.
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		s.log.Warn().Str("op", op).Err(err).Msg("postgres: cannot connect")
+		return &unavailable{reason: "cannot connect to the database"}
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return s.convertPg(op, pe, v)
@@ -88,7 +94,7 @@ func (s *Store) convert(op string, err error, v vals) error {
 		return &unavailable{reason: "deadline exceeded", cause: context.DeadlineExceeded}
 	case errors.Is(err, context.Canceled):
 		return &unavailable{reason: "request canceled", cause: context.Canceled}
-	case errors.Is(err, pgxpool.ErrClosedPool()):
+	case errors.Is(err, puddle.ErrClosedPool):
 		return &unavailable{reason: "store closed"}
 	case isConnectionError(err):
 		s.log.Warn().Str("op", op).Err(err).Msg("postgres: connection failure")
@@ -110,15 +116,16 @@ func (s *Store) convertPg(op string, pe *pgconn.PgError, v vals) error {
 	case code == "22021", code == "22P05", code == "22001": // bad encoding, NUL, too long
 		return &store.InvalidError{Field: "value", Reason: "contains characters or a length that cannot be stored"}
 	case strings.HasPrefix(code, "08"), // connection_exception
-		strings.HasPrefix(code, "53"), // insufficient_resources, incl. too_many_connections
+		strings.HasPrefix(code, "53"),                     // insufficient_resources, incl. too_many_connections
 		code == "57P01", code == "57P02", code == "57P03", // admin/crash shutdown, cannot connect now
-		code == "57014", // query_canceled (statement timeout)
+		code == "57014",                  // query_canceled (statement timeout)
 		code == "40001", code == "40P01": // serialization failure, deadlock: retry
 		s.log.Warn().Str("op", op).Str("sqlstate", code).Str("message", pe.Message).Msg("postgres: unavailable")
 		return &unavailable{reason: "database unavailable (SQLSTATE " + code + ")"}
 	}
+	// The message, not the detail: a detail may quote a row's values.
 	s.log.Error().Str("op", op).Str("sqlstate", code).Str("constraint", pe.ConstraintName).
-		Str("message", pe.Message).Str("detail", pe.Detail).Msg("postgres: unexpected error")
+		Str("message", pe.Message).Msg("postgres: unexpected error")
 	return &dbError{op: op, code: code, constraint: pe.ConstraintName}
 }
 
@@ -136,14 +143,8 @@ func isStoreError(err error) bool {
 }
 
 func isConnectionError(err error) bool {
-	var ce *pgconn.ConnectError
 	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) ||
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err)
-}
-
-// wrapf adds context to an error that is already converted.
-func wrapf(err error, format string, args ...any) error {
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }

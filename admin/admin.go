@@ -1,0 +1,233 @@
+// Package admin is the operator's JSON API under /admin/v1: tenants, their
+// SAML configuration, SCIM tokens and the audit trail. Every request carries
+// the operator credential (ROSTER_ADMIN_TOKEN) as a bearer token.
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/roster-dev/roster/internal/requestid"
+	"github.com/roster-dev/roster/store"
+)
+
+// Config is what the admin API is built from.
+type Config struct {
+	Store      store.Store
+	AdminToken string           // the operator credential
+	Now        func() time.Time // default time.Now
+	Rand       io.Reader        // token secrets; crypto/rand.Reader in production
+}
+
+// API serves /admin/v1.
+type API struct {
+	store     store.Store
+	tokenHash [sha256.Size]byte
+	now       func() time.Time
+	rand      io.Reader
+}
+
+// New builds the admin API.
+func New(c Config) *API {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &API{store: c.Store, tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand}
+}
+
+// maxJSONBody caps admin request bodies (IdP metadata has its own cap).
+const maxJSONBody = 1 << 20
+
+// Register adds the admin routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, a.authenticate(h))
+	}
+	route("POST /admin/v1/tenants", a.createTenant)
+	route("GET /admin/v1/tenants", a.listTenants)
+	route("GET /admin/v1/tenants/{id}", a.getTenant)
+	route("PATCH /admin/v1/tenants/{id}", a.patchTenant)
+	route("DELETE /admin/v1/tenants/{id}", a.deleteTenant)
+	route("PUT /admin/v1/tenants/{id}/saml", a.putSAML)
+	route("GET /admin/v1/tenants/{id}/saml", a.getSAML)
+	route("DELETE /admin/v1/tenants/{id}/saml", a.deleteSAML)
+	route("POST /admin/v1/tenants/{id}/tokens", a.createToken)
+	route("GET /admin/v1/tenants/{id}/tokens", a.listTokens)
+	route("DELETE /admin/v1/tenants/{id}/tokens/{tokenID}", a.revokeToken)
+	route("GET /admin/v1/tenants/{id}/audit", a.listAudit)
+	// Anything else under /admin/ is a JSON 404 (after authentication, so
+	// that the API's shape is not probed anonymously).
+	route("/admin/", func(http.ResponseWriter, *http.Request) error {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such admin endpoint"}
+	})
+}
+
+// authenticate checks the operator credential in constant time, then runs h
+// and renders its error.
+func (a *API) authenticate(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearer(r)
+		given := sha256.Sum256([]byte(token))
+		if !ok || subtle.ConstantTimeCompare(given[:], a.tokenHash[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="roster-admin"`)
+			a.fail(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+				Message: "a valid operator token is required: Authorization: Bearer $ROSTER_ADMIN_TOKEN"})
+			return
+		}
+		if err := h(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+// bearer returns the credential of an "Authorization: Bearer x" header; the
+// scheme is case-insensitive (RFC 7235).
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
+// actor is the operator, with the request id, for audit events.
+func actor(r *http.Request) store.Actor {
+	a := store.ActorAdmin
+	a.RequestID = requestid.FromContext(r.Context())
+	return a
+}
+
+// Error is an admin API error body.
+type Error struct {
+	Status  int          `json:"-"`
+	Code    string       `json:"error"`
+	Message string       `json:"message"`
+	Fields  []FieldError `json:"fields,omitempty"`
+}
+
+// FieldError names one bad field of a request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func invalid(fields ...FieldError) *Error {
+	msgs := make([]string, 0, len(fields))
+	for _, f := range fields {
+		msgs = append(msgs, f.Field+": "+f.Message)
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: strings.Join(msgs, "; "), Fields: fields}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf(format, args...)}
+}
+
+// fail renders err: admin errors as they are, store errors by kind, anything
+// else as a 500 whose cause goes to the log only.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	var conflict *store.ConflictError
+	var inv *store.InvalidError
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &conflict):
+		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflict.Error()}
+	case errors.As(err, &inv):
+		e = invalid(FieldError{Field: inv.Field, Message: inv.Reason})
+	case errors.Is(err, store.ErrNotFound):
+		e = notFound("not found")
+	case errors.Is(err, store.ErrUnavailable):
+		w.Header().Set("Retry-After", "5")
+		e = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the database is unavailable; retry shortly"}
+	default:
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("admin request failed")
+		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the cause is in the server log"}
+	}
+	if e.Status >= 400 && e.Status < 500 {
+		zerolog.Ctx(r.Context()).Info().Str("error", e.Code).Str("detail", e.Message).Msg("admin request refused")
+	}
+	writeJSON(w, e.Status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// readBody reads a request body up to max bytes: beyond is a 413.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
+			Message: fmt.Sprintf("the request body is larger than %d bytes", max)}
+	}
+	if err != nil {
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "the request body could not be read"}
+	}
+	return b, nil
+}
+
+// decodeJSON decodes a JSON object strictly: unknown fields and wrong types
+// are 400s naming the field.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r, maxJSONBody)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return invalid(FieldError{Field: "body", Message: "has data after the JSON object"})
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return invalid(FieldError{Field: typeErr.Field, Message: "must be a JSON " + jsonType(typeErr.Type.Kind().String())})
+	case errors.As(err, &syntaxErr):
+		return invalid(FieldError{Field: "body", Message: fmt.Sprintf("is not valid JSON (at byte %d)", syntaxErr.Offset)})
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalid(FieldError{Field: "body", Message: "is not valid JSON (it ends too early)"})
+	case errors.Is(err, io.EOF):
+		return invalid(FieldError{Field: "body", Message: "is empty; send a JSON object"})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return invalid(FieldError{Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Message: "is not a known field"})
+	}
+	return invalid(FieldError{Field: "body", Message: "is not a valid JSON object"})
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "int", "int64", "int32", "uint", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	case "slice":
+		return "array"
+	case "map", "struct", "ptr":
+		return "object"
+	}
+	return kind
+}

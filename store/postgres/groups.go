@@ -1,0 +1,521 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// groupCols are the columns scanGroup reads: the group under alias g and its
+// member count (kept in group_member_counts, see migration 0004).
+const groupCols = `g.tenant_id, g.id, g.display_name, g.external_id, g.version, g.created_at, g.updated_at,
+coalesce((select c.members from group_member_counts c where c.tenant_id = g.tenant_id and c.group_id = g.id), 0)`
+
+// groupMembersCol is an extra column holding a group's members as a JSON
+// array of [id, display] pairs in user creation order, for loading the members
+// of a whole page in the page's one query.
+const groupMembersCol = `(select coalesce(jsonb_agg(jsonb_build_array(mu.id, ` + memberDisplay + `) order by mu.seq), '[]')
+	from group_members m join users mu on mu.tenant_id = m.tenant_id and mu.id = m.user_id
+	where m.tenant_id = g.tenant_id and m.group_id = g.id)`
+
+func scanGroup(row pgx.Row, extra ...any) (store.Group, error) {
+	var g store.Group
+	var count int64
+	dest := append([]any{&g.TenantID, &g.ID, &g.DisplayName, &g.ExternalID, &g.Version, &g.CreatedAt, &g.UpdatedAt, &count}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return store.Group{}, err
+	}
+	g.MemberCount = int(count)
+	g.CreatedAt, g.UpdatedAt = store.Timestamp(g.CreatedAt), store.Timestamp(g.UpdatedAt)
+	return g, nil
+}
+
+// decodeMembers reads groupMembersCol.
+func decodeMembers(b []byte) ([]store.Member, error) {
+	var pairs [][2]string
+	if err := json.Unmarshal(b, &pairs); err != nil {
+		return nil, err
+	}
+	out := make([]store.Member, len(pairs))
+	for i, p := range pairs {
+		out[i] = store.Member{UserID: p[0], Display: p[1]}
+	}
+	return out, nil
+}
+
+// membersSQL lists a group's members ($1 tenant, $2 group) in user creation order.
+const membersSQL = `select mu.id, ` + memberDisplay + ` from group_members m
+join users mu on mu.tenant_id = m.tenant_id and mu.id = m.user_id
+where m.tenant_id = $1 and m.group_id = $2
+order by mu.seq`
+
+func collectMembers(rows pgx.Rows) ([]store.Member, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Member, error) {
+		var m store.Member
+		err := r.Scan(&m.UserID, &m.Display)
+		return m, err
+	})
+	if out == nil && err == nil {
+		out = []store.Member{}
+	}
+	return out, err
+}
+
+// liveUsersSQL reads the listed users that exist and are not deleted ($1
+// tenant, $2 ids) with what a member shows, and locks them FOR SHARE: that
+// waits out a concurrent DeleteUser (FOR NO KEY UPDATE), so a deleted user
+// never becomes a member.
+const liveUsersSQL = `select id, case when display_name <> '' then display_name else user_name end, seq
+from users
+where tenant_id = $1 and id = any($2::text[]) and deleted_at is null
+for share`
+
+// addMembersSQL adds the live users among $3 to group $2: one row each, a
+// present one stays one row.
+const addMembersSQL = `insert into group_members (tenant_id, group_id, user_id)
+select $1, $2, u.id from users u
+where u.tenant_id = $1 and u.id = any($3::text[]) and u.deleted_at is null
+on conflict do nothing`
+
+// memberIDs lists the ids that must be live users: those of adds and
+// replaces, in order, each once.
+func memberIDs(ops []store.MemberOp) []string {
+	ids := []string{}
+	for _, op := range ops {
+		if op.Kind == store.MembersRemove {
+			continue // removing a non-member (or a stranger) is a no-op
+		}
+		for _, id := range op.UserIDs {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// storable keeps the ids that can be stored (see keysOK), never nil: the
+// others name no user.
+func storable(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if textOK(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// liveUser is a row of liveUsersSQL.
+type liveUser struct {
+	member store.Member
+	seq    int64
+}
+
+// readLiveUsers reads liveUsersSQL and fails with an UnknownMembersError
+// naming every asked id that is not a live user of the tenant, in order.
+func readLiveUsers(asked []string, rows pgx.Rows) ([]liveUser, error) {
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (liveUser, error) {
+		var l liveUser
+		err := r.Scan(&l.member.UserID, &l.member.Display, &l.seq)
+		return l, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var bad []string
+	for _, id := range asked {
+		if !slices.ContainsFunc(found, func(l liveUser) bool { return l.member.UserID == id }) {
+			bad = append(bad, id)
+		}
+	}
+	if len(bad) > 0 {
+		return nil, callerErr{&store.UnknownMembersError{IDs: bad}}
+	}
+	return found, nil
+}
+
+// queueMemberOps queues set-based statements for the membership changes
+// (one per change, two for a replace) and returns, per statement, the sign
+// of its change of the member count: its rows affected are members added
+// (+1) or removed (-1).
+func queueMemberOps(b *pgx.Batch, tenantID, groupID string, ops []store.MemberOp) []int64 {
+	var signs []int64
+	for _, op := range ops {
+		ids := storable(op.UserIDs)
+		switch op.Kind {
+		case store.MembersAdd:
+			b.Queue(addMembersSQL, tenantID, groupID, ids)
+			signs = append(signs, 1)
+		case store.MembersRemove:
+			b.Queue(`delete from group_members where tenant_id = $1 and group_id = $2 and user_id = any($3::text[])`,
+				tenantID, groupID, ids)
+			signs = append(signs, -1)
+		case store.MembersReplace:
+			b.Queue(`delete from group_members where tenant_id = $1 and group_id = $2 and user_id <> all($3::text[])`,
+				tenantID, groupID, ids)
+			b.Queue(addMembersSQL, tenantID, groupID, ids)
+			signs = append(signs, -1, 1)
+		}
+	}
+	return signs
+}
+
+// memberDelta reads the results of queueMemberOps' statements: the change of
+// the member count.
+func memberDelta(br pgx.BatchResults, signs []int64) (int64, error) {
+	var delta int64
+	for _, sign := range signs {
+		tag, err := br.Exec()
+		if err != nil {
+			return 0, err
+		}
+		delta += sign * tag.RowsAffected()
+	}
+	return delta, nil
+}
+
+func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group, by store.Actor) (store.Group, error) {
+	if !keysOK(tenantID) {
+		return store.Group{}, store.ErrNotFound
+	}
+	if err := store.ValidateGroup(&g); err != nil {
+		return store.Group{}, err
+	}
+	if g.ID == "" {
+		g.ID = s.newID()
+	}
+	ids := make([]string, 0, len(g.Members))
+	for _, m := range g.Members {
+		ids = append(ids, m.UserID)
+	}
+	asked := memberIDs([]store.MemberOp{{Kind: store.MembersAdd, UserIDs: ids}})
+	key := store.FoldKey(g.DisplayName)
+	now := s.clock()
+	var out store.Group
+	err := s.inTx(ctx, "CreateGroup", vals{"id": g.ID, "displayName": g.DisplayName}, func(tx pgx.Tx) error {
+		// The checks, in the order every backend reports them; the users
+		// are locked before the tenant row (the group_seq bump below).
+		b := &pgx.Batch{}
+		b.Queue(`select exists (select 1 from tenants where id = $1),
+	exists (select 1 from groups where tenant_id = $1 and display_name_key = $2)`, tenantID, key)
+		b.Queue(liveUsersSQL, tenantID, storable(asked))
+		br := tx.SendBatch(ctx, b)
+		var tenantOK, nameTaken bool
+		if err := br.QueryRow().Scan(&tenantOK, &nameTaken); err != nil {
+			br.Close()
+			return err
+		}
+		switch {
+		case !tenantOK:
+			br.Close()
+			return callerErr{store.ErrNotFound}
+		case nameTaken:
+			br.Close()
+			return callerErr{&store.ConflictError{Field: "displayName", Value: g.DisplayName}}
+		}
+		rows, err := br.Query()
+		if err != nil {
+			br.Close()
+			return err
+		}
+		live, err := readLiveUsers(asked, rows)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(live, func(a, b liveUser) int { return cmpInt64(a.seq, b.seq) })
+		members := make([]store.Member, len(live))
+		for i, l := range live {
+			members[i] = l.member
+		}
+		out = store.Group{
+			TenantID: tenantID, ID: g.ID, DisplayName: g.DisplayName, ExternalID: g.ExternalID,
+			Members: members, MemberCount: len(members), Version: 1, CreatedAt: now, UpdatedAt: now,
+		}
+
+		b = &pgx.Batch{}
+		b.Queue(`with t as (
+	update tenants set group_seq = group_seq + 1 where id = $1 returning group_seq
+)
+insert into groups (tenant_id, id, seq, display_name, display_name_key, external_id, version, created_at, updated_at)
+select $1, $2, t.group_seq, $3, $4, $5, 1, $6, $6 from t`, tenantID, g.ID, g.DisplayName, key, g.ExternalID, now)
+		b.Queue(addMembersSQL, tenantID, g.ID, storable(asked))
+		b.Queue(`insert into group_member_counts (tenant_id, group_id, members) values ($1, $2, $3)`, tenantID, g.ID, len(members))
+		b.Queue(auditInsert, auditArgs(tenantID, now, by, "group.created", "group", g.ID, "", "", store.AuditJSON(out))...)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return store.Group{}, err
+	}
+	return out, nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *Store) GetGroup(ctx context.Context, tenantID, id string, withMembers bool) (store.Group, error) {
+	if !keysOK(tenantID, id) {
+		return store.Group{}, store.ErrNotFound
+	}
+	b := &pgx.Batch{}
+	b.Queue(`select `+groupCols+` from groups g where g.tenant_id = $1 and g.id = $2`, tenantID, id)
+	if withMembers {
+		b.Queue(membersSQL, tenantID, id)
+	}
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	g, err := scanGroup(br.QueryRow())
+	if err != nil {
+		return store.Group{}, s.convert("GetGroup", err, nil)
+	}
+	if withMembers {
+		rows, err := br.Query()
+		if err != nil {
+			return store.Group{}, s.convert("GetGroup", err, nil)
+		}
+		if g.Members, err = collectMembers(rows); err != nil {
+			return store.Group{}, s.convert("GetGroup", err, nil)
+		}
+	}
+	return g, s.convert("GetGroup", br.Close(), nil)
+}
+
+func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQuery) (store.GroupPage, error) {
+	if !keysOK(tenantID) {
+		return store.GroupPage{}, store.ErrNotFound
+	}
+	f, err := store.Normalize(store.Groups, q.Filter)
+	if err != nil {
+		return store.GroupPage{}, err
+	}
+	sortBy, err := store.SortAttr(store.Groups, q.SortBy)
+	if err != nil {
+		return store.GroupPage{}, err
+	}
+	b := &sqlBuilder{args: []any{tenantID}}
+	where, err := b.filter(f, groupsTable)
+	if err != nil {
+		return store.GroupPage{}, err
+	}
+	from := ` from groups g where g.tenant_id = $1 and ` + where
+
+	batch := &pgx.Batch{}
+	batch.Queue(`select (select count(*)`+from+`), exists (select 1 from tenants where id = $1)`, b.args...)
+	cols := groupCols
+	if q.WithMembers {
+		cols += ", " + groupMembersCol
+	}
+	if q.Count > 0 {
+		start := max(q.StartIndex, 1)
+		args := append(b.args[:len(b.args):len(b.args)], start-1, q.Count)
+		batch.Queue(fmt.Sprintf(`select `+cols+from+` order by %s offset $%d limit $%d`,
+			orderBy(sortBy, groupsTable, q.Descending), len(args)-1, len(args)), args...)
+	}
+	br := s.pool.SendBatch(ctx, batch)
+	defer br.Close()
+
+	page := store.GroupPage{Groups: []store.Group{}}
+	var tenantOK bool
+	if err := br.QueryRow().Scan(&page.Total, &tenantOK); err != nil {
+		return store.GroupPage{}, s.convert("ListGroups", err, nil)
+	}
+	if !tenantOK {
+		return store.GroupPage{}, store.ErrNotFound
+	}
+	if q.Count > 0 {
+		rows, err := br.Query()
+		if err != nil {
+			return store.GroupPage{}, s.convert("ListGroups", err, nil)
+		}
+		groups, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Group, error) {
+			if !q.WithMembers {
+				return scanGroup(r)
+			}
+			var members []byte
+			g, err := scanGroup(r, &members)
+			if err != nil {
+				return g, err
+			}
+			g.Members, err = decodeMembers(members)
+			return g, err
+		})
+		if err != nil {
+			return store.GroupPage{}, s.convert("ListGroups", err, nil)
+		}
+		if groups != nil {
+			page.Groups = groups
+		}
+	}
+	return page, s.convert("ListGroups", br.Close(), nil)
+}
+
+// memberCountSentinel stands for the member count in the audited "after"
+// of a group update, which only the database knows once the changes are
+// applied; the audit insert puts the count in its place, in the same batch.
+const memberCountSentinel = math.MinInt32
+
+// groupUpdatedAudit records a group update; $12 is the "after" JSON with the
+// member count sentinel.
+var groupUpdatedAudit = `insert into audit_events
+	(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json)
+select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+	replace($12, '"MemberCount":` + strconv.Itoa(memberCountSentinel) + `,', '"MemberCount":' || (
+		select members from group_member_counts where tenant_id = $1 and group_id = $9) || ',')`
+
+// UpdateGroup locks the group row, lets fn edit the attributes and record
+// membership changes, then applies them set-based — one statement per change,
+// never a rewrite of the membership — after checking every id they name.
+//
+// Lock order: the group row, the users added (FOR SHARE), membership rows,
+// and last the group's member counter (see migration 0004).
+func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, by store.Actor, fn func(*store.GroupUpdate) error) (store.Group, error) {
+	if !keysOK(tenantID, id) {
+		return store.Group{}, store.ErrNotFound
+	}
+	var out store.Group
+	err := s.inTx(ctx, "UpdateGroup", nil, func(tx pgx.Tx) error {
+		old, err := scanGroup(tx.QueryRow(ctx, `select `+groupCols+` from groups g
+where g.tenant_id = $1 and g.id = $2 for no key update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		up := store.GroupUpdate{Group: old.Clone()}
+		if err := fn(&up); err != nil {
+			return callerErr{err}
+		}
+		g := up.Group
+		if err := store.ValidateGroup(&g); err != nil {
+			return callerErr{err}
+		}
+		now := s.clock()
+		g.ID, g.TenantID, g.CreatedAt, g.Version, g.UpdatedAt, g.Members = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now, nil
+		asked := memberIDs(up.Members)
+
+		// The rename (a taken name fails first, as in every backend), the
+		// member check, the changes.
+		b := &pgx.Batch{}
+		b.Queue(`update groups set display_name = $3, display_name_key = $4, external_id = $5,
+	version = version + 1, updated_at = $6
+where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.DisplayName), g.ExternalID, now)
+		if len(asked) > 0 {
+			b.Queue(liveUsersSQL, tenantID, storable(asked))
+		}
+		signs := queueMemberOps(b, tenantID, id, up.Members)
+		br := tx.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return callerErr{s.convert("UpdateGroup", err, vals{"displayName": g.DisplayName})}
+		}
+		if len(asked) > 0 {
+			rows, err := br.Query()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			if _, err := readLiveUsers(asked, rows); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		delta, err := memberDelta(br, signs)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+
+		// Then the counter, and the audit event with the count it ends at.
+		after := g
+		after.MemberCount = memberCountSentinel
+		b = &pgx.Batch{}
+		b.Queue(`update group_member_counts set members = members + $3
+where tenant_id = $1 and group_id = $2
+returning members`, tenantID, id, delta)
+		b.Queue(groupUpdatedAudit, auditArgs(tenantID, now, by, "group.updated", "group", id,
+			store.MemberOpsDetail(up.Members), store.AuditJSON(old), store.AuditJSON(after))...)
+		br = tx.SendBatch(ctx, b)
+		defer br.Close()
+		var members int64
+		if err := br.QueryRow().Scan(&members); err != nil {
+			return err
+		}
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		g.MemberCount = int(members)
+		out = g
+		return br.Close()
+	})
+	if err != nil {
+		return store.Group{}, err
+	}
+	return out, nil
+}
+
+// DeleteGroup removes the group and (by cascade) its member rows, and records it.
+func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, by store.Actor) error {
+	if !keysOK(tenantID, id) {
+		return store.ErrNotFound
+	}
+	return s.inTx(ctx, "DeleteGroup", nil, func(tx pgx.Tx) error {
+		old, err := scanGroup(tx.QueryRow(ctx, `select `+groupCols+` from groups g
+where g.tenant_id = $1 and g.id = $2 for update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`delete from groups where tenant_id = $1 and id = $2`, tenantID, id)
+		b.Queue(auditInsert, auditArgs(tenantID, s.clock(), by, "group.deleted", "group", id, "", store.AuditJSON(old), "")...)
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// UserGroups lists the groups a live user is in, in creation order.
+func (s *Store) UserGroups(ctx context.Context, tenantID, userID string) ([]store.Group, error) {
+	if !keysOK(tenantID, userID) {
+		return nil, store.ErrNotFound
+	}
+	rows, err := s.pool.Query(ctx, `select `+groupCols+` from groups g
+where g.tenant_id = $1 and exists (
+	select 1 from group_members m where m.tenant_id = $1 and m.group_id = g.id and m.user_id = $2
+)
+order by g.seq`, tenantID, userID)
+	if err != nil {
+		return nil, s.convert("UserGroups", err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Group, error) { return scanGroup(r) })
+	if err != nil {
+		return nil, s.convert("UserGroups", err, nil)
+	}
+	if len(out) == 0 {
+		// A deleted user is in no group; tell a stranger from a loner.
+		var live bool
+		if err := s.pool.QueryRow(ctx, `select exists (
+	select 1 from users where tenant_id = $1 and id = $2 and deleted_at is null)`, tenantID, userID).Scan(&live); err != nil {
+			return nil, s.convert("UserGroups", err, nil)
+		}
+		if !live {
+			return nil, store.ErrNotFound
+		}
+		out = []store.Group{}
+	}
+	return out, nil
+}

@@ -1,0 +1,625 @@
+// Package postgres is the PostgreSQL store.Store, on pgx v5 (pgxpool).
+//
+// The schema lives in embedded, forward-only migrations (migrations/*.sql)
+// applied under an advisory lock. Every query is scoped by the tenant id as
+// its first parameter; every write and its seat-ledger and audit entries
+// commit in one transaction (most of them in one statement).
+//
+// Lock order (so that concurrent writes wait, never deadlock): a role row,
+// then user rows, then the tenant row; a group row, then the users it adds
+// (FOR SHARE), then membership rows, then the group's member counter. The
+// tenant row is the per-tenant point of serialisation: it holds the seat
+// counters and the sequence counters, so seat checks and creation order are
+// decided in the database, in commit order.
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Options are the injected dependencies of a Store.
+type Options struct {
+	Now    func() time.Time // default time.Now
+	NewID  func() string    // default uuid.NewString
+	Logger zerolog.Logger   // default zerolog.Nop(); gets the causes of unexpected errors
+}
+
+// Store is the PostgreSQL store.Store.
+type Store struct {
+	pool  *pgxpool.Pool
+	now   func() time.Time
+	newID func() string
+	log   zerolog.Logger
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// DSN), applies the migrations it lacks and returns the store.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse database url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := migrateFS(ctx, pool, embeddedMigrations()); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return New(pool, opts), nil
+}
+
+// New returns a store on a pool whose database is migrated. Close closes the pool.
+func New(pool *pgxpool.Pool, opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewID == nil {
+		opts.NewID = uuid.NewString
+	}
+	// The zero zerolog.Logger is disabled, like zerolog.Nop().
+	return &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger}
+}
+
+// Pool is the store's connection pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping answers nil when the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.convert("Ping", s.pool.Ping(ctx), nil)
+}
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+func (s *Store) clock() time.Time { return store.Timestamp(s.now()) }
+
+// callerErr carries an error returned by a caller's closure through a
+// transaction, so that it comes out as is, unconverted.
+type callerErr struct{ err error }
+
+func (e callerErr) Error() string { return e.err.Error() }
+func (e callerErr) Unwrap() error { return e.err }
+
+// inTx runs fn in a transaction, committing when it returns nil. Errors from
+// the caller's closure (wrapped in callerErr) come out as is; all others go
+// through convert.
+func (s *Store) inTx(ctx context.Context, op string, v vals, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return s.convert(op, err, v)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		var ce callerErr
+		if errors.As(err, &ce) {
+			return ce.err
+		}
+		return s.convert(op, err, v)
+	}
+	return s.convert(op, tx.Commit(ctx), v)
+}
+
+// tenantExists answers ErrNotFound for an unknown tenant, for list queries
+// whose empty answer cannot tell.
+func (s *Store) tenantExists(ctx context.Context, q querier, op, tenantID string) error {
+	var ok bool
+	if err := q.QueryRow(ctx, "select exists (select 1 from tenants where id = $1)", tenantID).Scan(&ok); err != nil {
+		return s.convert(op, err, nil)
+	}
+	if !ok {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// bind turns the {name} tokens of a SQL template into the placeholders $1,
+// $2, … in the order of names, so that statements with many arguments stay
+// readable and their argument lists are built in the same order. Only
+// placeholders are substituted, never values.
+func bind(tmpl string, names ...string) string {
+	pairs := make([]string, 0, 2*len(names))
+	for i, n := range names {
+		pairs = append(pairs, "{"+n+"}", "$"+strconv.Itoa(i+1))
+	}
+	return strings.NewReplacer(pairs...).Replace(tmpl)
+}
+
+// keysOK says whether keys can name a stored record at all: PostgreSQL text
+// holds neither NUL nor invalid UTF-8, and a lookup by such a key finds
+// nothing (as in every backend) rather than failing.
+func keysOK(keys ...string) bool {
+	for _, k := range keys {
+		if !textOK(k) {
+			return false
+		}
+	}
+	return true
+}
+
+func textOK(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// ---- value helpers ----
+
+// jsonArg encodes v for a jsonb column; a nil slice is SQL null, so that nil
+// and empty round-trip as themselves.
+func jsonArg[T any](v []T) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// fromJSON decodes a jsonb column read as bytes; SQL null leaves dst nil.
+func fromJSON[T any](b []byte, dst *[]T) error {
+	if b == nil {
+		*dst = nil
+		return nil
+	}
+	return json.Unmarshal(b, dst)
+}
+
+func tsPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := store.Timestamp(*t)
+	return &c
+}
+
+// ---- tenants ----
+
+const tenantCols = `id, name, plan, seats, addons, settings, created_at, updated_at`
+
+func scanTenant(row pgx.Row) (store.Tenant, error) {
+	var t store.Tenant
+	var settings []byte
+	if err := row.Scan(&t.ID, &t.Name, &t.Plan, &t.Seats, &t.Addons, &settings, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return store.Tenant{}, err
+	}
+	if err := json.Unmarshal(settings, &t.Settings); err != nil {
+		return store.Tenant{}, err
+	}
+	t.CreatedAt, t.UpdatedAt = store.Timestamp(t.CreatedAt), store.Timestamp(t.UpdatedAt)
+	return t, nil
+}
+
+func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) (store.Tenant, error) {
+	switch {
+	case t.ID == "":
+		return store.Tenant{}, &store.InvalidError{Field: "id", Reason: "is required"}
+	case !textOK(t.ID):
+		return store.Tenant{}, &store.InvalidError{Field: "id", Reason: "is not valid UTF-8 text"}
+	}
+	now := s.clock()
+	settings, err := json.Marshal(t.Settings)
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	out, err := scanTenant(s.pool.QueryRow(ctx, `insert into tenants (id, name, plan, seats, addons, settings, created_at, updated_at)
+values ($1, $2, $3, $4, $5, $6, $7, $7)
+returning `+tenantCols, t.ID, t.Name, t.Plan, t.Seats, t.Addons, settings, now))
+	if err != nil {
+		return store.Tenant{}, s.convert("CreateTenant", err, vals{"id": t.ID})
+	}
+	return out, nil
+}
+
+func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	if !keysOK(id) {
+		return store.Tenant{}, store.ErrNotFound
+	}
+	t, err := scanTenant(s.pool.QueryRow(ctx, `select `+tenantCols+` from tenants where id = $1`, id))
+	if err != nil {
+		return store.Tenant{}, s.convert("GetTenant", err, nil)
+	}
+	return t, nil
+}
+
+func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
+	rows, err := s.pool.Query(ctx, `select `+tenantCols+` from tenants order by seq`)
+	if err != nil {
+		return nil, s.convert("ListTenants", err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Tenant, error) { return scanTenant(r) })
+	if err != nil {
+		return nil, s.convert("ListTenants", err, nil)
+	}
+	if out == nil {
+		out = []store.Tenant{}
+	}
+	return out, nil
+}
+
+func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(*store.Tenant) error) (store.Tenant, error) {
+	if !keysOK(id) {
+		return store.Tenant{}, store.ErrNotFound
+	}
+	var out store.Tenant
+	err := s.inTx(ctx, "UpdateTenant", nil, func(tx pgx.Tx) error {
+		old, err := scanTenant(tx.QueryRow(ctx, `select `+tenantCols+` from tenants where id = $1 for no key update`, id))
+		if err != nil {
+			return err
+		}
+		t := old.Clone()
+		if err := fn(&t); err != nil {
+			return callerErr{err}
+		}
+		t.ID, t.CreatedAt = old.ID, old.CreatedAt
+		settings, err := json.Marshal(t.Settings)
+		if err != nil {
+			return err
+		}
+		out, err = scanTenant(tx.QueryRow(ctx, `update tenants
+set name = $2, plan = $3, seats = $4, addons = $5, settings = $6, updated_at = $7
+where id = $1
+returning `+tenantCols, id, t.Name, t.Plan, t.Seats, t.Addons, settings, s.clock()))
+		return err
+	})
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	return out, nil
+}
+
+// DeleteTenant removes the tenant and everything it owns: by cascade, and
+// explicitly for users, seat_events and audit_events (no foreign keys, see
+// migration 0003).
+// The tenant's users are locked first, in the order every write takes.
+func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+	if !keysOK(id) {
+		return store.ErrNotFound
+	}
+	return s.inTx(ctx, "DeleteTenant", nil, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `select 1 from users where tenant_id = $1 for update`, id); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `delete from tenants where id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return callerErr{store.ErrNotFound}
+		}
+		// New statements, new snapshots: they see every user and ledger
+		// entry committed by writers that held the tenant row before us.
+		b := &pgx.Batch{}
+		b.Queue(`delete from users where tenant_id = $1`, id)
+		b.Queue(`delete from seat_events where tenant_id = $1`, id)
+		b.Queue(`delete from audit_events where tenant_id = $1`, id)
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+func (s *Store) SeatCounts(ctx context.Context, tenantID string) (store.SeatCounts, error) {
+	if !keysOK(tenantID) {
+		return store.SeatCounts{}, store.ErrNotFound
+	}
+	var c store.SeatCounts
+	err := s.pool.QueryRow(ctx, `select seats_full, seats_light from tenants where id = $1`, tenantID).Scan(&c.Full, &c.Light)
+	if err != nil {
+		return store.SeatCounts{}, s.convert("SeatCounts", err, nil)
+	}
+	return c, nil
+}
+
+// ---- tokens ----
+
+const tokenCols = `tenant_id, id, name, hash, created_at, last_used_at, revoked_at`
+
+func scanToken(row pgx.Row) (store.Token, error) {
+	var t store.Token
+	if err := row.Scan(&t.TenantID, &t.ID, &t.Name, &t.Hash, &t.CreatedAt, &t.LastUsedAt, &t.RevokedAt); err != nil {
+		return store.Token{}, err
+	}
+	t.CreatedAt, t.LastUsedAt, t.RevokedAt = store.Timestamp(t.CreatedAt), tsPtr(t.LastUsedAt), tsPtr(t.RevokedAt)
+	return t, nil
+}
+
+func (s *Store) CreateToken(ctx context.Context, tenantID string, t store.Token) (store.Token, error) {
+	if !keysOK(tenantID) {
+		return store.Token{}, store.ErrNotFound
+	}
+	if t.ID == "" {
+		t.ID = s.newID()
+	}
+	out, err := scanToken(s.pool.QueryRow(ctx, `insert into tokens (tenant_id, id, name, hash, created_at, last_used_at, revoked_at)
+values ($1, $2, $3, $4, $5, $6, $7)
+returning `+tokenCols, tenantID, t.ID, t.Name, t.Hash, s.clock(), tsPtr(t.LastUsedAt), tsPtr(t.RevokedAt)))
+	if err != nil {
+		return store.Token{}, s.convert("CreateToken", err, vals{"id": t.ID})
+	}
+	return out, nil
+}
+
+func (s *Store) GetToken(ctx context.Context, tenantID, id string) (store.Token, error) {
+	if !keysOK(tenantID, id) {
+		return store.Token{}, store.ErrNotFound
+	}
+	t, err := scanToken(s.pool.QueryRow(ctx, `select `+tokenCols+` from tokens where tenant_id = $1 and id = $2`, tenantID, id))
+	if err != nil {
+		return store.Token{}, s.convert("GetToken", err, nil)
+	}
+	return t, nil
+}
+
+func (s *Store) ListTokens(ctx context.Context, tenantID string) ([]store.Token, error) {
+	if !keysOK(tenantID) {
+		return nil, store.ErrNotFound
+	}
+	rows, err := s.pool.Query(ctx, `select `+tokenCols+` from tokens where tenant_id = $1 order by seq`, tenantID)
+	if err != nil {
+		return nil, s.convert("ListTokens", err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Token, error) { return scanToken(r) })
+	if err != nil {
+		return nil, s.convert("ListTokens", err, nil)
+	}
+	if len(out) == 0 {
+		if err := s.tenantExists(ctx, s.pool, "ListTokens", tenantID); err != nil {
+			return nil, err
+		}
+		out = []store.Token{}
+	}
+	return out, nil
+}
+
+// RevokeToken revokes a token; revoking it again keeps the first time.
+func (s *Store) RevokeToken(ctx context.Context, tenantID, id string, at time.Time) error {
+	if !keysOK(tenantID, id) {
+		return store.ErrNotFound
+	}
+	tag, err := s.pool.Exec(ctx, `update tokens set revoked_at = coalesce(revoked_at, $3)
+where tenant_id = $1 and id = $2`, tenantID, id, store.Timestamp(at))
+	if err != nil {
+		return s.convert("RevokeToken", err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// TouchTokens moves last_used_at forward for every token of the map in one
+// statement; unknown tokens are ignored.
+func (s *Store) TouchTokens(ctx context.Context, used map[store.TokenKey]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	tenants := make([]string, 0, len(used))
+	ids := make([]string, 0, len(used))
+	ats := make([]time.Time, 0, len(used))
+	for k, at := range used {
+		tenants, ids, ats = append(tenants, k.TenantID), append(ids, k.ID), append(ats, store.Timestamp(at))
+	}
+	_, err := s.pool.Exec(ctx, `update tokens t set last_used_at = v.at
+from unnest($1::text[], $2::text[], $3::timestamptz[]) as v (tenant_id, id, at)
+where t.tenant_id = v.tenant_id and t.id = v.id and (t.last_used_at is null or t.last_used_at < v.at)`,
+		tenants, ids, ats)
+	return s.convert("TouchTokens", err, nil)
+}
+
+// ---- SAML ----
+
+const samlCols = `tenant_id, metadata_xml, entity_id, sso_url, cert_not_after, updated_at`
+
+func scanSAML(row pgx.Row) (store.SAMLConfig, error) {
+	var c store.SAMLConfig
+	if err := row.Scan(&c.TenantID, &c.MetadataXML, &c.EntityID, &c.SSOURL, &c.CertNotAfter, &c.UpdatedAt); err != nil {
+		return store.SAMLConfig{}, err
+	}
+	c.CertNotAfter, c.UpdatedAt = store.Timestamp(c.CertNotAfter), store.Timestamp(c.UpdatedAt)
+	return c, nil
+}
+
+func (s *Store) PutSAMLConfig(ctx context.Context, tenantID string, c store.SAMLConfig) (store.SAMLConfig, error) {
+	if !keysOK(tenantID) {
+		return store.SAMLConfig{}, store.ErrNotFound
+	}
+	out, err := scanSAML(s.pool.QueryRow(ctx, `insert into saml_configs as c (tenant_id, metadata_xml, entity_id, sso_url, cert_not_after, updated_at)
+values ($1, $2, $3, $4, $5, $6)
+on conflict on constraint saml_configs_pkey do update
+set metadata_xml = excluded.metadata_xml, entity_id = excluded.entity_id, sso_url = excluded.sso_url,
+    cert_not_after = excluded.cert_not_after, updated_at = excluded.updated_at
+returning `+samlCols, tenantID, c.MetadataXML, c.EntityID, c.SSOURL, store.Timestamp(c.CertNotAfter), s.clock()))
+	if err != nil {
+		return store.SAMLConfig{}, s.convert("PutSAMLConfig", err, nil)
+	}
+	return out, nil
+}
+
+func (s *Store) GetSAMLConfig(ctx context.Context, tenantID string) (store.SAMLConfig, error) {
+	if !keysOK(tenantID) {
+		return store.SAMLConfig{}, store.ErrNotFound
+	}
+	c, err := scanSAML(s.pool.QueryRow(ctx, `select `+samlCols+` from saml_configs where tenant_id = $1`, tenantID))
+	if err != nil {
+		return store.SAMLConfig{}, s.convert("GetSAMLConfig", err, nil)
+	}
+	return c, nil
+}
+
+func (s *Store) DeleteSAMLConfig(ctx context.Context, tenantID string) error {
+	if !keysOK(tenantID) {
+		return store.ErrNotFound
+	}
+	tag, err := s.pool.Exec(ctx, `delete from saml_configs where tenant_id = $1`, tenantID)
+	if err != nil {
+		return s.convert("DeleteSAMLConfig", err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// ---- ledger and audit ----
+
+func eventLimit(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// eventFilter builds the optional conditions of an EventQuery after the
+// tenant ($1).
+func eventFilter(q store.EventQuery, seatEvents bool) (string, []any) {
+	where := ""
+	args := []any{}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += fmt.Sprintf(" and "+cond, len(args)+1)
+	}
+	if seatEvents {
+		add("seq > $%d", q.After)
+		if q.UserID != "" {
+			add("user_id = $%d", q.UserID)
+		}
+	} else {
+		if q.After > 0 {
+			add("seq < $%d", q.After)
+		}
+		if q.UserID != "" {
+			add("target_type = 'user' and target_id = $%d", q.UserID)
+		}
+		if q.ActorID != "" {
+			add("actor_id = $%d", q.ActorID)
+		}
+		if q.Action != "" {
+			add("action = $%d", q.Action)
+		}
+	}
+	if !q.From.IsZero() {
+		add("at >= $%d", store.Timestamp(q.From))
+	}
+	if !q.To.IsZero() {
+		add("at < $%d", store.Timestamp(q.To))
+	}
+	return where, args
+}
+
+func (s *Store) ListSeatEvents(ctx context.Context, tenantID string, q store.EventQuery) ([]store.SeatEvent, error) {
+	if !keysOK(tenantID) {
+		return nil, store.ErrNotFound
+	}
+	where, args := eventFilter(q, true)
+	args = append([]any{tenantID}, args...)
+	args = append(args, eventLimit(q.Limit))
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`select tenant_id, seq, at, user_id, class, delta, reason,
+	actor_kind, actor_id, actor_name, request_id
+from seat_events where tenant_id = $1%s order by seq limit $%d`, where, len(args)), args...)
+	if err != nil {
+		return nil, s.convert("ListSeatEvents", err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SeatEvent, error) {
+		var e store.SeatEvent
+		err := r.Scan(&e.TenantID, &e.Seq, &e.Time, &e.UserID, &e.Class, &e.Delta, &e.Reason,
+			&e.Actor.Kind, &e.Actor.ID, &e.Actor.Name, &e.Actor.RequestID)
+		e.Time = store.Timestamp(e.Time)
+		return e, err
+	})
+	if err != nil {
+		return nil, s.convert("ListSeatEvents", err, nil)
+	}
+	if len(out) == 0 {
+		if err := s.tenantExists(ctx, s.pool, "ListSeatEvents", tenantID); err != nil {
+			return nil, err
+		}
+		out = []store.SeatEvent{}
+	}
+	return out, nil
+}
+
+func (s *Store) AppendAudit(ctx context.Context, tenantID string, e store.AuditEvent) error {
+	if !keysOK(tenantID) {
+		return store.ErrNotFound
+	}
+	at := store.Timestamp(e.Time)
+	if e.Time.IsZero() {
+		at = s.clock()
+	}
+	// The key-share lock on the tenant row keeps DeleteTenant from passing
+	// this insert (audit_events has no foreign key, see migration 0003).
+	tag, err := s.pool.Exec(ctx, `insert into audit_events
+	(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json)
+select id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 from tenants where id = $1
+for key share`, auditArgs(tenantID, at, e.Actor, e.Action, e.TargetType, e.TargetID, e.Detail, e.Before, e.After)...)
+	if err != nil {
+		return s.convert("AppendAudit", err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// auditInsert records one audit event; auditArgs are its arguments ($1 is
+// the tenant). Writes queue it in their own transaction, which holds a lock
+// on the row the event is about (see migration 0003).
+const auditInsert = `insert into audit_events
+	(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+
+func auditArgs(tenantID string, at time.Time, by store.Actor, action, targetType, targetID, detail, before, after string) []any {
+	return []any{tenantID, at, by.Kind, by.ID, by.Name, by.RequestID, action, targetType, targetID, detail, before, after}
+}
+
+func (s *Store) ListAudit(ctx context.Context, tenantID string, q store.EventQuery) ([]store.AuditEvent, error) {
+	if !keysOK(tenantID) {
+		return nil, store.ErrNotFound
+	}
+	where, args := eventFilter(q, false)
+	args = append([]any{tenantID}, args...)
+	args = append(args, eventLimit(q.Limit))
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`select tenant_id, seq, at, actor_kind, actor_id, actor_name, request_id,
+	action, target_type, target_id, detail, before_json, after_json
+from audit_events where tenant_id = $1%s order by seq desc limit $%d`, where, len(args)), args...)
+	if err != nil {
+		return nil, s.convert("ListAudit", err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.AuditEvent, error) {
+		var e store.AuditEvent
+		err := r.Scan(&e.TenantID, &e.Seq, &e.Time, &e.Actor.Kind, &e.Actor.ID, &e.Actor.Name, &e.Actor.RequestID,
+			&e.Action, &e.TargetType, &e.TargetID, &e.Detail, &e.Before, &e.After)
+		e.Time = store.Timestamp(e.Time)
+		return e, err
+	})
+	if err != nil {
+		return nil, s.convert("ListAudit", err, nil)
+	}
+	if len(out) == 0 {
+		if err := s.tenantExists(ctx, s.pool, "ListAudit", tenantID); err != nil {
+			return nil, err
+		}
+		out = []store.AuditEvent{}
+	}
+	return out, nil
+}

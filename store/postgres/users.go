@@ -1,0 +1,562 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// userWriteCols are the user columns a caller's values set, in the order of
+// userWriteArgs.
+var userWriteCols = []string{
+	"external_id", "user_name", "user_name_key",
+	"name_formatted", "name_family", "name_given", "name_middle", "name_honorific_prefix", "name_honorific_suffix",
+	"display_name", "nick_name", "profile_url", "title", "user_type", "preferred_language", "locale", "timezone",
+	"active", "emails", "phone_numbers", "addresses", "scim_roles",
+	"ent_employee_number", "ent_cost_center", "ent_organization", "ent_division", "ent_department", "ent_manager_id",
+	"role", "stores", "access_expires_at", "last_active_at",
+}
+
+// colNames are the template tokens of userWriteArgs: {c_<column>}.
+var colNames = func() []string {
+	out := make([]string, len(userWriteCols))
+	for i, c := range userWriteCols {
+		out[i] = "c_" + c
+	}
+	return out
+}()
+
+func userWriteArgs(u *store.User) ([]any, error) {
+	emails, err := jsonArg(u.Emails)
+	if err != nil {
+		return nil, err
+	}
+	phones, err := jsonArg(u.PhoneNumbers)
+	if err != nil {
+		return nil, err
+	}
+	addresses, err := jsonArg(u.Addresses)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := jsonArg(u.Roles)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		u.ExternalID, u.UserName, store.FoldKey(u.UserName),
+		u.Name.Formatted, u.Name.FamilyName, u.Name.GivenName, u.Name.MiddleName, u.Name.HonorificPrefix, u.Name.HonorificSuffix,
+		u.DisplayName, u.NickName, u.ProfileURL, u.Title, u.UserType, u.PreferredLanguage, u.Locale, u.Timezone,
+		u.Active, emails, phones, addresses, roles,
+		u.Enterprise.EmployeeNumber, u.Enterprise.CostCenter, u.Enterprise.Organization, u.Enterprise.Division,
+		u.Enterprise.Department, u.Enterprise.ManagerID,
+		u.Role, u.Stores, tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt),
+	}, nil
+}
+
+// userCols are the columns scanUser reads, qualified by the alias u.
+const userCols = `u.tenant_id, u.id, u.external_id, u.user_name,
+u.name_formatted, u.name_family, u.name_given, u.name_middle, u.name_honorific_prefix, u.name_honorific_suffix,
+u.display_name, u.nick_name, u.profile_url, u.title, u.user_type, u.preferred_language, u.locale, u.timezone,
+u.active, u.emails, u.phone_numbers, u.addresses, u.scim_roles,
+u.ent_employee_number, u.ent_cost_center, u.ent_organization, u.ent_division, u.ent_department, u.ent_manager_id,
+u.role, u.stores, u.seat, u.access_expires_at, u.last_active_at, u.version, u.created_at, u.updated_at`
+
+// scanUser reads userCols, after the extra destinations when given.
+func scanUser(row pgx.Row, extra ...any) (store.User, error) {
+	var u store.User
+	var emails, phones, addresses, roles []byte
+	dest := append(extra,
+		&u.TenantID, &u.ID, &u.ExternalID, &u.UserName,
+		&u.Name.Formatted, &u.Name.FamilyName, &u.Name.GivenName, &u.Name.MiddleName, &u.Name.HonorificPrefix, &u.Name.HonorificSuffix,
+		&u.DisplayName, &u.NickName, &u.ProfileURL, &u.Title, &u.UserType, &u.PreferredLanguage, &u.Locale, &u.Timezone,
+		&u.Active, &emails, &phones, &addresses, &roles,
+		&u.Enterprise.EmployeeNumber, &u.Enterprise.CostCenter, &u.Enterprise.Organization, &u.Enterprise.Division,
+		&u.Enterprise.Department, &u.Enterprise.ManagerID,
+		&u.Role, &u.Stores, &u.Seat, &u.AccessExpiresAt, &u.LastActiveAt, &u.Version, &u.CreatedAt, &u.UpdatedAt,
+	)
+	if err := row.Scan(dest...); err != nil {
+		return store.User{}, err
+	}
+	for _, e := range []error{
+		fromJSON(emails, &u.Emails), fromJSON(phones, &u.PhoneNumbers),
+		fromJSON(addresses, &u.Addresses), fromJSON(roles, &u.Roles),
+	} {
+		if e != nil {
+			return store.User{}, e
+		}
+	}
+	u.AccessExpiresAt, u.LastActiveAt = tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt)
+	u.CreatedAt, u.UpdatedAt = store.Timestamp(u.CreatedAt), store.Timestamp(u.UpdatedAt)
+	return u, nil
+}
+
+// seatPlans carries the seat outcome of a write for each possible seat class
+// of the user's role (plan 1: full, plan 2: light), computed in Go by
+// store.SeatFor and store.SeatTransitions. The SQL picks the plan from the
+// roles table in the same statement, which saves the round trip of looking
+// the role up first, while the rules stay in one place (package store).
+type seatPlans struct {
+	seat   []string // the user's seat under each plan
+	dFull  []int32  // change of tenants.seats_full
+	dLight []int32  // change of tenants.seats_light
+	nEv    []int32  // number of ledger entries
+	audit  string   // the audited user (store.AuditJSON) under plan 1; see auditSQL
+
+	// The ledger entries of all plans, flattened.
+	evPlan   []int32
+	evK      []int32 // 1-based position among the entries of its plan
+	evClass  []string
+	evDelta  []int32
+	evReason []string
+}
+
+func (p *seatPlans) add(seat store.SeatClass, ts []store.Transition) {
+	plan := int32(len(p.seat) + 1)
+	d := store.Delta(ts)
+	p.seat = append(p.seat, string(seat))
+	p.dFull = append(p.dFull, int32(d.Full))
+	p.dLight = append(p.dLight, int32(d.Light))
+	p.nEv = append(p.nEv, int32(len(ts)))
+	for i, t := range ts {
+		p.evPlan = append(p.evPlan, plan)
+		p.evK = append(p.evK, int32(i+1))
+		p.evClass = append(p.evClass, string(t.Class))
+		p.evDelta = append(p.evDelta, int32(t.Delta))
+		p.evReason = append(p.evReason, t.Reason)
+	}
+}
+
+// userPlans builds the two plans of a user write of u (whose Seat is
+// ignored): its seat under each role class, the transitions from old, and the
+// audited record (store.AuditJSON of u with the plan's seat).
+func userPlans(kind store.TransitionKind, old store.SeatClass, u store.User, expired bool) *seatPlans {
+	full, light := store.SeatFor(u.Active, store.SeatFull), store.SeatFor(u.Active, store.SeatLight)
+	p := &seatPlans{}
+	p.add(full, store.SeatTransitions(kind, old, full, expired))
+	p.add(light, store.SeatTransitions(kind, old, light, expired))
+	u.Seat = full
+	p.audit = store.AuditJSON(u)
+	return p
+}
+
+// auditSQL is the audited user under the chosen plan p: the JSON is encoded
+// once, under plan 1, and the seat is its only difference between plans.
+// `"Seat":"…"` occurs once in it (quotes inside values are escaped).
+const auditSQL = `replace({audit}::text, '"Seat":"' || ({seat}::text[])[1] || '"', '"Seat":"' || ({seat}::text[])[{p}] || '"')`
+
+// planNames are the template tokens of seatPlans.args, in order.
+var planNames = []string{"seat", "dfull", "dlight", "nev", "audit", "evplan", "evk", "evclass", "evdelta", "evreason"}
+
+func (p *seatPlans) args() []any {
+	return []any{p.seat, p.dFull, p.dLight, p.nEv, p.audit, p.evPlan, p.evK, p.evClass, p.evDelta, p.evReason}
+}
+
+// pick is the plan the SQL chose (1-based).
+func (p *seatPlans) pick(plan int32) (seat store.SeatClass, dFull int) {
+	return store.SeatClass(p.seat[plan-1]), int(p.dFull[plan-1])
+}
+
+// planEvents is the ledger entries of all plans as rows (plan, k, class, delta, reason).
+const planEvents = `unnest({evplan}::int[], {evk}::int[], {evclass}::text[], {evdelta}::int[], {evreason}::text[])
+	as ev (plan, k, class, delta, reason)`
+
+// roleClassCTE picks the plan: 2 when the user's role is a light custom role
+// of the tenant, else 1. Materialized: the lookup runs once, not once per use.
+const roleClassCTE = `r as materialized (
+	select case when exists (
+		select 1 from roles where tenant_id = {tenant} and name = {c_role} and seat_class = 'light'
+	) then 2 else 1 end as p
+)`
+
+// actorNames are the template tokens of actorArgs.
+var actorNames = []string{"akind", "aid", "aname", "areq"}
+
+func actorArgs(by store.Actor) []any { return []any{by.Kind, by.ID, by.Name, by.RequestID} }
+
+const seatEventCols = `(tenant_id, seq, at, user_id, class, delta, reason, actor_kind, actor_id, actor_name, request_id)`
+
+const auditCols = `(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, before_json, after_json)`
+
+// createUserNames are the tokens of createUserSQL, in argument order.
+var createUserNames = slices.Concat([]string{"tenant", "id", "now"}, actorNames, createPlanNames, colNames)
+
+// createPlanNames are the tokens of seatPlans.createArgs: the two plans as
+// scalars (cheaper to send than arrays on the hottest path); a creation moves
+// a seat at most once (from none), so each plan has at most one ledger entry.
+var createPlanNames = []string{
+	"seat1", "seat2", "dfull1", "dfull2", "dlight1", "dlight2", "nev1", "nev2", "audit",
+	"evclass1", "evclass2", "evdelta1", "evdelta2", "evreason1", "evreason2",
+}
+
+// createArgs are the arguments of createPlanNames (null where a plan has no
+// ledger entry).
+func (p *seatPlans) createArgs() []any {
+	var class, reason [2]*string
+	var delta [2]*int32
+	for i, plan := range p.evPlan {
+		if p.evK[i] != 1 {
+			panic("postgres: a creation moves a seat at most once")
+		}
+		class[plan-1], delta[plan-1], reason[plan-1] = &p.evClass[i], &p.evDelta[i], &p.evReason[i]
+	}
+	return []any{p.seat[0], p.seat[1], p.dFull[0], p.dFull[1], p.dLight[0], p.dLight[1], p.nEv[0], p.nEv[1], p.audit,
+		class[0], class[1], delta[0], delta[1], reason[0], reason[1]}
+}
+
+// byPlan is the SQL of a per-plan scalar {name1}/{name2} under plan p.
+func byPlan(name, typ, p string) string {
+	return "(case when " + p + " = 1 then {" + name + "1}::" + typ + " else {" + name + "2}::" + typ + " end)"
+}
+
+// createUserSQL creates a user in one statement, without an explicit
+// transaction: it bumps the tenant's user_seq (locking the tenant row, which
+// orders creations by commit and serialises the seat check), moves the seat
+// counters when the cap allows, and inserts the user, its ledger entry and
+// its audit event. No row back means the tenant is unknown or the cap refused.
+var createUserSQL = bind(`with `+roleClassCTE+`, t as (
+	update tenants tn
+	set user_seq = tn.user_seq + 1,
+	    seats_full = tn.seats_full + `+byPlan("dfull", "int", "r.p")+`,
+	    seats_light = tn.seats_light + `+byPlan("dlight", "int", "r.p")+`,
+	    seat_seq = tn.seat_seq + `+byPlan("nev", "int", "r.p")+`
+	from r
+	where tn.id = {tenant}
+	  and (`+byPlan("dfull", "int", "r.p")+` <= 0
+	       or tn.seats_full + `+byPlan("dfull", "int", "r.p")+` <= tn.seats
+	       or coalesce((tn.settings ->> 'overage')::boolean, false))
+	returning tn.user_seq, tn.seat_seq, r.p
+), u as (
+	insert into users (tenant_id, id, seq, seat, version, created_at, updated_at, `+strings.Join(userWriteCols, ", ")+`)
+	select {tenant}, {id}, t.user_seq, `+byPlan("seat", "text", "t.p")+`, 1, {now}, {now}, {`+strings.Join(colNames, "}, {")+`}
+	from t
+	returning id
+), se as (
+	insert into seat_events `+seatEventCols+`
+	select {tenant}, t.seat_seq, {now}, u.id,
+		`+byPlan("evclass", "text", "t.p")+`, `+byPlan("evdelta", "int", "t.p")+`, `+byPlan("evreason", "text", "t.p")+`,
+		{akind}, {aid}, {aname}, {areq}
+	from t, u
+	where `+byPlan("nev", "int", "t.p")+` = 1
+), a as (
+	insert into audit_events `+auditCols+`
+	select {tenant}, {now}, {akind}, {aid}, {aname}, {areq}, 'user.created', 'user', u.id, '',
+		replace({audit}::text, '"Seat":"' || {seat1}::text || '"', '"Seat":"' || `+byPlan("seat", "text", "t.p")+` || '"')
+	from t, u
+)
+select t.p from t, u`, createUserNames...)
+
+func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, by store.Actor) (store.User, error) {
+	if !keysOK(tenantID) {
+		return store.User{}, store.ErrNotFound
+	}
+	if err := store.ValidateUser(&u); err != nil {
+		return store.User{}, err
+	}
+	if u.ID == "" {
+		u.ID = s.newID()
+	}
+	now := s.clock()
+	u = u.Clone()
+	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
+	plans := userPlans(store.OnCreate, store.SeatNone, u, false)
+	cols, err := userWriteArgs(&u)
+	if err != nil {
+		return store.User{}, err
+	}
+	args := slices.Concat([]any{tenantID, u.ID, now}, actorArgs(by), plans.createArgs(), cols)
+	v := vals{"userName": u.UserName, "id": u.ID}
+
+	// A refusal can race with a release: retry while the follow-up finds room.
+	for attempt := 0; ; attempt++ {
+		var plan int32
+		err := s.pool.QueryRow(ctx, createUserSQL, args...).Scan(&plan)
+		if err == nil {
+			u.Seat, _ = plans.pick(plan)
+			return u, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return store.User{}, s.convert("CreateUser", err, v)
+		}
+		retry, err := s.whyNotCreated(ctx, tenantID, &u)
+		if !retry || attempt == 2 {
+			return store.User{}, err
+		}
+	}
+}
+
+// whyNotCreated explains a CreateUser statement that wrote nothing: unknown
+// tenant, or the seat cap; a taken userName or id wins over the cap, as in
+// every backend. retry says the cap has room again.
+func (s *Store) whyNotCreated(ctx context.Context, tenantID string, u *store.User) (retry bool, err error) {
+	var inUse, purchased int
+	var overage, nameTaken, idTaken bool
+	err = s.pool.QueryRow(ctx, `select seats_full, seats, coalesce((settings ->> 'overage')::boolean, false),
+	exists (select 1 from users where tenant_id = $1 and user_name_key = $2 and deleted_at is null),
+	exists (select 1 from users where tenant_id = $1 and id = $3)
+from tenants where id = $1`, tenantID, store.FoldKey(u.UserName), u.ID).Scan(&inUse, &purchased, &overage, &nameTaken, &idTaken)
+	limit := &store.SeatLimitError{TenantID: tenantID, InUse: inUse, Purchased: purchased}
+	switch {
+	case err != nil:
+		return false, s.convert("CreateUser", err, nil)
+	case nameTaken:
+		return false, &store.ConflictError{Field: "userName", Value: u.UserName}
+	case idTaken:
+		return false, &store.ConflictError{Field: "id", Value: u.ID}
+	case overage || inUse+1 <= purchased:
+		return true, limit
+	}
+	return false, limit
+}
+
+func (s *Store) GetUser(ctx context.Context, tenantID, id string) (store.User, error) {
+	if !keysOK(tenantID, id) {
+		return store.User{}, store.ErrNotFound
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, `select `+userCols+` from users u
+where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null`, tenantID, id))
+	if err != nil {
+		return store.User{}, s.convert("GetUser", err, nil)
+	}
+	return u, nil
+}
+
+// GetUserByUserName looks the user up by FoldKey(userName): one probe of the
+// unique index users_user_name_key_uq.
+func (s *Store) GetUserByUserName(ctx context.Context, tenantID, userName string) (store.User, error) {
+	if !keysOK(tenantID) {
+		return store.User{}, store.ErrNotFound
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, getByUserNameSQL, tenantID, store.FoldKey(userName)))
+	if err != nil {
+		return store.User{}, s.convert("GetUserByUserName", err, nil)
+	}
+	return u, nil
+}
+
+const getByUserNameSQL = `select ` + userCols + ` from users u
+where u.tenant_id = $1 and u.user_name_key = $2 and u.deleted_at is null`
+
+func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.UserQuery) (store.UserPage, error) {
+	if !keysOK(tenantID) {
+		return store.UserPage{}, store.ErrNotFound
+	}
+	f, err := store.Normalize(store.Users, q.Filter)
+	if err != nil {
+		return store.UserPage{}, err
+	}
+	sortBy, err := store.SortAttr(store.Users, q.SortBy)
+	if err != nil {
+		return store.UserPage{}, err
+	}
+	b := &sqlBuilder{args: []any{tenantID}}
+	where, err := b.filter(f, usersTable)
+	if err != nil {
+		return store.UserPage{}, err
+	}
+	from := ` from users u where u.tenant_id = $1 and u.deleted_at is null and ` + where
+
+	batch := &pgx.Batch{}
+	batch.Queue(`select (select count(*)`+from+`), exists (select 1 from tenants where id = $1)`, b.args...)
+	if q.Count > 0 {
+		start := max(q.StartIndex, 1)
+		args := append(b.args[:len(b.args):len(b.args)], start-1, q.Count)
+		batch.Queue(fmt.Sprintf(`select `+userCols+from+` order by %s offset $%d limit $%d`,
+			orderBy(sortBy, usersTable, q.Descending), len(args)-1, len(args)), args...)
+	}
+	br := s.pool.SendBatch(ctx, batch)
+	defer br.Close()
+
+	page := store.UserPage{Users: []store.User{}}
+	var tenantOK bool
+	if err := br.QueryRow().Scan(&page.Total, &tenantOK); err != nil {
+		return store.UserPage{}, s.convert("ListUsers", err, nil)
+	}
+	if !tenantOK {
+		return store.UserPage{}, store.ErrNotFound
+	}
+	if q.Count > 0 {
+		rows, err := br.Query()
+		if err != nil {
+			return store.UserPage{}, s.convert("ListUsers", err, nil)
+		}
+		users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+		if err != nil {
+			return store.UserPage{}, s.convert("ListUsers", err, nil)
+		}
+		if users != nil {
+			page.Users = users
+		}
+	}
+	return page, s.convert("ListUsers", br.Close(), nil)
+}
+
+// updateUserNames are the tokens of updateUserSQL, in argument order.
+var updateUserNames = slices.Concat([]string{"tenant", "id", "now", "before"}, actorNames, planNames, colNames)
+
+// updateUserSQL writes an updated user, its seat change, ledger entries and
+// audit event in one statement inside UpdateUser's transaction. The tenant
+// row is locked (only when the seat changes) before the new userName enters
+// the unique index — the subquery on t in u's where clause runs first — so
+// the lock order is user row, then tenant row, as everywhere.
+var updateUserSQL = func() string {
+	sets := make([]string, len(userWriteCols))
+	for i, c := range userWriteCols {
+		sets[i] = c + " = {" + colNames[i] + "}"
+	}
+	return bind(`with `+roleClassCTE+`, t as (
+	update tenants tn
+	set seats_full = tn.seats_full + ({dfull}::int[])[r.p],
+	    seats_light = tn.seats_light + ({dlight}::int[])[r.p],
+	    seat_seq = tn.seat_seq + ({nev}::int[])[r.p]
+	from r
+	where tn.id = {tenant} and ({nev}::int[])[r.p] > 0
+	returning tn.seats_full, tn.seats, coalesce((tn.settings ->> 'overage')::boolean, false) as overage, tn.seat_seq
+), u as (
+	update users u
+	set `+strings.Join(sets, ", ")+`, seat = ({seat}::text[])[r.p], version = u.version + 1, updated_at = {now}
+	from r
+	where u.tenant_id = {tenant} and u.id = {id} and (select count(*) from t) >= 0
+	returning `+userCols+`
+), se as (
+	insert into seat_events `+seatEventCols+`
+	select {tenant}, t.seat_seq - ({nev}::int[])[r.p] + ev.k, {now}, {id}, ev.class, ev.delta, ev.reason,
+		{akind}, {aid}, {aname}, {areq}
+	from t, r, `+planEvents+`
+	where ev.plan = r.p
+), a as (
+	insert into audit_events `+auditCols+`
+	select {tenant}, {now}, {akind}, {aid}, {aname}, {areq}, 'user.updated', 'user', u.id, {before}, `+strings.ReplaceAll(auditSQL, "{p}", "r.p")+`
+	from r, u
+)
+select r.p, t.seats_full, t.seats, t.overage, u.* from r cross join u left join t on true`, updateUserNames...)
+}()
+
+func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, by store.Actor, fn func(*store.User) error) (store.User, error) {
+	if !keysOK(tenantID, id) {
+		return store.User{}, store.ErrNotFound
+	}
+	var out store.User
+	err := s.inTx(ctx, "UpdateUser", nil, func(tx pgx.Tx) error {
+		old, err := s.lockUser(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		u := old.Clone()
+		if err := fn(&u); err != nil {
+			return callerErr{err}
+		}
+		u = u.Clone() // the closure may keep a reference; what is written is ours
+		if err := store.ValidateUser(&u); err != nil {
+			return callerErr{err}
+		}
+		now := s.clock()
+		u.ID, u.TenantID, u.CreatedAt, u.Version, u.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now
+		plans := userPlans(store.OnUpdate, old.Seat, u, store.Expired(u.AccessExpiresAt, now))
+		cols, err := userWriteArgs(&u)
+		if err != nil {
+			return err
+		}
+		args := slices.Concat([]any{tenantID, id, now, store.AuditJSON(old)}, actorArgs(by), plans.args(), cols)
+		var plan int32
+		var inUse, purchased *int
+		var overage *bool
+		out, err = scanUser(tx.QueryRow(ctx, updateUserSQL, args...), &plan, &inUse, &purchased, &overage)
+		if err != nil {
+			return callerErr{s.convert("UpdateUser", err, vals{"userName": u.UserName})}
+		}
+		if _, dFull := plans.pick(plan); dFull > 0 && inUse != nil && !*overage && *inUse > *purchased {
+			return callerErr{&store.SeatLimitError{TenantID: tenantID, InUse: *inUse - dFull, Purchased: *purchased}}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return out, nil
+}
+
+// lockUser reads a live user and locks its row against other writers for the
+// rest of the transaction. FOR NO KEY UPDATE leaves the key-share locks of
+// membership inserts free, but FOR SHARE (how a group add checks its users)
+// waits, so a user being deleted never becomes a member.
+func (s *Store) lockUser(ctx context.Context, tx pgx.Tx, tenantID, id string) (store.User, error) {
+	return scanUser(tx.QueryRow(ctx, `select `+userCols+` from users u
+where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null
+for no key update`, tenantID, id))
+}
+
+// deleteUserNames are the tokens of deleteUserSQL, in argument order.
+var deleteUserNames = slices.Concat([]string{"tenant", "id", "now", "before"}, actorNames, []string{"dfull", "dlight", "evclass", "evdelta", "evreason"})
+
+// deleteUserSQL soft-deletes a user inside DeleteUser's transaction: the row
+// stays for the audit trail, the seat is released, memberships go.
+var deleteUserSQL = bind(`with t as (
+	update tenants tn
+	set seats_full = tn.seats_full + {dfull}::int,
+	    seats_light = tn.seats_light + {dlight}::int,
+	    seat_seq = tn.seat_seq + cardinality({evclass}::text[])
+	where tn.id = {tenant} and cardinality({evclass}::text[]) > 0
+	returning tn.seat_seq
+), u as (
+	update users set deleted_at = {now}, updated_at = {now}, seat = 'none'
+	where tenant_id = {tenant} and id = {id} and (select count(*) from t) >= 0
+	returning id
+), gm as (
+	delete from group_members where tenant_id = {tenant} and user_id = {id} returning group_id
+), se as (
+	insert into seat_events `+seatEventCols+`
+	select {tenant}, t.seat_seq - cardinality({evclass}::text[]) + ev.k, {now}, {id}, ev.class, ev.delta, ev.reason,
+		{akind}, {aid}, {aname}, {areq}
+	from t, unnest({evclass}::text[], {evdelta}::int[], {evreason}::text[]) with ordinality as ev (class, delta, reason, k)
+), a as (
+	insert into audit_events `+auditCols+`
+	select {tenant}, {now}, {akind}, {aid}, {aname}, {areq}, 'user.deleted', 'user', u.id, {before}, '' from u
+)
+select coalesce(array_agg(group_id order by group_id), '{}') from gm`, deleteUserNames...)
+
+// DeleteUser soft-deletes a user: reads answer ErrNotFound, the userName is
+// free again, the seat is released and the user leaves every group.
+func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, by store.Actor) error {
+	if !keysOK(tenantID, id) {
+		return store.ErrNotFound
+	}
+	return s.inTx(ctx, "DeleteUser", nil, func(tx pgx.Tx) error {
+		old, err := s.lockUser(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		ts := store.SeatTransitions(store.OnDelete, old.Seat, store.SeatNone, false)
+		d := store.Delta(ts)
+		classes, deltas, reasons := []string{}, []int32{}, []string{}
+		for _, t := range ts {
+			classes, deltas, reasons = append(classes, string(t.Class)), append(deltas, int32(t.Delta)), append(reasons, t.Reason)
+		}
+		args := slices.Concat([]any{tenantID, id, s.clock(), store.AuditJSON(old)}, actorArgs(by),
+			[]any{d.Full, d.Light, classes, deltas, reasons})
+		var groups []string
+		if err := tx.QueryRow(ctx, deleteUserSQL, args...).Scan(&groups); err != nil {
+			return err
+		}
+		if len(groups) == 0 {
+			return nil
+		}
+		// The member counters of the groups the user left: after the
+		// membership rows, in group id order (see migration 0004).
+		_, err = tx.Exec(ctx, `with l as (
+	select group_id from group_member_counts
+	where tenant_id = $1 and group_id = any($2::text[])
+	order by group_id
+	for no key update
+)
+update group_member_counts c set members = c.members - 1
+from l where c.tenant_id = $1 and c.group_id = l.group_id`, tenantID, groups)
+		return err
+	})
+}
