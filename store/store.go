@@ -143,6 +143,11 @@ type User struct {
 	Roles             []MultiValue // the core roles attribute as the IdP sent it
 	Enterprise        Enterprise
 
+	// ExplicitRole is the role the user's own attributes name (the Roster
+	// extension role, else the core roles attribute), "" when they name none.
+	// Role is resolved from it inside the write transaction: explicit role,
+	// else a group → role mapping, else the tenant's default role.
+	ExplicitRole    string
 	Role            string   // the one resolved role
 	Stores          []string // stores the user may see
 	AccessExpiresAt *time.Time

@@ -1,0 +1,32 @@
+// Package tenancy authenticates SCIM requests and applies the gates that guard
+// SCIM: the bearer token names exactly one tenant, the tenant's plan must
+// include SCIM and its SAML SSO configuration must be valid now. Handlers
+// behind the middleware read the Principal from the request context.
+package tenancy
+
+import (
+	"context"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Principal is who a SCIM request acts as: the tenant its token belongs to,
+// the token, and the actor recorded in seat and audit events.
+type Principal struct {
+	Tenant store.Tenant
+	Token  store.Token
+	Actor  store.Actor
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the Principal the middleware stored, if any.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
