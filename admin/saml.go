@@ -44,17 +44,12 @@ func (a *API) putSAML(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var before string
-	if old, err := a.store.GetSAMLConfig(r.Context(), t.ID); err == nil {
-		before = store.AuditJSON(viewSAML(old, time.Time{}))
-	}
 	cfg, err := a.store.PutSAMLConfig(r.Context(), t.ID, store.SAMLConfig{
 		MetadataXML: string(body), EntityID: idp.EntityID, SSOURL: idp.SSOURL, CertNotAfter: idp.CertNotAfter,
-	})
+	}, actor(r))
 	if err != nil {
 		return err
 	}
-	a.audit(r, t.ID, "saml.updated", "saml", t.ID, "", before, store.AuditJSON(viewSAML(cfg, time.Time{})))
 	writeJSON(w, http.StatusOK, samlView{EntityID: cfg.EntityID, SSOURL: cfg.SSOURL, CertificateNotAfter: cfg.CertNotAfter})
 	return nil
 }
@@ -101,14 +96,13 @@ func (a *API) deleteSAML(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = a.store.DeleteSAMLConfig(r.Context(), t.ID)
+	err = a.store.DeleteSAMLConfig(r.Context(), t.ID, actor(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("tenant %s has no SAML configuration", t.ID)
 	}
 	if err != nil {
 		return err
 	}
-	a.audit(r, t.ID, "saml.deleted", "saml", t.ID, "", "", "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -177,14 +177,13 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if len(bad) > 0 {
 		return invalid(bad...)
 	}
-	created, err := a.store.CreateTenant(r.Context(), t)
+	created, err := a.store.CreateTenant(r.Context(), t, actor(r))
 	if errors.Is(err, store.ErrConflict) {
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf("tenant %q already exists", t.ID)}
 	}
 	if err != nil {
 		return err
 	}
-	a.audit(r, created.ID, "tenant.created", "tenant", created.ID, "", "", store.AuditJSON(viewTenant(created)))
 	w.Header().Set("Location", "/admin/v1/tenants/"+created.ID)
 	writeJSON(w, http.StatusCreated, viewTenant(created))
 	return nil
@@ -240,9 +239,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	var before store.Tenant
-	updated, err := a.store.UpdateTenant(r.Context(), t.ID, func(t *store.Tenant) error {
-		before = t.Clone()
+	updated, err := a.store.UpdateTenant(r.Context(), t.ID, actor(r), func(t *store.Tenant) error {
 		if bad := in.apply(t, roles); len(bad) > 0 {
 			return invalid(bad...)
 		}
@@ -254,7 +251,6 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.audit(r, t.ID, "tenant.updated", "tenant", t.ID, "", store.AuditJSON(viewTenant(before)), store.AuditJSON(viewTenant(updated)))
 	writeJSON(w, http.StatusOK, viewTenant(updated))
 	return nil
 }
@@ -270,20 +266,9 @@ func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 		return invalid(FieldError{"confirm", fmt.Sprintf(
 			"deleting tenant %s removes all its users, groups, tokens and history; repeat its id to confirm: ?confirm=%s", t.ID, t.ID)})
 	}
-	if err := a.store.DeleteTenant(r.Context(), t.ID); err != nil {
+	if err := a.store.DeleteTenant(r.Context(), t.ID, actor(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// audit records an admin change. Secrets never reach it.
-func (a *API) audit(r *http.Request, tenantID, action, targetType, targetID, detail, before, after string) {
-	err := a.store.AppendAudit(r.Context(), tenantID, store.AuditEvent{
-		Time: a.now(), Actor: actor(r), Action: action, TargetType: targetType, TargetID: targetID,
-		Detail: detail, Before: before, After: after,
-	})
-	if err != nil {
-		a.logError(r, err, "audit event not recorded")
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/store"
@@ -45,12 +44,11 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tok, err := a.store.CreateToken(r.Context(), t.ID, store.Token{ID: id, Name: strings.TrimSpace(*in.Name), Hash: hash})
+	tok, err := a.store.CreateToken(r.Context(), t.ID, store.Token{ID: id, Name: strings.TrimSpace(*in.Name), Hash: hash}, actor(r))
 	if err != nil {
 		return err
 	}
 	view := viewToken(tok)
-	a.audit(r, t.ID, "token.created", "token", tok.ID, "", "", store.AuditJSON(view))
 	view.Token = secret
 	writeJSON(w, http.StatusCreated, view)
 	return nil
@@ -79,14 +77,13 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("tokenID")
-	err = a.store.RevokeToken(r.Context(), t.ID, id, a.now())
+	err = a.store.RevokeToken(r.Context(), t.ID, id, a.now(), actor(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("tenant %s has no token %q", t.ID, id)
 	}
 	if err != nil {
 		return err
 	}
-	a.audit(r, t.ID, "token.revoked", "token", id, "", "", "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -176,8 +173,4 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
-}
-
-func (a *API) logError(r *http.Request, err error, msg string) {
-	zerolog.Ctx(r.Context()).Error().Err(err).Msg(msg)
 }

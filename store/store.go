@@ -337,25 +337,31 @@ type GroupPage struct {
 // lock; returning an error from it aborts the change and is returned as is.
 type Store interface {
 	// Tenants.
-	CreateTenant(ctx context.Context, t Tenant) (Tenant, error)
+	// Every mutating method of tenants, tokens, SAML configuration, custom roles
+	// and role mappings writes its audit event (by, action, target, before and
+	// after without secrets) in the transaction of the change; a failed change
+	// writes none. DeleteTenant records tenant.deleted in the OperatorTrail.
+	CreateTenant(ctx context.Context, t Tenant, by Actor) (Tenant, error)
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
-	UpdateTenant(ctx context.Context, id string, fn func(*Tenant) error) (Tenant, error)
-	DeleteTenant(ctx context.Context, id string) error
+	UpdateTenant(ctx context.Context, id string, by Actor, fn func(*Tenant) error) (Tenant, error)
+	DeleteTenant(ctx context.Context, id string, by Actor) error
 	SeatCounts(ctx context.Context, tenantID string) (SeatCounts, error)
 
 	// Tokens.
-	CreateToken(ctx context.Context, tenantID string, t Token) (Token, error)
+	CreateToken(ctx context.Context, tenantID string, t Token, by Actor) (Token, error)
 	GetToken(ctx context.Context, tenantID, id string) (Token, error)
 	ListTokens(ctx context.Context, tenantID string) ([]Token, error)
-	RevokeToken(ctx context.Context, tenantID, id string, at time.Time) error
+	// RevokeToken revokes a token; revoking it again keeps the first time
+	// and records nothing.
+	RevokeToken(ctx context.Context, tenantID, id string, at time.Time, by Actor) error
 	// TouchTokens records last-use times in one write, for batching.
 	TouchTokens(ctx context.Context, used map[TokenKey]time.Time) error
 
 	// SAML configuration.
-	PutSAMLConfig(ctx context.Context, tenantID string, c SAMLConfig) (SAMLConfig, error)
+	PutSAMLConfig(ctx context.Context, tenantID string, c SAMLConfig, by Actor) (SAMLConfig, error)
 	GetSAMLConfig(ctx context.Context, tenantID string) (SAMLConfig, error)
-	DeleteSAMLConfig(ctx context.Context, tenantID string) error
+	DeleteSAMLConfig(ctx context.Context, tenantID string, by Actor) error
 
 	// Users.
 	CreateUser(ctx context.Context, tenantID string, u User, by Actor) (User, error)
@@ -374,14 +380,14 @@ type Store interface {
 	UserGroups(ctx context.Context, tenantID, userID string) ([]Group, error)
 
 	// Custom roles and group → role mappings.
-	CreateRole(ctx context.Context, tenantID string, r Role) (Role, error)
+	CreateRole(ctx context.Context, tenantID string, r Role, by Actor) (Role, error)
 	GetRole(ctx context.Context, tenantID, name string) (Role, error)
 	ListRoles(ctx context.Context, tenantID string) ([]Role, error)
-	UpdateRole(ctx context.Context, tenantID, name string, fn func(*Role) error) (Role, error)
+	UpdateRole(ctx context.Context, tenantID, name string, by Actor, fn func(*Role) error) (Role, error)
 	// DeleteRole refuses with a RoleInUseError while users hold the role,
 	// unless replacement names the role those users move to.
 	DeleteRole(ctx context.Context, tenantID, name, replacement string, by Actor) error
-	PutRoleMappings(ctx context.Context, tenantID string, m []RoleMapping) error
+	PutRoleMappings(ctx context.Context, tenantID string, m []RoleMapping, by Actor) error
 	GetRoleMappings(ctx context.Context, tenantID string) ([]RoleMapping, error)
 
 	// Ledger and audit trail.

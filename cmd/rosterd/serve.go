@@ -131,7 +131,7 @@ func openStore(ctx context.Context, cfg Config, sys *system, log zerolog.Logger)
 func seedDemo(ctx context.Context, st store.Store, random io.Reader) (string, error) {
 	_, err := st.CreateTenant(ctx, store.Tenant{
 		ID: demoTenantID, Name: "Demo", Plan: "ultimate", Seats: 20, Settings: store.DefaultSettings(),
-	})
+	}, store.ActorSystem)
 	if err != nil {
 		return "", err
 	}
@@ -139,7 +139,7 @@ func seedDemo(ctx context.Context, st store.Store, random io.Reader) (string, er
 	if err != nil {
 		return "", err
 	}
-	if _, err := st.CreateToken(ctx, demoTenantID, store.Token{ID: id, Name: "demo", Hash: hash}); err != nil {
+	if _, err := st.CreateToken(ctx, demoTenantID, store.Token{ID: id, Name: "demo", Hash: hash}, store.ActorSystem); err != nil {
 		return "", err
 	}
 	return plain, nil

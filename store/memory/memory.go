@@ -28,7 +28,8 @@ type Store struct {
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
-	order   []string // tenant ids in creation order
+	order   []string           // tenant ids in creation order
+	opAudit []store.AuditEvent // the operator trail (store.OperatorTrail)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -99,7 +100,7 @@ func (s *Store) Close() {}
 
 // ---- tenants ----
 
-func (s *Store) CreateTenant(_ context.Context, t store.Tenant) (store.Tenant, error) {
+func (s *Store) CreateTenant(_ context.Context, t store.Tenant, by store.Actor) (store.Tenant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t.ID == "" {
@@ -121,6 +122,8 @@ func (s *Store) CreateTenant(_ context.Context, t store.Tenant) (store.Tenant, e
 		roles:     map[string]store.Role{},
 	}
 	s.order = append(s.order, t.ID)
+	s.tenants[t.ID].appendAudit(store.AuditEvent{Time: now, Actor: by, Action: store.ActionTenantCreated,
+		TargetType: "tenant", TargetID: t.ID, After: store.TenantAudit(t)})
 	return t.Clone(), nil
 }
 
@@ -144,7 +147,7 @@ func (s *Store) ListTenants(context.Context) ([]store.Tenant, error) {
 	return out, nil
 }
 
-func (s *Store) UpdateTenant(_ context.Context, id string, fn func(*store.Tenant) error) (store.Tenant, error) {
+func (s *Store) UpdateTenant(_ context.Context, id string, by store.Actor, fn func(*store.Tenant) error) (store.Tenant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tenant(id)
@@ -156,16 +159,22 @@ func (s *Store) UpdateTenant(_ context.Context, id string, fn func(*store.Tenant
 		return store.Tenant{}, err
 	}
 	c.ID, c.CreatedAt, c.UpdatedAt = t.t.ID, t.t.CreatedAt, s.clock()
+	t.appendAudit(store.AuditEvent{Time: c.UpdatedAt, Actor: by, Action: store.ActionTenantUpdated,
+		TargetType: "tenant", TargetID: id, Before: store.TenantAudit(t.t), After: store.TenantAudit(c)})
 	t.t = c.Clone()
 	return c, nil
 }
 
-func (s *Store) DeleteTenant(_ context.Context, id string) error {
+func (s *Store) DeleteTenant(_ context.Context, id string, by store.Actor) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.tenant(id); err != nil {
+	t, err := s.tenant(id)
+	if err != nil {
 		return err
 	}
+	s.opAudit = append(s.opAudit, store.AuditEvent{TenantID: store.OperatorTrail, Seq: int64(len(s.opAudit) + 1),
+		Time: s.clock(), Actor: by, Action: store.ActionTenantDeleted, TargetType: "tenant", TargetID: id,
+		Before: store.TenantAudit(t.t)})
 	delete(s.tenants, id)
 	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
 	return nil
@@ -183,7 +192,7 @@ func (s *Store) SeatCounts(_ context.Context, tenantID string) (store.SeatCounts
 
 // ---- tokens ----
 
-func (s *Store) CreateToken(_ context.Context, tenantID string, tok store.Token) (store.Token, error) {
+func (s *Store) CreateToken(_ context.Context, tenantID string, tok store.Token, by store.Actor) (store.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tenant(tenantID)
@@ -200,6 +209,8 @@ func (s *Store) CreateToken(_ context.Context, tenantID string, tok store.Token)
 	tok.TenantID, tok.CreatedAt = tenantID, s.clock()
 	t.tokens[tok.ID] = tok
 	t.tokenOrder = append(t.tokenOrder, tok.ID)
+	t.appendAudit(store.AuditEvent{Time: tok.CreatedAt, Actor: by, Action: store.ActionTokenCreated,
+		TargetType: "token", TargetID: tok.ID, After: store.TokenAudit(tok)})
 	return tok.Clone(), nil
 }
 
@@ -231,7 +242,7 @@ func (s *Store) ListTokens(_ context.Context, tenantID string) ([]store.Token, e
 	return out, nil
 }
 
-func (s *Store) RevokeToken(_ context.Context, tenantID, id string, at time.Time) error {
+func (s *Store) RevokeToken(_ context.Context, tenantID, id string, at time.Time, by store.Actor) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tenant(tenantID)
@@ -243,9 +254,12 @@ func (s *Store) RevokeToken(_ context.Context, tenantID, id string, at time.Time
 		return store.ErrNotFound
 	}
 	if tok.RevokedAt == nil {
+		before := store.TokenAudit(tok)
 		at = store.Timestamp(at)
 		tok.RevokedAt = &at
 		t.tokens[id] = tok
+		t.appendAudit(store.AuditEvent{Time: s.clock(), Actor: by, Action: store.ActionTokenRevoked,
+			TargetType: "token", TargetID: id, Before: before, After: store.TokenAudit(tok)})
 	}
 	return nil
 }
@@ -273,7 +287,7 @@ func (s *Store) TouchTokens(_ context.Context, used map[store.TokenKey]time.Time
 
 // ---- SAML ----
 
-func (s *Store) PutSAMLConfig(_ context.Context, tenantID string, c store.SAMLConfig) (store.SAMLConfig, error) {
+func (s *Store) PutSAMLConfig(_ context.Context, tenantID string, c store.SAMLConfig, by store.Actor) (store.SAMLConfig, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tenant(tenantID)
@@ -281,7 +295,13 @@ func (s *Store) PutSAMLConfig(_ context.Context, tenantID string, c store.SAMLCo
 		return store.SAMLConfig{}, err
 	}
 	c.TenantID, c.UpdatedAt, c.CertNotAfter = tenantID, s.clock(), store.Timestamp(c.CertNotAfter)
+	var before string
+	if t.saml != nil {
+		before = store.SAMLAudit(*t.saml)
+	}
 	t.saml = &c
+	t.appendAudit(store.AuditEvent{Time: c.UpdatedAt, Actor: by, Action: store.ActionSAMLUpdated,
+		TargetType: "saml", TargetID: tenantID, Before: before, After: store.SAMLAudit(c)})
 	return c, nil
 }
 
@@ -298,7 +318,7 @@ func (s *Store) GetSAMLConfig(_ context.Context, tenantID string) (store.SAMLCon
 	return *t.saml, nil
 }
 
-func (s *Store) DeleteSAMLConfig(_ context.Context, tenantID string) error {
+func (s *Store) DeleteSAMLConfig(_ context.Context, tenantID string, by store.Actor) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tenant(tenantID)
@@ -308,6 +328,8 @@ func (s *Store) DeleteSAMLConfig(_ context.Context, tenantID string) error {
 	if t.saml == nil {
 		return store.ErrNotFound
 	}
+	t.appendAudit(store.AuditEvent{Time: s.clock(), Actor: by, Action: store.ActionSAMLDeleted,
+		TargetType: "saml", TargetID: tenantID, Before: store.SAMLAudit(*t.saml)})
 	t.saml = nil
 	return nil
 }
@@ -391,14 +413,18 @@ func (s *Store) AppendAudit(_ context.Context, tenantID string, e store.AuditEve
 func (s *Store) ListAudit(_ context.Context, tenantID string, q store.EventQuery) ([]store.AuditEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.tenant(tenantID)
-	if err != nil {
-		return nil, err
+	trail := s.opAudit
+	if tenantID != store.OperatorTrail {
+		t, err := s.tenant(tenantID)
+		if err != nil {
+			return nil, err
+		}
+		trail = t.audit
 	}
 	limit := eventLimit(q.Limit)
 	out := []store.AuditEvent{}
-	for i := len(t.audit) - 1; i >= 0; i-- {
-		e := t.audit[i]
+	for i := len(trail) - 1; i >= 0; i-- {
+		e := trail[i]
 		if (q.After > 0 && e.Seq >= q.After) || !inRange(e.Time, q) ||
 			(q.UserID != "" && (e.TargetType != "user" || e.TargetID != q.UserID)) ||
 			(q.ActorID != "" && e.Actor.ID != q.ActorID) || (q.Action != "" && e.Action != q.Action) {
@@ -425,7 +451,7 @@ func inRange(at time.Time, q store.EventQuery) bool {
 
 // ---- roles ----
 
-func (s *Store) CreateRole(_ context.Context, tenantID string, r store.Role) (store.Role, error) {
+func (s *Store) CreateRole(_ context.Context, tenantID string, r store.Role, by store.Actor) (store.Role, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tenant(tenantID)
@@ -443,6 +469,8 @@ func (s *Store) CreateRole(_ context.Context, tenantID string, r store.Role) (st
 	}
 	t.roles[r.Name] = r
 	t.roleOrder = append(t.roleOrder, r.Name)
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: store.ActionRoleCreated,
+		TargetType: "role", TargetID: r.Name, After: store.RoleAudit(r)})
 	return r.Clone(), nil
 }
 
@@ -474,7 +502,7 @@ func (s *Store) ListRoles(_ context.Context, tenantID string) ([]store.Role, err
 	return out, nil
 }
 
-func (s *Store) UpdateRole(_ context.Context, tenantID, name string, fn func(*store.Role) error) (store.Role, error) {
+func (s *Store) UpdateRole(_ context.Context, tenantID, name string, by store.Actor, fn func(*store.Role) error) (store.Role, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tenant(tenantID)
@@ -494,6 +522,8 @@ func (s *Store) UpdateRole(_ context.Context, tenantID, name string, fn func(*st
 		r.SeatClass = store.SeatFull
 	}
 	t.roles[name] = r.Clone()
+	t.appendAudit(store.AuditEvent{Time: r.UpdatedAt, Actor: by, Action: store.ActionRoleUpdated,
+		TargetType: "role", TargetID: name, Before: store.RoleAudit(old), After: store.RoleAudit(r)})
 	return r, nil
 }
 
@@ -538,13 +568,15 @@ func (s *Store) DeleteRole(_ context.Context, tenantID, name, replacement string
 	return nil
 }
 
-func (s *Store) PutRoleMappings(_ context.Context, tenantID string, m []store.RoleMapping) error {
+func (s *Store) PutRoleMappings(_ context.Context, tenantID string, m []store.RoleMapping, by store.Actor) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tenant(tenantID)
 	if err != nil {
 		return err
 	}
+	t.appendAudit(store.AuditEvent{Time: s.clock(), Actor: by, Action: store.ActionMappingsUpdated,
+		TargetType: "role_mappings", TargetID: tenantID, Before: store.MappingsAudit(t.mappings), After: store.MappingsAudit(m)})
 	t.mappings = slices.Clone(m)
 	return nil
 }

@@ -43,7 +43,7 @@ func benchStore(b *testing.B) *postgres.Store {
 	b.Helper()
 	s := openPG(b, time.Now)
 	if _, err := s.CreateTenant(ctx, store.Tenant{ID: "bench", Name: "bench", Plan: "ultimate", Seats: 1 << 30,
-		Settings: store.DefaultSettings()}); err != nil {
+		Settings: store.DefaultSettings()}, store.ActorAdmin); err != nil {
 		b.Fatal(err)
 	}
 	return s

@@ -205,9 +205,9 @@ select no_such_function();`)},
 // ConflictErrors naming the attribute, by constraint.
 func TestConvert_uniqueViolationIsConflict(t *testing.T) {
 	s := openPG(t, time.Now)
-	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Settings: store.DefaultSettings()})
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Settings: store.DefaultSettings()}, store.ActorAdmin)
 	require.NoError(t, err)
-	_, err = s.CreateTenant(ctx, store.Tenant{ID: "acme"})
+	_, err = s.CreateTenant(ctx, store.Tenant{ID: "acme"}, store.ActorAdmin)
 	assert.Equal(t, &store.ConflictError{Field: "id", Value: "acme"}, err)
 
 	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "a@x.com"}, store.ActorAdmin)
@@ -215,9 +215,9 @@ func TestConvert_uniqueViolationIsConflict(t *testing.T) {
 	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "A@X.com"}, store.ActorAdmin)
 	assert.Equal(t, &store.ConflictError{Field: "userName", Value: "A@X.com"}, err)
 
-	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor"})
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor"}, store.ActorAdmin)
 	require.NoError(t, err)
-	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor"})
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor"}, store.ActorAdmin)
 	assert.Equal(t, &store.ConflictError{Field: "name", Value: "auditor"}, err)
 
 	_, err = s.CreateGroup(ctx, "acme", store.Group{ID: "g1", DisplayName: "One"}, store.ActorAdmin)
@@ -284,7 +284,7 @@ func TestConvert_noServerTextUpward(t *testing.T) {
 func TestGetUserByUserName_usesIndex(t *testing.T) {
 	s := openPG(t, time.Now)
 	for _, id := range []string{"big", "small"} {
-		_, err := s.CreateTenant(ctx, store.Tenant{ID: id, Seats: 10, Settings: store.DefaultSettings()})
+		_, err := s.CreateTenant(ctx, store.Tenant{ID: id, Seats: 10, Settings: store.DefaultSettings()}, store.ActorAdmin)
 		require.NoError(t, err)
 	}
 	seedUsers(t, s.Pool(), "big", 50_000)
@@ -315,7 +315,7 @@ func TestGetUserByUserName_usesIndex(t *testing.T) {
 // audit trail while every read answers not found and the name is free.
 func TestDeleteUser_softDeleteKeepsRow(t *testing.T) {
 	s := openPG(t, time.Now)
-	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 5, Settings: store.DefaultSettings()})
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 5, Settings: store.DefaultSettings()}, store.ActorAdmin)
 	require.NoError(t, err)
 	u, err := s.CreateUser(ctx, "acme", store.User{UserName: "a@x.com", Active: true}, store.ActorAdmin)
 	require.NoError(t, err)
@@ -335,21 +335,21 @@ func TestDeleteUser_softDeleteKeepsRow(t *testing.T) {
 // TestDeleteTenant_cascades proves deleting a tenant leaves no row of it in any table.
 func TestDeleteTenant_cascades(t *testing.T) {
 	s := openPG(t, time.Now)
-	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 5, Settings: store.DefaultSettings()})
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 5, Settings: store.DefaultSettings()}, store.ActorAdmin)
 	require.NoError(t, err)
 	u, err := s.CreateUser(ctx, "acme", store.User{UserName: "a@x.com", Active: true}, store.ActorAdmin)
 	require.NoError(t, err)
 	_, err = s.CreateGroup(ctx, "acme", store.Group{DisplayName: "G", Members: []store.Member{{UserID: u.ID}}}, store.ActorAdmin)
 	require.NoError(t, err)
-	_, err = s.CreateToken(ctx, "acme", store.Token{Name: "okta"})
+	_, err = s.CreateToken(ctx, "acme", store.Token{Name: "okta"}, store.ActorAdmin)
 	require.NoError(t, err)
-	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer"})
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer"}, store.ActorAdmin)
 	require.NoError(t, err)
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "G", Role: "viewer"}}))
-	_, err = s.PutSAMLConfig(ctx, "acme", store.SAMLConfig{EntityID: "e"})
+	require.NoError(t, s.PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "G", Role: "viewer"}}, store.ActorAdmin))
+	_, err = s.PutSAMLConfig(ctx, "acme", store.SAMLConfig{EntityID: "e"}, store.ActorAdmin)
 	require.NoError(t, err)
 
-	require.NoError(t, s.DeleteTenant(ctx, "acme"))
+	require.NoError(t, s.DeleteTenant(ctx, "acme", store.ActorAdmin))
 	for _, table := range []string{"users", "groups", "group_members", "tokens", "roles", "role_mappings",
 		"saml_configs", "seat_events", "audit_events"} {
 		var n int
@@ -365,7 +365,7 @@ func TestDeleteTenant_cascades(t *testing.T) {
 // no deadlock, no ErrUnavailable.
 func TestGroups_memberCountUnderConcurrency(t *testing.T) {
 	s := openPG(t, time.Now)
-	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 1000, Settings: store.DefaultSettings()})
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 1000, Settings: store.DefaultSettings()}, store.ActorAdmin)
 	require.NoError(t, err)
 	const n = 40
 	users := make([]string, n)
@@ -436,9 +436,9 @@ func TestGroups_memberCountUnderConcurrency(t *testing.T) {
 // the full-seat plan, and its seat replaced in SQL).
 func TestAudit_recordsTheChosenSeat(t *testing.T) {
 	s := openPG(t, time.Now)
-	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 10, Settings: store.DefaultSettings()})
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 10, Settings: store.DefaultSettings()}, store.ActorAdmin)
 	require.NoError(t, err)
-	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer", SeatClass: store.SeatLight})
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer", SeatClass: store.SeatLight}, store.ActorAdmin)
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		role   string
@@ -472,7 +472,7 @@ func TestBoundStatements_noTokensLeft(t *testing.T) {
 // than failing, and that such member ids are unknown members.
 func TestKeys_unstorableTextIsNotFound(t *testing.T) {
 	s := openPG(t, time.Now)
-	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 10, Settings: store.DefaultSettings()})
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 10, Settings: store.DefaultSettings()}, store.ActorAdmin)
 	require.NoError(t, err)
 	for _, bad := range []string{"a\xff", "a\x00b"} {
 		_, err := s.GetTenant(ctx, bad)
@@ -492,8 +492,8 @@ func TestKeys_unstorableTextIsNotFound(t *testing.T) {
 		require.ErrorAs(t, err, &unknown)
 		assert.Equal(t, []string{bad}, unknown.IDs)
 	}
-	_, err = s.CreateTenant(ctx, store.Tenant{ID: "b\x00"})
+	_, err = s.CreateTenant(ctx, store.Tenant{ID: "b\x00"}, store.ActorAdmin)
 	assert.ErrorIs(t, err, store.ErrInvalid, "a tenant id that cannot be stored is invalid")
-	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "r\x00"})
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "r\x00"}, store.ActorAdmin)
 	assert.ErrorIs(t, err, store.ErrInvalid, "a value that cannot be stored is invalid")
 }

@@ -31,7 +31,7 @@ func roleClassError(err error) error {
 	return err
 }
 
-func (s *Store) CreateRole(ctx context.Context, tenantID string, r store.Role) (store.Role, error) {
+func (s *Store) CreateRole(ctx context.Context, tenantID string, r store.Role, by store.Actor) (store.Role, error) {
 	if !keysOK(tenantID) {
 		return store.Role{}, store.ErrNotFound
 	}
@@ -39,14 +39,20 @@ func (s *Store) CreateRole(ctx context.Context, tenantID string, r store.Role) (
 		r.SeatClass = store.SeatFull
 	}
 	now := s.clock()
-	out, err := scanRole(s.pool.QueryRow(ctx, `insert into roles (tenant_id, name, description, permissions, privileged, seat_class, created_at, updated_at)
+	var out store.Role
+	err := s.inTx(ctx, "CreateRole", vals{"name": r.Name}, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanRole(tx.QueryRow(ctx, `insert into roles (tenant_id, name, description, permissions, privileged, seat_class, created_at, updated_at)
 values ($1, $2, $3, $4, $5, $6, $7, $7)
 returning `+roleCols, tenantID, r.Name, r.Description, r.Permissions, r.Privileged, r.SeatClass, now))
-	if err != nil {
-		if ce, ok := roleClassError(err).(callerErr); ok {
-			return store.Role{}, ce.err
+		if err != nil {
+			return roleClassError(err)
 		}
-		return store.Role{}, s.convert("CreateRole", err, vals{"name": r.Name})
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, store.ActionRoleCreated, "role", out.Name, "", "", store.RoleAudit(out))...)
+		return err
+	})
+	if err != nil {
+		return store.Role{}, err
 	}
 	return out, nil
 }
@@ -86,7 +92,7 @@ func (s *Store) ListRoles(ctx context.Context, tenantID string) ([]store.Role, e
 // UpdateRole edits a role's description, permissions, privilege and seat
 // class; the name is its key and stays. Users holding the role keep the seat
 // they hold until their next write, as in every backend.
-func (s *Store) UpdateRole(ctx context.Context, tenantID, name string, fn func(*store.Role) error) (store.Role, error) {
+func (s *Store) UpdateRole(ctx context.Context, tenantID, name string, by store.Actor, fn func(*store.Role) error) (store.Role, error) {
 	if !keysOK(tenantID, name) {
 		return store.Role{}, store.ErrNotFound
 	}
@@ -103,11 +109,17 @@ func (s *Store) UpdateRole(ctx context.Context, tenantID, name string, fn func(*
 		if r.SeatClass == "" {
 			r.SeatClass = store.SeatFull
 		}
+		now := s.clock()
 		out, err = scanRole(tx.QueryRow(ctx, `update roles
 set description = $3, permissions = $4, privileged = $5, seat_class = $6, updated_at = $7
 where tenant_id = $1 and name = $2
-returning `+roleCols, tenantID, name, r.Description, r.Permissions, r.Privileged, r.SeatClass, s.clock()))
-		return roleClassError(err)
+returning `+roleCols, tenantID, name, r.Description, r.Permissions, r.Privileged, r.SeatClass, now))
+		if err != nil {
+			return roleClassError(err)
+		}
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, store.ActionRoleUpdated, "role", name, "",
+			store.RoleAudit(old), store.RoleAudit(out))...)
+		return err
 	})
 	if err != nil {
 		return store.Role{}, err
@@ -209,7 +221,7 @@ where u.tenant_id = $1 and u.id = v.id`, tenantID, replacement, now, ids, seats)
 }
 
 // PutRoleMappings replaces the tenant's mappings, keeping their order.
-func (s *Store) PutRoleMappings(ctx context.Context, tenantID string, m []store.RoleMapping) error {
+func (s *Store) PutRoleMappings(ctx context.Context, tenantID string, m []store.RoleMapping, by store.Actor) error {
 	if !keysOK(tenantID) {
 		return store.ErrNotFound
 	}
@@ -224,11 +236,25 @@ func (s *Store) PutRoleMappings(ctx context.Context, tenantID string, m []store.
 		if err := tx.QueryRow(ctx, `select 1 from tenants where id = $1 for no key update`, tenantID).Scan(&one); err != nil {
 			return err
 		}
+		rows, err := tx.Query(ctx, `select group_name, role from role_mappings where tenant_id = $1 order by position`, tenantID)
+		if err != nil {
+			return err
+		}
+		old, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.RoleMapping, error) {
+			var m store.RoleMapping
+			err := r.Scan(&m.Group, &m.Role)
+			return m, err
+		})
+		if err != nil {
+			return err
+		}
 		b := &pgx.Batch{}
 		b.Queue(`delete from role_mappings where tenant_id = $1`, tenantID)
 		b.Queue(`insert into role_mappings (tenant_id, position, group_name, role)
 select $1, v.n, v.group_name, v.role from unnest($2::text[], $3::text[]) with ordinality as v (group_name, role, n)`,
 			tenantID, groups, roles)
+		b.Queue(auditInsert, auditArgs(tenantID, s.clock(), by, store.ActionMappingsUpdated, "role_mappings", tenantID, "",
+			store.MappingsAudit(old), store.MappingsAudit(m))...)
 		return tx.SendBatch(ctx, b).Close()
 	})
 }

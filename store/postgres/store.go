@@ -211,7 +211,7 @@ func scanTenant(row pgx.Row) (store.Tenant, error) {
 	return t, nil
 }
 
-func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) (store.Tenant, error) {
+func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, by store.Actor) (store.Tenant, error) {
 	switch {
 	case t.ID == "":
 		return store.Tenant{}, &store.InvalidError{Field: "id", Reason: "is required"}
@@ -223,11 +223,19 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) (store.Tenant,
 	if err != nil {
 		return store.Tenant{}, err
 	}
-	out, err := scanTenant(s.pool.QueryRow(ctx, `insert into tenants (id, name, plan, seats, addons, settings, created_at, updated_at)
+	var out store.Tenant
+	err = s.inTx(ctx, "CreateTenant", vals{"id": t.ID}, func(tx pgx.Tx) error {
+		out, err = scanTenant(tx.QueryRow(ctx, `insert into tenants (id, name, plan, seats, addons, settings, created_at, updated_at)
 values ($1, $2, $3, $4, $5, $6, $7, $7)
 returning `+tenantCols, t.ID, t.Name, t.Plan, t.Seats, t.Addons, settings, now))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(out.ID, now, by, store.ActionTenantCreated, "tenant", out.ID, "", "", store.TenantAudit(out))...)
+		return err
+	})
 	if err != nil {
-		return store.Tenant{}, s.convert("CreateTenant", err, vals{"id": t.ID})
+		return store.Tenant{}, err
 	}
 	return out, nil
 }
@@ -258,7 +266,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 	return out, nil
 }
 
-func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(*store.Tenant) error) (store.Tenant, error) {
+func (s *Store) UpdateTenant(ctx context.Context, id string, by store.Actor, fn func(*store.Tenant) error) (store.Tenant, error) {
 	if !keysOK(id) {
 		return store.Tenant{}, store.ErrNotFound
 	}
@@ -277,10 +285,16 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, fn func(*store.Tena
 		if err != nil {
 			return err
 		}
+		now := s.clock()
 		out, err = scanTenant(tx.QueryRow(ctx, `update tenants
 set name = $2, plan = $3, seats = $4, addons = $5, settings = $6, updated_at = $7
 where id = $1
-returning `+tenantCols, id, t.Name, t.Plan, t.Seats, t.Addons, settings, s.clock()))
+returning `+tenantCols, id, t.Name, t.Plan, t.Seats, t.Addons, settings, now))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(id, now, by, store.ActionTenantUpdated, "tenant", id, "",
+			store.TenantAudit(old), store.TenantAudit(out))...)
 		return err
 	})
 	if err != nil {
@@ -293,7 +307,7 @@ returning `+tenantCols, id, t.Name, t.Plan, t.Seats, t.Addons, settings, s.clock
 // explicitly for users, seat_events and audit_events (no foreign keys, see
 // migration 0003).
 // The tenant's users are locked first, in the order every write takes.
-func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+func (s *Store) DeleteTenant(ctx context.Context, id string, by store.Actor) error {
 	if !keysOK(id) {
 		return store.ErrNotFound
 	}
@@ -301,12 +315,12 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		if _, err := tx.Exec(ctx, `select 1 from users where tenant_id = $1 for update`, id); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `delete from tenants where id = $1`, id)
+		old, err := scanTenant(tx.QueryRow(ctx, `delete from tenants where id = $1 returning `+tenantCols, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return callerErr{store.ErrNotFound}
+		}
 		if err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return callerErr{store.ErrNotFound}
 		}
 		// New statements, new snapshots: they see every user and ledger
 		// entry committed by writers that held the tenant row before us.
@@ -314,6 +328,9 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		b.Queue(`delete from users where tenant_id = $1`, id)
 		b.Queue(`delete from seat_events where tenant_id = $1`, id)
 		b.Queue(`delete from audit_events where tenant_id = $1`, id)
+		// The deletion itself outlives the tenant, in the operator's trail.
+		b.Queue(auditInsert, auditArgs(store.OperatorTrail, s.clock(), by, store.ActionTenantDeleted, "tenant", id, "",
+			store.TenantAudit(old), "")...)
 		return tx.SendBatch(ctx, b).Close()
 	})
 }
@@ -343,18 +360,30 @@ func scanToken(row pgx.Row) (store.Token, error) {
 	return t, nil
 }
 
-func (s *Store) CreateToken(ctx context.Context, tenantID string, t store.Token) (store.Token, error) {
+func (s *Store) CreateToken(ctx context.Context, tenantID string, t store.Token, by store.Actor) (store.Token, error) {
 	if !keysOK(tenantID) {
 		return store.Token{}, store.ErrNotFound
 	}
 	if t.ID == "" {
 		t.ID = s.newID()
 	}
-	out, err := scanToken(s.pool.QueryRow(ctx, `insert into tokens (tenant_id, id, name, hash, created_at, last_used_at, revoked_at)
+	var out store.Token
+	// The foreign key takes a key-share lock on the tenant row, which keeps
+	// DeleteTenant from passing the audit insert.
+	err := s.inTx(ctx, "CreateToken", vals{"id": t.ID}, func(tx pgx.Tx) error {
+		var err error
+		now := s.clock()
+		out, err = scanToken(tx.QueryRow(ctx, `insert into tokens (tenant_id, id, name, hash, created_at, last_used_at, revoked_at)
 values ($1, $2, $3, $4, $5, $6, $7)
-returning `+tokenCols, tenantID, t.ID, t.Name, t.Hash, s.clock(), tsPtr(t.LastUsedAt), tsPtr(t.RevokedAt)))
+returning `+tokenCols, tenantID, t.ID, t.Name, t.Hash, now, tsPtr(t.LastUsedAt), tsPtr(t.RevokedAt)))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, store.ActionTokenCreated, "token", out.ID, "", "", store.TokenAudit(out))...)
+		return err
+	})
 	if err != nil {
-		return store.Token{}, s.convert("CreateToken", err, vals{"id": t.ID})
+		return store.Token{}, err
 	}
 	return out, nil
 }
@@ -391,20 +420,30 @@ func (s *Store) ListTokens(ctx context.Context, tenantID string) ([]store.Token,
 	return out, nil
 }
 
-// RevokeToken revokes a token; revoking it again keeps the first time.
-func (s *Store) RevokeToken(ctx context.Context, tenantID, id string, at time.Time) error {
+// RevokeToken revokes a token; revoking it again keeps the first time and
+// records nothing.
+func (s *Store) RevokeToken(ctx context.Context, tenantID, id string, at time.Time, by store.Actor) error {
 	if !keysOK(tenantID, id) {
 		return store.ErrNotFound
 	}
-	tag, err := s.pool.Exec(ctx, `update tokens set revoked_at = coalesce(revoked_at, $3)
-where tenant_id = $1 and id = $2`, tenantID, id, store.Timestamp(at))
-	if err != nil {
-		return s.convert("RevokeToken", err, nil)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.inTx(ctx, "RevokeToken", nil, func(tx pgx.Tx) error {
+		old, err := scanToken(tx.QueryRow(ctx, `select `+tokenCols+` from tokens where tenant_id = $1 and id = $2 for no key update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		if old.RevokedAt != nil {
+			return nil
+		}
+		out, err := scanToken(tx.QueryRow(ctx, `update tokens set revoked_at = $3
+where tenant_id = $1 and id = $2
+returning `+tokenCols, tenantID, id, store.Timestamp(at)))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, s.clock(), by, store.ActionTokenRevoked, "token", id, "",
+			store.TokenAudit(old), store.TokenAudit(out))...)
+		return err
+	})
 }
 
 // TouchTokens moves last_used_at forward for every token of the map in one
@@ -439,18 +478,42 @@ func scanSAML(row pgx.Row) (store.SAMLConfig, error) {
 	return c, nil
 }
 
-func (s *Store) PutSAMLConfig(ctx context.Context, tenantID string, c store.SAMLConfig) (store.SAMLConfig, error) {
+func (s *Store) PutSAMLConfig(ctx context.Context, tenantID string, c store.SAMLConfig, by store.Actor) (store.SAMLConfig, error) {
 	if !keysOK(tenantID) {
 		return store.SAMLConfig{}, store.ErrNotFound
 	}
-	out, err := scanSAML(s.pool.QueryRow(ctx, `insert into saml_configs as c (tenant_id, metadata_xml, entity_id, sso_url, cert_not_after, updated_at)
+	var out store.SAMLConfig
+	err := s.inTx(ctx, "PutSAMLConfig", nil, func(tx pgx.Tx) error {
+		// The tenant row lock serialises writers of the configuration, so
+		// that the audited before is the configuration replaced.
+		var one int
+		if err := tx.QueryRow(ctx, `select 1 from tenants where id = $1 for no key update`, tenantID).Scan(&one); err != nil {
+			return err
+		}
+		var before string
+		old, err := scanSAML(tx.QueryRow(ctx, `select `+samlCols+` from saml_configs where tenant_id = $1`, tenantID))
+		switch {
+		case err == nil:
+			before = store.SAMLAudit(old)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		now := s.clock()
+		out, err = scanSAML(tx.QueryRow(ctx, `insert into saml_configs as c (tenant_id, metadata_xml, entity_id, sso_url, cert_not_after, updated_at)
 values ($1, $2, $3, $4, $5, $6)
 on conflict on constraint saml_configs_pkey do update
 set metadata_xml = excluded.metadata_xml, entity_id = excluded.entity_id, sso_url = excluded.sso_url,
     cert_not_after = excluded.cert_not_after, updated_at = excluded.updated_at
-returning `+samlCols, tenantID, c.MetadataXML, c.EntityID, c.SSOURL, store.Timestamp(c.CertNotAfter), s.clock()))
+returning `+samlCols, tenantID, c.MetadataXML, c.EntityID, c.SSOURL, store.Timestamp(c.CertNotAfter), now))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, store.ActionSAMLUpdated, "saml", tenantID, "",
+			before, store.SAMLAudit(out))...)
+		return err
+	})
 	if err != nil {
-		return store.SAMLConfig{}, s.convert("PutSAMLConfig", err, nil)
+		return store.SAMLConfig{}, err
 	}
 	return out, nil
 }
@@ -466,18 +529,19 @@ func (s *Store) GetSAMLConfig(ctx context.Context, tenantID string) (store.SAMLC
 	return c, nil
 }
 
-func (s *Store) DeleteSAMLConfig(ctx context.Context, tenantID string) error {
+func (s *Store) DeleteSAMLConfig(ctx context.Context, tenantID string, by store.Actor) error {
 	if !keysOK(tenantID) {
 		return store.ErrNotFound
 	}
-	tag, err := s.pool.Exec(ctx, `delete from saml_configs where tenant_id = $1`, tenantID)
-	if err != nil {
-		return s.convert("DeleteSAMLConfig", err, nil)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.inTx(ctx, "DeleteSAMLConfig", nil, func(tx pgx.Tx) error {
+		old, err := scanSAML(tx.QueryRow(ctx, `delete from saml_configs where tenant_id = $1 returning `+samlCols, tenantID))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, s.clock(), by, store.ActionSAMLDeleted, "saml", tenantID, "",
+			store.SAMLAudit(old), "")...)
+		return err
+	})
 }
 
 // ---- ledger and audit ----
@@ -615,7 +679,7 @@ from audit_events where tenant_id = $1%s order by seq desc limit $%d`, where, le
 	if err != nil {
 		return nil, s.convert("ListAudit", err, nil)
 	}
-	if len(out) == 0 {
+	if len(out) == 0 && tenantID != store.OperatorTrail {
 		if err := s.tenantExists(ctx, s.pool, "ListAudit", tenantID); err != nil {
 			return nil, err
 		}

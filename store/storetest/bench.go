@@ -80,7 +80,7 @@ func Bench(b *testing.B, open Factory, population int, seed func(b *testing.B, s
 }
 
 func newTenantB(b *testing.B, s store.Store, id string, seats int) {
-	if _, err := s.CreateTenant(ctx, store.Tenant{ID: id, Name: id, Plan: "ultimate", Seats: seats, Settings: store.DefaultSettings()}); err != nil {
+	if _, err := s.CreateTenant(ctx, store.Tenant{ID: id, Name: id, Plan: "ultimate", Seats: seats, Settings: store.DefaultSettings()}, store.ActorAdmin); err != nil {
 		b.Fatal(err)
 	}
 }

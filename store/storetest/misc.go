@@ -14,11 +14,11 @@ func testTokens(t *testing.T, open Factory) {
 	clock := NewClock()
 	s := open(t, clock.Now)
 	newTenant(t, s, "acme", 10)
-	a, err := s.CreateToken(ctx, "acme", store.Token{Name: "okta", Hash: []byte{1, 2, 3}})
+	a, err := s.CreateToken(ctx, "acme", store.Token{Name: "okta", Hash: []byte{1, 2, 3}}, store.ActorAdmin)
 	require.NoError(t, err)
 	require.NotEmpty(t, a.ID)
 	assert.Equal(t, store.Timestamp(clock.Now()), a.CreatedAt)
-	b, err := s.CreateToken(ctx, "acme", store.Token{ID: "tok-b", Name: "entra", Hash: []byte{4}})
+	b, err := s.CreateToken(ctx, "acme", store.Token{ID: "tok-b", Name: "entra", Hash: []byte{4}}, store.ActorAdmin)
 	require.NoError(t, err)
 	assert.Equal(t, "tok-b", b.ID)
 
@@ -36,12 +36,12 @@ func testTokens(t *testing.T, open Factory) {
 	require.NotNil(t, got.LastUsedAt)
 	assert.Equal(t, store.Timestamp(t2), *got.LastUsedAt)
 
-	require.NoError(t, s.RevokeToken(ctx, "acme", a.ID, t2))
+	require.NoError(t, s.RevokeToken(ctx, "acme", a.ID, t2, store.ActorAdmin))
 	got, err = s.GetToken(ctx, "acme", a.ID)
 	require.NoError(t, err, "a revoked token is still found, marked revoked")
 	require.NotNil(t, got.RevokedAt)
 	assert.Equal(t, store.Timestamp(t2), *got.RevokedAt)
-	assert.ErrorIs(t, s.RevokeToken(ctx, "acme", "nope", t2), store.ErrNotFound)
+	assert.ErrorIs(t, s.RevokeToken(ctx, "acme", "nope", t2, store.ActorAdmin), store.ErrNotFound)
 
 	list, err := s.ListTokens(ctx, "acme")
 	require.NoError(t, err)
@@ -55,33 +55,33 @@ func testSAML(t *testing.T, open Factory) {
 	_, err := s.GetSAMLConfig(ctx, "acme")
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	in := store.SAMLConfig{MetadataXML: "<EntityDescriptor/>", EntityID: "https://idp", SSOURL: "https://idp/sso", CertNotAfter: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	put, err := s.PutSAMLConfig(ctx, "acme", in)
+	put, err := s.PutSAMLConfig(ctx, "acme", in, store.ActorAdmin)
 	require.NoError(t, err)
 	assert.Equal(t, "acme", put.TenantID)
 	in.EntityID = "https://idp2"
-	put2, err := s.PutSAMLConfig(ctx, "acme", in)
+	put2, err := s.PutSAMLConfig(ctx, "acme", in, store.ActorAdmin)
 	require.NoError(t, err, "put replaces")
 	got, err := s.GetSAMLConfig(ctx, "acme")
 	require.NoError(t, err)
 	assert.Equal(t, put2, got)
-	require.NoError(t, s.DeleteSAMLConfig(ctx, "acme"))
+	require.NoError(t, s.DeleteSAMLConfig(ctx, "acme", store.ActorAdmin))
 	_, err = s.GetSAMLConfig(ctx, "acme")
 	assert.ErrorIs(t, err, store.ErrNotFound)
-	assert.ErrorIs(t, s.DeleteSAMLConfig(ctx, "acme"), store.ErrNotFound)
+	assert.ErrorIs(t, s.DeleteSAMLConfig(ctx, "acme", store.ActorAdmin), store.ErrNotFound)
 }
 
 func testRoles(t *testing.T, open Factory) {
 	s := open(t, NewClock().Now)
 	newTenant(t, s, "acme", 10)
-	r, err := s.CreateRole(ctx, "acme", store.Role{Name: "auditor", Description: "reads reports", Permissions: []string{"reporting.view_org"}})
+	r, err := s.CreateRole(ctx, "acme", store.Role{Name: "auditor", Description: "reads reports", Permissions: []string{"reporting.view_org"}}, store.ActorAdmin)
 	require.NoError(t, err)
 	assert.Equal(t, store.SeatFull, r.SeatClass, "full is the default seat class")
-	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor"})
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor"}, store.ActorAdmin)
 	assert.ErrorIs(t, err, store.ErrConflict)
-	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer", SeatClass: store.SeatLight, Privileged: false})
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer", SeatClass: store.SeatLight, Privileged: false}, store.ActorAdmin)
 	require.NoError(t, err)
 
-	up, err := s.UpdateRole(ctx, "acme", "auditor", func(x *store.Role) error {
+	up, err := s.UpdateRole(ctx, "acme", "auditor", store.ActorAdmin, func(x *store.Role) error {
 		x.Permissions = append(x.Permissions, "reporting.view_team")
 		x.Privileged = true
 		x.Name = "renamed" // the name is the key: immutable
@@ -120,11 +120,11 @@ func testRoles(t *testing.T, open Factory) {
 	require.NoError(t, s.DeleteRole(ctx, "acme", "auditor", "", token), "an unused role deletes")
 
 	mappings := []store.RoleMapping{{Group: "Support Admins", Role: "admin"}, {Group: "Leads", Role: "supervisor"}}
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", mappings))
+	require.NoError(t, s.PutRoleMappings(ctx, "acme", mappings, store.ActorAdmin))
 	gotMappings, err := s.GetRoleMappings(ctx, "acme")
 	require.NoError(t, err)
 	assert.Equal(t, mappings, gotMappings, "precedence order kept")
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", nil))
+	require.NoError(t, s.PutRoleMappings(ctx, "acme", nil, store.ActorAdmin))
 	gotMappings, err = s.GetRoleMappings(ctx, "acme")
 	require.NoError(t, err)
 	assert.Empty(t, gotMappings)
@@ -150,6 +150,7 @@ func testAudit(t *testing.T, open Factory) {
 	}
 	assert.Equal(t, []row{
 		{"tenant.updated", "acme"}, {"user.deleted", u.ID}, {"group.created", g.ID}, {"user.updated", u.ID}, {"user.created", u.ID},
+		{"tenant.created", "acme"},
 	}, got, "newest first")
 	assert.Equal(t, store.ActorAdmin, events[1].Actor)
 	assert.Equal(t, token, events[4].Actor)

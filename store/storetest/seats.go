@@ -203,7 +203,7 @@ func testSeatsOverage(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.False(t, got.Active, "a refused reactivation leaves the user inactive")
 
-	_, err = s.UpdateTenant(ctx, "acme", func(x *store.Tenant) error { x.Settings.Overage = true; return nil })
+	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Settings.Overage = true; return nil })
 	require.NoError(t, err)
 	require.NoError(t, setActive(t, s, "acme", idle.ID, true))
 	counts, err := s.SeatCounts(ctx, "acme")
@@ -246,7 +246,7 @@ func testLedgerReplay(t *testing.T, open Factory) {
 func testLightSeats(t *testing.T, open Factory) {
 	s := open(t, NewClock().Now)
 	newTenant(t, s, "acme", 1)
-	_, err := s.CreateRole(ctx, "acme", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight})
+	_, err := s.CreateRole(ctx, "acme", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
 	require.NoError(t, err)
 	full := newUser(t, s, "acme", "full@x.com", true)
 	for i := range 3 {

@@ -77,6 +77,8 @@ func Run(t *testing.T, open Factory) {
 		{"SAMLConfig", testSAML},
 		{"Roles", testRoles},
 		{"Audit", testAudit},
+		{"Audit_adminChangesInTheirTransaction", testAdminAudit},
+		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,7 +98,7 @@ func newTenant(t *testing.T, s store.Store, id string, seats int) store.Tenant {
 	t.Helper()
 	tn, err := s.CreateTenant(ctx, store.Tenant{
 		ID: id, Name: "Tenant " + id, Plan: "ultimate", Seats: seats, Settings: store.DefaultSettings(),
-	})
+	}, store.ActorSystem)
 	require.NoError(t, err)
 	return tn
 }

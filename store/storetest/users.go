@@ -18,14 +18,14 @@ func testTenants(t *testing.T, open Factory) {
 	assert.Equal(t, "acme", tn.ID)
 	assert.False(t, tn.CreatedAt.IsZero())
 
-	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Plan: "trial"})
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Plan: "trial"}, store.ActorAdmin)
 	assert.ErrorIs(t, err, store.ErrConflict, "duplicate tenant id")
 
 	got, err := s.GetTenant(ctx, "acme")
 	require.NoError(t, err)
 	assert.Equal(t, tn, got)
 
-	up, err := s.UpdateTenant(ctx, "acme", func(x *store.Tenant) error {
+	up, err := s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error {
 		x.Plan, x.Seats, x.Addons = "enterprise", 12, []string{"hipaa"}
 		x.Settings.Overage = true
 		x.ID = "hijack" // immutable
@@ -48,13 +48,13 @@ func testTenants(t *testing.T, open Factory) {
 	assert.Equal(t, []string{"acme", "beta"}, []string{all[0].ID, all[1].ID})
 
 	u := newUser(t, s, "beta", "x@beta.test", true)
-	require.NoError(t, s.DeleteTenant(ctx, "beta"))
+	require.NoError(t, s.DeleteTenant(ctx, "beta", store.ActorAdmin))
 	_, err = s.GetTenant(ctx, "beta")
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.GetUser(ctx, "beta", u.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound)
-	assert.ErrorIs(t, s.DeleteTenant(ctx, "beta"), store.ErrNotFound)
-	_, err = s.UpdateTenant(ctx, "nope", func(*store.Tenant) error { return nil })
+	assert.ErrorIs(t, s.DeleteTenant(ctx, "beta", store.ActorAdmin), store.ErrNotFound)
+	_, err = s.UpdateTenant(ctx, "nope", store.ActorAdmin, func(*store.Tenant) error { return nil })
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.CreateUser(ctx, "nope", store.User{UserName: "a", Active: true}, token)
 	assert.ErrorIs(t, err, store.ErrNotFound, "user of an unknown tenant")
@@ -68,11 +68,11 @@ func testTenantIsolation(t *testing.T, open Factory) {
 	newTenant(t, s, "b", 10)
 	u := newUser(t, s, "a", "alice@a.test", true)
 	g := newGroup(t, s, "a", "Team A", u.ID)
-	tok, err := s.CreateToken(ctx, "a", store.Token{Name: "okta", Hash: []byte("h")})
+	tok, err := s.CreateToken(ctx, "a", store.Token{Name: "okta", Hash: []byte("h")}, store.ActorAdmin)
 	require.NoError(t, err)
-	_, err = s.CreateRole(ctx, "a", store.Role{Name: "auditor", Permissions: []string{"reporting.view_org"}})
+	_, err = s.CreateRole(ctx, "a", store.Role{Name: "auditor", Permissions: []string{"reporting.view_org"}}, store.ActorAdmin)
 	require.NoError(t, err)
-	_, err = s.PutSAMLConfig(ctx, "a", store.SAMLConfig{EntityID: "https://idp.a", SSOURL: "https://idp.a/sso", CertNotAfter: time.Now().Add(time.Hour)})
+	_, err = s.PutSAMLConfig(ctx, "a", store.SAMLConfig{EntityID: "https://idp.a", SSOURL: "https://idp.a/sso", CertNotAfter: time.Now().Add(time.Hour)}, store.ActorAdmin)
 	require.NoError(t, err)
 
 	nf := func(name string, err error) { assert.ErrorIs(t, err, store.ErrNotFound, name) }
@@ -92,10 +92,10 @@ func testTenantIsolation(t *testing.T, open Factory) {
 	nf("DeleteGroup", s.DeleteGroup(ctx, "b", g.ID, token))
 	_, err = s.GetToken(ctx, "b", tok.ID)
 	nf("GetToken", err)
-	nf("RevokeToken", s.RevokeToken(ctx, "b", tok.ID, time.Now()))
+	nf("RevokeToken", s.RevokeToken(ctx, "b", tok.ID, time.Now(), store.ActorAdmin))
 	_, err = s.GetRole(ctx, "b", "auditor")
 	nf("GetRole", err)
-	_, err = s.UpdateRole(ctx, "b", "auditor", func(*store.Role) error { return nil })
+	_, err = s.UpdateRole(ctx, "b", "auditor", store.ActorAdmin, func(*store.Role) error { return nil })
 	nf("UpdateRole", err)
 	nf("DeleteRole", s.DeleteRole(ctx, "b", "auditor", "", token))
 	_, err = s.GetSAMLConfig(ctx, "b")
@@ -410,7 +410,7 @@ func testTimestamps(t *testing.T, open Factory) {
 	assert.Nil(t, got.LastActiveAt)
 	assert.Equal(t, up, got)
 
-	cfg, err := s.PutSAMLConfig(ctx, "acme", store.SAMLConfig{EntityID: "e", SSOURL: "https://idp/sso", CertNotAfter: exp})
+	cfg, err := s.PutSAMLConfig(ctx, "acme", store.SAMLConfig{EntityID: "e", SSOURL: "https://idp/sso", CertNotAfter: exp}, store.ActorAdmin)
 	require.NoError(t, err)
 	assert.Equal(t, store.Timestamp(exp), cfg.CertNotAfter)
 	cfg2, err := s.GetSAMLConfig(ctx, "acme")

@@ -1,0 +1,209 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// operator is the actor of the admin changes below, with a request id so
+// that the test proves the whole actor is kept.
+var operator = store.Actor{Kind: "admin", ID: "operator", RequestID: "req-admin-1"}
+
+// latestAudit is the newest audit event of a trail.
+func latestAudit(t *testing.T, s store.Store, tenantID string) store.AuditEvent {
+	t.Helper()
+	events, err := s.ListAudit(ctx, tenantID, store.EventQuery{Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	return events[0]
+}
+
+func auditCount(t *testing.T, s store.Store, tenantID string) int {
+	t.Helper()
+	events, err := s.ListAudit(ctx, tenantID, store.EventQuery{Limit: 10000})
+	require.NoError(t, err)
+	return len(events)
+}
+
+// decode parses an audit document, failing the test when it is not JSON.
+func decode(t *testing.T, doc string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(doc), &m), "audit document %q", doc)
+	return m
+}
+
+// testAdminAudit proves that every admin change of tenants, tokens, SAML
+// configuration, custom roles and role mappings writes its audit event with
+// the change: actor, action, target, before and after, never a token hash.
+func testAdminAudit(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+
+	check := func(e store.AuditEvent, action, targetType, targetID string) {
+		t.Helper()
+		assert.Equal(t, action, e.Action)
+		assert.Equal(t, targetType, e.TargetType)
+		assert.Equal(t, targetID, e.TargetID)
+		assert.Equal(t, operator, e.Actor)
+		assert.Equal(t, store.Timestamp(clock.Now()), e.Time)
+	}
+
+	tn, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Name: "Acme", Plan: "trial", Seats: 8, Settings: store.DefaultSettings()}, operator)
+	require.NoError(t, err)
+	e := latestAudit(t, s, "acme")
+	check(e, store.ActionTenantCreated, "tenant", "acme")
+	assert.Empty(t, e.Before)
+	assert.Equal(t, "trial", decode(t, e.After)["Plan"])
+
+	clock.Advance(time.Second)
+	_, err = s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Plan = "ultimate"; return nil })
+	require.NoError(t, err)
+	e = latestAudit(t, s, "acme")
+	check(e, store.ActionTenantUpdated, "tenant", "acme")
+	assert.Equal(t, "trial", decode(t, e.Before)["Plan"])
+	assert.Equal(t, "ultimate", decode(t, e.After)["Plan"])
+	_ = tn
+
+	clock.Advance(time.Second)
+	hash := []byte("very-secret-hash-bytes")
+	tok, err := s.CreateToken(ctx, "acme", store.Token{Name: "okta", Hash: hash}, operator)
+	require.NoError(t, err)
+	e = latestAudit(t, s, "acme")
+	check(e, store.ActionTokenCreated, "token", tok.ID)
+	assert.Equal(t, "okta", decode(t, e.After)["Name"])
+
+	clock.Advance(time.Second)
+	require.NoError(t, s.RevokeToken(ctx, "acme", tok.ID, clock.Now(), operator))
+	e = latestAudit(t, s, "acme")
+	check(e, store.ActionTokenRevoked, "token", tok.ID)
+	assert.NotContains(t, decode(t, e.Before), "RevokedAt")
+	assert.Contains(t, decode(t, e.After), "RevokedAt")
+	before := auditCount(t, s, "acme")
+	require.NoError(t, s.RevokeToken(ctx, "acme", tok.ID, clock.Now().Add(time.Hour), operator), "revoking again is no error")
+	assert.Equal(t, before, auditCount(t, s, "acme"), "revoking again changes nothing and records nothing")
+
+	clock.Advance(time.Second)
+	cfg := store.SAMLConfig{MetadataXML: "<EntityDescriptor/>", EntityID: "https://idp.example/1", SSOURL: "https://idp.example/sso",
+		CertNotAfter: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	_, err = s.PutSAMLConfig(ctx, "acme", cfg, operator)
+	require.NoError(t, err)
+	e = latestAudit(t, s, "acme")
+	check(e, store.ActionSAMLUpdated, "saml", "acme")
+	assert.Empty(t, e.Before, "no configuration before")
+	assert.Equal(t, "https://idp.example/1", decode(t, e.After)["EntityID"])
+	assert.NotContains(t, e.After, "<EntityDescriptor", "the metadata document is summarised, not copied")
+	cfg.EntityID = "https://idp.example/2"
+	_, err = s.PutSAMLConfig(ctx, "acme", cfg, operator)
+	require.NoError(t, err)
+	e = latestAudit(t, s, "acme")
+	assert.Equal(t, "https://idp.example/1", decode(t, e.Before)["EntityID"], "a replacement records the one replaced")
+	assert.Equal(t, "https://idp.example/2", decode(t, e.After)["EntityID"])
+	require.NoError(t, s.DeleteSAMLConfig(ctx, "acme", operator))
+	e = latestAudit(t, s, "acme")
+	check(e, store.ActionSAMLDeleted, "saml", "acme")
+	assert.Equal(t, "https://idp.example/2", decode(t, e.Before)["EntityID"])
+	assert.Empty(t, e.After)
+
+	clock.Advance(time.Second)
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor", Permissions: []string{"reporting.view_org"}}, operator)
+	require.NoError(t, err)
+	e = latestAudit(t, s, "acme")
+	check(e, store.ActionRoleCreated, "role", "auditor")
+	assert.Empty(t, e.Before)
+	assert.Equal(t, "auditor", decode(t, e.After)["Name"])
+	_, err = s.UpdateRole(ctx, "acme", "auditor", operator, func(r *store.Role) error { r.Privileged = true; return nil })
+	require.NoError(t, err)
+	e = latestAudit(t, s, "acme")
+	check(e, store.ActionRoleUpdated, "role", "auditor")
+	assert.Equal(t, false, decode(t, e.Before)["Privileged"])
+	assert.Equal(t, true, decode(t, e.After)["Privileged"])
+
+	require.NoError(t, s.PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "Support Admins", Role: "admin"}}, operator))
+	e = latestAudit(t, s, "acme")
+	check(e, store.ActionMappingsUpdated, "role_mappings", "acme")
+	assert.Equal(t, "[]", e.Before)
+	assert.JSONEq(t, `[{"group":"Support Admins","role":"admin"}]`, e.After)
+	require.NoError(t, s.PutRoleMappings(ctx, "acme", nil, operator))
+	e = latestAudit(t, s, "acme")
+	assert.JSONEq(t, `[{"group":"Support Admins","role":"admin"}]`, e.Before)
+	assert.Equal(t, "[]", e.After)
+
+	// No event of the trail carries the token hash, in any encoding.
+	all, err := s.ListAudit(ctx, "acme", store.EventQuery{Limit: 1000})
+	require.NoError(t, err)
+	assert.Len(t, all, 11)
+	b64, _ := json.Marshal(hash) // []byte marshals as base64
+	for _, e := range all {
+		for _, doc := range []string{e.Before, e.After, e.Detail} {
+			assert.NotContains(t, doc, string(hash))
+			assert.NotContains(t, doc, strings.Trim(string(b64), `"`))
+			assert.NotContains(t, doc, "Hash")
+		}
+	}
+
+	// Deleting the tenant removes its trail; the deletion itself is kept in
+	// the operator trail.
+	clock.Advance(time.Second)
+	require.NoError(t, s.DeleteTenant(ctx, "acme", operator))
+	_, err = s.ListAudit(ctx, "acme", store.EventQuery{})
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	e = latestAudit(t, s, store.OperatorTrail)
+	check(e, store.ActionTenantDeleted, "tenant", "acme")
+	assert.Equal(t, "ultimate", decode(t, e.Before)["Plan"])
+	assert.Empty(t, e.After)
+}
+
+// testAdminAuditFailures proves that an admin change that fails writes no
+// audit event: the event and the change commit together or not at all.
+func testAdminAuditFailures(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 10)
+	tok, err := s.CreateToken(ctx, "acme", store.Token{ID: "tok-1", Name: "okta", Hash: []byte{1}}, operator)
+	require.NoError(t, err)
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor"}, operator)
+	require.NoError(t, err)
+	n := auditCount(t, s, "acme")
+	ops := auditCount(t, s, store.OperatorTrail)
+	refused := errors.New("refused by the caller")
+
+	_, err = s.CreateTenant(ctx, store.Tenant{ID: "acme", Plan: "trial"}, operator)
+	assert.ErrorIs(t, err, store.ErrConflict)
+	_, err = s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats = 99; return refused })
+	assert.ErrorIs(t, err, refused)
+	_, err = s.UpdateTenant(ctx, "nope", operator, func(*store.Tenant) error { return nil })
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, s.DeleteTenant(ctx, "nope", operator), store.ErrNotFound)
+	_, err = s.CreateToken(ctx, "acme", store.Token{ID: tok.ID, Name: "dup", Hash: []byte{2}}, operator)
+	assert.ErrorIs(t, err, store.ErrConflict)
+	_, err = s.CreateToken(ctx, "nope", store.Token{Name: "x", Hash: []byte{3}}, operator)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, s.RevokeToken(ctx, "acme", "missing", time.Now(), operator), store.ErrNotFound)
+	_, err = s.PutSAMLConfig(ctx, "nope", store.SAMLConfig{EntityID: "e", CertNotAfter: time.Now()}, operator)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, s.DeleteSAMLConfig(ctx, "acme", operator), store.ErrNotFound, "no configuration to delete")
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor"}, operator)
+	assert.ErrorIs(t, err, store.ErrConflict)
+	_, err = s.UpdateRole(ctx, "acme", "auditor", operator, func(r *store.Role) error { r.Privileged = true; return refused })
+	assert.ErrorIs(t, err, refused)
+	_, err = s.UpdateRole(ctx, "acme", "missing", operator, func(*store.Role) error { return nil })
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, s.PutRoleMappings(ctx, "nope", nil, operator), store.ErrNotFound)
+
+	assert.Equal(t, n, auditCount(t, s, "acme"), "no failed change left an event")
+	assert.Equal(t, ops, auditCount(t, s, store.OperatorTrail))
+	got, err := s.GetTenant(ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, 10, got.Seats, "the refused update changed nothing")
+	r, err := s.GetRole(ctx, "acme", "auditor")
+	require.NoError(t, err)
+	assert.False(t, r.Privileged)
+}
