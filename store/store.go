@@ -395,6 +395,20 @@ type Store interface {
 	AppendAudit(ctx context.Context, tenantID string, e AuditEvent) error
 	ListAudit(ctx context.Context, tenantID string, q EventQuery) ([]AuditEvent, error)
 
+	// Tenancy (issue 4): the SCIM hot path and the SAML SP key pair.
+	//
+	// Authenticate loads, in one round trip, what the SCIM guard checks on
+	// every request: the tenant, the token tenantID/tokenID (revoked ones
+	// included, RevokedAt set) and the tenant's SAML configuration (nil when
+	// there is none; MetadataXML is left empty). ErrNotFound when the tenant
+	// or the token is not there.
+	Authenticate(ctx context.Context, tenantID, tokenID string) (Tenant, Token, *SAMLConfig, error)
+	// SPKeyPair returns the tenant's SAML SP key pair, creating it with create
+	// on first use. Concurrent first uses (in one process or several) all get
+	// the one pair that was stored first; a loser's pair is discarded.
+	// ErrNotFound for an unknown tenant. Deleting the tenant deletes its pair.
+	SPKeyPair(ctx context.Context, tenantID string, create func() (keyPEM, certPEM []byte, err error)) (keyPEM, certPEM []byte, err error)
+
 	// Ping answers nil when the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 	Close()

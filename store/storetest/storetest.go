@@ -79,6 +79,8 @@ func Run(t *testing.T, open Factory) {
 		{"Audit", testAudit},
 		{"Audit_adminChangesInTheirTransaction", testAdminAudit},
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
+		{"Authenticate_currentState", testAuthenticate},
+		{"SPKeyPair_onePairPerTenant", testSPKeyPair},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
