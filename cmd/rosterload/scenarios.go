@@ -1,0 +1,392 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// row is one line of the report: a Roster figure and its baseline from the same run.
+type row struct {
+	Scenario string  `json:"scenario"`
+	Target   string  `json:"target"`
+	Roster   measure `json:"roster"`
+	Base     measure `json:"baseline"`
+	BaseName string  `json:"baseline_name"`
+	// Ratio is Roster/baseline: of rates for load scenarios (higher is
+	// better), of times for timed ones (lower is better).
+	Ratio  float64 `json:"ratio"`
+	Met    bool    `json:"met"`
+	Note   string  `json:"note,omitempty"`
+	Failed string  `json:"failed,omitempty"` // errors seen; a failed row meets nothing
+}
+
+// measure is one side of a row.
+type measure struct {
+	RPS      float64       `json:"rps,omitempty"`
+	P50      time.Duration `json:"p50_ns"`
+	P99      time.Duration `json:"p99_ns"`
+	Total    time.Duration `json:"total_ns,omitempty"` // timed scenarios: wall time
+	Requests int           `json:"requests"`
+	Errors   int           `json:"errors"`
+}
+
+func measured(r result) measure {
+	return measure{RPS: r.RPS(), P50: r.P(0.50), P99: r.P(0.99), Total: r.Elapsed, Requests: r.Requests, Errors: r.Errors}
+}
+
+// runner holds what a run of the scenarios needs.
+type runner struct {
+	ctx    context.Context
+	roster *client // rosterd, SCIM base of the tenant
+	bare   *client // the built-in baseline
+	pool   *pgxpool.Pool
+	st     state
+	conns  int
+	dur    time.Duration
+	warmup time.Duration
+	runID  string
+	pid    int
+	log    io.Writer
+	rows   []row
+}
+
+func (r *runner) logf(format string, a ...any) { fmt.Fprintf(r.log, format+"\n", a...) }
+
+// rate runs a load scenario against rosterd and the baseline, in that order,
+// with the same generator shape, and records a row; minRatio is the target.
+func (r *runner) rate(name, target string, minRatio float64, roster, bare gen) {
+	r.logf("== %s: rosterd, %d connections, %s", name, r.conns, r.dur)
+	ro := drive(r.ctx, r.roster, r.conns, r.warmup, r.dur, roster)
+	r.logf("   %d ok, %d errors, %.0f req/s, p50 %s, p99 %s", ro.Requests, ro.Errors, ro.RPS(), ro.P(0.5), ro.P(0.99))
+	r.logf("== %s: baseline", name)
+	ba := drive(r.ctx, r.bare, r.conns, r.warmup, r.dur, bare)
+	r.logf("   %d ok, %d errors, %.0f req/s, p50 %s, p99 %s", ba.Requests, ba.Errors, ba.RPS(), ba.P(0.5), ba.P(0.99))
+	rw := row{Scenario: name, Target: target, Roster: measured(ro), Base: measured(ba), BaseName: "bare HTTP + pgx"}
+	if ba.RPS() > 0 {
+		rw.Ratio = ro.RPS() / ba.RPS()
+	}
+	rw.Met = rw.Ratio >= minRatio
+	r.fail(&rw, ro, ba)
+	r.rows = append(r.rows, rw)
+}
+
+func (r *runner) fail(rw *row, ro, ba result) {
+	var msgs []string
+	if ro.Errors > 0 {
+		msgs = append(msgs, fmt.Sprintf("rosterd: %d errors, first: %s", ro.Errors, ro.FirstErr))
+	}
+	if ba.Errors > 0 {
+		msgs = append(msgs, fmt.Sprintf("baseline: %d errors, first: %s", ba.Errors, ba.FirstErr))
+	}
+	if len(msgs) > 0 {
+		rw.Failed = strings.Join(msgs, "; ")
+		rw.Met = false
+		r.logf("   FAILED: %s", rw.Failed)
+	}
+}
+
+func (r *runner) failed(name, target string, err error) {
+	r.logf("== %s FAILED: %v", name, err)
+	r.rows = append(r.rows, row{Scenario: name, Target: target, Failed: err.Error()})
+}
+
+const rosterPrefix = "" // the roster client's base URL already ends in /scim/v2/{tenant}
+
+// scramble spreads the n-th request over a population of size pop.
+func scramble(n int64, pop int) int { return int((n * 7919) % int64(pop)) }
+
+func (r *runner) scenarioCreate() {
+	r.rate("POST /Users", "≥ 70 % of bare HTTP+INSERT", 0.70,
+		func(n int64) request { return createUser(rosterPrefix, r.runID, n) },
+		func(n int64) request { return createUser("/bare", r.runID, n) })
+}
+
+func (r *runner) scenarioFilter() {
+	pop := r.st.Users
+	r.rate(fmt.Sprintf(`GET /Users?filter=userName eq "…" (%d users)`, pop), "≥ 60 % of bare HTTP+SELECT", 0.60,
+		func(n int64) request { return filterUser(rosterPrefix, seededUserName(scramble(n, pop))) },
+		func(n int64) request { return filterUser("/bare", seededUserName(scramble(n, pop))) })
+}
+
+func (r *runner) scenarioGet() {
+	ids, err := sampleIDs(r.ctx, r.pool, r.st.Tenant, 10_000)
+	if err != nil || len(ids) == 0 {
+		r.failed("GET /Users/{id}", "≥ 70 % of bare SELECT", fmt.Errorf("sample user ids: %v (%d)", err, len(ids)))
+		return
+	}
+	r.rate("GET /Users/{id}", "≥ 70 % of bare HTTP+SELECT", 0.70,
+		func(n int64) request { return getUser(rosterPrefix, ids[scramble(n, len(ids))]) },
+		func(n int64) request { return getUser("/bare", ids[scramble(n, len(ids))]) })
+}
+
+// sampleIDs picks n user ids spread over the whole tenant.
+func sampleIDs(ctx context.Context, pool *pgxpool.Pool, tenant string, n int) ([]string, error) {
+	rows, err := pool.Query(ctx, `select id from users where tenant_id = $1 and deleted_at is null
+and seq % greatest(1, (select user_seq from tenants where id = $1) / $2) = 0 limit $2`, tenant, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// newGroup creates a group through rosterd and returns its id.
+func (r *runner) newGroup(name string) (string, error) {
+	body, err := r.roster.check(r.ctx, createGroup(rosterPrefix, name))
+	if err != nil {
+		return "", err
+	}
+	return resourceID(body)
+}
+
+// scenarioBigPatch adds 10,000 members in one PATCH, reps times, each to a
+// new group, against one bare INSERT … SELECT unnest(…) of the same 10,000
+// rows (also reps times, each to a new group id); medians are compared.
+func (r *runner) scenarioBigPatch(reps int) {
+	const name, target = "PATCH /Groups/{id}: add 10,000 members in one op", "< 2× one bare INSERT … SELECT unnest of 10,000 rows"
+	ids, err := userIDs(r.ctx, r.pool, r.st.Tenant, 0, 10_000)
+	if err != nil || len(ids) < 10_000 {
+		r.failed(name, target, fmt.Errorf("need 10,000 users: %v (%d)", err, len(ids)))
+		return
+	}
+	var ro, sqlOnly, bareHTTP result
+	for i := range reps {
+		gid, err := r.newGroup(fmt.Sprintf("Big patch %s-%d", r.runID, i))
+		if err != nil {
+			r.failed(name, target, err)
+			return
+		}
+		rq := addMembers(rosterPrefix, gid, ids)
+		t0 := time.Now()
+		if _, err := r.roster.check(r.ctx, rq); err != nil {
+			r.failed(name, target, err)
+			return
+		}
+		ro.Lat = append(ro.Lat, time.Since(t0))
+
+		t0 = time.Now()
+		if err := bareInsertMembers(r.ctx, r.pool, r.st.Tenant, fmt.Sprintf("bare-sql-%s-%d", r.runID, i), ids); err != nil {
+			r.failed(name, target, err)
+			return
+		}
+		sqlOnly.Lat = append(sqlOnly.Lat, time.Since(t0))
+
+		t0 = time.Now()
+		if _, err := r.bare.check(r.ctx, addMembers("/bare", fmt.Sprintf("bare-http-%s-%d", r.runID, i), ids)); err != nil {
+			r.failed(name, target, err)
+			return
+		}
+		bareHTTP.Lat = append(bareHTTP.Lat, time.Since(t0))
+	}
+	for _, x := range []*result{&ro, &sqlOnly, &bareHTTP} {
+		slices.Sort(x.Lat)
+		x.Requests = len(x.Lat)
+	}
+	rw := row{Scenario: name, Target: target, Roster: measure{P50: ro.P(0.5), P99: ro.P(1), Requests: reps},
+		Base: measure{P50: sqlOnly.P(0.5), P99: sqlOnly.P(1), Requests: reps}, BaseName: "one INSERT … SELECT unnest, pgx, no HTTP",
+		Note: fmt.Sprintf("median of %d; the same body through the bare HTTP handler: %s", reps, bareHTTP.P(0.5).Round(time.Millisecond))}
+	rw.Ratio = float64(ro.P(0.5)) / float64(sqlOnly.P(0.5))
+	rw.Met = rw.Ratio < 2
+	r.logf("== %s: rosterd %s, bare SQL %s, bare HTTP %s, ratio %.2f", name, ro.P(0.5), sqlOnly.P(0.5), bareHTTP.P(0.5), rw.Ratio)
+	r.rows = append(r.rows, rw)
+}
+
+// scenarioSmallPatches sends 100 PATCHes of 100 new members each to one new
+// group, one after another as an IdP pushes a group, and times the whole.
+func (r *runner) scenarioSmallPatches() {
+	const name, target = "100 × PATCH /Groups/{id} adding 100 members (sequential)", "< 1 s in all, each 204"
+	ids, err := userIDs(r.ctx, r.pool, r.st.Tenant, 10_000, 10_000)
+	if err != nil || len(ids) < 10_000 {
+		r.failed(name, target, fmt.Errorf("need 20,000 users: %v (%d)", err, len(ids)))
+		return
+	}
+	gid, err := r.newGroup("Small patches " + r.runID)
+	if err != nil {
+		r.failed(name, target, err)
+		return
+	}
+	rqs := make([]request, 100)
+	for i := range rqs {
+		rqs[i] = addMembers(rosterPrefix, gid, ids[i*100:(i+1)*100])
+	}
+	ro, err := sequence(r.ctx, r.roster, rqs)
+	if err != nil {
+		r.failed(name, target, err)
+		return
+	}
+	var ba result
+	start := time.Now()
+	for i := range 100 {
+		t0 := time.Now()
+		if err := bareInsertMembers(r.ctx, r.pool, r.st.Tenant, "bare-small-"+r.runID, ids[i*100:(i+1)*100]); err != nil {
+			r.failed(name, target, err)
+			return
+		}
+		ba.Lat = append(ba.Lat, time.Since(t0))
+	}
+	ba.Elapsed, ba.Requests = time.Since(start), 100
+	slices.Sort(ba.Lat)
+	rw := row{Scenario: name, Target: target, Roster: measured(ro), Base: measured(ba),
+		BaseName: "100 × INSERT … SELECT unnest of 100 rows, pgx, no HTTP"}
+	rw.Roster.RPS, rw.Base.RPS = 0, 0
+	rw.Ratio = float64(ro.Elapsed) / float64(ba.Elapsed)
+	rw.Met = ro.Elapsed < time.Second
+	r.logf("== %s: rosterd %s in all (p50 %s, p99 %s), bare %s", name, ro.Elapsed, ro.P(0.5), ro.P(0.99), ba.Elapsed)
+	r.rows = append(r.rows, rw)
+}
+
+// scenarioExcluded compares GET /Groups/{id}?excludedAttributes=members on
+// the big group and on the empty one: the big one must be within 20 %.
+func (r *runner) scenarioExcluded() {
+	name := fmt.Sprintf("GET /Groups/{id}?excludedAttributes=members, %d members vs empty", r.st.BigMembers)
+	const target = "within 20 % of the empty group"
+	r.logf("== %s: big group", name)
+	big := drive(r.ctx, r.roster, r.conns, r.warmup, r.dur, func(int64) request { return getGroupNoMembers(rosterPrefix, r.st.BigGroup) })
+	r.logf("   %d ok, %.0f req/s, p50 %s", big.Requests, big.RPS(), big.P(0.5))
+	r.logf("== %s: empty group", name)
+	empty := drive(r.ctx, r.roster, r.conns, r.warmup, r.dur, func(int64) request { return getGroupNoMembers(rosterPrefix, r.st.EmptyGroup) })
+	r.logf("   %d ok, %.0f req/s, p50 %s", empty.Requests, empty.RPS(), empty.P(0.5))
+	rw := row{Scenario: name, Target: target, Roster: measured(big), Base: measured(empty), BaseName: "rosterd, empty group"}
+	if empty.RPS() > 0 {
+		rw.Ratio = big.RPS() / empty.RPS()
+	}
+	rw.Met = rw.Ratio >= 0.8
+	r.fail(&rw, big, empty)
+	r.rows = append(r.rows, rw)
+}
+
+// scenarioPaging reads the page tenant's users 1,000 at a time, as an IdP
+// import does, checks that every user came exactly once, and times it.
+func (r *runner) scenarioPaging(pageClient *client) {
+	name := fmt.Sprintf("page through %d users, count=1000 (sequential)", r.st.PageUsers)
+	const target = "< 10 s in all"
+	rosterRes, err := pageAll(r.ctx, pageClient, rosterPrefix, r.st.PageUsers)
+	if err != nil {
+		r.failed(name, target, err)
+		return
+	}
+	pageBare := &bareServer{pool: r.pool, tenant: r.st.PageTenant}
+	srv, base, err := serveLocal(pageBare.handler())
+	if err != nil {
+		r.failed(name, target, err)
+		return
+	}
+	defer srv.Close()
+	bc := newClient(base, "", 1)
+	defer bc.close()
+	bareRes, err := pageAll(r.ctx, bc, "/bare", r.st.PageUsers)
+	if err != nil {
+		r.failed(name, target, fmt.Errorf("baseline: %w", err))
+		return
+	}
+	rw := row{Scenario: name, Target: target, Roster: measured(rosterRes), Base: measured(bareRes),
+		BaseName: "bare HTTP + one SELECT … OFFSET … LIMIT with count(*) per page"}
+	rw.Roster.RPS, rw.Base.RPS = 0, 0
+	rw.Ratio = float64(rosterRes.Elapsed) / float64(bareRes.Elapsed)
+	rw.Met = rosterRes.Elapsed < 10*time.Second
+	r.logf("== %s: rosterd %s, bare %s", name, rosterRes.Elapsed, bareRes.Elapsed)
+	r.rows = append(r.rows, rw)
+}
+
+// pageAll reads total users with count=1000 pages and checks that each id
+// came exactly once and totalResults stayed right.
+func pageAll(ctx context.Context, c *client, prefix string, total int) (result, error) {
+	var out result
+	seen := make(map[string]struct{}, total)
+	start := time.Now()
+	for si := 1; si <= total; si += 1000 {
+		t0 := time.Now()
+		body, err := c.check(ctx, listPage(prefix, si, 1000))
+		if err != nil {
+			return out, err
+		}
+		out.Lat = append(out.Lat, time.Since(t0))
+		var lr listResponse
+		if err := jsonUnmarshal(body, &lr); err != nil {
+			return out, err
+		}
+		if lr.TotalResults != total {
+			return out, fmt.Errorf("page at %d: totalResults %d, want %d", si, lr.TotalResults, total)
+		}
+		if want := min(1000, total-si+1); len(lr.Resources) != want {
+			return out, fmt.Errorf("page at %d: %d resources, want %d", si, len(lr.Resources), want)
+		}
+		for _, res := range lr.Resources {
+			if _, dup := seen[res.ID]; dup {
+				return out, fmt.Errorf("page at %d repeats user %s", si, res.ID)
+			}
+			seen[res.ID] = struct{}{}
+		}
+	}
+	out.Elapsed = time.Since(start)
+	out.Requests = len(out.Lat)
+	slices.Sort(out.Lat)
+	if len(seen) != total {
+		return out, fmt.Errorf("paging saw %d users, want %d", len(seen), total)
+	}
+	return out, nil
+}
+
+// serveLocal serves h on a loopback port and returns its base URL.
+func serveLocal(h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, "http://" + ln.Addr().String(), nil
+}
+
+// rss reads VmRSS and VmHWM (peak) of a process, in bytes.
+func rss(pid int) (cur, peak int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStatus(string(b))
+}
+
+func parseStatus(s string) (cur, peak int64, err error) {
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, 0, fmt.Errorf("unexpected %s line %q", k, line)
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, 0, err
+		}
+		if k == "VmRSS" {
+			cur = n << 10
+		} else {
+			peak = n << 10
+		}
+	}
+	if cur == 0 {
+		return 0, 0, fmt.Errorf("no VmRSS line")
+	}
+	return cur, peak, nil
+}
