@@ -1,0 +1,331 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/requestid"
+	"github.com/roster-dev/roster/licensing"
+	"github.com/roster-dev/roster/store"
+)
+
+// Config is what a Guard is built from.
+type Config struct {
+	Store  store.Store
+	Now    func() time.Time // default time.Now
+	Logger zerolog.Logger   // background work (last-use flushes); requests log through zerolog.Ctx
+
+	// FlushInterval is how often recorded token last-use times are written
+	// (default 5 s). Close writes what is left.
+	FlushInterval time.Duration
+	// FailedAuthPerSecond caps the rejected authentications answered per
+	// second for one tenant URL, so that a flood of made-up tokens cannot
+	// turn into a flood of store lookups (default 20, burst twice that).
+	FailedAuthPerSecond int
+}
+
+// Guard authenticates SCIM requests and applies the gates in front of every
+// SCIM endpoint (DESIGN.md "SCIM"):
+//
+//  1. the bearer token is a Roster SCIM token of the tenant named by the URL
+//     (the {tenant} path value), not revoked; else 401 with a SCIM error body
+//     and WWW-Authenticate: Bearer;
+//  2. the tenant's plan includes SCIM; else 403 naming the plan;
+//  3. the tenant has SAML SSO configured with an IdP signing certificate
+//     that is valid now; else 403 saying what to fix;
+//  4. the tenant's rate limit (settings.rate_limit_per_second; 0 = none);
+//     else 429 with Retry-After.
+//
+// Every request reads the tenant, token and SAML configuration from the store
+// (store.Authenticate, one round trip), so revocations and plan or SSO
+// changes take effect on the next request: nothing is cached. Token last-use
+// times are kept in memory and written in batches.
+type Guard struct {
+	store  store.Store
+	now    func() time.Time
+	log    zerolog.Logger
+	failed *limiters
+	limits *limiters
+
+	mu   sync.Mutex
+	used map[store.TokenKey]time.Time
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// Limits on the limiter maps: beyond maxLimiters keys, idle ones are dropped.
+const (
+	maxLimiters       = 10_000
+	limiterIdle       = time.Minute
+	defaultFlush      = 5 * time.Second
+	defaultFailedRate = 20
+	flushTimeout      = 10 * time.Second
+)
+
+// New starts a Guard; Close stops it.
+func New(c Config) *Guard {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = defaultFlush
+	}
+	if c.FailedAuthPerSecond <= 0 {
+		c.FailedAuthPerSecond = defaultFailedRate
+	}
+	g := &Guard{
+		store: c.Store,
+		now:   c.Now,
+		log:   c.Logger,
+		failed: newLimiters(func(string) (float64, float64) {
+			return float64(c.FailedAuthPerSecond), float64(2 * c.FailedAuthPerSecond)
+		}),
+		limits: newLimiters(nil),
+		used:   map[store.TokenKey]time.Time{},
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	go g.flushLoop(c.FlushInterval)
+	return g
+}
+
+// Close stops the background flusher and writes the last-use times not yet
+// written. It is safe to call more than once.
+func (g *Guard) Close() {
+	g.closeOnce.Do(func() {
+		close(g.stop)
+		<-g.done
+		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		g.Flush(ctx)
+	})
+}
+
+func (g *Guard) flushLoop(every time.Duration) {
+	defer close(g.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+			g.Flush(ctx)
+			cancel()
+		}
+	}
+}
+
+// Flush writes the recorded token last-use times in one store call. On
+// failure they are kept for the next flush (newer uses win).
+func (g *Guard) Flush(ctx context.Context) {
+	g.mu.Lock()
+	batch := g.used
+	g.used = map[store.TokenKey]time.Time{}
+	g.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	if err := g.store.TouchTokens(ctx, batch); err != nil {
+		g.log.Warn().Err(err).Int("tokens", len(batch)).Msg("recording token last use failed; retrying at the next flush")
+		g.mu.Lock()
+		for k, at := range batch {
+			if cur, ok := g.used[k]; !ok || at.After(cur) {
+				g.used[k] = at
+			}
+		}
+		g.mu.Unlock()
+	}
+}
+
+func (g *Guard) touch(k store.TokenKey, at time.Time) {
+	g.mu.Lock()
+	if cur, ok := g.used[k]; !ok || at.After(cur) {
+		g.used[k] = at
+	}
+	g.mu.Unlock()
+}
+
+// Wrap puts the guard in front of next. The tenant comes from the path value
+// "tenant": mount it as mux.Handle("/scim/v2/{tenant}/", guard.Wrap(h)).
+// next finds the Principal in the request context (FromContext).
+func (g *Guard) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := g.admit(w, r)
+		if !ok {
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+	})
+}
+
+// admit runs authentication, gates and the rate limit; it writes the refusal
+// itself and answers false, or answers the Principal.
+func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) {
+	ctx := r.Context()
+	tenantID := r.PathValue("tenant")
+	now := g.now()
+	log := zerolog.Ctx(ctx)
+	log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("tenant", tenantID) })
+
+	plain, problem := bearerToken(r)
+	if problem != "" {
+		// No credentials at all: RFC 6750 §3.1 says no error code.
+		writeUnauthorized(w, "", problem)
+		return Principal{}, false
+	}
+	tokenID, ok := auth.Parse(plain)
+	if !ok {
+		g.failed.spend(tenantID, now)
+		writeUnauthorized(w, "invalid_token",
+			"the bearer token is not a Roster SCIM token (rst_…); copy the whole token Roster showed when it was created")
+		return Principal{}, false
+	}
+	if wait, ok := g.failed.allows(tenantID, now); !ok {
+		writeTooMany(w, wait, "too many requests with invalid tokens for this tenant; retry later with a valid token")
+		return Principal{}, false
+	}
+	log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("token_id", tokenID) })
+
+	tenant, tok, sso, err := g.store.Authenticate(ctx, tenantID, tokenID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		g.failed.spend(tenantID, now)
+		writeUnauthorized(w, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
+			"each token works only for the tenant it was created for: check the tenant in the URL and the token")
+		return Principal{}, false
+	case errors.Is(err, store.ErrUnavailable):
+		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.AnErr("cause", err) })
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "", "Roster is temporarily unavailable; retry shortly")
+		return Principal{}, false
+	case err != nil:
+		log.Error().Err(err).Msg("scim authentication failed")
+		writeError(w, http.StatusInternalServerError, "", "internal error; the cause is in Roster's log")
+		return Principal{}, false
+	}
+	// The token id was found; the secret decides, compared in constant time.
+	if !auth.Equal(auth.Hash(plain), tok.Hash) {
+		g.failed.spend(tenantID, now)
+		writeUnauthorized(w, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
+			"each token works only for the tenant it was created for: check the tenant in the URL and the token")
+		return Principal{}, false
+	}
+	if tok.RevokedAt != nil {
+		writeUnauthorized(w, "invalid_token", fmt.Sprintf(
+			"the bearer token %q was revoked on %s; create a new SCIM token in Roster and update your IdP",
+			tok.Name, tok.RevokedAt.UTC().Format("2006-01-02 15:04 MST")))
+		return Principal{}, false
+	}
+	g.touch(store.TokenKey{TenantID: tenant.ID, ID: tok.ID}, now)
+
+	status := licensing.SSOStatus{}
+	if sso != nil {
+		status = licensing.SSOStatus{Configured: true, CertNotAfter: sso.CertNotAfter}
+	}
+	if err := licensing.CheckSCIM(tenant.ID, tenant.Plan, status, now); err != nil {
+		var gate *licensing.GateError
+		if errors.As(err, &gate) {
+			log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("gate", gate.Gate) })
+		}
+		writeError(w, http.StatusForbidden, "", err.Error())
+		return Principal{}, false
+	}
+
+	if rate := tenant.Settings.RateLimitPerSecond; rate > 0 {
+		if wait, ok := g.limits.take(tenant.ID, now, float64(rate), float64(rate)); !ok {
+			writeTooMany(w, wait, fmt.Sprintf(
+				"tenant %s is limited to %d SCIM requests per second; retry after the time in Retry-After", tenant.ID, rate))
+			return Principal{}, false
+		}
+	}
+
+	return Principal{
+		Tenant: tenant,
+		Token:  tok,
+		Actor:  store.Actor{Kind: "token", ID: tok.ID, Name: tok.Name, RequestID: requestid.FromContext(ctx)},
+	}, true
+}
+
+// bearerToken returns the credential of "Authorization: Bearer <token>"
+// (scheme case-insensitive, RFC 7235 §2.1), or a problem for the admin when
+// there is none. A token in the query string (?access_token=) is never read.
+func bearerToken(r *http.Request) (token, problem string) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		if r.URL.Query().Has("access_token") {
+			return "", "tokens in the URL are not accepted; send the SCIM token as Authorization: Bearer <token>"
+		}
+		return "", "a SCIM bearer token is required: Authorization: Bearer <token>"
+	}
+	scheme, rest, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", fmt.Sprintf("the %s authorization scheme is not accepted; send the SCIM token as Authorization: Bearer <token>", shortScheme(scheme))
+	}
+	token = strings.TrimSpace(rest)
+	if token == "" {
+		return "", "the bearer token is empty: Authorization: Bearer <token>"
+	}
+	return token, ""
+}
+
+func shortScheme(s string) string {
+	if len(s) > 20 {
+		s = s[:20]
+	}
+	return strconv.Quote(s)
+}
+
+// ErrorSchema is the schema of a SCIM error body (RFC 7644 §3.12).
+const ErrorSchema = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+type scimError struct {
+	Schemas  []string `json:"schemas"`
+	Status   string   `json:"status"`
+	ScimType string   `json:"scimType,omitempty"`
+	Detail   string   `json:"detail"`
+}
+
+func writeError(w http.ResponseWriter, status int, scimType, detail string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/scim+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(scimError{
+		Schemas: []string{ErrorSchema}, Status: strconv.Itoa(status), ScimType: scimType, Detail: detail,
+	})
+}
+
+// writeUnauthorized answers 401 with the RFC 6750 challenge; code is the
+// error attribute ("invalid_token"), or "" when no credentials were sent.
+func writeUnauthorized(w http.ResponseWriter, code, detail string) {
+	challenge := `Bearer realm="roster"`
+	if code != "" {
+		challenge += `, error="` + code + `"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeError(w, http.StatusUnauthorized, "", detail)
+}
+
+func writeTooMany(w http.ResponseWriter, wait time.Duration, detail string) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeError(w, http.StatusTooManyRequests, "", detail)
+}
