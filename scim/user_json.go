@@ -1,0 +1,380 @@
+package scim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/roster-dev/roster/access"
+	"github.com/roster-dev/roster/store"
+)
+
+// userIn is a User as POST and PUT send it. Attribute names match
+// case-insensitively (encoding/json); readOnly attributes (id, meta, groups,
+// lastActiveAt, seat) are not declared and so ignored; password is read and
+// dropped.
+type userIn struct {
+	Schemas           []string      `json:"schemas"`
+	ExternalID        string        `json:"externalId"`
+	UserName          string        `json:"userName"`
+	Name              *nameIn       `json:"name"`
+	DisplayName       string        `json:"displayName"`
+	NickName          string        `json:"nickName"`
+	ProfileURL        string        `json:"profileUrl"`
+	Title             string        `json:"title"`
+	UserType          string        `json:"userType"`
+	PreferredLanguage string        `json:"preferredLanguage"`
+	Locale            string        `json:"locale"`
+	Timezone          string        `json:"timezone"`
+	Active            flexBool      `json:"active"`
+	Password          ignored       `json:"password"`
+	Emails            multiValues   `json:"emails"`
+	PhoneNumbers      multiValues   `json:"phoneNumbers"`
+	Addresses         addresses     `json:"addresses"`
+	Roles             multiValues   `json:"roles"`
+	Enterprise        *enterpriseIn `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`
+	Roster            *rosterIn     `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
+}
+
+// ignored accepts any JSON value and keeps nothing (password).
+type ignored struct{}
+
+func (ignored) UnmarshalJSON([]byte) error { return nil }
+
+type nameIn struct {
+	Formatted       string `json:"formatted"`
+	FamilyName      string `json:"familyName"`
+	GivenName       string `json:"givenName"`
+	MiddleName      string `json:"middleName"`
+	HonorificPrefix string `json:"honorificPrefix"`
+	HonorificSuffix string `json:"honorificSuffix"`
+}
+
+type enterpriseIn struct {
+	EmployeeNumber string     `json:"employeeNumber"`
+	CostCenter     string     `json:"costCenter"`
+	Organization   string     `json:"organization"`
+	Division       string     `json:"division"`
+	Department     string     `json:"department"`
+	Manager        managerRef `json:"manager"`
+}
+
+type rosterIn struct {
+	Role            string     `json:"role"`
+	Stores          stringList `json:"stores"`
+	AccessExpiresAt dateTime   `json:"accessExpiresAt"`
+}
+
+// decodeBody decodes a JSON request body into v, turning decoder errors into
+// SCIM errors that name the attribute.
+func decodeBody(body []byte, v any) error {
+	if err := checkJSON(body); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+		msg       errString
+	)
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return badRequest(typeInvalidSyntax, "the request body must be a JSON object")
+		}
+		return badRequest(typeInvalidValue, "attribute %q must be %s, not a JSON %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return badRequest(typeInvalidSyntax, "the request body is not valid JSON: %s (at byte %d)", syntaxErr.Error(), syntaxErr.Offset)
+	case errors.As(err, &msg):
+		return badRequest(typeInvalidValue, "an attribute has the wrong type: %s", string(msg))
+	}
+	return badRequest(typeInvalidSyntax, "the request body is not valid JSON")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	}
+	return "a " + k
+}
+
+// checkSchemas refuses schema URNs a resource does not have. An absent
+// schemas attribute is accepted; a present one must name the core schema.
+func checkSchemas(got []string, core string, allowed ...string) error {
+	if got == nil {
+		return nil
+	}
+	hasCore := false
+	for _, s := range got {
+		switch {
+		case strings.EqualFold(s, core):
+			hasCore = true
+			continue
+		case containsFold(allowed, s):
+			continue
+		}
+		return badRequest(typeInvalidValue, "unknown schema %q; this resource accepts %s", s, strings.Join(append([]string{core}, allowed...), ", "))
+	}
+	if !hasCore {
+		return badRequest(typeInvalidValue, "schemas must include %q", core)
+	}
+	return nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// apply writes the decoded user onto u: a full replace of every attribute
+// the client may write (PUT semantics; on POST u is empty). Role: the
+// extension role and the core roles name the explicit role; echoing back
+// the resolved role of a user who has no explicit one (a GET followed by a
+// PUT) does not pin it.
+func (in *userIn) apply(u *store.User, create bool) error {
+	if err := checkSchemas(in.Schemas, schemaUser, schemaEnterprise, schemaRoster); err != nil {
+		return err
+	}
+	u.ExternalID = in.ExternalID
+	u.UserName = in.UserName
+	u.Name = store.Name{}
+	if in.Name != nil {
+		u.Name = store.Name(*in.Name)
+	}
+	u.DisplayName, u.NickName, u.ProfileURL, u.Title = in.DisplayName, in.NickName, in.ProfileURL, in.Title
+	u.UserType, u.PreferredLanguage, u.Locale, u.Timezone = in.UserType, in.PreferredLanguage, in.Locale, in.Timezone
+	switch {
+	case in.Active.Set:
+		u.Active = in.Active.Value
+	case create:
+		u.Active = true
+	}
+	u.Emails, u.PhoneNumbers, u.Addresses = in.Emails, in.PhoneNumbers, in.Addresses
+	roles := decodeRoles([]store.MultiValue(in.Roles))
+	u.Enterprise = store.Enterprise{}
+	if e := in.Enterprise; e != nil {
+		u.Enterprise = store.Enterprise{EmployeeNumber: e.EmployeeNumber, CostCenter: e.CostCenter,
+			Organization: e.Organization, Division: e.Division, Department: e.Department, ManagerID: string(e.Manager)}
+	}
+	var extRole string
+	u.Stores, u.AccessExpiresAt = nil, nil
+	if r := in.Roster; r != nil {
+		extRole = r.Role
+		u.Stores = r.Stores
+		u.AccessExpiresAt = r.AccessExpiresAt.T
+	}
+	if !create && u.ExplicitRole == "" {
+		if strings.EqualFold(strings.TrimSpace(extRole), u.Role) {
+			extRole = ""
+		}
+		if len(roles) == 1 && strings.EqualFold(strings.TrimSpace(roles[0].Value), u.Role) {
+			roles = nil
+		}
+	}
+	u.Roles = roles
+	u.ExplicitRole = access.ExplicitRole(extRole, roles)
+	return checkUser(u)
+}
+
+// checkUser checks every string of a user: length, UTF-8, NUL (the store
+// checks the main ones; this covers the rest with the attribute's name).
+func checkUser(u *store.User) error {
+	check := func(field, v string) error {
+		switch {
+		case len(v) > store.MaxStringLen:
+			return badRequest(typeInvalidValue, "%s is %d bytes long; at most %d are accepted", field, len(v), store.MaxStringLen)
+		case !utf8.ValidString(v), strings.IndexByte(v, 0) >= 0:
+			return badRequest(typeInvalidValue, "%s contains characters that are not allowed", field)
+		}
+		return nil
+	}
+	for _, f := range [...]struct{ n, v string }{
+		{"userName", u.UserName}, {"externalId", u.ExternalID}, {"displayName", u.DisplayName},
+		{"nickName", u.NickName}, {"profileUrl", u.ProfileURL}, {"title", u.Title}, {"userType", u.UserType},
+		{"preferredLanguage", u.PreferredLanguage}, {"locale", u.Locale}, {"timezone", u.Timezone},
+		{"name.formatted", u.Name.Formatted}, {"name.familyName", u.Name.FamilyName}, {"name.givenName", u.Name.GivenName},
+		{"name.middleName", u.Name.MiddleName}, {"name.honorificPrefix", u.Name.HonorificPrefix},
+		{"name.honorificSuffix", u.Name.HonorificSuffix}, {"employeeNumber", u.Enterprise.EmployeeNumber},
+		{"costCenter", u.Enterprise.CostCenter}, {"organization", u.Enterprise.Organization},
+		{"division", u.Enterprise.Division}, {"department", u.Enterprise.Department}, {"manager", u.Enterprise.ManagerID},
+		{"role", u.ExplicitRole},
+	} {
+		if err := check(f.n, f.v); err != nil {
+			return err
+		}
+	}
+	for _, list := range [...]struct {
+		n string
+		v []store.MultiValue
+	}{{"emails", u.Emails}, {"phoneNumbers", u.PhoneNumbers}, {"roles", u.Roles}} {
+		if len(list.v) > 100 {
+			return badRequest(typeInvalidValue, "%s has %d values; at most 100 are accepted", list.n, len(list.v))
+		}
+		for _, v := range list.v {
+			for _, s := range [...]string{v.Value, v.Type, v.Display} {
+				if err := check(list.n, s); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if len(u.Addresses) > 100 {
+		return badRequest(typeInvalidValue, "addresses has %d values; at most 100 are accepted", len(u.Addresses))
+	}
+	for _, a := range u.Addresses {
+		for _, s := range [...]string{a.Formatted, a.StreetAddress, a.Locality, a.Region, a.PostalCode, a.Country, a.Type} {
+			if err := check("addresses", s); err != nil {
+				return err
+			}
+		}
+	}
+	if len(u.Stores) > 1000 {
+		return badRequest(typeInvalidValue, "stores has %d values; at most 1000 are accepted", len(u.Stores))
+	}
+	for _, s := range u.Stores {
+		if err := check("stores", s); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(u.UserName) == "" {
+		return badRequest(typeInvalidValue, "userName is required")
+	}
+	if u.Enterprise.ManagerID != "" && u.Enterprise.ManagerID == u.ID {
+		return badRequest(typeInvalidValue, "a user cannot be their own manager")
+	}
+	return nil
+}
+
+// Output.
+
+type metaOut struct {
+	ResourceType string    `json:"resourceType"`
+	Created      time.Time `json:"created"`
+	LastModified time.Time `json:"lastModified"`
+	Location     string    `json:"location"`
+	Version      string    `json:"version"`
+}
+
+type refOut struct {
+	Value   string `json:"value"`
+	Ref     string `json:"$ref,omitempty"`
+	Display string `json:"display,omitempty"`
+	Type    string `json:"type,omitempty"`
+}
+
+type userOut struct {
+	Schemas           []string           `json:"schemas"`
+	ID                string             `json:"id"`
+	ExternalID        string             `json:"externalId,omitempty"`
+	UserName          string             `json:"userName"`
+	Name              *store.Name        `json:"name,omitempty"`
+	DisplayName       string             `json:"displayName,omitempty"`
+	NickName          string             `json:"nickName,omitempty"`
+	ProfileURL        string             `json:"profileUrl,omitempty"`
+	Title             string             `json:"title,omitempty"`
+	UserType          string             `json:"userType,omitempty"`
+	PreferredLanguage string             `json:"preferredLanguage,omitempty"`
+	Locale            string             `json:"locale,omitempty"`
+	Timezone          string             `json:"timezone,omitempty"`
+	Active            bool               `json:"active"`
+	Emails            []store.MultiValue `json:"emails,omitempty"`
+	PhoneNumbers      []store.MultiValue `json:"phoneNumbers,omitempty"`
+	Addresses         []store.Address    `json:"addresses,omitempty"`
+	Roles             []store.MultiValue `json:"roles,omitempty"`
+	Groups            []refOut           `json:"groups,omitempty"`
+	Enterprise        *enterpriseOut     `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User,omitempty"`
+	Roster            rosterOut          `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
+	Meta              metaOut            `json:"meta"`
+}
+
+type enterpriseOut struct {
+	EmployeeNumber string  `json:"employeeNumber,omitempty"`
+	CostCenter     string  `json:"costCenter,omitempty"`
+	Organization   string  `json:"organization,omitempty"`
+	Division       string  `json:"division,omitempty"`
+	Department     string  `json:"department,omitempty"`
+	Manager        *refOut `json:"manager,omitempty"`
+}
+
+type rosterOut struct {
+	Role            string     `json:"role,omitempty"`
+	Stores          []string   `json:"stores,omitempty"`
+	AccessExpiresAt *time.Time `json:"accessExpiresAt,omitempty"`
+	LastActiveAt    *time.Time `json:"lastActiveAt,omitempty"`
+	Seat            string     `json:"seat"`
+}
+
+var (
+	schemasUser           = []string{schemaUser, schemaRoster}
+	schemasUserEnterprise = []string{schemaUser, schemaEnterprise, schemaRoster}
+)
+
+func etag(version int64) string { return fmt.Sprintf(`W/"%d"`, version) }
+
+// userView renders a user. From accessExpiresAt on an external user reads
+// inactive with no seat, even before the sweeper has deactivated them.
+func (h *handler) userView(base string, u *store.User, groups []store.Group, now time.Time) *userOut {
+	o := &userOut{
+		Schemas: schemasUser, ID: u.ID, ExternalID: u.ExternalID, UserName: u.UserName,
+		DisplayName: u.DisplayName, NickName: u.NickName, ProfileURL: u.ProfileURL, Title: u.Title,
+		UserType: u.UserType, PreferredLanguage: u.PreferredLanguage, Locale: u.Locale, Timezone: u.Timezone,
+		Active: u.Active, Emails: u.Emails, PhoneNumbers: u.PhoneNumbers, Addresses: u.Addresses,
+		Meta: metaOut{ResourceType: "User", Created: u.CreatedAt, LastModified: u.UpdatedAt,
+			Location: base + "/Users/" + u.ID, Version: etag(u.Version)},
+	}
+	if u.Name != (store.Name{}) {
+		n := u.Name
+		o.Name = &n
+	}
+	if u.Role != "" {
+		o.Roles = []store.MultiValue{{Value: u.Role, Primary: true}}
+	}
+	seat := seatName(u.Seat)
+	if store.Expired(u.AccessExpiresAt, now) {
+		o.Active, seat = false, seatName(store.SeatNone)
+	}
+	o.Roster = rosterOut{Role: u.Role, Stores: u.Stores, AccessExpiresAt: u.AccessExpiresAt, LastActiveAt: u.LastActiveAt, Seat: seat}
+	if e := u.Enterprise; e != (store.Enterprise{}) {
+		o.Schemas = schemasUserEnterprise
+		o.Enterprise = &enterpriseOut{EmployeeNumber: e.EmployeeNumber, CostCenter: e.CostCenter,
+			Organization: e.Organization, Division: e.Division, Department: e.Department}
+		if e.ManagerID != "" {
+			o.Enterprise.Manager = &refOut{Value: e.ManagerID, Ref: base + "/Users/" + e.ManagerID}
+		}
+	}
+	for _, g := range groups {
+		o.Groups = append(o.Groups, refOut{Value: g.ID, Ref: base + "/Groups/" + g.ID, Display: g.DisplayName, Type: "direct"})
+	}
+	return o
+}
+
+// seatName is the Roster extension's seat value (DESIGN.md).
+func seatName(s store.SeatClass) string {
+	switch s {
+	case store.SeatFull:
+		return "consumed"
+	case store.SeatLight:
+		return "light"
+	}
+	return "none"
+}

@@ -1,0 +1,341 @@
+package scim
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/roster-dev/roster/store"
+)
+
+func (h *handler) createUser(c *call) (result, error) {
+	proj, err := c.projection()
+	if err != nil {
+		return result{}, err
+	}
+	var in userIn
+	if err := decodeBody(c.body, &in); err != nil {
+		return result{}, err
+	}
+	var u store.User
+	if err := in.apply(&u, true); err != nil {
+		return result{}, err
+	}
+	created, err := h.st.CreateUser(c.ctx, c.tenant, u, c.actor)
+	if err != nil {
+		return result{}, err
+	}
+	return h.userResult(c, http.StatusCreated, &created, nil, proj), nil
+}
+
+// userResult renders a user answer. groups are the user's groups when
+// loaded; location is set on 201.
+func (h *handler) userResult(c *call, status int, u *store.User, groups []store.Group, proj projection) result {
+	v := h.userView(c.base, u, groups, h.now())
+	res := result{status: status, v: proj.apply(v), etag: v.Meta.Version}
+	if status == http.StatusCreated {
+		res.location = v.Meta.Location
+	}
+	return res
+}
+
+func (c *call) projection() (projection, error) {
+	if c.rawQuery == "" {
+		return projection{}, nil
+	}
+	return parseProjection(splitList(c.param("attributes")), splitList(c.param("excludedAttributes")))
+}
+
+// userGroups loads the groups of a user when the projection returns them.
+func (h *handler) userGroups(c *call, id string, proj projection, explicit bool) ([]store.Group, error) {
+	if !proj.wants("groups", explicit) {
+		return nil, nil
+	}
+	return h.st.UserGroups(c.ctx, c.tenant, id)
+}
+
+func (h *handler) getUser(c *call, id string) (result, error) {
+	proj, err := c.projection()
+	if err != nil {
+		return result{}, err
+	}
+	u, err := h.st.GetUser(c.ctx, c.tenant, id)
+	if err != nil {
+		return result{}, userNotFound(err, id)
+	}
+	if c.ifNoneMatch != "" && etagMatches(c.ifNoneMatch, u.Version) {
+		return result{status: http.StatusNotModified, etag: etag(u.Version)}, nil
+	}
+	groups, err := h.userGroups(c, id, proj, false)
+	if err != nil {
+		return result{}, err
+	}
+	return h.userResult(c, http.StatusOK, &u, groups, proj), nil
+}
+
+func userNotFound(err error, id string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("User", id)
+	}
+	return err
+}
+
+func groupNotFound(err error, id string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("Group", id)
+	}
+	return err
+}
+
+func (h *handler) replaceUser(c *call, id string) (result, error) {
+	proj, err := c.projection()
+	if err != nil {
+		return result{}, err
+	}
+	var in userIn
+	if err := decodeBody(c.body, &in); err != nil {
+		return result{}, err
+	}
+	u, err := h.st.UpdateUser(c.ctx, c.tenant, id, c.actor, func(u *store.User) error {
+		if err := c.checkIfMatch(u.Version); err != nil {
+			return err
+		}
+		return in.apply(u, false)
+	})
+	if err != nil {
+		return result{}, userNotFound(err, id)
+	}
+	groups, err := h.userGroups(c, id, proj, false)
+	if err != nil {
+		return result{}, err
+	}
+	return h.userResult(c, http.StatusOK, &u, groups, proj), nil
+}
+
+func (h *handler) patchUser(c *call, id string) (result, error) {
+	proj, err := c.projection()
+	if err != nil {
+		return result{}, err
+	}
+	ops, err := parsePatch(store.Users, c.body)
+	if err != nil {
+		return result{}, err
+	}
+	u, err := h.st.UpdateUser(c.ctx, c.tenant, id, c.actor, func(u *store.User) error {
+		if err := c.checkIfMatch(u.Version); err != nil {
+			return err
+		}
+		return applyUserPatch(u, ops)
+	})
+	if err != nil {
+		return result{}, userNotFound(err, id)
+	}
+	groups, err := h.userGroups(c, id, proj, false)
+	if err != nil {
+		return result{}, err
+	}
+	return h.userResult(c, http.StatusOK, &u, groups, proj), nil
+}
+
+func (h *handler) deleteUser(c *call, id string) (result, error) {
+	if c.ifMatch != "" {
+		u, err := h.st.GetUser(c.ctx, c.tenant, id)
+		if err != nil {
+			return result{}, userNotFound(err, id)
+		}
+		if err := c.checkIfMatch(u.Version); err != nil {
+			return result{}, err
+		}
+	}
+	if err := h.st.DeleteUser(c.ctx, c.tenant, id, c.actor); err != nil {
+		return result{}, userNotFound(err, id)
+	}
+	return result{status: http.StatusNoContent}, nil
+}
+
+// userFilter parses a user filter; the core roles attribute reads as the one
+// resolved role the user is shown with ([{"value": role, "primary": true}]).
+func userFilter(s string) (store.Filter, error) {
+	f, err := parseFilter(store.Users, s)
+	if err != nil {
+		return nil, err
+	}
+	return rewriteRoles(f), nil
+}
+
+// alwaysTrue and alwaysFalse are filters of constant value (every user has an id).
+var (
+	alwaysTrue  store.Filter = store.Compare{Attr: "id", Op: store.OpPr}
+	alwaysFalse store.Filter = store.Not{Filter: alwaysTrue}
+)
+
+// rewriteRoles turns value paths on roles into comparisons on the resolved
+// role (roster.role): the shown roles value is that role, primary is true,
+// type and display are empty.
+func rewriteRoles(f store.Filter) store.Filter {
+	switch f := f.(type) {
+	case store.And:
+		return store.And{Left: rewriteRoles(f.Left), Right: rewriteRoles(f.Right)}
+	case store.Or:
+		return store.Or{Left: rewriteRoles(f.Left), Right: rewriteRoles(f.Right)}
+	case store.Not:
+		return store.Not{Filter: rewriteRoles(f.Filter)}
+	case store.ValuePath:
+		if f.Attr == "roles" {
+			return roleElem(f.Filter)
+		}
+	}
+	return f
+}
+
+func roleElem(f store.Filter) store.Filter {
+	switch f := f.(type) {
+	case store.And:
+		return store.And{Left: roleElem(f.Left), Right: roleElem(f.Right)}
+	case store.Or:
+		return store.Or{Left: roleElem(f.Left), Right: roleElem(f.Right)}
+	case store.Not:
+		return store.Not{Filter: roleElem(f.Filter)}
+	case store.Compare:
+		switch f.Attr {
+		case "value":
+			return store.Compare{Attr: "roster.role", Op: f.Op, Value: f.Value}
+		case "primary":
+			b, _ := f.Value.(bool)
+			if (f.Op == store.OpPr) || (f.Op == store.OpEq) == b {
+				return alwaysTrue
+			}
+			return alwaysFalse
+		default: // type, display: empty
+			if constCompare("", f.Op, f.Value) {
+				return alwaysTrue
+			}
+			return alwaysFalse
+		}
+	}
+	return f
+}
+
+// constCompare evaluates a string comparison against a constant.
+func constCompare(s string, op store.Op, v any) bool {
+	w, _ := v.(string)
+	w = strings.ToLower(w)
+	switch op {
+	case store.OpPr:
+		return s != ""
+	case store.OpEq:
+		return s == w
+	case store.OpNe:
+		return s != w
+	case store.OpCo:
+		return strings.Contains(s, w)
+	case store.OpSw:
+		return strings.HasPrefix(s, w)
+	case store.OpEw:
+		return strings.HasSuffix(s, w)
+	case store.OpGt:
+		return s > w
+	case store.OpGe:
+		return s >= w
+	case store.OpLt:
+		return s < w
+	case store.OpLe:
+		return s <= w
+	}
+	return false
+}
+
+func (h *handler) listUsers(c *call, lp listParams) (result, error) {
+	var f store.Filter
+	if lp.filter != "" {
+		var err error
+		if f, err = userFilter(lp.filter); err != nil {
+			return result{}, err
+		}
+	}
+	sortBy, err := sortAttr(store.Users, lp.sortBy)
+	if err != nil {
+		return result{}, err
+	}
+	var page store.UserPage
+	if cmp, ok := f.(store.Compare); ok && cmp.Attr == "userName" && cmp.Op == store.OpEq {
+		// The lookup every IdP sends before a create: one indexed read.
+		// userName eq compares the uniqueness key, exactly as the filter does.
+		u, err := h.st.GetUserByUserName(c.ctx, c.tenant, cmp.Value.(string))
+		switch {
+		case err == nil:
+			page.Total = 1
+			if lp.startIndex == 1 && lp.count > 0 {
+				page.Users = []store.User{u}
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return result{}, err
+		}
+	} else {
+		page, err = h.st.ListUsers(c.ctx, c.tenant, store.UserQuery{Filter: f, StartIndex: lp.startIndex,
+			Count: lp.count, SortBy: sortBy, Descending: lp.descending})
+		if err != nil {
+			return result{}, err
+		}
+	}
+	now := h.now()
+	resources := make([]any, 0, len(page.Users))
+	withGroups := lp.proj.wants("groups", true)
+	for i := range page.Users {
+		u := &page.Users[i]
+		var groups []store.Group
+		if withGroups {
+			if groups, err = h.st.UserGroups(c.ctx, c.tenant, u.ID); err != nil {
+				return result{}, err
+			}
+		}
+		resources = append(resources, lp.proj.apply(h.userView(c.base, u, groups, now)))
+	}
+	return listResult(lp, page.Total, resources), nil
+}
+
+// searchAll is POST /.search across Users and Groups: users first, then
+// groups, paged over the concatenation. A filter that does not apply to one
+// resource type selects none of it.
+func (h *handler) searchAll(c *call, lp listParams) (result, error) {
+	var uf, gf store.Filter
+	var uerr, gerr error
+	if lp.filter != "" {
+		uf, uerr = userFilter(lp.filter)
+		gf, gerr = parseFilter(store.Groups, lp.filter)
+		if uerr != nil && gerr != nil {
+			return result{}, uerr
+		}
+	}
+	if lp.sortBy != "" {
+		return result{}, badRequest(typeInvalidValue, "sortBy is not supported on a search across resource types")
+	}
+	total := 0
+	var resources []any
+	now := h.now()
+	start, count := lp.startIndex, lp.count
+	if uerr == nil {
+		page, err := h.st.ListUsers(c.ctx, c.tenant, store.UserQuery{Filter: uf, StartIndex: start, Count: count})
+		if err != nil {
+			return result{}, err
+		}
+		total += page.Total
+		for i := range page.Users {
+			resources = append(resources, lp.proj.apply(h.userView(c.base, &page.Users[i], nil, now)))
+		}
+		count -= len(page.Users)
+		start = max(1, start-page.Total)
+	}
+	if gerr == nil {
+		page, err := h.st.ListGroups(c.ctx, c.tenant, store.GroupQuery{Filter: gf, StartIndex: start, Count: max(count, 0),
+			WithMembers: lp.proj.wants("members", false)})
+		if err != nil {
+			return result{}, err
+		}
+		total += page.Total
+		for i := range page.Groups {
+			resources = append(resources, lp.proj.apply(h.groupView(c.base, &page.Groups[i])))
+		}
+	}
+	return listResult(lp, total, resources), nil
+}

@@ -1,0 +1,283 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Input value types: each accepts the IdP shapes DESIGN.md lists and refuses
+// anything else with an error naming the expected type.
+
+// flexBool is a boolean that also accepts the string forms IdPs send
+// ("True", "false", "1").
+type flexBool struct {
+	Set   bool
+	Value bool
+}
+
+func (b *flexBool) UnmarshalJSON(data []byte) error {
+	v, ok := parseBoolJSON(data)
+	if !ok {
+		return errString("must be true or false")
+	}
+	if v != nil {
+		*b = flexBool{Set: true, Value: *v}
+	}
+	return nil
+}
+
+var (
+	boolTrue  = true
+	boolFalse = false
+)
+
+// parseBoolJSON reads a JSON boolean, a string boolean or null (nil).
+func parseBoolJSON(data []byte) (*bool, bool) {
+	switch string(data) {
+	case "true":
+		return &boolTrue, true
+	case "false":
+		return &boolFalse, true
+	case "null":
+		return nil, true
+	}
+	if len(data) >= 2 && data[0] == '"' {
+		var s string
+		if json.Unmarshal(data, &s) != nil {
+			return nil, false
+		}
+		v, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return nil, false
+		}
+		if v {
+			return &boolTrue, true
+		}
+		return &boolFalse, true
+	}
+	return nil, false
+}
+
+// multiValueIn is one value of emails, phoneNumbers or roles.
+type multiValueIn struct {
+	Value   string   `json:"value"`
+	Type    string   `json:"type"`
+	Display string   `json:"display"`
+	Primary flexBool `json:"primary"`
+}
+
+// multiValues is a multi-valued attribute; a single object (older OneLogin
+// templates send emails that way) is taken as a one-element array.
+type multiValues []store.MultiValue
+
+func (m *multiValues) UnmarshalJSON(data []byte) error {
+	var list []multiValueIn
+	switch firstByte(data) {
+	case '{':
+		var one multiValueIn
+		if err := json.Unmarshal(data, &one); err != nil {
+			return err
+		}
+		list = []multiValueIn{one}
+	case '[':
+		if err := json.Unmarshal(data, &list); err != nil {
+			return err
+		}
+	case 'n':
+		*m = nil
+		return nil
+	default:
+		return errString("must be an array of objects")
+	}
+	out := make([]store.MultiValue, 0, len(list))
+	for _, v := range list {
+		out = append(out, store.MultiValue{Value: v.Value, Type: v.Type, Display: v.Display, Primary: v.Primary.Value})
+	}
+	*m = out
+	return nil
+}
+
+type addressIn struct {
+	Formatted     string   `json:"formatted"`
+	StreetAddress string   `json:"streetAddress"`
+	Locality      string   `json:"locality"`
+	Region        string   `json:"region"`
+	PostalCode    string   `json:"postalCode"`
+	Country       string   `json:"country"`
+	Type          string   `json:"type"`
+	Primary       flexBool `json:"primary"`
+}
+
+func (a addressIn) store() store.Address {
+	return store.Address{Formatted: a.Formatted, StreetAddress: a.StreetAddress, Locality: a.Locality,
+		Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Type: a.Type, Primary: a.Primary.Value}
+}
+
+type addresses []store.Address
+
+func (m *addresses) UnmarshalJSON(data []byte) error {
+	var list []addressIn
+	switch firstByte(data) {
+	case '{':
+		var one addressIn
+		if err := json.Unmarshal(data, &one); err != nil {
+			return err
+		}
+		list = []addressIn{one}
+	case '[':
+		if err := json.Unmarshal(data, &list); err != nil {
+			return err
+		}
+	case 'n':
+		*m = nil
+		return nil
+	default:
+		return errString("must be an array of objects")
+	}
+	out := make([]store.Address, 0, len(list))
+	for _, a := range list {
+		out = append(out, a.store())
+	}
+	*m = out
+	return nil
+}
+
+// managerRef is the enterprise manager: {"value": id}, a bare id string, or
+// "" / null for none.
+type managerRef string
+
+func (m *managerRef) UnmarshalJSON(data []byte) error {
+	switch firstByte(data) {
+	case '"':
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		*m = managerRef(s)
+	case '{':
+		var v struct {
+			Value string `json:"value"`
+		}
+		if err := json.Unmarshal(data, &v); err != nil {
+			return err
+		}
+		*m = managerRef(v.Value)
+	case 'n':
+		*m = ""
+	default:
+		return errString("must be an object {\"value\": id} or an id")
+	}
+	return nil
+}
+
+// dateTime is an RFC 3339 dateTime; null or "" is unset.
+type dateTime struct{ T *time.Time }
+
+func (d *dateTime) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" || string(data) == `""` {
+		d.T = nil
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return errString("must be a dateTime such as \"2026-01-02T15:04:05Z\"")
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return errString("must be a dateTime such as \"2026-01-02T15:04:05Z\"")
+	}
+	t = store.Timestamp(t)
+	d.T = &t
+	return nil
+}
+
+// stringList is a multi-valued string (the Roster extension's stores); a
+// single string is taken as a one-element list.
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(data []byte) error {
+	switch firstByte(data) {
+	case '"':
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		*l = []string{s}
+		return nil
+	case 'n':
+		*l = nil
+		return nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return errString("must be an array of strings")
+	}
+	out := make([]string, 0, len(raw))
+	for _, r := range raw {
+		var s string
+		switch firstByte(r) {
+		case '"':
+			if err := json.Unmarshal(r, &s); err != nil {
+				return err
+			}
+		case '{': // [{"value": "store-1"}]
+			var v struct {
+				Value string `json:"value"`
+			}
+			if err := json.Unmarshal(r, &v); err != nil {
+				return err
+			}
+			s = v.Value
+		default:
+			return errString("must be an array of strings")
+		}
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	*l = out
+	return nil
+}
+
+func firstByte(data []byte) byte {
+	data = bytes.TrimLeft(data, " \t\r\n")
+	if len(data) == 0 {
+		return 0
+	}
+	return data[0]
+}
+
+// decodeRoleValue decodes the role value Entra sends in its default PATCH
+// form: a JSON-encoded object {"id","value","displayName"} inside the string.
+func decodeRoleValue(v string) string {
+	t := strings.TrimSpace(v)
+	if !strings.HasPrefix(t, "{") {
+		return v
+	}
+	var r struct {
+		Value       string `json:"value"`
+		DisplayName string `json:"displayName"`
+	}
+	if json.Unmarshal([]byte(t), &r) != nil {
+		return v
+	}
+	if r.Value != "" {
+		return r.Value
+	}
+	if r.DisplayName != "" {
+		return r.DisplayName
+	}
+	return v
+}
+
+func decodeRoles(roles []store.MultiValue) []store.MultiValue {
+	for i := range roles {
+		roles[i].Value = decodeRoleValue(roles[i].Value)
+	}
+	return roles
+}
