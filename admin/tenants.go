@@ -17,14 +17,15 @@ import (
 
 // tenantView is a tenant as the admin API shows it.
 type tenantView struct {
-	ID        string         `json:"id"`
-	Name      string         `json:"name"`
-	Plan      string         `json:"plan"`
-	Seats     int            `json:"seats"`
-	Addons    []string       `json:"addons"`
-	Settings  store.Settings `json:"settings"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
+	ID        string             `json:"id"`
+	Name      string             `json:"name"`
+	Plan      string             `json:"plan"`
+	Seats     int                `json:"seats"`
+	Addons    []string           `json:"addons"`
+	Settings  store.Settings     `json:"settings"`
+	CreatedAt time.Time          `json:"created_at"`
+	UpdatedAt time.Time          `json:"updated_at"`
+	Contract  tenantContractView `json:"contract"` // seats, issue 5: admin/seats.go
 }
 
 func viewTenant(t store.Tenant) tenantView {
@@ -33,7 +34,7 @@ func viewTenant(t store.Tenant) tenantView {
 		addons = []string{}
 	}
 	return tenantView{ID: t.ID, Name: t.Name, Plan: t.Plan, Seats: t.Seats, Addons: addons, Settings: t.Settings,
-		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Contract: viewTenantContract(t)}
 }
 
 // tenantIDPattern keeps tenant ids safe in URLs, logs and SAML entity ids.
@@ -44,12 +45,13 @@ const maxSeats = 1_000_000
 
 // tenantInput is the body of POST and PATCH; nil fields are not given.
 type tenantInput struct {
-	ID       *string                    `json:"id"`
-	Name     *string                    `json:"name"`
-	Plan     *string                    `json:"plan"`
-	Seats    *int                       `json:"seats"`
-	Addons   *[]string                  `json:"addons"`
-	Settings map[string]json.RawMessage `json:"settings"`
+	ID            *string                    `json:"id"`
+	Name          *string                    `json:"name"`
+	Plan          *string                    `json:"plan"`
+	Seats         *int                       `json:"seats"`
+	Addons        *[]string                  `json:"addons"`
+	Settings      map[string]json.RawMessage `json:"settings"`
+	ContractStart *string                    `json:"contract_start"` // seats, issue 5: admin/seats.go applyContract
 }
 
 // apply checks every given field and applies the good ones to t; it returns
@@ -174,6 +176,7 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request) error {
 		bad = append(bad, FieldError{"plan", "is required; plans: " + strings.Join(licensing.PlanIDs(), ", ")})
 	}
 	bad = append(bad, in.apply(&t, nil)...)
+	bad = append(bad, applyContract(store.Tenant{}, &t, in, a.now())...) // seats, issue 5
 	if len(bad) > 0 {
 		return invalid(bad...)
 	}
@@ -209,7 +212,7 @@ func (a *API) tenant(r *http.Request) (store.Tenant, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return t, notFound("no tenant %q", id)
 	}
-	return t, err
+	return licensing.Roll(t, a.now()), err // a seat reduction due at the renewal shows in force (issue 5)
 }
 
 func (a *API) getTenant(w http.ResponseWriter, r *http.Request) error {
@@ -240,7 +243,10 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	updated, err := a.store.UpdateTenant(r.Context(), t.ID, actor(r), func(t *store.Tenant) error {
-		if bad := in.apply(t, roles); len(bad) > 0 {
+		before := t.Clone()
+		bad := in.apply(t, roles)
+		bad = append(bad, applyContract(before, t, in, a.now())...) // seats lowered wait for the renewal (issue 5, admin/seats.go)
+		if len(bad) > 0 {
 			return invalid(bad...)
 		}
 		return nil

@@ -51,6 +51,36 @@ type Tenant struct {
 	Settings  Settings
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// Contract terms (seats, issue 5; the rules are in package licensing).
+	// ContractStart is the first day of the annual contract; renewals fall on
+	// its anniversaries. Zero on create: the backends set CreatedAt.
+	ContractStart time.Time
+	// SeatsAtRenewal is a pending reduction: the purchased seats from the
+	// renewal at SeatsAtRenewalFrom on (both nil: none). Until then Seats is
+	// what is purchased and capped; from then SeatsAtRenewal is, in every
+	// backend, without anything having to run at the renewal (PurchasedAt).
+	SeatsAtRenewal     *int
+	SeatsAtRenewalFrom *time.Time
+	// SeatChanges are the changes of the purchased seats, oldest first, for
+	// the proration of mid-term additions.
+	SeatChanges []SeatChange
+}
+
+// SeatChange is one change of a tenant's purchased seats.
+type SeatChange struct {
+	At   time.Time `json:"at"`
+	From int       `json:"from"`
+	To   int       `json:"to"`
+}
+
+// PurchasedAt is the purchased full-seat count in force at now: Seats, or the
+// pending reduction once its renewal has come. The seat cap uses it.
+func (t Tenant) PurchasedAt(now time.Time) int {
+	if t.SeatsAtRenewal != nil && t.SeatsAtRenewalFrom != nil && !now.Before(*t.SeatsAtRenewalFrom) {
+		return *t.SeatsAtRenewal
+	}
+	return t.Seats
 }
 
 // SeatCounts are the seats a tenant's users hold right now.

@@ -178,6 +178,16 @@ func (g Group) Clone() Group {
 // Clone returns a deep copy of the tenant.
 func (t Tenant) Clone() Tenant {
 	t.Addons = cloneSlice(t.Addons)
+	t.ContractStart = Timestamp(t.ContractStart)
+	t.SeatChanges = cloneSlice(t.SeatChanges)
+	for i := range t.SeatChanges {
+		t.SeatChanges[i].At = Timestamp(t.SeatChanges[i].At)
+	}
+	t.SeatsAtRenewalFrom = cloneTime(t.SeatsAtRenewalFrom)
+	if t.SeatsAtRenewal != nil {
+		n := *t.SeatsAtRenewal
+		t.SeatsAtRenewal = &n
+	}
 	return t
 }
 

@@ -113,6 +113,9 @@ func (s *Store) CreateTenant(_ context.Context, t store.Tenant, by store.Actor) 
 	now := s.clock()
 	t = t.Clone()
 	t.CreatedAt, t.UpdatedAt = now, now
+	if t.ContractStart.IsZero() {
+		t.ContractStart = now
+	}
 	s.tenants[t.ID] = &tenant{
 		t:         t,
 		users:     map[string]*userRec{},
@@ -160,6 +163,10 @@ func (s *Store) UpdateTenant(_ context.Context, id string, by store.Actor, fn fu
 		return store.Tenant{}, err
 	}
 	c.ID, c.CreatedAt, c.UpdatedAt = t.t.ID, t.t.CreatedAt, s.clock()
+	if c.ContractStart.IsZero() {
+		c.ContractStart = t.t.ContractStart
+	}
+	c = c.Clone() // normalises the contract's times, as PostgreSQL stores them
 	t.appendAudit(store.AuditEvent{Time: c.UpdatedAt, Actor: by, Action: store.ActionTenantUpdated,
 		TargetType: "tenant", TargetID: id, Before: store.TenantAudit(t.t), After: store.TenantAudit(c)})
 	t.t = c.Clone()
@@ -347,10 +354,12 @@ func (t *tenant) seatClassOf(role string) store.SeatClass {
 }
 
 // checkCap refuses a change of seat counts that would take more full seats
-// than purchased, unless the tenant allows overage.
-func (t *tenant) checkCap(d store.SeatCounts) error {
-	if d.Full > 0 && !t.t.Settings.Overage && t.counts.Full+d.Full > t.t.Seats {
-		return &store.SeatLimitError{TenantID: t.t.ID, InUse: t.counts.Full, Purchased: t.t.Seats}
+// than are purchased at now (a pending reduction counts from its renewal),
+// unless the tenant allows overage.
+func (t *tenant) checkCap(d store.SeatCounts, now time.Time) error {
+	purchased := t.t.PurchasedAt(now)
+	if d.Full > 0 && !t.t.Settings.Overage && t.counts.Full+d.Full > purchased {
+		return &store.SeatLimitError{TenantID: t.t.ID, InUse: t.counts.Full, Purchased: purchased}
 	}
 	return nil
 }
@@ -555,7 +564,7 @@ func (s *Store) DeleteRole(_ context.Context, tenantID, name, replacement string
 	for _, rec := range holders {
 		all = append(all, store.SeatTransitions(store.OnUpdate, rec.u.Seat, store.SeatFor(rec.u.Active, class), false)...)
 	}
-	if err := t.checkCap(store.Delta(all)); err != nil {
+	if err := t.checkCap(store.Delta(all), now); err != nil {
 		return err
 	}
 	for _, rec := range holders {

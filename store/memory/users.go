@@ -31,7 +31,7 @@ func (s *Store) CreateUser(_ context.Context, tenantID string, u store.User, by 
 	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
 	u.Seat = store.SeatFor(u.Active, t.seatClassOf(u.Role))
 	ts := store.SeatTransitions(store.OnCreate, store.SeatNone, u.Seat, false)
-	if err := t.checkCap(store.Delta(ts)); err != nil {
+	if err := t.checkCap(store.Delta(ts), now); err != nil {
 		return store.User{}, err
 	}
 	t.recordSeats(ts, u.ID, by, now)
@@ -139,7 +139,7 @@ func (s *Store) UpdateUser(_ context.Context, tenantID, id string, by store.Acto
 	u.ID, u.TenantID, u.CreatedAt, u.Version, u.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now
 	u.Seat = store.SeatFor(u.Active, t.seatClassOf(u.Role))
 	ts := store.SeatTransitions(store.OnUpdate, old.Seat, u.Seat, store.Expired(u.AccessExpiresAt, now))
-	if err := t.checkCap(store.Delta(ts)); err != nil {
+	if err := t.checkCap(store.Delta(ts), now); err != nil {
 		return store.User{}, err
 	}
 	t.recordSeats(ts, u.ID, by, now)

@@ -197,8 +197,8 @@ for no key update`, tenantID, name)
 				if err := tx.QueryRow(ctx, `update tenants
 set seats_full = seats_full + $2, seats_light = seats_light + $3, seat_seq = seat_seq + $4
 where id = $1
-returning seats_full, seats, coalesce((settings ->> 'overage')::boolean, false), seat_seq`,
-					tenantID, d.Full, d.Light, len(all)).Scan(&inUse, &purchased, &overage, &seq); err != nil {
+returning seats_full, `+purchasedSQL("tenants", "$5")+`, coalesce((settings ->> 'overage')::boolean, false), seat_seq`,
+					tenantID, d.Full, d.Light, len(all), now).Scan(&inUse, &purchased, &overage, &seq); err != nil {
 					return err
 				}
 				if d.Full > 0 && !overage && inUse > purchased {

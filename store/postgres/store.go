@@ -196,19 +196,40 @@ func tsPtr(t *time.Time) *time.Time {
 
 // ---- tenants ----
 
-const tenantCols = `id, name, plan, seats, addons, settings, created_at, updated_at`
+const tenantCols = `id, name, plan, seats, addons, settings, created_at, updated_at,
+contract_start, seats_at_renewal, seats_at_renewal_from, seat_changes`
 
 func scanTenant(row pgx.Row) (store.Tenant, error) {
 	var t store.Tenant
-	var settings []byte
-	if err := row.Scan(&t.ID, &t.Name, &t.Plan, &t.Seats, &t.Addons, &settings, &t.CreatedAt, &t.UpdatedAt); err != nil {
+	var settings, changes []byte
+	if err := row.Scan(&t.ID, &t.Name, &t.Plan, &t.Seats, &t.Addons, &settings, &t.CreatedAt, &t.UpdatedAt,
+		&t.ContractStart, &t.SeatsAtRenewal, &t.SeatsAtRenewalFrom, &changes); err != nil {
 		return store.Tenant{}, err
 	}
 	if err := json.Unmarshal(settings, &t.Settings); err != nil {
 		return store.Tenant{}, err
 	}
+	if err := fromJSON(changes, &t.SeatChanges); err != nil {
+		return store.Tenant{}, err
+	}
 	t.CreatedAt, t.UpdatedAt = store.Timestamp(t.CreatedAt), store.Timestamp(t.UpdatedAt)
-	return t, nil
+	return t.Clone(), nil // Clone normalises the contract's times
+}
+
+// contractArgs are the contract columns of a tenant write (migration 0006):
+// contract_start (null: the creation time), seats_at_renewal,
+// seats_at_renewal_from, seat_changes.
+func contractArgs(t store.Tenant) ([]any, error) {
+	changes, err := jsonArg(t.SeatChanges)
+	if err != nil {
+		return nil, err
+	}
+	var start *time.Time
+	if !t.ContractStart.IsZero() {
+		c := store.Timestamp(t.ContractStart)
+		start = &c
+	}
+	return []any{start, t.SeatsAtRenewal, tsPtr(t.SeatsAtRenewalFrom), changes}, nil
 }
 
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, by store.Actor) (store.Tenant, error) {
@@ -223,11 +244,16 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, by store.Actor
 	if err != nil {
 		return store.Tenant{}, err
 	}
+	contract, err := contractArgs(t)
+	if err != nil {
+		return store.Tenant{}, err
+	}
 	var out store.Tenant
 	err = s.inTx(ctx, "CreateTenant", vals{"id": t.ID}, func(tx pgx.Tx) error {
-		out, err = scanTenant(tx.QueryRow(ctx, `insert into tenants (id, name, plan, seats, addons, settings, created_at, updated_at)
-values ($1, $2, $3, $4, $5, $6, $7, $7)
-returning `+tenantCols, t.ID, t.Name, t.Plan, t.Seats, t.Addons, settings, now))
+		out, err = scanTenant(tx.QueryRow(ctx, `insert into tenants (id, name, plan, seats, addons, settings, created_at, updated_at,
+	contract_start, seats_at_renewal, seats_at_renewal_from, seat_changes)
+values ($1, $2, $3, $4, $5, $6, $7, $7, coalesce($8::timestamptz, $7), $9, $10, $11)
+returning `+tenantCols, append([]any{t.ID, t.Name, t.Plan, t.Seats, t.Addons, settings, now}, contract...)...))
 		if err != nil {
 			return err
 		}
@@ -286,10 +312,18 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, by store.Actor, fn 
 			return err
 		}
 		now := s.clock()
+		if t.ContractStart.IsZero() {
+			t.ContractStart = old.ContractStart
+		}
+		contract, err := contractArgs(t)
+		if err != nil {
+			return err
+		}
 		out, err = scanTenant(tx.QueryRow(ctx, `update tenants
-set name = $2, plan = $3, seats = $4, addons = $5, settings = $6, updated_at = $7
+set name = $2, plan = $3, seats = $4, addons = $5, settings = $6, updated_at = $7,
+    contract_start = $8, seats_at_renewal = $9, seats_at_renewal_from = $10, seat_changes = $11
 where id = $1
-returning `+tenantCols, id, t.Name, t.Plan, t.Seats, t.Addons, settings, now))
+returning `+tenantCols, append([]any{id, t.Name, t.Plan, t.Seats, t.Addons, settings, now}, contract...)...))
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -229,7 +230,7 @@ var createUserSQL = bind(`with `+roleClassCTE+`, t as (
 	from r
 	where tn.id = {tenant}
 	  and (`+byPlan("dfull", "int", "r.p")+` <= 0
-	       or tn.seats_full + `+byPlan("dfull", "int", "r.p")+` <= tn.seats
+	       or tn.seats_full + `+byPlan("dfull", "int", "r.p")+` <= `+purchasedSQL("tn", "{now}")+`
 	       or coalesce((tn.settings ->> 'overage')::boolean, false))
 	returning tn.user_seq, tn.seat_seq, r.p
 ), u as (
@@ -284,7 +285,7 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return store.User{}, s.convert("CreateUser", err, v)
 		}
-		retry, err := s.whyNotCreated(ctx, tenantID, &u)
+		retry, err := s.whyNotCreated(ctx, tenantID, &u, now)
 		if !retry || attempt == 2 {
 			return store.User{}, err
 		}
@@ -294,13 +295,13 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 // whyNotCreated explains a CreateUser statement that wrote nothing: unknown
 // tenant, or the seat cap; a taken userName or id wins over the cap, as in
 // every backend. retry says the cap has room again.
-func (s *Store) whyNotCreated(ctx context.Context, tenantID string, u *store.User) (retry bool, err error) {
+func (s *Store) whyNotCreated(ctx context.Context, tenantID string, u *store.User, now time.Time) (retry bool, err error) {
 	var inUse, purchased int
 	var overage, nameTaken, idTaken bool
-	err = s.pool.QueryRow(ctx, `select seats_full, seats, coalesce((settings ->> 'overage')::boolean, false),
+	err = s.pool.QueryRow(ctx, `select seats_full, `+purchasedSQL("tenants", "$4")+`, coalesce((settings ->> 'overage')::boolean, false),
 	exists (select 1 from users where tenant_id = $1 and user_name_key = $2 and deleted_at is null),
 	exists (select 1 from users where tenant_id = $1 and id = $3)
-from tenants where id = $1`, tenantID, store.FoldKey(u.UserName), u.ID).Scan(&inUse, &purchased, &overage, &nameTaken, &idTaken)
+from tenants where id = $1`, tenantID, store.FoldKey(u.UserName), u.ID, now).Scan(&inUse, &purchased, &overage, &nameTaken, &idTaken)
 	limit := &store.SeatLimitError{TenantID: tenantID, InUse: inUse, Purchased: purchased}
 	switch {
 	case err != nil:
@@ -417,7 +418,7 @@ var updateUserSQL = func() string {
 	    seat_seq = tn.seat_seq + ({nev}::int[])[r.p]
 	from r
 	where tn.id = {tenant} and ({nev}::int[])[r.p] > 0
-	returning tn.seats_full, tn.seats, coalesce((tn.settings ->> 'overage')::boolean, false) as overage, tn.seat_seq
+	returning tn.seats_full, `+purchasedSQL("tn", "{now}")+` as seats, coalesce((tn.settings ->> 'overage')::boolean, false) as overage, tn.seat_seq
 ), u as (
 	update users u
 	set `+strings.Join(sets, ", ")+`, seat = ({seat}::text[])[r.p], version = u.version + 1, updated_at = {now}

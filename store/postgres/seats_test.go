@@ -1,0 +1,123 @@
+package postgres_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/licensing"
+	"github.com/roster-dev/roster/store"
+	"github.com/roster-dev/roster/store/postgres"
+	"github.com/roster-dev/roster/store/postgres/pgtest"
+)
+
+// process is one rosterd's store: its own pool on the shared database.
+func process(t *testing.T, dsn string, now func() time.Time) *postgres.Store {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	cfg.MaxConns = 25
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	s := postgres.New(pool, postgres.Options{Now: now})
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestSeats_capHoldsAcrossProcesses proves that the seat cap is decided in
+// the database, not in a process: two stores with their own connection
+// pools on one database (two rosterd processes) race 50 activations — new
+// active users and reactivations, alternating between the processes — for
+// k seats, in each of 40 trials. Exactly k win, the losers get the cap's
+// numbers, and counters, ledger and users agree. Half the trials cap through
+// a seat reduction that took effect at a renewal in the past (the count in
+// force is computed in SQL, not read from the seats column).
+func TestSeats_capHoldsAcrossProcesses(t *testing.T) {
+	dsn := pgtest.New(t)
+	now := func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC) }
+	a, b := process(t, dsn, now), process(t, dsn, now)
+	procs := []store.Store{a, b}
+	const trials, racers, k = 40, 50, 7
+	for trial := range trials {
+		tenant := fmt.Sprintf("cap-%03d", trial)
+		tn := store.Tenant{ID: tenant, Plan: licensing.Ultimate, Seats: k, Settings: store.DefaultSettings()}
+		if trial%2 == 1 {
+			// 20 purchased, reduced to k at a renewal that has passed.
+			reduced, renewal := k, now().Add(-time.Hour)
+			tn.Seats, tn.SeatsAtRenewal, tn.SeatsAtRenewalFrom = 20, &reduced, &renewal
+		}
+		_, err := a.CreateTenant(ctx, tn, store.ActorAdmin)
+		require.NoError(t, err)
+		idle := make([]string, racers/2)
+		for i := range idle {
+			u, err := procs[i%2].CreateUser(ctx, tenant, store.User{UserName: fmt.Sprintf("idle%02d@x", i), Role: store.RoleAgent}, store.ActorAdmin)
+			require.NoError(t, err)
+			idle[i] = u.ID
+		}
+		errs := race(racers, func(i int) error {
+			s := procs[i%2]
+			if i < racers/2 {
+				_, err := s.UpdateUser(ctx, tenant, idle[i], store.ActorAdmin, func(u *store.User) error { u.Active = true; return nil })
+				return err
+			}
+			_, err := s.CreateUser(ctx, tenant, store.User{UserName: fmt.Sprintf("new%02d@x", i), Active: true, Role: store.RoleAgent}, store.ActorAdmin)
+			return err
+		})
+		wins := 0
+		for _, err := range errs {
+			if err == nil {
+				wins++
+				continue
+			}
+			var limit *store.SeatLimitError
+			require.ErrorAs(t, err, &limit, "trial %d", trial)
+			require.Equal(t, store.SeatLimitError{TenantID: tenant, InUse: k, Purchased: k}, *limit, "trial %d", trial)
+		}
+		require.Equal(t, k, wins, "trial %d: exactly k activations win across both processes", trial)
+		for _, s := range procs {
+			counts, err := s.SeatCounts(ctx, tenant)
+			require.NoError(t, err)
+			require.Equal(t, store.SeatCounts{Full: k}, counts, "trial %d", trial)
+		}
+		var events []store.SeatEvent
+		for after := int64(0); ; {
+			page, err := b.ListSeatEvents(ctx, tenant, store.EventQuery{After: after, Limit: 100})
+			require.NoError(t, err)
+			events = append(events, page...)
+			if len(page) < 100 {
+				break
+			}
+			after = page[len(page)-1].Seq
+		}
+		require.Len(t, events, k, "trial %d: one ledger entry per seat won", trial)
+		for i, e := range events {
+			require.Equal(t, int64(i+1), e.Seq, "trial %d: the ledger has no gaps", trial)
+		}
+		require.Equal(t, store.SeatCounts{Full: k}, licensing.Replay(events), "trial %d", trial)
+		active, err := a.ListUsers(ctx, tenant, store.UserQuery{Filter: store.Compare{Attr: "active", Op: store.OpEq, Value: true}})
+		require.NoError(t, err)
+		require.Equal(t, k, active.Total, "trial %d: refused changes left nothing behind", trial)
+	}
+}
+
+// race runs fn n times at once, released together, and returns the errors.
+func race(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	done := make(chan struct{})
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			<-start
+			errs[i] = fn(i)
+		}()
+	}
+	close(start)
+	for range n {
+		<-done
+	}
+	return errs
+}
