@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/store"
+	"github.com/roster-dev/roster/tenancy"
 )
 
 // Server timeouts. WriteTimeout bounds a whole response, so it is longer than
@@ -39,6 +40,11 @@ type handlerDeps struct {
 
 	BaseURL    string // public URL, no trailing slash: meta.location, SAML metadata
 	AdminToken string // operator credential of the admin API
+
+	// Guard authenticates SCIM requests and applies the plan and SSO gates
+	// (tenancy). serve builds it and closes it at shutdown, after the
+	// server has drained, so that token last-use times are written.
+	Guard *tenancy.Guard
 
 	// Routes, when set, registers further routes (tests: a slow handler).
 	Routes func(*http.ServeMux)

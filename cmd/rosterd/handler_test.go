@@ -18,6 +18,7 @@ import (
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
+	"github.com/roster-dev/roster/tenancy"
 )
 
 // failingPing is a real store whose Ping fails, as PostgreSQL's does when the
@@ -38,12 +39,15 @@ func testHandler(t *testing.T, st store.Store, routes func(*http.ServeMux)) (htt
 	}
 	var logs bytes.Buffer
 	clock := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	guard := tenancy.New(tenancy.Config{Store: st})
+	t.Cleanup(guard.Close)
 	return newHandler(handlerDeps{
 		Store:  st,
 		Logger: zerolog.New(&logs).Level(zerolog.DebugLevel),
 		Now:    func() time.Time { clock = clock.Add(1500 * time.Microsecond); return clock },
 		NewID:  func() string { return "generated-id" },
 		Routes: routes,
+		Guard:  guard,
 	}), &logs
 }
 

@@ -1,8 +1,13 @@
 package main
 
-import "net/http"
+import (
+	"net/http"
 
-// mountAdmin registers the admin API under /admin/v1/ (admin/).
+	"github.com/roster-dev/roster/admin"
+)
+
+// mountAdmin registers the admin API under /admin/v1/ (admin/), behind the
+// operator credential ROSTER_ADMIN_TOKEN.
 func mountAdmin(mux *http.ServeMux, d handlerDeps) {
-	_, _ = mux, d
+	admin.New(admin.Config{Store: d.Store, AdminToken: d.AdminToken, Now: d.Now, Rand: d.Random}).Register(mux)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
+	"github.com/roster-dev/roster/tenancy"
 )
 
 // demoTenantID is the tenant seeded into the in-memory store.
@@ -58,10 +59,19 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		if err != nil {
 			return fmt.Errorf("seed demo tenant: %w", err)
 		}
+		if err := seedDemoSAML(ctx, st, baseURL, sys.now()); err != nil {
+			return fmt.Errorf("seed demo tenant SAML: %w", err)
+		}
 		if err := writeBanner(sys.stdout, baseURL, token, adminToken, generated); err != nil {
 			return err
 		}
 	}
+
+	// The guard is closed after the server has drained (defers run in
+	// reverse), so that the last token uses are written before the store
+	// closes.
+	guard := tenancy.New(tenancy.Config{Store: st, Now: sys.now, Logger: log})
+	defer guard.Close()
 
 	srv := newServer(newHandler(handlerDeps{
 		Store:      st,
@@ -71,6 +81,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		Random:     sys.random,
 		BaseURL:    baseURL,
 		AdminToken: adminToken,
+		Guard:      guard,
 		Routes:     sys.routes,
 	}), log)
 	srv.RegisterOnShutdown(func() { log.Info().Msg("draining in-flight requests") })
@@ -124,10 +135,9 @@ func openStore(ctx context.Context, cfg Config, sys *system, log zerolog.Logger)
 // seedDemo creates the demo tenant and a SCIM token for it, and returns the
 // token's plaintext (its only appearance: the store keeps the hash).
 //
-// The demo tenant is on the Ultimate plan, the one that includes SCIM. The
-// second SCIM gate, validated SAML IdP metadata, arrives with the tenancy
-// issue together with the gates themselves; the demo tenant gets its SAML
-// configuration from the bundled test IdP then.
+// The demo tenant is on the Ultimate plan, the one that includes SCIM; the
+// second SCIM gate, validated SAML IdP metadata, is met by seedDemoSAML
+// (demo_saml.go) with the bundled test IdP.
 func seedDemo(ctx context.Context, st store.Store, random io.Reader) (string, error) {
 	_, err := st.CreateTenant(ctx, store.Tenant{
 		ID: demoTenantID, Name: "Demo", Plan: "ultimate", Seats: 20, Settings: store.DefaultSettings(),
@@ -155,7 +165,7 @@ func writeBanner(w io.Writer, baseURL, scimToken, adminToken string, adminGenera
 	}
 	_, err := fmt.Fprintf(w, `
 Roster is running on the in-memory store: its data lasts as long as this process.
-Demo tenant %q (Ultimate plan, 20 seats):
+Demo tenant %q (Ultimate plan, 20 seats, SAML SSO from the bundled test IdP):
 
   SCIM base URL:  %s
   SCIM token:     %s
