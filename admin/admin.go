@@ -146,6 +146,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflict.Error()}
 	case errors.As(err, &inv):
 		e = invalid(FieldError{Field: inv.Field, Message: inv.Reason})
+	case errors.Is(err, store.ErrSeatLimit): // issue 5: "10 of 10 seats are in use on tenant acme; …"
+		e = &Error{Status: http.StatusForbidden, Code: "seat_limit", Message: err.Error()}
 	case errors.Is(err, store.ErrNotFound):
 		e = notFound("not found")
 	case errors.Is(err, store.ErrUnavailable):

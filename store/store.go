@@ -439,6 +439,45 @@ type Store interface {
 	// ErrNotFound for an unknown tenant. Deleting the tenant deletes its pair.
 	SPKeyPair(ctx context.Context, tenantID string, create func() (keyPEM, certPEM []byte, err error)) (keyPEM, certPEM []byte, err error)
 
+	// Sign-in and lifecycle (issue 7; types in lifecycle.go): SAML sign-in,
+	// application sessions, the store catalogue, the access-expiry sweep.
+	// Deactivating or deleting a user ends their sessions in the same
+	// transaction; deleting a user clears their stores.
+	//
+	// SignIn spends a SAML assertion and starts a session in one transaction:
+	// an assertion (tenant, issuer, id) already spent and not yet expired is
+	// ErrReplay; a user who is not live, active and unexpired at the store's
+	// clock is a *SignInRefusedError and nothing is recorded. Otherwise the
+	// user's LastActiveAt becomes now (Version does not move: activity is not
+	// a provisioning change), sess (ID, Hash, ExpiresAt from the caller) is
+	// stored and a user.signed_in audit event is written.
+	SignIn(ctx context.Context, tenantID, userID string, a Assertion, sess Session, by Actor) (User, Session, error)
+	// PutAuthnRequest remembers an SP-initiated AuthnRequest until its
+	// ExpiresAt; TakeAuthnRequest returns and forgets it (once: a second take
+	// or an expired one is ErrNotFound), keyed by (tenant, RelayState).
+	PutAuthnRequest(ctx context.Context, tenantID string, r AuthnRequest) error
+	TakeAuthnRequest(ctx context.Context, tenantID, relayState string) (AuthnRequest, error)
+	// GetSession returns a session by id, whatever its tenant; ErrNotFound
+	// when it never existed or has ended. Its expiry is the caller's check.
+	GetSession(ctx context.Context, id string) (Session, error)
+	// DeleteSession ends a session (logout); ErrNotFound when there is none.
+	DeleteSession(ctx context.Context, id string) error
+	// PurgeExpired removes sessions, AuthnRequests and spent assertions whose expiry is at
+	// or before now, and answers how many it removed.
+	PurgeExpired(ctx context.Context, now time.Time) (int, error)
+	// DueExpirations lists up to limit users of any tenant who are active and
+	// whose access expired at or before now, earliest expiry first. It locks
+	// nothing: the sweep deactivates each through UpdateUser, re-checking
+	// under the row lock, so that sweepers in several processes are safe.
+	DueExpirations(ctx context.Context, now time.Time, limit int) ([]UserRef, error)
+	// The store catalogue. Users' Stores are checked against it inside every
+	// user write (*UnknownStoresError); DeleteOutlet also removes the store
+	// from every user who has it and answers how many did.
+	CreateOutlet(ctx context.Context, tenantID string, o Outlet, by Actor) (Outlet, error)
+	ListOutlets(ctx context.Context, tenantID string) ([]Outlet, error)
+	RenameOutlet(ctx context.Context, tenantID, id, name string, by Actor) (Outlet, error)
+	DeleteOutlet(ctx context.Context, tenantID, id string, by Actor) (int, error)
+
 	// Ping answers nil when the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 	Close()

@@ -109,6 +109,9 @@ func ValidateUser(u *User) error {
 	if FoldKey(u.UserName) == "" {
 		return &InvalidError{Field: "userName", Reason: "has no visible characters"}
 	}
+	if IsExternal(u.UserType) && u.AccessExpiresAt == nil { // lifecycle.go
+		return &InvalidError{Field: "accessExpiresAt", Reason: "is required when userType is External: set the date and time their access ends"}
+	}
 	for field, v := range map[string]string{
 		"userName": u.UserName, "externalId": u.ExternalID, "displayName": u.DisplayName,
 		"nickName": u.NickName, "title": u.Title, "userType": u.UserType, "role": u.Role,

@@ -30,6 +30,7 @@ type Store struct {
 	tenants map[string]*tenant
 	order   []string           // tenant ids in creation order
 	opAudit []store.AuditEvent // the operator trail (store.OperatorTrail)
+	life    lifeIndex          // sessions (lifecycle.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -57,6 +58,7 @@ type tenant struct {
 	mappings   []store.RoleMapping
 	seatEvents []store.SeatEvent
 	audit      []store.AuditEvent
+	life       tenantLife // spent assertions, AuthnRequests, store catalogue (lifecycle.go)
 }
 
 type userRec struct {

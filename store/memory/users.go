@@ -16,6 +16,9 @@ func (s *Store) CreateUser(_ context.Context, tenantID string, u store.User, by 
 	if err := store.ValidateUser(&u); err != nil {
 		return store.User{}, err
 	}
+	if err := t.checkStores(u.Stores); err != nil {
+		return store.User{}, err
+	}
 	key := store.FoldKey(u.UserName)
 	if _, taken := t.byKey[key]; taken {
 		return store.User{}, &store.ConflictError{Field: "userName", Value: u.UserName}
@@ -131,6 +134,9 @@ func (s *Store) UpdateUser(_ context.Context, tenantID, id string, by store.Acto
 	if err := store.ValidateUser(&u); err != nil {
 		return store.User{}, err
 	}
+	if err := t.checkStores(u.Stores); err != nil {
+		return store.User{}, err
+	}
 	oldKey, newKey := store.FoldKey(old.UserName), store.FoldKey(u.UserName)
 	if other, taken := t.byKey[newKey]; taken && other != rec {
 		return store.User{}, &store.ConflictError{Field: "userName", Value: u.UserName}
@@ -144,6 +150,9 @@ func (s *Store) UpdateUser(_ context.Context, tenantID, id string, by store.Acto
 	}
 	t.recordSeats(ts, u.ID, by, now)
 	rec.u = u.Clone()
+	if old.Active && !u.Active {
+		s.endSessions(t, u.ID) // deactivation signs the user out
+	}
 	delete(t.byKey, oldKey)
 	t.byKey[newKey] = rec
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.updated", TargetType: "user", TargetID: u.ID,
@@ -167,6 +176,8 @@ func (s *Store) DeleteUser(_ context.Context, tenantID, id string, by store.Acto
 	t.recordSeats(store.SeatTransitions(store.OnDelete, rec.u.Seat, store.SeatNone, false), id, by, now)
 	rec.deleted = true
 	rec.u.Seat, rec.u.UpdatedAt = store.SeatNone, now
+	rec.u.Stores = nil // deleting a user removes all their store access
+	s.endSessions(t, id)
 	delete(t.byKey, store.FoldKey(rec.u.UserName))
 	for _, g := range t.groupList {
 		delete(g.members, id)

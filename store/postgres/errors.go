@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -23,6 +24,9 @@ var conflictFields = map[string]string{
 	"users_user_name_key_uq":     "userName",
 	"groups_pkey":                "id",
 	"groups_display_name_key_uq": "displayName",
+	"tenant_stores_pkey":         "id",
+	"sessions_pkey":              "id",
+	"saml_requests_pkey":         "relayState",
 }
 
 // vals gives convert the values of the attributes a write could collide on,
@@ -110,6 +114,11 @@ func (s *Store) convertPg(op string, pe *pgconn.PgError, v vals) error {
 	case code == "23505": // unique_violation
 		if field, ok := conflictFields[pe.ConstraintName]; ok {
 			return &store.ConflictError{Field: field, Value: v[field]}
+		}
+	case code == "RS001": // users.stores names stores not in the catalogue (migration 0008)
+		var missing []string
+		if err := json.Unmarshal([]byte(pe.Detail), &missing); err == nil && len(missing) > 0 {
+			return &store.UnknownStoresError{Stores: missing}
 		}
 	case code == "23503": // foreign_key_violation: the tenant (or user) is not there
 		return store.ErrNotFound

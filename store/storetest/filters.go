@@ -26,6 +26,7 @@ func filterFixture(t *testing.T, s store.Store, clock *Clock) map[string]string 
 	newTenant(t, s, "acme", 100)
 	newTenant(t, s, "other", 100)
 	seen := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	carolUntil := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
 	users := []store.User{
 		{UserName: "Ann@Example.com", ExternalID: "ext-Ann", DisplayName: "Ann Lee", Title: "Agent", Active: true,
 			Name:       store.Name{GivenName: "Ann", FamilyName: "Lee"},
@@ -39,9 +40,10 @@ func filterFixture(t *testing.T, s store.Store, clock *Clock) map[string]string 
 			Roles:  []store.MultiValue{{Value: "User", Primary: false}},
 			Role:   store.RoleAgent},
 		{UserName: "carol@other.org", DisplayName: "Carol", Title: "Lead", Active: true, UserType: "External",
-			Name:       store.Name{GivenName: "Carol", FamilyName: "Lee"},
-			Enterprise: store.Enterprise{Department: "Sales"},
-			Role:       store.RoleSupervisor},
+			AccessExpiresAt: &carolUntil, // External users need one (store.ValidateUser)
+			Name:            store.Name{GivenName: "Carol", FamilyName: "Lee"},
+			Enterprise:      store.Enterprise{Department: "Sales"},
+			Role:            store.RoleSupervisor},
 		{UserName: "a'b\"c\\d@example.com", DisplayName: "Quote", Active: true, Role: store.RoleAgent},
 	}
 	out := map[string]string{}

@@ -218,6 +218,7 @@ func testUsersCRUD(t *testing.T, open Factory) {
 	clock := NewClock()
 	s := open(t, clock.Now)
 	newTenant(t, s, "acme", 10)
+	newOutlets(t, s, "acme", "store-1", "store-2")
 	in := store.User{
 		ExternalID: "00ujl29u0le5T6Aj10h7", UserName: "ann@x.com",
 		Name:        store.Name{GivenName: "Ann", FamilyName: "Lee", Formatted: "Ann Lee"},
@@ -327,6 +328,7 @@ func testUserClosureError(t *testing.T, open Factory) {
 func testCopies(t *testing.T, open Factory) {
 	s := open(t, NewClock().Now)
 	newTenant(t, s, "acme", 10)
+	newOutlets(t, s, "acme", "s1")
 	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	inExp := exp
 	in := store.User{UserName: "c@x.com", Active: true, Emails: []store.MultiValue{{Value: "c@x.com"}}, Stores: []string{"s1"}, AccessExpiresAt: &inExp}

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// This file holds the domain types of sign-in and the user lifecycle (issue
+// 7): application sessions, spent SAML assertions, the tenant's store
+// catalogue and the access-expiry sweep.
+
+// Session is a signed-in user's application session. The token the user
+// holds is rss_<ID>_<secret>; only Hash (SHA-256 of the whole token) is
+// stored. IDs are unique across tenants: the token names its session, and so
+// its tenant, the way a SCIM token names its tenant.
+type Session struct {
+	ID        string
+	TenantID  string
+	UserID    string
+	Hash      []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time // the session ends at this instant
+}
+
+// Clone returns a deep copy of the session.
+func (s Session) Clone() Session {
+	s.Hash = cloneSlice(s.Hash)
+	return s
+}
+
+// Assertion is a SAML assertion being spent by a sign-in. (TenantID, Issuer,
+// ID) is accepted once; it is remembered until ExpiresAt, after which the
+// library refuses the assertion anyway.
+type Assertion struct {
+	Issuer    string
+	ID        string
+	ExpiresAt time.Time
+}
+
+// AuthnRequest is an SP-initiated SAML login in flight: the request ID the
+// IdP's response must answer, found again by the opaque RelayState the IdP
+// echoes, and tied to the browser that started it by BrowserHash (SHA-256
+// of a cookie value; empty when none was set).
+type AuthnRequest struct {
+	TenantID    string
+	RelayState  string
+	RequestID   string
+	BrowserHash []byte
+	ExpiresAt   time.Time
+}
+
+// Outlet is one store of a tenant's store catalogue (the payments portal's
+// "stores", merchant ids). It is called Outlet in Go only to keep it apart
+// from the Store interface; the API calls it a store.
+type Outlet struct {
+	TenantID  string
+	ID        string // chosen by the admin, e.g. "store-1"; what users' Stores hold
+	Name      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ValidateOutlet checks a catalogue entry before it is written.
+func ValidateOutlet(o *Outlet) error {
+	switch {
+	case strings.TrimSpace(o.ID) == "" || o.ID != strings.TrimSpace(o.ID):
+		return &InvalidError{Field: "id", Reason: "is required, without leading or trailing spaces"}
+	case len(o.ID) > 200:
+		return &InvalidError{Field: "id", Reason: "is longer than 200 bytes"}
+	case strings.ContainsAny(o.ID, "/?#%"):
+		return &InvalidError{Field: "id", Reason: "may not contain / ? # or %: it appears in URLs"}
+	case strings.TrimSpace(o.Name) == "":
+		return &InvalidError{Field: "name", Reason: "is required"}
+	}
+	if err := checkString("id", o.ID); err != nil {
+		return err
+	}
+	return checkString("name", o.Name)
+}
+
+// UserRef names one user of one tenant.
+type UserRef struct {
+	TenantID string
+	UserID   string
+}
+
+// Sign-in refusals: why a user may not sign in or keep a session.
+var (
+	ErrReplay          = errors.New("SAML assertion already used")
+	ErrSignInRefused   = errors.New("sign-in refused")
+	ErrSessionNotFound = errors.New("no such session")
+)
+
+// Refusal reasons of a SignInRefusedError.
+const (
+	RefusedUnknown     = "unknown"     // no such user in the tenant
+	RefusedDeactivated = "deactivated" // active is false
+	RefusedDeleted     = "deleted"     // the user was deleted
+	RefusedExpired     = "expired"     // accessExpiresAt has passed
+)
+
+// SignInRefusedError says why a user may not sign in (or keep a session).
+type SignInRefusedError struct {
+	Reason string // one of the Refused* constants
+}
+
+func (e *SignInRefusedError) Error() string { return "sign-in refused: user " + e.Reason }
+
+// Is makes errors.Is(err, ErrSignInRefused) true.
+func (e *SignInRefusedError) Is(target error) bool { return target == ErrSignInRefused }
+
+// CanSignIn says whether a live user may sign in or use a session at now:
+// active and, for users with an access expiry, before it. nil means yes.
+func CanSignIn(u User, now time.Time) error {
+	switch {
+	case Expired(u.AccessExpiresAt, now):
+		return &SignInRefusedError{Reason: RefusedExpired}
+	case !u.Active:
+		return &SignInRefusedError{Reason: RefusedDeactivated}
+	}
+	return nil
+}
+
+// UnknownStoresError is a user's stores naming stores that are not in the
+// tenant's catalogue. It is a 400 on every transport: SCIMStatus and
+// SCIMType let scim/errors.go map it without knowing it.
+type UnknownStoresError struct {
+	Stores []string
+}
+
+func (e *UnknownStoresError) Error() string {
+	quoted := make([]string, len(e.Stores))
+	for i, s := range e.Stores {
+		quoted[i] = fmt.Sprintf("%q", s)
+	}
+	verb := "are"
+	if len(quoted) == 1 {
+		verb = "is"
+	}
+	return fmt.Sprintf("stores: %s %s not in this tenant's store catalogue; add the store in Roster "+
+		"(POST /admin/v1/tenants/{id}/stores) or remove it from the user", strings.Join(quoted, ", "), verb)
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *UnknownStoresError) Is(target error) bool { return target == ErrInvalid }
+
+// SCIMStatus is the HTTP status of the error on SCIM: 400.
+func (e *UnknownStoresError) SCIMStatus() int { return 400 }
+
+// SCIMType is the RFC 7644 scimType of the error: invalidValue.
+func (e *UnknownStoresError) SCIMType() string { return "invalidValue" }
+
+// MissingStores returns the entries of stores that are not in catalogue, in
+// order, each once. Both backends check users' stores with it (the memory
+// backend) or with the same rule in SQL (PostgreSQL).
+func MissingStores(stores []string, catalogue func(id string) bool) []string {
+	var missing []string
+	seen := map[string]bool{}
+	for _, s := range stores {
+		if !catalogue(s) && !seen[s] {
+			missing = append(missing, s)
+		}
+		seen[s] = true
+	}
+	return missing
+}
+
+// IsExternal says whether a userType names an external user (case-insensitive).
+func IsExternal(userType string) bool {
+	return strings.EqualFold(strings.TrimSpace(userType), "External")
+}

@@ -1,0 +1,326 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Sign-in and lifecycle (issue 7): sessions, spent SAML assertions, the store
+// catalogue and the access-expiry query. Everything runs under s.mu like the
+// rest of the backend, so each method is one atomic step.
+
+// lifeIndex is the store-wide part: sessions by id (ids are unique across
+// tenants). A session belongs to the tenant record it was created in; a
+// tenant deleted and created again under the same id does not inherit it.
+type lifeIndex struct {
+	sessions map[string]sessionRec
+}
+
+type sessionRec struct {
+	s store.Session
+	t *tenant
+}
+
+// tenantLife is the per-tenant part, stored on the tenant.
+type tenantLife struct {
+	assertions map[assertionKey]time.Time    // spent assertion → remembered until
+	requests   map[string]store.AuthnRequest // AuthnRequests in flight by RelayState
+	outlets    map[string]store.Outlet
+	outletList []string // ids in creation order
+}
+
+type assertionKey struct{ issuer, id string }
+
+// live returns the tenant a session belongs to when that tenant still exists.
+func (s *Store) sessionTenant(rec sessionRec) (*tenant, bool) {
+	t, ok := s.tenants[rec.s.TenantID]
+	return t, ok && t == rec.t
+}
+
+// endSessions removes every session of a user; the caller holds s.mu. It is
+// called when the user is deactivated or deleted, so that a later
+// reactivation does not revive them.
+func (s *Store) endSessions(t *tenant, userID string) {
+	for id, rec := range s.life.sessions {
+		if rec.t == t && rec.s.UserID == userID {
+			delete(s.life.sessions, id)
+		}
+	}
+}
+
+// checkStores refuses stores that are not in the tenant's catalogue; the
+// caller holds s.mu.
+func (t *tenant) checkStores(stores []string) error {
+	missing := store.MissingStores(stores, func(id string) bool {
+		_, ok := t.life.outlets[id]
+		return ok
+	})
+	if len(missing) > 0 {
+		return &store.UnknownStoresError{Stores: missing}
+	}
+	return nil
+}
+
+func (s *Store) SignIn(_ context.Context, tenantID, userID string, a store.Assertion, sess store.Session, by store.Actor) (store.User, store.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.User{}, store.Session{}, err
+	}
+	now := s.clock()
+	key := assertionKey{a.Issuer, a.ID}
+	if until, used := t.life.assertions[key]; used && until.After(now) {
+		return store.User{}, store.Session{}, store.ErrReplay
+	}
+	rec, ok := t.users[userID]
+	switch {
+	case !ok:
+		return store.User{}, store.Session{}, &store.SignInRefusedError{Reason: store.RefusedUnknown}
+	case rec.deleted:
+		return store.User{}, store.Session{}, &store.SignInRefusedError{Reason: store.RefusedDeleted}
+	}
+	if err := store.CanSignIn(rec.u, now); err != nil {
+		return store.User{}, store.Session{}, err
+	}
+	if sess.ID == "" || len(sess.Hash) == 0 || !sess.ExpiresAt.After(now) {
+		return store.User{}, store.Session{}, &store.InvalidError{Field: "session", Reason: "needs an id, a hash and a future expiry"}
+	}
+	if _, taken := s.life.sessions[sess.ID]; taken {
+		return store.User{}, store.Session{}, &store.ConflictError{Field: "id", Value: sess.ID}
+	}
+	if t.life.assertions == nil {
+		t.life.assertions = map[assertionKey]time.Time{}
+	}
+	t.life.assertions[key] = store.Timestamp(a.ExpiresAt)
+	rec.u.LastActiveAt = &now
+	sess = sess.Clone()
+	sess.TenantID, sess.UserID, sess.CreatedAt, sess.ExpiresAt = tenantID, userID, now, store.Timestamp(sess.ExpiresAt)
+	if s.life.sessions == nil {
+		s.life.sessions = map[string]sessionRec{}
+	}
+	s.life.sessions[sess.ID] = sessionRec{s: sess.Clone(), t: t}
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.signed_in", TargetType: "user", TargetID: userID,
+		Detail: "SAML sign-in; session " + sess.ID})
+	return rec.u.Clone(), sess, nil
+}
+
+func (s *Store) GetSession(_ context.Context, id string) (store.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.life.sessions[id]
+	if !ok {
+		return store.Session{}, store.ErrNotFound
+	}
+	if _, ok := s.sessionTenant(rec); !ok {
+		delete(s.life.sessions, id)
+		return store.Session{}, store.ErrNotFound
+	}
+	return rec.s.Clone(), nil
+}
+
+func (s *Store) DeleteSession(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.life.sessions[id]
+	if !ok {
+		return store.ErrNotFound
+	}
+	delete(s.life.sessions, id)
+	if _, ok := s.sessionTenant(rec); !ok {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) PurgeExpired(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, rec := range s.life.sessions {
+		if _, live := s.sessionTenant(rec); !live || !rec.s.ExpiresAt.After(now) {
+			delete(s.life.sessions, id)
+			n++
+		}
+	}
+	for _, t := range s.tenants {
+		for k, until := range t.life.assertions {
+			if !until.After(now) {
+				delete(t.life.assertions, k)
+				n++
+			}
+		}
+		for k, r := range t.life.requests {
+			if !r.ExpiresAt.After(now) {
+				delete(t.life.requests, k)
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+func (s *Store) DueExpirations(_ context.Context, now time.Time, limit int) ([]store.UserRef, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type due struct {
+		ref store.UserRef
+		at  time.Time
+	}
+	var all []due
+	for _, tid := range s.order {
+		for _, rec := range s.tenants[tid].userList {
+			if !rec.deleted && rec.u.Active && store.Expired(rec.u.AccessExpiresAt, now) {
+				all = append(all, due{store.UserRef{TenantID: tid, UserID: rec.u.ID}, *rec.u.AccessExpiresAt})
+			}
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].at.Before(all[j].at) })
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	out := make([]store.UserRef, 0, len(all))
+	for _, d := range all {
+		out = append(out, d.ref)
+	}
+	return out, nil
+}
+
+// ---- store catalogue ----
+
+func (s *Store) CreateOutlet(_ context.Context, tenantID string, o store.Outlet, by store.Actor) (store.Outlet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Outlet{}, err
+	}
+	if err := store.ValidateOutlet(&o); err != nil {
+		return store.Outlet{}, err
+	}
+	if _, taken := t.life.outlets[o.ID]; taken {
+		return store.Outlet{}, &store.ConflictError{Field: "id", Value: o.ID}
+	}
+	now := s.clock()
+	o.TenantID, o.CreatedAt, o.UpdatedAt = tenantID, now, now
+	if t.life.outlets == nil {
+		t.life.outlets = map[string]store.Outlet{}
+	}
+	t.life.outlets[o.ID] = o
+	t.life.outletList = append(t.life.outletList, o.ID)
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "store.created", TargetType: "store", TargetID: o.ID,
+		After: store.AuditJSON(o)})
+	return o, nil
+}
+
+func (s *Store) ListOutlets(_ context.Context, tenantID string) ([]store.Outlet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Outlet, 0, len(t.life.outletList))
+	for _, id := range t.life.outletList {
+		out = append(out, t.life.outlets[id])
+	}
+	return out, nil
+}
+
+func (s *Store) RenameOutlet(_ context.Context, tenantID, id, name string, by store.Actor) (store.Outlet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Outlet{}, err
+	}
+	old, ok := t.life.outlets[id]
+	if !ok {
+		return store.Outlet{}, store.ErrNotFound
+	}
+	o := old
+	o.Name, o.UpdatedAt = name, s.clock()
+	if err := store.ValidateOutlet(&o); err != nil {
+		return store.Outlet{}, err
+	}
+	t.life.outlets[id] = o
+	t.appendAudit(store.AuditEvent{Time: o.UpdatedAt, Actor: by, Action: "store.updated", TargetType: "store", TargetID: id,
+		Before: store.AuditJSON(old), After: store.AuditJSON(o)})
+	return o, nil
+}
+
+func (s *Store) DeleteOutlet(_ context.Context, tenantID, id string, by store.Actor) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return 0, err
+	}
+	old, ok := t.life.outlets[id]
+	if !ok {
+		return 0, store.ErrNotFound
+	}
+	now := s.clock()
+	n := 0
+	for _, rec := range t.userList {
+		if rec.deleted || !slices.Contains(rec.u.Stores, id) {
+			continue
+		}
+		before := rec.u.Clone()
+		rec.u.Stores = slices.DeleteFunc(slices.Clone(rec.u.Stores), func(x string) bool { return x == id })
+		rec.u.Version, rec.u.UpdatedAt = rec.u.Version+1, now
+		t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.updated", TargetType: "user", TargetID: rec.u.ID,
+			Detail: "store " + id + " deleted from the catalogue", Before: store.AuditJSON(before), After: store.AuditJSON(rec.u)})
+		n++
+	}
+	delete(t.life.outlets, id)
+	t.life.outletList = slices.DeleteFunc(t.life.outletList, func(x string) bool { return x == id })
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "store.deleted", TargetType: "store", TargetID: id,
+		Before: store.AuditJSON(old)})
+	return n, nil
+}
+
+// ---- AuthnRequests in flight ----
+
+func (s *Store) PutAuthnRequest(_ context.Context, tenantID string, r store.AuthnRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return err
+	}
+	if r.RelayState == "" || r.RequestID == "" {
+		return &store.InvalidError{Field: "relayState", Reason: "and the request id are required"}
+	}
+	if _, taken := t.life.requests[r.RelayState]; taken {
+		return &store.ConflictError{Field: "relayState", Value: r.RelayState}
+	}
+	if t.life.requests == nil {
+		t.life.requests = map[string]store.AuthnRequest{}
+	}
+	r.TenantID, r.ExpiresAt, r.BrowserHash = tenantID, store.Timestamp(r.ExpiresAt), slices.Clone(r.BrowserHash)
+	t.life.requests[r.RelayState] = r
+	return nil
+}
+
+func (s *Store) TakeAuthnRequest(_ context.Context, tenantID, relayState string) (store.AuthnRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.AuthnRequest{}, err
+	}
+	r, ok := t.life.requests[relayState]
+	if !ok {
+		return store.AuthnRequest{}, store.ErrNotFound
+	}
+	delete(t.life.requests, relayState)
+	if !r.ExpiresAt.After(s.clock()) {
+		return store.AuthnRequest{}, store.ErrNotFound
+	}
+	return r, nil
+}

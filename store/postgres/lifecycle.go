@@ -1,0 +1,327 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Sign-in and lifecycle (issue 7; schema in migrations/0008_lifecycle.sql).
+// Lock order: a spent-assertion row, then the user row, then session rows;
+// a catalogue delete locks the users holding the store, then the store row.
+
+// SignIn spends the assertion (the primary key of saml_assertions makes it
+// once across processes), locks the user, checks they may sign in, records
+// lastActiveAt and stores the session, in one transaction.
+func (s *Store) SignIn(ctx context.Context, tenantID, userID string, a store.Assertion, sess store.Session, by store.Actor) (store.User, store.Session, error) {
+	if !keysOK(tenantID) {
+		return store.User{}, store.Session{}, store.ErrNotFound
+	}
+	if !keysOK(userID) {
+		return store.User{}, store.Session{}, &store.SignInRefusedError{Reason: store.RefusedUnknown}
+	}
+	if !keysOK(a.Issuer, a.ID, sess.ID) {
+		return store.User{}, store.Session{}, &store.InvalidError{Field: "assertion", Reason: "contains characters that cannot be stored"}
+	}
+	now := s.clock()
+	if sess.ID == "" || len(sess.Hash) == 0 || !sess.ExpiresAt.After(now) {
+		return store.User{}, store.Session{}, &store.InvalidError{Field: "session", Reason: "needs an id, a hash and a future expiry"}
+	}
+	var user store.User
+	err := s.inTx(ctx, "SignIn", vals{"id": sess.ID}, func(tx pgx.Tx) error {
+		// An expired row may be taken over: the library refuses an assertion
+		// past its expiry before it gets here.
+		tag, err := tx.Exec(ctx, `insert into saml_assertions as x (tenant_id, issuer, assertion_id, expires_at)
+values ($1, $2, $3, $4)
+on conflict on constraint saml_assertions_pkey do update set expires_at = excluded.expires_at
+where x.expires_at <= $5`, tenantID, a.Issuer, a.ID, store.Timestamp(a.ExpiresAt), now)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return callerErr{store.ErrReplay}
+		}
+		var deleted bool
+		u, err := scanUser(tx.QueryRow(ctx, `select u.deleted_at is not null, `+userCols+` from users u
+where u.tenant_id = $1 and u.id = $2
+for no key update`, tenantID, userID), &deleted)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return callerErr{&store.SignInRefusedError{Reason: store.RefusedUnknown}}
+		case err != nil:
+			return err
+		case deleted:
+			return callerErr{&store.SignInRefusedError{Reason: store.RefusedDeleted}}
+		}
+		if err := store.CanSignIn(u, now); err != nil {
+			return callerErr{err}
+		}
+		b := &pgx.Batch{}
+		b.Queue(`update users set last_active_at = $3 where tenant_id = $1 and id = $2`, tenantID, userID, now)
+		b.Queue(`insert into sessions (id, tenant_id, user_id, hash, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)`,
+			sess.ID, tenantID, userID, sess.Hash, now, store.Timestamp(sess.ExpiresAt))
+		b.Queue(auditInsert, auditArgs(tenantID, now, by, "user.signed_in", "user", userID, "SAML sign-in; session "+sess.ID, "", "")...)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		u.LastActiveAt = &now
+		user = u
+		return nil
+	})
+	if err != nil {
+		return store.User{}, store.Session{}, err
+	}
+	sess = sess.Clone()
+	sess.TenantID, sess.UserID, sess.CreatedAt, sess.ExpiresAt = tenantID, userID, now, store.Timestamp(sess.ExpiresAt)
+	return user, sess, nil
+}
+
+func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
+	if !keysOK(id) {
+		return store.Session{}, store.ErrNotFound
+	}
+	var x store.Session
+	err := s.pool.QueryRow(ctx, `select id, tenant_id, user_id, hash, created_at, expires_at from sessions where id = $1`, id).
+		Scan(&x.ID, &x.TenantID, &x.UserID, &x.Hash, &x.CreatedAt, &x.ExpiresAt)
+	if err != nil {
+		return store.Session{}, s.convert("GetSession", err, nil)
+	}
+	x.CreatedAt, x.ExpiresAt = store.Timestamp(x.CreatedAt), store.Timestamp(x.ExpiresAt)
+	return x, nil
+}
+
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if !keysOK(id) {
+		return store.ErrNotFound
+	}
+	tag, err := s.pool.Exec(ctx, `delete from sessions where id = $1`, id)
+	if err != nil {
+		return s.convert("DeleteSession", err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `with a as (delete from sessions where expires_at <= $1 returning 1),
+b as (delete from saml_assertions where expires_at <= $1 returning 1),
+c as (delete from saml_requests where expires_at <= $1 returning 1)
+select (select count(*) from a) + (select count(*) from b) + (select count(*) from c)`, store.Timestamp(now)).Scan(&n)
+	if err != nil {
+		return 0, s.convert("PurgeExpired", err, nil)
+	}
+	return n, nil
+}
+
+// DueExpirations reads the partial index users_access_expires_idx.
+func (s *Store) DueExpirations(ctx context.Context, now time.Time, limit int) ([]store.UserRef, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.pool.Query(ctx, `select tenant_id, id from users
+where active and deleted_at is null and access_expires_at is not null and access_expires_at <= $1
+order by access_expires_at, tenant_id, id
+limit $2`, store.Timestamp(now), limit)
+	if err != nil {
+		return nil, s.convert("DueExpirations", err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.UserRef, error) {
+		var ref store.UserRef
+		return ref, r.Scan(&ref.TenantID, &ref.UserID)
+	})
+	if err != nil {
+		return nil, s.convert("DueExpirations", err, nil)
+	}
+	if out == nil {
+		out = []store.UserRef{}
+	}
+	return out, nil
+}
+
+// ---- store catalogue ----
+
+const outletCols = `tenant_id, id, name, created_at, updated_at`
+
+func scanOutlet(row pgx.Row) (store.Outlet, error) {
+	var o store.Outlet
+	if err := row.Scan(&o.TenantID, &o.ID, &o.Name, &o.CreatedAt, &o.UpdatedAt); err != nil {
+		return store.Outlet{}, err
+	}
+	o.CreatedAt, o.UpdatedAt = store.Timestamp(o.CreatedAt), store.Timestamp(o.UpdatedAt)
+	return o, nil
+}
+
+func (s *Store) CreateOutlet(ctx context.Context, tenantID string, o store.Outlet, by store.Actor) (store.Outlet, error) {
+	if !keysOK(tenantID) {
+		return store.Outlet{}, store.ErrNotFound
+	}
+	if err := store.ValidateOutlet(&o); err != nil {
+		return store.Outlet{}, err
+	}
+	var out store.Outlet
+	err := s.inTx(ctx, "CreateOutlet", vals{"id": o.ID}, func(tx pgx.Tx) error {
+		now := s.clock()
+		var err error
+		out, err = scanOutlet(tx.QueryRow(ctx, `insert into tenant_stores (tenant_id, id, name, created_at, updated_at)
+values ($1, $2, $3, $4, $4) returning `+outletCols, tenantID, o.ID, o.Name, now))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, "store.created", "store", o.ID, "", "", store.AuditJSON(out))...)
+		return err
+	})
+	if err != nil {
+		return store.Outlet{}, err
+	}
+	return out, nil
+}
+
+func (s *Store) ListOutlets(ctx context.Context, tenantID string) ([]store.Outlet, error) {
+	if !keysOK(tenantID) {
+		return nil, store.ErrNotFound
+	}
+	rows, err := s.pool.Query(ctx, `select `+outletCols+` from tenant_stores where tenant_id = $1 order by seq`, tenantID)
+	if err != nil {
+		return nil, s.convert("ListOutlets", err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Outlet, error) { return scanOutlet(r) })
+	if err != nil {
+		return nil, s.convert("ListOutlets", err, nil)
+	}
+	if len(out) == 0 {
+		if err := s.tenantExists(ctx, s.pool, "ListOutlets", tenantID); err != nil {
+			return nil, err
+		}
+		out = []store.Outlet{}
+	}
+	return out, nil
+}
+
+func (s *Store) RenameOutlet(ctx context.Context, tenantID, id, name string, by store.Actor) (store.Outlet, error) {
+	if !keysOK(tenantID, id) {
+		return store.Outlet{}, store.ErrNotFound
+	}
+	var out store.Outlet
+	err := s.inTx(ctx, "RenameOutlet", nil, func(tx pgx.Tx) error {
+		old, err := scanOutlet(tx.QueryRow(ctx, `select `+outletCols+` from tenant_stores where tenant_id = $1 and id = $2 for no key update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		o := old
+		o.Name, o.UpdatedAt = name, s.clock()
+		if err := store.ValidateOutlet(&o); err != nil {
+			return callerErr{err}
+		}
+		out, err = scanOutlet(tx.QueryRow(ctx, `update tenant_stores set name = $3, updated_at = $4
+where tenant_id = $1 and id = $2 returning `+outletCols, tenantID, id, o.Name, o.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, o.UpdatedAt, by, "store.updated", "store", id, "",
+			store.AuditJSON(old), store.AuditJSON(out))...)
+		return err
+	})
+	if err != nil {
+		return store.Outlet{}, err
+	}
+	return out, nil
+}
+
+// DeleteOutlet locks the users holding the store (user rows come before the
+// store row, as in user writes, whose trigger key-share locks the store),
+// deletes the store and strips it from those users, auditing each.
+func (s *Store) DeleteOutlet(ctx context.Context, tenantID, id string, by store.Actor) (int, error) {
+	if !keysOK(tenantID, id) {
+		return 0, store.ErrNotFound
+	}
+	n := 0
+	err := s.inTx(ctx, "DeleteOutlet", nil, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `select `+userCols+` from users u
+where u.tenant_id = $1 and u.deleted_at is null and $2 = any (u.stores)
+order by u.id
+for no key update`, tenantID, id)
+		if err != nil {
+			return err
+		}
+		holders, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+		if err != nil {
+			return err
+		}
+		old, err := scanOutlet(tx.QueryRow(ctx, `delete from tenant_stores where tenant_id = $1 and id = $2 returning `+outletCols, tenantID, id))
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		b := &pgx.Batch{}
+		for _, u := range holders {
+			after := u.Clone()
+			after.Stores = removeString(after.Stores, id)
+			after.Version, after.UpdatedAt = u.Version+1, now
+			b.Queue(`update users set stores = array_remove(stores, $3), version = version + 1, updated_at = $4
+where tenant_id = $1 and id = $2`, tenantID, u.ID, id, now)
+			b.Queue(auditInsert, auditArgs(tenantID, now, by, "user.updated", "user", u.ID, "store "+id+" deleted from the catalogue",
+				store.AuditJSON(u), store.AuditJSON(after))...)
+		}
+		b.Queue(auditInsert, auditArgs(tenantID, now, by, "store.deleted", "store", id, "", store.AuditJSON(old), "")...)
+		n = len(holders)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func removeString(list []string, v string) []string {
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// ---- AuthnRequests in flight ----
+
+func (s *Store) PutAuthnRequest(ctx context.Context, tenantID string, r store.AuthnRequest) error {
+	if !keysOK(tenantID) {
+		return store.ErrNotFound
+	}
+	if r.RelayState == "" || r.RequestID == "" || !keysOK(r.RelayState, r.RequestID) {
+		return &store.InvalidError{Field: "relayState", Reason: "and the request id are required text"}
+	}
+	_, err := s.pool.Exec(ctx, `insert into saml_requests (tenant_id, relay_state, request_id, browser_hash, expires_at)
+values ($1, $2, $3, $4, $5)`, tenantID, r.RelayState, r.RequestID, r.BrowserHash, store.Timestamp(r.ExpiresAt))
+	if err != nil {
+		var v vals = map[string]string{"relayState": r.RelayState}
+		return s.convert("PutAuthnRequest", err, v)
+	}
+	return nil
+}
+
+// TakeAuthnRequest deletes and returns the request in one statement, so
+// that of two concurrent takes only one gets it.
+func (s *Store) TakeAuthnRequest(ctx context.Context, tenantID, relayState string) (store.AuthnRequest, error) {
+	if !keysOK(tenantID, relayState) {
+		return store.AuthnRequest{}, store.ErrNotFound
+	}
+	r := store.AuthnRequest{TenantID: tenantID, RelayState: relayState}
+	err := s.pool.QueryRow(ctx, `delete from saml_requests where tenant_id = $1 and relay_state = $2
+returning request_id, browser_hash, expires_at`, tenantID, relayState).Scan(&r.RequestID, &r.BrowserHash, &r.ExpiresAt)
+	if err != nil {
+		return store.AuthnRequest{}, s.convert("TakeAuthnRequest", err, nil)
+	}
+	r.ExpiresAt = store.Timestamp(r.ExpiresAt)
+	if !r.ExpiresAt.After(s.clock()) {
+		return store.AuthnRequest{}, store.ErrNotFound
+	}
+	return r, nil
+}

@@ -1,0 +1,358 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Sign-in and lifecycle (issue 7): sessions, spent assertions, the store
+// catalogue, the access-expiry query.
+
+var signer = store.Actor{Kind: "user", ID: "saml"}
+
+func session(id string, expires time.Time) store.Session {
+	return store.Session{ID: id, Hash: []byte("hash-" + id), ExpiresAt: expires}
+}
+
+func assertion(id string, expires time.Time) store.Assertion {
+	return store.Assertion{Issuer: "https://idp.test", ID: id, ExpiresAt: expires}
+}
+
+// testSignIn proves that a sign-in records lastActiveAt and a session, that
+// the session ends at logout, deactivation and deletion (and stays ended on
+// reactivation), and that each kind of user who may not sign in is refused
+// with its reason and nothing recorded.
+func testSignIn(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	u := newUser(t, s, "acme", "ann@acme.test", true)
+	exp := clock.Now().Add(time.Hour)
+
+	got, sess, err := s.SignIn(ctx, "acme", u.ID, assertion("a1", exp), session("s1", exp), signer)
+	require.NoError(t, err)
+	now := store.Timestamp(clock.Now())
+	require.NotNil(t, got.LastActiveAt)
+	assert.Equal(t, now, *got.LastActiveAt)
+	assert.Equal(t, store.Session{ID: "s1", TenantID: "acme", UserID: u.ID, Hash: []byte("hash-s1"), CreatedAt: now, ExpiresAt: store.Timestamp(exp)}, sess)
+	stored, err := s.GetUser(ctx, "acme", u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, now, *stored.LastActiveAt)
+	assert.Equal(t, u.Version, stored.Version, "activity is not a provisioning change")
+	read, err := s.GetSession(ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, sess, read)
+	trail, err := s.ListAudit(ctx, "acme", store.EventQuery{Action: "user.signed_in"})
+	require.NoError(t, err)
+	require.Len(t, trail, 1)
+	assert.Equal(t, u.ID, trail[0].TargetID)
+
+	// Logout.
+	require.NoError(t, s.DeleteSession(ctx, "s1"))
+	_, err = s.GetSession(ctx, "s1")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, s.DeleteSession(ctx, "s1"), store.ErrNotFound)
+
+	// Deactivation ends sessions; reactivation does not revive them.
+	_, _, err = s.SignIn(ctx, "acme", u.ID, assertion("a2", exp), session("s2", exp), signer)
+	require.NoError(t, err)
+	setActive := func(active bool) {
+		_, err := s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.Active = active; return nil })
+		require.NoError(t, err)
+	}
+	setActive(false)
+	_, err = s.GetSession(ctx, "s2")
+	assert.ErrorIs(t, err, store.ErrNotFound, "deactivation ends the session")
+	setActive(true)
+	_, err = s.GetSession(ctx, "s2")
+	assert.ErrorIs(t, err, store.ErrNotFound, "reactivation revives no session")
+
+	refused := func(name, userID, reason string) {
+		t.Helper()
+		_, _, err := s.SignIn(ctx, "acme", userID, assertion("r-"+name, exp), session("r-"+name, exp), signer)
+		var re *store.SignInRefusedError
+		require.ErrorAs(t, err, &re, name)
+		assert.Equal(t, reason, re.Reason, name)
+		assert.ErrorIs(t, err, store.ErrSignInRefused)
+		_, err = s.GetSession(ctx, "r-"+name)
+		assert.ErrorIs(t, err, store.ErrNotFound, "%s: no session recorded", name)
+	}
+	refused("unknown", "no-such-user", store.RefusedUnknown)
+	inactive := newUser(t, s, "acme", "ina@acme.test", false)
+	refused("deactivated", inactive.ID, store.RefusedDeactivated)
+	past := clock.Now().Add(-time.Second)
+	ext, err := s.CreateUser(ctx, "acme", store.User{UserName: "ext@partner.test", Active: true, UserType: "External", AccessExpiresAt: &past}, token)
+	require.NoError(t, err)
+	refused("expired", ext.ID, store.RefusedExpired)
+	_, _, err = s.SignIn(ctx, "acme", u.ID, assertion("a3", exp), session("s3", exp), signer)
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteUser(ctx, "acme", u.ID, token))
+	_, err = s.GetSession(ctx, "s3")
+	assert.ErrorIs(t, err, store.ErrNotFound, "deletion ends the session")
+	refused("deleted", u.ID, store.RefusedDeleted)
+
+	// A refused sign-in leaves the user's lastActiveAt alone.
+	got, err = s.GetUser(ctx, "acme", inactive.ID)
+	require.NoError(t, err)
+	assert.Nil(t, got.LastActiveAt)
+
+	// Another tenant's user is unknown here; an unknown tenant is not found.
+	other := newTenant(t, s, "other", 10)
+	ou := newUser(t, s, other.ID, "oz@other.test", true)
+	refused("cross-tenant", ou.ID, store.RefusedUnknown)
+	_, _, err = s.SignIn(ctx, "nope", u.ID, assertion("n", exp), session("n", exp), signer)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// testAssertionReplay proves that an assertion is spent once per tenant and
+// issuer, until it expires, and that exactly one of many concurrent sign-ins
+// with the same assertion wins.
+func testAssertionReplay(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "beta", 10)
+	a := newUser(t, s, "acme", "ann@acme.test", true)
+	b := newUser(t, s, "beta", "bob@beta.test", true)
+	exp := clock.Now().Add(5 * time.Minute)
+	sexp := clock.Now().Add(time.Hour)
+
+	_, _, err := s.SignIn(ctx, "acme", a.ID, assertion("dup", exp), session("s1", sexp), signer)
+	require.NoError(t, err)
+	_, _, err = s.SignIn(ctx, "acme", a.ID, assertion("dup", exp), session("s2", sexp), signer)
+	assert.ErrorIs(t, err, store.ErrReplay)
+	_, err = s.GetSession(ctx, "s2")
+	assert.ErrorIs(t, err, store.ErrNotFound, "a replay starts no session")
+	other := assertion("dup", exp)
+	other.Issuer = "https://other-idp.test"
+	_, _, err = s.SignIn(ctx, "acme", a.ID, other, session("s3", sexp), signer)
+	assert.NoError(t, err, "another issuer's assertion id is another assertion")
+	_, _, err = s.SignIn(ctx, "beta", b.ID, assertion("dup", exp), session("s4", sexp), signer)
+	assert.NoError(t, err, "spent assertions are per tenant")
+
+	// Concurrent replays: one winner.
+	errs := parallel(12, func(i int) error {
+		_, _, err := s.SignIn(ctx, "acme", a.ID, assertion("race", exp), session(fmt.Sprintf("race-%d", i), sexp), signer)
+		return err
+	})
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+		} else {
+			assert.ErrorIs(t, err, store.ErrReplay)
+		}
+	}
+	assert.Equal(t, 1, wins)
+
+	// Purging drops what expired; the session that outlives it stays.
+	clock.Advance(10 * time.Minute)
+	n, err := s.PurgeExpired(ctx, clock.Now())
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, 4, "spent assertions expired")
+	_, err = s.GetSession(ctx, "s1")
+	assert.NoError(t, err)
+	clock.Advance(time.Hour)
+	_, err = s.PurgeExpired(ctx, clock.Now())
+	require.NoError(t, err)
+	_, err = s.GetSession(ctx, "s1")
+	assert.ErrorIs(t, err, store.ErrNotFound, "an expired session is purged")
+
+	// Deleting a tenant ends its sessions.
+	_, _, err = s.SignIn(ctx, "beta", b.ID, assertion("late", clock.Now().Add(time.Minute)), session("s5", clock.Now().Add(time.Hour)), signer)
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteTenant(ctx, "beta", store.ActorAdmin))
+	_, err = s.GetSession(ctx, "s5")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// testOutlets proves the store catalogue: create, list in creation order,
+// rename, delete; users' stores are checked against it inside the write and
+// a catalogue delete strips the store from every user.
+func testOutlets(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "beta", 10)
+	for _, o := range []store.Outlet{{ID: "store-1", Name: "Main"}, {ID: "store-2", Name: "Outlet"}} {
+		got, err := s.CreateOutlet(ctx, "acme", o, store.ActorAdmin)
+		require.NoError(t, err)
+		assert.Equal(t, "acme", got.TenantID)
+		assert.Equal(t, store.Timestamp(clock.Now()), got.CreatedAt)
+	}
+	_, err := s.CreateOutlet(ctx, "acme", store.Outlet{ID: "store-1", Name: "Again"}, store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrConflict)
+	_, err = s.CreateOutlet(ctx, "acme", store.Outlet{ID: "a/b", Name: "Slash"}, store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrInvalid)
+	_, err = s.CreateOutlet(ctx, "acme", store.Outlet{ID: "x", Name: " "}, store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrInvalid)
+	_, err = s.CreateOutlet(ctx, "nope", store.Outlet{ID: "x", Name: "X"}, store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	list, err := s.ListOutlets(ctx, "acme")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, []string{"store-1", "store-2"}, []string{list[0].ID, list[1].ID})
+	empty, err := s.ListOutlets(ctx, "beta")
+	require.NoError(t, err)
+	assert.Empty(t, empty)
+	_, err = s.ListOutlets(ctx, "nope")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	clock.Advance(time.Minute)
+	renamed, err := s.RenameOutlet(ctx, "acme", "store-2", "Harbour outlet", store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, "Harbour outlet", renamed.Name)
+	assert.Equal(t, store.Timestamp(clock.Now()), renamed.UpdatedAt)
+	_, err = s.RenameOutlet(ctx, "acme", "store-9", "X", store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.RenameOutlet(ctx, "beta", "store-2", "X", store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrNotFound, "another tenant's store")
+
+	// Users' stores are checked against the catalogue.
+	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "x@acme.test", Active: true, Stores: []string{"store-1", "store-7", "nowhere", "store-7"}}, token)
+	var unknown *store.UnknownStoresError
+	require.ErrorAs(t, err, &unknown)
+	assert.Equal(t, []string{"store-7", "nowhere"}, unknown.Stores)
+	assert.ErrorIs(t, err, store.ErrInvalid)
+	assert.Equal(t, 400, unknown.SCIMStatus())
+	assert.Equal(t, "invalidValue", unknown.SCIMType())
+	counts, err := s.SeatCounts(ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, 0, counts.Full, "a refused create consumes no seat")
+	_, err = s.CreateUser(ctx, "beta", store.User{UserName: "x@beta.test", Active: true, Stores: []string{"store-1"}}, token)
+	assert.ErrorAs(t, err, &unknown, "another tenant's catalogue does not count")
+
+	u, err := s.CreateUser(ctx, "acme", store.User{UserName: "ann@acme.test", Active: true, Stores: []string{"store-1", "store-2"}}, token)
+	require.NoError(t, err)
+	_, err = s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.Stores = append(x.Stores, "store-3"); return nil })
+	require.ErrorAs(t, err, &unknown)
+	assert.Equal(t, []string{"store-3"}, unknown.Stores)
+	got, err := s.GetUser(ctx, "acme", u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"store-1", "store-2"}, got.Stores, "a refused update changes nothing")
+	v := newUser(t, s, "acme", "bo@acme.test", true)
+
+	// Deleting a store from the catalogue strips it from its users.
+	n, err := s.DeleteOutlet(ctx, "acme", "store-1", store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	got, err = s.GetUser(ctx, "acme", u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"store-2"}, got.Stores)
+	assert.Equal(t, u.Version+1, got.Version)
+	untouched, err := s.GetUser(ctx, "acme", v.ID)
+	require.NoError(t, err)
+	assert.Equal(t, v.Version, untouched.Version)
+	_, err = s.DeleteOutlet(ctx, "acme", "store-1", store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.Stores = []string{"store-1"}; return nil })
+	assert.ErrorAs(t, err, &unknown, "a deleted store is unknown")
+	trail, err := s.ListAudit(ctx, "acme", store.EventQuery{Action: "store.deleted"})
+	require.NoError(t, err)
+	assert.Len(t, trail, 1)
+
+	// Deleting a user removes their store access: recreated under the same
+	// userName, they hold none, and the store can go without touching them.
+	require.NoError(t, s.DeleteUser(ctx, "acme", u.ID, token))
+	n, err = s.DeleteOutlet(ctx, "acme", "store-2", store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "a deleted user holds no store")
+}
+
+// testExternalUsers proves that an External user needs an access expiry and
+// that DueExpirations finds exactly the active users whose access ended.
+func testExternalUsers(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "beta", 10)
+	_, err := s.CreateUser(ctx, "acme", store.User{UserName: "ext@p.test", Active: true, UserType: "external"}, token)
+	var inv *store.InvalidError
+	require.ErrorAs(t, err, &inv)
+	assert.Equal(t, "accessExpiresAt", inv.Field)
+
+	at := func(d time.Duration) *time.Time { x := clock.Now().Add(d); return &x }
+	mk := func(tenant, name string, active bool, exp *time.Time) store.User {
+		u, err := s.CreateUser(ctx, tenant, store.User{UserName: name, Active: active, UserType: "External", AccessExpiresAt: exp}, token)
+		require.NoError(t, err)
+		return u
+	}
+	late := mk("acme", "late@p.test", true, at(2*time.Hour))
+	early := mk("beta", "early@p.test", true, at(time.Hour))
+	mk("acme", "off@p.test", false, at(time.Hour))
+	mk("acme", "future@p.test", true, at(5*time.Hour))
+	newUser(t, s, "acme", "staff@acme.test", true)
+
+	due, err := s.DueExpirations(ctx, clock.Now(), 10)
+	require.NoError(t, err)
+	assert.Empty(t, due)
+	_, err = s.UpdateUser(ctx, "acme", late.ID, token, func(x *store.User) error { x.UserType = ""; return nil })
+	require.NoError(t, err, "a user with an expiry need not stay External")
+
+	later := clock.Now().Add(3 * time.Hour)
+	due, err = s.DueExpirations(ctx, later, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []store.UserRef{{TenantID: "beta", UserID: early.ID}, {TenantID: "acme", UserID: late.ID}}, due, "earliest expiry first, across tenants")
+	due, err = s.DueExpirations(ctx, later, 1)
+	require.NoError(t, err)
+	assert.Len(t, due, 1)
+	_, err = s.UpdateUser(ctx, "beta", early.ID, token, func(x *store.User) error { x.Active = false; return nil })
+	require.NoError(t, err)
+	due, err = s.DueExpirations(ctx, later, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []store.UserRef{{TenantID: "acme", UserID: late.ID}}, due)
+}
+
+// newOutlets adds stores to a tenant's catalogue, so that users may hold them.
+func newOutlets(t *testing.T, s store.Store, tenant string, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		_, err := s.CreateOutlet(ctx, tenant, store.Outlet{ID: id, Name: "Store " + id}, store.ActorAdmin)
+		require.NoError(t, err)
+	}
+}
+
+// testAuthnRequests proves that an AuthnRequest in flight is taken once,
+// only in its tenant, and not after it expires.
+func testAuthnRequests(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "beta", 10)
+	in := store.AuthnRequest{RelayState: "rs-1", RequestID: "id-1", BrowserHash: []byte{1, 2}, ExpiresAt: clock.Now().Add(5 * time.Minute)}
+	require.NoError(t, s.PutAuthnRequest(ctx, "acme", in))
+	assert.ErrorIs(t, s.PutAuthnRequest(ctx, "acme", in), store.ErrConflict)
+	assert.ErrorIs(t, s.PutAuthnRequest(ctx, "nope", in), store.ErrNotFound)
+	_, err := s.TakeAuthnRequest(ctx, "beta", "rs-1")
+	assert.ErrorIs(t, err, store.ErrNotFound, "another tenant's request")
+	got, err := s.TakeAuthnRequest(ctx, "acme", "rs-1")
+	require.NoError(t, err)
+	assert.Equal(t, store.AuthnRequest{TenantID: "acme", RelayState: "rs-1", RequestID: "id-1", BrowserHash: []byte{1, 2}, ExpiresAt: store.Timestamp(in.ExpiresAt)}, got)
+	_, err = s.TakeAuthnRequest(ctx, "acme", "rs-1")
+	assert.ErrorIs(t, err, store.ErrNotFound, "taken once")
+
+	in.RelayState = "rs-2"
+	require.NoError(t, s.PutAuthnRequest(ctx, "acme", in))
+	clock.Advance(5 * time.Minute)
+	_, err = s.TakeAuthnRequest(ctx, "acme", "rs-2")
+	assert.ErrorIs(t, err, store.ErrNotFound, "expired")
+
+	// Concurrent takes: one winner.
+	in.RelayState, in.ExpiresAt = "rs-3", clock.Now().Add(time.Minute)
+	require.NoError(t, s.PutAuthnRequest(ctx, "acme", in))
+	errs := parallel(8, func(int) error { _, err := s.TakeAuthnRequest(ctx, "acme", "rs-3"); return err })
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+		}
+	}
+	assert.Equal(t, 1, wins)
+}
