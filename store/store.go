@@ -425,20 +425,6 @@ type Store interface {
 	AppendAudit(ctx context.Context, tenantID string, e AuditEvent) error
 	ListAudit(ctx context.Context, tenantID string, q EventQuery) ([]AuditEvent, error)
 
-	// Tenancy (issue 4): the SCIM hot path and the SAML SP key pair.
-	//
-	// Authenticate loads, in one round trip, what the SCIM guard checks on
-	// every request: the tenant, the token tenantID/tokenID (revoked ones
-	// included, RevokedAt set) and the tenant's SAML configuration (nil when
-	// there is none; MetadataXML is left empty). ErrNotFound when the tenant
-	// or the token is not there.
-	Authenticate(ctx context.Context, tenantID, tokenID string) (Tenant, Token, *SAMLConfig, error)
-	// SPKeyPair returns the tenant's SAML SP key pair, creating it with create
-	// on first use. Concurrent first uses (in one process or several) all get
-	// the one pair that was stored first; a loser's pair is discarded.
-	// ErrNotFound for an unknown tenant. Deleting the tenant deletes its pair.
-	SPKeyPair(ctx context.Context, tenantID string, create func() (keyPEM, certPEM []byte, err error)) (keyPEM, certPEM []byte, err error)
-
 	// Sign-in and lifecycle (issue 7; types in lifecycle.go): SAML sign-in,
 	// application sessions, the store catalogue, the access-expiry sweep.
 	// Deactivating or deleting a user ends their sessions in the same
@@ -477,6 +463,44 @@ type Store interface {
 	ListOutlets(ctx context.Context, tenantID string) ([]Outlet, error)
 	RenameOutlet(ctx context.Context, tenantID, id, name string, by Actor) (Outlet, error)
 	DeleteOutlet(ctx context.Context, tenantID, id string, by Actor) (int, error)
+
+	// Tenancy (issue 4): the SCIM hot path and the SAML SP key pair.
+	//
+	// Authenticate loads, in one round trip, what the SCIM guard checks on
+	// every request: the tenant, the token tenantID/tokenID (revoked ones
+	// included, RevokedAt set) and the tenant's SAML configuration (nil when
+	// there is none; MetadataXML is left empty). ErrNotFound when the tenant
+	// or the token is not there.
+	Authenticate(ctx context.Context, tenantID, tokenID string) (Tenant, Token, *SAMLConfig, error)
+	// SPKeyPair returns the tenant's SAML SP key pair, creating it with create
+	// on first use. Concurrent first uses (in one process or several) all get
+	// the one pair that was stored first; a loser's pair is discarded.
+	// ErrNotFound for an unknown tenant. Deleting the tenant deletes its pair.
+	SPKeyPair(ctx context.Context, tenantID string, create func() (keyPEM, certPEM []byte, err error)) (keyPEM, certPEM []byte, err error)
+
+	// Roles (issue 6; rules in roles.go). Every user write resolves the
+	// user's Role inside its transaction with DecideRole: ExplicitRole, else
+	// the first role mapping (in precedence order) of a group the user is in,
+	// else settings.default_role. A caller sets ExplicitRole (or Role itself,
+	// which then becomes the explicit role); Role is the store's answer. An
+	// unknown explicit role is an *UnknownRoleError, a privileged one granted
+	// by a SCIM token where the tenant does not allow it a
+	// *PrivilegedRoleError; both change nothing. Group membership changes of
+	// a mapped group, deleting it, PutRoleMappings, UpdateRole (seat class)
+	// and DeleteRole (replacement) re-resolve the users they move, in the same
+	// transaction, with seat moves and audit events.
+	//
+	// SetUsersRole gives the listed users the role explicitly, all or
+	// nothing, answering each user's old and new role in the order asked.
+	SetUsersRole(ctx context.Context, tenantID string, userIDs []string, role string, by Actor) ([]RoleChange, error)
+	// ListApprovals lists privileged grants held for approval, oldest first;
+	// status "" lists all.
+	ListApprovals(ctx context.Context, tenantID, status string) ([]Approval, error)
+	// DecideApproval approves (the user gets the role explicitly, in the same
+	// transaction) or rejects a pending approval; one decided already is an
+	// *ApprovalDecidedError. When the user or the role is gone the approval
+	// ends superseded.
+	DecideApproval(ctx context.Context, tenantID, id string, approve bool, by Actor) (Approval, error)
 
 	// Ping answers nil when the store can serve requests (readiness).
 	Ping(ctx context.Context) error

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/roster-dev/roster/store"
@@ -115,11 +116,22 @@ func (s *Store) CreateGroup(_ context.Context, tenantID string, g store.Group, b
 	t.groupSeq++
 	rec := &groupRec{g: g, seq: t.groupSeq, members: map[string]bool{}}
 	applyMembers(rec.members, ops)
+	// Members of a new role group get its role in this change.
+	rc := t.roleContext()
+	var moves []roleMove
+	if store.IsMappedGroup(g.DisplayName, rc.Mappings) {
+		ch := &groupChange{rec: rec, name: g.DisplayName, members: rec.members}
+		if moves, err = t.planMoves(ids, rc, ch, by, now, nil); err != nil {
+			t.groupSeq--
+			return store.Group{}, err
+		}
+	}
 	t.groups[g.ID] = rec
 	t.groupList = append(t.groupList, rec)
 	t.groupKeys[key] = rec
 	created := t.view(rec, true)
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.created", TargetType: "group", TargetID: g.ID, After: store.AuditJSON(created)})
+	t.applyMoves(moves, by, now, "member of role group "+g.DisplayName, s.newID)
 	return created, nil
 }
 
@@ -203,6 +215,14 @@ func (s *Store) UpdateGroup(_ context.Context, tenantID, id string, by store.Act
 		return store.Group{}, err
 	}
 	now := s.clock()
+	// Members whose role a role group decides re-resolve in this change.
+	rc := t.roleContext()
+	ch := &groupChange{rec: rec, name: g.DisplayName, members: maps.Clone(rec.members)}
+	applyMembers(ch.members, up.Members)
+	moves, err := t.planMoves(membersOfChange(rc, rec.g.DisplayName, rec.members, ch), rc, ch, by, now, nil)
+	if err != nil {
+		return store.Group{}, err
+	}
 	before := t.view(rec, false)
 	g.ID, g.TenantID, g.CreatedAt, g.Version, g.UpdatedAt, g.Members = rec.g.ID, tenantID, rec.g.CreatedAt, rec.g.Version+1, now, nil
 	rec.g = g.Clone()
@@ -212,6 +232,7 @@ func (s *Store) UpdateGroup(_ context.Context, tenantID, id string, by store.Act
 	after := t.view(rec, false)
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.updated", TargetType: "group", TargetID: g.ID,
 		Detail: store.MemberOpsDetail(up.Members), Before: store.AuditJSON(before), After: store.AuditJSON(after)})
+	t.applyMoves(moves, by, now, "membership of role group "+g.DisplayName, s.newID)
 	return after, nil
 }
 
@@ -226,11 +247,20 @@ func (s *Store) DeleteGroup(_ context.Context, tenantID, id string, by store.Act
 	if err != nil {
 		return err
 	}
+	now := s.clock()
+	// Deleting a role group re-resolves its members.
+	rc := t.roleContext()
+	ch := &groupChange{rec: rec, name: rec.g.DisplayName}
+	moves, err := t.planMoves(membersOfChange(rc, rec.g.DisplayName, rec.members, ch), rc, ch, by, now, nil)
+	if err != nil {
+		return err
+	}
 	before := t.view(rec, false)
 	delete(t.groups, id)
 	t.groupList = slices.DeleteFunc(t.groupList, func(g *groupRec) bool { return g == rec })
 	delete(t.groupKeys, store.FoldKey(rec.g.DisplayName))
-	t.appendAudit(store.AuditEvent{Time: s.clock(), Actor: by, Action: "group.deleted", TargetType: "group", TargetID: id, Before: store.AuditJSON(before)})
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.deleted", TargetType: "group", TargetID: id, Before: store.AuditJSON(before)})
+	t.applyMoves(moves, by, now, "role group "+rec.g.DisplayName+" deleted", s.newID)
 	return nil
 }
 

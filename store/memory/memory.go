@@ -58,7 +58,8 @@ type tenant struct {
 	mappings   []store.RoleMapping
 	seatEvents []store.SeatEvent
 	audit      []store.AuditEvent
-	life       tenantLife // spent assertions, AuthnRequests, store catalogue (lifecycle.go)
+	approvals  []store.Approval // privileged grants waiting for an operator (roles.go)
+	life       tenantLife       // spent assertions, store catalogue (lifecycle.go)
 }
 
 type userRec struct {
@@ -470,6 +471,9 @@ func (s *Store) CreateRole(_ context.Context, tenantID string, r store.Role, by 
 	if err != nil {
 		return store.Role{}, err
 	}
+	if err := store.ValidateRole(&r); err != nil {
+		return store.Role{}, err
+	}
 	if _, ok := t.roles[r.Name]; ok {
 		return store.Role{}, &store.ConflictError{Field: "name", Value: r.Name}
 	}
@@ -530,12 +534,27 @@ func (s *Store) UpdateRole(_ context.Context, tenantID, name string, by store.Ac
 		return store.Role{}, err
 	}
 	r.TenantID, r.Name, r.CreatedAt, r.UpdatedAt = tenantID, old.Name, old.CreatedAt, s.clock()
+	if err := store.ValidateRole(&r); err != nil {
+		return store.Role{}, err
+	}
 	if r.SeatClass == "" {
 		r.SeatClass = store.SeatFull
+	}
+	// A change of seat class moves the holders' seats now (cap-checked).
+	rc := t.roleContext()
+	for i := range rc.Roles {
+		if rc.Roles[i].Name == name {
+			rc.Roles[i] = r.Clone()
+		}
+	}
+	moves, err := t.planMoves(t.holders(name), rc, nil, by, r.UpdatedAt, nil)
+	if err != nil {
+		return store.Role{}, err
 	}
 	t.roles[name] = r.Clone()
 	t.appendAudit(store.AuditEvent{Time: r.UpdatedAt, Actor: by, Action: store.ActionRoleUpdated,
 		TargetType: "role", TargetID: name, Before: store.RoleAudit(old), After: store.RoleAudit(r)})
+	t.applyMoves(moves, by, r.UpdatedAt, "seat class of role "+name+" changed", s.newID)
 	return r, nil
 }
 
@@ -549,34 +568,21 @@ func (s *Store) DeleteRole(_ context.Context, tenantID, name, replacement string
 	if _, ok := t.roles[name]; !ok {
 		return store.ErrNotFound
 	}
-	var holders []*userRec
-	for _, rec := range t.userList {
-		if !rec.deleted && rec.u.Role == name {
-			holders = append(holders, rec)
-		}
-	}
-	if len(holders) > 0 && replacement == "" {
-		return &store.RoleInUseError{Role: name, Users: len(holders)}
-	}
 	now := s.clock()
-	// Seats move as if the role were already gone, so a light-to-full move is
-	// checked against the cap like any other consumption.
-	class := t.seatClassOf(replacement)
-	var all []store.Transition
-	for _, rec := range holders {
-		all = append(all, store.SeatTransitions(store.OnUpdate, rec.u.Seat, store.SeatFor(rec.u.Active, class), false)...)
-	}
-	if err := t.checkCap(store.Delta(all), now); err != nil {
+	moves, mappings, err := t.deleteRolePlan(name, replacement, by, now)
+	if err != nil {
 		return err
-	}
-	for _, rec := range holders {
-		seat := store.SeatFor(rec.u.Active, class)
-		t.recordSeats(store.SeatTransitions(store.OnUpdate, rec.u.Seat, seat, false), rec.u.ID, by, now)
-		rec.u.Role, rec.u.Seat, rec.u.Version, rec.u.UpdatedAt = replacement, seat, rec.u.Version+1, now
 	}
 	delete(t.roles, name)
 	t.roleOrder = slices.DeleteFunc(t.roleOrder, func(x string) bool { return x == name })
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "role.deleted", TargetType: "role", TargetID: name})
+	if !slices.Equal(mappings, t.mappings) {
+		t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: store.ActionMappingsUpdated, TargetType: "role_mappings",
+			TargetID: t.t.ID, Before: store.MappingsAudit(t.mappings), After: store.MappingsAudit(mappings)})
+		t.mappings = mappings
+	}
+	t.applyMoves(moves, by, now, "role "+name+" deleted", s.newID)
+	t.supersede(func(a store.Approval) bool { return a.Role == name }, now)
 	return nil
 }
 
@@ -587,9 +593,21 @@ func (s *Store) PutRoleMappings(_ context.Context, tenantID string, m []store.Ro
 	if err != nil {
 		return err
 	}
-	t.appendAudit(store.AuditEvent{Time: s.clock(), Actor: by, Action: store.ActionMappingsUpdated,
+	now := s.clock()
+	m = slices.Clone(m)
+	for i := range m {
+		m[i].Role = store.CanonicalRole(m[i].Role)
+	}
+	// Validate, then re-resolve the users the new list moves: audit order is
+	// the mappings, then each user moved.
+	moves, err := t.remapPlan(m, by, now)
+	if err != nil {
+		return err
+	}
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: store.ActionMappingsUpdated,
 		TargetType: "role_mappings", TargetID: tenantID, Before: store.MappingsAudit(t.mappings), After: store.MappingsAudit(m)})
-	t.mappings = slices.Clone(m)
+	t.mappings = m
+	t.applyMoves(moves, by, now, "role mappings changed", s.newID)
 	return nil
 }
 

@@ -32,7 +32,11 @@ func (s *Store) CreateUser(_ context.Context, tenantID string, u store.User, by 
 	now := s.clock()
 	u = u.Clone()
 	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
-	u.Seat = store.SeatFor(u.Active, t.seatClassOf(u.Role))
+	d, err := store.DecideRole(t.roleContext(), nil, &u, nil, by) // a new user is in no group yet
+	if err != nil {
+		return store.User{}, err
+	}
+	u.Seat = store.SeatFor(u.Active, d.Class)
 	ts := store.SeatTransitions(store.OnCreate, store.SeatNone, u.Seat, false)
 	if err := t.checkCap(store.Delta(ts), now); err != nil {
 		return store.User{}, err
@@ -44,6 +48,7 @@ func (s *Store) CreateUser(_ context.Context, tenantID string, u store.User, by 
 	t.userList = append(t.userList, rec)
 	t.byKey[key] = rec
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.created", TargetType: "user", TargetID: u.ID, After: store.AuditJSON(u)})
+	t.recordDecision(d, u.ID, by, now, s.newID)
 	return u.Clone(), nil
 }
 
@@ -143,7 +148,11 @@ func (s *Store) UpdateUser(_ context.Context, tenantID, id string, by store.Acto
 	}
 	now := s.clock()
 	u.ID, u.TenantID, u.CreatedAt, u.Version, u.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now
-	u.Seat = store.SeatFor(u.Active, t.seatClassOf(u.Role))
+	d, err := store.DecideRole(t.roleContext(), &old, &u, t.groupNames(old.ID, nil), by)
+	if err != nil {
+		return store.User{}, err
+	}
+	u.Seat = store.SeatFor(u.Active, d.Class)
 	ts := store.SeatTransitions(store.OnUpdate, old.Seat, u.Seat, store.Expired(u.AccessExpiresAt, now))
 	if err := t.checkCap(store.Delta(ts), now); err != nil {
 		return store.User{}, err
@@ -157,6 +166,7 @@ func (s *Store) UpdateUser(_ context.Context, tenantID, id string, by store.Acto
 	t.byKey[newKey] = rec
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.updated", TargetType: "user", TargetID: u.ID,
 		Before: store.AuditJSON(old), After: store.AuditJSON(u)})
+	t.recordDecision(d, u.ID, by, now, s.newID)
 	return u, nil
 }
 
@@ -175,6 +185,7 @@ func (s *Store) DeleteUser(_ context.Context, tenantID, id string, by store.Acto
 	before := store.AuditJSON(rec.u)
 	t.recordSeats(store.SeatTransitions(store.OnDelete, rec.u.Seat, store.SeatNone, false), id, by, now)
 	rec.deleted = true
+	t.supersede(func(a store.Approval) bool { return a.UserID == id }, now) // nobody left to approve
 	rec.u.Seat, rec.u.UpdatedAt = store.SeatNone, now
 	rec.u.Stores = nil // deleting a user removes all their store access
 	s.endSessions(t, id)

@@ -75,6 +75,7 @@ func collectMembers(rows pgx.Rows) ([]store.Member, error) {
 const liveUsersSQL = `select id, case when display_name <> '' then display_name else user_name end, seq
 from users
 where tenant_id = $1 and id = any($2::text[]) and deleted_at is null
+order by id
 for share`
 
 // addMembersSQL adds the live users among $3 to group $2: one row each, a
@@ -201,6 +202,12 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group,
 	now := s.clock()
 	var out store.Group
 	err := s.inTx(ctx, "CreateGroup", vals{"id": g.ID, "displayName": g.DisplayName}, func(tx pgx.Tx) error {
+		// Members of a new role group get its role: locked first (resolve.go).
+		rc, affected, err := roleGroupChange(ctx, tx, tenantID, g.ID, "", g.DisplayName,
+			[]store.MemberOp{{Kind: store.MembersAdd, UserIDs: asked}})
+		if err != nil {
+			return err
+		}
 		// The checks, in the order every backend reports them; the users
 		// are locked before the tenant row (the group_seq bump below).
 		b := &pgx.Batch{}
@@ -252,7 +259,14 @@ select $1, $2, t.group_seq, $3, $4, $5, 1, $6, $6 from t`, tenantID, g.ID, g.Dis
 		b.Queue(addMembersSQL, tenantID, g.ID, storable(asked))
 		b.Queue(`insert into group_member_counts (tenant_id, group_id, members) values ($1, $2, $3)`, tenantID, g.ID, len(members))
 		b.Queue(auditInsert, auditArgs(tenantID, now, by, "group.created", "group", g.ID, "", "", store.AuditJSON(out))...)
-		return tx.SendBatch(ctx, b).Close()
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		moves, err := planMoves(ctx, tx, tenantID, affected, rc, by, nil)
+		if err != nil {
+			return err
+		}
+		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "member of role group "+g.DisplayName)
 	})
 	if err != nil {
 		return store.Group{}, err
@@ -408,6 +422,13 @@ where g.tenant_id = $1 and g.id = $2 for no key update`, tenantID, id))
 		g.ID, g.TenantID, g.CreatedAt, g.Version, g.UpdatedAt, g.Members = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now, nil
 		asked := memberIDs(up.Members)
 
+		// A role group's change re-resolves the users it can move: they
+		// are locked first, in id order (see resolve.go).
+		rc, affected, err := roleGroupChange(ctx, tx, tenantID, id, old.DisplayName, g.DisplayName, up.Members)
+		if err != nil {
+			return err
+		}
+
 		// The rename (a taken name fails first, as in every backend), the
 		// member check, the changes.
 		b := &pgx.Batch{}
@@ -462,7 +483,14 @@ returning members`, tenantID, id, delta)
 		}
 		g.MemberCount = int(members)
 		out = g
-		return br.Close()
+		if err := br.Close(); err != nil {
+			return err
+		}
+		moves, err := planMoves(ctx, tx, tenantID, affected, rc, by, nil)
+		if err != nil {
+			return err
+		}
+		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "membership of role group "+g.DisplayName)
 	})
 	if err != nil {
 		return store.Group{}, err
@@ -481,10 +509,23 @@ where g.tenant_id = $1 and g.id = $2 for update`, tenantID, id))
 		if err != nil {
 			return err
 		}
+		// Deleting a role group re-resolves its members (locked first).
+		rc, affected, err := roleGroupChange(ctx, tx, tenantID, id, old.DisplayName, "", nil)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
 		b := &pgx.Batch{}
 		b.Queue(`delete from groups where tenant_id = $1 and id = $2`, tenantID, id)
-		b.Queue(auditInsert, auditArgs(tenantID, s.clock(), by, "group.deleted", "group", id, "", store.AuditJSON(old), "")...)
-		return tx.SendBatch(ctx, b).Close()
+		b.Queue(auditInsert, auditArgs(tenantID, now, by, "group.deleted", "group", id, "", store.AuditJSON(old), "")...)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		moves, err := planMoves(ctx, tx, tenantID, affected, rc, by, nil)
+		if err != nil {
+			return err
+		}
+		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "role group "+old.DisplayName+" deleted")
 	})
 }
 

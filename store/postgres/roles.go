@@ -35,6 +35,9 @@ func (s *Store) CreateRole(ctx context.Context, tenantID string, r store.Role, b
 	if !keysOK(tenantID) {
 		return store.Role{}, store.ErrNotFound
 	}
+	if err := store.ValidateRole(&r); err != nil {
+		return store.Role{}, err
+	}
 	if r.SeatClass == "" {
 		r.SeatClass = store.SeatFull
 	}
@@ -106,6 +109,10 @@ func (s *Store) UpdateRole(ctx context.Context, tenantID, name string, by store.
 		if err := fn(&r); err != nil {
 			return callerErr{err}
 		}
+		r.Name = old.Name
+		if err := store.ValidateRole(&r); err != nil {
+			return callerErr{err}
+		}
 		if r.SeatClass == "" {
 			r.SeatClass = store.SeatFull
 		}
@@ -117,9 +124,23 @@ returning `+roleCols, tenantID, name, r.Description, r.Permissions, r.Privileged
 		if err != nil {
 			return roleClassError(err)
 		}
-		_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, store.ActionRoleUpdated, "role", name, "",
-			store.RoleAudit(old), store.RoleAudit(out))...)
-		return err
+		if _, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, store.ActionRoleUpdated, "role", name, "",
+			store.RoleAudit(old), store.RoleAudit(out))...); err != nil {
+			return err
+		}
+		if old.SeatClass == out.SeatClass {
+			return nil
+		}
+		// A change of seat class moves the holders' seats now (cap-checked).
+		rc, err := roleContext(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		moves, err := planMoves(ctx, tx, tenantID, holdersOf(ctx, tx, tenantID, name, &err), rc, by, nil)
+		if err != nil {
+			return err
+		}
+		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "seat class of role "+name+" changed")
 	})
 	if err != nil {
 		return store.Role{}, err
@@ -127,135 +148,174 @@ returning `+roleCols, tenantID, name, r.Description, r.Permissions, r.Privileged
 	return out, nil
 }
 
-// DeleteRole deletes a custom role. Users holding it block the delete unless
-// a replacement is named; then they move to it in the same transaction, with
-// their seats re-derived (a class change is a role_changed ledger pair and is
-// checked against the cap like any other consumption).
+// DeleteRole deletes a custom role. Users holding it (or naming it
+// explicitly) block the delete unless a replacement is named; then their
+// explicit role becomes the replacement, mappings to the role follow it (or
+// go, without a replacement), and every holder re-resolves in the same
+// transaction, with seat moves checked against the cap. The tenant's default
+// role cannot be deleted.
+//
+// Lock order: the mappings lock, the role, the holders (id order), the
+// tenant row.
 func (s *Store) DeleteRole(ctx context.Context, tenantID, name, replacement string, by store.Actor) error {
-	if !keysOK(tenantID, name) {
+	if !keysOK(tenantID, name, replacement) {
 		return store.ErrNotFound
 	}
 	return s.inTx(ctx, "DeleteRole", nil, func(tx pgx.Tx) error {
-		// Lock order: the role, the holders, the tenant row.
+		if err := lockMappings(ctx, tx, tenantID); err != nil {
+			return err
+		}
 		var one int
 		if err := tx.QueryRow(ctx, `select 1 from roles where tenant_id = $1 and name = $2 for update`, tenantID, name).Scan(&one); err != nil {
 			return err
 		}
-		type holder struct {
-			id     string
-			seat   store.SeatClass
-			active bool
-		}
-		rows, err := tx.Query(ctx, `select id, seat, active from users
-where tenant_id = $1 and role = $2 and deleted_at is null
-order by seq
-for no key update`, tenantID, name)
-		if err != nil {
-			return err
-		}
-		holders, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (holder, error) {
-			var h holder
-			err := r.Scan(&h.id, &h.seat, &h.active)
-			return h, err
-		})
+		var err error
+		holders := holdersOf(ctx, tx, tenantID, name, &err)
 		if err != nil {
 			return err
 		}
 		if len(holders) > 0 && replacement == "" {
 			return callerErr{&store.RoleInUseError{Role: name, Users: len(holders)}}
 		}
-		now := s.clock()
-		b := &pgx.Batch{}
-		if len(holders) > 0 {
-			class := store.SeatFull
-			var light bool
-			if err := tx.QueryRow(ctx, `select exists (
-	select 1 from roles where tenant_id = $1 and name = $2 and seat_class = 'light')`, tenantID, replacement).Scan(&light); err != nil {
-				return err
-			}
-			if light {
-				class = store.SeatLight
-			}
-			var ids, seats, evUser, evClass, evReason []string
-			var evDelta []int32
-			var all []store.Transition
-			for _, h := range holders {
-				seat := store.SeatFor(h.active, class)
-				ts := store.SeatTransitions(store.OnUpdate, h.seat, seat, false)
-				ids, seats = append(ids, h.id), append(seats, string(seat))
-				for _, t := range ts {
-					evUser, evClass, evDelta, evReason = append(evUser, h.id), append(evClass, string(t.Class)),
-						append(evDelta, int32(t.Delta)), append(evReason, t.Reason)
-				}
-				all = append(all, ts...)
-			}
-			if len(all) > 0 {
-				d := store.Delta(all)
-				var inUse, purchased int
-				var overage bool
-				var seq int64
-				if err := tx.QueryRow(ctx, `update tenants
-set seats_full = seats_full + $2, seats_light = seats_light + $3, seat_seq = seat_seq + $4
-where id = $1
-returning seats_full, `+purchasedSQL("tenants", "$5")+`, coalesce((settings ->> 'overage')::boolean, false), seat_seq`,
-					tenantID, d.Full, d.Light, len(all), now).Scan(&inUse, &purchased, &overage, &seq); err != nil {
-					return err
-				}
-				if d.Full > 0 && !overage && inUse > purchased {
-					return callerErr{&store.SeatLimitError{TenantID: tenantID, InUse: inUse - d.Full, Purchased: purchased}}
-				}
-				b.Queue(`insert into seat_events `+seatEventCols+`
-select $1, $2 + ev.n, $3, ev.user_id, ev.class, ev.delta, ev.reason, $4, $5, $6, $7
-from unnest($8::text[], $9::text[], $10::int[], $11::text[]) with ordinality as ev (user_id, class, delta, reason, n)`,
-					slices.Concat([]any{tenantID, seq - int64(len(all)), now}, actorArgs(by),
-						[]any{evUser, evClass, evDelta, evReason})...)
-			}
-			b.Queue(`update users u set role = $2, seat = v.seat, version = u.version + 1, updated_at = $3
-from unnest($4::text[], $5::text[]) as v (id, seat)
-where u.tenant_id = $1 and u.id = v.id`, tenantID, replacement, now, ids, seats)
-		}
-		b.Queue(`delete from roles where tenant_id = $1 and name = $2`, tenantID, name)
-		b.Queue(auditInsert, auditArgs(tenantID, now, by, "role.deleted", "role", name, "", "", "")...)
-		return tx.SendBatch(ctx, b).Close()
-	})
-}
-
-// PutRoleMappings replaces the tenant's mappings, keeping their order.
-func (s *Store) PutRoleMappings(ctx context.Context, tenantID string, m []store.RoleMapping, by store.Actor) error {
-	if !keysOK(tenantID) {
-		return store.ErrNotFound
-	}
-	groups := make([]string, len(m))
-	roles := make([]string, len(m))
-	for i, x := range m {
-		groups[i], roles[i] = x.Group, x.Role
-	}
-	return s.inTx(ctx, "PutRoleMappings", nil, func(tx pgx.Tx) error {
-		// The tenant row lock serialises writers of the list.
-		var one int
-		if err := tx.QueryRow(ctx, `select 1 from tenants where id = $1 for no key update`, tenantID).Scan(&one); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `select group_name, role from role_mappings where tenant_id = $1 order by position`, tenantID)
+		rc, err := roleContext(ctx, tx, tenantID)
 		if err != nil {
 			return err
 		}
-		old, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.RoleMapping, error) {
-			var m store.RoleMapping
-			err := r.Scan(&m.Group, &m.Role)
-			return m, err
+		if rc.Settings.DefaultRole == name {
+			return callerErr{&store.InvalidError{Field: "role",
+				Reason: name + " is the tenant's default role; change settings.default_role first"}}
+		}
+		rc.Roles = slices.DeleteFunc(rc.Roles, func(r store.Role) bool { return r.Name == name })
+		if replacement != "" {
+			if _, _, ok := rc.Lookup(replacement); !ok || replacement == name {
+				return callerErr{&store.UnknownRoleError{Role: replacement, Known: rc.Known()}}
+			}
+		}
+		oldMappings := rc.Mappings
+		mappings := []store.RoleMapping{}
+		for _, m := range oldMappings {
+			if m.Role == name {
+				if replacement == "" {
+					continue
+				}
+				m.Role = replacement
+			}
+			mappings = append(mappings, m)
+		}
+		rc.Mappings = mappings
+		now := s.clock()
+		moves, err := planMoves(ctx, tx, tenantID, holders, rc, by, func(u *store.User) {
+			if u.ExplicitRole == name {
+				u.ExplicitRole = replacement
+			}
 		})
 		if err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
-		b.Queue(`delete from role_mappings where tenant_id = $1`, tenantID)
-		b.Queue(`insert into role_mappings (tenant_id, position, group_name, role)
+		b.Queue(`delete from roles where tenant_id = $1 and name = $2`, tenantID, name)
+		b.Queue(auditInsert, auditArgs(tenantID, now, by, "role.deleted", "role", name, "", "", "")...)
+		b.Queue(`update approvals set status = 'superseded', decided_at = $3, decided_by = 'system:rosterd'
+where tenant_id = $1 and role = $2 and status = 'pending'`, tenantID, name, now)
+		if !slices.Equal(mappings, oldMappings) {
+			queueMappings(b, tenantID, mappings)
+			b.Queue(auditInsert, auditArgs(tenantID, now, by, store.ActionMappingsUpdated, "role_mappings", tenantID, "",
+				store.MappingsAudit(oldMappings), store.MappingsAudit(mappings))...)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "role "+name+" deleted")
+	})
+}
+
+// holdersOf lists, in id order, the live users who hold the role or name it
+// explicitly; a failure is left in *errp.
+func holdersOf(ctx context.Context, tx pgx.Tx, tenantID, name string, errp *error) []string {
+	rows, err := tx.Query(ctx, `select id from users
+where tenant_id = $1 and (role = $2 or explicit_role = $2) and deleted_at is null
+order by id`, tenantID, name)
+	if err != nil {
+		*errp = err
+		return nil
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		*errp = err
+	}
+	return ids
+}
+
+// lockMappings serialises the writers of a tenant's role mappings (this
+// transaction-level advisory lock, exclusive) against the group writes that
+// read them (shared, see roleGroupChange): a group change either sees the new
+// mappings or is seen by the re-resolution of the mapping change.
+func lockMappings(ctx context.Context, tx pgx.Tx, tenantID string) error {
+	_, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended('roster.role_mappings:' || $1, 0))`, tenantID)
+	return err
+}
+
+// queueMappings queues the replacement of the tenant's mapping list.
+func queueMappings(b *pgx.Batch, tenantID string, m []store.RoleMapping) {
+	groups := make([]string, len(m))
+	roles := make([]string, len(m))
+	for i, x := range m {
+		groups[i], roles[i] = x.Group, x.Role
+	}
+	b.Queue(`delete from role_mappings where tenant_id = $1`, tenantID)
+	b.Queue(`insert into role_mappings (tenant_id, position, group_name, role)
 select $1, v.n, v.group_name, v.role from unnest($2::text[], $3::text[]) with ordinality as v (group_name, role, n)`,
-			tenantID, groups, roles)
-		b.Queue(auditInsert, auditArgs(tenantID, s.clock(), by, store.ActionMappingsUpdated, "role_mappings", tenantID, "",
+		tenantID, groups, roles)
+}
+
+// PutRoleMappings replaces the tenant's mappings, keeping their order, and
+// re-resolves the users it can move — members, without an explicit role, of
+// the groups the old or new list names — in the same transaction.
+func (s *Store) PutRoleMappings(ctx context.Context, tenantID string, m []store.RoleMapping, by store.Actor) error {
+	if !keysOK(tenantID) {
+		return store.ErrNotFound
+	}
+	m = slices.Clone(m)
+	for i := range m {
+		m[i].Role = store.CanonicalRole(m[i].Role)
+		if !textOK(m[i].Group) {
+			return &store.InvalidError{Field: "mappings.group", Reason: "is not valid UTF-8 text"}
+		}
+	}
+	return s.inTx(ctx, "PutRoleMappings", nil, func(tx pgx.Tx) error {
+		if err := lockMappings(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		rc, err := roleContext(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		old := rc.Mappings
+		rc.Mappings = m
+		if err := validateMappings(rc, m); err != nil {
+			return callerErr{err}
+		}
+		rows, err := tx.Query(ctx, mappedMembersSQL, tenantID, mappingKeys(old, m), true)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		moves, err := planMoves(ctx, tx, tenantID, ids, rc, by, nil)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		b := &pgx.Batch{}
+		queueMappings(b, tenantID, m)
+		b.Queue(auditInsert, auditArgs(tenantID, now, by, store.ActionMappingsUpdated, "role_mappings", tenantID, "",
 			store.MappingsAudit(old), store.MappingsAudit(m))...)
-		return tx.SendBatch(ctx, b).Close()
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "role mappings changed")
 	})
 }
 

@@ -21,7 +21,7 @@ var userWriteCols = []string{
 	"display_name", "nick_name", "profile_url", "title", "user_type", "preferred_language", "locale", "timezone",
 	"active", "emails", "phone_numbers", "addresses", "scim_roles",
 	"ent_employee_number", "ent_cost_center", "ent_organization", "ent_division", "ent_department", "ent_manager_id",
-	"role", "stores", "access_expires_at", "last_active_at",
+	"role", "stores", "access_expires_at", "last_active_at", "explicit_role",
 }
 
 // colNames are the template tokens of userWriteArgs: {c_<column>}.
@@ -57,7 +57,7 @@ func userWriteArgs(u *store.User) ([]any, error) {
 		u.Active, emails, phones, addresses, roles,
 		u.Enterprise.EmployeeNumber, u.Enterprise.CostCenter, u.Enterprise.Organization, u.Enterprise.Division,
 		u.Enterprise.Department, u.Enterprise.ManagerID,
-		u.Role, u.Stores, tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt),
+		u.Role, u.Stores, tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt), u.ExplicitRole,
 	}, nil
 }
 
@@ -67,7 +67,7 @@ u.name_formatted, u.name_family, u.name_given, u.name_middle, u.name_honorific_p
 u.display_name, u.nick_name, u.profile_url, u.title, u.user_type, u.preferred_language, u.locale, u.timezone,
 u.active, u.emails, u.phone_numbers, u.addresses, u.scim_roles,
 u.ent_employee_number, u.ent_cost_center, u.ent_organization, u.ent_division, u.ent_department, u.ent_manager_id,
-u.role, u.stores, u.seat, u.access_expires_at, u.last_active_at, u.version, u.created_at, u.updated_at`
+u.role, u.stores, u.seat, u.access_expires_at, u.last_active_at, u.version, u.created_at, u.updated_at, u.explicit_role`
 
 // scanUser reads userCols, after the extra destinations when given.
 func scanUser(row pgx.Row, extra ...any) (store.User, error) {
@@ -80,7 +80,7 @@ func scanUser(row pgx.Row, extra ...any) (store.User, error) {
 		&u.Active, &emails, &phones, &addresses, &roles,
 		&u.Enterprise.EmployeeNumber, &u.Enterprise.CostCenter, &u.Enterprise.Organization, &u.Enterprise.Division,
 		&u.Enterprise.Department, &u.Enterprise.ManagerID,
-		&u.Role, &u.Stores, &u.Seat, &u.AccessExpiresAt, &u.LastActiveAt, &u.Version, &u.CreatedAt, &u.UpdatedAt,
+		&u.Role, &u.Stores, &u.Seat, &u.AccessExpiresAt, &u.LastActiveAt, &u.Version, &u.CreatedAt, &u.UpdatedAt, &u.ExplicitRole,
 	)
 	if err := row.Scan(dest...); err != nil {
 		return store.User{}, err
@@ -170,10 +170,16 @@ const planEvents = `unnest({evplan}::int[], {evk}::int[], {evclass}::text[], {ev
 
 // roleClassCTE picks the plan: 2 when the user's role is a light custom role
 // of the tenant, else 1. Materialized: the lookup runs once, not once per use.
+// It takes a key-share lock on a custom role's row, so that a concurrent
+// DeleteRole either sees this holder or comes first, and it has no row when
+// the role is neither built in nor there (any more): then nothing is written.
 const roleClassCTE = `r as materialized (
-	select case when exists (
-		select 1 from roles where tenant_id = {tenant} and name = {c_role} and seat_class = 'light'
-	) then 2 else 1 end as p
+	select case when x.seat_class = 'light' then 2 else 1 end as p
+	from (select {c_role}::text as name) n
+	left join lateral (
+		select seat_class from roles where tenant_id = {tenant} and name = n.name for key share
+	) x on true
+	where n.name in ('admin', 'supervisor', 'agent') or x.seat_class is not null
 )`
 
 // actorNames are the template tokens of actorArgs.
@@ -266,6 +272,15 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 	now := s.clock()
 	u = u.Clone()
 	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
+	// The role: a new user is in no group yet, so explicit else default.
+	rc, err := roleContext(ctx, s.pool, tenantID)
+	if err != nil {
+		return store.User{}, s.convert("CreateUser", err, nil)
+	}
+	d, err := store.DecideRole(rc, nil, &u, nil, by)
+	if err != nil {
+		return store.User{}, err
+	}
 	plans := userPlans(store.OnCreate, store.SeatNone, u, false)
 	cols, err := userWriteArgs(&u)
 	if err != nil {
@@ -275,21 +290,39 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 	v := vals{"userName": u.UserName, "id": u.ID}
 
 	// A refusal can race with a release: retry while the follow-up finds room.
-	for attempt := 0; ; attempt++ {
-		var plan int32
-		err := s.pool.QueryRow(ctx, createUserSQL, args...).Scan(&plan)
-		if err == nil {
-			u.Seat, _ = plans.pick(plan)
-			return u, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return store.User{}, s.convert("CreateUser", err, v)
-		}
-		retry, err := s.whyNotCreated(ctx, tenantID, &u, now)
-		if !retry || attempt == 2 {
-			return store.User{}, err
+	create := func(q querier) (store.User, error) {
+		for attempt := 0; ; attempt++ {
+			var plan int32
+			err := q.QueryRow(ctx, createUserSQL, args...).Scan(&plan)
+			if err == nil {
+				u.Seat, _ = plans.pick(plan)
+				return u, nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return store.User{}, s.convert("CreateUser", err, v)
+			}
+			retry, err := s.whyNotCreated(ctx, tenantID, &u, now)
+			if !retry || attempt == 2 {
+				return store.User{}, err
+			}
 		}
 	}
+	if !d.Grant && d.Pending == nil {
+		return create(s.pool) // one statement, no transaction: the hot path
+	}
+	// A privileged grant or an approval request is written with the user.
+	var out store.User
+	err = s.inTx(ctx, "CreateUser", v, func(tx pgx.Tx) error {
+		var err error
+		if out, err = create(tx); err != nil {
+			return callerErr{err}
+		}
+		return s.recordDecision(ctx, tx, tenantID, u.ID, d, by, now)
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return out, nil
 }
 
 // whyNotCreated explains a CreateUser statement that wrote nothing: unknown
@@ -297,11 +330,12 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 // every backend. retry says the cap has room again.
 func (s *Store) whyNotCreated(ctx context.Context, tenantID string, u *store.User, now time.Time) (retry bool, err error) {
 	var inUse, purchased int
-	var overage, nameTaken, idTaken bool
+	var overage, nameTaken, idTaken, roleOK bool
 	err = s.pool.QueryRow(ctx, `select seats_full, `+purchasedSQL("tenants", "$4")+`, coalesce((settings ->> 'overage')::boolean, false),
 	exists (select 1 from users where tenant_id = $1 and user_name_key = $2 and deleted_at is null),
-	exists (select 1 from users where tenant_id = $1 and id = $3)
-from tenants where id = $1`, tenantID, store.FoldKey(u.UserName), u.ID, now).Scan(&inUse, &purchased, &overage, &nameTaken, &idTaken)
+	exists (select 1 from users where tenant_id = $1 and id = $3),
+	$5 in ('admin', 'supervisor', 'agent') or exists (select 1 from roles where tenant_id = $1 and name = $5)
+from tenants where id = $1`, tenantID, store.FoldKey(u.UserName), u.ID, now, u.Role).Scan(&inUse, &purchased, &overage, &nameTaken, &idTaken, &roleOK)
 	limit := &store.SeatLimitError{TenantID: tenantID, InUse: inUse, Purchased: purchased}
 	switch {
 	case err != nil:
@@ -310,6 +344,12 @@ from tenants where id = $1`, tenantID, store.FoldKey(u.UserName), u.ID, now).Sca
 		return false, &store.ConflictError{Field: "userName", Value: u.UserName}
 	case idTaken:
 		return false, &store.ConflictError{Field: "id", Value: u.ID}
+	case !roleOK: // deleted since the role was resolved
+		rc, err := roleContext(ctx, s.pool, tenantID)
+		if err != nil {
+			return false, s.convert("CreateUser", err, nil)
+		}
+		return false, &store.UnknownRoleError{Role: u.Role, Known: rc.Known()}
 	case overage || inUse+1 <= purchased:
 		return true, limit
 	}
@@ -459,6 +499,14 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, by store.Ac
 		}
 		now := s.clock()
 		u.ID, u.TenantID, u.CreatedAt, u.Version, u.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now
+		rc, groups, err := resolutionInputs(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		d, err := store.DecideRole(rc, &old, &u, groups, by)
+		if err != nil {
+			return callerErr{err}
+		}
 		plans := userPlans(store.OnUpdate, old.Seat, u, store.Expired(u.AccessExpiresAt, now))
 		cols, err := userWriteArgs(&u)
 		if err != nil {
@@ -469,13 +517,16 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, by store.Ac
 		var inUse, purchased *int
 		var overage *bool
 		out, err = scanUser(tx.QueryRow(ctx, updateUserSQL, args...), &plan, &inUse, &purchased, &overage)
+		if errors.Is(err, pgx.ErrNoRows) { // the role was deleted since it was resolved
+			return callerErr{&store.UnknownRoleError{Role: u.Role, Known: rc.Known()}}
+		}
 		if err != nil {
 			return callerErr{s.convert("UpdateUser", err, vals{"userName": u.UserName})}
 		}
 		if _, dFull := plans.pick(plan); dFull > 0 && inUse != nil && !*overage && *inUse > *purchased {
 			return callerErr{&store.SeatLimitError{TenantID: tenantID, InUse: *inUse - dFull, Purchased: *purchased}}
 		}
-		return nil
+		return s.recordDecision(ctx, tx, tenantID, id, d, by, now)
 	})
 	if err != nil {
 		return store.User{}, err
@@ -543,6 +594,11 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, by store.Ac
 			[]any{d.Full, d.Light, classes, deltas, reasons})
 		var groups []string
 		if err := tx.QueryRow(ctx, deleteUserSQL, args...).Scan(&groups); err != nil {
+			return err
+		}
+		// Nobody is left to approve a privileged grant for.
+		if _, err := tx.Exec(ctx, `update approvals set status = 'superseded', decided_at = $3, decided_by = 'system:rosterd'
+where tenant_id = $1 and user_id = $2 and status = 'pending'`, tenantID, id, args[2]); err != nil {
 			return err
 		}
 		if len(groups) == 0 {

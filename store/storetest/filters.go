@@ -50,7 +50,8 @@ func filterFixture(t *testing.T, s store.Store, clock *Clock) map[string]string 
 	short := []string{"ann", "bob", "carol", "quote"}
 	for i, u := range users {
 		clock.Advance(time.Hour)
-		created, err := s.CreateUser(ctx, "acme", u, token)
+		// An operator creates them: admin is privileged, refused over SCIM by default.
+		created, err := s.CreateUser(ctx, "acme", u, store.ActorAdmin)
 		require.NoError(t, err)
 		out[short[i]] = created.ID
 		out[short[i]+".created"] = created.CreatedAt.Format(time.RFC3339Nano)

@@ -229,7 +229,7 @@ func testUsersCRUD(t *testing.T, open Factory) {
 		Addresses:    []store.Address{{StreetAddress: "1 Main St", Locality: "Springfield", Country: "US", Type: "work", Primary: true}},
 		Roles:        []store.MultiValue{{Value: "Agent", Primary: true, Type: "WindowsAzureActiveDirectoryRole"}},
 		Enterprise:   store.Enterprise{EmployeeNumber: "701984", Department: "Support", ManagerID: "mgr-1", CostCenter: "4130"},
-		Role:         store.RoleAgent, Stores: []string{"store-1", "store-2"},
+		ExplicitRole: store.RoleAgent, Role: store.RoleAgent, Stores: []string{"store-1", "store-2"},
 	}
 	created, err := s.CreateUser(ctx, "acme", in, token)
 	require.NoError(t, err)

@@ -1,0 +1,382 @@
+package memory
+
+// Role resolution (issue 6): every write that can change what a user's role
+// resolves to re-resolves it here, under the store's one lock, with
+// store.DecideRole.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// roleContext is what role resolution reads; the caller holds s.mu.
+func (t *tenant) roleContext() *store.RoleContext {
+	rc := &store.RoleContext{Settings: t.t.Settings, Mappings: slices.Clone(t.mappings)}
+	for _, name := range t.roleOrder {
+		rc.Roles = append(rc.Roles, t.roles[name])
+	}
+	return rc
+}
+
+// groupChange is a group write not yet applied, as role resolution must see it.
+type groupChange struct {
+	rec     *groupRec
+	name    string          // its displayName after the change
+	members map[string]bool // its members after the change; nil when deleted
+}
+
+// groupNames lists the displayNames of the groups the user is in, seeing
+// pending changes.
+func (t *tenant) groupNames(userID string, pending *groupChange) []string {
+	var out []string
+	for _, g := range t.groupList {
+		if pending != nil && g == pending.rec {
+			continue
+		}
+		if g.members[userID] {
+			out = append(out, g.g.DisplayName)
+		}
+	}
+	if pending != nil && pending.members[userID] {
+		out = append(out, pending.name)
+	}
+	return out
+}
+
+// roleMove is one user's re-resolved role, checked and ready to apply.
+type roleMove struct {
+	rec    *userRec
+	before store.User
+	after  store.User
+	d      store.RoleDecision
+	ts     []store.Transition
+}
+
+// planMoves re-resolves the listed users (live ones, each once) under rc,
+// seeing the pending group change, after mutate (when given) edits each.
+// Users whose role and explicit role stay are left out. The seat moves of
+// all are checked against the cap together: all or nothing.
+func (t *tenant) planMoves(ids []string, rc *store.RoleContext, pending *groupChange, by store.Actor,
+	now time.Time, mutate func(*store.User)) ([]roleMove, error) {
+	var moves []roleMove
+	var all []store.Transition
+	seen := map[string]bool{}
+	for _, id := range ids {
+		rec, err := t.liveUser(id)
+		if err != nil || seen[id] {
+			continue
+		}
+		seen[id] = true
+		u := rec.u.Clone()
+		if mutate != nil {
+			mutate(&u)
+		}
+		d, err := store.DecideRole(rc, &rec.u, &u, t.groupNames(id, pending), by)
+		if err != nil {
+			return nil, err
+		}
+		u.Seat = store.SeatFor(u.Active, d.Class)
+		if u.Role == rec.u.Role && u.ExplicitRole == rec.u.ExplicitRole && u.Seat == rec.u.Seat && d.Pending == nil {
+			continue
+		}
+		ts := store.SeatTransitions(store.OnUpdate, rec.u.Seat, u.Seat, false)
+		all = append(all, ts...)
+		moves = append(moves, roleMove{rec: rec, before: rec.u.Clone(), after: u, d: d, ts: ts})
+	}
+	if err := t.checkCap(store.Delta(all), now); err != nil {
+		return nil, err
+	}
+	return moves, nil
+}
+
+// applyMoves writes planned moves: the users, their ledger entries, and the
+// audit events (user.updated naming the role change, privileged grants,
+// approval requests).
+func (t *tenant) applyMoves(moves []roleMove, by store.Actor, now time.Time, why string, newID func() string) {
+	for _, m := range moves {
+		u := m.after
+		u.Version, u.UpdatedAt = m.before.Version+1, now
+		t.recordSeats(m.ts, u.ID, by, now)
+		m.rec.u = u.Clone()
+		detail := fmt.Sprintf("role %s → %s (%s)", m.before.Role, u.Role, why)
+		t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.updated", TargetType: "user", TargetID: u.ID,
+			Detail: detail, Before: store.AuditJSON(m.before), After: store.AuditJSON(u)})
+		t.recordDecision(m.d, u.ID, by, now, newID)
+	}
+}
+
+// recordDecision writes what a role decision asks for beyond the user row:
+// the audit event of a privileged grant, a pending approval.
+func (t *tenant) recordDecision(d store.RoleDecision, userID string, by store.Actor, now time.Time, newID func() string) {
+	if d.Grant {
+		t.appendAudit(store.GrantAudit(d, userID, by, now))
+	}
+	if d.Pending == nil {
+		return
+	}
+	for _, a := range t.approvals {
+		if a.Status == store.ApprovalPending && a.UserID == userID && a.Role == d.Pending.Role {
+			return // already waiting: a re-sent attribute asks nothing new
+		}
+	}
+	a := *d.Pending
+	a.TenantID, a.ID, a.UserID, a.Status, a.CreatedAt = t.t.ID, newID(), userID, store.ApprovalPending, now
+	t.approvals = append(t.approvals, a)
+	t.appendAudit(store.PendingAudit(a, by, now))
+}
+
+// membersOfChange lists the users whose resolution a group change can alter:
+// none unless the group is (or becomes, or stops being) a role group; all
+// members before and after when its name changes that; else those who join
+// or leave.
+func membersOfChange(rc *store.RoleContext, oldName string, oldMembers map[string]bool, ch *groupChange) []string {
+	wasMapped := store.IsMappedGroup(oldName, rc.Mappings)
+	isMapped := ch.members != nil && store.IsMappedGroup(ch.name, rc.Mappings)
+	if !wasMapped && !isMapped {
+		return nil
+	}
+	var ids []string
+	renamed := ch.members == nil || store.FoldKey(oldName) != store.FoldKey(ch.name)
+	for id := range oldMembers {
+		if renamed || !ch.members[id] {
+			ids = append(ids, id)
+		}
+	}
+	for id := range ch.members {
+		if renamed && oldMembers[id] {
+			continue
+		}
+		if renamed || !oldMembers[id] {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// liveIDs lists the tenant's live users in creation order.
+func (t *tenant) liveIDs() []string {
+	var out []string
+	for _, rec := range t.userList {
+		if !rec.deleted {
+			out = append(out, rec.u.ID)
+		}
+	}
+	return out
+}
+
+// validateMappings checks a mapping list against the tenant's roles.
+func validateMappings(rc *store.RoleContext, m []store.RoleMapping) error {
+	seen := map[string]int{}
+	for i, x := range m {
+		field := fmt.Sprintf("mappings[%d]", i)
+		if store.FoldKey(x.Group) == "" {
+			return &store.InvalidError{Field: field + ".group", Reason: "is required: the displayName of the IdP group"}
+		}
+		if j, dup := seen[store.FoldKey(x.Group)]; dup {
+			return &store.InvalidError{Field: field + ".group", Reason: fmt.Sprintf("group %q is already mapped by mappings[%d]", x.Group, j)}
+		}
+		seen[store.FoldKey(x.Group)] = i
+		if _, _, ok := rc.Lookup(x.Role); !ok {
+			return &store.UnknownRoleError{Role: x.Role, Known: rc.Known()}
+		}
+	}
+	return nil
+}
+
+// SetUsersRole gives each listed user the role explicitly, all or nothing.
+func (s *Store) SetUsersRole(_ context.Context, tenantID string, userIDs []string, role string, by store.Actor) ([]store.RoleChange, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	role = store.CanonicalRole(role)
+	rc := t.roleContext()
+	if _, _, ok := rc.Lookup(role); !ok {
+		return nil, &store.UnknownRoleError{Role: role, Known: rc.Known()}
+	}
+	var missing []string
+	for _, id := range userIDs {
+		if _, err := t.liveUser(id); err != nil && !slices.Contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, &store.UnknownMembersError{IDs: missing}
+	}
+	now := s.clock()
+	moves, err := t.planMoves(userIDs, rc, nil, by, now, func(u *store.User) { u.ExplicitRole = role })
+	if err != nil {
+		return nil, err
+	}
+	t.applyMoves(moves, by, now, "bulk role change", s.newID)
+	return roleChanges(userIDs, func(id string) store.User { return t.users[id].u }, moves), nil
+}
+
+// roleChanges answers a bulk change in the order asked, each user once.
+func roleChanges(ids []string, current func(string) store.User, moves []roleMove) []store.RoleChange {
+	byID := map[string]roleMove{}
+	for _, m := range moves {
+		byID[m.after.ID] = m
+	}
+	out := []store.RoleChange{}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		u := current(id)
+		c := store.RoleChange{UserID: id, UserName: u.UserName, OldRole: u.Role, NewRole: u.Role, OldSeat: u.Seat, NewSeat: u.Seat}
+		if m, ok := byID[id]; ok {
+			c.OldRole, c.OldSeat = m.before.Role, m.before.Seat
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (s *Store) ListApprovals(_ context.Context, tenantID, status string) ([]store.Approval, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := []store.Approval{}
+	for _, a := range t.approvals {
+		if status == "" || a.Status == status {
+			out = append(out, cloneApproval(a))
+		}
+	}
+	return out, nil
+}
+
+func cloneApproval(a store.Approval) store.Approval {
+	if a.DecidedAt != nil {
+		at := *a.DecidedAt
+		a.DecidedAt = &at
+	}
+	return a
+}
+
+func (s *Store) DecideApproval(_ context.Context, tenantID, id string, approve bool, by store.Actor) (store.Approval, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.Approval{}, err
+	}
+	i := slices.IndexFunc(t.approvals, func(a store.Approval) bool { return a.ID == id })
+	if i < 0 {
+		return store.Approval{}, store.ErrNotFound
+	}
+	a := t.approvals[i]
+	if a.Status != store.ApprovalPending {
+		return store.Approval{}, &store.ApprovalDecidedError{ID: id, Status: a.Status}
+	}
+	now := s.clock()
+	rc := t.roleContext()
+	_, _, roleOK := rc.Lookup(a.Role)
+	_, userErr := t.liveUser(a.UserID)
+	var moves []roleMove
+	switch {
+	case !approve:
+		a.Status = store.ApprovalRejected
+	case !roleOK || userErr != nil:
+		a.Status = store.ApprovalSuperseded
+	default:
+		moves, err = t.planMoves([]string{a.UserID}, rc, nil, by, now, func(u *store.User) { u.ExplicitRole = a.Role })
+		if err != nil {
+			return store.Approval{}, err
+		}
+		a.Status = store.ApprovalApproved
+	}
+	a.DecidedAt, a.DecidedBy = &now, by.Kind+":"+by.ID
+	t.approvals[i] = a
+	t.appendAudit(store.ApprovalAudit(a, by, now))
+	t.applyMoves(moves, by, now, "approval "+a.ID, s.newID)
+	return cloneApproval(a), nil
+}
+
+// remapPlan checks a new mapping list and plans the moves of the users it
+// re-resolves. Users with an explicit role keep it.
+func (t *tenant) remapPlan(m []store.RoleMapping, by store.Actor, now time.Time) ([]roleMove, error) {
+	rc := t.roleContext()
+	rc.Mappings = slices.Clone(m)
+	if err := validateMappings(rc, m); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, rec := range t.userList {
+		if !rec.deleted && rec.u.ExplicitRole == "" {
+			ids = append(ids, rec.u.ID)
+		}
+	}
+	return t.planMoves(ids, rc, nil, by, now, nil)
+}
+
+// holders lists the live users who hold the role or name it explicitly.
+func (t *tenant) holders(name string) []string {
+	var out []string
+	for _, rec := range t.userList {
+		if !rec.deleted && (rec.u.Role == name || rec.u.ExplicitRole == name) {
+			out = append(out, rec.u.ID)
+		}
+	}
+	return out
+}
+
+// deleteRolePlan checks a role deletion and plans the holders' moves: their
+// explicit role becomes the replacement, mappings to the role follow it (or
+// go, without a replacement), and every holder re-resolves.
+func (t *tenant) deleteRolePlan(name, replacement string, by store.Actor, now time.Time) ([]roleMove, []store.RoleMapping, error) {
+	holders := t.holders(name)
+	if len(holders) > 0 && replacement == "" {
+		return nil, nil, &store.RoleInUseError{Role: name, Users: len(holders)}
+	}
+	if t.t.Settings.DefaultRole == name {
+		return nil, nil, &store.InvalidError{Field: "role",
+			Reason: fmt.Sprintf("%s is the tenant's default role; change settings.default_role first", name)}
+	}
+	rc := t.roleContext()
+	rc.Roles = slices.DeleteFunc(rc.Roles, func(r store.Role) bool { return r.Name == name })
+	if replacement != "" {
+		if _, _, ok := rc.Lookup(replacement); !ok || replacement == name {
+			return nil, nil, &store.UnknownRoleError{Role: replacement, Known: rc.Known()}
+		}
+	}
+	mappings := []store.RoleMapping{}
+	for _, m := range t.mappings {
+		if m.Role == name {
+			if replacement == "" {
+				continue
+			}
+			m.Role = replacement
+		}
+		mappings = append(mappings, m)
+	}
+	rc.Mappings = mappings
+	moves, err := t.planMoves(holders, rc, nil, by, now, func(u *store.User) {
+		if u.ExplicitRole == name {
+			u.ExplicitRole = replacement
+		}
+	})
+	return moves, mappings, err
+}
+
+// supersede closes the pending approvals a change makes moot.
+func (t *tenant) supersede(match func(store.Approval) bool, now time.Time) {
+	for i, a := range t.approvals {
+		if a.Status == store.ApprovalPending && match(a) {
+			a.Status, a.DecidedAt, a.DecidedBy = store.ApprovalSuperseded, &now, "system:rosterd"
+			t.approvals[i] = a
+		}
+	}
+}

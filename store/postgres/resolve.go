@@ -1,0 +1,524 @@
+package postgres
+
+// Role resolution (issue 6): the reads store.DecideRole needs, and the
+// re-resolution of users that a group, mapping or role change moves, inside
+// the transaction of that change.
+//
+// Lock order: a change that re-resolves several users locks them FOR NO KEY
+// UPDATE in id order before it changes memberships or moves seats (the tenant
+// row), as a user write locks its user before the tenant row. The resolution
+// reads memberships after taking the user's lock, so that of two concurrent
+// membership changes of one user the second to lock it sees the first.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// roleContextSQL reads what role resolution needs of a tenant ($1) in one row.
+const roleContextSQL = `select t.settings,
+	coalesce((select jsonb_agg(jsonb_build_array(r.name, r.privileged, r.seat_class) order by r.seq)
+		from roles r where r.tenant_id = t.id), '[]'),
+	coalesce((select jsonb_agg(jsonb_build_array(m.group_name, m.role) order by m.position)
+		from role_mappings m where m.tenant_id = t.id), '[]')
+from tenants t where t.id = $1`
+
+func scanRoleContext(row pgx.Row) (*store.RoleContext, error) {
+	var settings, roles, mappings []byte
+	if err := row.Scan(&settings, &roles, &mappings); err != nil {
+		return nil, err
+	}
+	rc := &store.RoleContext{Settings: store.DefaultSettings()}
+	if err := json.Unmarshal(settings, &rc.Settings); err != nil {
+		return nil, err
+	}
+	var rs [][3]any
+	if err := json.Unmarshal(roles, &rs); err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		name, _ := r[0].(string)
+		privileged, _ := r[1].(bool)
+		class, _ := r[2].(string)
+		rc.Roles = append(rc.Roles, store.Role{Name: name, Privileged: privileged, SeatClass: store.SeatClass(class)})
+	}
+	var ms [][2]string
+	if err := json.Unmarshal(mappings, &ms); err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		rc.Mappings = append(rc.Mappings, store.RoleMapping{Group: m[0], Role: m[1]})
+	}
+	return rc, nil
+}
+
+// roleContext reads the tenant's role context; ErrNotFound for an unknown tenant.
+func roleContext(ctx context.Context, q querier, tenantID string) (*store.RoleContext, error) {
+	return scanRoleContext(q.QueryRow(ctx, roleContextSQL, tenantID))
+}
+
+// groupNamesSQL lists the displayNames of the groups of the users $2.
+const groupNamesSQL = `select m.user_id, g.display_name from group_members m
+join groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+where m.tenant_id = $1 and m.user_id = any($2::text[])
+order by g.seq`
+
+func collectGroupNames(rows pgx.Rows) (map[string][]string, error) {
+	out := map[string][]string{}
+	var user, name string
+	_, err := pgx.ForEachRow(rows, []any{&user, &name}, func() error {
+		out[user] = append(out[user], name)
+		return nil
+	})
+	return out, err
+}
+
+// groupNames lists the displayNames of the groups each user is in.
+func groupNames(ctx context.Context, q querier, tenantID string, ids []string) (map[string][]string, error) {
+	rows, err := q.Query(ctx, groupNamesSQL, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	return collectGroupNames(rows)
+}
+
+// resolutionInputs reads the role context and one user's groups in one round trip.
+func resolutionInputs(ctx context.Context, tx pgx.Tx, tenantID, userID string) (*store.RoleContext, []string, error) {
+	b := &pgx.Batch{}
+	b.Queue(roleContextSQL, tenantID)
+	b.Queue(groupNamesSQL, tenantID, []string{userID})
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	rc, err := scanRoleContext(br.QueryRow())
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, err
+	}
+	groups, err := collectGroupNames(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rc, groups[userID], br.Close()
+}
+
+// recordDecision writes what a role decision asks for beyond the user row:
+// the audit event of a privileged grant, a pending approval (once per user
+// and role) and its audit event.
+func (s *Store) recordDecision(ctx context.Context, tx pgx.Tx, tenantID, userID string, d store.RoleDecision, by store.Actor, now time.Time) error {
+	if d.Grant {
+		e := store.GrantAudit(d, userID, by, now)
+		if _, err := tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, e.Action, e.TargetType, e.TargetID, e.Detail, "", "")...); err != nil {
+			return err
+		}
+	}
+	if d.Pending == nil {
+		return nil
+	}
+	a := *d.Pending
+	a.TenantID, a.ID, a.UserID, a.Status, a.CreatedAt = tenantID, s.newID(), userID, store.ApprovalPending, now
+	tag, err := tx.Exec(ctx, `insert into approvals
+	(tenant_id, id, user_id, role, status, requested_kind, requested_id, requested_name, request_id, created_at)
+values ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)
+on conflict (tenant_id, user_id, role) where status = 'pending' do nothing`,
+		tenantID, a.ID, userID, a.Role, by.Kind, by.ID, by.Name, by.RequestID, now)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err
+	}
+	e := store.PendingAudit(a, by, now)
+	_, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, e.Action, e.TargetType, e.TargetID, e.Detail, "", e.After)...)
+	return err
+}
+
+// move is one user's re-resolved role, checked and ready to write.
+type move struct {
+	before, after store.User
+	d             store.RoleDecision
+	ts            []store.Transition
+}
+
+// lockUsersSQL locks live users ($2) in id order, the order every
+// multi-user write takes.
+const lockUsersSQL = `select ` + userCols + ` from users u
+where u.tenant_id = $1 and u.id = any($2::text[]) and u.deleted_at is null
+order by u.id
+for no key update`
+
+// lockUsers locks the live users among ids, in id order, and returns them by id.
+func lockUsers(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (map[string]store.User, error) {
+	rows, err := tx.Query(ctx, lockUsersSQL, tenantID, storable(ids))
+	if err != nil {
+		return nil, err
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]store.User, len(users))
+	for _, u := range users {
+		out[u.ID] = u
+	}
+	return out, nil
+}
+
+// planMoves locks the listed users (live ones, each once), reads their
+// groups as this transaction sees them, and re-resolves each under rc after
+// mutate (when given) edits it. Users whose role, explicit role and seat stay
+// are left out.
+func planMoves(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rc *store.RoleContext, by store.Actor,
+	mutate func(*store.User)) ([]move, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	users, err := lockUsers(ctx, tx, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := groupNames(ctx, tx, tenantID, storable(ids))
+	if err != nil {
+		return nil, err
+	}
+	var moves []move
+	seen := map[string]bool{}
+	for _, id := range ids {
+		old, ok := users[id]
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		u := old.Clone()
+		if mutate != nil {
+			mutate(&u)
+		}
+		d, err := store.DecideRole(rc, &old, &u, groups[id], by)
+		if err != nil {
+			return nil, callerErr{err}
+		}
+		u.Seat = store.SeatFor(u.Active, d.Class)
+		if u.Role == old.Role && u.ExplicitRole == old.ExplicitRole && u.Seat == old.Seat && d.Pending == nil {
+			continue
+		}
+		moves = append(moves, move{before: old, after: u, d: d, ts: store.SeatTransitions(store.OnUpdate, old.Seat, u.Seat, false)})
+	}
+	return moves, nil
+}
+
+// applyMoves writes planned moves in a few set-based statements: the seat
+// counters (cap-checked, all or nothing), the ledger, the users, and an
+// audit event per user (user.updated naming the role change), then the
+// privileged grants and approval requests.
+func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, moves []move, by store.Actor, now time.Time, why string) error {
+	if len(moves) == 0 {
+		return nil
+	}
+	var all []store.Transition
+	var evUser, evClass, evReason []string
+	var evDelta []int32
+	var ids, roles, explicit, seats, details, befores, afters []string
+	for _, m := range moves {
+		for _, t := range m.ts {
+			evUser, evClass, evDelta, evReason = append(evUser, m.after.ID), append(evClass, string(t.Class)),
+				append(evDelta, int32(t.Delta)), append(evReason, t.Reason)
+		}
+		all = append(all, m.ts...)
+		after := m.after
+		after.Version, after.UpdatedAt = m.before.Version+1, now
+		ids, roles, explicit, seats = append(ids, after.ID), append(roles, after.Role), append(explicit, after.ExplicitRole), append(seats, string(after.Seat))
+		details = append(details, fmt.Sprintf("role %s → %s (%s)", m.before.Role, after.Role, why))
+		befores, afters = append(befores, store.AuditJSON(m.before)), append(afters, store.AuditJSON(after))
+	}
+	b := &pgx.Batch{}
+	if len(all) > 0 {
+		d := store.Delta(all)
+		var inUse, purchased int
+		var overage bool
+		var seq int64
+		if err := tx.QueryRow(ctx, `update tenants
+set seats_full = seats_full + $2, seats_light = seats_light + $3, seat_seq = seat_seq + $4
+where id = $1
+returning seats_full, `+purchasedSQL("tenants", "$5")+`, coalesce((settings ->> 'overage')::boolean, false), seat_seq`,
+			tenantID, d.Full, d.Light, len(all), now).Scan(&inUse, &purchased, &overage, &seq); err != nil {
+			return err
+		}
+		if d.Full > 0 && !overage && inUse > purchased {
+			return callerErr{&store.SeatLimitError{TenantID: tenantID, InUse: inUse - d.Full, Purchased: purchased}}
+		}
+		b.Queue(`insert into seat_events `+seatEventCols+`
+select $1, $2 + ev.n, $3, ev.user_id, ev.class, ev.delta, ev.reason, $4, $5, $6, $7
+from unnest($8::text[], $9::text[], $10::int[], $11::text[]) with ordinality as ev (user_id, class, delta, reason, n)`,
+			slices.Concat([]any{tenantID, seq - int64(len(all)), now}, actorArgs(by),
+				[]any{evUser, evClass, evDelta, evReason})...)
+	}
+	b.Queue(`update users u set role = v.role, explicit_role = v.explicit, seat = v.seat, version = u.version + 1, updated_at = $2
+from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as v (id, role, explicit, seat)
+where u.tenant_id = $1 and u.id = v.id`, tenantID, now, ids, roles, explicit, seats)
+	b.Queue(`insert into audit_events `+auditColsDetail+`
+select $1, $2, $3, $4, $5, $6, 'user.updated', 'user', v.id, v.detail, v.before, v.after
+from unnest($7::text[], $8::text[], $9::text[], $10::text[]) with ordinality as v (id, detail, before, after, n)
+order by v.n`, slices.Concat([]any{tenantID, now}, actorArgs(by), []any{ids, details, befores, afters})...)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	for _, m := range moves {
+		if err := s.recordDecision(ctx, tx, tenantID, m.after.ID, m.d, by, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const auditColsDetail = `(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json)`
+
+// validateMappings checks a mapping list against the tenant's roles.
+func validateMappings(rc *store.RoleContext, m []store.RoleMapping) error {
+	seen := map[string]int{}
+	for i, x := range m {
+		field := fmt.Sprintf("mappings[%d]", i)
+		if store.FoldKey(x.Group) == "" {
+			return &store.InvalidError{Field: field + ".group", Reason: "is required: the displayName of the IdP group"}
+		}
+		if j, dup := seen[store.FoldKey(x.Group)]; dup {
+			return &store.InvalidError{Field: field + ".group", Reason: fmt.Sprintf("group %q is already mapped by mappings[%d]", x.Group, j)}
+		}
+		seen[store.FoldKey(x.Group)] = i
+		if _, _, ok := rc.Lookup(x.Role); !ok {
+			return &store.UnknownRoleError{Role: x.Role, Known: rc.Known()}
+		}
+	}
+	return nil
+}
+
+// mappedMembersSQL lists the users ($3: no explicit role only when true) in
+// the groups whose displayName keys are $2.
+const mappedMembersSQL = `select distinct m.user_id from group_members m
+join groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+join users u on u.tenant_id = m.tenant_id and u.id = m.user_id
+where m.tenant_id = $1 and g.display_name_key = any($2::text[]) and u.deleted_at is null
+	and (not $3 or u.explicit_role = '')
+order by m.user_id`
+
+func mappingKeys(lists ...[]store.RoleMapping) []string {
+	keys := []string{}
+	for _, l := range lists {
+		for _, m := range l {
+			if k := store.FoldKey(m.Group); !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+func (s *Store) SetUsersRole(ctx context.Context, tenantID string, userIDs []string, role string, by store.Actor) ([]store.RoleChange, error) {
+	if !keysOK(tenantID) {
+		return nil, store.ErrNotFound
+	}
+	role = store.CanonicalRole(role)
+	var out []store.RoleChange
+	err := s.inTx(ctx, "SetUsersRole", nil, func(tx pgx.Tx) error {
+		rc, err := roleContext(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		if _, _, ok := rc.Lookup(role); !ok {
+			return callerErr{&store.UnknownRoleError{Role: role, Known: rc.Known()}}
+		}
+		users, err := lockUsers(ctx, tx, tenantID, userIDs)
+		if err != nil {
+			return err
+		}
+		var missing []string
+		for _, id := range userIDs {
+			if _, ok := users[id]; !ok && !slices.Contains(missing, id) {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			return callerErr{&store.UnknownMembersError{IDs: missing}}
+		}
+		moves, err := planMoves(ctx, tx, tenantID, userIDs, rc, by, func(u *store.User) { u.ExplicitRole = role })
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		if err := s.applyMoves(ctx, tx, tenantID, moves, by, now, "bulk role change"); err != nil {
+			return err
+		}
+		byID := map[string]move{}
+		for _, m := range moves {
+			byID[m.after.ID] = m
+		}
+		out = []store.RoleChange{}
+		seen := map[string]bool{}
+		for _, id := range userIDs {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			u := users[id]
+			c := store.RoleChange{UserID: id, UserName: u.UserName, OldRole: u.Role, NewRole: u.Role, OldSeat: u.Seat, NewSeat: u.Seat}
+			if m, ok := byID[id]; ok {
+				c.NewRole, c.NewSeat = m.after.Role, m.after.Seat
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+const approvalCols = `tenant_id, id, user_id, role, status, created_at, decided_at, decided_by`
+
+func scanApproval(row pgx.Row) (store.Approval, error) {
+	var a store.Approval
+	if err := row.Scan(&a.TenantID, &a.ID, &a.UserID, &a.Role, &a.Status, &a.CreatedAt, &a.DecidedAt, &a.DecidedBy); err != nil {
+		return store.Approval{}, err
+	}
+	a.CreatedAt, a.DecidedAt = store.Timestamp(a.CreatedAt), tsPtr(a.DecidedAt)
+	return a, nil
+}
+
+func (s *Store) ListApprovals(ctx context.Context, tenantID, status string) ([]store.Approval, error) {
+	if !keysOK(tenantID, status) {
+		return nil, store.ErrNotFound
+	}
+	rows, err := s.pool.Query(ctx, `select `+approvalCols+` from approvals
+where tenant_id = $1 and ($2 = '' or status = $2) order by seq`, tenantID, status)
+	if err != nil {
+		return nil, s.convert("ListApprovals", err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Approval, error) { return scanApproval(r) })
+	if err != nil {
+		return nil, s.convert("ListApprovals", err, nil)
+	}
+	if len(out) == 0 {
+		if err := s.tenantExists(ctx, s.pool, "ListApprovals", tenantID); err != nil {
+			return nil, err
+		}
+		out = []store.Approval{}
+	}
+	return out, nil
+}
+
+func (s *Store) DecideApproval(ctx context.Context, tenantID, id string, approve bool, by store.Actor) (store.Approval, error) {
+	if !keysOK(tenantID, id) {
+		return store.Approval{}, store.ErrNotFound
+	}
+	var out store.Approval
+	err := s.inTx(ctx, "DecideApproval", nil, func(tx pgx.Tx) error {
+		// Lock order: the user first (as every user write), then the approval.
+		var userID string
+		if err := tx.QueryRow(ctx, `select user_id from approvals where tenant_id = $1 and id = $2`, tenantID, id).Scan(&userID); err != nil {
+			return err
+		}
+		users, err := lockUsers(ctx, tx, tenantID, []string{userID})
+		if err != nil {
+			return err
+		}
+		a, err := scanApproval(tx.QueryRow(ctx, `select `+approvalCols+` from approvals
+where tenant_id = $1 and id = $2 for update`, tenantID, id))
+		if err != nil {
+			return err
+		}
+		if a.Status != store.ApprovalPending {
+			return callerErr{&store.ApprovalDecidedError{ID: id, Status: a.Status}}
+		}
+		now := s.clock()
+		rc, err := roleContext(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		_, _, roleOK := rc.Lookup(a.Role)
+		_, userOK := users[userID]
+		var moves []move
+		switch {
+		case !approve:
+			a.Status = store.ApprovalRejected
+		case !roleOK || !userOK:
+			a.Status = store.ApprovalSuperseded
+		default:
+			if moves, err = planMoves(ctx, tx, tenantID, []string{userID}, rc, by, func(u *store.User) { u.ExplicitRole = a.Role }); err != nil {
+				return err
+			}
+			a.Status = store.ApprovalApproved
+		}
+		a.DecidedAt, a.DecidedBy = &now, by.Kind+":"+by.ID
+		if _, err := tx.Exec(ctx, `update approvals set status = $3, decided_at = $4, decided_by = $5
+where tenant_id = $1 and id = $2`, tenantID, id, a.Status, now, a.DecidedBy); err != nil {
+			return err
+		}
+		e := store.ApprovalAudit(a, by, now)
+		if _, err := tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, e.Action, e.TargetType, e.TargetID, e.Detail, "", e.After)...); err != nil {
+			return err
+		}
+		out = a
+		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "approval "+a.ID)
+	})
+	if err != nil {
+		return store.Approval{}, err
+	}
+	return out, nil
+}
+
+// roleGroupChange reads the role context and, when the group is a role group
+// before or after the change (newName "" when it is deleted), lists and locks
+// the users whose role the change can move: every member before and after
+// when the change renames or deletes it or replaces its members, else the
+// users it adds or removes.
+func roleGroupChange(ctx context.Context, tx pgx.Tx, tenantID, groupID, oldName, newName string, ops []store.MemberOp) (*store.RoleContext, []string, error) {
+	// The shared mappings lock (see lockMappings), then the mappings, in one round trip.
+	b := &pgx.Batch{}
+	b.Queue(`select pg_advisory_xact_lock_shared(hashtextextended('roster.role_mappings:' || $1, 0))`, tenantID)
+	b.Queue(roleContextSQL, tenantID)
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, nil, err
+	}
+	rc, err := scanRoleContext(br.QueryRow())
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	deleted := newName == ""
+	if !store.IsMappedGroup(oldName, rc.Mappings) && (deleted || !store.IsMappedGroup(newName, rc.Mappings)) {
+		return rc, nil, nil
+	}
+	var ids []string
+	whole := deleted || store.FoldKey(oldName) != store.FoldKey(newName)
+	for _, op := range ops {
+		whole = whole || op.Kind == store.MembersReplace
+		ids = append(ids, storable(op.UserIDs)...)
+	}
+	if whole {
+		rows, err := tx.Query(ctx, `select user_id from group_members where tenant_id = $1 and group_id = $2`, tenantID, groupID)
+		if err != nil {
+			return nil, nil, err
+		}
+		members, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, nil, err
+		}
+		ids = append(ids, members...)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if _, err := lockUsers(ctx, tx, tenantID, ids); err != nil {
+		return nil, nil, err
+	}
+	return rc, ids, nil
+}

@@ -1,0 +1,456 @@
+package storetest
+
+// Role resolution (issue 6): every backend resolves a user's one role in the
+// transaction of the change that moves it.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// roleTenant creates a tenant with a light custom role "auditor", a
+// privileged custom role "owner", and the mappings given.
+func roleTenant(t *testing.T, s store.Store, id string, seats int, policy string, mappings ...store.RoleMapping) {
+	t.Helper()
+	newTenant(t, s, id, seats)
+	if policy != "" {
+		_, err := s.UpdateTenant(ctx, id, store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.PrivilegedRoles = policy; return nil })
+		require.NoError(t, err)
+	}
+	_, err := s.CreateRole(ctx, id, store.Role{Name: "auditor", Permissions: []string{"reporting.view_org"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+	require.NoError(t, err)
+	_, err = s.CreateRole(ctx, id, store.Role{Name: "owner", Permissions: []string{"billing.manage"}, Privileged: true}, store.ActorAdmin)
+	require.NoError(t, err)
+	require.NoError(t, s.PutRoleMappings(ctx, id, mappings, store.ActorAdmin))
+}
+
+func roleOf(t *testing.T, s store.Store, tenant, id string) (string, store.SeatClass) {
+	t.Helper()
+	u, err := s.GetUser(ctx, tenant, id)
+	require.NoError(t, err)
+	return u.Role, u.Seat
+}
+
+func userNamed(t *testing.T, s store.Store, tenant, userName string, explicit string) store.User {
+	t.Helper()
+	u, err := s.CreateUser(ctx, tenant, store.User{UserName: userName, Active: true, ExplicitRole: explicit}, token)
+	require.NoError(t, err)
+	return u
+}
+
+func auditActions(t *testing.T, s store.Store, tenant string, q store.EventQuery) []string {
+	t.Helper()
+	q.Limit = 1000
+	events, err := s.ListAudit(ctx, tenant, q)
+	require.NoError(t, err)
+	var out []string
+	for i := len(events) - 1; i >= 0; i-- {
+		out = append(out, events[i].Action)
+	}
+	return out
+}
+
+// testRoleResolution: explicit role beats a mapping, which beats the default;
+// group changes of a mapped group, deleting it, and new mappings re-resolve
+// at once, with seat moves.
+func testRoleResolution(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	roleTenant(t, s, "acme", 10, "", store.RoleMapping{Group: "Leads", Role: "supervisor"}, store.RoleMapping{Group: "Auditors", Role: "auditor"})
+
+	ann := userNamed(t, s, "acme", "ann@x.com", "")
+	assert.Equal(t, store.RoleAgent, ann.Role, "no attribute, no group: the default role")
+	assert.Equal(t, "", ann.ExplicitRole)
+	bob := userNamed(t, s, "acme", "bob@x.com", "Supervisor")
+	assert.Equal(t, store.RoleSupervisor, bob.Role)
+	assert.Equal(t, store.RoleSupervisor, bob.ExplicitRole, "stored canonical")
+
+	// Joining a mapped group re-resolves at once; the seat moves full → light.
+	aud := newGroup(t, s, "acme", "Auditors", ann.ID, bob.ID)
+	role, seat := roleOf(t, s, "acme", ann.ID)
+	assert.Equal(t, "auditor", role)
+	assert.Equal(t, store.SeatLight, seat)
+	role, _ = roleOf(t, s, "acme", bob.ID)
+	assert.Equal(t, store.RoleSupervisor, role, "an explicit role beats a mapping")
+	assert.Equal(t, store.SeatCounts{Full: 1, Light: 1}, counts(t, s, "acme"))
+
+	// A second mapped group earlier in precedence wins.
+	leads := newGroup(t, s, "acme", "Leads")
+	_, err := s.UpdateGroup(ctx, "acme", leads.ID, token, func(g *store.GroupUpdate) error { g.Add(ann.ID); return nil })
+	require.NoError(t, err)
+	role, seat = roleOf(t, s, "acme", ann.ID)
+	assert.Equal(t, store.RoleSupervisor, role)
+	assert.Equal(t, store.SeatFull, seat)
+
+	// Leaving it falls back to the next mapping.
+	_, err = s.UpdateGroup(ctx, "acme", leads.ID, token, func(g *store.GroupUpdate) error { g.Remove(ann.ID); return nil })
+	require.NoError(t, err)
+	role, _ = roleOf(t, s, "acme", ann.ID)
+	assert.Equal(t, "auditor", role)
+
+	// Removing bob's explicit role falls back to the mapping.
+	bob, err = s.UpdateUser(ctx, "acme", bob.ID, token, func(u *store.User) error { u.ExplicitRole = ""; return nil })
+	require.NoError(t, err)
+	assert.Equal(t, "auditor", bob.Role)
+	assert.Equal(t, store.SeatLight, bob.Seat)
+
+	// Replace on the mapped group: who leaves re-resolves.
+	_, err = s.UpdateGroup(ctx, "acme", aud.ID, token, func(g *store.GroupUpdate) error { g.Replace(bob.ID); return nil })
+	require.NoError(t, err)
+	role, _ = roleOf(t, s, "acme", ann.ID)
+	assert.Equal(t, store.RoleAgent, role)
+
+	// Renaming a mapped group away from its mapping re-resolves its members.
+	_, err = s.UpdateGroup(ctx, "acme", aud.ID, token, func(g *store.GroupUpdate) error { g.Group.DisplayName = "Former auditors"; return nil })
+	require.NoError(t, err)
+	role, _ = roleOf(t, s, "acme", bob.ID)
+	assert.Equal(t, store.RoleAgent, role)
+	_, err = s.UpdateGroup(ctx, "acme", aud.ID, token, func(g *store.GroupUpdate) error { g.Group.DisplayName = "auditors"; return nil })
+	require.NoError(t, err)
+	role, _ = roleOf(t, s, "acme", bob.ID)
+	assert.Equal(t, "auditor", role, "group names match mappings case-insensitively")
+
+	// Deleting a role group re-resolves its members.
+	require.NoError(t, s.DeleteGroup(ctx, "acme", aud.ID, token))
+	role, seat = roleOf(t, s, "acme", bob.ID)
+	assert.Equal(t, store.RoleAgent, role)
+	assert.Equal(t, store.SeatFull, seat)
+
+	// New mappings re-resolve the members of the groups they name.
+	newGroup(t, s, "acme", "Night shift", ann.ID)
+	require.NoError(t, s.PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "Night Shift", Role: "Auditor"}}, store.ActorAdmin))
+	role, _ = roleOf(t, s, "acme", ann.ID)
+	assert.Equal(t, "auditor", role)
+	got, err := s.GetRoleMappings(ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, []store.RoleMapping{{Group: "Night Shift", Role: "auditor"}}, got, "roles stored canonical")
+	require.NoError(t, s.PutRoleMappings(ctx, "acme", nil, store.ActorAdmin))
+	role, _ = roleOf(t, s, "acme", ann.ID)
+	assert.Equal(t, store.RoleAgent, role)
+
+	// A new default role applies to users without explicit role or mapping on their next write.
+	c := counts(t, s, "acme")
+	assert.Equal(t, c, replay(ledger(t, s, "acme")), "the ledger replays to the counters")
+	assert.Contains(t, auditActions(t, s, "acme", store.EventQuery{UserID: ann.ID}), "user.updated")
+}
+
+func counts(t *testing.T, s store.Store, tenant string) store.SeatCounts {
+	t.Helper()
+	c, err := s.SeatCounts(ctx, tenant)
+	require.NoError(t, err)
+	return c
+}
+
+// testRoleErrors: an unknown role, a bad mapping, a refused privileged role
+// change nothing.
+func testRoleErrors(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	roleTenant(t, s, "acme", 10, "")
+	before := len(auditActions(t, s, "acme", store.EventQuery{}))
+
+	_, err := s.CreateUser(ctx, "acme", store.User{UserName: "x@x.com", Active: true, ExplicitRole: "wizard"}, token)
+	var unknown *store.UnknownRoleError
+	require.ErrorAs(t, err, &unknown)
+	assert.Equal(t, "wizard", unknown.Role)
+	assert.Equal(t, []string{"admin", "supervisor", "agent", "auditor", "owner"}, unknown.Known)
+	_, err = s.GetUserByUserName(ctx, "acme", "x@x.com")
+	assert.ErrorIs(t, err, store.ErrNotFound, "nothing created")
+
+	u := userNamed(t, s, "acme", "ann@x.com", "")
+	before = len(auditActions(t, s, "acme", store.EventQuery{}))
+	_, err = s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.ExplicitRole = "Wizard"; x.Title = "changed"; return nil })
+	require.ErrorAs(t, err, &unknown)
+	got, err := s.GetUser(ctx, "acme", u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, u, got, "nothing changed")
+
+	// Privileged over SCIM: refused by default, with directions.
+	_, err = s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.ExplicitRole = "admin"; return nil })
+	var priv *store.PrivilegedRoleError
+	require.ErrorAs(t, err, &priv)
+	assert.Contains(t, err.Error(), "PATCH /admin/v1/tenants/acme")
+	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "o@x.com", Active: true, ExplicitRole: "owner"}, token)
+	require.ErrorAs(t, err, &priv, "custom privileged roles too")
+	got, err = s.GetUser(ctx, "acme", u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, u, got)
+
+	// Mappings: unknown role, duplicate group, empty group.
+	for _, bad := range [][]store.RoleMapping{
+		{{Group: "Leads", Role: "wizard"}},
+		{{Group: "Leads", Role: "agent"}, {Group: "leads", Role: "supervisor"}},
+		{{Group: " ", Role: "agent"}},
+	} {
+		err := s.PutRoleMappings(ctx, "acme", bad, store.ActorAdmin)
+		assert.ErrorIs(t, err, store.ErrInvalid, "%v", bad)
+	}
+	m, err := s.GetRoleMappings(ctx, "acme")
+	require.NoError(t, err)
+	assert.Empty(t, m)
+	assert.Len(t, auditActions(t, s, "acme", store.EventQuery{}), before, "no audit event for a refused change")
+
+	// Custom role names: lower-case, not a built-in.
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "Admin"}, store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrInvalid)
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "admin"}, store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrConflict)
+}
+
+// testPrivilegedRoles: the privileged_roles policy for SCIM grants, the
+// approval queue, and an audit event for every privileged grant.
+func testPrivilegedRoles(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	roleTenant(t, s, "allow", 10, store.PrivilegedAllow)
+	u, err := s.CreateUser(ctx, "allow", store.User{UserName: "a@x.com", Active: true, ExplicitRole: "admin"}, token)
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleAdmin, u.Role)
+	assert.Contains(t, auditActions(t, s, "allow", store.EventQuery{UserID: u.ID}), "role.privileged_granted")
+
+	roleTenant(t, s, "acme", 10, store.PrivilegedApprove, store.RoleMapping{Group: "Admins", Role: "admin"})
+	ann, err := s.CreateUser(ctx, "acme", store.User{UserName: "ann@x.com", Active: true, ExplicitRole: "owner"}, token)
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleAgent, ann.Role, "the default role until approved")
+	assert.Equal(t, "", ann.ExplicitRole)
+	// The IdP re-sends the attribute: still one pending approval.
+	ann, err = s.UpdateUser(ctx, "acme", ann.ID, token, func(x *store.User) error { x.ExplicitRole = "owner"; return nil })
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleAgent, ann.Role)
+	pending, err := s.ListApprovals(ctx, "acme", store.ApprovalPending)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	a := pending[0]
+	assert.Equal(t, ann.ID, a.UserID)
+	assert.Equal(t, "owner", a.Role)
+	assert.Equal(t, store.ApprovalPending, a.Status)
+	assert.Equal(t, "acme", a.TenantID)
+
+	approved, err := s.DecideApproval(ctx, "acme", a.ID, true, store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, store.ApprovalApproved, approved.Status)
+	require.NotNil(t, approved.DecidedAt)
+	got, err := s.GetUser(ctx, "acme", ann.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "owner", got.Role)
+	assert.Equal(t, "owner", got.ExplicitRole)
+	_, err = s.DecideApproval(ctx, "acme", a.ID, true, store.ActorAdmin)
+	var decided *store.ApprovalDecidedError
+	require.ErrorAs(t, err, &decided)
+	_, err = s.DecideApproval(ctx, "acme", "nope", true, store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	actions := auditActions(t, s, "acme", store.EventQuery{UserID: ann.ID})
+	assert.Contains(t, actions, "role.approval_requested")
+	assert.Contains(t, actions, "role.approval_approved")
+	assert.Contains(t, actions, "role.privileged_granted")
+
+	// Rejected: nothing changes for the user.
+	bob, err := s.CreateUser(ctx, "acme", store.User{UserName: "bob@x.com", Active: true, ExplicitRole: "admin"}, token)
+	require.NoError(t, err)
+	pending, err = s.ListApprovals(ctx, "acme", store.ApprovalPending)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	rejected, err := s.DecideApproval(ctx, "acme", pending[0].ID, false, store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, store.ApprovalRejected, rejected.Status)
+	role, _ := roleOf(t, s, "acme", bob.ID)
+	assert.Equal(t, store.RoleAgent, role)
+
+	// A mapped privileged role is the operator's decision: granted, audited.
+	newGroup(t, s, "acme", "Admins", bob.ID)
+	role, _ = roleOf(t, s, "acme", bob.ID)
+	assert.Equal(t, store.RoleAdmin, role)
+	assert.Contains(t, auditActions(t, s, "acme", store.EventQuery{UserID: bob.ID}), "role.privileged_granted")
+
+	// Deleting the user supersedes what waits for them.
+	cid, err := s.CreateUser(ctx, "acme", store.User{UserName: "carl@x.com", Active: true, ExplicitRole: "owner"}, token)
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteUser(ctx, "acme", cid.ID, token))
+	all, err := s.ListApprovals(ctx, "acme", "")
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	assert.Equal(t, []string{store.ApprovalApproved, store.ApprovalRejected, store.ApprovalSuperseded},
+		[]string{all[0].Status, all[1].Status, all[2].Status}, "oldest first")
+}
+
+// testSetUsersRole: a bulk role change is all or nothing, with seat moves.
+func testSetUsersRole(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	roleTenant(t, s, "acme", 2, "")
+	ann := userNamed(t, s, "acme", "ann@x.com", "")
+	bob := userNamed(t, s, "acme", "bob@x.com", "supervisor")
+
+	_, err := s.SetUsersRole(ctx, "acme", []string{ann.ID, "nobody"}, "auditor", store.ActorAdmin)
+	var unknown *store.UnknownMembersError
+	require.ErrorAs(t, err, &unknown)
+	assert.Equal(t, []string{"nobody"}, unknown.IDs)
+	_, err = s.SetUsersRole(ctx, "acme", []string{ann.ID}, "wizard", store.ActorAdmin)
+	var unknownRole *store.UnknownRoleError
+	require.ErrorAs(t, err, &unknownRole)
+
+	changes, err := s.SetUsersRole(ctx, "acme", []string{bob.ID, ann.ID, bob.ID}, "Auditor", store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, []store.RoleChange{
+		{UserID: bob.ID, UserName: "bob@x.com", OldRole: "supervisor", NewRole: "auditor", OldSeat: store.SeatFull, NewSeat: store.SeatLight},
+		{UserID: ann.ID, UserName: "ann@x.com", OldRole: "agent", NewRole: "auditor", OldSeat: store.SeatFull, NewSeat: store.SeatLight},
+	}, changes)
+	assert.Equal(t, store.SeatCounts{Light: 2}, counts(t, s, "acme"))
+
+	// Back to full seats: one more than purchased → refused, nothing moves.
+	userNamed(t, s, "acme", "cid@x.com", "")
+	_, err = s.SetUsersRole(ctx, "acme", []string{ann.ID, bob.ID}, "agent", store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrSeatLimit)
+	role, _ := roleOf(t, s, "acme", ann.ID)
+	assert.Equal(t, "auditor", role, "all or nothing")
+	changes, err = s.SetUsersRole(ctx, "acme", []string{ann.ID}, "agent", store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, "agent", changes[0].NewRole)
+	assert.Equal(t, counts(t, s, "acme"), replay(ledger(t, s, "acme")))
+	var pairs []step
+	for _, e := range ledger(t, s, "acme") {
+		if e.UserID == ann.ID && e.Reason == store.ReasonRoleChanged {
+			pairs = append(pairs, step{e.Reason, e.Class, e.Delta})
+		}
+	}
+	assert.Equal(t, []step{{store.ReasonRoleChanged, store.SeatFull, -1}, {store.ReasonRoleChanged, store.SeatLight, 1},
+		{store.ReasonRoleChanged, store.SeatLight, -1}, {store.ReasonRoleChanged, store.SeatFull, 1}}, pairs, "one ledger pair per class change")
+}
+
+// testDeleteRoleReplacement: holders (explicit and mapped) move to the
+// replacement, mappings follow, the default role cannot go.
+func testDeleteRoleReplacement(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	roleTenant(t, s, "acme", 10, "", store.RoleMapping{Group: "Auditors", Role: "auditor"})
+	ann := userNamed(t, s, "acme", "ann@x.com", "auditor")
+	bob := userNamed(t, s, "acme", "bob@x.com", "")
+	newGroup(t, s, "acme", "Auditors", bob.ID)
+
+	err := s.DeleteRole(ctx, "acme", "auditor", "", store.ActorAdmin)
+	var inUse *store.RoleInUseError
+	require.ErrorAs(t, err, &inUse)
+	assert.Equal(t, 2, inUse.Users)
+	err = s.DeleteRole(ctx, "acme", "auditor", "wizard", store.ActorAdmin)
+	var unknown *store.UnknownRoleError
+	require.ErrorAs(t, err, &unknown)
+
+	require.NoError(t, s.DeleteRole(ctx, "acme", "auditor", "supervisor", store.ActorAdmin))
+	for _, id := range []string{ann.ID, bob.ID} {
+		role, seat := roleOf(t, s, "acme", id)
+		assert.Equal(t, store.RoleSupervisor, role)
+		assert.Equal(t, store.SeatFull, seat)
+	}
+	got, err := s.GetUser(ctx, "acme", ann.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleSupervisor, got.ExplicitRole)
+	got, err = s.GetUser(ctx, "acme", bob.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "", got.ExplicitRole, "a mapped holder stays mapped")
+	m, err := s.GetRoleMappings(ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, []store.RoleMapping{{Group: "Auditors", Role: "supervisor"}}, m)
+	assert.Equal(t, counts(t, s, "acme"), replay(ledger(t, s, "acme")))
+
+	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = "owner"; return nil })
+	require.NoError(t, err)
+	assert.ErrorIs(t, s.DeleteRole(ctx, "acme", "owner", "agent", store.ActorAdmin), store.ErrInvalid)
+
+	// A seat-class change of a role moves its holders' seats.
+	carl := userNamed(t, s, "acme", "carl@x.com", "")
+	assert.Equal(t, "owner", carl.Role, "the tenant's default role")
+	_, err = s.UpdateRole(ctx, "acme", "owner", store.ActorAdmin, func(r *store.Role) error { r.SeatClass = store.SeatLight; return nil })
+	require.NoError(t, err)
+	_, seat := roleOf(t, s, "acme", carl.ID)
+	assert.Equal(t, store.SeatLight, seat)
+	assert.Equal(t, counts(t, s, "acme"), replay(ledger(t, s, "acme")))
+}
+
+// testRoleRace proves that concurrent membership changes of mapped groups
+// (adds, removes, replaces, renames) and user writes leave each user with the
+// role the final memberships imply, and seat counters that match the ledger.
+func testRoleRace(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	mappings := []store.RoleMapping{{Group: "Leads", Role: "supervisor"}, {Group: "Auditors", Role: "auditor"}}
+	roleTenant(t, s, "acme", 100, "", mappings...)
+	const nUsers = 10
+	var users []string
+	for i := range nUsers {
+		users = append(users, userNamed(t, s, "acme", fmt.Sprintf("u%02d@x.com", i), "").ID)
+	}
+	groups := []string{newGroup(t, s, "acme", "Leads").ID, newGroup(t, s, "acme", "Auditors").ID, newGroup(t, s, "acme", "Eng").ID}
+
+	const rounds, workers = 4, 8
+	for round := range rounds {
+		var mu sync.Mutex
+		rng := rand.New(rand.NewPCG(uint64(round), 42))
+		pick := func() []string {
+			mu.Lock()
+			defer mu.Unlock()
+			var out []string
+			for _, u := range users {
+				if rng.IntN(3) == 0 {
+					out = append(out, u)
+				}
+			}
+			return out
+		}
+		kinds := make([]int, workers)
+		targets := make([]string, workers)
+		sets := make([][]string, workers)
+		for i := range workers {
+			kinds[i], targets[i], sets[i] = rng.IntN(5), groups[rng.IntN(len(groups))], pick()
+		}
+		errs := parallel(workers, func(i int) error {
+			switch kinds[i] {
+			case 0, 1:
+				_, err := s.UpdateGroup(ctx, "acme", targets[i], token, func(g *store.GroupUpdate) error { g.Add(sets[i]...); return nil })
+				return err
+			case 2:
+				_, err := s.UpdateGroup(ctx, "acme", targets[i], token, func(g *store.GroupUpdate) error { g.Remove(sets[i]...); return nil })
+				return err
+			case 3:
+				_, err := s.UpdateGroup(ctx, "acme", targets[i], token, func(g *store.GroupUpdate) error {
+					g.Remove(sets[i]...)
+					g.Add(sets[(i+1)%workers]...)
+					return nil
+				})
+				return err
+			default:
+				if len(sets[i]) == 0 {
+					return nil
+				}
+				_, err := s.UpdateUser(ctx, "acme", sets[i][0], token, func(u *store.User) error { u.Title = fmt.Sprint(i); return nil })
+				return err
+			}
+		})
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+	}
+
+	// Every user holds the role the final memberships imply.
+	want := store.SeatCounts{}
+	for _, id := range users {
+		gs, err := s.UserGroups(ctx, "acme", id)
+		require.NoError(t, err)
+		var names []string
+		for _, g := range gs {
+			names = append(names, g.DisplayName)
+		}
+		expect := store.ResolveRole("", names, mappings, store.RoleAgent)
+		role, seat := roleOf(t, s, "acme", id)
+		assert.Equal(t, expect.Role, role, "user %s in %v", id, names)
+		if expect.Role == "auditor" {
+			assert.Equal(t, store.SeatLight, seat)
+			want.Light++
+		} else {
+			assert.Equal(t, store.SeatFull, seat)
+			want.Full++
+		}
+	}
+	assert.Equal(t, want, counts(t, s, "acme"))
+	assert.Equal(t, want, replay(ledger(t, s, "acme")))
+}
