@@ -117,7 +117,9 @@ func TestPermissions_custom(t *testing.T) {
 }
 
 func TestExplicitRole(t *testing.T) {
-	mv := func(value string, primary bool) store.MultiValue { return store.MultiValue{Value: value, Primary: primary} }
+	mv := func(value string, primary bool) store.MultiValue {
+		return store.MultiValue{Value: value, Primary: primary}
+	}
 	tests := []struct {
 		name      string
 		extension string
