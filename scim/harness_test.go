@@ -3,6 +3,7 @@ package scim_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -131,7 +132,10 @@ func (e *env) must(status int, method, path, body string, headers ...string) res
 // createUser POSTs a minimal user and returns its id.
 func (e *env) createUser(userName string, extra ...string) string {
 	e.t.Helper()
-	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"` + userName + `","active":true`
+	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"` + userName + `"`
+	if !strings.Contains(strings.Join(extra, ","), `"active"`) {
+		body += `,"active":true`
+	}
 	for _, x := range extra {
 		body += "," + x
 	}
@@ -190,4 +194,10 @@ func mustJSON(t testing.TB, v any) string {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(b)
+}
+
+var tokenActor = store.Actor{Kind: "token", ID: "tok-1", Name: "okta"}
+
+func storeUser(i int) store.User {
+	return store.User{UserName: fmt.Sprintf("bulk%05d@x.com", i), Active: true}
 }
