@@ -135,7 +135,7 @@ func Report(t store.Tenant, held store.SeatCounts, now time.Time) SeatReport {
 			r.TermStartSeats, inTerm = c.From, true
 			fallthrough
 		default:
-			if p, ok := prorate(plan, c, r.Term); ok {
+			if p, ok := prorate(plan, c, r.Term, r.DaysInTerm); ok {
 				r.Prorations = append(r.Prorations, p)
 				r.ProratedAddedCents += p.AmountCents
 			}
@@ -156,12 +156,12 @@ func Report(t store.Tenant, held store.SeatCounts, now time.Time) SeatReport {
 // prorate prices a mid-term change of purchased seats: an addition is billed
 // for the days left to the renewal; a change that adds no billable seat
 // (still under the minimum, or a reduction) yields no line.
-func prorate(plan Plan, c store.SeatChange, term Term) (Proration, bool) {
+func prorate(plan Plan, c store.SeatChange, term Term, termDays int) (Proration, bool) {
 	added := BillableSeats(plan, c.To, 0) - BillableSeats(plan, c.From, 0)
 	if added <= 0 || c.At.Before(term.Start) || !c.At.Before(term.Renewal) {
 		return Proration{}, false
 	}
-	p := Proration{At: c.At, From: c.From, To: c.To, BillableAdded: added, DaysLeft: term.DaysLeft(c.At), DaysInTerm: term.Days()}
+	p := Proration{At: c.At, From: c.From, To: c.To, BillableAdded: added, DaysLeft: term.DaysLeft(c.At), DaysInTerm: termDays}
 	p.AmountCents = divRound(int64(added)*int64(plan.SeatPriceCents)*12*int64(p.DaysLeft), int64(p.DaysInTerm))
 	return p, true
 }

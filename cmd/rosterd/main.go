@@ -15,7 +15,7 @@ import (
 func main() {
 	if err := run(signalContext(), os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "rosterd:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err)) // cli.go: 1 refused or failed, 2 usage, 3 server unreachable or token refused
 	}
 }
 

@@ -320,7 +320,7 @@ func TestRun_unknownCommand(t *testing.T) {
 	err := run(context.Background(), []string{"frobnicate"}, envFrom(nil), &out)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown command "frobnicate"`)
-	assert.Contains(t, err.Error(), "valid commands: serve, migrate, healthcheck, version, help")
+	assert.Contains(t, err.Error(), "valid commands: serve, migrate, healthcheck, tenant, token, saml, version, help")
 }
 
 func TestRun_helpAndVersion(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,6 +33,7 @@ type system struct {
 	getenv func(string) string
 	stdout io.Writer // the banner, "listening on ADDR", command output
 	stderr io.Writer // JSON logs
+	stdin  io.Reader // admin commands reading "-" (saml set TENANT -); nil: empty
 
 	now    func() time.Time
 	newID  func() string // store ids and request ids
@@ -54,6 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		getenv:       getenv,
 		stdout:       stdout,
 		stderr:       os.Stderr,
+		stdin:        os.Stdin,
 		now:          time.Now,
 		newID:        uuid.NewString,
 		random:       rand.Reader,
@@ -71,13 +74,15 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{
+	return slices.Concat([]command{
 		{"serve", "run the server (the default command)", serve},
 		{"migrate", "apply the PostgreSQL migrations and exit", migrate},
 		{"healthcheck", "exit 0 when the server at ROSTER_ADDR is ready (container health checks)", healthcheck},
-		{"version", "print the version", printVersion},
-		{"help", "show this help", help},
-	}
+	}, adminCommands(), // cli.go: tenant, token, saml, …
+		[]command{
+			{"version", "print the version", printVersion},
+			{"help", "show this help", help},
+		})
 }
 
 func runSystem(ctx context.Context, args []string, sys *system) error {
@@ -92,7 +97,7 @@ func runSystem(ctx context.Context, args []string, sys *system) error {
 		}
 		names = append(names, c.name)
 	}
-	return fmt.Errorf("unknown command %q; valid commands: %s", name, strings.Join(names, ", "))
+	return &exitError{code: ExitUsage, err: fmt.Errorf("unknown command %q; valid commands: %s", name, strings.Join(names, ", "))}
 }
 
 // parseFlags reads the configuration of command name from the environment and
@@ -224,6 +229,7 @@ func writeUsage(w io.Writer) error {
 	}
 	_ = tw.Flush()
 	b.WriteString("\nWith no configuration, rosterd serves on :8080 from memory and prints a demo\ntenant's SCIM URL and token.\n")
+	b.WriteString(cliHelp)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/store"
+	"github.com/roster-dev/roster/store/memory"
+	"github.com/roster-dev/roster/tenancy"
+)
+
+const cliAdminToken = "cli-test-admin-token-0123456789"
+
+// cliServer is the real rosterd handler on a memory store, over HTTP.
+type cliServer struct {
+	url   string
+	store store.Store
+}
+
+func newCLIServer(t *testing.T) *cliServer {
+	t.Helper()
+	st := memory.New(memory.Options{})
+	guard := tenancy.New(tenancy.Config{Store: st})
+	t.Cleanup(guard.Close)
+	srv := httptest.NewServer(newHandler(handlerDeps{
+		Store: st, Logger: zerolog.Nop(), Now: time.Now, NewID: func() string { return "req" }, Random: rand.Reader,
+		BaseURL: "http://roster.test", AdminToken: cliAdminToken, Guard: guard,
+	}))
+	t.Cleanup(srv.Close)
+	return &cliServer{url: srv.URL, store: st}
+}
+
+type cliResult struct {
+	out  string
+	code int
+	err  error
+}
+
+// run runs rosterd with args against the server, with env on top of
+// ROSTER_URL and ROSTER_ADMIN_TOKEN, and stdin.
+func (s *cliServer) run(t *testing.T, stdin string, env map[string]string, args ...string) cliResult {
+	t.Helper()
+	full := map[string]string{"ROSTER_URL": s.url, "ROSTER_ADMIN_TOKEN": cliAdminToken}
+	for k, v := range env {
+		full[k] = v
+	}
+	sys, stdout, _ := testSystem(full)
+	sys.stdin = strings.NewReader(stdin)
+	err := runSystem(context.Background(), args, sys)
+	return cliResult{out: stdout.String(), code: exitCode(err), err: err}
+}
+
+func (s *cliServer) ok(t *testing.T, args ...string) string {
+	t.Helper()
+	r := s.run(t, "", nil, args...)
+	require.NoError(t, r.err, "rosterd %s", strings.Join(args, " "))
+	return r.out
+}
+
+func TestCLI_tenants(t *testing.T) {
+	s := newCLIServer(t)
+
+	// Flags may come before or after the positional argument.
+	out := s.ok(t, "tenant", "create", "acme", "--plan", "ultimate", "--name", "Acme Corp", "--seats", "20",
+		"--addons", "hipaa,ai_copilot", "--setting", "overage=true", "--setting", "privileged_roles=allow")
+	assert.Contains(t, out, "Tenant acme created.")
+	assert.Regexp(t, `plan:\s+ultimate`, out)
+	assert.Regexp(t, `seats:\s+20`, out)
+	assert.Regexp(t, `add-ons:\s+hipaa, ai_copilot`, out)
+	assert.Contains(t, out, `privileged_roles = "allow"`)
+	assert.Contains(t, out, `overage = true`)
+	tn, err := s.store.GetTenant(context.Background(), "acme")
+	require.NoError(t, err)
+	assert.Equal(t, "Acme Corp", tn.Name)
+	assert.True(t, tn.Settings.Overage)
+	assert.Equal(t, "allow", tn.Settings.PrivilegedRoles)
+
+	s.ok(t, "tenant", "create", "--plan=trial", "beta")
+
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s.ok(t, "tenant", "get", "acme", "--json")), &got))
+	assert.Equal(t, "acme", got["id"])
+	assert.Equal(t, 20.0, got["seats"])
+
+	out = s.ok(t, "tenant", "list")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 3)
+	assert.Regexp(t, `^ID\s+NAME\s+PLAN\s+SEATS`, lines[0])
+	assert.Regexp(t, `^acme\s+Acme Corp\s+ultimate\s+20\s+hipaa,ai_copilot`, lines[1])
+	assert.Regexp(t, `^beta\s+beta\s+trial\s+0\s+-`, lines[2])
+	var list struct{ Tenants []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(s.ok(t, "tenant", "list", "--json")), &list))
+	assert.Len(t, list.Tenants, 2)
+
+	out = s.ok(t, "tenant", "update", "beta", "--plan", "enterprise", "--seats", "9", "--addons", "")
+	assert.Contains(t, out, "Tenant beta updated.")
+	tn, err = s.store.GetTenant(context.Background(), "beta")
+	require.NoError(t, err)
+	assert.Equal(t, "enterprise", tn.Plan)
+	assert.Equal(t, 9, tn.Seats)
+
+	// Refusals by the API: exit 1, the message names the field.
+	r := s.run(t, "", nil, "tenant", "create", "gamma", "--plan", "platinum", "--seats", "-1")
+	assert.Equal(t, ExitRefused, r.code)
+	assert.Contains(t, r.err.Error(), "plan: unknown plan \"platinum\"")
+	assert.Contains(t, r.err.Error(), "seats:")
+	r = s.run(t, "", nil, "tenant", "update", "acme", "--setting", "colour=blue")
+	assert.Equal(t, ExitRefused, r.code)
+	assert.Contains(t, r.err.Error(), "settings.colour")
+	r = s.run(t, "", nil, "tenant", "create", "acme", "--plan", "trial")
+	assert.Equal(t, ExitRefused, r.code)
+	assert.Contains(t, r.err.Error(), `tenant "acme" already exists`)
+	r = s.run(t, "", nil, "tenant", "get", "nope")
+	assert.Equal(t, ExitRefused, r.code)
+	assert.Contains(t, r.err.Error(), `no tenant "nope"`)
+	r = s.run(t, "", nil, "tenant", "get", "nope", "--json")
+	assert.Equal(t, ExitRefused, r.code)
+	assert.Contains(t, r.out, `"error": "not_found"`, "--json prints the error body too")
+
+	// Delete needs --yes.
+	r = s.run(t, "", nil, "tenant", "delete", "beta")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.err.Error(), "--yes")
+	_, err = s.store.GetTenant(context.Background(), "beta")
+	require.NoError(t, err, "nothing deleted without --yes")
+	assert.Contains(t, s.ok(t, "tenant", "delete", "beta", "--yes"), "Tenant beta deleted.")
+	_, err = s.store.GetTenant(context.Background(), "beta")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func TestCLI_tokens(t *testing.T) {
+	s := newCLIServer(t)
+	s.ok(t, "tenant", "create", "acme", "--plan", "ultimate")
+
+	out := s.ok(t, "token", "create", "acme", "okta")
+	secret := regexp.MustCompile(auth.Pattern).FindString(out)
+	require.NotEmpty(t, secret, out)
+	assert.Contains(t, out, "cannot show it again")
+	assert.Contains(t, out, "/scim/v2/acme/")
+	id, ok := auth.Parse(secret)
+	require.True(t, ok)
+
+	var created map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s.ok(t, "token", "create", "acme", "entra", "--json")), &created))
+	assert.Regexp(t, auth.Pattern, created["token"])
+
+	out = s.ok(t, "token", "list", "acme")
+	assert.NotContains(t, out, secret, "the list never shows a secret")
+	assert.Regexp(t, `(?m)^`+id+`\s+okta\s+\S+\s+-\s+-$`, out)
+
+	assert.Contains(t, s.ok(t, "token", "revoke", "acme", id), "revoked")
+	var list struct{ Tokens []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(s.ok(t, "token", "list", "acme", "--json")), &list))
+	require.Len(t, list.Tokens, 2)
+	assert.NotNil(t, list.Tokens[0]["revoked_at"])
+	assert.NotContains(t, s.ok(t, "token", "list", "acme", "--json"), secret)
+
+	r := s.run(t, "", nil, "token", "revoke", "acme", "nope")
+	assert.Equal(t, ExitRefused, r.code)
+	r = s.run(t, "", nil, "token", "create", "acme")
+	assert.Equal(t, ExitUsage, r.code)
+	assert.Contains(t, r.err.Error(), "TENANT NAME")
+}
+
+func TestCLI_saml(t *testing.T) {
+	s := newCLIServer(t)
+	s.ok(t, "tenant", "create", "acme", "--plan", "ultimate")
+
+	out := s.ok(t, "saml", "set", "acme", "../../testdata/saml/okta.xml")
+	assert.Contains(t, out, "SAML SSO of tenant acme configured.")
+	assert.Contains(t, out, "http://www.okta.com/exk8f3ktx2RkVcN4W5d7")
+	assert.Contains(t, out, "/saml/acme/metadata")
+
+	out = s.ok(t, "saml", "get", "acme")
+	assert.Regexp(t, `valid now:\s+true`, out)
+	assert.Regexp(t, `certificate valid until:\s+2060-06-01`, out)
+
+	// A bad upload: exit 1 naming the fault; the previous configuration stays.
+	r := s.run(t, "", nil, "saml", "set", "acme", "../../testdata/saml/expired-cert.xml")
+	assert.Equal(t, ExitRefused, r.code)
+	assert.Contains(t, r.err.Error(), "expired")
+	cfg, err := s.store.GetSAMLConfig(context.Background(), "acme")
+	require.NoError(t, err)
+	assert.Equal(t, "http://www.okta.com/exk8f3ktx2RkVcN4W5d7", cfg.EntityID)
+
+	// From stdin.
+	doc, err := os.ReadFile("../../testdata/saml/onelogin.xml")
+	require.NoError(t, err)
+	r = s.run(t, string(doc), nil, "saml", "set", "acme", "-", "--json")
+	require.NoError(t, r.err)
+	var put map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.out), &put))
+	assert.Contains(t, put["entity_id"], "onelogin.com")
+
+	r = s.run(t, "", nil, "saml", "set", "acme", "/nonexistent/metadata.xml")
+	assert.Equal(t, ExitRefused, r.code)
+	assert.Contains(t, r.err.Error(), "no such file")
+
+	assert.Contains(t, s.ok(t, "saml", "delete", "acme"), "removed")
+	r = s.run(t, "", nil, "saml", "get", "acme")
+	assert.Equal(t, ExitRefused, r.code)
+	assert.Contains(t, r.err.Error(), "has no SAML configuration")
+}
+
+func TestCLI_exitCodes(t *testing.T) {
+	s := newCLIServer(t)
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		args []string
+		code int
+		msg  string
+	}{
+		"no subcommand":      {nil, []string{"tenant"}, ExitUsage, "name a subcommand"},
+		"unknown subcommand": {nil, []string{"token", "rotate"}, ExitUsage, `unknown subcommand "rotate"`},
+		"missing argument":   {nil, []string{"tenant", "get"}, ExitUsage, "needs ID"},
+		"extra argument":     {nil, []string{"tenant", "list", "x"}, ExitUsage, "got 1 argument"},
+		"unknown flag":       {nil, []string{"tenant", "list", "--colour"}, ExitUsage, "colour"},
+		"bad setting flag":   {nil, []string{"tenant", "update", "a", "--setting", "x"}, ExitUsage, "KEY=VALUE"},
+		"nothing to update":  {nil, []string{"tenant", "update", "a"}, ExitUsage, "nothing to change"},
+		"bad url":            {map[string]string{"ROSTER_URL": "ftp://x"}, []string{"tenant", "list"}, ExitUsage, "not an http(s) URL"},
+		"wrong admin token":  {map[string]string{"ROSTER_ADMIN_TOKEN": "wrong-token-0123456789"}, []string{"tenant", "list"}, ExitUnreachable, "refused the operator token"},
+		"no admin token":     {map[string]string{"ROSTER_ADMIN_TOKEN": ""}, []string{"tenant", "list"}, ExitUnreachable, "set ROSTER_ADMIN_TOKEN"},
+		"server unreachable": {map[string]string{"ROSTER_URL": closedURL(t)}, []string{"tenant", "list"}, ExitUnreachable, "cannot reach the Roster server"},
+	} {
+		r := s.run(t, "", tc.env, tc.args...)
+		assert.Equal(t, tc.code, r.code, name)
+		if assert.Error(t, r.err, name) {
+			assert.Contains(t, r.err.Error(), tc.msg, name)
+		}
+	}
+
+	// --url wins over ROSTER_URL.
+	r := s.run(t, "", map[string]string{"ROSTER_URL": closedURL(t)}, "tenant", "list", "--url", s.url)
+	assert.NoError(t, r.err)
+
+	// Help: exit 0 and the exit codes are documented.
+	r = s.run(t, "", nil, "help")
+	require.NoError(t, r.err)
+	assert.Contains(t, r.out, "Exit codes: 0 success; 1 the API refused")
+	assert.Contains(t, r.out, "rosterd saml set TENANT FILE")
+	r = s.run(t, "", nil, "tenant", "create", "--help")
+	assert.NoError(t, r.err)
+	assert.Contains(t, r.out, "Usage: rosterd tenant create")
+	assert.Equal(t, ExitOK, exitCode(nil))
+}
+
+// closedURL is an http URL where nothing listens.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return "http://" + addr
+}
