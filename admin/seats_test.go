@@ -141,7 +141,8 @@ func TestAdmin_seatReport(t *testing.T) {
 		assert.Equal(t, 12.0, obj(r, "contract")["seats_at_term_start"])
 		assert.Equal(t, []any{}, obj(r, "contract")["prorated_additions"], "last term's additions are not billed again")
 		_, err = c.store.CreateUser(t.Context(), "acme", store.User{UserName: "after@acme.test", Active: true}, scimToken)
-		assert.ErrorIs(t, err, store.ErrSeatLimit)
+		assert.EqualError(t, err, "15 seats are in use on tenant acme, more than the 12 purchased; deactivate 4 user(s) or raise the seat count",
+			"4: back to 11 in use, so that one more fits under 12")
 
 		// The Enterprise Bundle includes AI Copilot: never billed twice.
 		r = c.do("PATCH", "/admin/v1/tenants/acme", `{"plan":"enterprise_bundle","addons":["ai_copilot","hipaa"]}`)

@@ -42,6 +42,10 @@ type SeatLimitError struct {
 }
 
 func (e *SeatLimitError) Error() string {
+	if e.InUse > e.Purchased { // a seat reduction took effect at the renewal, or overage was turned off
+		return fmt.Sprintf("%d seats are in use on tenant %s, more than the %d purchased; deactivate %d user(s) or raise the seat count",
+			e.InUse, e.TenantID, e.Purchased, e.InUse-e.Purchased+1)
+	}
 	return fmt.Sprintf("%d of %d seats are in use on tenant %s; raise the seat count or deactivate a user",
 		e.InUse, e.Purchased, e.TenantID)
 }
