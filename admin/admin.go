@@ -64,6 +64,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/tenants/{id}/tokens", a.listTokens)
 	route("DELETE /admin/v1/tenants/{id}/tokens/{tokenID}", a.revokeToken)
 	route("GET /admin/v1/tenants/{id}/audit", a.listAudit)
+	// The operator trail: events that outlive a tenant (tenant.deleted).
+	route("GET /admin/v1/audit", a.listOperatorAudit)
 	route("GET /admin/v1/tenants/{id}/seats", a.getSeats)              // issue 5: admin/seats.go
 	route("GET /admin/v1/tenants/{id}/seats/events", a.listSeatEvents) // issue 5
 	// Anything else under /admin/ is a JSON 404 (after authentication, so

@@ -23,10 +23,11 @@ import (
 
 const adminToken = "test-admin-token-0123456789"
 
-// backends are the stores the admin API is tested against; the PostgreSQL
-// one joins in postgres_test.go.
+// backends are the stores the admin API is tested against (openPostgres is
+// in postgres_test.go).
 var backends = map[string]func(t *testing.T, now func() time.Time) store.Store{
-	"memory": func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
+	"memory":   func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
+	"postgres": openPostgres,
 }
 
 type client struct {

@@ -32,6 +32,11 @@ func (a *API) putSAML(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	body, err := readBody(w, r, maxMetadataBody)
+	var tooBig *Error
+	if errors.As(err, &tooBig) && tooBig.Status == http.StatusRequestEntityTooLarge {
+		msg := fmt.Sprintf("the metadata is larger than %d KiB; upload the IdP's own SAML metadata file, not a federation aggregate", rsaml.MaxMetadataSize>>10)
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_metadata", Message: msg, Fields: []FieldError{{Field: "metadata", Message: msg}}}
+	}
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/store"
 )
@@ -126,6 +125,17 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return a.auditPage(w, r, t.ID)
+}
+
+// listOperatorAudit pages through the operator's trail: the events that
+// outlive a tenant (tenant.deleted, with the tenant as it was). Same query
+// parameters as a tenant's trail.
+func (a *API) listOperatorAudit(w http.ResponseWriter, r *http.Request) error {
+	return a.auditPage(w, r, store.OperatorTrail)
+}
+
+func (a *API) auditPage(w http.ResponseWriter, r *http.Request, trail string) error {
 	q := r.URL.Query()
 	eq := store.EventQuery{UserID: q.Get("user"), ActorID: q.Get("actor"), Action: q.Get("action"), Limit: 100}
 	var bad []FieldError
@@ -157,7 +167,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if len(bad) > 0 {
 		return invalid(bad...)
 	}
-	events, err := a.store.ListAudit(r.Context(), t.ID, eq)
+	events, err := a.store.ListAudit(r.Context(), trail, eq)
 	if err != nil {
 		return err
 	}
