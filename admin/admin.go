@@ -68,6 +68,12 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/audit", a.listOperatorAudit)
 	route("GET /admin/v1/tenants/{id}/seats", a.getSeats)              // issue 5: admin/seats.go
 	route("GET /admin/v1/tenants/{id}/seats/events", a.listSeatEvents) // issue 5
+	// Issue 7: the store catalogue (admin/stores.go) and the dormant-seat report (admin/reports.go).
+	route("GET /admin/v1/tenants/{id}/stores", a.listStores)
+	route("POST /admin/v1/tenants/{id}/stores", a.createStore)
+	route("PATCH /admin/v1/tenants/{id}/stores/{store}", a.renameStore)
+	route("DELETE /admin/v1/tenants/{id}/stores/{store}", a.deleteStore)
+	route("GET /admin/v1/tenants/{id}/reports/dormant", a.dormantReport)
 	// Anything else under /admin/ is a JSON 404 (after authentication, so
 	// that the API's shape is not probed anonymously).
 	route("/admin/", func(http.ResponseWriter, *http.Request) error {
@@ -142,12 +148,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	var conflict *store.ConflictError
 	var inv *store.InvalidError
+	var unknownStores *store.UnknownStoresError
 	switch {
 	case errors.As(err, &e):
 	case errors.As(err, &conflict):
 		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflict.Error()}
 	case errors.As(err, &inv):
 		e = invalid(FieldError{Field: inv.Field, Message: inv.Reason})
+	case errors.As(err, &unknownStores): // issue 7: users' stores outside the catalogue
+		e = invalid(FieldError{Field: "stores", Message: unknownStores.Error()})
 	case errors.Is(err, store.ErrSeatLimit): // issue 5: "10 of 10 seats are in use on tenant acme; …"
 		e = &Error{Status: http.StatusForbidden, Code: "seat_limit", Message: err.Error()}
 	case errors.Is(err, store.ErrNotFound):

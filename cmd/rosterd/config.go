@@ -24,6 +24,7 @@ type Config struct {
 	AdminToken      string        // operator credential of the admin API
 	LogLevel        string        // debug | info | warn | error
 	ShutdownTimeout time.Duration // how long in-flight requests may take to finish
+	SweepInterval   time.Duration // access-expiry sweep period (lifecycle); 0: off
 
 	envFaults []error // variables that did not parse, reported by Validate
 }
@@ -57,6 +58,9 @@ func (c *Config) vars() []configVar {
 			usage: "debug, info, warn or error", value: (*stringValue)(&c.LogLevel)},
 		{env: "ROSTER_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "20s",
 			usage: "how long in-flight requests may run after SIGTERM", value: (*durationValue)(&c.ShutdownTimeout)},
+		{env: "ROSTER_EXPIRY_SWEEP_INTERVAL", flag: "expiry-sweep-interval", def: "1m",
+			usage: "how often expired external users are deactivated and their seats released; 0 turns the sweep off in this process (safe to run in several)",
+			value: (*durationValue)(&c.SweepInterval)},
 	}
 }
 
@@ -119,6 +123,9 @@ func (c Config) faults(needAdmin bool) []error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		add("ROSTER_SHUTDOWN_TIMEOUT (--shutdown-timeout) %s: must be positive", c.ShutdownTimeout)
+	}
+	if c.SweepInterval < 0 {
+		add("ROSTER_EXPIRY_SWEEP_INTERVAL (--expiry-sweep-interval) %s: must be 0 (off) or positive", c.SweepInterval)
 	}
 	return faults
 }

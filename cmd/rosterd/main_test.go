@@ -182,22 +182,23 @@ func TestLoadConfig_defaults(t *testing.T) {
 
 func TestLoadConfig_flagsWinOverEnvironment(t *testing.T) {
 	env := map[string]string{
-		"ROSTER_ADDR":             ":9000",
-		"ROSTER_BASE_URL":         "https://env.example.com",
-		"ROSTER_DATABASE_URL":     "postgres://env/roster",
-		"ROSTER_ADMIN_TOKEN":      "env-token-0123456789",
-		"ROSTER_LOG_LEVEL":        "warn",
-		"ROSTER_SHUTDOWN_TIMEOUT": "5s",
+		"ROSTER_ADDR":                  ":9000",
+		"ROSTER_BASE_URL":              "https://env.example.com",
+		"ROSTER_DATABASE_URL":          "postgres://env/roster",
+		"ROSTER_ADMIN_TOKEN":           "env-token-0123456789",
+		"ROSTER_LOG_LEVEL":             "warn",
+		"ROSTER_SHUTDOWN_TIMEOUT":      "5s",
+		"ROSTER_EXPIRY_SWEEP_INTERVAL": "30s",
 	}
 	cfg := load(t, env)
 	assert.Equal(t, Config{
 		Addr: ":9000", BaseURL: "https://env.example.com", DatabaseURL: "postgres://env/roster",
-		AdminToken: "env-token-0123456789", LogLevel: "warn", ShutdownTimeout: 5 * time.Second,
+		AdminToken: "env-token-0123456789", LogLevel: "warn", ShutdownTimeout: 5 * time.Second, SweepInterval: 30 * time.Second,
 	}, cfg)
 
 	cfg = load(t, env, "--addr", "127.0.0.1:9001", "--base-url", "https://flag.example.com/",
 		"--database-url", "postgres://flag/roster", "--admin-token", "flag-token-0123456789",
-		"--log-level", "debug", "--shutdown-timeout", "1m")
+		"--log-level", "debug", "--shutdown-timeout", "1m", "--expiry-sweep-interval", "0")
 	assert.Equal(t, Config{
 		Addr: "127.0.0.1:9001", BaseURL: "https://flag.example.com/", DatabaseURL: "postgres://flag/roster",
 		AdminToken: "flag-token-0123456789", LogLevel: "debug", ShutdownTimeout: time.Minute,

@@ -1,8 +1,19 @@
 package main
 
-import "net/http"
+import (
+	"net/http"
 
-// mountApp registers the application API under /api/v1/ (sessions).
+	"github.com/roster-dev/roster/session"
+)
+
+// mountApp registers the application API under /api/v1/: the session a SAML
+// sign-in started (session/).
 func mountApp(mux *http.ServeMux, d handlerDeps) {
-	_, _ = mux, d
+	sessions(d).RegisterApp(mux)
+}
+
+// sessions is sign-in and the application sessions (session/); it keeps no
+// state of its own, so the SAML and the application routes may each build one.
+func sessions(d handlerDeps) *session.Service {
+	return session.New(session.Config{Store: d.Store, BaseURL: d.BaseURL, Now: d.Now, Random: d.Random})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/lifecycle"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
 	"github.com/roster-dev/roster/tenancy"
@@ -72,6 +73,17 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	// closes.
 	guard := tenancy.New(tenancy.Config{Store: st, Now: sys.now, Logger: log})
 	defer guard.Close()
+
+	// The access-expiry sweep (lifecycle) stops before the store closes.
+	if cfg.SweepInterval > 0 {
+		sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+		swept := make(chan struct{})
+		go func() {
+			defer close(swept)
+			(&lifecycle.Sweeper{Store: st, Now: sys.now, Interval: cfg.SweepInterval, Logger: log}).Run(sweepCtx)
+		}()
+		defer func() { stopSweep(); <-swept }()
+	}
 
 	srv := newServer(newHandler(handlerDeps{
 		Store:      st,

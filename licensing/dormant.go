@@ -1,0 +1,114 @@
+package licensing
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// DormantSeat is one seat holder who has not signed in for the report's
+// number of days, or never has.
+type DormantSeat struct {
+	UserID      string
+	UserName    string
+	DisplayName string
+	Role        string
+	Seat        store.SeatClass
+	UserType    string
+
+	ProvisionedAt        time.Time  // when the user was created (the seat is held from then)
+	DaysSinceProvisioned int        // whole days
+	LastActiveAt         *time.Time // last sign-in; nil: never
+	DaysSinceActive      int        // whole days since the last sign-in, or since provisioning when never
+	NeverSignedIn        bool
+
+	// MonthlyCostCents is what the user's seat costs per month at list
+	// price: the plan's seat price (or the tenant's light-seat price) plus
+	// every add-on billed per active user that the plan does not include.
+	MonthlyCostCents int64
+}
+
+// DormantReport lists a tenant's dormant seats, most expensive first, then
+// the longest idle (GET /admin/v1/tenants/{id}/reports/dormant).
+type DormantReport struct {
+	TenantID string
+	AsOf     time.Time
+	Days     int
+	Plan     Plan
+	Seats    []DormantSeat
+	// MonthlyCostCents is the sum over Seats: what they represent at list
+	// price. Releasing them lowers the bill only above the plan's minimum
+	// and the purchased seats, and a reduction of purchased seats takes
+	// effect at the renewal.
+	MonthlyCostCents int64
+}
+
+// Dormant reports the seat holders among users (any order; inactive and
+// seatless users are ignored) who have not signed in for days days at now,
+// or never have.
+func Dormant(t store.Tenant, users []store.User, days int, now time.Time) DormantReport {
+	plan, _ := Lookup(t.Plan)
+	rep := DormantReport{TenantID: t.ID, AsOf: now.UTC(), Days: days, Plan: plan, Seats: []DormantSeat{}}
+	cutoff := now.Add(-time.Duration(days) * 24 * time.Hour)
+	addons := perUserAddonCents(plan, t.Addons)
+	for _, u := range users {
+		if !u.Active || u.Seat == store.SeatNone || u.Seat == "" {
+			continue
+		}
+		if u.LastActiveAt != nil && u.LastActiveAt.After(cutoff) {
+			continue
+		}
+		d := DormantSeat{
+			UserID: u.ID, UserName: u.UserName, DisplayName: u.DisplayName, Role: u.Role, Seat: u.Seat, UserType: u.UserType,
+			ProvisionedAt: u.CreatedAt.UTC(), DaysSinceProvisioned: wholeDays(u.CreatedAt, now),
+			LastActiveAt: u.LastActiveAt, NeverSignedIn: u.LastActiveAt == nil,
+		}
+		idleSince := u.CreatedAt
+		if u.LastActiveAt != nil {
+			idleSince = *u.LastActiveAt
+		}
+		d.DaysSinceActive = wholeDays(idleSince, now)
+		if plan.Paid {
+			d.MonthlyCostCents = addons
+			if u.Seat == store.SeatLight {
+				d.MonthlyCostCents += int64(t.Settings.LightSeatPriceCents)
+			} else {
+				d.MonthlyCostCents += int64(plan.SeatPriceCents)
+			}
+		}
+		rep.Seats = append(rep.Seats, d)
+		rep.MonthlyCostCents += d.MonthlyCostCents
+	}
+	sort.SliceStable(rep.Seats, func(i, j int) bool {
+		a, b := rep.Seats[i], rep.Seats[j]
+		switch {
+		case a.MonthlyCostCents != b.MonthlyCostCents:
+			return a.MonthlyCostCents > b.MonthlyCostCents
+		case a.DaysSinceActive != b.DaysSinceActive:
+			return a.DaysSinceActive > b.DaysSinceActive
+		case a.DaysSinceProvisioned != b.DaysSinceProvisioned:
+			return a.DaysSinceProvisioned > b.DaysSinceProvisioned
+		}
+		return strings.ToLower(a.UserName) < strings.ToLower(b.UserName)
+	})
+	return rep
+}
+
+// perUserAddonCents is what each active user adds per month in add-ons the
+// plan does not include.
+func perUserAddonCents(plan Plan, ids []string) int64 {
+	var sum int64
+	for _, c := range addonCharges(plan, ids, 1) {
+		sum += c.MonthlyCents
+	}
+	return sum
+}
+
+func wholeDays(from, to time.Time) int {
+	if !to.After(from) {
+		return 0
+	}
+	return int(to.Sub(from) / (24 * time.Hour))
+}
