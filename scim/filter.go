@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/roster-dev/roster/store"
 )
@@ -39,6 +40,9 @@ const maxFilterLen = 8192
 func parseFilter(res store.Resource, s string) (store.Filter, error) {
 	if len(s) > maxFilterLen {
 		return nil, badRequest(typeInvalidFilter, "the filter is %d characters long; at most %d are accepted", len(s), maxFilterLen)
+	}
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		return nil, badRequest(typeInvalidFilter, "the filter contains bytes that are not UTF-8 text")
 	}
 	p := filterParser{s: s, res: res}
 	f, err := p.parseOr(0, false)
@@ -272,9 +276,9 @@ func (p *filterParser) value() (any, error) {
 					return lit[1 : len(lit)-1], nil
 				}
 				var s string
-				if err := json.Unmarshal([]byte(lit), &s); err != nil {
+				if err := json.Unmarshal([]byte(lit), &s); err != nil || strings.IndexByte(s, 0) >= 0 {
 					p.i = start
-					return nil, p.errorf("malformed string %s", lit)
+					return nil, p.errorf("malformed string %s", truncate(lit, 60))
 				}
 				return s, nil
 			}
@@ -365,4 +369,14 @@ func splitURN(res store.Resource, name string) (schema, attr string, err error) 
 		}
 	}
 	return "", "", errString("\"" + name + "\" names an unknown schema")
+}
+
+// ParseFilter parses a SCIM filter as the endpoint does, into the store
+// filter the backends run: for users, roles value paths read as the resolved
+// role. Errors are 400 invalidFilter SCIM errors.
+func ParseFilter(res store.Resource, s string) (store.Filter, error) {
+	if res == store.Users {
+		return userFilter(s)
+	}
+	return parseFilter(res, s)
 }
