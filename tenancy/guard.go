@@ -184,18 +184,18 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	plain, problem := bearerToken(r)
 	if problem != "" {
 		// No credentials at all: RFC 6750 §3.1 says no error code.
-		writeUnauthorized(w, "", problem)
+		writeUnauthorized(w, r, "", problem)
 		return Principal{}, false
 	}
 	tokenID, ok := auth.Parse(plain)
 	if !ok {
 		g.failed.spend(tenantID, now)
-		writeUnauthorized(w, "invalid_token",
+		writeUnauthorized(w, r, "invalid_token",
 			"the bearer token is not a Roster SCIM token (rst_…); copy the whole token Roster showed when it was created")
 		return Principal{}, false
 	}
 	if wait, ok := g.failed.allows(tenantID, now); !ok {
-		writeTooMany(w, wait, "too many requests with invalid tokens for this tenant; retry later with a valid token")
+		writeTooMany(w, r, wait, "too many requests with invalid tokens for this tenant; retry later with a valid token")
 		return Principal{}, false
 	}
 	log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("token_id", tokenID) })
@@ -204,28 +204,28 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		g.failed.spend(tenantID, now)
-		writeUnauthorized(w, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
+		writeUnauthorized(w, r, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
 			"each token works only for the tenant it was created for: check the tenant in the URL and the token")
 		return Principal{}, false
 	case errors.Is(err, store.ErrUnavailable):
 		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.AnErr("cause", err) })
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "", "Roster is temporarily unavailable; retry shortly")
+		writeError(w, r, http.StatusServiceUnavailable, "", "Roster is temporarily unavailable; retry shortly")
 		return Principal{}, false
 	case err != nil:
 		log.Error().Err(err).Msg("scim authentication failed")
-		writeError(w, http.StatusInternalServerError, "", "internal error; the cause is in Roster's log")
+		writeError(w, r, http.StatusInternalServerError, "", "internal error; the cause is in Roster's log")
 		return Principal{}, false
 	}
 	// The token id was found; the secret decides, compared in constant time.
 	if !auth.Equal(auth.Hash(plain), tok.Hash) {
 		g.failed.spend(tenantID, now)
-		writeUnauthorized(w, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
+		writeUnauthorized(w, r, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
 			"each token works only for the tenant it was created for: check the tenant in the URL and the token")
 		return Principal{}, false
 	}
 	if tok.RevokedAt != nil {
-		writeUnauthorized(w, "invalid_token", fmt.Sprintf(
+		writeUnauthorized(w, r, "invalid_token", fmt.Sprintf(
 			"the bearer token %q was revoked on %s; create a new SCIM token in Roster and update your IdP",
 			tok.Name, tok.RevokedAt.UTC().Format("2006-01-02 15:04 MST")))
 		return Principal{}, false
@@ -241,13 +241,13 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 		if errors.As(err, &gate) {
 			log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("gate", gate.Gate) })
 		}
-		writeError(w, http.StatusForbidden, "", err.Error())
+		writeError(w, r, http.StatusForbidden, "", err.Error())
 		return Principal{}, false
 	}
 
 	if rate := tenant.Settings.RateLimitPerSecond; rate > 0 {
 		if wait, ok := g.limits.take(tenant.ID, now, float64(rate), float64(rate)); !ok {
-			writeTooMany(w, wait, fmt.Sprintf(
+			writeTooMany(w, r, wait, fmt.Sprintf(
 				"tenant %s is limited to %d SCIM requests per second; retry after the time in Retry-After", tenant.ID, rate))
 			return Principal{}, false
 		}
@@ -299,9 +299,9 @@ type scimError struct {
 	Detail   string   `json:"detail"`
 }
 
-func writeError(w http.ResponseWriter, status int, scimType, detail string) {
+func writeError(w http.ResponseWriter, r *http.Request, status int, scimType, detail string) {
 	h := w.Header()
-	h.Set("Content-Type", "application/scim+json")
+	h.Set("Content-Type", contentType(r.Header.Get("Accept")))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
@@ -310,22 +310,32 @@ func writeError(w http.ResponseWriter, status int, scimType, detail string) {
 	})
 }
 
+// contentType is application/scim+json, or application/json when the
+// client's Accept asks only for that (DESIGN.md), as the SCIM handler does.
+func contentType(accept string) string {
+	if strings.Contains(accept, "application/json") && !strings.Contains(accept, "scim+json") && !strings.Contains(accept, "*/*") {
+		return "application/json; charset=utf-8"
+	}
+	return "application/scim+json; charset=utf-8"
+}
+
 // writeUnauthorized answers 401 with the RFC 6750 challenge; code is the
 // error attribute ("invalid_token"), or "" when no credentials were sent.
-func writeUnauthorized(w http.ResponseWriter, code, detail string) {
+func writeUnauthorized(w http.ResponseWriter, r *http.Request, code, detail string) {
 	challenge := `Bearer realm="roster"`
 	if code != "" {
 		challenge += `, error="` + code + `"`
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
-	writeError(w, http.StatusUnauthorized, "", detail)
+	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("auth_error", detail) })
+	writeError(w, r, http.StatusUnauthorized, "", detail)
 }
 
-func writeTooMany(w http.ResponseWriter, wait time.Duration, detail string) {
+func writeTooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, detail string) {
 	secs := int((wait + time.Second - 1) / time.Second)
 	if secs < 1 {
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeError(w, http.StatusTooManyRequests, "", detail)
+	writeError(w, r, http.StatusTooManyRequests, "", detail)
 }

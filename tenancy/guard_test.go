@@ -28,9 +28,9 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // backends are the stores every guard test runs against.
-var backends = map[string]func(t *testing.T, now func() time.Time) store.Store{
-	"memory": func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
-	"postgres": func(t *testing.T, now func() time.Time) store.Store {
+var backends = map[string]func(t testing.TB, now func() time.Time) store.Store{
+	"memory": func(t testing.TB, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
+	"postgres": func(t testing.TB, now func() time.Time) store.Store {
 		s, err := postgres.Open(context.Background(), pgtest.New(t), postgres.Options{Now: now})
 		require.NoError(t, err)
 		t.Cleanup(s.Close)
@@ -39,7 +39,7 @@ var backends = map[string]func(t *testing.T, now func() time.Time) store.Store{
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	store store.Store
 	guard *tenancy.Guard
 	mux   *http.ServeMux
@@ -61,7 +61,7 @@ func (h *harness) advance(d time.Duration) {
 	h.now = h.now.Add(d)
 }
 
-func newHarness(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) *harness {
+func newHarness(t testing.TB, open func(t testing.TB, now func() time.Time) store.Store) *harness {
 	h := &harness{t: t, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	h.store = open(t, h.clock)
 	// A long flush interval: tests flush by hand, so nothing is written
@@ -107,7 +107,7 @@ func (h *harness) get(path, authz string) answer {
 	h.mux.ServeHTTP(w, r)
 	a := answer{Status: w.Code, Challenge: w.Header().Get("WWW-Authenticate"), Retry: w.Header().Get("Retry-After")}
 	if w.Code != http.StatusOK {
-		require.Equal(h.t, "application/scim+json", w.Header().Get("Content-Type"))
+		require.Equal(h.t, "application/scim+json; charset=utf-8", w.Header().Get("Content-Type"))
 		require.NoError(h.t, json.Unmarshal(w.Body.Bytes(), &a.Body), w.Body.String())
 		assert.Equal(h.t, []any{tenancy.ErrorSchema}, a.Body["schemas"], "a SCIM error body")
 		assert.Equal(h.t, fmt.Sprint(w.Code), a.Body["status"], "status as a string")
@@ -434,4 +434,24 @@ func TestGuard_concurrent(t *testing.T) {
 	toks, err := h.store.ListTokens(context.Background(), "beta")
 	require.NoError(t, err)
 	require.NotNil(t, toks[0].LastUsedAt)
+}
+
+// TestGuard_errorMediaType: refusals are application/scim+json, or
+// application/json when the client's Accept asks only for that.
+func TestGuard_errorMediaType(t *testing.T) {
+	h := newHarness(t, backends["memory"])
+	for accept, want := range map[string]string{
+		"":                      "application/scim+json; charset=utf-8",
+		"application/scim+json": "application/scim+json; charset=utf-8",
+		"application/json":      "application/json; charset=utf-8",
+		"application/json, application/scim+json": "application/scim+json; charset=utf-8",
+		"*/*": "application/scim+json; charset=utf-8",
+	} {
+		r := httptest.NewRequest("GET", "/scim/v2/acme/Users", nil)
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		h.mux.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusUnauthorized, w.Code)
+		assert.Equal(t, want, w.Header().Get("Content-Type"), "Accept: %q", accept)
+	}
 }
