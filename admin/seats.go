@@ -348,7 +348,8 @@ var earliestContract = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // (licensing.ChangeSeats): in.apply has set t.Seats to the requested count;
 // here an increase takes effect now and is kept for proration, a reduction of
 // an annually billed plan waits for the renewal (Seats stays, SeatsAtRenewal
-// is set), and contract_start moves the term. before is the tenant as stored
+// is set), a trial converted to a paid plan starts its contract now, and
+// contract_start moves the term. before is the tenant as stored
 // (zero on POST). It returns the faults of the contract fields.
 func applyContract(before store.Tenant, t *store.Tenant, in tenantInput, now time.Time) []FieldError {
 	var bad []FieldError
@@ -377,6 +378,7 @@ func applyContract(before store.Tenant, t *store.Tenant, in tenantInput, now tim
 	requested := t.Seats
 	t.Seats = before.Seats
 	changed := licensing.Roll(*t, now)
+	changed = licensing.ChangePlan(changed, before.Plan, now) // a trial converted starts its first term now
 	if in.ContractStart != nil {
 		changed = licensing.ChangeContractStart(changed, start, now)
 	}

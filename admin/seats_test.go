@@ -289,3 +289,26 @@ func TestAdmin_seatEvents(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, r.Status)
 	})
 }
+
+// TestAdmin_trialConversionStartsContract: a trial converted to a paid plan
+// starts its first annual term at the conversion, not at the trial's start.
+func TestAdmin_trialConversionStartsContract(t *testing.T) {
+	forEachSeatBackend(t, func(t *testing.T, c *client) {
+		c.now = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+		require.Equal(t, http.StatusCreated, c.do("POST", "/admin/v1/tenants", `{"id":"acme","plan":"trial","seats":3}`).Status)
+		r := c.do("PATCH", "/admin/v1/tenants/acme", `{"seats":5}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		c.now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+		r = c.do("PATCH", "/admin/v1/tenants/acme", `{"plan":"ultimate","seats":12}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		assert.Equal(t, "2026-11-22T10:00:00Z", obj(r, "contract")["start"])
+		r = c.do("GET", "/admin/v1/tenants/acme/seats", "")
+		contract := obj(r, "contract")
+		assert.Equal(t, "2027-11-22T10:00:00Z", contract["renewal"])
+		assert.Equal(t, 365.0, contract["days_to_renewal"])
+		// The 5 → 12 at conversion is the first term's count, not a mid-term addition.
+		assert.Equal(t, []any{}, contract["prorated_additions"])
+		assert.Equal(t, 12.0, contract["seats_at_term_start"])
+		assert.Equal(t, float64(12*13900*12), r.Body["annual_commitment_cents"])
+	})
+}

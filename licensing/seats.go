@@ -147,6 +147,24 @@ func ChangeSeats(t store.Tenant, seats int, now time.Time) (store.Tenant, SeatCh
 	return t, kind, nil
 }
 
+// ChangePlan applies the contract side of a plan change from the plan
+// fromPlan to t.Plan: leaving a plan without an annual term (a trial) for an
+// annually billed one starts the contract at now — the first paid term, with
+// no seat history to prorate — and drops a pending reduction. Other changes
+// keep the term (the new price applies to the whole term; plan changes are not
+// prorated).
+func ChangePlan(t store.Tenant, fromPlan string, now time.Time) store.Tenant {
+	from, _ := Lookup(fromPlan)
+	to, _ := Lookup(t.Plan)
+	if from.BilledAnnually || !to.BilledAnnually {
+		return t
+	}
+	t = t.Clone()
+	t.ContractStart, t.SeatChanges = now, nil
+	t.SeatsAtRenewal, t.SeatsAtRenewalFrom = nil, nil
+	return t
+}
+
 // ChangeContractStart moves the contract start; a pending reduction moves to
 // the renewal of the new term.
 func ChangeContractStart(t store.Tenant, start, now time.Time) store.Tenant {

@@ -241,3 +241,27 @@ func TestUnbalanced(t *testing.T) {
 		})
 	}
 }
+
+func TestChangePlan(t *testing.T) {
+	now := day(2026, 11, 22)
+	trial := ultimate(5)
+	trial.Plan = licensing.Trial
+	trial.SeatChanges = []store.SeatChange{{At: day(2026, 3, 1), From: 3, To: 5}}
+	converted := trial.Clone()
+	converted.Plan = licensing.Ultimate
+	got := licensing.ChangePlan(converted, licensing.Trial, now)
+	assert.Equal(t, now, got.ContractStart, "a converted trial starts its first paid term now")
+	assert.Nil(t, got.SeatChanges, "nothing of the trial is prorated")
+	assert.Equal(t, day(2027, 11, 22), licensing.TermAt(got.ContractStart, now).Renewal)
+
+	for _, tc := range []struct{ from, to string }{
+		{licensing.Enterprise, licensing.Ultimate}, // upgrade: same term
+		{licensing.Ultimate, licensing.Trial},      // back to trial: nothing to start
+		{licensing.Trial, licensing.Trial},         // no change
+		{licensing.EnterpriseBundle, licensing.Enterprise},
+	} {
+		tn := ultimate(10)
+		tn.Plan = tc.to
+		assert.Equal(t, tn, licensing.ChangePlan(tn, tc.from, now), "%s -> %s keeps the term", tc.from, tc.to)
+	}
+}
