@@ -123,6 +123,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ifMatch: r.Header.Get("If-Match"), ifNoneMatch: r.Header.Get("If-None-Match"),
 		ctx: r.Context(), tenant: tenant, base: h.base + pathPrefix + tenant, actor: actor, log: log,
 	}
+	if a := allowed(rest); a != "" && !containsMethod(a, r.Method) {
+		w.Header().Set("Allow", a)
+		writeError(w, jsonOnly, methodNotAllowed(r.Method, rest))
+		return
+	}
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 		body, err := readBody(w, r)
@@ -167,7 +172,10 @@ func splitPath(p string) (tenant, rest string, ok bool) {
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || !(mt == "application/scim+json" || mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		// Anything that may carry JSON is read as JSON (curl -d sends
+		// application/x-www-form-urlencoded); other media types are refused.
+		if err != nil || !(mt == "application/scim+json" || mt == "application/json" || strings.HasSuffix(mt, "+json") ||
+			mt == "text/plain" || mt == "application/x-www-form-urlencoded") {
 			return nil, Error{Status: http.StatusUnsupportedMediaType,
 				Detail: "send the body as application/scim+json (or application/json), not " + ct}
 		}
@@ -213,21 +221,36 @@ func methodNotAllowed(method, path string) Error {
 	return Error{Status: http.StatusMethodNotAllowed, Detail: method + " is not allowed on " + path + "; use " + allowed(path)}
 }
 
+func containsMethod(list, method string) bool {
+	for _, m := range strings.Split(list, ", ") {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed lists the methods of a path; "" for a path that does not exist.
 func allowed(rest string) string {
 	head, tail, _ := strings.Cut(rest, "/")
 	switch {
-	case head == "Users" || head == "Groups":
+	case strings.EqualFold(head, "Users") || strings.EqualFold(head, "Groups"):
 		switch {
 		case tail == "":
 			return "GET, POST"
 		case tail == ".search":
 			return "POST"
+		case strings.Contains(tail, "/"):
+			return ""
 		}
 		return "GET, PUT, PATCH, DELETE"
-	case head == ".search" || head == "Bulk":
+	case (head == ".search" || strings.EqualFold(head, "Bulk")) && tail == "":
 		return "POST"
+	case strings.EqualFold(head, "ServiceProviderConfig") && tail == "",
+		strings.EqualFold(head, "ResourceTypes"), strings.EqualFold(head, "Schemas"):
+		return "GET"
 	}
-	return "GET"
+	return ""
 }
 
 // dispatch routes an operation. Resource endpoint names are matched
