@@ -121,3 +121,47 @@ func race(n int, fn func(i int) error) []error {
 	}
 	return errs
 }
+
+// BenchmarkSeatLedger reads pages of a tenant's ledger of 200,000 entries
+// (2,000 users): a page deep in it by cursor, and one user's entries, which
+// no index serves (migration 0003 keeps the ledger's insert path cheap).
+func BenchmarkSeatLedger(b *testing.B) {
+	s := openPG(b, nil)
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "big", Plan: licensing.Ultimate, Seats: 10}, store.ActorAdmin)
+	require.NoError(b, err)
+	const n = 200_000
+	_, err = s.Pool().Exec(ctx, `insert into seat_events (tenant_id, seq, at, user_id, class, delta, reason, actor_kind, actor_id)
+select 'big', i, timestamptz '2026-01-01' + i * interval '1 minute', 'user-' || (i % 2000),
+	'full', case when i % 2 = 0 then 1 else -1 end, 'provisioned', 'token', 'tok'
+from generate_series(1, $1) as i`, n)
+	require.NoError(b, err)
+	_, err = s.Pool().Exec(ctx, `update tenants set seat_seq = $1 where id = 'big'`, n)
+	require.NoError(b, err)
+	_, err = s.Pool().Exec(ctx, `analyze seat_events`)
+	require.NoError(b, err)
+	b.Run("page_by_cursor", func(b *testing.B) {
+		for b.Loop() {
+			page, err := s.ListSeatEvents(ctx, "big", store.EventQuery{After: n / 2, Limit: 100})
+			if err != nil || len(page) != 100 {
+				b.Fatal(err, len(page))
+			}
+		}
+	})
+	b.Run("one_user", func(b *testing.B) {
+		for b.Loop() {
+			page, err := s.ListSeatEvents(ctx, "big", store.EventQuery{UserID: "user-1234", Limit: 100})
+			if err != nil || len(page) != 100 {
+				b.Fatal(err, len(page))
+			}
+		}
+	})
+	b.Run("time_range", func(b *testing.B) {
+		from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		for b.Loop() {
+			page, err := s.ListSeatEvents(ctx, "big", store.EventQuery{From: from, To: from.Add(24 * time.Hour), Limit: 100})
+			if err != nil || len(page) != 100 {
+				b.Fatal(err, len(page))
+			}
+		}
+	})
+}
