@@ -290,6 +290,30 @@ func ApprovalAudit(a Approval, by Actor, at time.Time) AuditEvent {
 		Detail: fmt.Sprintf("approval %s of privileged role %s: %s", a.ID, a.Role, a.Status), After: AuditJSON(a)}
 }
 
+// ImportOutcome says what ImportUser did with one user.
+type ImportOutcome string
+
+const (
+	ImportCreated   ImportOutcome = "created"
+	ImportUpdated   ImportOutcome = "updated"
+	ImportUnchanged ImportOutcome = "unchanged" // nothing written, no audit event
+)
+
+// SameUser says whether a write of after would change nothing of before that
+// a caller can set (Version, timestamps and the derived seat aside).
+func SameUser(before, after User) bool {
+	after.Version, after.CreatedAt, after.UpdatedAt, after.Seat = before.Version, before.CreatedAt, before.UpdatedAt, before.Seat
+	return AuditJSON(before) == AuditJSON(after)
+}
+
+// TeamError refuses an import's team: unknown, or a role group.
+func TeamError(id, name, reason string) error {
+	if name == "" {
+		name = id
+	}
+	return &InvalidError{Field: "teams", Reason: fmt.Sprintf("%s: %s", name, reason)}
+}
+
 // RoleChange is one user's move in a bulk role change.
 type RoleChange struct {
 	UserID   string

@@ -493,6 +493,13 @@ type Store interface {
 	// SetUsersRole gives the listed users the role explicitly, all or
 	// nothing, answering each user's old and new role in the order asked.
 	SetUsersRole(ctx context.Context, tenantID string, userIDs []string, role string, by Actor) ([]RoleChange, error)
+	// ImportUser is one row of a bulk import, in one transaction: it creates
+	// u, or — when a live user has u's userName — applies fn to that user
+	// (written only when it changes something), then adds the user to the
+	// groups (ids) they are not in yet. The groups must be teams: an unknown
+	// group or a role group is an *InvalidError (field teams) and nothing is
+	// written. Seat check and role resolution as in CreateUser/UpdateUser.
+	ImportUser(ctx context.Context, tenantID string, u User, fn func(*User) error, groupIDs []string, by Actor) (User, ImportOutcome, error)
 	// ListApprovals lists privileged grants held for approval, oldest first;
 	// status "" lists all.
 	ListApprovals(ctx context.Context, tenantID, status string) ([]Approval, error)

@@ -380,3 +380,58 @@ func (t *tenant) supersede(match func(store.Approval) bool, now time.Time) {
 		}
 	}
 }
+
+func (s *Store) ImportUser(_ context.Context, tenantID string, u store.User, fn func(*store.User) error, groupIDs []string, by store.Actor) (store.User, store.ImportOutcome, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.User{}, "", err
+	}
+	rc := t.roleContext()
+	var groups []*groupRec
+	for _, id := range groupIDs {
+		g, err := t.liveGroup(id)
+		if err != nil {
+			return store.User{}, "", store.TeamError(id, "", "no such group")
+		}
+		if store.IsMappedGroup(g.g.DisplayName, rc.Mappings) {
+			return store.User{}, "", store.TeamError(id, g.g.DisplayName, "is a role group (a role mapping names it), not a team; set the role instead")
+		}
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	var out store.User
+	outcome := store.ImportCreated
+	if rec, ok := t.byKey[store.FoldKey(u.UserName)]; ok {
+		probe := rec.u.Clone()
+		if err := fn(&probe); err != nil {
+			return store.User{}, "", err
+		}
+		out, outcome = rec.u.Clone(), store.ImportUnchanged
+		if !store.SameUser(rec.u, probe) {
+			if out, err = s.updateUser(t, rec.u.ID, by, fn); err != nil {
+				return store.User{}, "", err
+			}
+			outcome = store.ImportUpdated
+		}
+	} else if out, err = s.createUser(t, u, by); err != nil {
+		return store.User{}, "", err
+	}
+	now := s.clock()
+	for _, g := range groups {
+		if g.members[out.ID] {
+			continue
+		}
+		before := t.view(g, false)
+		g.members[out.ID] = true
+		g.g.Version, g.g.UpdatedAt = g.g.Version+1, now
+		t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.updated", TargetType: "group", TargetID: g.g.ID,
+			Detail: "add 1 member(s)", Before: store.AuditJSON(before), After: store.AuditJSON(t.view(g, false))})
+		if outcome == store.ImportUnchanged {
+			outcome = store.ImportUpdated
+		}
+	}
+	return out, outcome, nil
+}

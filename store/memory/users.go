@@ -13,6 +13,12 @@ func (s *Store) CreateUser(_ context.Context, tenantID string, u store.User, by 
 	if err != nil {
 		return store.User{}, err
 	}
+	return s.createUser(t, u, by)
+}
+
+// createUser creates a user; the caller holds s.mu.
+func (s *Store) createUser(t *tenant, u store.User, by store.Actor) (store.User, error) {
+	tenantID := t.t.ID
 	if err := store.ValidateUser(&u); err != nil {
 		return store.User{}, err
 	}
@@ -127,6 +133,11 @@ func (s *Store) UpdateUser(_ context.Context, tenantID, id string, by store.Acto
 	if err != nil {
 		return store.User{}, err
 	}
+	return s.updateUser(t, id, by, fn)
+}
+
+// updateUser updates a user; the caller holds s.mu.
+func (s *Store) updateUser(t *tenant, id string, by store.Actor, fn func(*store.User) error) (store.User, error) {
 	rec, err := t.liveUser(id)
 	if err != nil {
 		return store.User{}, err

@@ -379,11 +379,13 @@ func (s *Store) SetUsersRole(ctx context.Context, tenantID string, userIDs []str
 	return out, nil
 }
 
-const approvalCols = `tenant_id, id, user_id, role, status, created_at, decided_at, decided_by`
+const approvalCols = `tenant_id, id, user_id, role, status, created_at, decided_at, decided_by,
+	requested_kind, requested_id, requested_name, request_id`
 
 func scanApproval(row pgx.Row) (store.Approval, error) {
 	var a store.Approval
-	if err := row.Scan(&a.TenantID, &a.ID, &a.UserID, &a.Role, &a.Status, &a.CreatedAt, &a.DecidedAt, &a.DecidedBy); err != nil {
+	if err := row.Scan(&a.TenantID, &a.ID, &a.UserID, &a.Role, &a.Status, &a.CreatedAt, &a.DecidedAt, &a.DecidedBy,
+		&a.RequestedBy.Kind, &a.RequestedBy.ID, &a.RequestedBy.Name, &a.RequestedBy.RequestID); err != nil {
 		return store.Approval{}, err
 	}
 	a.CreatedAt, a.DecidedAt = store.Timestamp(a.CreatedAt), tsPtr(a.DecidedAt)

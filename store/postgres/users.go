@@ -263,8 +263,45 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 	if !keysOK(tenantID) {
 		return store.User{}, store.ErrNotFound
 	}
-	if err := store.ValidateUser(&u); err != nil {
+	c, err := s.prepareCreate(ctx, s.pool, tenantID, u, by)
+	if err != nil {
 		return store.User{}, err
+	}
+	if !c.d.Grant && c.d.Pending == nil {
+		return c.exec(ctx, s.pool) // one statement, no transaction: the hot path
+	}
+	// A privileged grant or an approval request is written with the user.
+	var out store.User
+	err = s.inTx(ctx, "CreateUser", c.v, func(tx pgx.Tx) error {
+		var err error
+		if out, err = c.exec(ctx, tx); err != nil {
+			return callerErr{err}
+		}
+		return s.recordDecision(ctx, tx, tenantID, c.u.ID, c.d, by, c.now)
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return out, nil
+}
+
+// pendingCreate is a user creation checked, resolved and bound, ready to run.
+type pendingCreate struct {
+	s        *Store
+	tenantID string
+	u        store.User
+	d        store.RoleDecision
+	plans    *seatPlans
+	args     []any
+	v        vals
+	now      time.Time
+}
+
+// prepareCreate validates a new user and resolves its role (a new user is in
+// no group yet, so explicit else default), reading through q.
+func (s *Store) prepareCreate(ctx context.Context, q querier, tenantID string, u store.User, by store.Actor) (*pendingCreate, error) {
+	if err := store.ValidateUser(&u); err != nil {
+		return nil, err
 	}
 	if u.ID == "" {
 		u.ID = s.newID()
@@ -272,57 +309,43 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 	now := s.clock()
 	u = u.Clone()
 	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
-	// The role: a new user is in no group yet, so explicit else default.
-	rc, err := roleContext(ctx, s.pool, tenantID)
+	rc, err := roleContext(ctx, q, tenantID)
 	if err != nil {
-		return store.User{}, s.convert("CreateUser", err, nil)
+		return nil, s.convert("CreateUser", err, nil)
 	}
 	d, err := store.DecideRole(rc, nil, &u, nil, by)
 	if err != nil {
-		return store.User{}, err
+		return nil, err
 	}
 	plans := userPlans(store.OnCreate, store.SeatNone, u, false)
 	cols, err := userWriteArgs(&u)
 	if err != nil {
-		return store.User{}, err
+		return nil, err
 	}
-	args := slices.Concat([]any{tenantID, u.ID, now}, actorArgs(by), plans.createArgs(), cols)
-	v := vals{"userName": u.UserName, "id": u.ID}
+	return &pendingCreate{s: s, tenantID: tenantID, u: u, d: d, plans: plans, now: now,
+		args: slices.Concat([]any{tenantID, u.ID, now}, actorArgs(by), plans.createArgs(), cols),
+		v:    vals{"userName": u.UserName, "id": u.ID}}, nil
+}
 
-	// A refusal can race with a release: retry while the follow-up finds room.
-	create := func(q querier) (store.User, error) {
-		for attempt := 0; ; attempt++ {
-			var plan int32
-			err := q.QueryRow(ctx, createUserSQL, args...).Scan(&plan)
-			if err == nil {
-				u.Seat, _ = plans.pick(plan)
-				return u, nil
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return store.User{}, s.convert("CreateUser", err, v)
-			}
-			retry, err := s.whyNotCreated(ctx, tenantID, &u, now)
-			if !retry || attempt == 2 {
-				return store.User{}, err
-			}
+// exec runs the creation through q. A refusal can race with a release: it
+// retries while the follow-up finds room.
+func (c *pendingCreate) exec(ctx context.Context, q querier) (store.User, error) {
+	s, u := c.s, c.u
+	for attempt := 0; ; attempt++ {
+		var plan int32
+		err := q.QueryRow(ctx, createUserSQL, c.args...).Scan(&plan)
+		if err == nil {
+			u.Seat, _ = c.plans.pick(plan)
+			return u, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return store.User{}, s.convert("CreateUser", err, c.v)
+		}
+		retry, err := s.whyNotCreated(ctx, c.tenantID, &u, c.now)
+		if !retry || attempt == 2 {
+			return store.User{}, err
 		}
 	}
-	if !d.Grant && d.Pending == nil {
-		return create(s.pool) // one statement, no transaction: the hot path
-	}
-	// A privileged grant or an approval request is written with the user.
-	var out store.User
-	err = s.inTx(ctx, "CreateUser", v, func(tx pgx.Tx) error {
-		var err error
-		if out, err = create(tx); err != nil {
-			return callerErr{err}
-		}
-		return s.recordDecision(ctx, tx, tenantID, u.ID, d, by, now)
-	})
-	if err != nil {
-		return store.User{}, err
-	}
-	return out, nil
 }
 
 // whyNotCreated explains a CreateUser statement that wrote nothing: unknown
@@ -489,6 +512,21 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, by store.Ac
 		if err != nil {
 			return err
 		}
+		out, err = s.updateLocked(ctx, tx, tenantID, old, by, fn)
+		return err
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return out, nil
+}
+
+// updateLocked writes fn's change of old, a user this transaction has
+// locked: role resolution, seat move, ledger, audit, in one statement.
+func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, old store.User, by store.Actor, fn func(*store.User) error) (store.User, error) {
+	id := old.ID
+	var out store.User
+	err := func() error {
 		u := old.Clone()
 		if err := fn(&u); err != nil {
 			return callerErr{err}
@@ -527,11 +565,8 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, by store.Ac
 			return callerErr{&store.SeatLimitError{TenantID: tenantID, InUse: *inUse - dFull, Purchased: *purchased}}
 		}
 		return s.recordDecision(ctx, tx, tenantID, id, d, by, now)
-	})
-	if err != nil {
-		return store.User{}, err
-	}
-	return out, nil
+	}()
+	return out, err
 }
 
 // lockUser reads a live user and locks its row against other writers for the

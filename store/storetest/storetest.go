@@ -86,6 +86,7 @@ func Run(t *testing.T, open Factory) {
 		{"Roles_bulkChangeAllOrNothing", testSetUsersRole},
 		{"Roles_deleteWithReplacement", testDeleteRoleReplacement},
 		{"Roles_concurrentMappedGroupChanges", testRoleRace},
+		{"Roles_importUserOneTransaction", testImportUser},
 		{"Audit", testAudit},
 		{"SignIn_sessions", testSignIn},
 		{"SignIn_assertionSpentOnce", testAssertionReplay},
