@@ -68,7 +68,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/audit", a.listOperatorAudit)
 	route("GET /admin/v1/tenants/{id}/seats", a.getSeats)              // issue 5: admin/seats.go
 	route("GET /admin/v1/tenants/{id}/seats/events", a.listSeatEvents) // issue 5
-	route("GET /admin/v1/tenants/{id}/roles", a.listRoles) // issue 6: admin/roles.go
+	// Issue 6: roles, mappings, teams, approvals (admin/roles.go); bulk role
+	// change (admin/users.go); CSV import (admin/import.go).
+	route("GET /admin/v1/tenants/{id}/roles", a.listRoles)
 	route("POST /admin/v1/tenants/{id}/roles", a.createRole)
 	route("GET /admin/v1/tenants/{id}/roles/{role}", a.getRole)
 	route("PUT /admin/v1/tenants/{id}/roles/{role}", a.putRole)
@@ -78,8 +80,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/tenants/{id}/teams", a.listTeams)
 	route("GET /admin/v1/tenants/{id}/approvals", a.listApprovals)
 	route("POST /admin/v1/tenants/{id}/approvals/{aid}", a.decideApproval)
-	route("POST /admin/v1/tenants/{id}/users/role", a.setUsersRole)    // issue 6: admin/users.go
-	route("POST /admin/v1/tenants/{id}/users/import", a.importUsers) // issue 6: admin/import.go
+	route("POST /admin/v1/tenants/{id}/users/role", a.setUsersRole)
+	route("POST /admin/v1/tenants/{id}/users/import", a.importUsers)
 	// Issue 7: the store catalogue (admin/stores.go) and the dormant-seat report (admin/reports.go).
 	route("GET /admin/v1/tenants/{id}/stores", a.listStores)
 	route("POST /admin/v1/tenants/{id}/stores", a.createStore)
