@@ -455,3 +455,23 @@ func TestGuard_errorMediaType(t *testing.T) {
 		assert.Equal(t, want, w.Header().Get("Content-Type"), "Accept: %q", accept)
 	}
 }
+
+// TestGuard_storeUnavailable: when the database cannot answer, the IdP gets a
+// 503 with Retry-After (it retries), never a 401 that would make an admin
+// rotate a good token.
+func TestGuard_storeUnavailable(t *testing.T) {
+	var pg *postgres.Store
+	h := newHarness(t, func(t testing.TB, now func() time.Time) store.Store {
+		s, err := postgres.Open(context.Background(), pgtest.New(t), postgres.Options{Now: now})
+		require.NoError(t, err)
+		pg = s
+		return s
+	})
+	plain, _ := h.ready("acme")
+	require.Equal(t, http.StatusOK, h.get("/scim/v2/acme/Users", "Bearer "+plain).Status)
+	pg.Close()
+	a := h.get("/scim/v2/acme/Users", "Bearer "+plain)
+	assert.Equal(t, http.StatusServiceUnavailable, a.Status)
+	assert.Equal(t, "5", a.Retry)
+	assert.Empty(t, a.Challenge)
+}
