@@ -163,8 +163,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var conflict *store.ConflictError
 	var inv *store.InvalidError
 	var unknownStores *store.UnknownStoresError
+	var exists *store.UserExistsError
 	switch {
 	case errors.As(err, &e):
+	case errors.As(err, &exists): // issue 7: names the role the user holds
+		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: exists.Error()}
 	case errors.As(err, &conflict):
 		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflict.Error()}
 	case errors.As(err, &inv):

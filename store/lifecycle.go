@@ -171,3 +171,50 @@ func MissingStores(stores []string, catalogue func(id string) bool) []string {
 func IsExternal(userType string) bool {
 	return strings.EqualFold(strings.TrimSpace(userType), "External")
 }
+
+// UserExistsError is a create whose userName belongs to an existing user. It
+// names the role and stores that user holds: one role covers all of a
+// user's stores, so an invitation "for another store" with another role is
+// answered with the role they hold (and what to do), never a bare conflict.
+// It is a *ConflictError for errors.As, a 409 uniqueness on SCIM.
+type UserExistsError struct {
+	ConflictError
+	UserID        string
+	Role          string   // the role the existing user holds
+	Stores        []string // the stores they may see
+	RequestedRole string   // the role the create asked for, "" when none
+}
+
+// NewUserExistsError describes existing, whose userName the create of
+// requested collided with.
+func NewUserExistsError(existing, requested User) *UserExistsError {
+	want := requested.ExplicitRole
+	if want == "" {
+		want = requested.Role
+	}
+	return &UserExistsError{
+		ConflictError: ConflictError{Field: "userName", Value: requested.UserName},
+		UserID:        existing.ID, Role: existing.Role, Stores: cloneSlice(existing.Stores), RequestedRole: want,
+	}
+}
+
+func (e *UserExistsError) Error() string {
+	stores := "no stores"
+	if len(e.Stores) > 0 {
+		stores = "stores " + strings.Join(e.Stores, ", ")
+	}
+	if e.RequestedRole != "" && !strings.EqualFold(e.RequestedRole, e.Role) {
+		return fmt.Sprintf("userName %q already exists with role %q (%s); one role covers all of a user's stores, so they cannot also hold %q for another store: "+
+			"add the store to their stores and keep role %q, or change their role for all their stores", e.Value, e.Role, stores, e.RequestedRole, e.Role)
+	}
+	return fmt.Sprintf("userName %q already exists with role %q (%s); update that user instead, e.g. add the store to their stores", e.Value, e.Role, stores)
+}
+
+// Unwrap exposes the plain *ConflictError.
+func (e *UserExistsError) Unwrap() error { return &e.ConflictError }
+
+// SCIMStatus is 409.
+func (e *UserExistsError) SCIMStatus() int { return 409 }
+
+// SCIMType is uniqueness.
+func (e *UserExistsError) SCIMType() string { return "uniqueness" }

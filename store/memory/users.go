@@ -26,8 +26,8 @@ func (s *Store) createUser(t *tenant, u store.User, by store.Actor) (store.User,
 		return store.User{}, err
 	}
 	key := store.FoldKey(u.UserName)
-	if _, taken := t.byKey[key]; taken {
-		return store.User{}, &store.ConflictError{Field: "userName", Value: u.UserName}
+	if existing, taken := t.byKey[key]; taken {
+		return store.User{}, store.NewUserExistsError(existing.u, u) // names the role they hold
 	}
 	if u.ID == "" {
 		u.ID = s.newID()

@@ -325,3 +325,25 @@ returning request_id, browser_hash, expires_at`, tenantID, relayState).Scan(&r.R
 	}
 	return r, nil
 }
+
+// userExists describes the live user holding u's userName (for a create that
+// collided): their id, role and stores.
+func (s *Store) userExists(ctx context.Context, tenantID string, u *store.User) error {
+	var existing store.User
+	err := s.pool.QueryRow(ctx, `select id, role, stores from users where tenant_id = $1 and user_name_key = $2 and deleted_at is null`,
+		tenantID, store.FoldKey(u.UserName)).Scan(&existing.ID, &existing.Role, &existing.Stores)
+	if err != nil { // gone meanwhile: still a conflict as far as this create knows
+		return &store.ConflictError{Field: "userName", Value: u.UserName}
+	}
+	return store.NewUserExistsError(existing, *u)
+}
+
+// explainConflict turns the userName conflict of a create into a
+// *store.UserExistsError that names the role the user holds.
+func (s *Store) explainConflict(ctx context.Context, tenantID string, u *store.User, err error) error {
+	var c *store.ConflictError
+	if errors.As(err, &c) && c.Field == "userName" {
+		return s.userExists(ctx, tenantID, u)
+	}
+	return err
+}

@@ -339,7 +339,7 @@ func (c *pendingCreate) exec(ctx context.Context, q querier) (store.User, error)
 			return u, nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return store.User{}, s.convert("CreateUser", err, c.v)
+			return store.User{}, s.explainConflict(ctx, c.tenantID, &u, s.convert("CreateUser", err, c.v))
 		}
 		retry, err := s.whyNotCreated(ctx, c.tenantID, &u, c.now)
 		if !retry || attempt == 2 {
@@ -364,7 +364,7 @@ from tenants where id = $1`, tenantID, store.FoldKey(u.UserName), u.ID, now, u.R
 	case err != nil:
 		return false, s.convert("CreateUser", err, nil)
 	case nameTaken:
-		return false, &store.ConflictError{Field: "userName", Value: u.UserName}
+		return false, s.userExists(ctx, tenantID, u) // names the role they hold (lifecycle.go)
 	case idTaken:
 		return false, &store.ConflictError{Field: "id", Value: u.ID}
 	case !roleOK: // deleted since the role was resolved

@@ -356,3 +356,32 @@ func testAuthnRequests(t *testing.T, open Factory) {
 	}
 	assert.Equal(t, 1, wins)
 }
+
+// testUserExistsNamesRole proves that creating a user whose userName is
+// taken, e.g. an invitation "for another store" with another role, is
+// answered with the role and stores the user holds (one role covers all of
+// a user's stores), still as a conflict.
+func testUserExistsNamesRole(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "pay", 10)
+	newOutlets(t, s, "pay", "store-1", "store-2")
+	held, err := s.CreateUser(ctx, "pay", store.User{UserName: "support@kustom.test", Active: true,
+		ExplicitRole: store.RoleAgent, Role: store.RoleAgent, Stores: []string{"store-1"}}, store.ActorAdmin)
+	require.NoError(t, err)
+	_, err = s.CreateUser(ctx, "pay", store.User{UserName: "Support@Kustom.test", Active: true,
+		ExplicitRole: store.RoleSupervisor, Role: store.RoleSupervisor, Stores: []string{"store-2"}}, store.ActorAdmin)
+	var exists *store.UserExistsError
+	require.ErrorAs(t, err, &exists)
+	assert.Equal(t, held.ID, exists.UserID)
+	assert.Equal(t, store.RoleAgent, exists.Role)
+	assert.Equal(t, []string{"store-1"}, exists.Stores)
+	assert.Equal(t, store.RoleSupervisor, exists.RequestedRole)
+	assert.Contains(t, err.Error(), `already exists with role "agent"`)
+	assert.Contains(t, err.Error(), `cannot also hold "supervisor" for another store`)
+	assert.ErrorIs(t, err, store.ErrConflict)
+	var conflict *store.ConflictError
+	require.ErrorAs(t, err, &conflict)
+	assert.Equal(t, "userName", conflict.Field)
+	assert.Equal(t, 409, exists.SCIMStatus())
+	assert.Equal(t, "uniqueness", exists.SCIMType())
+}

@@ -93,6 +93,7 @@ func Run(t *testing.T, open Factory) {
 		{"SignIn_authnRequestsTakenOnce", testAuthnRequests},
 		{"Outlets_catalogue", testOutlets},
 		{"ExternalUsers_dueExpirations", testExternalUsers},
+		{"Users_existingUserNamesTheirRole", testUserExistsNamesRole},
 		{"Audit_adminChangesInTheirTransaction", testAdminAudit},
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
 		{"Authenticate_currentState", testAuthenticate},
