@@ -28,6 +28,7 @@ func adminCommands() []command {
 		{"tenant", "manage tenants: create, get, list, update, delete (admin API)", tenantCmd},
 		{"token", "manage a tenant's SCIM tokens: create, list, revoke (admin API)", tokenCmd},
 		{"saml", "manage a tenant's SAML SSO: set TENANT FILE, get, delete (admin API)", samlCmd},
+		{"users", "bulk-import users from CSV, bulk-change roles (admin API; cli_users.go)", usersCmd},
 	}
 }
 
@@ -51,6 +52,8 @@ Admin commands call the admin API of a running server:
   rosterd tenant update ID [--plan PLAN] [--name NAME] [--seats N] [--addons a,b] [--setting KEY=VALUE]...
   rosterd token create TENANT NAME | list TENANT | revoke TENANT TOKEN_ID
   rosterd saml set TENANT FILE (- for stdin) | get TENANT | delete TENANT
+  rosterd users import TENANT FILE (- for stdin) [--dry-run] [--batch N]
+  rosterd users role TENANT ROLE USER...   (ids or userNames; all or nothing)
 
 Exit codes: 0 success; 1 the API refused the request (validation, not found,
 conflict) or another failure; 2 bad command line; 3 the server cannot be
