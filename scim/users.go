@@ -59,16 +59,20 @@ func (h *handler) getUser(c *call, id string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	u, err := h.st.GetUser(c.ctx, c.tenant, id)
+	var (
+		u      store.User
+		groups []store.Group
+	)
+	if proj.wants("groups", false) {
+		u, groups, err = h.st.GetUserWithGroups(c.ctx, c.tenant, id) // one round trip
+	} else {
+		u, err = h.st.GetUser(c.ctx, c.tenant, id)
+	}
 	if err != nil {
 		return result{}, userNotFound(err, id)
 	}
 	if c.ifNoneMatch != "" && etagMatches(c.ifNoneMatch, u.Version) {
 		return result{status: http.StatusNotModified, etag: etag(u.Version)}, nil
-	}
-	groups, err := h.userGroups(c, id, proj, false)
-	if err != nil {
-		return result{}, err
 	}
 	return h.userResult(c, http.StatusOK, &u, groups, proj), nil
 }

@@ -409,6 +409,12 @@ type Store interface {
 	DeleteGroup(ctx context.Context, tenantID, id string, by Actor) error
 	UserGroups(ctx context.Context, tenantID, userID string) ([]Group, error)
 
+	// SCIM reads (issue 3). GetUserWithGroups is GetUser plus the groups the
+	// user belongs to, in creation order, in one round trip (a SCIM GET
+	// /Users/{id} answers with both); each Group carries TenantID, ID and
+	// DisplayName only. ErrNotFound as GetUser.
+	GetUserWithGroups(ctx context.Context, tenantID, id string) (User, []Group, error)
+
 	// Custom roles and group → role mappings.
 	CreateRole(ctx context.Context, tenantID string, r Role, by Actor) (Role, error)
 	GetRole(ctx context.Context, tenantID, name string) (Role, error)

@@ -1,0 +1,41 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// getUserWithGroupsSQL reads a user and, in the same statement, the ids and
+// names of their groups (group_members_user_idx).
+const getUserWithGroupsSQL = `select coalesce((
+	select json_agg(json_build_object('id', g.id, 'displayName', g.display_name) order by g.seq)
+	from group_members m join groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+	where m.tenant_id = u.tenant_id and m.user_id = u.id), '[]'), ` + userCols + ` from users u
+where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null`
+
+// GetUserWithGroups is GetUser plus the user's groups (ID, DisplayName), in
+// one round trip.
+func (s *Store) GetUserWithGroups(ctx context.Context, tenantID, id string) (store.User, []store.Group, error) {
+	if !keysOK(tenantID, id) {
+		return store.User{}, nil, store.ErrNotFound
+	}
+	var raw []byte
+	u, err := scanUser(s.pool.QueryRow(ctx, getUserWithGroupsSQL, tenantID, id), &raw)
+	if err != nil {
+		return store.User{}, nil, s.convert("GetUserWithGroups", err, nil)
+	}
+	var refs []struct {
+		ID          string `json:"id"`
+		DisplayName string `json:"displayName"`
+	}
+	if err := json.Unmarshal(raw, &refs); err != nil {
+		return store.User{}, nil, s.convert("GetUserWithGroups", err, nil)
+	}
+	groups := make([]store.Group, len(refs))
+	for i, r := range refs {
+		groups[i] = store.Group{TenantID: tenantID, ID: r.ID, DisplayName: r.DisplayName}
+	}
+	return u, groups, nil
+}
