@@ -170,9 +170,14 @@ func (s *Store) UpdateTenant(_ context.Context, id string, by store.Actor, fn fu
 		c.ContractStart = t.t.ContractStart
 	}
 	c = c.Clone() // normalises the contract's times, as PostgreSQL stores them
+	moves, err := t.defaultRolePlan(c, by) // a new default role moves who holds it by default (roles.go)
+	if err != nil {
+		return store.Tenant{}, err
+	}
 	t.appendAudit(store.AuditEvent{Time: c.UpdatedAt, Actor: by, Action: store.ActionTenantUpdated,
 		TargetType: "tenant", TargetID: id, Before: store.TenantAudit(t.t), After: store.TenantAudit(c)})
 	t.t = c.Clone()
+	t.applyMoves(moves, by, c.UpdatedAt, "default role changed", s.newID)
 	return c, nil
 }
 

@@ -435,3 +435,22 @@ func (s *Store) ImportUser(_ context.Context, tenantID string, u store.User, fn 
 	}
 	return out, outcome, nil
 }
+
+// defaultRolePlan plans the moves of a tenant update that changes the
+// default role: users without an explicit role re-resolve (those a mapping
+// decides stay). The seat cap is the updated tenant's.
+func (t *tenant) defaultRolePlan(c store.Tenant, by store.Actor) ([]roleMove, error) {
+	if c.Settings.DefaultRole == t.t.Settings.DefaultRole {
+		return nil, nil
+	}
+	old := t.t
+	t.t = c
+	defer func() { t.t = old }()
+	var ids []string
+	for _, rec := range t.userList {
+		if !rec.deleted && rec.u.ExplicitRole == "" {
+			ids = append(ids, rec.u.ID)
+		}
+	}
+	return t.planMoves(ids, t.roleContext(), nil, by, c.UpdatedAt, nil)
+}

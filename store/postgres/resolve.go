@@ -524,3 +524,29 @@ func roleGroupChange(ctx context.Context, tx pgx.Tx, tenantID, groupID, oldName,
 	}
 	return rc, ids, nil
 }
+
+// defaultRoleChanged re-resolves, inside the tenant update that changed the
+// default role, the users without an explicit role (those a mapping decides
+// stay). The tenant row is locked before the users here, the reverse of a
+// user write: a user write that also moves a seat at that instant can
+// deadlock with it, and PostgreSQL then aborts one of the two (a 503 the
+// client retries). Changing the default role is a rare operator action.
+func (s *Store) defaultRoleChanged(ctx context.Context, tx pgx.Tx, tenantID string, by store.Actor, now time.Time) error {
+	rc, err := roleContext(ctx, tx, tenantID)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `select id from users where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`, tenantID)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	moves, err := planMoves(ctx, tx, tenantID, ids, rc, by, nil)
+	if err != nil {
+		return err
+	}
+	return s.applyMoves(ctx, tx, tenantID, moves, by, now, "default role changed")
+}

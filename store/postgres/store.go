@@ -327,9 +327,14 @@ returning `+tenantCols, append([]any{id, t.Name, t.Plan, t.Seats, t.Addons, sett
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, auditInsert, auditArgs(id, now, by, store.ActionTenantUpdated, "tenant", id, "",
-			store.TenantAudit(old), store.TenantAudit(out))...)
-		return err
+		if _, err = tx.Exec(ctx, auditInsert, auditArgs(id, now, by, store.ActionTenantUpdated, "tenant", id, "",
+			store.TenantAudit(old), store.TenantAudit(out))...); err != nil {
+			return err
+		}
+		if old.Settings.DefaultRole == out.Settings.DefaultRole {
+			return nil
+		}
+		return s.defaultRoleChanged(ctx, tx, id, by, now) // resolve.go
 	})
 	if err != nil {
 		return store.Tenant{}, err

@@ -134,7 +134,16 @@ func testRoleResolution(t *testing.T, open Factory) {
 	role, _ = roleOf(t, s, "acme", ann.ID)
 	assert.Equal(t, store.RoleAgent, role)
 
-	// A new default role applies to users without explicit role or mapping on their next write.
+	// A new default role moves, at once, the users who held the old one by default.
+	carl := userNamed(t, s, "acme", "carl@x.com", "supervisor")
+	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = "auditor"; return nil })
+	require.NoError(t, err)
+	for id, want := range map[string]string{ann.ID: "auditor", bob.ID: "auditor", carl.ID: store.RoleSupervisor} {
+		role, _ := roleOf(t, s, "acme", id)
+		assert.Equal(t, want, role)
+	}
+	_, seat = roleOf(t, s, "acme", ann.ID)
+	assert.Equal(t, store.SeatLight, seat)
 	c := counts(t, s, "acme")
 	assert.Equal(t, c, replay(ledger(t, s, "acme")), "the ledger replays to the counters")
 	assert.Contains(t, auditActions(t, s, "acme", store.EventQuery{UserID: ann.ID}), "user.updated")
