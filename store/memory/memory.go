@@ -170,7 +170,8 @@ func (s *Store) UpdateTenant(_ context.Context, id string, by store.Actor, fn fu
 		c.ContractStart = t.t.ContractStart
 	}
 	c = c.Clone() // normalises the contract's times, as PostgreSQL stores them
-	moves, err := t.defaultRolePlan(c, by) // a new default role moves who holds it by default (roles.go)
+	// A new default role moves who holds it by default (roles.go).
+	moves, err := t.defaultRolePlan(c, by)
 	if err != nil {
 		return store.Tenant{}, err
 	}
