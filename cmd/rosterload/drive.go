@@ -128,9 +128,10 @@ func shorten(b []byte) string {
 
 // drive runs conns workers against c for warmup (not measured), then for
 // dur, each sending the requests g makes back to back, and returns what
-// the measured part saw. Latencies come back sorted.
-func drive(ctx context.Context, c *client, conns int, warmup, dur time.Duration, g gen) result {
-	var next atomic.Int64
+// the measured part saw. Latencies come back sorted. next numbers the
+// requests (g(n)); pass the same counter to every round of one side so that
+// no request repeats an earlier one (a userName, say).
+func drive(ctx context.Context, c *client, conns int, warmup, dur time.Duration, next *atomic.Int64, g gen) result {
 	var measuring atomic.Bool
 	type worker struct {
 		lat      []time.Duration

@@ -99,14 +99,21 @@ func TestDrive_countsAndErrors(t *testing.T) {
 	defer srv.Close()
 	c := newClient(srv.URL, "tok", 4)
 	defer c.close()
-	res := drive(context.Background(), c, 4, 50*time.Millisecond, 300*time.Millisecond, func(n int64) request {
+	var next atomic.Int64
+	res := drive(context.Background(), c, 4, 50*time.Millisecond, 300*time.Millisecond, &next, func(n int64) request {
 		return request{Method: http.MethodGet, Path: "/x/" + itoa(n), Want: http.StatusOK}
+	})
+	assert.LessOrEqual(t, maxInFlight.Load(), int32(4))
+	before := next.Load()
+	assert.GreaterOrEqual(t, before, int64(res.Requests+res.Errors))
+	drive(context.Background(), c, 4, 0, 50*time.Millisecond, &next, func(n int64) request {
+		assert.GreaterOrEqual(t, n, before, "a second round continues the numbering")
+		return request{Method: http.MethodGet, Path: "/y", Want: http.StatusOK}
 	})
 	require.Greater(t, res.Requests, 20)
 	assert.Greater(t, res.Errors, 0)
 	assert.InDelta(t, 0.1, float64(res.Errors)/float64(res.Errors+res.Requests), 0.05)
 	assert.Contains(t, res.FirstErr, "status 418, want 200")
-	assert.LessOrEqual(t, maxInFlight.Load(), int32(4))
 	assert.IsNonDecreasing(t, res.Lat)
 	assert.InDelta(t, 300*time.Millisecond, res.Elapsed, float64(100*time.Millisecond))
 	assert.Greater(t, res.RPS(), 0.0)
@@ -256,3 +263,15 @@ func TestReport_table(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestMerge_poolsRounds(t *testing.T) {
+	a := result{Requests: 2, Elapsed: time.Second, Lat: ds(5, 9)}
+	b := result{Requests: 3, Errors: 1, FirstErr: "boom", Elapsed: time.Second, Lat: ds(1, 7, 8)}
+	m := merge(merge(result{}, a), b)
+	assert.Equal(t, 5, m.Requests)
+	assert.Equal(t, 1, m.Errors)
+	assert.Equal(t, "boom", m.FirstErr)
+	assert.Equal(t, 2*time.Second, m.Elapsed)
+	assert.Equal(t, ds(1, 5, 7, 8, 9), m.Lat)
+	assert.InDelta(t, 2.5, m.RPS(), 1e-9)
+}

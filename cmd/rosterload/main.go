@@ -7,6 +7,7 @@
 //	rosterload seed -db DSN [-users 1000000] [-state rosterload.json]
 //	rosterload run  -target http://127.0.0.1:8080 -db DSN [-state rosterload.json] [-pid N] [-c 32] [-d 10s] [-scenario all]
 //	rosterload mem  -target http://127.0.0.1:8080 -tenant demo -token rst_… [-admin-token …] [-c 32] [-d 10s]
+//	rosterload baseline -addr 127.0.0.1:9090 [-db DSN -tenant load]
 //
 // seed writes two Ultimate tenants (with a validated SAML configuration, so
 // both SCIM gates pass, and no rate limit) and their users straight into the
@@ -22,6 +23,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -43,6 +46,7 @@ const usage = `usage:
   rosterload seed -db DSN [flags]   load tenants and users into rosterd's PostgreSQL database
   rosterload run  -target URL -db DSN [flags]   run the scenarios against rosterd and the baseline
   rosterload mem  -target URL -tenant T -token TOK [flags]   rosterd (memory store) vs a bare in-memory server
+  rosterload baseline -addr HOST:PORT [-db DSN -tenant T]   serve the baselines in a process of their own (-baseline of run and mem)
 rosterload CMD -h lists the flags of CMD.`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "mem":
 		return cmdMem(ctx, args[1:], stdout, stderr)
+	case "baseline":
+		return cmdBaseline(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		_, err := fmt.Fprintln(stdout, usage)
 		return err
@@ -123,6 +129,8 @@ type commonFlags struct {
 	conns                 int
 	dur, warmup           time.Duration
 	jsonOut               string
+	rounds                int
+	baseline              string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -133,6 +141,8 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.dur, "d", 10*time.Second, "measured duration of each load scenario")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each load scenario")
 	fs.StringVar(&c.jsonOut, "json", "", "also write the rows as JSON to this file")
+	fs.IntVar(&c.rounds, "rounds", 3, "rounds in which rosterd and the baseline alternate (each side gets d/rounds per round)")
+	fs.StringVar(&c.baseline, "baseline", "", "URL of a `rosterload baseline` process; default: serve the baseline inside this process")
 }
 
 func (c *commonFlags) scimBase() string {
@@ -175,17 +185,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer pool.Close()
-	if err := prepareBare(ctx, pool); err != nil {
-		return fmt.Errorf("prepare baseline tables: %w", err)
+	bareBase := strings.TrimRight(c.baseline, "/")
+	if bareBase == "" {
+		// (A baseline process made its tables when it started.)
+		if err := prepareBare(ctx, pool); err != nil {
+			return fmt.Errorf("prepare baseline tables: %w", err)
+		}
+		srv, base, err := serveLocal((&bareServer{pool: pool, tenant: st.Tenant}).handler())
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		bareBase = base
 	}
-	bs := &bareServer{pool: pool, tenant: st.Tenant}
-	srv, bareBase, err := serveLocal(bs.handler())
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
 
-	r := &runner{ctx: ctx, pool: pool, st: st, conns: c.conns, dur: c.dur, warmup: c.warmup, pid: *pid, log: stderr,
+	r := &runner{ctx: ctx, pool: pool, st: st, conns: c.conns, dur: c.dur, warmup: c.warmup, rounds: c.rounds, pid: *pid, log: stderr,
 		runID:  fmt.Sprintf("%x", time.Now().UnixNano()%0xffffffffff),
 		roster: newClient(c.scimBase(), c.token, c.conns), bare: newClient(bareBase, "", c.conns)}
 	defer r.roster.close()
@@ -240,6 +254,52 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return report(stdout, c, r.rows)
 }
 
+// cmdBaseline serves the baselines on their own: /mem/ (the bare in-memory
+// server on the SCIM library) always, /bare/ (the pgx baseline) with -db.
+// run and mem use it through -baseline, which keeps the baseline's CPU out
+// of the load generator's process, as rosterd's is.
+func cmdBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rosterload baseline", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
+	db := fs.String("db", "", "PostgreSQL URL of rosterd's database; without it only /mem/ is served")
+	tenant := fs.String("tenant", "load", "tenant whose users the /bare/ reads find")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mem, err := newMemServer()
+	if err != nil {
+		return err
+	}
+	mux.Handle("/mem/", mem)
+	if *db != "" {
+		pool, err := pgxpool.New(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if err := prepareBare(ctx, pool); err != nil {
+			return fmt.Errorf("prepare baseline tables: %w", err)
+		}
+		mux.Handle("/bare/", (&bareServer{pool: pool, tenant: *tenant}).handler())
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	fmt.Fprintf(stdout, "baseline listening on http://%s\n", ln.Addr())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
 func mb(b int64) float64 { return float64(b) / 1e6 }
 
 func cmdMem(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -265,16 +325,20 @@ func cmdMem(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	h, err := newMemServer()
-	if err != nil {
-		return err
+	memBase := strings.TrimRight(c.baseline, "/")
+	if memBase == "" {
+		h, err := newMemServer()
+		if err != nil {
+			return err
+		}
+		srv, base, err := serveLocal(h)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		memBase = base
 	}
-	srv, memBase, err := serveLocal(h)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	r := &runner{ctx: ctx, conns: c.conns, dur: c.dur, warmup: c.warmup, log: stderr,
+	r := &runner{ctx: ctx, conns: c.conns, dur: c.dur, warmup: c.warmup, rounds: c.rounds, log: stderr,
 		runID:  fmt.Sprintf("%x", time.Now().UnixNano()%0xffffffffff),
 		roster: newClient(c.scimBase(), c.token, c.conns), bare: newClient(memBase, "", c.conns)}
 	defer r.roster.close()
@@ -324,12 +388,12 @@ func preloadUsers(ctx context.Context, c *client, prefix, run string, n int) ([]
 	return ids, nil
 }
 
-// liftLimits sets the tenant's seats to a hundred million and removes its
+// liftLimits sets the tenant's seats to a million (the admin API's maximum) and removes its
 // rate limit, through the admin API, so that the load measures the SCIM path.
 func liftLimits(ctx context.Context, target, tenant, adminToken string) error {
 	c := newClient(strings.TrimRight(target, "/"), adminToken, 1)
 	defer c.close()
-	body := []byte(`{"seats":100000000,"settings":{"rate_limit_per_second":0,"overage":true}}`)
+	body := []byte(`{"seats":1000000,"settings":{"rate_limit_per_second":0,"overage":true}}`)
 	_, err := c.check(ctx, request{Method: "PATCH", Path: "/admin/v1/tenants/" + tenant, Body: body,
 		Header: map[string][]string{"Content-Type": {"application/json"}}, Want: 200})
 	if err != nil {

@@ -13,7 +13,8 @@ import (
 // and, when asked, writes them as JSON.
 func report(w io.Writer, c commonFlags, rows []row) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%d connections, %s measured after %s warm-up per load scenario.\n\n", c.conns, c.dur, c.warmup)
+	fmt.Fprintf(&b, "\n%d connections; each load scenario measures %s per side, in %d alternating rounds each after a %s warm-up.\n\n",
+		c.conns, c.dur, max(1, c.rounds), c.warmup)
 	b.WriteString("| scenario | Roster | baseline | Roster / baseline | target | met |\n|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		met := "yes"
