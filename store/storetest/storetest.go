@@ -98,6 +98,7 @@ func Run(t *testing.T, open Factory) {
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
 		{"Authenticate_currentState", testAuthenticate},
 		{"SPKeyPair_onePairPerTenant", testSPKeyPair},
+		{"Users_getWithGroups", testUserWithGroups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
