@@ -321,7 +321,13 @@ func TestRun_unknownCommand(t *testing.T) {
 	err := run(context.Background(), []string{"frobnicate"}, envFrom(nil), &out)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown command "frobnicate"`)
-	assert.Contains(t, err.Error(), "valid commands: serve, migrate, healthcheck, tenant, token, saml, version, help")
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	assert.Contains(t, err.Error(), "valid commands: "+strings.Join(names, ", "))
+	assert.Contains(t, err.Error(), "valid commands: serve, migrate, healthcheck, tenant, token, saml")
+	assert.Equal(t, ExitUsage, exitCode(err))
 }
 
 func TestRun_helpAndVersion(t *testing.T) {
