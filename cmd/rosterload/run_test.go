@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/scim"
+	"github.com/roster-dev/roster/store/postgres"
+	"github.com/roster-dev/roster/store/postgres/pgtest"
+	"github.com/roster-dev/roster/tenancy"
+)
+
+// TestRun_endToEnd seeds a small data set, serves the real SCIM stack
+// (tenancy.Guard in front of the scim handler, as rosterd mounts it) on the
+// same database, and runs every scenario of `rosterload run` for a moment:
+// each must produce its row with both sides measured and no errors.
+func TestRun_endToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 20,000 users")
+	}
+	ctx := context.Background()
+	dsn := pgtest.New(t)
+	dir := t.TempDir()
+	statePath := filepath.Join(dir, "state.json")
+	var out, log bytes.Buffer
+	require.NoError(t, run(ctx, []string{"seed", "-db", dsn, "-users", "20000", "-page-users", "2500", "-big-members", "5000",
+		"-saml-metadata", "../../testdata/saml/okta.xml", "-state", statePath}, &out, &log), log.String())
+
+	st, err := postgres.Open(ctx, dsn, postgres.Options{})
+	require.NoError(t, err)
+	defer st.Close()
+	guard := tenancy.New(tenancy.Config{Store: st})
+	defer guard.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: st, BaseURL: "https://roster.example.com"})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	out.Reset()
+	log.Reset()
+	jsonPath := filepath.Join(dir, "rows.json")
+	require.NoError(t, run(ctx, []string{"run", "-target", srv.URL, "-db", dsn, "-state", statePath, "-c", "4",
+		"-d", "200ms", "-warmup", "0s", "-rounds", "2", "-reps", "1", "-pid", itoa(int64(os.Getpid())), "-json", jsonPath}, &out, &log), log.String())
+
+	report := out.String()
+	for _, want := range []string{"| POST /Users |", "| GET /Users?filter=userName eq", "| GET /Users/{id} |",
+		"| PATCH /Groups/{id}: add 10,000 members", "| 100 × PATCH /Groups/{id}", "| GET /Groups/{id}?excludedAttributes=members, 5000 members",
+		"| page through 2500 users", "| rosterd resident memory"} {
+		assert.Contains(t, report, want)
+	}
+	assert.NotContains(t, report, "failed", report)
+
+	var rows []row
+	b, err := os.ReadFile(jsonPath)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rows))
+	require.Len(t, rows, 8)
+	for _, r := range rows[:7] {
+		assert.Empty(t, r.Failed, r.Scenario)
+		assert.Positive(t, r.Roster.Requests, r.Scenario)
+		assert.Positive(t, r.Base.Requests, r.Scenario)
+		assert.Positive(t, r.Ratio, r.Scenario)
+	}
+	assert.True(t, strings.HasPrefix(rows[7].Note, "VmRSS"), rows[7].Note)
+}
