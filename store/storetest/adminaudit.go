@@ -207,3 +207,42 @@ func testAdminAuditFailures(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.False(t, r.Privileged)
 }
+
+// testAdminAuditConcurrent proves that concurrent admin updates lose no
+// write and leave exactly one audit event per successful change.
+func testAdminAuditConcurrent(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 0)
+	const n = 16
+	errs := parallel(n, func(i int) error {
+		if i%4 == 3 { // some callers refuse their own change
+			_, err := s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats += 1000; return errors.New("refused") })
+			return err
+		}
+		_, err := s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats++; return nil })
+		return err
+	})
+	ok := 0
+	for i, err := range errs {
+		if i%4 == 3 {
+			require.Error(t, err)
+			continue
+		}
+		require.NoError(t, err)
+		ok++
+	}
+	got, err := s.GetTenant(ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, ok, got.Seats, "no update was lost")
+	events, err := s.ListAudit(ctx, "acme", store.EventQuery{Action: store.ActionTenantUpdated, Limit: 1000})
+	require.NoError(t, err)
+	require.Len(t, events, ok, "one event per successful change")
+	// Each event's before and after are consecutive: the trail replays.
+	seen := map[float64]bool{}
+	for _, e := range events {
+		before, after := decode(t, e.Before)["Seats"].(float64), decode(t, e.After)["Seats"].(float64)
+		assert.Equal(t, before+1, after)
+		assert.False(t, seen[after], "each seat count is reached once")
+		seen[after] = true
+	}
+}

@@ -96,6 +96,7 @@ func Run(t *testing.T, open Factory) {
 		{"Users_existingUserNamesTheirRole", testUserExistsNamesRole},
 		{"Audit_adminChangesInTheirTransaction", testAdminAudit},
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
+		{"Audit_concurrentAdminChangesEachRecorded", testAdminAuditConcurrent},
 		{"Authenticate_currentState", testAuthenticate},
 		{"SPKeyPair_onePairPerTenant", testSPKeyPair},
 		{"Users_getWithGroups", testUserWithGroups},
