@@ -56,13 +56,7 @@ func (s *Service) getSession(w http.ResponseWriter, r *http.Request) {
 		s.unauthorized(w, r, err)
 		return
 	}
-	ctx := r.Context()
 	perms, err := s.permissions(r, cur)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	groups, err := s.store.UserGroups(ctx, cur.Tenant.ID, cur.User.ID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -74,10 +68,10 @@ func (s *Service) getSession(w http.ResponseWriter, r *http.Request) {
 		Tenant:      TenantView{ID: cur.Tenant.ID, Name: cur.Tenant.Name, Plan: cur.Tenant.Plan},
 		Role:        cur.User.Role,
 		Permissions: perms,
-		Teams:       make([]TeamView, 0, len(groups)),
+		Teams:       make([]TeamView, 0, len(cur.Teams)),
 		Stores:      append([]string{}, cur.User.Stores...),
 	}
-	for _, g := range groups {
+	for _, g := range cur.Teams {
 		v.Teams = append(v.Teams, TeamView{ID: g.ID, Name: g.DisplayName})
 	}
 	v.Session.ExpiresAt = cur.Session.ExpiresAt

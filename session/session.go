@@ -186,6 +186,7 @@ type Current struct {
 	Session store.Session
 	Tenant  store.Tenant
 	User    store.User
+	Teams   []store.Group // the user's groups: ID and DisplayName
 }
 
 // errNoSession is a request without a usable session credential.
@@ -254,7 +255,7 @@ func (s *Service) Authenticate(r *http.Request) (Current, error) {
 	if plan, ok := licensing.Lookup(t.Plan); !ok || !plan.Has(licensing.SAMLSSO) {
 		return end("plan")
 	}
-	u, err := s.store.GetUser(ctx, t.ID, sess.UserID)
+	u, teams, err := s.store.GetUserWithGroups(ctx, t.ID, sess.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return end(store.RefusedDeleted)
 	}
@@ -266,7 +267,7 @@ func (s *Service) Authenticate(r *http.Request) (Current, error) {
 		errors.As(err, &re)
 		return end(re.Reason)
 	}
-	return Current{Session: sess, Tenant: t, User: u}, nil
+	return Current{Session: sess, Tenant: t, User: u, Teams: teams}, nil
 }
 
 // setCookie sets the session cookie: HttpOnly, SameSite=Lax, Secure on an

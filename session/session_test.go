@@ -44,10 +44,10 @@ var ctx = context.Background()
 // backends are the stores every round trip runs against.
 var backends = []struct {
 	name string
-	open func(t *testing.T, now func() time.Time) store.Store
+	open func(t testing.TB, now func() time.Time) store.Store
 }{
-	{"memory", func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) }},
-	{"postgres", func(t *testing.T, now func() time.Time) store.Store {
+	{"memory", func(t testing.TB, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) }},
+	{"postgres", func(t testing.TB, now func() time.Time) store.Store {
 		s, err := postgres.Open(ctx, pgtest.New(t), postgres.Options{Now: now})
 		require.NoError(t, err)
 		t.Cleanup(s.Close)
@@ -73,7 +73,7 @@ func (c *clock) Advance(d time.Duration) {
 // harness is Roster's sign-in in process with an in-process test IdP (the
 // demo IdP's key pair from testdata/saml) that signs in whoever nameID says.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	clock  *clock
 	mux    *http.ServeMux
@@ -82,7 +82,7 @@ type harness struct {
 	users  map[string]store.User
 }
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", "saml", name))
 	require.NoError(t, err)
@@ -107,7 +107,7 @@ func (d spDirectory) GetServiceProvider(_ *http.Request, id string) (*crewsaml.E
 	return nil, os.ErrNotExist
 }
 
-func newHarness(t *testing.T, open func(*testing.T, func() time.Time) store.Store) *harness {
+func newHarness(t testing.TB, open func(testing.TB, func() time.Time) store.Store) *harness {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	prevNow := crewsaml.TimeNow
 	crewsaml.TimeNow = c.Now
@@ -176,7 +176,10 @@ func (h *harness) addUser(tenant string, u store.User) {
 // middleware does, writing to the test log.
 func (h *harness) serve(r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	log := zerolog.New(zerolog.NewTestWriter(h.t))
+	log := zerolog.Nop() // benchmarks: no log cost in the figures
+	if t, ok := h.t.(*testing.T); ok {
+		log = zerolog.New(zerolog.NewTestWriter(t))
+	}
 	h.mux.ServeHTTP(rec, r.WithContext(log.WithContext(r.Context())))
 	return rec
 }
@@ -191,7 +194,7 @@ type idpResponse struct {
 	cookies                  []*http.Cookie // from Roster's login answer
 }
 
-func parseForm(t *testing.T, body string) idpResponse {
+func parseForm(t testing.TB, body string) idpResponse {
 	t.Helper()
 	var out idpResponse
 	for _, m := range inputRE.FindAllStringSubmatch(body, -1) {
