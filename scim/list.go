@@ -286,7 +286,7 @@ func (p projection) wants(attr string, explicit bool) bool {
 // apply projects a rendered resource: it round-trips it through a map, which
 // is only paid for when attributes or excludedAttributes is given.
 func (p projection) apply(v any) any {
-	if p.empty() {
+	if p.empty() || p.onlyUnloaded() {
 		return v
 	}
 	b, err := json.Marshal(v)
@@ -327,6 +327,21 @@ func (p projection) apply(v any) any {
 		}
 	}
 	return m
+}
+
+// onlyUnloaded says the projection only excludes members or groups, which
+// the handlers then do not load: nothing is left to project (Entra's
+// excludedAttributes=members costs nothing).
+func (p projection) onlyUnloaded() bool {
+	if p.include != nil {
+		return false
+	}
+	for _, r := range p.exclude {
+		if r.schema != "" || r.sub != "" || (r.attr != "members" && r.attr != "groups") {
+			return false
+		}
+	}
+	return true
 }
 
 func (p projection) mentions(schema string) bool {

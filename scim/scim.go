@@ -103,7 +103,8 @@ type result struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := zerolog.Ctx(r.Context())
 	if log.GetLevel() == zerolog.Disabled {
-		log = &h.log
+		l := h.log // a copy: request fields must not reach the shared logger
+		log = &l
 	}
 	jsonOnly := acceptsOnlyJSON(r.Header.Get("Accept"))
 	p, ok := tenancy.FromContext(r.Context())
@@ -152,9 +153,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeResult(w, jsonOnly, res)
 }
 
-// scimError maps err, logging 5xx causes with the request's logger.
+// scimError maps err, logging 5xx causes with the request's logger; a 4xx
+// detail joins the request's access line (never a body or a token).
 func (h *handler) scimError(c *call, err error) Error {
-	return toSCIM(c.ctx, *c.log, err)
+	e := toSCIM(c.ctx, *c.log, err)
+	if e.Status < 500 {
+		c.log.UpdateContext(func(l zerolog.Context) zerolog.Context {
+			return l.Str("scim_error", truncate(e.Detail, 200))
+		})
+	}
+	return e
 }
 
 // splitPath splits /scim/v2/{tenant}/{rest}.
