@@ -51,7 +51,8 @@ func (h *handler) userGroups(c *call, id string, proj projection, explicit bool)
 	if !proj.wants("groups", explicit) {
 		return nil, nil
 	}
-	return h.st.UserGroups(c.ctx, c.tenant, id)
+	_, groups, err := h.st.GetUserWithGroups(c.ctx, c.tenant, id) // one round trip
+	return groups, err
 }
 
 func (h *handler) getUser(c *call, id string) (result, error) {
