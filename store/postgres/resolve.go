@@ -13,6 +13,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -549,4 +550,56 @@ func (s *Store) defaultRoleChanged(ctx context.Context, tx pgx.Tx, tenantID stri
 		return err
 	}
 	return s.applyMoves(ctx, tx, tenantID, moves, by, now, "default role changed")
+}
+
+// errStaleDefault says a fast creation assumed a default role the tenant no
+// longer has; CreateUser then resolves the role from the database.
+var errStaleDefault = errors.New("postgres: the tenant's default role changed")
+
+// fastCreate binds a creation without reading the tenant first, when the
+// role it resolves to needs nothing but what is known here: an explicit
+// built-in role that is not privileged, or — with no explicit role — the
+// tenant's default role as last read (agent until read), which the statement
+// checks (and which, if it moved, sends CreateUser down the slow path).
+// ok is false when the creation needs the tenant's roles.
+func (s *Store) fastCreate(tenantID string, u store.User, by store.Actor) (*pendingCreate, bool, error) {
+	if err := store.ValidateUser(&u); err != nil {
+		return nil, false, err
+	}
+	var guard *string
+	role := store.ExplicitFrom(nil, &u)
+	if role == "" {
+		def := store.RoleAgent
+		if v, ok := s.defaultRoles.Load(tenantID); ok {
+			def = v.(string)
+		}
+		if def == "" {
+			def = store.RoleAgent
+		}
+		role, guard = def, &def
+	}
+	if role != store.RoleAgent && role != store.RoleSupervisor {
+		return nil, false, nil
+	}
+	if u.ID == "" {
+		u.ID = s.newID()
+	}
+	now := s.clock()
+	u = u.Clone()
+	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
+	rc := &store.RoleContext{Settings: store.Settings{DefaultRole: role, PrivilegedRoles: store.PrivilegedDeny}}
+	c, err := s.bindCreate(rc, tenantID, u, by, now, guard)
+	return c, err == nil, err
+}
+
+// defaultMoved reads the tenant's default role, caches it, and says whether
+// it differs from the one a creation assumed.
+func (s *Store) defaultMoved(ctx context.Context, tenantID, assumed string) bool {
+	var def string
+	if err := s.pool.QueryRow(ctx, `select coalesce(nullif(settings ->> 'default_role', ''), 'agent') from tenants where id = $1`,
+		tenantID).Scan(&def); err != nil {
+		return false // an unknown tenant: whyNotCreated says so
+	}
+	s.defaultRoles.Store(tenantID, def)
+	return def != assumed
 }

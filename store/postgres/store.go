@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -44,6 +45,11 @@ type Store struct {
 	now   func() time.Time
 	newID func() string
 	log   zerolog.Logger
+
+	// defaultRoles caches each tenant's default role as last read, so that
+	// creating a user need not read it first; every creation that relies on
+	// it checks it in its statement (resolve.go, createUserSQL).
+	defaultRoles sync.Map // tenant id → string
 }
 
 var _ store.Store = (*Store)(nil)

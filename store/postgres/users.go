@@ -192,7 +192,7 @@ const seatEventCols = `(tenant_id, seq, at, user_id, class, delta, reason, actor
 const auditCols = `(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, before_json, after_json)`
 
 // createUserNames are the tokens of createUserSQL, in argument order.
-var createUserNames = slices.Concat([]string{"tenant", "id", "now"}, actorNames, createPlanNames, colNames)
+var createUserNames = slices.Concat([]string{"tenant", "id", "now"}, actorNames, createPlanNames, colNames, []string{"defguard"})
 
 // createPlanNames are the tokens of seatPlans.createArgs: the two plans as
 // scalars (cheaper to send than arrays on the hottest path); a creation moves
@@ -238,6 +238,7 @@ var createUserSQL = bind(`with `+roleClassCTE+`, t as (
 	  and (`+byPlan("dfull", "int", "r.p")+` <= 0
 	       or tn.seats_full + `+byPlan("dfull", "int", "r.p")+` <= `+purchasedSQL("tn", "{now}")+`
 	       or coalesce((tn.settings ->> 'overage')::boolean, false))
+	  and ({defguard}::text is null or coalesce(nullif(tn.settings ->> 'default_role', ''), 'agent') = {defguard}::text)
 	returning tn.user_seq, tn.seat_seq, r.p
 ), u as (
 	insert into users (tenant_id, id, seq, seat, version, created_at, updated_at, `+strings.Join(userWriteCols, ", ")+`)
@@ -263,12 +264,21 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 	if !keysOK(tenantID) {
 		return store.User{}, store.ErrNotFound
 	}
+	if c, ok, err := s.fastCreate(tenantID, u, by); err != nil || ok {
+		if err != nil {
+			return store.User{}, err
+		}
+		out, err := c.exec(ctx, s.pool) // one statement, no transaction: the hot path
+		if !errors.Is(err, errStaleDefault) {
+			return out, err
+		}
+	}
 	c, err := s.prepareCreate(ctx, s.pool, tenantID, u, by)
 	if err != nil {
 		return store.User{}, err
 	}
 	if !c.d.Grant && c.d.Pending == nil {
-		return c.exec(ctx, s.pool) // one statement, no transaction: the hot path
+		return c.exec(ctx, s.pool)
 	}
 	// A privileged grant or an approval request is written with the user.
 	var out store.User
@@ -289,6 +299,7 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 type pendingCreate struct {
 	s        *Store
 	tenantID string
+	guard    *string // the default role the statement checks (fastCreate)
 	u        store.User
 	d        store.RoleDecision
 	plans    *seatPlans
@@ -313,6 +324,12 @@ func (s *Store) prepareCreate(ctx context.Context, q querier, tenantID string, u
 	if err != nil {
 		return nil, s.convert("CreateUser", err, nil)
 	}
+	s.defaultRoles.Store(tenantID, rc.Settings.DefaultRole)
+	return s.bindCreate(rc, tenantID, u, by, now, nil)
+}
+
+// bindCreate resolves the new user's role under rc and binds the statement.
+func (s *Store) bindCreate(rc *store.RoleContext, tenantID string, u store.User, by store.Actor, now time.Time, guard *string) (*pendingCreate, error) {
 	d, err := store.DecideRole(rc, nil, &u, nil, by)
 	if err != nil {
 		return nil, err
@@ -322,8 +339,8 @@ func (s *Store) prepareCreate(ctx context.Context, q querier, tenantID string, u
 	if err != nil {
 		return nil, err
 	}
-	return &pendingCreate{s: s, tenantID: tenantID, u: u, d: d, plans: plans, now: now,
-		args: slices.Concat([]any{tenantID, u.ID, now}, actorArgs(by), plans.createArgs(), cols),
+	return &pendingCreate{s: s, tenantID: tenantID, u: u, d: d, plans: plans, now: now, guard: guard,
+		args: slices.Concat([]any{tenantID, u.ID, now}, actorArgs(by), plans.createArgs(), cols, []any{guard}),
 		v:    vals{"userName": u.UserName, "id": u.ID}}, nil
 }
 
@@ -340,6 +357,9 @@ func (c *pendingCreate) exec(ctx context.Context, q querier) (store.User, error)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return store.User{}, s.explainConflict(ctx, c.tenantID, &u, s.convert("CreateUser", err, c.v))
+		}
+		if c.guard != nil && s.defaultMoved(ctx, c.tenantID, *c.guard) {
+			return store.User{}, errStaleDefault
 		}
 		retry, err := s.whyNotCreated(ctx, c.tenantID, &u, c.now)
 		if !retry || attempt == 2 {
