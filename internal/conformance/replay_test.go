@@ -51,7 +51,7 @@ type answer struct {
 }
 
 // goldenHeaders are the response headers a golden keeps.
-var goldenHeaders = []string{"Content-Type", "Location", "ETag"}
+var goldenHeaders = []string{"Content-Type", "Location", "ETag", "Allow", "WWW-Authenticate", "Retry-After"}
 
 var (
 	uuidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
