@@ -144,6 +144,15 @@ func testRoleResolution(t *testing.T, open Factory) {
 	}
 	_, seat = roleOf(t, s, "acme", ann.ID)
 	assert.Equal(t, store.SeatLight, seat)
+	// New users get the new default at once, and the old one again after it changes back.
+	assert.Equal(t, "auditor", userNamed(t, s, "acme", "dee@x.com", "").Role)
+	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = store.RoleAgent; return nil })
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleAgent, userNamed(t, s, "acme", "eve@x.com", "").Role)
+	assert.Equal(t, store.RoleAgent, userNamed(t, s, "acme", "fay@x.com", "").Role)
+	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = store.RoleSupervisor; return nil })
+	require.NoError(t, err)
+	assert.Equal(t, store.RoleSupervisor, userNamed(t, s, "acme", "gus@x.com", "").Role, "a cached default that moved is caught")
 	c := counts(t, s, "acme")
 	assert.Equal(t, c, replay(ledger(t, s, "acme")), "the ledger replays to the counters")
 	assert.Contains(t, auditActions(t, s, "acme", store.EventQuery{UserID: ann.ID}), "user.updated")
