@@ -46,6 +46,10 @@ type handlerDeps struct {
 	// server has drained, so that token last-use times are written.
 	Guard *tenancy.Guard
 
+	// DemoIdP serves the demo tenant's bundled test IdP under
+	// /saml/demo/dev-idp/ (demo_idp.go): in-memory store only.
+	DemoIdP bool
+
 	// Routes, when set, registers further routes (tests: a slow handler).
 	Routes func(*http.ServeMux)
 }

@@ -23,6 +23,9 @@ func mountSAML(mux *http.ServeMux, d handlerDeps) {
 		return sp, err
 	}))
 	sessions(d).RegisterSAML(mux) // GET /saml/{tenant}/login, POST /saml/{tenant}/acs (routes_app.go)
+	if d.DemoIdP {
+		mountDemoIdP(mux, d) // demo_idp.go
+	}
 }
 
 // tenantSP is the tenant's service provider: entity ID and ACS URL under

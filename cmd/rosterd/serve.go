@@ -94,6 +94,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		BaseURL:    baseURL,
 		AdminToken: adminToken,
 		Guard:      guard,
+		DemoIdP:    backend == "memory",
 		Routes:     sys.routes,
 	}), log)
 	srv.RegisterOnShutdown(func() { log.Info().Msg("draining in-flight requests") })
