@@ -74,20 +74,76 @@ func (h *handler) bulk(c *call) (result, error) {
 		}
 		seen[op.BulkID] = true
 	}
+	// Operations run in request order, except that one referencing the
+	// bulkId of a later POST waits until that POST has run (RFC 7644
+	// §3.7.2). Results are reported in request order.
 	ids := map[string]string{}
-	out := bulkOut{Schemas: []string{schemaBulkResp}, Operations: make([]bulkOpOut, 0, len(req.Operations))}
-	errorsSeen := 0
+	pending := map[string]bool{} // bulkIds of POSTs not yet run
 	for _, op := range req.Operations {
-		o := h.bulkOne(c, op, ids)
-		out.Operations = append(out.Operations, o)
-		if o.Response != nil {
-			errorsSeen++
-			if failOnErrors > 0 && errorsSeen >= failOnErrors {
-				break
+		if op.BulkID != "" && strings.EqualFold(strings.TrimSpace(op.Method), http.MethodPost) {
+			pending[op.BulkID] = true
+		}
+	}
+	results := make([]*bulkOpOut, len(req.Operations))
+	done := make([]bool, len(req.Operations))
+	errorsSeen, remaining := 0, len(req.Operations)
+run:
+	for progress := true; progress && remaining > 0; {
+		progress = false
+		for i, op := range req.Operations {
+			if done[i] || !refsReady(op, pending) {
+				continue
+			}
+			o := h.bulkOne(c, op, ids)
+			delete(pending, op.BulkID)
+			results[i], done[i] = &o, true
+			remaining--
+			progress = true
+			if o.Response != nil {
+				errorsSeen++
+				if failOnErrors > 0 && errorsSeen >= failOnErrors {
+					break run
+				}
 			}
 		}
 	}
+	out := bulkOut{Schemas: []string{schemaBulkResp}, Operations: make([]bulkOpOut, 0, len(req.Operations))}
+	stopped := failOnErrors > 0 && errorsSeen >= failOnErrors
+	for i, op := range req.Operations {
+		switch {
+		case results[i] != nil:
+			out.Operations = append(out.Operations, *results[i])
+		case !stopped: // a circular reference
+			e := Error{Status: http.StatusConflict, ScimType: typeInvalidValue,
+				Detail: "the bulkId references of this operation form a cycle; they cannot be resolved"}
+			out.Operations = append(out.Operations, bulkOpOut{Method: strings.ToUpper(op.Method), BulkID: op.BulkID, Status: "409", Response: e.body()})
+		}
+	}
 	return result{status: http.StatusOK, v: &out}, nil
+}
+
+// refsReady says whether no bulkId the operation references belongs to a
+// POST of the request that has not run yet.
+func refsReady(op bulkOp, pending map[string]bool) bool {
+	for _, src := range [...][]byte{[]byte(op.Path), op.Data} {
+		rest := src
+		for {
+			i := bytes.Index(rest, []byte("bulkId:"))
+			if i < 0 {
+				break
+			}
+			end := i + len("bulkId:")
+			for end < len(rest) && rest[end] != '"' && rest[end] != '/' && rest[end] != '?' && rest[end] != ' ' {
+				end++
+			}
+			ref := string(rest[i+len("bulkId:") : end])
+			if pending[ref] {
+				return false
+			}
+			rest = rest[end:]
+		}
+	}
+	return true
 }
 
 func (h *handler) bulkOne(parent *call, op bulkOp, ids map[string]string) bulkOpOut {
@@ -125,8 +181,9 @@ func (h *handler) bulkOne(parent *call, op bulkOp, ids map[string]string) bulkOp
 			return fail(err.(Error))
 		}
 	}
+	l := *parent.log // a copy: per-operation fields stay off the request's access line
 	c := &call{method: method, rest: rest, rawQuery: rawQuery, body: body, ifMatch: op.Version,
-		ctx: parent.ctx, tenant: parent.tenant, base: parent.base, actor: parent.actor, log: parent.log}
+		ctx: parent.ctx, tenant: parent.tenant, base: parent.base, actor: parent.actor, log: &l}
 	res, derr := h.dispatch(c)
 	if derr != nil {
 		return fail(h.scimError(c, derr))

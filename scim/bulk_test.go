@@ -139,3 +139,25 @@ func TestDiscovery(t *testing.T) {
 		e.must(200, "GET", "/Users?aadOptscim062020", "")
 	})
 }
+
+// TestBulk_forwardReference: an operation may reference the bulkId of a
+// later POST (RFC 7644 §3.7.2); circular references fail with 409.
+func TestBulk_forwardReference(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		r := e.must(200, "POST", "/Bulk", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
+			{"method":"POST","path":"/Groups","bulkId":"g","data":{"displayName":"Forward","members":[{"value":"bulkId:u"}]}},
+			{"method":"POST","path":"/Users","bulkId":"u","data":{"userName":"fwd@x.com"}},
+			{"method":"POST","path":"/Groups","bulkId":"a","data":{"displayName":"A","members":[{"value":"bulkId:b"}]}},
+			{"method":"POST","path":"/Groups","bulkId":"b","data":{"displayName":"B","members":[{"value":"bulkId:a"}]}}]}`)
+		ops := r.Body["Operations"].([]any)
+		require.Len(t, ops, 4)
+		assert.Equal(t, "g", get(ops[0], "bulkId"), "results in request order")
+		assert.Equal(t, "201", get(ops[0], "status"))
+		assert.Equal(t, "201", get(ops[1], "status"))
+		assert.Equal(t, "409", get(ops[2], "status"))
+		assert.Equal(t, "409", get(ops[3], "status"))
+		uid := strings.TrimPrefix(get(ops[1], "location").(string), base+"/Users/")
+		gid := strings.TrimPrefix(get(ops[0], "location").(string), base+"/Groups/")
+		assert.Equal(t, []string{uid}, memberIDs(t, e, gid))
+	})
+}
