@@ -213,7 +213,9 @@ func TestConvert_uniqueViolationIsConflict(t *testing.T) {
 	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "a@x.com"}, store.ActorAdmin)
 	require.NoError(t, err)
 	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "A@X.com"}, store.ActorAdmin)
-	assert.Equal(t, &store.ConflictError{Field: "userName", Value: "A@X.com"}, err)
+	var exists *store.UserExistsError // a taken userName also names the user holding it (issue 7)
+	require.ErrorAs(t, err, &exists)
+	assert.Equal(t, store.ConflictError{Field: "userName", Value: "A@X.com"}, exists.ConflictError)
 
 	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "auditor"}, store.ActorAdmin)
 	require.NoError(t, err)
