@@ -389,11 +389,13 @@ func testDeleteRoleReplacement(t *testing.T, open Factory) {
 }
 
 // testRoleRace proves that concurrent membership changes of mapped groups
-// (adds, removes, replaces, renames) and user writes leave each user with the
-// role the final memberships imply, and seat counters that match the ledger.
+// (adds, removes, moves), replacements of the mappings themselves and user
+// writes leave each user with the role the final memberships and mappings
+// imply, and seat counters that match the ledger.
 func testRoleRace(t *testing.T, open Factory) {
 	s := open(t, NewClock().Now)
 	mappings := []store.RoleMapping{{Group: "Leads", Role: "supervisor"}, {Group: "Auditors", Role: "auditor"}}
+	swapped := []store.RoleMapping{{Group: "Auditors", Role: "auditor"}, {Group: "Eng", Role: "supervisor"}}
 	roleTenant(t, s, "acme", 100, "", mappings...)
 	const nUsers = 10
 	var users []string
@@ -421,7 +423,7 @@ func testRoleRace(t *testing.T, open Factory) {
 		targets := make([]string, workers)
 		sets := make([][]string, workers)
 		for i := range workers {
-			kinds[i], targets[i], sets[i] = rng.IntN(5), groups[rng.IntN(len(groups))], pick()
+			kinds[i], targets[i], sets[i] = rng.IntN(6), groups[rng.IntN(len(groups))], pick()
 		}
 		errs := parallel(workers, func(i int) error {
 			switch kinds[i] {
@@ -438,6 +440,12 @@ func testRoleRace(t *testing.T, open Factory) {
 					return nil
 				})
 				return err
+			case 4:
+				m := mappings
+				if i%2 == 1 {
+					m = swapped
+				}
+				return s.PutRoleMappings(ctx, "acme", m, store.ActorAdmin)
 			default:
 				if len(sets[i]) == 0 {
 					return nil
@@ -451,7 +459,9 @@ func testRoleRace(t *testing.T, open Factory) {
 		}
 	}
 
-	// Every user holds the role the final memberships imply.
+	// Every user holds the role the final memberships and mappings imply.
+	final, err := s.GetRoleMappings(ctx, "acme")
+	require.NoError(t, err)
 	want := store.SeatCounts{}
 	for _, id := range users {
 		gs, err := s.UserGroups(ctx, "acme", id)
@@ -460,7 +470,7 @@ func testRoleRace(t *testing.T, open Factory) {
 		for _, g := range gs {
 			names = append(names, g.DisplayName)
 		}
-		expect := store.ResolveRole("", names, mappings, store.RoleAgent)
+		expect := store.ResolveRole("", names, final, store.RoleAgent)
 		role, seat := roleOf(t, s, "acme", id)
 		assert.Equal(t, expect.Role, role, "user %s in %v", id, names)
 		if expect.Role == "auditor" {
