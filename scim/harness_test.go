@@ -201,3 +201,5 @@ var tokenActor = store.Actor{Kind: "token", ID: "tok-1", Name: "okta"}
 func storeUser(i int) store.User {
 	return store.User{UserName: fmt.Sprintf("bulk%05d@x.com", i), Active: true}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

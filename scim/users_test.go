@@ -254,3 +254,31 @@ func TestUsers_readOnlyAndImmutable(t *testing.T) {
 func patch(ops ...string) string {
 	return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + strings.Join(ops, ",") + `]}`
 }
+
+// TestUsers_storeErrors: seat limit, unknown role and privileged grant reach
+// the IdP as SCIM errors whose detail says what to change; nothing changes.
+func TestUsers_storeErrors(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b.open, 1)
+			e.createUser("first@x.com")
+			full := e.must(403, "POST", "/Users", `{"userName":"second@x.com","active":true}`)
+			assert.Equal(t, "403", full.Body["status"])
+			assert.Contains(t, full.Body["detail"], "1 of 1 seats")
+			inactive := e.must(201, "POST", "/Users", `{"userName":"second@x.com","active":false}`)
+			assert.Equal(t, "none", get(inactive.Body, roster+"|seat"), "an inactive user consumes no seat")
+			id := inactive.Body["id"].(string)
+			e.must(403, "PATCH", "/Users/"+id, patch(`{"op":"replace","path":"active","value":true}`))
+
+			unknown := e.must(400, "PATCH", "/Users/"+id, patch(`{"op":"replace","path":"`+roster+`:role","value":"wizard"}`))
+			assert.Equal(t, "invalidValue", unknown.Body["scimType"])
+			assert.Contains(t, unknown.Body["detail"], "wizard")
+			priv := e.do("POST", "/Users", `{"userName":"boss@x.com","active":false,"`+roster+`":{"role":"admin"}}`)
+			assert.Equal(t, 403, priv.Status, priv.Raw)
+			assert.Contains(t, priv.Body["detail"], "admin")
+			got := e.must(200, "GET", "/Users/"+id, "")
+			assert.Equal(t, `W/"1"`, get(got.Body, "meta.version"), "nothing changed")
+			assert.NotContains(t, got.Raw, "wizard")
+		})
+	}
+}

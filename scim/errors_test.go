@@ -1,0 +1,86 @@
+package scim_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+
+	"github.com/roster-dev/roster/scim"
+	"github.com/roster-dev/roster/store"
+	"github.com/roster-dev/roster/store/memory"
+	"github.com/roster-dev/roster/tenancy"
+)
+
+// failingStore answers GetUser with a fixed error.
+type failingStore struct {
+	store.Store
+	err error
+}
+
+func (f failingStore) GetUser(context.Context, string, string) (store.User, error) {
+	return store.User{}, f.err
+}
+
+func (f failingStore) GetUserWithGroups(context.Context, string, string) (store.User, []store.Group, error) {
+	return store.User{}, nil, f.err
+}
+
+type scimStatusErr struct{}
+
+func (scimStatusErr) Error() string    { return "the store \"s9\" is archived; pick another" }
+func (scimStatusErr) SCIMStatus() int  { return 422 }
+func (scimStatusErr) SCIMType() string { return "invalidValue" }
+
+// TestErrors_neverLeak: unknown errors are a generic 500 (cause logged), an
+// outage is 503 with Retry-After, errors that know their SCIM status keep it
+// and their message, wrapped store errors map as themselves.
+func TestErrors_neverLeak(t *testing.T) {
+	for _, tc := range []struct {
+		err      error
+		status   int
+		scimType any
+		detail   string
+	}{
+		{errors.New("pq: relation users_secret does not exist"), 500, nil, "internal error"},
+		{fmt.Errorf("get: %w", store.ErrUnavailable), 503, nil, "temporarily unavailable"},
+		{fmt.Errorf("wrapped: %w", scimStatusErr{}), 422, "invalidValue", `the store "s9" is archived`},
+		{fmt.Errorf("x: %w", &store.InvalidError{Field: "title", Reason: "is too long"}), 400, "invalidValue", "title: is too long"},
+		{fmt.Errorf("x: %w", store.ErrNotFound), 404, nil, "not found"},
+	} {
+		st := failingStore{Store: memory.New(memory.Options{}), err: tc.err}
+		h := scim.New(scim.Config{Store: st, BaseURL: baseURL, Logger: zerolog.Nop()})
+		req := httptest.NewRequest("GET", "/scim/v2/acme/Users/u1", nil)
+		req = req.WithContext(tenancy.WithPrincipal(req.Context(), tenancy.Principal{Tenant: store.Tenant{ID: "acme"}}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, tc.status, rec.Code, tc.err.Error())
+		body := map[string]any{}
+		assert.NoError(t, jsonUnmarshal(rec.Body.Bytes(), &body))
+		assert.Equal(t, tc.scimType, body["scimType"])
+		assert.Contains(t, body["detail"], tc.detail)
+		assert.NotContains(t, rec.Body.String(), "pq:")
+		assert.NotContains(t, rec.Body.String(), "users_secret")
+		if tc.status == http.StatusServiceUnavailable {
+			assert.NotEmpty(t, rec.Header().Get("Retry-After"))
+		}
+	}
+}
+
+// TestErrors_noPrincipal: without the guard's principal the handler refuses.
+func TestErrors_noPrincipal(t *testing.T) {
+	h := scim.New(scim.Config{Store: memory.New(memory.Options{}), BaseURL: baseURL})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/scim/v2/acme/Users", nil))
+	assert.Equal(t, 401, rec.Code)
+	req := httptest.NewRequest("GET", "/scim/v2/other/Users", nil)
+	req = req.WithContext(tenancy.WithPrincipal(req.Context(), tenancy.Principal{Tenant: store.Tenant{ID: "acme"}}))
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, 404, rec.Code, "another tenant's path")
+}
