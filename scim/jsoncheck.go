@@ -21,11 +21,14 @@ func checkJSON(b []byte) error {
 	}
 	type frame struct {
 		object   bool
-		keys     [][]byte // the object's keys so far
-		expected bool     // an object expects a key next
+		keys     int  // where this object's keys start in keyBuf
+		expected bool // an object expects a key next
 	}
-	var stackBuf [maxJSONDepth + 1]frame
-	stack := stackBuf[:0]
+	var (
+		stackBuf [maxJSONDepth + 1]frame
+		keyArr   [64][2]int // the keys of the open objects, as offsets into b
+	)
+	stack, keyBuf := stackBuf[:0], keyArr[:0]
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; c {
 		case 0:
@@ -34,10 +37,11 @@ func checkJSON(b []byte) error {
 			if len(stack) == maxJSONDepth {
 				return badRequest(typeInvalidSyntax, "the request body is nested deeper than %d levels", maxJSONDepth)
 			}
-			stack = append(stack, frame{object: c == '{', expected: c == '{'})
+			stack = append(stack, frame{object: c == '{', expected: c == '{', keys: len(keyBuf)})
 		case '}', ']':
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if n := len(stack); n > 0 {
+				keyBuf = keyBuf[:stack[n-1].keys]
+				stack = stack[:n-1]
 			}
 		case ',':
 			if n := len(stack); n > 0 && stack[n-1].object {
@@ -57,20 +61,20 @@ func checkJSON(b []byte) error {
 			if j >= len(b) {
 				return nil // unterminated: the decoder reports it
 			}
-			key := b[start:j]
 			i = j
 			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expected {
 				f := &stack[n-1]
 				f.expected = false
-				for _, k := range f.keys {
-					if bytes.EqualFold(k, key) {
-						return badRequest(typeInvalidSyntax, "attribute %q appears twice in one object", key)
-					}
-				}
-				if len(f.keys) >= 2048 {
+				key := b[start:j]
+				if len(keyBuf)-f.keys >= 2048 {
 					return badRequest(typeInvalidSyntax, "an object has more than 2048 attributes")
 				}
-				f.keys = append(f.keys, key)
+				for _, k := range keyBuf[f.keys:] {
+					if bytes.EqualFold(b[k[0]:k[1]], key) {
+						return badRequest(typeInvalidSyntax, "attribute %q appears twice in one object", truncate(string(key), 100))
+					}
+				}
+				keyBuf = append(keyBuf, [2]int{start, j})
 			}
 		}
 	}
