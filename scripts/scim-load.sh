@@ -1,0 +1,86 @@
+#!/bin/sh
+# The "SCIM over HTTP" run of BENCHMARKS.md, end to end:
+#
+#   scripts/scim-load.sh            # 1,000,000 users, 32 connections, 10 s per scenario and side
+#   USERS=100000 BIG=20000 DUR=3s scripts/scim-load.sh   # a quicker look
+#
+# 1. starts a throwaway PostgreSQL (initdb/pg_ctl from /usr/lib/postgresql/*/bin,
+#    as the postgres user when run as root, fsync off, socket and data in a
+#    temporary directory under /dev/shm when it exists);
+# 2. builds rosterd and rosterload, seeds USERS users (rosterload seed),
+#    starts rosterd on that database and the baselines in a process of their
+#    own (rosterload baseline), and runs every scenario (rosterload run) with
+#    rosterd's pid for its resident memory;
+# 3. starts rosterd on the in-memory store and runs rosterload mem against
+#    the bare in-memory server on the same SCIM library.
+# The Markdown tables go to stdout; progress and per-round figures to stderr.
+set -eu
+
+USERS=${USERS:-1000000}
+BIG=${BIG:-100000} # members of the big group
+CONNS=${CONNS:-32}
+DUR=${DUR:-10s}
+ROUNDS=${ROUNDS:-3}
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+parent=/tmp
+[ -d /dev/shm ] && parent=/dev/shm
+work=$(mktemp -d "$parent/roster-load-XXXXXX")
+pids=""
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$pgbin" ] || pgbin=$(dirname "$(command -v pg_ctl)")
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
+}
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	[ -f "$work/data/postmaster.pid" ] && as_pg "$pgbin/pg_ctl stop -m immediate -D $work/data" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+as_pg "$pgbin/initdb -D $work/data -A trust -U postgres --encoding=UTF8 --locale=C.UTF-8 --no-sync" >"$work/initdb.log" 2>&1
+as_pg "$pgbin/pg_ctl start -w -D $work/data -l $work/postgres.log -o \"-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c listen_addresses='' -k $work -c max_connections=300\"" >/dev/null
+as_pg "$pgbin/psql -h $work -U postgres -qc 'create database roster'"
+dsn="host=$work user=postgres dbname=roster sslmode=disable"
+
+(cd "$here" && go build -o "$work/rosterd" ./cmd/rosterd && go build -o "$work/rosterload" ./cmd/rosterload)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { # file pattern
+	i=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1)); [ $i -lt 600 ] || { echo "scim-load: timed out waiting for $1" >&2; cat "$1" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
+echo "== seeding $USERS users" >&2
+"$work/rosterload" seed -db "$dsn" -users "$USERS" -big-members "$BIG" -state "$work/state.json" \
+	-saml-metadata "$here/testdata/saml/okta.xml" >&2
+
+port=$(free_port)
+ROSTER_ADDR="127.0.0.1:$port" ROSTER_DATABASE_URL="$dsn" ROSTER_ADMIN_TOKEN="load-$(date +%s)-admin-token" \
+	ROSTER_LOG_LEVEL=warn "$work/rosterd" >"$work/rosterd.out" 2>"$work/rosterd.log" &
+rpid=$!
+pids="$pids $rpid"
+wait_for "$work/rosterd.out" '^listening on'
+bport=$(free_port)
+"$work/rosterload" baseline -addr "127.0.0.1:$bport" -db "$dsn" -tenant load >"$work/baseline.out" 2>&1 &
+pids="$pids $!"
+wait_for "$work/baseline.out" 'listening'
+
+echo "== PostgreSQL: rosterd pid $rpid" >&2
+"$work/rosterload" run -target "http://127.0.0.1:$port" -db "$dsn" -state "$work/state.json" -pid "$rpid" \
+	-baseline "http://127.0.0.1:$bport" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS"
+kill "$rpid"
+
+mport=$(free_port)
+ROSTER_ADDR="127.0.0.1:$mport" ROSTER_LOG_LEVEL=warn "$work/rosterd" >"$work/mem.out" 2>"$work/mem.log" &
+pids="$pids $!"
+wait_for "$work/mem.out" '^listening on'
+token=$(sed -n 's/^ *SCIM token: *//p' "$work/mem.out")
+admin=$(sed -n 's/^ *Admin token: *\([^ ]*\).*/\1/p' "$work/mem.out")
+echo "== in-memory store" >&2
+"$work/rosterload" mem -target "http://127.0.0.1:$mport" -tenant demo -token "$token" -admin-token "$admin" \
+	-baseline "http://127.0.0.1:$bport" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS"
