@@ -421,8 +421,7 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, by store.A
 	}
 	var out store.Group
 	err := s.inTx(ctx, "UpdateGroup", nil, func(tx pgx.Tx) error {
-		old, err := scanGroup(tx.QueryRow(ctx, `select `+groupCols+` from groups g
-where g.tenant_id = $1 and g.id = $2 for no key update`, tenantID, id))
+		old, rc, err := lockGroupWithRoles(ctx, tx, tenantID, id, "for no key update") // resolve.go
 		if err != nil {
 			return err
 		}
@@ -440,7 +439,7 @@ where g.tenant_id = $1 and g.id = $2 for no key update`, tenantID, id))
 
 		// A role group's change re-resolves the users it can move: they
 		// are locked first, in id order (see resolve.go).
-		rc, affected, err := roleGroupChange(ctx, tx, tenantID, id, old.DisplayName, g.DisplayName, up.Members)
+		affected, err := roleGroupMembers(ctx, tx, rc, tenantID, id, old.DisplayName, g.DisplayName, up.Members)
 		if err != nil {
 			return err
 		}
@@ -520,13 +519,12 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, by store.A
 		return store.ErrNotFound
 	}
 	return s.inTx(ctx, "DeleteGroup", nil, func(tx pgx.Tx) error {
-		old, err := scanGroup(tx.QueryRow(ctx, `select `+groupCols+` from groups g
-where g.tenant_id = $1 and g.id = $2 for update`, tenantID, id))
+		old, rc, err := lockGroupWithRoles(ctx, tx, tenantID, id, "for update") // resolve.go
 		if err != nil {
 			return err
 		}
 		// Deleting a role group re-resolves its members (locked first).
-		rc, affected, err := roleGroupChange(ctx, tx, tenantID, id, old.DisplayName, "", nil)
+		affected, err := roleGroupMembers(ctx, tx, rc, tenantID, id, old.DisplayName, "", nil)
 		if err != nil {
 			return err
 		}

@@ -27,7 +27,7 @@ func (s *Store) ImportUser(ctx context.Context, tenantID string, u store.User, f
 	var outcome store.ImportOutcome
 	err := s.inTx(ctx, "ImportUser", vals{"userName": u.UserName, "id": u.ID}, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(`select pg_advisory_xact_lock_shared(hashtextextended('roster.role_mappings:' || $1, 0))`, tenantID)
+		b.Queue(mappingsShared, tenantID)
 		b.Queue(roleContextSQL, tenantID)
 		b.Queue(`select id, display_name from groups where tenant_id = $1 and id = any($2::text[]) order by id for no key update`, tenantID, ids)
 		br := tx.SendBatch(ctx, b)

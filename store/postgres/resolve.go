@@ -475,15 +475,38 @@ where tenant_id = $1 and id = $2`, tenantID, id, a.Status, now, a.DecidedBy); er
 	return out, nil
 }
 
-// roleGroupChange reads the role context and, when the group is a role group
-// before or after the change (newName "" when it is deleted), lists and locks
-// the users whose role the change can move: every member before and after
-// when the change renames or deletes it or replaces its members, else the
-// users it adds or removes.
-func roleGroupChange(ctx context.Context, tx pgx.Tx, tenantID, groupID, oldName, newName string, ops []store.MemberOp) (*store.RoleContext, []string, error) {
-	// The shared mappings lock (see lockMappings), then the mappings, in one round trip.
+// mappingsShared takes the mappings lock shared (see lockMappings).
+const mappingsShared = `select pg_advisory_xact_lock_shared(hashtextextended('roster.role_mappings:' || $1, 0))`
+
+// lockGroupWithRoles locks a group row (lock: "for update" or "for no key
+// update") and reads the role context, after the shared mappings lock, in
+// one round trip.
+func lockGroupWithRoles(ctx context.Context, tx pgx.Tx, tenantID, groupID, lock string) (store.Group, *store.RoleContext, error) {
 	b := &pgx.Batch{}
-	b.Queue(`select pg_advisory_xact_lock_shared(hashtextextended('roster.role_mappings:' || $1, 0))`, tenantID)
+	b.Queue(mappingsShared, tenantID)
+	b.Queue(`select `+groupCols+` from groups g where g.tenant_id = $1 and g.id = $2 `+lock, tenantID, groupID)
+	b.Queue(roleContextSQL, tenantID)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return store.Group{}, nil, err
+	}
+	g, err := scanGroup(br.QueryRow())
+	if err != nil {
+		return store.Group{}, nil, err
+	}
+	rc, err := scanRoleContext(br.QueryRow())
+	if err != nil {
+		return store.Group{}, nil, err
+	}
+	return g, rc, br.Close()
+}
+
+// roleGroupChange takes the shared mappings lock, reads the role context and
+// lists and locks the users a change of a group can move (roleGroupMembers).
+func roleGroupChange(ctx context.Context, tx pgx.Tx, tenantID, groupID, oldName, newName string, ops []store.MemberOp) (*store.RoleContext, []string, error) {
+	b := &pgx.Batch{}
+	b.Queue(mappingsShared, tenantID)
 	b.Queue(roleContextSQL, tenantID)
 	br := tx.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
@@ -497,9 +520,19 @@ func roleGroupChange(ctx context.Context, tx pgx.Tx, tenantID, groupID, oldName,
 	if err != nil {
 		return nil, nil, err
 	}
+	ids, err := roleGroupMembers(ctx, tx, rc, tenantID, groupID, oldName, newName, ops)
+	return rc, ids, err
+}
+
+// roleGroupMembers lists and locks, when the group is a role group before or
+// after the change (newName "" when it is deleted), the users whose role the
+// change can move: every member before and after when the change renames or
+// deletes it or replaces its members, else the users it adds or removes.
+// Nothing is read for a team.
+func roleGroupMembers(ctx context.Context, tx pgx.Tx, rc *store.RoleContext, tenantID, groupID, oldName, newName string, ops []store.MemberOp) ([]string, error) {
 	deleted := newName == ""
 	if !store.IsMappedGroup(oldName, rc.Mappings) && (deleted || !store.IsMappedGroup(newName, rc.Mappings)) {
-		return rc, nil, nil
+		return nil, nil
 	}
 	var ids []string
 	whole := deleted || store.FoldKey(oldName) != store.FoldKey(newName)
@@ -510,20 +543,20 @@ func roleGroupChange(ctx context.Context, tx pgx.Tx, tenantID, groupID, oldName,
 	if whole {
 		rows, err := tx.Query(ctx, `select user_id from group_members where tenant_id = $1 and group_id = $2`, tenantID, groupID)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		members, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		ids = append(ids, members...)
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	if _, err := lockUsers(ctx, tx, tenantID, ids); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return rc, ids, nil
+	return ids, nil
 }
 
 // defaultRoleChanged re-resolves, inside the tenant update that changed the
