@@ -192,3 +192,40 @@ func TestSweep_severalProcessesReleaseOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestSweep_anyRoleExpires proves that the sweep deactivates external users
+// whatever role they hold — a privileged one (which SCIM may not grant on
+// this tenant) or a custom light-seat role — releasing the right seat class.
+func TestSweep_anyRoleExpires(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store, c *clock) {
+		_, err := st.CreateTenant(ctx, store.Tenant{ID: "pay", Plan: "ultimate", Seats: 5, Settings: store.DefaultSettings()}, store.ActorAdmin)
+		require.NoError(t, err)
+		_, err = st.CreateRole(ctx, "pay", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+		require.NoError(t, err)
+		until := c.Now().Add(time.Hour)
+		var ids []string
+		for _, role := range []string{store.RoleAdmin, "viewer"} {
+			u, err := st.CreateUser(ctx, "pay", store.User{UserName: role + "@partner.test", Active: true, UserType: "External",
+				AccessExpiresAt: &until, ExplicitRole: role, Role: role}, store.ActorAdmin)
+			require.NoError(t, err)
+			ids = append(ids, u.ID)
+		}
+		counts, err := st.SeatCounts(ctx, "pay")
+		require.NoError(t, err)
+		require.Equal(t, store.SeatCounts{Full: 1, Light: 1}, counts)
+
+		c.Advance(time.Hour)
+		res, err := (&lifecycle.Sweeper{Store: st, Now: c.Now}).SweepOnce(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 2, res.Expired)
+		assert.Zero(t, res.Failed)
+		counts, err = st.SeatCounts(ctx, "pay")
+		require.NoError(t, err)
+		assert.Equal(t, store.SeatCounts{}, counts)
+		for _, id := range ids {
+			u, err := st.GetUser(ctx, "pay", id)
+			require.NoError(t, err)
+			assert.False(t, u.Active)
+		}
+	})
+}
