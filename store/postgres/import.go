@@ -89,7 +89,7 @@ for no key update`, tenantID, store.FoldKey(u.UserName)))
 			}
 			out, outcome = old, store.ImportUnchanged
 			if !store.SameUser(old, probe) {
-				if out, err = s.updateLocked(ctx, tx, tenantID, old, by, fn); err != nil {
+				if out, err = s.updateLocked(ctx, tx, tenantID, old, by, fn, nil); err != nil {
 					return err
 				}
 				outcome = store.ImportUpdated

@@ -636,3 +636,40 @@ func (s *Store) defaultMoved(ctx context.Context, tenantID, assumed string) bool
 	s.defaultRoles.Store(tenantID, def)
 	return def != assumed
 }
+
+// resolution is what a user's role resolves from: the tenant's role context
+// and the displayNames of the user's groups.
+type resolution struct {
+	rc     *store.RoleContext
+	groups []string
+}
+
+// lockUserWithRoles locks a live user (as lockUser) and reads, after the
+// lock, the role context and the user's groups, in one round trip.
+func lockUserWithRoles(ctx context.Context, tx pgx.Tx, tenantID, id string) (store.User, *resolution, error) {
+	b := &pgx.Batch{}
+	b.Queue(`select `+userCols+` from users u
+where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null
+for no key update`, tenantID, id)
+	b.Queue(roleContextSQL, tenantID)
+	b.Queue(groupNamesSQL, tenantID, []string{id})
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	u, err := scanUser(br.QueryRow())
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	rc, err := scanRoleContext(br.QueryRow())
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	groups, err := collectGroupNames(rows)
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	return u, &resolution{rc: rc, groups: groups[id]}, br.Close()
+}

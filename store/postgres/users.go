@@ -528,11 +528,12 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, by store.Ac
 	}
 	var out store.User
 	err := s.inTx(ctx, "UpdateUser", nil, func(tx pgx.Tx) error {
-		old, err := s.lockUser(ctx, tx, tenantID, id)
+		// The user's lock, then what its role resolves from, in one round trip (resolve.go).
+		old, in, err := lockUserWithRoles(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}
-		out, err = s.updateLocked(ctx, tx, tenantID, old, by, fn)
+		out, err = s.updateLocked(ctx, tx, tenantID, old, by, fn, in)
 		return err
 	})
 	if err != nil {
@@ -543,7 +544,9 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, by store.Ac
 
 // updateLocked writes fn's change of old, a user this transaction has
 // locked: role resolution, seat move, ledger, audit, in one statement.
-func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, old store.User, by store.Actor, fn func(*store.User) error) (store.User, error) {
+// in is what the role resolves from, when read already (nil: read here).
+func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, old store.User, by store.Actor, fn func(*store.User) error,
+	in *resolution) (store.User, error) {
 	id := old.ID
 	var out store.User
 	err := func() error {
@@ -557,11 +560,15 @@ func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, ol
 		}
 		now := s.clock()
 		u.ID, u.TenantID, u.CreatedAt, u.Version, u.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now
-		rc, groups, err := resolutionInputs(ctx, tx, tenantID, id)
-		if err != nil {
-			return err
+		if in == nil {
+			rc, groups, err := resolutionInputs(ctx, tx, tenantID, id)
+			if err != nil {
+				return err
+			}
+			in = &resolution{rc: rc, groups: groups}
 		}
-		d, err := store.DecideRole(rc, &old, &u, groups, by)
+		rc := in.rc
+		d, err := store.DecideRole(rc, &old, &u, in.groups, by)
 		if err != nil {
 			return callerErr{err}
 		}
