@@ -83,6 +83,20 @@ func (t Tenant) PurchasedAt(now time.Time) int {
 	return t.Seats
 }
 
+// ValidateContract checks what every backend requires of a tenant's
+// contract terms: a pending reduction has both its count and its date.
+func (t Tenant) ValidateContract() error {
+	switch {
+	case t.Seats < 0:
+		return &InvalidError{Field: "seats", Reason: "must not be negative"}
+	case (t.SeatsAtRenewal == nil) != (t.SeatsAtRenewalFrom == nil):
+		return &InvalidError{Field: "seatsAtRenewal", Reason: "and seatsAtRenewalFrom are set together or not at all"}
+	case t.SeatsAtRenewal != nil && *t.SeatsAtRenewal < 0:
+		return &InvalidError{Field: "seatsAtRenewal", Reason: "must not be negative"}
+	}
+	return nil
+}
+
 // SeatCounts are the seats a tenant's users hold right now.
 type SeatCounts struct {
 	Full  int

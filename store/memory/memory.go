@@ -110,6 +110,9 @@ func (s *Store) CreateTenant(_ context.Context, t store.Tenant, by store.Actor) 
 	if t.ID == "" {
 		return store.Tenant{}, &store.InvalidError{Field: "id", Reason: "is required"}
 	}
+	if err := t.ValidateContract(); err != nil {
+		return store.Tenant{}, err
+	}
 	if _, ok := s.tenants[t.ID]; ok {
 		return store.Tenant{}, &store.ConflictError{Field: "id", Value: t.ID}
 	}
@@ -163,6 +166,9 @@ func (s *Store) UpdateTenant(_ context.Context, id string, by store.Actor, fn fu
 	}
 	c := t.t.Clone()
 	if err := fn(&c); err != nil {
+		return store.Tenant{}, err
+	}
+	if err := c.ValidateContract(); err != nil {
 		return store.Tenant{}, err
 	}
 	c.ID, c.CreatedAt, c.UpdatedAt = t.t.ID, t.t.CreatedAt, s.clock()

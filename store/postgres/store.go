@@ -245,6 +245,9 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, by store.Actor
 	case !textOK(t.ID):
 		return store.Tenant{}, &store.InvalidError{Field: "id", Reason: "is not valid UTF-8 text"}
 	}
+	if err := t.ValidateContract(); err != nil {
+		return store.Tenant{}, err
+	}
 	now := s.clock()
 	settings, err := json.Marshal(t.Settings)
 	if err != nil {
@@ -310,6 +313,9 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, by store.Actor, fn 
 		}
 		t := old.Clone()
 		if err := fn(&t); err != nil {
+			return callerErr{err}
+		}
+		if err := t.ValidateContract(); err != nil {
 			return callerErr{err}
 		}
 		t.ID, t.CreatedAt = old.ID, old.CreatedAt

@@ -252,6 +252,25 @@ func testContractRoundTrip(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Equal(t, start, got.ContractStart, "a zero contract start keeps the one stored")
 
+	// Half a pending reduction, or a negative count, is refused by every backend.
+	for name, fn := range map[string]func(*store.Tenant){
+		"count without date": func(x *store.Tenant) { n := 2; x.SeatsAtRenewal, x.SeatsAtRenewalFrom = &n, nil },
+		"date without count": func(x *store.Tenant) { x.SeatsAtRenewal, x.SeatsAtRenewalFrom = nil, &renewal },
+		"negative reduction": func(x *store.Tenant) { n := -1; x.SeatsAtRenewal = &n },
+		"negative seats":     func(x *store.Tenant) { x.Seats = -3 },
+	} {
+		_, err := s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { fn(x); return nil })
+		assert.ErrorIs(t, err, store.ErrInvalid, name)
+	}
+	_, err = s.CreateTenant(ctx, store.Tenant{ID: "half", Plan: "ultimate", SeatsAtRenewalFrom: &renewal}, store.ActorAdmin)
+	assert.ErrorIs(t, err, store.ErrInvalid)
+	got, err = s.GetTenant(ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, start, got.ContractStart)
+	require.NotNil(t, got.SeatsAtRenewal, "refused updates changed nothing")
+	assert.Equal(t, 1, *got.SeatsAtRenewal)
+	assert.Equal(t, 3, got.Seats)
+
 	// The clock is in March 2026: three seats until the renewal.
 	var users []string
 	for i := range 3 {
