@@ -1,9 +1,12 @@
 package saml
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -111,6 +114,9 @@ func (sp SP) ParseResponse(samlResponse string, idp *saml.EntityDescriptor, poss
 	raw, err := base64.StdEncoding.DecodeString(strings.Map(dropSpace, samlResponse))
 	if err != nil {
 		return Assertion{}, refuse(http.StatusBadRequest, "the SAML response is not valid base64", err)
+	}
+	if err := prescanResponse(raw); err != nil {
+		return Assertion{}, refuse(http.StatusForbidden, "the SAML response is malformed", err)
 	}
 	s := sp.ServiceProvider(idp)
 	audience := s.EntityID
@@ -220,6 +226,50 @@ func sessionLimit(as *saml.Assertion) *time.Time {
 	}
 	return nil
 }
+
+// maxResponseDepth caps element nesting in a response; real ones are under
+// 10 levels deep.
+const maxResponseDepth = 64
+
+// prescanResponse refuses, before the library parses anything, what no IdP
+// sends and attacks do: DOCTYPE or ENTITY declarations, nesting beyond
+// maxResponseDepth, anything but one SAML protocol <Response> root.
+func prescanResponse(data []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	depth, roots := 0, 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("not well-formed XML: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return errors.New("DOCTYPE or ENTITY declaration in the response")
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+				if roots > 1 || t.Name.Space != protocolNamespace || t.Name.Local != "Response" {
+					return errors.New("the document is not one SAML protocol <Response>")
+				}
+			}
+			depth++
+			if depth > maxResponseDepth {
+				return fmt.Errorf("elements nested more than %d levels deep", maxResponseDepth)
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+	if roots == 0 {
+		return errors.New("no root element")
+	}
+	return nil
+}
+
+const protocolNamespace = "urn:oasis:names:tc:SAML:2.0:protocol"
 
 func dropSpace(r rune) rune {
 	switch r {

@@ -528,6 +528,37 @@ func TestSignIn_refusedResponses(t *testing.T) {
 			assert.Equal(t, http.StatusForbidden, rec.Code)
 		}
 
+		// Unsigned: both signatures removed.
+		unsigned := h.login("acme", "ann@acme.test")
+		unsigned.SAMLResponse = rewrite(t, unsigned.SAMLResponse, func(x string) string {
+			return regexp.MustCompile(`(?s)<ds:Signature.*?</ds:Signature>`).ReplaceAllString(x, "")
+		})
+		refused(t, h.post("acme", unsigned), http.StatusForbidden, "could not be verified")
+
+		// A comment inside the signed NameID (CVE-2017-11427 family): the
+		// signature still verifies (comments are not canonicalised), and the
+		// whole text is the identity, never the part before the comment.
+		commented := h.login("acme", "ann@acme.test.evil.example")
+		commented.SAMLResponse = rewrite(t, commented.SAMLResponse, func(x string) string {
+			return strings.Replace(x, ">ann@acme.test.evil.example<", ">ann@acme.test<!---->.evil.example<", 1)
+		})
+		refused(t, h.post("acme", commented), http.StatusForbidden, "no Roster account for ann@acme.test.evil.example")
+
+		// A DOCTYPE with an entity.
+		doctype := h.login("acme", "ann@acme.test")
+		doctype.SAMLResponse = rewrite(t, doctype.SAMLResponse, func(x string) string {
+			return `<!DOCTYPE r [<!ENTITY e "ann@acme.test">]>` + x
+		})
+		refused(t, h.post("acme", doctype), http.StatusForbidden, "malformed")
+
+		// Deep nesting, before any signature work.
+		deep := h.login("acme", "ann@acme.test")
+		deep.SAMLResponse = rewrite(t, deep.SAMLResponse, func(x string) string {
+			i := strings.Index(x, "<saml:Issuer")
+			return x[:i] + strings.Repeat("<x>", 100) + strings.Repeat("</x>", 100) + x[i:]
+		})
+		refused(t, h.post("acme", deep), http.StatusForbidden, "malformed")
+
 		// Artifacts are never resolved.
 		r := httptest.NewRequest(http.MethodPost, base+"/saml/acme/acs", strings.NewReader("SAMLart=AAQAAMh48%2FXZC"))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
