@@ -119,8 +119,8 @@ func (t *tenant) recordDecision(d store.RoleDecision, userID string, by store.Ac
 		return
 	}
 	for _, a := range t.approvals {
-		if a.Status == store.ApprovalPending && a.UserID == userID && a.Role == d.Pending.Role {
-			return // already waiting: a re-sent attribute asks nothing new
+		if (a.Status == store.ApprovalPending || a.Status == store.ApprovalRejected) && a.UserID == userID && a.Role == d.Pending.Role {
+			return // already waiting, or refused: a re-sent attribute asks nothing new
 		}
 	}
 	a := *d.Pending

@@ -127,9 +127,11 @@ func (s *Store) recordDecision(ctx context.Context, tx pgx.Tx, tenantID, userID 
 	}
 	a := *d.Pending
 	a.TenantID, a.ID, a.UserID, a.Status, a.CreatedAt = tenantID, s.newID(), userID, store.ApprovalPending, now
+	// Once per user and role while pending; never again once rejected.
 	tag, err := tx.Exec(ctx, `insert into approvals
 	(tenant_id, id, user_id, role, status, requested_kind, requested_id, requested_name, request_id, created_at)
-values ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)
+select $1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9
+where not exists (select 1 from approvals where tenant_id = $1 and user_id = $3 and role = $4 and status = 'rejected')
 on conflict (tenant_id, user_id, role) where status = 'pending' do nothing`,
 		tenantID, a.ID, userID, a.Role, by.Kind, by.ID, by.Name, by.RequestID, now)
 	if err != nil || tag.RowsAffected() == 0 {

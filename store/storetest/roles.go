@@ -279,6 +279,12 @@ func testPrivilegedRoles(t *testing.T, open Factory) {
 	assert.Equal(t, store.ApprovalRejected, rejected.Status)
 	role, _ := roleOf(t, s, "acme", bob.ID)
 	assert.Equal(t, store.RoleAgent, role)
+	// The IdP sends it again: a refused grant is not asked for again.
+	_, err = s.UpdateUser(ctx, "acme", bob.ID, token, func(x *store.User) error { x.ExplicitRole = "admin"; return nil })
+	require.NoError(t, err)
+	pending, err = s.ListApprovals(ctx, "acme", store.ApprovalPending)
+	require.NoError(t, err)
+	assert.Empty(t, pending)
 
 	// A mapped privileged role is the operator's decision: granted, audited.
 	newGroup(t, s, "acme", "Admins", bob.ID)
