@@ -254,3 +254,19 @@ func TestETags(t *testing.T) {
 		e.must(204, "DELETE", "/Users/"+id, "", "If-Match", `W/"3"`)
 	})
 }
+
+// TestFilters_userNameLookupMatchesList: the userName eq lookup (one indexed
+// read) answers exactly what the general filter path answers, for every
+// spelling that folds to the same name.
+func TestFilters_userNameLookupMatchesList(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		e.createUser("Ｍａｒｉｅ@Example.com")
+		e.createUser("other@example.com")
+		for _, v := range []string{"marie@example.com", "MARIE@EXAMPLE.COM", " Marie@example.com ", "ｍａｒｉｅ@example.com", "nobody@example.com"} {
+			fast := e.must(200, "GET", "/Users?filter="+url.QueryEscape(`userName eq "`+v+`"`), "")
+			// "and active pr" is always true but takes the general path.
+			general := e.must(200, "GET", "/Users?filter="+url.QueryEscape(`userName eq "`+v+`" and active pr`), "")
+			assert.Equal(t, general.Body, fast.Body, v)
+		}
+	})
+}

@@ -95,7 +95,7 @@ func decodeError(err error) error {
 	case errors.As(err, &syntaxErr):
 		return badRequest(typeInvalidSyntax, "the request body is not valid JSON: %s (at byte %d)", syntaxErr.Error(), syntaxErr.Offset)
 	case errors.As(err, &msg):
-		return badRequest(typeInvalidValue, "an attribute has the wrong type: %s", string(msg))
+		return badRequest(typeInvalidValue, "%s", string(msg))
 	}
 	return badRequest(typeInvalidSyntax, "the request body is not valid JSON")
 }

@@ -290,7 +290,7 @@ func (h *handler) listUsers(c *call, lp listParams) (result, error) {
 		u := &page.Users[i]
 		var groups []store.Group
 		if withGroups {
-			if groups, err = h.st.UserGroups(c.ctx, c.tenant, u.ID); err != nil {
+			if _, groups, err = h.st.GetUserWithGroups(c.ctx, c.tenant, u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return result{}, err
 			}
 		}

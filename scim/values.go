@@ -23,7 +23,7 @@ type flexBool struct {
 func (b *flexBool) UnmarshalJSON(data []byte) error {
 	v, ok := parseBoolJSON(data)
 	if !ok {
-		return errString("must be true or false")
+		return errString("active and primary take true or false, not " + truncate(string(data), 40))
 	}
 	if v != nil {
 		*b = flexBool{Set: true, Value: *v}
@@ -92,7 +92,7 @@ func (m *multiValues) UnmarshalJSON(data []byte) error {
 		*m = nil
 		return nil
 	default:
-		return errString("must be an array of objects")
+		return errString("emails, phoneNumbers and roles take an array of objects {\"value\", \"type\", \"primary\"}")
 	}
 	out := make([]store.MultiValue, 0, len(list))
 	for _, v := range list {
@@ -137,7 +137,7 @@ func (m *addresses) UnmarshalJSON(data []byte) error {
 		*m = nil
 		return nil
 	default:
-		return errString("must be an array of objects")
+		return errString("addresses takes an array of address objects")
 	}
 	out := make([]store.Address, 0, len(list))
 	for _, a := range list {
@@ -170,7 +170,7 @@ func (m *managerRef) UnmarshalJSON(data []byte) error {
 	case 'n':
 		*m = ""
 	default:
-		return errString("must be an object {\"value\": id} or an id")
+		return errString("manager takes an object {\"value\": id} or an id")
 	}
 	return nil
 }
@@ -185,11 +185,11 @@ func (d *dateTime) UnmarshalJSON(data []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
-		return errString("must be a dateTime such as \"2026-01-02T15:04:05Z\"")
+		return errString("accessExpiresAt takes a dateTime such as \"2026-01-02T15:04:05Z\"")
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return errString("must be a dateTime such as \"2026-01-02T15:04:05Z\"")
+		return errString("accessExpiresAt takes a dateTime such as \"2026-01-02T15:04:05Z\"")
 	}
 	t = store.Timestamp(t)
 	d.T = &t
@@ -215,7 +215,7 @@ func (l *stringList) UnmarshalJSON(data []byte) error {
 	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return errString("must be an array of strings")
+		return errString("stores takes an array of store ids")
 	}
 	out := make([]string, 0, len(raw))
 	for _, r := range raw {
@@ -234,7 +234,7 @@ func (l *stringList) UnmarshalJSON(data []byte) error {
 			}
 			s = v.Value
 		default:
-			return errString("must be an array of strings")
+			return errString("stores takes an array of store ids")
 		}
 		if s != "" {
 			out = append(out, s)
