@@ -627,3 +627,35 @@ func removeResponseSignature(t *testing.T, x string) string {
 	e := strings.Index(x, "</ds:Signature>") + len("</ds:Signature>")
 	return x[:s] + x[e:]
 }
+
+// TestSignIn_certificateRollover proves that during an IdP key rollover,
+// with both signing certificates in the tenant's metadata, responses signed
+// with either key are accepted.
+func TestSignIn_certificateRollover(t *testing.T) {
+	h := newHarness(t, backends[0].open)
+	md := h.idp.Metadata()
+	newCertPEM, newKeyPEM := fixture(t, "roster-sp.cert.pem"), fixture(t, "roster-sp.key.pem")
+	newKey, newCert, err := saml.ParseKeyPair(newCertPEM, newKeyPEM)
+	require.NoError(t, err)
+	d := &md.IDPSSODescriptors[0]
+	d.KeyDescriptors = append(d.KeyDescriptors, crewsaml.KeyDescriptor{Use: "signing", KeyInfo: crewsaml.KeyInfo{
+		X509Data: crewsaml.X509Data{X509Certificates: []crewsaml.X509Certificate{{Data: base64.StdEncoding.EncodeToString(newCert.Raw)}}}}})
+	doc, err := xml.Marshal(md)
+	require.NoError(t, err)
+	idp, err := saml.ValidateMetadata(doc, h.clock.Now())
+	require.NoError(t, err)
+	require.Len(t, idp.Certificates, 2)
+	_, err = h.st.PutSAMLConfig(ctx, "acme", store.SAMLConfig{MetadataXML: string(doc), EntityID: idp.EntityID, SSOURL: idp.SSOURL, CertNotAfter: idp.CertNotAfter}, store.ActorAdmin)
+	require.NoError(t, err)
+
+	h.signIn("acme", "ann@acme.test") // the old key
+	h.idp.Key, h.idp.Certificate = newKey, newCert
+	h.signIn("acme", "ann@acme.test") // the new key
+
+	// A key the metadata does not name is refused.
+	otherCert, otherKey, err := saml.NewKeyPair(nil, h.clock.Now(), "impostor")
+	require.NoError(t, err)
+	h.idp.Key, h.idp.Certificate, err = saml.ParseKeyPair(otherCert, otherKey)
+	require.NoError(t, err)
+	refused(t, h.post("acme", h.login("acme", "ann@acme.test")), http.StatusForbidden, "could not be verified")
+}
