@@ -155,7 +155,7 @@ returning `+roleCols, tenantID, name, r.Description, r.Permissions, r.Privileged
 // transaction, with seat moves checked against the cap. The tenant's default
 // role cannot be deleted.
 //
-// Lock order: the mappings lock, the role, the holders (id order), the
+// Lock order: the mappings lock, the holders (id order), the role, the
 // tenant row.
 func (s *Store) DeleteRole(ctx context.Context, tenantID, name, replacement string, by store.Actor) error {
 	if !keysOK(tenantID, name, replacement) {
@@ -165,11 +165,20 @@ func (s *Store) DeleteRole(ctx context.Context, tenantID, name, replacement stri
 		if err := lockMappings(ctx, tx, tenantID); err != nil {
 			return err
 		}
+		// The holders first, as every user write locks its user before it
+		// touches the role row; then the role, which stops new holders; then
+		// the holders again (any that committed in between).
+		var err error
+		if _, err := lockUsers(ctx, tx, tenantID, holdersOf(ctx, tx, tenantID, name, &err)); err != nil {
+			return err
+		}
+		if err != nil {
+			return err
+		}
 		var one int
 		if err := tx.QueryRow(ctx, `select 1 from roles where tenant_id = $1 and name = $2 for update`, tenantID, name).Scan(&one); err != nil {
 			return err
 		}
-		var err error
 		holders := holdersOf(ctx, tx, tenantID, name, &err)
 		if err != nil {
 			return err

@@ -541,3 +541,50 @@ func testImportUser(t *testing.T, open Factory) {
 	assert.Equal(t, 1, g.MemberCount)
 	assert.Equal(t, counts(t, s, "acme"), replay(ledger(t, s, "acme")))
 }
+
+// testDeleteRoleRace proves that deleting a role with a replacement while
+// users are being given it, or its holders are being written, leaves nobody
+// holding a role that is gone, and that every refused write is a refusal
+// (the role is gone), never a failure.
+func testDeleteRoleRace(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	roleTenant(t, s, "acme", 100, "")
+	_, err := s.CreateRole(ctx, "acme", store.Role{Name: "temp", Permissions: []string{"teams.view"}}, store.ActorAdmin)
+	require.NoError(t, err)
+	var users []string
+	for i := range 8 {
+		role := ""
+		if i%2 == 0 {
+			role = "temp"
+		}
+		users = append(users, userNamed(t, s, "acme", fmt.Sprintf("u%d@x.com", i), role).ID)
+	}
+	errs := parallel(len(users)+1, func(i int) error {
+		if i == len(users) {
+			return s.DeleteRole(ctx, "acme", "temp", store.RoleSupervisor, store.ActorAdmin)
+		}
+		_, err := s.UpdateUser(ctx, "acme", users[i], token, func(u *store.User) error {
+			if i%2 == 0 {
+				u.Title = "still a holder"
+			} else {
+				u.ExplicitRole = "temp"
+			}
+			return nil
+		})
+		return err
+	})
+	require.NoError(t, errs[len(users)], "the delete")
+	for i, err := range errs[:len(users)] {
+		if err != nil {
+			var unknown *store.UnknownRoleError
+			assert.ErrorAs(t, err, &unknown, "user %d: only a refusal naming the gone role", i)
+		}
+	}
+	for _, id := range users {
+		u, err := s.GetUser(ctx, "acme", id)
+		require.NoError(t, err)
+		assert.NotEqual(t, "temp", u.Role)
+		assert.NotEqual(t, "temp", u.ExplicitRole)
+	}
+	assert.Equal(t, counts(t, s, "acme"), replay(ledger(t, s, "acme")))
+}

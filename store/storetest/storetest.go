@@ -87,6 +87,7 @@ func Run(t *testing.T, open Factory) {
 		{"Roles_deleteWithReplacement", testDeleteRoleReplacement},
 		{"Roles_concurrentMappedGroupChanges", testRoleRace},
 		{"Roles_importUserOneTransaction", testImportUser},
+		{"Roles_deleteWhileAssigning", testDeleteRoleRace},
 		{"Audit", testAudit},
 		{"SignIn_sessions", testSignIn},
 		{"SignIn_assertionSpentOnce", testAssertionReplay},
