@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -234,49 +235,75 @@ where tenant_id = $1 and id = $2 returning `+outletCols, tenantID, id, o.Name, o
 	return out, nil
 }
 
-// DeleteOutlet locks the users holding the store (user rows come before the
-// store row, as in user writes, whose trigger key-share locks the store),
-// deletes the store and strips it from those users, auditing each.
+// DeleteOutlet deletes the store and strips it from every user who holds it,
+// in one transaction. Lock order is user rows, then the store row, as in
+// user writes (whose trigger key-share locks the stores they name): the
+// users known to hold the store are locked first; deleting the store row
+// then waits for writes in flight that name it, and blocks new ones (which
+// then fail: the store is unknown); a second scan, in a new snapshot, finds
+// and locks the holders those in-flight writes made. A deadlock with a user
+// write that locked such a holder meanwhile is retried.
 func (s *Store) DeleteOutlet(ctx context.Context, tenantID, id string, by store.Actor) (int, error) {
 	if !keysOK(tenantID, id) {
 		return 0, store.ErrNotFound
 	}
 	n := 0
-	err := s.inTx(ctx, "DeleteOutlet", nil, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `select `+userCols+` from users u
+	err := retryOnDeadlock(func() error {
+		return s.inTx(ctx, "DeleteOutlet", nil, func(tx pgx.Tx) error {
+			lockHolders := `select ` + userCols + ` from users u
 where u.tenant_id = $1 and u.deleted_at is null and $2 = any (u.stores)
 order by u.id
-for no key update`, tenantID, id)
-		if err != nil {
-			return err
-		}
-		holders, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
-		if err != nil {
-			return err
-		}
-		old, err := scanOutlet(tx.QueryRow(ctx, `delete from tenant_stores where tenant_id = $1 and id = $2 returning `+outletCols, tenantID, id))
-		if err != nil {
-			return err
-		}
-		now := s.clock()
-		b := &pgx.Batch{}
-		for _, u := range holders {
-			after := u.Clone()
-			after.Stores = removeString(after.Stores, id)
-			after.Version, after.UpdatedAt = u.Version+1, now
-			b.Queue(`update users set stores = array_remove(stores, $3), version = version + 1, updated_at = $4
+for no key update`
+			if _, err := tx.Exec(ctx, lockHolders, tenantID, id); err != nil {
+				return err
+			}
+			old, err := scanOutlet(tx.QueryRow(ctx, `delete from tenant_stores where tenant_id = $1 and id = $2 returning `+outletCols, tenantID, id))
+			if err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, lockHolders, tenantID, id)
+			if err != nil {
+				return err
+			}
+			holders, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+			if err != nil {
+				return err
+			}
+			now := s.clock()
+			b := &pgx.Batch{}
+			for _, u := range holders {
+				after := u.Clone()
+				after.Stores = removeString(after.Stores, id)
+				after.Version, after.UpdatedAt = u.Version+1, now
+				b.Queue(`update users set stores = array_remove(stores, $3), version = version + 1, updated_at = $4
 where tenant_id = $1 and id = $2`, tenantID, u.ID, id, now)
-			b.Queue(auditInsert, auditArgs(tenantID, now, by, "user.updated", "user", u.ID, "store "+id+" deleted from the catalogue",
-				store.AuditJSON(u), store.AuditJSON(after))...)
-		}
-		b.Queue(auditInsert, auditArgs(tenantID, now, by, "store.deleted", "store", id, "", store.AuditJSON(old), "")...)
-		n = len(holders)
-		return tx.SendBatch(ctx, b).Close()
+				b.Queue(auditInsert, auditArgs(tenantID, now, by, "user.updated", "user", u.ID, "store "+id+" deleted from the catalogue",
+					store.AuditJSON(u), store.AuditJSON(after))...)
+			}
+			b.Queue(auditInsert, auditArgs(tenantID, now, by, "store.deleted", "store", id, "", store.AuditJSON(old), "")...)
+			n = len(holders)
+			return tx.SendBatch(ctx, b).Close()
+		})
 	})
 	if err != nil {
 		return 0, err
 	}
 	return n, nil
+}
+
+// retryOnDeadlock runs fn again (at most 3 times in all) when it failed on a
+// deadlock or a serialization failure, which PostgreSQL resolves by
+// aborting one transaction: nothing of it was applied.
+func retryOnDeadlock(fn func() error) error {
+	var err error
+	for range 3 {
+		err = fn()
+		var u *unavailable
+		if !errors.As(err, &u) || (!strings.Contains(u.reason, "40P01") && !strings.Contains(u.reason, "40001")) {
+			return err
+		}
+	}
+	return err
 }
 
 func removeString(list []string, v string) []string {

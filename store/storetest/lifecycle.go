@@ -385,3 +385,42 @@ func testUserExistsNamesRole(t *testing.T, open Factory) {
 	assert.Equal(t, 409, exists.SCIMStatus())
 	assert.Equal(t, "uniqueness", exists.SCIMType())
 }
+
+// testOutletDeleteRace proves that deleting a store while users are being
+// given it leaves no user holding it: each write either lands before the
+// delete (and is stripped by it) or is refused as an unknown store.
+func testOutletDeleteRace(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "pay", 50)
+	newOutlets(t, s, "pay", "store-1", "store-x")
+	const n = 12
+	users := make([]store.User, n)
+	for i := range users {
+		var err error
+		users[i], err = s.CreateUser(ctx, "pay", store.User{UserName: fmt.Sprintf("u%02d@pay.test", i), Active: true, Stores: []string{"store-1"}}, token)
+		require.NoError(t, err)
+	}
+	errs := parallel(n+1, func(i int) error {
+		if i == n {
+			_, err := s.DeleteOutlet(ctx, "pay", "store-x", store.ActorAdmin)
+			return err
+		}
+		_, err := s.UpdateUser(ctx, "pay", users[i].ID, token, func(u *store.User) error {
+			u.Stores = append(u.Stores, "store-x")
+			return nil
+		})
+		return err
+	})
+	require.NoError(t, errs[n], "the delete")
+	for i, err := range errs[:n] {
+		if err != nil {
+			var unknown *store.UnknownStoresError
+			assert.ErrorAs(t, err, &unknown, "user %d", i)
+		}
+	}
+	for _, u := range users {
+		got, err := s.GetUser(ctx, "pay", u.ID)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"store-1"}, got.Stores, "no user keeps a deleted store")
+	}
+}

@@ -95,6 +95,7 @@ func Run(t *testing.T, open Factory) {
 		{"Outlets_catalogue", testOutlets},
 		{"ExternalUsers_dueExpirations", testExternalUsers},
 		{"Users_existingUserNamesTheirRole", testUserExistsNamesRole},
+		{"Outlets_deleteRacesUserWrites", testOutletDeleteRace},
 		{"Audit_adminChangesInTheirTransaction", testAdminAudit},
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
 		{"Audit_concurrentAdminChangesEachRecorded", testAdminAuditConcurrent},
