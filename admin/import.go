@@ -46,7 +46,6 @@ type importRow struct {
 	teams     []string // group ids
 	teamNames []string
 	stores    []string
-	hasStores bool
 	userType  string
 	expires   *time.Time
 	errs      []string
@@ -140,9 +139,6 @@ func (ic *importContext) parseRow(line int, cols map[string]int, rec []string) i
 	}
 	row := importRow{line: line, email: cell("email"), userName: cell("username"), given: cell("givenname"),
 		family: cell("familyname"), userType: cell("usertype")}
-	if _, ok := cols["stores"]; ok {
-		row.hasStores = true
-	}
 	switch addr, err := mail.ParseAddress(row.email); {
 	case row.email == "":
 		row.errs = append(row.errs, "email is required")
@@ -234,7 +230,7 @@ func (row importRow) apply(u *store.User) error {
 	if row.role != "" {
 		u.ExplicitRole = row.role
 	}
-	if row.hasStores && !slices.Equal(u.Stores, row.stores) && !(len(u.Stores) == 0 && len(row.stores) == 0) {
+	if len(row.stores) > 0 && !slices.Equal(u.Stores, row.stores) {
 		u.Stores = slices.Clone(row.stores)
 	}
 	if row.userType != "" {
