@@ -424,3 +424,31 @@ func testOutletDeleteRace(t *testing.T, open Factory) {
 		assert.Equal(t, []string{"store-1"}, got.Stores, "no user keeps a deleted store")
 	}
 }
+
+// testSignInRacesDeactivation proves that a sign-in racing a deactivation
+// never leaves a session behind: either the sign-in is refused, or its
+// session is ended by the deactivation.
+func testSignInRacesDeactivation(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 50)
+	exp := clock.Now().Add(time.Hour)
+	for round := range 8 {
+		u := newUser(t, s, "acme", fmt.Sprintf("r%d@acme.test", round), true)
+		sid := fmt.Sprintf("race-%d", round)
+		errs := parallel(2, func(i int) error {
+			if i == 0 {
+				_, _, err := s.SignIn(ctx, "acme", u.ID, assertion(sid, exp), session(sid, exp), signer)
+				return err
+			}
+			_, err := s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.Active = false; return nil })
+			return err
+		})
+		require.NoError(t, errs[1], "the deactivation")
+		if errs[0] != nil {
+			assert.ErrorIs(t, errs[0], store.ErrSignInRefused)
+		}
+		_, err := s.GetSession(ctx, sid)
+		assert.ErrorIs(t, err, store.ErrNotFound, "round %d: no session outlives the deactivation", round)
+	}
+}

@@ -96,6 +96,7 @@ func Run(t *testing.T, open Factory) {
 		{"ExternalUsers_dueExpirations", testExternalUsers},
 		{"Users_existingUserNamesTheirRole", testUserExistsNamesRole},
 		{"Outlets_deleteRacesUserWrites", testOutletDeleteRace},
+		{"SignIn_racesDeactivation", testSignInRacesDeactivation},
 		{"Audit_adminChangesInTheirTransaction", testAdminAudit},
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
 		{"Audit_concurrentAdminChangesEachRecorded", testAdminAuditConcurrent},
