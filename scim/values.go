@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/access"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -253,24 +254,11 @@ func firstByte(data []byte) byte {
 }
 
 // decodeRoleValue decodes the role value Entra sends in its default PATCH
-// form: a JSON-encoded object {"id","value","displayName"} inside the string.
+// form, a JSON-encoded object {"id","value","displayName"} inside the string
+// (access.RoleValue: one place for it).
 func decodeRoleValue(v string) string {
-	t := strings.TrimSpace(v)
-	if !strings.HasPrefix(t, "{") {
-		return v
-	}
-	var r struct {
-		Value       string `json:"value"`
-		DisplayName string `json:"displayName"`
-	}
-	if json.Unmarshal([]byte(t), &r) != nil {
-		return v
-	}
-	if r.Value != "" {
-		return r.Value
-	}
-	if r.DisplayName != "" {
-		return r.DisplayName
+	if r := access.RoleValue(v); r != "" {
+		return r
 	}
 	return v
 }
