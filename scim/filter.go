@@ -246,8 +246,15 @@ func (p *filterParser) parseComparison(attr string) (store.Filter, error) {
 		return nil, p.errorf("unknown operator %q; use eq, ne, co, sw, ew, pr, gt, ge, lt or le", opWord)
 	}
 	p.skipSpace()
+	start := p.i
 	v, err := p.value()
 	if err != nil {
+		if p.i == start && p.i < len(p.s) && p.s[p.i] != '"' {
+			// An unquoted word (Entra's tutorial sends externalId eq jyoung).
+			w := p.word()
+			p.i = start
+			return nil, p.errorf("the value %s must be quoted: %s %s \"%s\"", truncate(w, 60), attr, opWord, truncate(w, 60))
+		}
 		return nil, err
 	}
 	return store.Compare{Attr: attr, Op: op, Value: v}, nil

@@ -393,11 +393,14 @@ func writeResult(w http.ResponseWriter, jsonOnly bool, res result) {
 	}
 	body := res.raw
 	if body == nil {
-		var err error
-		if body, err = json.Marshal(res.v); err != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // "R&D", not "R\u0026D"
+		if err := enc.Encode(res.v); err != nil {
 			writeError(w, jsonOnly, Error{Status: http.StatusInternalServerError, Detail: "internal error"})
 			return
 		}
+		body = buf.Bytes()
 	}
 	hd.Set("Content-Type", contentType(jsonOnly))
 	hd.Set("Cache-Control", "no-store")
@@ -406,7 +409,11 @@ func writeResult(w http.ResponseWriter, jsonOnly bool, res result) {
 }
 
 func writeError(w http.ResponseWriter, jsonOnly bool, e Error) {
-	body, _ := json.Marshal(e.body())
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(e.body())
+	body := buf.Bytes()
 	hd := w.Header()
 	hd.Set("Content-Type", contentType(jsonOnly))
 	hd.Set("Cache-Control", "no-store")
