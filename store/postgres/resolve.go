@@ -81,15 +81,6 @@ func collectGroupNames(rows pgx.Rows) (map[string][]string, error) {
 	return out, err
 }
 
-// groupNames lists the displayNames of the groups each user is in.
-func groupNames(ctx context.Context, q querier, tenantID string, ids []string) (map[string][]string, error) {
-	rows, err := q.Query(ctx, groupNamesSQL, tenantID, ids)
-	if err != nil {
-		return nil, err
-	}
-	return collectGroupNames(rows)
-}
-
 // resolutionInputs reads the role context and one user's groups in one round trip.
 func resolutionInputs(ctx context.Context, tx pgx.Tx, tenantID, userID string) (*store.RoleContext, []string, error) {
 	b := &pgx.Batch{}
@@ -182,11 +173,34 @@ func planMoves(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rc
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	users, err := lockUsers(ctx, tx, tenantID, ids)
+	// The users' locks, then their groups, in one round trip.
+	b := &pgx.Batch{}
+	b.Queue(lockUsersSQL, tenantID, storable(ids))
+	b.Queue(groupNamesSQL, tenantID, storable(ids))
+	br := tx.SendBatch(ctx, b)
+	rows, err := br.Query()
 	if err != nil {
+		br.Close()
 		return nil, err
 	}
-	groups, err := groupNames(ctx, tx, tenantID, storable(ids))
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	users := make(map[string]store.User, len(list))
+	for _, u := range list {
+		users[u.ID] = u
+	}
+	rows, err = br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	groups, err := collectGroupNames(rows)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, err
 	}
