@@ -201,6 +201,8 @@ func (h *handler) deleteGroup(c *call, id string) (result, error) {
 	return result{status: http.StatusNoContent}, nil
 }
 
+// listGroups answers a group list, members included unless excluded (Entra
+// sends excludedAttributes=members, which then loads none).
 func (h *handler) listGroups(c *call, lp listParams) (result, error) {
 	var f store.Filter
 	if lp.filter != "" {

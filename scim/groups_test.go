@@ -163,3 +163,21 @@ func TestGroups_manyMembersOnePatch(t *testing.T) {
 		assert.Len(t, full.Body["members"], 300)
 	})
 }
+
+// TestGroups_listMembers: lists carry members unless excluded; user lists
+// carry groups only when attributes names them.
+func TestGroups_listMembers(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		u := e.createUser("lm@x.com")
+		gid := e.createGroup("Listed", u)
+		list := e.must(200, "GET", "/Groups", "")
+		assert.Equal(t, u, get(list.Body, "Resources.0.members.0.value"))
+		excluded := e.must(200, "GET", "/Groups?excludedAttributes=members", "")
+		assert.Nil(t, get(excluded.Body, "Resources.0.members"))
+		assert.Equal(t, gid, get(excluded.Body, "Resources.0.id"))
+		users := e.must(200, "GET", "/Users?attributes=userName,groups", "")
+		assert.Equal(t, gid, get(users.Body, "Resources.0.groups.0.value"))
+		plain := e.must(200, "GET", "/Users", "")
+		assert.Nil(t, get(plain.Body, "Resources.0.groups"))
+	})
+}
