@@ -84,3 +84,26 @@ func TestErrors_noPrincipal(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, 404, rec.Code, "another tenant's path")
 }
+
+type panickingStore struct{ store.Store }
+
+func (panickingStore) GetUser(context.Context, string, string) (store.User, error) {
+	panic("nil map write in some backend")
+}
+
+func (panickingStore) GetUserWithGroups(context.Context, string, string) (store.User, []store.Group, error) {
+	panic("nil map write in some backend")
+}
+
+// TestErrors_panicIsSCIM500: a panic below the handler answers a SCIM 500
+// body without its message.
+func TestErrors_panicIsSCIM500(t *testing.T) {
+	h := scim.New(scim.Config{Store: panickingStore{memory.New(memory.Options{})}, BaseURL: baseURL, Logger: zerolog.Nop()})
+	req := httptest.NewRequest("GET", "/scim/v2/acme/Users/u1", nil)
+	req = req.WithContext(tenancy.WithPrincipal(req.Context(), tenancy.Principal{Tenant: store.Tenant{ID: "acme"}}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, 500, rec.Code)
+	assert.Contains(t, rec.Body.String(), `"status":"500"`)
+	assert.NotContains(t, rec.Body.String(), "nil map")
+}

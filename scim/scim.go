@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -107,6 +109,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log = &l
 	}
 	jsonOnly := acceptsOnlyJSON(r.Header.Get("Accept"))
+	// A bug must still answer as SCIM: a generic 500 body, the panic in the
+	// log. (Answers are written only at the end, so nothing was sent yet.)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			log.Error().Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg("scim: panic serving request")
+			writeError(w, jsonOnly, Error{Status: http.StatusInternalServerError,
+				Detail: "internal error; retry later, and contact support quoting the request id if it persists"})
+		}
+	}()
 	p, ok := tenancy.FromContext(r.Context())
 	if !ok {
 		writeError(w, jsonOnly, Error{Status: http.StatusUnauthorized, Detail: "authentication required: send the tenant's SCIM bearer token"})
