@@ -2,6 +2,7 @@ package scim_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -281,4 +282,73 @@ func TestUsers_storeErrors(t *testing.T) {
 			assert.NotContains(t, got.Raw, "wizard")
 		})
 	}
+}
+
+// TestUsers_patchSemantics: multi-valued add/replace/remove with and without
+// filters, complex merges, removals, extension paths.
+func TestUsers_patchSemantics(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		for _, o := range []string{"s1", "s2", "s3"} {
+			_, err := e.st.CreateOutlet(context.Background(), tenantID, store.Outlet{ID: o, Name: o}, store.ActorSystem)
+			require.NoError(t, err)
+		}
+		mgr := e.createUser("mgr@x.com")
+		id := e.createUser("p@x.com", `"name":{"givenName":"P","familyName":"Q"}`,
+			`"emails":[{"type":"work","value":"p@x.com","primary":true},{"type":"home","value":"p@home.org"}]`)
+		steps := []struct {
+			ops   []string
+			check func(r response)
+		}{
+			{[]string{`{"op":"add","path":"emails","value":[{"type":"other","value":"o@x.com","primary":true}]}`}, func(r response) {
+				require.Len(t, r.Body["emails"], 3)
+				assert.Nil(t, get(r.Body, "emails.0.primary"), "the new primary clears the old")
+				assert.Equal(t, true, get(r.Body, "emails.2.primary"))
+			}},
+			{[]string{`{"op":"remove","path":"emails[type eq \"home\"]"}`}, func(r response) {
+				assert.Len(t, r.Body["emails"], 2)
+			}},
+			{[]string{`{"op":"remove","path":"emails","value":[{"value":"o@x.com"}]}`}, func(r response) {
+				assert.Len(t, r.Body["emails"], 1)
+				assert.Equal(t, "p@x.com", get(r.Body, "emails.0.value"))
+			}},
+			{[]string{`{"op":"replace","path":"phoneNumbers[type eq \"mobile\"].value","value":"+47 1234"}`}, func(r response) {
+				assert.Equal(t, "+47 1234", get(r.Body, "phoneNumbers.0.value"))
+				assert.Equal(t, "mobile", get(r.Body, "phoneNumbers.0.type"))
+			}},
+			{[]string{`{"op":"replace","path":"name","value":{"givenName":"Pat"}}`}, func(r response) {
+				assert.Equal(t, map[string]any{"givenName": "Pat", "familyName": "Q"}, r.Body["name"])
+			}},
+			{[]string{`{"op":"remove","path":"name.familyName"}`}, func(r response) {
+				assert.Equal(t, map[string]any{"givenName": "Pat"}, r.Body["name"])
+			}},
+			{[]string{`{"op":"add","path":"` + roster + `:stores","value":["s1","s2"]}`, `{"op":"add","path":"` + roster + `:stores","value":["s3","s1"]}`}, func(r response) {
+				assert.Equal(t, []any{"s1", "s2", "s3"}, get(r.Body, roster+"|stores"))
+			}},
+			{[]string{`{"op":"remove","path":"` + roster + `:stores","value":["s2"]}`}, func(r response) {
+				assert.Equal(t, []any{"s1", "s3"}, get(r.Body, roster+"|stores"))
+			}},
+			{[]string{`{"op":"replace","path":"` + roster + `:accessExpiresAt","value":"2030-01-02T03:04:05Z"}`}, func(r response) {
+				assert.Equal(t, "2030-01-02T03:04:05Z", get(r.Body, roster+"|accessExpiresAt"))
+			}},
+			{[]string{`{"op":"remove","path":"` + roster + `:accessExpiresAt"}`}, func(r response) {
+				assert.Nil(t, get(r.Body, roster+"|accessExpiresAt"))
+			}},
+			{[]string{`{"op":"replace","path":"` + ent + `:manager.value","value":"` + mgr + `"}`}, func(r response) {
+				assert.Equal(t, mgr, get(r.Body, ent+"|manager.value"))
+			}},
+			{[]string{`{"op":"remove","path":"` + ent + `:manager"}`}, func(r response) {
+				assert.Nil(t, r.Body[ent])
+			}},
+			{[]string{`{"op":"replace","path":"emails[type eq \"work\"]","value":{"type":"work","value":"new@x.com"}}`}, func(r response) {
+				assert.Equal(t, "new@x.com", get(r.Body, "emails.0.value"))
+			}},
+			{[]string{`{"op":"replace","path":"emails","value":[]}`}, func(r response) {
+				assert.Nil(t, r.Body["emails"])
+			}},
+		}
+		for i, s := range steps {
+			r := e.must(200, "PATCH", "/Users/"+id, patch(s.ops...))
+			t.Run(fmt.Sprint(i), func(t *testing.T) { s.check(r) })
+		}
+	})
 }
