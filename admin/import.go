@@ -69,7 +69,18 @@ type importSummary struct {
 	Updated   int            `json:"updated"`
 	Unchanged int            `json:"unchanged"`
 	Failed    int            `json:"failed"`
+	Seats     *importSeats   `json:"seats,omitempty"` // dry run only
 	Results   []importResult `json:"results"`
+}
+
+// importSeats is a dry run's seat forecast: the full seats the new users
+// would take against those free now. Updates that change a user's seat class
+// are not counted; the real import checks every row.
+type importSeats struct {
+	NeededFull int  `json:"needed_full"`
+	Available  int  `json:"available"`
+	Overage    bool `json:"overage_allowed"`
+	Enough     bool `json:"enough"`
 }
 
 // importContext is what row validation checks against, read once.
@@ -337,6 +348,7 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	sum := importSummary{DryRun: dryRun, Rows: len(rows), Results: make([]importResult, 0, len(rows))}
+	needFull := 0
 	by := actor(r)
 	for _, row := range rows {
 		res := importResult{Line: row.line, Email: row.email, UserName: row.userName, Role: row.role}
@@ -352,6 +364,9 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 			switch res.Status {
 			case "create":
 				sum.Created++
+				if _, class, ok := ic.roles.Lookup(ic.newRole(row)); ok && class == store.SeatFull {
+					needFull++
+				}
 			case "update":
 				sum.Updated++
 			default:
@@ -380,8 +395,26 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 		sum.Results = append(sum.Results, res)
 	}
+	if dryRun {
+		counts, err := a.store.SeatCounts(r.Context(), t.ID)
+		if err != nil {
+			return err
+		}
+		free := max(t.PurchasedAt(a.now())-counts.Full, 0)
+		sum.Seats = &importSeats{NeededFull: needFull, Available: free, Overage: t.Settings.Overage,
+			Enough: t.Settings.Overage || needFull <= free}
+	}
 	writeJSON(w, http.StatusOK, sum)
 	return nil
+}
+
+// newRole is the role a new user of the row resolves to: the row's, else
+// the tenant's default (a new user is in no group yet).
+func (ic *importContext) newRole(row importRow) string {
+	if row.role != "" {
+		return row.role
+	}
+	return store.ResolveRole("", nil, nil, ic.roles.Settings.DefaultRole).Role
 }
 
 // wouldImport says what applying a valid row would do, for a dry run.

@@ -344,6 +344,7 @@ func TestAdmin_importCSV(t *testing.T) {
 		check(r, map[int]string{2: "create", 3: "create"}, "invalid")
 		assert.Equal(t, 2.0, r.Body["created"])
 		assert.Equal(t, 6.0, r.Body["failed"])
+		assert.Equal(t, map[string]any{"needed_full": 2.0, "available": 2.0, "overage_allowed": false, "enough": true}, r.Body["seats"])
 		_, err = c.store.GetUserByUserName(t.Context(), "acme", "ann@acme.test")
 		assert.ErrorIs(t, err, store.ErrNotFound)
 
