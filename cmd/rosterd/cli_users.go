@@ -32,7 +32,15 @@ type importAnswer struct {
 	Updated   int            `json:"updated"`
 	Unchanged int            `json:"unchanged"`
 	Failed    int            `json:"failed"`
+	Seats     *importSeats   `json:"seats,omitempty"`
 	Results   []importResult `json:"results"`
+}
+
+type importSeats struct {
+	NeededFull int  `json:"needed_full"`
+	Available  int  `json:"available"`
+	Overage    bool `json:"overage_allowed"`
+	Enough     bool `json:"enough"`
 }
 
 type importResult struct {
@@ -140,6 +148,13 @@ func usersImport(ctx context.Context, sys *system, args []string) error {
 		total.Updated += ans.Updated
 		total.Unchanged += ans.Unchanged
 		total.Failed += ans.Failed
+		if ans.Seats != nil { // a dry run: nothing is taken between batches
+			if total.Seats == nil {
+				total.Seats = &importSeats{Available: ans.Seats.Available, Overage: ans.Seats.Overage}
+			}
+			total.Seats.NeededFull += ans.Seats.NeededFull
+			total.Seats.Enough = total.Seats.Overage || total.Seats.NeededFull <= total.Seats.Available
+		}
 		done := start + len(part)
 		fmt.Fprintf(sys.stderr, "rosterd: %d/%d rows (%d%%): %d created, %d updated, %d unchanged, %d failed\n",
 			done, len(send), 100*done/len(send), total.Created, total.Updated, total.Unchanged, total.Failed)
@@ -154,6 +169,13 @@ func usersImport(ctx context.Context, sys *system, args []string) error {
 		}
 		fmt.Fprintf(w, "%s %d rows into tenant %s: %d created, %d updated, %d unchanged, %d failed.\n",
 			verb, total.Rows, tenant, total.Created, total.Updated, total.Unchanged, total.Failed)
+		if sc := total.Seats; sc != nil {
+			note := ""
+			if !sc.Enough {
+				note = " — not enough: raise the seat count or allow overage before importing"
+			}
+			fmt.Fprintf(w, "New users would take %d full seat(s); %d are free%s.\n", sc.NeededFull, sc.Available, note)
+		}
 		for _, r := range total.Results {
 			if len(r.Errors) > 0 {
 				fmt.Fprintf(w, "  line %d (%s): %s\n", r.Line, orDash(r.Email), strings.Join(r.Errors, "; "))

@@ -40,6 +40,7 @@ func TestCLI_usersImport(t *testing.T) {
 	assert.Equal(t, ExitRefused, code, "a failed row exits 1")
 	assert.Contains(t, out, "Checked (dry run, nothing changed) 5 rows into tenant acme: 3 created, 0 updated, 0 unchanged, 2 failed.")
 	assert.Contains(t, progress, "rosterd: 2/4 rows (50%)")
+	assert.Contains(t, out, "New users would take 3 full seat(s); 20 are free.")
 	_, err = s.store.GetUserByUserName(context.Background(), "acme", "a1@acme.test")
 	assert.ErrorIs(t, err, store.ErrNotFound)
 
