@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -407,19 +408,24 @@ func writeResult(w http.ResponseWriter, jsonOnly bool, res result) {
 	}
 	body := res.raw
 	if body == nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false) // "R&D", not "R\u0026D"
-		if err := enc.Encode(res.v); err != nil {
-			writeError(w, jsonOnly, Error{Status: http.StatusInternalServerError, Detail: "internal error"})
-			return
-		}
-		body = buf.Bytes()
+		bp := bufPool.Get().(*[]byte)
+		defer putBuf(bp)
+		body = append(appendAny((*bp)[:0], res.v), '\n')
+		*bp = body
 	}
 	hd.Set("Content-Type", contentType(jsonOnly))
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(res.status)
 	_, _ = w.Write(body)
+}
+
+// bufPool holds response buffers; very large ones are not kept.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 1<<20 {
+		bufPool.Put(b)
+	}
 }
 
 func writeError(w http.ResponseWriter, jsonOnly bool, e Error) {

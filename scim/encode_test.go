@@ -1,0 +1,77 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster/store"
+)
+
+func stdJSON(t testing.TB, v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+func sampleUser(s1, s2, s3 string, flag bool, when time.Time) *userOut {
+	h := &handler{}
+	u := &store.User{ID: s1, UserName: s2, ExternalID: s3, DisplayName: s1 + s2, Title: s3, Active: flag, Role: s2,
+		Name:   store.Name{GivenName: s1, FamilyName: s3},
+		Emails: []store.MultiValue{{Value: s2, Type: "work", Primary: flag}, {Value: s3, Display: s1}},
+		PhoneNumbers: []store.MultiValue{{Value: s3}}, Addresses: []store.Address{{Locality: s1, Country: s2, Primary: !flag}},
+		Roles: []store.MultiValue{{Value: s1}}, Enterprise: store.Enterprise{Department: s3, ManagerID: s1},
+		Stores: []string{s1, s2}, AccessExpiresAt: &when, LastActiveAt: &when, Seat: store.SeatFull,
+		Version: 7, CreatedAt: when, UpdatedAt: when.Add(time.Second)}
+	if flag {
+		u.Name, u.Enterprise, u.Emails, u.Stores, u.AccessExpiresAt = store.Name{}, store.Enterprise{}, nil, nil, nil
+	}
+	return h.userView("https://x/scim/v2/t", u, []store.Group{{ID: s3, DisplayName: s1}}, when)
+}
+
+// TestEncode_matchesEncodingJSON: the hand-written encoders write exactly
+// what encoding/json writes for the same values.
+func TestEncode_matchesEncodingJSON(t *testing.T) {
+	when := time.Date(2026, 11, 28, 8, 1, 2, 345678000, time.UTC)
+	for _, s := range []string{"", "plain", `q"uote\back`, "ctl\x00\x01\x1f\b\f\n\r\t", "<&>", "\u2028\u2029é漢字🙂", "bad\xffutf8", "R&D"} {
+		for _, flag := range []bool{true, false} {
+			u := sampleUser(s, s+"x", "y"+s, flag, when)
+			if got, want := string(u.appendJSON(nil)), stdJSON(t, u); got != want {
+				t.Fatalf("user %q:\n got %s\nwant %s", s, got, want)
+			}
+			g := &groupOut{Schemas: schemasGroup, ID: s, DisplayName: s + "g", ExternalID: s,
+				Members: []refOut{{Value: s, Ref: "r" + s, Display: s, Type: "User"}}, Meta: u.Meta}
+			if got, want := string(g.appendJSON(nil)), stdJSON(t, g); got != want {
+				t.Fatalf("group %q:\n got %s\nwant %s", s, got, want)
+			}
+			l := &listOut{Schemas: schemasList, TotalResults: 3, ItemsPerPage: 2, StartIndex: 1, Resources: []any{u, g, map[string]any{"a": s}}}
+			if got, want := string(l.appendJSON(nil)), stdJSON(t, l); got != want {
+				t.Fatalf("list %q:\n got %s\nwant %s", s, got, want)
+			}
+		}
+	}
+	empty := &listOut{Schemas: schemasList, Resources: []any{}}
+	if got, want := string(empty.appendJSON(nil)), stdJSON(t, empty); got != want {
+		t.Fatalf("empty list:\n got %s\nwant %s", got, want)
+	}
+}
+
+func FuzzEncodeUser(f *testing.F) {
+	f.Add("a", "b", "c", true, int64(0))
+	f.Add("\x00\"\\", "<>&\u2028", "\xff\xfe", false, int64(1<<40))
+	f.Fuzz(func(t *testing.T, s1, s2, s3 string, flag bool, ns int64) {
+		when := time.Unix(0, ns%(1<<62)).UTC()
+		if when.Year() < 0 || when.Year() > 9999 {
+			return
+		}
+		u := sampleUser(s1, s2, s3, flag, when)
+		if got, want := string(u.appendJSON(nil)), stdJSON(t, u); got != want {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
