@@ -22,8 +22,8 @@ func stdJSON(t testing.TB, v any) string {
 func sampleUser(s1, s2, s3 string, flag bool, when time.Time) *userOut {
 	h := &handler{}
 	u := &store.User{ID: s1, UserName: s2, ExternalID: s3, DisplayName: s1 + s2, Title: s3, Active: flag, Role: s2,
-		Name:   store.Name{GivenName: s1, FamilyName: s3},
-		Emails: []store.MultiValue{{Value: s2, Type: "work", Primary: flag}, {Value: s3, Display: s1}},
+		Name:         store.Name{GivenName: s1, FamilyName: s3},
+		Emails:       []store.MultiValue{{Value: s2, Type: "work", Primary: flag}, {Value: s3, Display: s1}},
 		PhoneNumbers: []store.MultiValue{{Value: s3}}, Addresses: []store.Address{{Locality: s1, Country: s2, Primary: !flag}},
 		Roles: []store.MultiValue{{Value: s1}}, Enterprise: store.Enterprise{Department: s3, ManagerID: s1},
 		Stores: []string{s1, s2}, AccessExpiresAt: &when, LastActiveAt: &when, Seat: store.SeatFull,
