@@ -397,10 +397,10 @@ func contentType(jsonOnly bool) string {
 func writeResult(w http.ResponseWriter, jsonOnly bool, res result) {
 	hd := w.Header()
 	if res.etag != "" {
-		hd.Set("ETag", res.etag)
+		hd["Etag"] = []string{res.etag}
 	}
 	if res.location != "" {
-		hd.Set("Location", res.location)
+		hd["Location"] = []string{res.location}
 	}
 	if res.v == nil && res.raw == nil {
 		w.WriteHeader(res.status)
@@ -413,11 +413,22 @@ func writeResult(w http.ResponseWriter, jsonOnly bool, res result) {
 		body = append(appendAny((*bp)[:0], res.v), '\n')
 		*bp = body
 	}
-	hd.Set("Content-Type", contentType(jsonOnly))
-	hd.Set("Cache-Control", "no-store")
+	// Shared, never-modified header values: no allocation per response.
+	if jsonOnly {
+		hd["Content-Type"] = headerJSON
+	} else {
+		hd["Content-Type"] = headerSCIMJSON
+	}
+	hd["Cache-Control"] = headerNoStore
 	w.WriteHeader(res.status)
 	_, _ = w.Write(body)
 }
+
+var (
+	headerSCIMJSON = []string{"application/scim+json; charset=utf-8"}
+	headerJSON     = []string{"application/json; charset=utf-8"}
+	headerNoStore  = []string{"no-store"}
+)
 
 // bufPool holds response buffers; very large ones are not kept.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

@@ -3,7 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -329,7 +329,7 @@ var (
 	schemasUserEnterprise = []string{schemaUser, schemaEnterprise, schemaRoster}
 )
 
-func etag(version int64) string { return fmt.Sprintf(`W/"%d"`, version) }
+func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
 // userView renders a user. From accessExpiresAt on an external user reads
 // inactive with no seat, even before the sweeper has deactivated them.
