@@ -245,7 +245,9 @@ func methodNotAllowed(method, path string) Error {
 }
 
 func containsMethod(list, method string) bool {
-	for _, m := range strings.Split(list, ", ") {
+	for list != "" {
+		var m string
+		m, list, _ = strings.Cut(list, ", ")
 		if m == method {
 			return true
 		}
