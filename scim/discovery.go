@@ -135,16 +135,16 @@ func buildDiscovery() discovery {
 }
 
 type spcOut struct {
-	Schemas               []string        `json:"schemas"`
-	DocumentationURI      string          `json:"documentationUri,omitempty"`
-	Patch                 supported       `json:"patch"`
-	Bulk                  bulkSupport     `json:"bulk"`
-	Filter                filterSupport   `json:"filter"`
-	ChangePassword        supported       `json:"changePassword"`
-	Sort                  supported       `json:"sort"`
-	ETag                  supported       `json:"etag"`
-	AuthenticationSchemes []authScheme    `json:"authenticationSchemes"`
-	Meta                  metaRefWithTime `json:"meta"`
+	Schemas               []string      `json:"schemas"`
+	DocumentationURI      string        `json:"documentationUri,omitempty"`
+	Patch                 supported     `json:"patch"`
+	Bulk                  bulkSupport   `json:"bulk"`
+	Filter                filterSupport `json:"filter"`
+	ChangePassword        supported     `json:"changePassword"`
+	Sort                  supported     `json:"sort"`
+	ETag                  supported     `json:"etag"`
+	AuthenticationSchemes []authScheme  `json:"authenticationSchemes"`
+	Meta                  metaRef       `json:"meta"`
 }
 
 type supported struct {
@@ -168,8 +168,6 @@ type authScheme struct {
 	Description string `json:"description"`
 	Primary     bool   `json:"primary"`
 }
-
-type metaRefWithTime = metaRef
 
 type resourceTypeOut struct {
 	Schemas          []string       `json:"schemas"`
