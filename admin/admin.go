@@ -164,6 +164,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var inv *store.InvalidError
 	var unknownStores *store.UnknownStoresError
 	var exists *store.UserExistsError
+	var typed interface {
+		error
+		SCIMStatus() int
+	}
 	switch {
 	case errors.As(err, &e):
 	case errors.As(err, &exists): // issue 7: names the role the user holds
@@ -178,6 +182,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		e = &Error{Status: http.StatusForbidden, Code: "seat_limit", Message: err.Error()}
 	case errors.Is(err, store.ErrNotFound):
 		e = notFound("not found")
+	case errors.As(err, &typed) && typed.SCIMStatus() >= 400 && typed.SCIMStatus() < 500:
+		// A store error that knows its own status (unknown role, privileged
+		// grant refused, …): its message is written for the person reading it.
+		e = &Error{Status: typed.SCIMStatus(), Code: statusCode(typed.SCIMStatus()), Message: typed.Error()}
 	case errors.Is(err, store.ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		e = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the database is unavailable; retry shortly"}
@@ -189,6 +197,20 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		zerolog.Ctx(r.Context()).Info().Str("error", e.Code).Str("detail", e.Message).Msg("admin request refused")
 	}
 	writeJSON(w, e.Status, e)
+}
+
+// statusCode is the admin error code of a 4xx status.
+func statusCode(status int) string {
+	switch status {
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusConflict:
+		return "conflict"
+	case http.StatusNotFound:
+		return "not_found"
+	default:
+		return "invalid_request"
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
