@@ -129,12 +129,12 @@ func (s *Store) convertPg(op string, pe *pgconn.PgError, v vals) error {
 		code == "57P01", code == "57P02", code == "57P03", // admin/crash shutdown, cannot connect now
 		code == "57014",                  // query_canceled (statement timeout)
 		code == "40001", code == "40P01": // serialization failure, deadlock: retry
-		s.log.Warn().Str("op", op).Str("sqlstate", code).Str("message", pe.Message).Msg("postgres: unavailable")
+		s.log.Warn().Str("op", op).Str("sqlstate", code).Str("pg_message", pe.Message).Msg("postgres: unavailable")
 		return &unavailable{reason: "database unavailable (SQLSTATE " + code + ")"}
 	}
 	// The message, not the detail: a detail may quote a row's values.
 	s.log.Error().Str("op", op).Str("sqlstate", code).Str("constraint", pe.ConstraintName).
-		Str("message", pe.Message).Msg("postgres: unexpected error")
+		Str("pg_message", pe.Message).Msg("postgres: unexpected error")
 	return &dbError{op: op, code: code, constraint: pe.ConstraintName}
 }
 

@@ -579,8 +579,10 @@ func roleGroupMembers(ctx context.Context, tx pgx.Tx, rc *store.RoleContext, ten
 // default role, the users without an explicit role (those a mapping decides
 // stay). The tenant row is locked before the users here, the reverse of a
 // user write: a user write that also moves a seat at that instant can
-// deadlock with it, and PostgreSQL then aborts one of the two (a 503 the
-// client retries). Changing the default role is a rare operator action.
+// deadlock with it, and PostgreSQL then aborts one of the two: UpdateTenant
+// runs again when it was the victim; a user write that was answers 503 with
+// Retry-After, which IdPs retry. Changing the default role is a rare operator
+// action.
 func (s *Store) defaultRoleChanged(ctx context.Context, tx pgx.Tx, tenantID string, by store.Actor, now time.Time) error {
 	rc, err := roleContext(ctx, tx, tenantID)
 	if err != nil {

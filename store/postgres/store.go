@@ -306,47 +306,52 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, by store.Actor, fn 
 		return store.Tenant{}, store.ErrNotFound
 	}
 	var out store.Tenant
-	err := s.inTx(ctx, "UpdateTenant", nil, func(tx pgx.Tx) error {
-		old, err := scanTenant(tx.QueryRow(ctx, `select `+tenantCols+` from tenants where id = $1 for no key update`, id))
-		if err != nil {
-			return err
-		}
-		t := old.Clone()
-		if err := fn(&t); err != nil {
-			return callerErr{err}
-		}
-		if err := t.ValidateContract(); err != nil {
-			return callerErr{err}
-		}
-		t.ID, t.CreatedAt = old.ID, old.CreatedAt
-		settings, err := json.Marshal(t.Settings)
-		if err != nil {
-			return err
-		}
-		now := s.clock()
-		if t.ContractStart.IsZero() {
-			t.ContractStart = old.ContractStart
-		}
-		contract, err := contractArgs(t)
-		if err != nil {
-			return err
-		}
-		out, err = scanTenant(tx.QueryRow(ctx, `update tenants
+	// A change of the default role re-resolves users after the tenant row is
+	// locked, the reverse of a user write's order (see defaultRoleChanged):
+	// PostgreSQL may abort it as a deadlock victim, and then it runs again.
+	err := retryOnDeadlock(func() error {
+		return s.inTx(ctx, "UpdateTenant", nil, func(tx pgx.Tx) error {
+			old, err := scanTenant(tx.QueryRow(ctx, `select `+tenantCols+` from tenants where id = $1 for no key update`, id))
+			if err != nil {
+				return err
+			}
+			t := old.Clone()
+			if err := fn(&t); err != nil {
+				return callerErr{err}
+			}
+			if err := t.ValidateContract(); err != nil {
+				return callerErr{err}
+			}
+			t.ID, t.CreatedAt = old.ID, old.CreatedAt
+			settings, err := json.Marshal(t.Settings)
+			if err != nil {
+				return err
+			}
+			now := s.clock()
+			if t.ContractStart.IsZero() {
+				t.ContractStart = old.ContractStart
+			}
+			contract, err := contractArgs(t)
+			if err != nil {
+				return err
+			}
+			out, err = scanTenant(tx.QueryRow(ctx, `update tenants
 set name = $2, plan = $3, seats = $4, addons = $5, settings = $6, updated_at = $7,
     contract_start = $8, seats_at_renewal = $9, seats_at_renewal_from = $10, seat_changes = $11
 where id = $1
 returning `+tenantCols, append([]any{id, t.Name, t.Plan, t.Seats, t.Addons, settings, now}, contract...)...))
-		if err != nil {
-			return err
-		}
-		if _, err = tx.Exec(ctx, auditInsert, auditArgs(id, now, by, store.ActionTenantUpdated, "tenant", id, "",
-			store.TenantAudit(old), store.TenantAudit(out))...); err != nil {
-			return err
-		}
-		if old.Settings.DefaultRole == out.Settings.DefaultRole {
-			return nil
-		}
-		return s.defaultRoleChanged(ctx, tx, id, by, now) // resolve.go
+			if err != nil {
+				return err
+			}
+			if _, err = tx.Exec(ctx, auditInsert, auditArgs(id, now, by, store.ActionTenantUpdated, "tenant", id, "",
+				store.TenantAudit(old), store.TenantAudit(out))...); err != nil {
+				return err
+			}
+			if old.Settings.DefaultRole == out.Settings.DefaultRole {
+				return nil
+			}
+			return s.defaultRoleChanged(ctx, tx, id, by, now) // resolve.go
+		})
 	})
 	if err != nil {
 		return store.Tenant{}, err
