@@ -650,130 +650,81 @@ func decodeMultiValues(p *patchPath, value json.RawMessage) ([]store.MultiValue,
 }
 
 func applyMulti(kind opKind, p *patchPath, value json.RawMessage, list *[]store.MultiValue) error {
-	if p.filter == nil && p.sub != "" {
-		// emails.value: every value's sub-attribute.
-		for i := range *list {
-			if err := setMultiSub(kind, p, value, &(*list)[i]); err != nil {
-				return err
+	if p.filter != nil || p.sub != "" {
+		return applyElements(kind, p, list, elemOps[store.MultiValue]{
+			view:   func(v *store.MultiValue) element { return mvElem{v} },
+			setSub: func(v *store.MultiValue) error { return setMultiSub(kind, p, value, v) },
+			decode: func() ([]store.MultiValue, error) { return decodeMultiValues(p, value) },
+			fromEq: multiValueFromEq,
+		})
+	}
+	vals, err := decodeMultiValues(p, value)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case opReplace:
+		*list = vals
+	case opAdd:
+		for _, v := range vals {
+			if v.Primary {
+				for i := range *list {
+					(*list)[i].Primary = false
+				}
+			}
+			dup := false
+			for i, have := range *list {
+				if strings.EqualFold(have.Value, v.Value) && strings.EqualFold(have.Type, v.Type) {
+					(*list)[i] = v
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				*list = append(*list, v)
 			}
 		}
-		return nil
-	}
-	if p.filter == nil {
-		vals, err := decodeMultiValues(p, value)
-		if err != nil {
-			return err
+	case opRemove:
+		if vals == nil {
+			*list = nil
+			return nil
 		}
-		switch kind {
-		case opReplace:
-			*list = vals
-		case opAdd:
+		out := (*list)[:0:0]
+		for _, have := range *list {
+			keep := true
 			for _, v := range vals {
-				if v.Primary {
-					for i := range *list {
-						(*list)[i].Primary = false
-					}
-				}
-				dup := false
-				for i, have := range *list {
-					if strings.EqualFold(have.Value, v.Value) && strings.EqualFold(have.Type, v.Type) {
-						(*list)[i] = v
-						dup = true
-						break
-					}
-				}
-				if !dup {
-					*list = append(*list, v)
+				if strings.EqualFold(have.Value, v.Value) {
+					keep = false
 				}
 			}
-		case opRemove:
-			if vals == nil {
-				*list = nil
-				return nil
+			if keep {
+				out = append(out, have)
 			}
-			out := (*list)[:0:0]
-			for _, have := range *list {
-				keep := true
-				for _, v := range vals {
-					if strings.EqualFold(have.Value, v.Value) {
-						keep = false
-					}
-				}
-				if keep {
-					out = append(out, have)
-				}
-			}
-			*list = out
 		}
-		return nil
+		*list = out
 	}
-	matched := false
-	out := (*list)[:0:0]
-	for i := range *list {
-		v := (*list)[i]
-		if !matches(p.filter, mvElem{&v}) {
-			out = append(out, v)
-			continue
-		}
-		matched = true
-		if kind == opRemove && p.sub == "" {
-			continue
-		}
-		if p.sub != "" {
-			if err := setMultiSub(kind, p, value, &v); err != nil {
-				return err
-			}
-		} else {
-			vals, err := decodeMultiValues(p, value)
-			if err != nil {
-				return err
-			}
-			if len(vals) != 1 {
-				return badRequest(typeInvalidValue, "%s: replace a filtered value with exactly one object", p.raw)
-			}
-			v = vals[0]
-		}
-		out = append(out, v)
-	}
-	if !matched && kind != opRemove {
-		// replace on emails[type eq "work"].value with no work email adds one.
-		terms := map[string]any{}
-		if !eqTerms(p.filter, terms) {
-			return badRequest(typeNoTarget, "%s matches no value", p.raw)
-		}
-		var v store.MultiValue
-		for k, t := range terms {
-			s, _ := t.(string)
-			switch k {
-			case "type":
-				v.Type = s
-			case "value":
-				v.Value = s
-			case "display":
-				v.Display = s
-			case "primary":
-				b, _ := t.(bool)
-				v.Primary = b || strings.EqualFold(s, "true")
-			}
-		}
-		if p.sub != "" {
-			if err := setMultiSub(kind, p, value, &v); err != nil {
-				return err
-			}
-		} else {
-			vals, err := decodeMultiValues(p, value)
-			if err != nil {
-				return err
-			}
-			if len(vals) != 1 {
-				return badRequest(typeInvalidValue, "%s: add exactly one object", p.raw)
-			}
-			v = vals[0]
-		}
-		out = append(out, v)
-	}
-	*list = out
 	return nil
+}
+
+// multiValueFromEq is the value a filter's eq terms describe
+// (emails[type eq "work"] describes {"type": "work"}).
+func multiValueFromEq(terms map[string]any) store.MultiValue {
+	var v store.MultiValue
+	for k, t := range terms {
+		s, _ := t.(string)
+		switch k {
+		case "type":
+			v.Type = s
+		case "value":
+			v.Value = s
+		case "display":
+			v.Display = s
+		case "primary":
+			b, _ := t.(bool)
+			v.Primary = b || strings.EqualFold(s, "true")
+		}
+	}
+	return v
 }
 
 func setMultiSub(kind opKind, p *patchPath, value json.RawMessage, v *store.MultiValue) error {
@@ -809,128 +760,150 @@ func setMultiSub(kind opKind, p *patchPath, value json.RawMessage, v *store.Mult
 }
 
 func applyAddresses(kind opKind, p *patchPath, value json.RawMessage, list *[]store.Address) error {
-	decode := func() ([]store.Address, error) {
-		var vals addresses
-		if isNull(value) {
-			return nil, nil
-		}
-		if err := json.Unmarshal(value, &vals); err != nil {
-			return nil, badRequest(typeInvalidValue, "%s must be an array of address objects", p.raw)
-		}
-		return vals, nil
+	if p.filter != nil || p.sub != "" {
+		return applyElements(kind, p, list, elemOps[store.Address]{
+			view:   func(a *store.Address) element { return addrElem{a} },
+			setSub: func(a *store.Address) error { return setAddressSub(kind, p, value, a) },
+			decode: func() ([]store.Address, error) { return decodeAddresses(p, value) },
+			fromEq: func(terms map[string]any) store.Address {
+				t, _ := terms["type"].(string)
+				return store.Address{Type: t}
+			},
+		})
 	}
-	setSub := func(a *store.Address) error {
-		if p.sub == "primary" {
-			b, ok := parseBoolJSON(value)
-			if kind != opRemove && (!ok || b == nil) {
-				return badRequest(typeInvalidValue, "%s must be true or false", p.raw)
-			}
-			a.Primary = kind != opRemove && *b
-			return nil
+	vals, err := decodeAddresses(p, value)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case opReplace:
+		*list = vals
+	case opAdd:
+		*list = append(*list, vals...)
+	case opRemove:
+		*list = nil
+	}
+	return nil
+}
+
+func decodeAddresses(p *patchPath, value json.RawMessage) ([]store.Address, error) {
+	var vals addresses
+	if isNull(value) {
+		return nil, nil
+	}
+	if err := json.Unmarshal(value, &vals); err != nil {
+		return nil, badRequest(typeInvalidValue, "%s must be an array of address objects", p.raw)
+	}
+	return vals, nil
+}
+
+func setAddressSub(kind opKind, p *patchPath, value json.RawMessage, a *store.Address) error {
+	if p.sub == "primary" {
+		b, ok := parseBoolJSON(value)
+		if kind != opRemove && (!ok || b == nil) {
+			return badRequest(typeInvalidValue, "%s must be true or false", p.raw)
 		}
-		var field *string
-		switch p.sub {
-		case "type":
-			field = &a.Type
-		case "formatted":
-			field = &a.Formatted
-		case "streetaddress":
-			field = &a.StreetAddress
-		case "locality":
-			field = &a.Locality
-		case "region":
-			field = &a.Region
-		case "postalcode":
-			field = &a.PostalCode
-		case "country":
-			field = &a.Country
-		default:
-			return unknownAttr(p)
-		}
-		s, err := stringValue(kind, p, value)
-		if err != nil {
-			return err
-		}
-		*field = s
+		a.Primary = kind != opRemove && *b
 		return nil
 	}
+	var field *string
+	switch p.sub {
+	case "type":
+		field = &a.Type
+	case "formatted":
+		field = &a.Formatted
+	case "streetaddress":
+		field = &a.StreetAddress
+	case "locality":
+		field = &a.Locality
+	case "region":
+		field = &a.Region
+	case "postalcode":
+		field = &a.PostalCode
+	case "country":
+		field = &a.Country
+	default:
+		return unknownAttr(p)
+	}
+	s, err := stringValue(kind, p, value)
+	if err != nil {
+		return err
+	}
+	*field = s
+	return nil
+}
+
+// elemOps are the parts of a PATCH on a multi-valued attribute that depend on
+// its element type (store.MultiValue for emails, phoneNumbers and roles,
+// store.Address for addresses), bound to one operation.
+type elemOps[T any] struct {
+	view   func(*T) element             // the element as a filter sees it
+	setSub func(*T) error               // sets the path's sub-attribute from the value
+	decode func() ([]T, error)          // the value as a list of elements
+	fromEq func(terms map[string]any) T // the element a filter's eq terms describe
+}
+
+// applyElements applies an operation whose path names a sub-attribute of
+// every element (emails.value) or carries a filter (emails[type eq "work"],
+// emails[type eq "work"].value): the matching elements are changed, or
+// removed. An add or replace that matches none adds the element the filter's
+// eq terms describe.
+func applyElements[T any](kind opKind, p *patchPath, list *[]T, ops elemOps[T]) error {
 	if p.filter == nil {
-		if p.sub != "" {
-			for i := range *list {
-				if err := setSub(&(*list)[i]); err != nil {
-					return err
-				}
+		for i := range *list {
+			if err := ops.setSub(&(*list)[i]); err != nil {
+				return err
 			}
-			return nil
-		}
-		vals, err := decode()
-		if err != nil {
-			return err
-		}
-		switch kind {
-		case opReplace:
-			*list = vals
-		case opAdd:
-			*list = append(*list, vals...)
-		case opRemove:
-			*list = nil
 		}
 		return nil
 	}
 	matched := false
 	out := (*list)[:0:0]
 	for i := range *list {
-		a := (*list)[i]
-		if !matches(p.filter, addrElem{&a}) {
-			out = append(out, a)
+		v := (*list)[i]
+		if !matches(p.filter, ops.view(&v)) {
+			out = append(out, v)
 			continue
 		}
 		matched = true
 		if kind == opRemove && p.sub == "" {
 			continue
 		}
-		if p.sub != "" {
-			if err := setSub(&a); err != nil {
-				return err
-			}
-		} else {
-			vals, err := decode()
-			if err != nil {
-				return err
-			}
-			if len(vals) != 1 {
-				return badRequest(typeInvalidValue, "%s: replace a filtered value with exactly one object", p.raw)
-			}
-			a = vals[0]
+		if err := ops.set(p, &v, "replace a filtered value with"); err != nil {
+			return err
 		}
-		out = append(out, a)
+		out = append(out, v)
 	}
 	if !matched && kind != opRemove {
+		// replace on emails[type eq "work"].value with no work email adds one.
 		terms := map[string]any{}
 		if !eqTerms(p.filter, terms) {
 			return badRequest(typeNoTarget, "%s matches no value", p.raw)
 		}
-		var a store.Address
-		if t, ok := terms["type"].(string); ok {
-			a.Type = t
+		v := ops.fromEq(terms)
+		if err := ops.set(p, &v, "add"); err != nil {
+			return err
 		}
-		if p.sub != "" {
-			if err := setSub(&a); err != nil {
-				return err
-			}
-		} else {
-			vals, err := decode()
-			if err != nil {
-				return err
-			}
-			if len(vals) != 1 {
-				return badRequest(typeInvalidValue, "%s: add exactly one object", p.raw)
-			}
-			a = vals[0]
-		}
-		out = append(out, a)
+		out = append(out, v)
 	}
 	*list = out
+	return nil
+}
+
+// set sets one element: the path's sub-attribute, or the whole element from a
+// value holding exactly one object (verb: what the operation does with it).
+func (ops elemOps[T]) set(p *patchPath, v *T, verb string) error {
+	if p.sub != "" {
+		return ops.setSub(v)
+	}
+	vals, err := ops.decode()
+	if err != nil {
+		return err
+	}
+	if len(vals) != 1 {
+		return badRequest(typeInvalidValue, "%s: %s exactly one object", p.raw, verb)
+	}
+	*v = vals[0]
 	return nil
 }
 
