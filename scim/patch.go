@@ -1031,6 +1031,11 @@ func applyGroupPath(g *store.GroupUpdate, kind opKind, p *patchPath, value json.
 			if kind != opRemove {
 				return badRequest(typeInvalidPath, "%s: add members with path \"members\" and a value list", p.raw)
 			}
+			for _, id := range ids {
+				if strings.TrimSpace(id) == "" {
+					return badRequest(typeInvalidFilter, "%s: a member filter compares value with a user's id, not an empty string", p.raw)
+				}
+			}
 			g.Remove(ids...)
 			return nil
 		}
