@@ -592,31 +592,7 @@ func matches(f store.Filter, e element) bool {
 			}
 			return false
 		}
-		if f.Op == store.OpPr {
-			return s != ""
-		}
-		w, _ := f.Value.(string)
-		s, w = strings.ToLower(s), strings.ToLower(w)
-		switch f.Op {
-		case store.OpEq:
-			return s == w
-		case store.OpNe:
-			return s != w
-		case store.OpCo:
-			return strings.Contains(s, w)
-		case store.OpSw:
-			return strings.HasPrefix(s, w)
-		case store.OpEw:
-			return strings.HasSuffix(s, w)
-		case store.OpGt:
-			return s > w
-		case store.OpGe:
-			return s >= w
-		case store.OpLt:
-			return s < w
-		case store.OpLe:
-			return s <= w
-		}
+		return constCompare(strings.ToLower(s), f.Op, f.Value)
 	}
 	return false
 }

@@ -221,7 +221,8 @@ func roleElem(f store.Filter) store.Filter {
 	return f
 }
 
-// constCompare evaluates a string comparison against a constant.
+// constCompare evaluates a filter's string comparison on s, a lower-cased
+// value; the filter's value compares lower-cased too.
 func constCompare(s string, op store.Op, v any) bool {
 	w, _ := v.(string)
 	w = strings.ToLower(w)
