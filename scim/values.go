@@ -72,35 +72,50 @@ type multiValueIn struct {
 	Primary flexBool `json:"primary"`
 }
 
+func (v multiValueIn) store() store.MultiValue {
+	return store.MultiValue{Value: v.Value, Type: v.Type, Display: v.Display, Primary: v.Primary.Value}
+}
+
 // multiValues is a multi-valued attribute; a single object (older OneLogin
 // templates send emails that way) is taken as a one-element array.
 type multiValues []store.MultiValue
 
 func (m *multiValues) UnmarshalJSON(data []byte) error {
-	var list []multiValueIn
-	switch firstByte(data) {
-	case '{':
-		var one multiValueIn
-		if err := json.Unmarshal(data, &one); err != nil {
-			return err
-		}
-		list = []multiValueIn{one}
-	case '[':
-		if err := json.Unmarshal(data, &list); err != nil {
-			return err
-		}
-	case 'n':
-		*m = nil
-		return nil
-	default:
-		return errString("emails, phoneNumbers and roles take an array of objects {\"value\", \"type\", \"primary\"}")
-	}
-	out := make([]store.MultiValue, 0, len(list))
-	for _, v := range list {
-		out = append(out, store.MultiValue{Value: v.Value, Type: v.Type, Display: v.Display, Primary: v.Primary.Value})
+	out, err := objectList(data, multiValueIn.store,
+		"emails, phoneNumbers and roles take an array of objects {\"value\", \"type\", \"primary\"}")
+	if err != nil {
+		return err
 	}
 	*m = out
 	return nil
+}
+
+// objectList decodes a multi-valued attribute of objects and converts each
+// with conv: an array, a single object as a one-element array, or null (nil).
+// Any other JSON value is refused with other.
+func objectList[In, Out any](data []byte, conv func(In) Out, other string) ([]Out, error) {
+	var list []In
+	switch firstByte(data) {
+	case '{':
+		var one In
+		if err := json.Unmarshal(data, &one); err != nil {
+			return nil, err
+		}
+		list = []In{one}
+	case '[':
+		if err := json.Unmarshal(data, &list); err != nil {
+			return nil, err
+		}
+	case 'n':
+		return nil, nil
+	default:
+		return nil, errString(other)
+	}
+	out := make([]Out, 0, len(list))
+	for _, v := range list {
+		out = append(out, conv(v))
+	}
+	return out, nil
 }
 
 type addressIn struct {
@@ -122,27 +137,9 @@ func (a addressIn) store() store.Address {
 type addresses []store.Address
 
 func (m *addresses) UnmarshalJSON(data []byte) error {
-	var list []addressIn
-	switch firstByte(data) {
-	case '{':
-		var one addressIn
-		if err := json.Unmarshal(data, &one); err != nil {
-			return err
-		}
-		list = []addressIn{one}
-	case '[':
-		if err := json.Unmarshal(data, &list); err != nil {
-			return err
-		}
-	case 'n':
-		*m = nil
-		return nil
-	default:
-		return errString("addresses takes an array of address objects")
-	}
-	out := make([]store.Address, 0, len(list))
-	for _, a := range list {
-		out = append(out, a.store())
+	out, err := objectList(data, addressIn.store, "addresses takes an array of address objects")
+	if err != nil {
+		return err
 	}
 	*m = out
 	return nil
