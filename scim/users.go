@@ -101,20 +101,7 @@ func (h *handler) replaceUser(c *call, id string) (result, error) {
 	if err := decodeBody(c.body, &in); err != nil {
 		return result{}, err
 	}
-	u, err := h.st.UpdateUser(c.ctx, c.tenant, id, c.actor, func(u *store.User) error {
-		if err := c.checkIfMatch(u.Version); err != nil {
-			return err
-		}
-		return in.apply(u, false)
-	})
-	if err != nil {
-		return result{}, userNotFound(err, id)
-	}
-	groups, err := h.userGroups(c, id, proj, false)
-	if err != nil {
-		return result{}, err
-	}
-	return h.userResult(c, http.StatusOK, &u, groups, proj), nil
+	return h.updateUser(c, id, proj, func(u *store.User) error { return in.apply(u, false) })
 }
 
 func (h *handler) patchUser(c *call, id string) (result, error) {
@@ -126,11 +113,17 @@ func (h *handler) patchUser(c *call, id string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	return h.updateUser(c, id, proj, func(u *store.User) error { return applyUserPatch(u, ops) })
+}
+
+// updateUser applies change to the user inside the update transaction, after
+// the If-Match check, and answers 200 with the updated user (PUT and PATCH).
+func (h *handler) updateUser(c *call, id string, proj projection, change func(*store.User) error) (result, error) {
 	u, err := h.st.UpdateUser(c.ctx, c.tenant, id, c.actor, func(u *store.User) error {
 		if err := c.checkIfMatch(u.Version); err != nil {
 			return err
 		}
-		return applyUserPatch(u, ops)
+		return change(u)
 	})
 	if err != nil {
 		return result{}, userNotFound(err, id)
