@@ -299,12 +299,7 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 		if p.sub != "" {
 			return unknownAttr(p)
 		}
-		s, err := stringValue(kind, p, value)
-		if err != nil {
-			return err
-		}
-		*field = s
-		return nil
+		return setString(kind, p, value, field)
 	}
 	switch p.attr {
 	case "active":
@@ -383,6 +378,16 @@ func userStringField(u *store.User, attr string) *string {
 
 func isNull(v json.RawMessage) bool { return len(v) == 0 || string(v) == "null" }
 
+// setString sets *field to the string value of an operation (stringValue).
+func setString(kind opKind, p *patchPath, value json.RawMessage, field *string) error {
+	s, err := stringValue(kind, p, value)
+	if err != nil {
+		return err
+	}
+	*field = s
+	return nil
+}
+
 // stringValue is the string an add or replace sets ("" for remove or null).
 func stringValue(kind opKind, p *patchPath, value json.RawMessage) (string, error) {
 	if kind == opRemove || isNull(value) {
@@ -437,12 +442,7 @@ func (up *userPatch) enterprise(kind opKind, p *patchPath, value json.RawMessage
 	if p.sub != "" {
 		return unknownAttr(p)
 	}
-	s, err := stringValue(kind, p, value)
-	if err != nil {
-		return err
-	}
-	*field = s
-	return nil
+	return setString(kind, p, value, field)
 }
 
 func applyName(kind opKind, p *patchPath, value json.RawMessage, n *store.Name) error {
@@ -479,12 +479,7 @@ func applyName(kind opKind, p *patchPath, value json.RawMessage, n *store.Name) 
 	default:
 		return unknownAttr(p)
 	}
-	s, err := stringValue(kind, p, value)
-	if err != nil {
-		return err
-	}
-	*field = s
-	return nil
+	return setString(kind, p, value, field)
 }
 
 func applyStringList(kind opKind, p *patchPath, value json.RawMessage, list *[]string) error {
@@ -727,12 +722,7 @@ func setMultiSub(kind opKind, p *patchPath, value json.RawMessage, v *store.Mult
 	default:
 		return unknownAttr(p)
 	}
-	s, err := stringValue(kind, p, value)
-	if err != nil {
-		return err
-	}
-	*field = s
-	return nil
+	return setString(kind, p, value, field)
 }
 
 func applyAddresses(kind opKind, p *patchPath, value json.RawMessage, list *[]store.Address) error {
@@ -801,12 +791,7 @@ func setAddressSub(kind opKind, p *patchPath, value json.RawMessage, a *store.Ad
 	default:
 		return unknownAttr(p)
 	}
-	s, err := stringValue(kind, p, value)
-	if err != nil {
-		return err
-	}
-	*field = s
-	return nil
+	return setString(kind, p, value, field)
 }
 
 // elemOps are the parts of a PATCH on a multi-valued attribute that depend on
@@ -989,12 +974,7 @@ func applyGroupPath(g *store.GroupUpdate, kind opKind, p *patchPath, value json.
 		if kind == opRemove && p.attr == "displayname" {
 			return badRequest(typeMutability, "displayName is required and cannot be removed")
 		}
-		s, err := stringValue(kind, p, value)
-		if err != nil {
-			return err
-		}
-		*field = s
-		return nil
+		return setString(kind, p, value, field)
 	case "members":
 		if p.sub != "" && p.sub != "value" {
 			return unknownAttr(p)
