@@ -19,7 +19,6 @@ import (
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 const cliAdminToken = "cli-test-admin-token-0123456789"
@@ -33,11 +32,9 @@ type cliServer struct {
 func newCLIServer(t *testing.T) *cliServer {
 	t.Helper()
 	st := memory.New(memory.Options{})
-	guard := tenancy.New(tenancy.Config{Store: st})
-	t.Cleanup(guard.Close)
-	srv := httptest.NewServer(newHandler(handlerDeps{
+	srv := httptest.NewServer(handlerOn(t, handlerDeps{
 		Store: st, Logger: zerolog.Nop(), Now: time.Now, NewID: func() string { return "req" }, Random: rand.Reader,
-		BaseURL: "http://roster.test", AdminToken: cliAdminToken, Guard: guard,
+		BaseURL: "http://roster.test", AdminToken: cliAdminToken,
 	}))
 	t.Cleanup(srv.Close)
 	return &cliServer{url: srv.URL, store: st}

@@ -5,37 +5,17 @@ package main
 // approval, through rosterd's whole handler on both stores.
 
 import (
-	"crypto/rand"
-	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/roster-dev/roster/store"
-	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/store/postgres"
-	"github.com/roster-dev/roster/store/postgres/pgtest"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 func TestE2E_rolesThroughOktaAndEntra(t *testing.T) {
-	for name, open := range map[string]func(t *testing.T, now func() time.Time) store.Store{
-		"memory": func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
-		"postgres": func(t *testing.T, now func() time.Time) store.Store {
-			s, err := postgres.Open(t.Context(), pgtest.New(t), postgres.Options{Now: now})
-			require.NoError(t, err)
-			t.Cleanup(s.Close)
-			return s
-		},
-	} {
-		t.Run(name, func(t *testing.T) { testE2ERoles(t, open) })
-	}
+	forEachStore(t, testE2ERoles)
 }
 
 func roleOfUser(u map[string]any) string {
@@ -44,33 +24,12 @@ func roleOfUser(u map[string]any) string {
 	return r
 }
 
-func testE2ERoles(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) {
-	e := &e2e{t: t, now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-	st := open(t, e.clock)
-	guard := tenancy.New(tenancy.Config{Store: st, Now: e.clock})
-	t.Cleanup(guard.Close)
-	ids := 0
-	e.h = newHandler(handlerDeps{
-		Store: st, Logger: zerolog.Nop(), Now: e.clock, Random: rand.Reader,
-		NewID:   func() string { ids++; return fmt.Sprintf("req-%d", ids) },
-		BaseURL: "https://roster.example.com", AdminToken: e2eAdminToken, Guard: guard,
-	})
-	r := e.admin("POST", "/tenants", `{"id":"acme","name":"Acme","plan":"ultimate","seats":10}`)
-	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
-	metadata, err := os.ReadFile("../../testdata/saml/okta.xml")
-	require.NoError(t, err)
-	r = e.call("PUT", "/admin/v1/tenants/acme/saml", e2eAdminToken, "application/xml", string(metadata))
-	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	tokens := map[string]string{}
-	for _, idp := range []string{"okta", "entra"} {
-		r = e.admin("POST", "/tenants/acme/tokens", `{"name":"`+idp+`"}`)
-		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
-		tokens[idp] = r.Body["token"].(string)
-	}
-	okta, entra := tokens["okta"], tokens["entra"]
+func testE2ERoles(t *testing.T, open storeOpener) {
+	e, _ := newE2E(t, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), open)
+	okta, entra := e.setUpAcme(`{"id":"acme","name":"Acme","plan":"ultimate","seats":10}`, oktaMetadata(t))
 
 	// The operator: a light custom role and two role groups.
-	r = e.admin("POST", "/tenants/acme/roles", `{"name":"auditor","permissions":["reporting.view_org","conversations.view_all"],"seat_class":"light"}`)
+	r := e.admin("POST", "/tenants/acme/roles", `{"name":"auditor","permissions":["reporting.view_org","conversations.view_all"],"seat_class":"light"}`)
 	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
 	r = e.admin("PUT", "/tenants/acme/role-mappings", `[{"group":"Support Admins","role":"supervisor"},{"group":"Auditors","role":"auditor"}]`)
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)

@@ -5,93 +5,19 @@ package main
 // report and ledger of the admin API are checked after each step.
 
 import (
-	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/store"
-	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/store/postgres"
-	"github.com/roster-dev/roster/store/postgres/pgtest"
-	"github.com/roster-dev/roster/tenancy"
 )
-
-// TestMain stops the throwaway PostgreSQL cluster of this package's tests.
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
-const e2eAdminToken = "e2e-admin-token-0123456789abcdef"
-
-type e2e struct {
-	t   *testing.T
-	h   http.Handler
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (e *e2e) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.now = e.now.Add(time.Millisecond)
-	return e.now
-}
-
-type answer struct {
-	Status int
-	Body   map[string]any
-	Raw    string
-}
-
-func (e *e2e) call(method, path, auth, contentType, body string, header ...string) answer {
-	e.t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+auth)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	rec := httptest.NewRecorder()
-	e.h.ServeHTTP(rec, req)
-	raw, _ := io.ReadAll(rec.Body)
-	a := answer{Status: rec.Code, Raw: string(raw)}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		require.NoError(e.t, json.Unmarshal(raw, &a.Body), "%s %s: %s", method, path, raw)
-	}
-	return a
-}
-
-func (e *e2e) admin(method, path, body string) answer {
-	e.t.Helper()
-	return e.call(method, "/admin/v1"+path, e2eAdminToken, "application/json", body)
-}
-
-// okta and entra send requests the way each IdP does (headers of
-// testdata/idp; notes/idp-traffic.md).
-func (e *e2e) okta(token, method, path, body string) answer {
-	e.t.Helper()
-	return e.call(method, "/scim/v2/acme"+path, token, "application/json", body, "User-Agent", "Okta SCIM Client 1.0.0")
-}
-
-func (e *e2e) entra(token, method, path, body string) answer {
-	e.t.Helper()
-	return e.call(method, "/scim/v2/acme"+path, token, "application/scim+json; charset=utf-8", body,
-		"User-Agent", "Microsoft.AAD.Provisioning/1.0", "Accept", "application/scim+json")
-}
 
 // seats is the figures of the seat report this test follows.
 type seats struct {
@@ -139,12 +65,6 @@ func (e *e2e) ledger() []entry {
 	return nil
 }
 
-func (e *e2e) scimOK(a answer, status int, what string) map[string]any {
-	e.t.Helper()
-	require.Equal(e.t, status, a.Status, "%s: %s", what, a.Raw)
-	return a.Body
-}
-
 // refused checks a SCIM 403 for the seat cap, naming the numbers.
 func (e *e2e) refused(a answer, detail string) {
 	e.t.Helper()
@@ -154,35 +74,11 @@ func (e *e2e) refused(a answer, detail string) {
 	assert.Equal(e.t, detail, a.Body["detail"])
 }
 
-const rosterExt = "urn:ietf:params:scim:schemas:extension:roster:2.0:User"
-
 func seatOf(u map[string]any) string {
 	ext, _ := u[rosterExt].(map[string]any)
 	s, _ := ext["seat"].(string)
 	return s
 }
-
-func oktaUser(userName string, active bool, role string) string {
-	schemas, ext := `"urn:ietf:params:scim:schemas:core:2.0:User"`, ""
-	if role != "" {
-		schemas += `,"` + rosterExt + `"`
-		ext = fmt.Sprintf(`,%q:{"role":%q}`, rosterExt, role)
-	}
-	return fmt.Sprintf(`{"schemas":[%s],"userName":%q,
-		"name":{"givenName":"Given","familyName":"Family"},"emails":[{"primary":true,"value":%q,"type":"work"}],
-		"displayName":"Given Family","externalId":"00u%x","groups":[],"password":"1mz050nq","active":%t%s}`,
-		schemas, userName, userName, len(userName)*7919, active, ext)
-}
-
-func entraUser(userName string, active bool) string {
-	return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-		"externalId":"0a21f0f2-8d2a-4f8e-bf98-%012d","userName":%q,"active":%t,
-		"emails":[{"primary":true,"type":"work","value":%q}],"meta":{"resourceType":"User"},
-		"name":{"formatted":"G F","familyName":"F","givenName":"G"},"roles":[],"title":null,
-		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":null}}`, len(userName), userName, active, userName)
-}
-
-const patchOp = `"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`
 
 // TestE2E_seatsThroughOktaAndEntra drives a tenant with 3 purchased seats
 // through Okta and Entra provisioning — creates (active and not), the cap,
@@ -190,53 +86,23 @@ const patchOp = `"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`
 // a light-seat role, deletes, overage — and checks the seat report and the
 // ledger after each step, on the memory and the PostgreSQL store.
 func TestE2E_seatsThroughOktaAndEntra(t *testing.T) {
-	for name, open := range map[string]func(t *testing.T, now func() time.Time) store.Store{
-		"memory": func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
-		"postgres": func(t *testing.T, now func() time.Time) store.Store {
-			s, err := postgres.Open(t.Context(), pgtest.New(t), postgres.Options{Now: now})
-			require.NoError(t, err)
-			t.Cleanup(s.Close)
-			return s
-		},
-	} {
-		t.Run(name, func(t *testing.T) { testE2ESeats(t, open) })
-	}
+	forEachStore(t, testE2ESeats)
 }
 
-func testE2ESeats(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) {
-	e := &e2e{t: t, now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-	st := open(t, e.clock)
-	guard := tenancy.New(tenancy.Config{Store: st, Now: e.clock})
-	t.Cleanup(guard.Close)
-	ids := 0
-	e.h = newHandler(handlerDeps{
-		Store: st, Logger: zerolog.Nop(), Now: e.clock, Random: rand.Reader,
-		NewID:   func() string { ids++; return fmt.Sprintf("req-%d", ids) },
-		BaseURL: "https://roster.example.com", AdminToken: e2eAdminToken, Guard: guard,
-	})
+func testE2ESeats(t *testing.T, open storeOpener) {
+	e, st := newE2E(t, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), open)
 
-	// The operator sets up the tenant: Ultimate, 3 seats, SAML, a token per IdP.
-	r := e.admin("POST", "/tenants", `{"id":"acme","name":"Acme","plan":"ultimate","seats":3,"contract_start":"2026-01-01"}`)
-	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
-	metadata, err := os.ReadFile("../../testdata/saml/okta.xml")
-	require.NoError(t, err)
-	r = e.call("PUT", "/admin/v1/tenants/acme/saml", e2eAdminToken, "application/xml", string(metadata))
-	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	_, err = st.CreateRole(t.Context(), "acme", store.Role{Name: "viewer", Description: "read-only stakeholder",
+	// The operator sets up the tenant: Ultimate, 3 seats, SAML, a token per
+	// IdP, and a light-seat role.
+	okta, entra := e.setUpAcme(`{"id":"acme","name":"Acme","plan":"ultimate","seats":3,"contract_start":"2026-01-01"}`, oktaMetadata(t))
+	_, err := st.CreateRole(t.Context(), "acme", store.Role{Name: "viewer", Description: "read-only stakeholder",
 		Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
 	require.NoError(t, err)
-	tokens := map[string]string{}
-	for _, idp := range []string{"okta", "entra"} {
-		r = e.admin("POST", "/tenants/acme/tokens", `{"name":"`+idp+`"}`)
-		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
-		tokens[idp] = r.Body["token"].(string)
-	}
-	okta, entra := tokens["okta"], tokens["entra"]
 	minimum := int64(8 * 13900)
 	assert.Equal(t, seats{Purchased: 3, Available: 3, Billable: 8, MonthlyCents: minimum}, e.report(), "nothing used: the minimum is billed")
 
 	// Okta: lookup miss, then create active. The seat is taken at once.
-	r = e.okta(okta, "GET", "/Users?filter=userName%20eq%20%22ann%40acme.test%22&startIndex=1&count=100", "")
+	r := e.okta(okta, "GET", "/Users?filter=userName%20eq%20%22ann%40acme.test%22&startIndex=1&count=100", "")
 	assert.Equal(t, 0.0, e.scimOK(r, http.StatusOK, "lookup")["totalResults"])
 	ann := e.scimOK(e.okta(okta, "POST", "/Users", oktaUser("ann@acme.test", true, "")), http.StatusCreated, "okta create")
 	assert.Equal(t, "consumed", seatOf(ann))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"encoding/xml"
@@ -18,16 +17,9 @@ import (
 
 	crewsaml "github.com/crewjam/saml"
 	"github.com/crewjam/saml/logger"
-	"github.com/rs/zerolog"
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/roster-dev/roster/store"
-	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/store/postgres"
-	"github.com/roster-dev/roster/store/postgres/pgtest"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // TestE2E_signInEndsAtDeactivation drives the whole server: an operator sets
@@ -36,17 +28,7 @@ import (
 // reads /api/v1/session, and Entra's "False" deactivation over SCIM ends the
 // session and refuses the next sign-in; on both stores.
 func TestE2E_signInEndsAtDeactivation(t *testing.T) {
-	for name, open := range map[string]func(t *testing.T, now func() time.Time) store.Store{
-		"memory": func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
-		"postgres": func(t *testing.T, now func() time.Time) store.Store {
-			s, err := postgres.Open(t.Context(), pgtest.New(t), postgres.Options{Now: now})
-			require.NoError(t, err)
-			t.Cleanup(s.Close)
-			return s
-		},
-	} {
-		t.Run(name, func(t *testing.T) { testE2ESignIn(t, open) })
-	}
+	forEachStore(t, testE2ESignIn)
 }
 
 var samlInputRE = regexp.MustCompile(`name="(SAMLResponse|RelayState)" value="([^"]*)"`)
@@ -66,17 +48,12 @@ func (p oneSP) GetServiceProvider(_ *http.Request, id string) (*crewsaml.EntityD
 	return nil, os.ErrNotExist
 }
 
-func testE2ESignIn(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) {
-	e := &e2e{t: t, now: time.Now().UTC()}
+func testE2ESignIn(t *testing.T, open storeOpener) {
+	e, _ := newE2E(t, time.Now().UTC(), open)
 	prev := crewsaml.TimeNow
 	crewsaml.TimeNow = e.clock
 	t.Cleanup(func() { crewsaml.TimeNow = prev })
-	st := open(t, e.clock)
-	guard := tenancy.New(tenancy.Config{Store: st, Now: e.clock})
-	t.Cleanup(guard.Close)
-	base := "https://roster.example.com"
-	e.h = newHandler(handlerDeps{Store: st, Logger: zerolog.Nop(), Now: e.clock, Random: rand.Reader,
-		NewID: func() string { return "req" }, BaseURL: base, AdminToken: e2eAdminToken, Guard: guard})
+	base := e2eBaseURL
 
 	// The test IdP: the demo IdP's key pair on https://idp.example.com.
 	keyBlock, _ := pem.Decode(demoIdPKeyPEM)
@@ -94,13 +71,9 @@ func testE2ESignIn(t *testing.T, open func(t *testing.T, now func() time.Time) s
 	idpXML, err := xml.Marshal(idp.Metadata())
 	require.NoError(t, err)
 
-	// The operator: tenant, IdP metadata, stores, an Okta and an Entra token.
-	require.Equal(t, http.StatusCreated, e.admin("POST", "/tenants", `{"id":"acme","name":"Acme","plan":"ultimate","seats":10}`).Status)
-	r := e.call("PUT", "/admin/v1/tenants/acme/saml", e2eAdminToken, "application/xml", string(idpXML))
-	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	// The operator: tenant, IdP metadata, an Okta and an Entra token, stores.
+	okta, entra := e.setUpAcme(`{"id":"acme","name":"Acme","plan":"ultimate","seats":10}`, idpXML)
 	require.Equal(t, http.StatusCreated, e.admin("POST", "/tenants/acme/stores", `{"id":"store-1","name":"Main"}`).Status)
-	okta := e.admin("POST", "/tenants/acme/tokens", `{"name":"okta"}`).Body["token"].(string)
-	entra := e.admin("POST", "/tenants/acme/tokens", `{"name":"entra"}`).Body["token"].(string)
 
 	// The IdP learns the SP from its metadata (plaintext assertions).
 	rec := httptest.NewRecorder()

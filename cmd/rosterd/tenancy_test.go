@@ -97,10 +97,8 @@ func TestSPMetadata_keyPairPerTenantAndStable(t *testing.T) {
 		_, err := st.CreateTenant(context.Background(), store.Tenant{ID: id, Plan: "trial", Settings: store.DefaultSettings()}, store.ActorAdmin)
 		require.NoError(t, err)
 	}
-	guard := tenancy.New(tenancy.Config{Store: st})
-	t.Cleanup(guard.Close)
-	h := newHandler(handlerDeps{Store: st, Logger: zerolog.Nop(), Now: time.Now, NewID: func() string { return "id" },
-		Random: rand.Reader, BaseURL: "https://roster.example.com", Guard: guard})
+	h := handlerOn(t, handlerDeps{Store: st, Logger: zerolog.Nop(), Now: time.Now, NewID: func() string { return "id" },
+		Random: rand.Reader, BaseURL: "https://roster.example.com"})
 	fetch := func(tenant string) string {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/saml/"+tenant+"/metadata", nil))
