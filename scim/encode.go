@@ -102,58 +102,49 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
+// appendArray appends list as a JSON array, each element by elem.
+func appendArray[T any](b []byte, list []T, elem func(b []byte, v *T) []byte) []byte {
+	b = append(b, '[')
+	for i := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, &list[i])
+	}
+	return append(b, ']')
+}
+
 func appendStrings(b []byte, list []string) []byte {
-	b = append(b, '[')
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
-	}
-	return append(b, ']')
+	return appendArray(b, list, func(b []byte, s *string) []byte { return appendString(b, *s) })
 }
 
-func appendMultiValues(b []byte, list []store.MultiValue) []byte {
-	b = append(b, '[')
-	for i := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		v := &list[i]
-		b = append(b, '{')
-		b = optStr(b, "value", v.Value)
-		b = optStr(b, "type", v.Type)
-		b = optStr(b, "display", v.Display)
-		if v.Primary {
-			b = append(field(b, "primary"), "true"...)
-		}
-		b = append(b, '}')
+func appendMultiValue(b []byte, v *store.MultiValue) []byte {
+	b = append(b, '{')
+	b = optStr(b, "value", v.Value)
+	b = optStr(b, "type", v.Type)
+	b = optStr(b, "display", v.Display)
+	if v.Primary {
+		b = append(field(b, "primary"), "true"...)
 	}
-	return append(b, ']')
+	return append(b, '}')
 }
 
-func appendAddresses(b []byte, list []store.Address) []byte {
-	b = append(b, '[')
-	for i := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		a := &list[i]
-		b = append(b, '{')
-		b = optStr(b, "formatted", a.Formatted)
-		b = optStr(b, "streetAddress", a.StreetAddress)
-		b = optStr(b, "locality", a.Locality)
-		b = optStr(b, "region", a.Region)
-		b = optStr(b, "postalCode", a.PostalCode)
-		b = optStr(b, "country", a.Country)
-		b = optStr(b, "type", a.Type)
-		if a.Primary {
-			b = append(field(b, "primary"), "true"...)
-		}
-		b = append(b, '}')
+func appendAddress(b []byte, a *store.Address) []byte {
+	b = append(b, '{')
+	b = optStr(b, "formatted", a.Formatted)
+	b = optStr(b, "streetAddress", a.StreetAddress)
+	b = optStr(b, "locality", a.Locality)
+	b = optStr(b, "region", a.Region)
+	b = optStr(b, "postalCode", a.PostalCode)
+	b = optStr(b, "country", a.Country)
+	b = optStr(b, "type", a.Type)
+	if a.Primary {
+		b = append(field(b, "primary"), "true"...)
 	}
-	return append(b, ']')
+	return append(b, '}')
 }
+
+func appendRef(b []byte, r *refOut) []byte { return r.appendJSON(b) }
 
 func (r *refOut) appendJSON(b []byte) []byte {
 	b = append(b, '{')
@@ -162,17 +153,6 @@ func (r *refOut) appendJSON(b []byte) []byte {
 	b = optStr(b, "display", r.Display)
 	b = optStr(b, "type", r.Type)
 	return append(b, '}')
-}
-
-func appendRefs(b []byte, list []refOut) []byte {
-	b = append(b, '[')
-	for i := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = list[i].appendJSON(b)
-	}
-	return append(b, ']')
 }
 
 func (m *metaOut) appendJSON(b []byte) []byte {
@@ -211,19 +191,19 @@ func (o *userOut) appendJSON(b []byte) []byte {
 	b = optStr(b, "timezone", o.Timezone)
 	b = strconv.AppendBool(field(b, "active"), o.Active)
 	if len(o.Emails) > 0 {
-		b = appendMultiValues(field(b, "emails"), o.Emails)
+		b = appendArray(field(b, "emails"), o.Emails, appendMultiValue)
 	}
 	if len(o.PhoneNumbers) > 0 {
-		b = appendMultiValues(field(b, "phoneNumbers"), o.PhoneNumbers)
+		b = appendArray(field(b, "phoneNumbers"), o.PhoneNumbers, appendMultiValue)
 	}
 	if len(o.Addresses) > 0 {
-		b = appendAddresses(field(b, "addresses"), o.Addresses)
+		b = appendArray(field(b, "addresses"), o.Addresses, appendAddress)
 	}
 	if len(o.Roles) > 0 {
-		b = appendMultiValues(field(b, "roles"), o.Roles)
+		b = appendArray(field(b, "roles"), o.Roles, appendMultiValue)
 	}
 	if len(o.Groups) > 0 {
-		b = appendRefs(field(b, "groups"), o.Groups)
+		b = appendArray(field(b, "groups"), o.Groups, appendRef)
 	}
 	if e := o.Enterprise; e != nil {
 		b = append(field(b, schemaEnterprise), '{')
@@ -262,7 +242,7 @@ func (o *groupOut) appendJSON(b []byte) []byte {
 	b = optStr(b, "externalId", o.ExternalID)
 	b = strField(b, "displayName", o.DisplayName)
 	if len(o.Members) > 0 {
-		b = appendRefs(field(b, "members"), o.Members)
+		b = appendArray(field(b, "members"), o.Members, appendRef)
 	}
 	b = o.Meta.appendJSON(field(b, "meta"))
 	return append(b, '}')
@@ -274,14 +254,7 @@ func (o *listOut) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(field(b, "totalResults"), int64(o.TotalResults), 10)
 	b = strconv.AppendInt(field(b, "itemsPerPage"), int64(o.ItemsPerPage), 10)
 	b = strconv.AppendInt(field(b, "startIndex"), int64(o.StartIndex), 10)
-	b = append(field(b, "Resources"), '[')
-	for i, r := range o.Resources {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendAny(b, r)
-	}
-	b = append(b, ']')
+	b = appendArray(field(b, "Resources"), o.Resources, func(b []byte, r *any) []byte { return appendAny(b, *r) })
 	return append(b, '}')
 }
 
