@@ -228,35 +228,28 @@ func (d discovery) serve(c *call, head, id string) (result, error) {
 		}
 		return result{status: http.StatusOK, v: d.spc(c)}, nil
 	case strings.EqualFold(head, "ResourceTypes"):
-		rts := d.resourceTypes(c)
-		if id == "" {
-			list := make([]any, len(rts))
-			for i, rt := range rts {
-				list[i] = rt
-			}
-			return result{status: http.StatusOK, v: &listOut{Schemas: schemasList, TotalResults: len(list), ItemsPerPage: len(list), StartIndex: 1, Resources: list}}, nil
-		}
-		for _, rt := range rts {
-			if strings.EqualFold(rt.ID, id) {
-				return result{status: http.StatusOK, v: rt}, nil
-			}
-		}
-		return result{}, notFound("ResourceType", id)
+		return discoveryAnswer(d.resourceTypes(c), id, "ResourceType", func(rt *resourceTypeOut) string { return rt.ID })
 	case strings.EqualFold(head, "Schemas"):
-		schemas := d.schemaList(c)
-		if id == "" {
-			list := make([]any, len(schemas))
-			for i, s := range schemas {
-				list[i] = s
-			}
-			return result{status: http.StatusOK, v: &listOut{Schemas: schemasList, TotalResults: len(list), ItemsPerPage: len(list), StartIndex: 1, Resources: list}}, nil
-		}
-		for _, s := range schemas {
-			if strings.EqualFold(s.ID, id) {
-				return result{status: http.StatusOK, v: s}, nil
-			}
-		}
-		return result{}, notFound("Schema", id)
+		return discoveryAnswer(d.schemaList(c), id, "Schema", func(s *schemaDef) string { return s.ID })
 	}
 	return result{}, Error{Status: http.StatusNotFound, Detail: "no SCIM endpoint at this path"}
+}
+
+// discoveryAnswer answers /ResourceTypes or /Schemas: without an id, a list
+// response of all items; with one, the item of that id (what names the kind
+// of item in the 404).
+func discoveryAnswer[T any](items []T, id, what string, idOf func(T) string) (result, error) {
+	if id == "" {
+		list := make([]any, len(items))
+		for i, it := range items {
+			list[i] = it
+		}
+		return result{status: http.StatusOK, v: &listOut{Schemas: schemasList, TotalResults: len(list), ItemsPerPage: len(list), StartIndex: 1, Resources: list}}, nil
+	}
+	for _, it := range items {
+		if strings.EqualFold(idOf(it), id) {
+			return result{status: http.StatusOK, v: it}, nil
+		}
+	}
+	return result{}, notFound(what, id)
 }
