@@ -153,16 +153,7 @@ func (p *filterParser) parseUnary(depth int, inValuePath bool) (store.Filter, er
 	}
 	if p.s[p.i] == '(' {
 		p.i++
-		f, err := p.parseOr(depth+1, inValuePath)
-		if err != nil {
-			return nil, err
-		}
-		p.skipSpace()
-		if p.i >= len(p.s) || p.s[p.i] != ')' {
-			return nil, p.errorf("\")\" expected")
-		}
-		p.i++
-		return f, nil
+		return p.parseClosed(depth, inValuePath, ')')
 	}
 	if p.peekWord("not") {
 		save := p.i
@@ -170,20 +161,30 @@ func (p *filterParser) parseUnary(depth int, inValuePath bool) (store.Filter, er
 		p.skipSpace()
 		if p.i < len(p.s) && p.s[p.i] == '(' {
 			p.i++
-			f, err := p.parseOr(depth+1, inValuePath)
+			f, err := p.parseClosed(depth, inValuePath, ')')
 			if err != nil {
 				return nil, err
 			}
-			p.skipSpace()
-			if p.i >= len(p.s) || p.s[p.i] != ')' {
-				return nil, p.errorf("\")\" expected")
-			}
-			p.i++
 			return store.Not{Filter: f}, nil
 		}
 		p.i = save // an attribute named "not"
 	}
 	return p.parseAttrExpr(depth, inValuePath)
+}
+
+// parseClosed reads a filter one level deeper, after an opening bracket,
+// and the closing bracket close.
+func (p *filterParser) parseClosed(depth int, inValuePath bool, close byte) (store.Filter, error) {
+	f, err := p.parseOr(depth+1, inValuePath)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.i >= len(p.s) || p.s[p.i] != close {
+		return nil, p.errorf("\"%c\" expected", close)
+	}
+	p.i++
+	return f, nil
 }
 
 func (p *filterParser) parseAttrExpr(depth int, inValuePath bool) (store.Filter, error) {
@@ -204,15 +205,10 @@ func (p *filterParser) parseAttrExpr(depth int, inValuePath bool) (store.Filter,
 			return nil, p.errorf("a value filter cannot contain another one")
 		}
 		p.i++
-		inner, err := p.parseOr(depth+1, true)
+		inner, err := p.parseClosed(depth, true, ']')
 		if err != nil {
 			return nil, err
 		}
-		p.skipSpace()
-		if p.i >= len(p.s) || p.s[p.i] != ']' {
-			return nil, p.errorf("\"]\" expected")
-		}
-		p.i++
 		if p.i < len(p.s) && p.s[p.i] == '.' {
 			// emails[type eq "work"].value eq "x": Entra's matching attribute.
 			p.i++
