@@ -183,6 +183,9 @@ type UserExistsError struct {
 	Role          string   // the role the existing user holds
 	Stores        []string // the stores they may see
 	RequestedRole string   // the role the create asked for, "" when none
+	// RequestedStores are the stores the create asked for: a hint to add a
+	// store to the existing user only makes sense when it named some.
+	RequestedStores []string
 }
 
 // NewUserExistsError describes existing, whose userName the create of
@@ -195,6 +198,7 @@ func NewUserExistsError(existing, requested User) *UserExistsError {
 	return &UserExistsError{
 		ConflictError: ConflictError{Field: "userName", Value: requested.UserName},
 		UserID:        existing.ID, Role: existing.Role, Stores: cloneSlice(existing.Stores), RequestedRole: want,
+		RequestedStores: cloneSlice(requested.Stores),
 	}
 }
 
@@ -207,7 +211,11 @@ func (e *UserExistsError) Error() string {
 		return fmt.Sprintf("userName %q already exists with role %q (%s); one role covers all of a user's stores, so they cannot also hold %q for another store: "+
 			"add the store to their stores and keep role %q, or change their role for all their stores", e.Value, e.Role, stores, e.RequestedRole, e.Role)
 	}
-	return fmt.Sprintf("userName %q already exists with role %q (%s); update that user instead, e.g. add the store to their stores", e.Value, e.Role, stores)
+	if len(e.RequestedStores) > 0 {
+		return fmt.Sprintf("userName %q already exists with role %q (%s); update that user instead, e.g. add the store to their stores", e.Value, e.Role, stores)
+	}
+	// An IdP retrying a create it already made: point it at the user.
+	return fmt.Sprintf("userName %q already exists (id %s, role %q); update that user instead of creating it again", e.Value, e.UserID, e.Role)
 }
 
 // Unwrap exposes the plain *ConflictError.
