@@ -428,6 +428,12 @@ type Store interface {
 	// /Users/{id} answers with both); each Group carries TenantID, ID and
 	// DisplayName only. ErrNotFound as GetUser.
 	GetUserWithGroups(ctx context.Context, tenantID, id string) (User, []Group, error)
+	// GroupsOfUsers answers, in one round trip, the groups each of the listed
+	// users is in (a SCIM list page carries every user's groups), keyed by
+	// user id, each user's groups in creation order; each Group carries
+	// TenantID, ID and DisplayName only. A user in no group, an id that is no
+	// live user of the tenant, or an unknown tenant has no entry.
+	GroupsOfUsers(ctx context.Context, tenantID string, userIDs []string) (map[string][]Group, error)
 
 	// Custom roles and group → role mappings.
 	CreateRole(ctx context.Context, tenantID string, r Role, by Actor) (Role, error)

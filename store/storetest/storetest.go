@@ -103,6 +103,7 @@ func Run(t *testing.T, open Factory) {
 		{"Authenticate_currentState", testAuthenticate},
 		{"SPKeyPair_onePairPerTenant", testSPKeyPair},
 		{"Users_getWithGroups", testUserWithGroups},
+		{"Users_groupsOfUsers", testGroupsOfUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
