@@ -242,3 +242,12 @@ func MemberOpsDetail(ops []MemberOp) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// GroupUnchanged says whether an UpdateGroup would change nothing: the same
+// displayName (exactly, so that a change of case is a rename) and externalId,
+// and no membership operation. Backends then write nothing — no new version,
+// no audit event — so that an IdP re-sending the current name (Okta does,
+// with every group push) does not invalidate ETags.
+func GroupUnchanged(old, updated Group, ops []MemberOp) bool {
+	return len(ops) == 0 && old.DisplayName == updated.DisplayName && old.ExternalID == updated.ExternalID
+}

@@ -207,6 +207,9 @@ func (s *Store) UpdateGroup(_ context.Context, tenantID, id string, by store.Act
 	if err := store.ValidateGroup(&g); err != nil {
 		return store.Group{}, err
 	}
+	if store.GroupUnchanged(rec.g, g, up.Members) {
+		return t.view(rec, false), nil // nothing to write: no new version, no audit event
+	}
 	oldKey, newKey := store.FoldKey(rec.g.DisplayName), store.FoldKey(g.DisplayName)
 	if other, taken := t.groupKeys[newKey]; taken && other != rec {
 		return store.Group{}, &store.ConflictError{Field: "displayName", Value: g.DisplayName}

@@ -433,6 +433,10 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, by store.A
 		if err := store.ValidateGroup(&g); err != nil {
 			return callerErr{err}
 		}
+		if store.GroupUnchanged(old, g, up.Members) {
+			out = old // nothing to write: no new version, no audit event
+			return nil
+		}
 		now := s.clock()
 		g.ID, g.TenantID, g.CreatedAt, g.Version, g.UpdatedAt, g.Members = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now, nil
 		asked := memberIDs(up.Members)

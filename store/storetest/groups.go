@@ -164,3 +164,37 @@ func testDeleteUserLeavesGroups(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Empty(t, groups)
 }
+
+// testGroupNoOpUpdate: an update that changes nothing (Okta re-sends the
+// current displayName with every group push) writes nothing: the version
+// and the audit trail stay as they were, so ETags stay valid. A change of
+// case is a rename and does write.
+func testGroupNoOpUpdate(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 10)
+	a := newUser(t, s, "acme", "a@x.com", true)
+	g := newGroup(t, s, "acme", "Support", a.ID)
+	audit := func() int {
+		events, err := s.ListAudit(ctx, "acme", store.EventQuery{Limit: 1000})
+		require.NoError(t, err)
+		return len(events)
+	}
+	before := audit()
+
+	same, err := s.UpdateGroup(ctx, "acme", g.ID, token, func(u *store.GroupUpdate) error {
+		u.Group.DisplayName = "Support"
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, g.Version, same.Version, "no change, no new version")
+	assert.Equal(t, 1, same.MemberCount)
+	assert.Equal(t, before, audit(), "no change, no audit event")
+
+	renamed, err := s.UpdateGroup(ctx, "acme", g.ID, token, func(u *store.GroupUpdate) error {
+		u.Group.DisplayName = "SUPPORT"
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, g.Version+1, renamed.Version, "a change of case is a rename")
+	assert.Equal(t, before+1, audit())
+}
