@@ -165,7 +165,7 @@ func TestGroups_manyMembersOnePatch(t *testing.T) {
 }
 
 // TestGroups_listMembers: lists carry members unless excluded; user lists
-// carry groups only when attributes names them.
+// carry groups unless excluded (listgroups_test.go has the rest).
 func TestGroups_listMembers(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		u := e.createUser("lm@x.com")
@@ -178,6 +178,8 @@ func TestGroups_listMembers(t *testing.T) {
 		users := e.must(200, "GET", "/Users?attributes=userName,groups", "")
 		assert.Equal(t, gid, get(users.Body, "Resources.0.groups.0.value"))
 		plain := e.must(200, "GET", "/Users", "")
-		assert.Nil(t, get(plain.Body, "Resources.0.groups"))
+		assert.Equal(t, gid, get(plain.Body, "Resources.0.groups.0.value"))
+		noGroups := e.must(200, "GET", "/Users?excludedAttributes=groups", "")
+		assert.Nil(t, get(noGroups.Body, "Resources.0.groups"))
 	})
 }

@@ -277,20 +277,37 @@ func (h *handler) listUsers(c *call, lp listParams) (result, error) {
 			return result{}, err
 		}
 	}
-	now := h.now()
-	resources := make([]any, 0, len(page.Users))
-	withGroups := lp.proj.wants("groups", true)
-	for i := range page.Users {
-		u := &page.Users[i]
-		var groups []store.Group
-		if withGroups {
-			if _, groups, err = h.st.GetUserWithGroups(c.ctx, c.tenant, u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return result{}, err
-			}
-		}
-		resources = append(resources, lp.proj.apply(h.userView(c.base, u, groups, now)))
+	resources, err := h.userResources(c, lp.proj, page.Users, nil)
+	if err != nil {
+		return result{}, err
 	}
 	return listResult(lp, page.Total, resources), nil
+}
+
+// userResources renders a page of users, with their groups (returned by
+// default, RFC 7643 §4.1.2) loaded in one round trip for the whole page
+// unless the projection leaves groups out.
+func (h *handler) userResources(c *call, proj projection, users []store.User, resources []any) ([]any, error) {
+	if len(users) == 0 {
+		return resources, nil
+	}
+	var groups map[string][]store.Group
+	if proj.wants("groups", false) {
+		ids := make([]string, len(users))
+		for i := range users {
+			ids[i] = users[i].ID
+		}
+		var err error
+		if groups, err = h.st.GroupsOfUsers(c.ctx, c.tenant, ids); err != nil {
+			return nil, err
+		}
+	}
+	now := h.now()
+	for i := range users {
+		u := &users[i]
+		resources = append(resources, proj.apply(h.userView(c.base, u, groups[u.ID], now)))
+	}
+	return resources, nil
 }
 
 // searchAll is POST /.search across Users and Groups: users first, then
@@ -311,7 +328,6 @@ func (h *handler) searchAll(c *call, lp listParams) (result, error) {
 	}
 	total := 0
 	var resources []any
-	now := h.now()
 	start, count := lp.startIndex, lp.count
 	if uerr == nil {
 		page, err := h.st.ListUsers(c.ctx, c.tenant, store.UserQuery{Filter: uf, StartIndex: start, Count: count})
@@ -319,8 +335,8 @@ func (h *handler) searchAll(c *call, lp listParams) (result, error) {
 			return result{}, err
 		}
 		total += page.Total
-		for i := range page.Users {
-			resources = append(resources, lp.proj.apply(h.userView(c.base, &page.Users[i], nil, now)))
+		if resources, err = h.userResources(c, lp.proj, page.Users, resources); err != nil {
+			return result{}, err
 		}
 		count -= len(page.Users)
 		start = max(1, start-page.Total)
