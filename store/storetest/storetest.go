@@ -70,6 +70,7 @@ func Run(t *testing.T, open Factory) {
 		{"Groups_unknownMembersChangeNothing", testGroupUnknownMembers},
 		{"Groups_concurrentAddsKeepAll", testGroupConcurrentAdds},
 		{"Groups_deleteUserLeavesGroups", testDeleteUserLeavesGroups},
+		{"Groups_noOpUpdateWritesNothing", testGroupNoOpUpdate},
 		{"Paging_stableWhileAdding", testPagingStable},
 		{"Filters_users", testUserFilters},
 		{"Filters_groups", testGroupFilters},
