@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,8 +80,15 @@ func TestUsers_listCarriesGroups(t *testing.T) {
 // GroupsOfUsers.
 type countingStore struct {
 	store.Store
-	groupsOfUsers, perUser atomic.Int64
-	fail                   error
+	groupsOfUsers, perUser, lookups atomic.Int64
+	fail                            error
+}
+
+// GetUserByUserNameWithGroups is the userName lookup that carries the
+// user's groups in its own round trip.
+func (s *countingStore) GetUserByUserNameWithGroups(ctx context.Context, tenantID, name string) (store.User, []store.Group, error) {
+	s.lookups.Add(1)
+	return s.Store.GetUserByUserNameWithGroups(ctx, tenantID, name)
 }
 
 func (s *countingStore) GroupsOfUsers(ctx context.Context, tenantID string, ids []string) (map[string][]store.Group, error) {
@@ -121,25 +129,29 @@ func TestUsers_listLoadsGroupsOncePerPage(t *testing.T) {
 
 			for _, tc := range []struct {
 				method, path, body string
-				reads              int64
+				reads              int64 // GroupsOfUsers calls: one per page
+				lookups            int64 // userName lookups that carry the groups themselves
 			}{
-				{"GET", "/Users?count=25", "", 1},
-				{"GET", "/Users?startIndex=26&count=25", "", 1},
-				{"GET", "/Users?filter=" + url.QueryEscape(`userName eq "p03@x.com"`), "", 1},
-				{"POST", "/.search", `{"count":100}`, 1},
-				{"GET", "/Users?excludedAttributes=groups", "", 0},
-				{"GET", "/Users?attributes=userName", "", 0},
-				{"GET", "/Users?count=0", "", 0},
-				{"GET", "/Users?startIndex=500", "", 0},
-				{"GET", "/Users?filter=" + url.QueryEscape(`userName eq "nobody@x.com"`), "", 0},
-				{"POST", "/Users/.search", `{"filter":"title pr"}`, 0},
+				{"GET", "/Users?count=25", "", 1, 0},
+				{"GET", "/Users?startIndex=26&count=25", "", 1, 0},
+				{"GET", "/Users?filter=" + url.QueryEscape(`userName eq "p03@x.com"`), "", 0, 1},
+				{"POST", "/.search", `{"count":100}`, 1, 0},
+				{"GET", "/Users?excludedAttributes=groups", "", 0, 0},
+				{"GET", "/Users?attributes=userName", "", 0, 0},
+				{"GET", "/Users?count=0", "", 0, 0},
+				{"GET", "/Users?startIndex=500", "", 0, 0},
+				{"GET", "/Users?filter=" + url.QueryEscape(`userName eq "nobody@x.com"`), "", 0, 1},
+				{"GET", "/Users?excludedAttributes=groups&filter=" + url.QueryEscape(`userName eq "p03@x.com"`), "", 0, 0},
+				{"POST", "/Users/.search", `{"filter":"title pr"}`, 0, 0},
 			} {
 				cs.groupsOfUsers.Store(0)
 				cs.perUser.Store(0)
+				cs.lookups.Store(0)
 				r := e.must(200, tc.method, tc.path, tc.body)
 				assert.Equal(t, tc.reads, cs.groupsOfUsers.Load(), "%s %s", tc.method, tc.path)
+				assert.Equal(t, tc.lookups, cs.lookups.Load(), "%s %s", tc.method, tc.path)
 				assert.Zero(t, cs.perUser.Load(), "%s %s: no per-user group read", tc.method, tc.path)
-				if tc.reads == 1 {
+				if tc.reads+tc.lookups == 1 && !strings.Contains(tc.path, "nobody") {
 					first := r.Body["Resources"].([]any)[0].(map[string]any)
 					assert.NotEmpty(t, first["groups"], "%s %s", tc.method, tc.path)
 				}

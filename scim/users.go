@@ -258,15 +258,27 @@ func (h *handler) listUsers(c *call, lp listParams) (result, error) {
 	}
 	var page store.UserPage
 	if cmp, ok := f.(store.Compare); ok && cmp.Attr == "userName" && cmp.Op == store.OpEq {
-		// The lookup every IdP sends before a create: one indexed read.
-		// userName eq compares the uniqueness key, exactly as the filter does.
-		u, err := h.st.GetUserByUserName(c.ctx, c.tenant, cmp.Value.(string))
+		// The lookup every IdP sends before a create: one indexed read,
+		// with the user's groups in the same round trip when they are asked
+		// for. userName eq compares the uniqueness key, exactly as the filter
+		// does.
+		name := cmp.Value.(string)
+		var u store.User
+		var groups []store.Group
+		var err error
+		withGroups := lp.proj.wants("groups", false)
+		if withGroups {
+			u, groups, err = h.st.GetUserByUserNameWithGroups(c.ctx, c.tenant, name)
+		} else {
+			u, err = h.st.GetUserByUserName(c.ctx, c.tenant, name)
+		}
 		switch {
 		case err == nil:
-			page.Total = 1
 			if lp.startIndex == 1 && lp.count > 0 {
-				page.Users = []store.User{u}
+				view := h.userView(c.base, &u, groups, h.now())
+				return listResult(lp, 1, []any{lp.proj.apply(view)}), nil
 			}
+			page.Total = 1
 		case !errors.Is(err, store.ErrNotFound):
 			return result{}, err
 		}

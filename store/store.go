@@ -428,6 +428,10 @@ type Store interface {
 	// /Users/{id} answers with both); each Group carries TenantID, ID and
 	// DisplayName only. ErrNotFound as GetUser.
 	GetUserWithGroups(ctx context.Context, tenantID, id string) (User, []Group, error)
+	// GetUserByUserNameWithGroups is GetUserByUserName plus the user's groups,
+	// as GetUserWithGroups: the lookup every IdP sends before a create,
+	// answered with the user's groups in one round trip.
+	GetUserByUserNameWithGroups(ctx context.Context, tenantID, userName string) (User, []Group, error)
 	// GroupsOfUsers answers, in one round trip, the groups each of the listed
 	// users is in (a SCIM list page carries every user's groups), keyed by
 	// user id, each user's groups in creation order; each Group carries

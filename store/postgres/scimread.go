@@ -9,11 +9,18 @@ import (
 
 // getUserWithGroupsSQL reads a user and, in the same statement, the ids and
 // names of their groups (group_members_user_idx).
-const getUserWithGroupsSQL = `select coalesce((
+const getUserWithGroupsSQL = userWithGroupsCols + `
+where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null`
+
+// getByUserNameWithGroupsSQL is the same by the userName key (the unique
+// index on (tenant_id, user_name_key)).
+const getByUserNameWithGroupsSQL = userWithGroupsCols + `
+where u.tenant_id = $1 and u.user_name_key = $2 and u.deleted_at is null`
+
+const userWithGroupsCols = `select coalesce((
 	select json_agg(json_build_object('id', g.id, 'displayName', g.display_name) order by g.seq)
 	from group_members m join groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
-	where m.tenant_id = u.tenant_id and m.user_id = u.id), '[]'), ` + userCols + ` from users u
-where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null`
+	where m.tenant_id = u.tenant_id and m.user_id = u.id), '[]'), ` + userCols + ` from users u`
 
 // GetUserWithGroups is GetUser plus the user's groups (ID, DisplayName), in
 // one round trip.
@@ -21,17 +28,30 @@ func (s *Store) GetUserWithGroups(ctx context.Context, tenantID, id string) (sto
 	if !keysOK(tenantID, id) {
 		return store.User{}, nil, store.ErrNotFound
 	}
+	return s.userWithGroups(ctx, "GetUserWithGroups", getUserWithGroupsSQL, tenantID, id)
+}
+
+// GetUserByUserNameWithGroups is GetUserByUserName plus the user's groups,
+// in one round trip.
+func (s *Store) GetUserByUserNameWithGroups(ctx context.Context, tenantID, userName string) (store.User, []store.Group, error) {
+	if !keysOK(tenantID) {
+		return store.User{}, nil, store.ErrNotFound
+	}
+	return s.userWithGroups(ctx, "GetUserByUserNameWithGroups", getByUserNameWithGroupsSQL, tenantID, store.FoldKey(userName))
+}
+
+func (s *Store) userWithGroups(ctx context.Context, op, sql, tenantID, key string) (store.User, []store.Group, error) {
 	var raw []byte
-	u, err := scanUser(s.pool.QueryRow(ctx, getUserWithGroupsSQL, tenantID, id), &raw)
+	u, err := scanUser(s.pool.QueryRow(ctx, sql, tenantID, key), &raw)
 	if err != nil {
-		return store.User{}, nil, s.convert("GetUserWithGroups", err, nil)
+		return store.User{}, nil, s.convert(op, err, nil)
 	}
 	var refs []struct {
 		ID          string `json:"id"`
 		DisplayName string `json:"displayName"`
 	}
 	if err := json.Unmarshal(raw, &refs); err != nil {
-		return store.User{}, nil, s.convert("GetUserWithGroups", err, nil)
+		return store.User{}, nil, s.convert(op, err, nil)
 	}
 	groups := make([]store.Group, len(refs))
 	for i, r := range refs {

@@ -42,6 +42,22 @@ func testUserWithGroups(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Empty(t, groups)
 
+	// By userName (case-insensitively, as GetUserByUserName): the same answer.
+	byName, byNameGroups, err := s.GetUserByUserNameWithGroups(ctx, "uwg", "MEMBER@x.com")
+	require.NoError(t, err)
+	assert.Equal(t, plain, byName)
+	full, fullGroups, err := s.GetUserWithGroups(ctx, "uwg", u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, full, byName)
+	assert.Equal(t, fullGroups, byNameGroups)
+	_, groups, err = s.GetUserByUserNameWithGroups(ctx, "uwg", "loner@x.com")
+	require.NoError(t, err)
+	assert.Empty(t, groups)
+	_, _, err = s.GetUserByUserNameWithGroups(ctx, "uwg-other", "member@x.com")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, _, err = s.GetUserByUserNameWithGroups(ctx, "no-such-tenant", "member@x.com")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
 	_, _, err = s.GetUserWithGroups(ctx, "uwg-other", u.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, _, err = s.GetUserWithGroups(ctx, "uwg", "no-such-id")
@@ -49,4 +65,6 @@ func testUserWithGroups(t *testing.T, open Factory) {
 	require.NoError(t, s.DeleteUser(ctx, "uwg", u.ID, token))
 	_, _, err = s.GetUserWithGroups(ctx, "uwg", u.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, _, err = s.GetUserByUserNameWithGroups(ctx, "uwg", "member@x.com")
+	assert.ErrorIs(t, err, store.ErrNotFound, "a deleted user is not found by userName")
 }
