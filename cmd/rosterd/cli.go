@@ -28,7 +28,7 @@ func adminCommands() []command {
 		{"tenant", "manage tenants: create, get, list, update, delete (admin API)", tenantCmd},
 		{"token", "manage a tenant's SCIM tokens: create, list, revoke (admin API)", tokenCmd},
 		{"saml", "manage a tenant's SAML SSO: set TENANT FILE, get, delete (admin API)", samlCmd},
-		{"users", "bulk-import users from CSV, bulk-change roles (admin API; cli_users.go)", usersCmd},
+		{"users", "bulk-import users from CSV, bulk-change roles (admin API)", usersCmd},
 	}
 }
 
