@@ -374,3 +374,25 @@ func (e *PrivilegedRoleError) SCIMStatus() int { return http.StatusForbidden }
 
 // SCIMType is empty: RFC 7644 defines no scimType for a refused permission.
 func (e *PrivilegedRoleError) SCIMType() string { return "" }
+
+// ValidateMappings checks a group → role mapping list against the tenant's
+// roles: every group named once, every role known. Both backends call it
+// inside the transaction that stores the list.
+func ValidateMappings(rc *RoleContext, m []RoleMapping) error {
+	seen := map[string]int{}
+	for i, x := range m {
+		field := fmt.Sprintf("mappings[%d]", i)
+		key := FoldKey(x.Group)
+		if key == "" {
+			return &InvalidError{Field: field + ".group", Reason: "is required: the displayName of the IdP group"}
+		}
+		if j, dup := seen[key]; dup {
+			return &InvalidError{Field: field + ".group", Reason: fmt.Sprintf("group %q is already mapped by mappings[%d]", x.Group, j)}
+		}
+		seen[key] = i
+		if _, _, ok := rc.Lookup(x.Role); !ok {
+			return &UnknownRoleError{Role: x.Role, Known: rc.Known()}
+		}
+	}
+	return nil
+}

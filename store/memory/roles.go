@@ -169,25 +169,6 @@ func (t *tenant) liveIDs() []string {
 	return out
 }
 
-// validateMappings checks a mapping list against the tenant's roles.
-func validateMappings(rc *store.RoleContext, m []store.RoleMapping) error {
-	seen := map[string]int{}
-	for i, x := range m {
-		field := fmt.Sprintf("mappings[%d]", i)
-		if store.FoldKey(x.Group) == "" {
-			return &store.InvalidError{Field: field + ".group", Reason: "is required: the displayName of the IdP group"}
-		}
-		if j, dup := seen[store.FoldKey(x.Group)]; dup {
-			return &store.InvalidError{Field: field + ".group", Reason: fmt.Sprintf("group %q is already mapped by mappings[%d]", x.Group, j)}
-		}
-		seen[store.FoldKey(x.Group)] = i
-		if _, _, ok := rc.Lookup(x.Role); !ok {
-			return &store.UnknownRoleError{Role: x.Role, Known: rc.Known()}
-		}
-	}
-	return nil
-}
-
 // SetUsersRole gives each listed user the role explicitly, all or nothing.
 func (s *Store) SetUsersRole(_ context.Context, tenantID string, userIDs []string, role string, by store.Actor) ([]store.RoleChange, error) {
 	s.mu.Lock()
@@ -310,7 +291,7 @@ func (s *Store) DecideApproval(_ context.Context, tenantID, id string, approve b
 func (t *tenant) remapPlan(m []store.RoleMapping, by store.Actor, now time.Time) ([]roleMove, error) {
 	rc := t.roleContext()
 	rc.Mappings = slices.Clone(m)
-	if err := validateMappings(rc, m); err != nil {
+	if err := store.ValidateMappings(rc, m); err != nil {
 		return nil, err
 	}
 	var ids []string

@@ -188,21 +188,7 @@ func (s *Store) ListOutlets(ctx context.Context, tenantID string) ([]store.Outle
 	if !keysOK(tenantID) {
 		return nil, store.ErrNotFound
 	}
-	rows, err := s.pool.Query(ctx, `select `+outletCols+` from tenant_stores where tenant_id = $1 order by seq`, tenantID)
-	if err != nil {
-		return nil, s.convert("ListOutlets", err, nil)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Outlet, error) { return scanOutlet(r) })
-	if err != nil {
-		return nil, s.convert("ListOutlets", err, nil)
-	}
-	if len(out) == 0 {
-		if err := s.tenantExists(ctx, s.pool, "ListOutlets", tenantID); err != nil {
-			return nil, err
-		}
-		out = []store.Outlet{}
-	}
-	return out, nil
+	return listOfTenant(ctx, s, "ListOutlets", `select `+outletCols+` from tenant_stores where tenant_id = $1 order by seq`, scanOutlet, tenantID)
 }
 
 func (s *Store) RenameOutlet(ctx context.Context, tenantID, id, name string, by store.Actor) (store.Outlet, error) {

@@ -295,25 +295,6 @@ order by v.n`, slices.Concat([]any{tenantID, now}, actorArgs(by), []any{ids, det
 
 const auditColsDetail = `(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json)`
 
-// validateMappings checks a mapping list against the tenant's roles.
-func validateMappings(rc *store.RoleContext, m []store.RoleMapping) error {
-	seen := map[string]int{}
-	for i, x := range m {
-		field := fmt.Sprintf("mappings[%d]", i)
-		if store.FoldKey(x.Group) == "" {
-			return &store.InvalidError{Field: field + ".group", Reason: "is required: the displayName of the IdP group"}
-		}
-		if j, dup := seen[store.FoldKey(x.Group)]; dup {
-			return &store.InvalidError{Field: field + ".group", Reason: fmt.Sprintf("group %q is already mapped by mappings[%d]", x.Group, j)}
-		}
-		seen[store.FoldKey(x.Group)] = i
-		if _, _, ok := rc.Lookup(x.Role); !ok {
-			return &store.UnknownRoleError{Role: x.Role, Known: rc.Known()}
-		}
-	}
-	return nil
-}
-
 // mappedMembersSQL lists the users ($3: no explicit role only when true) in
 // the groups whose displayName keys are $2.
 const mappedMembersSQL = `select distinct m.user_id from group_members m
@@ -413,22 +394,8 @@ func (s *Store) ListApprovals(ctx context.Context, tenantID, status string) ([]s
 	if !keysOK(tenantID, status) {
 		return nil, store.ErrNotFound
 	}
-	rows, err := s.pool.Query(ctx, `select `+approvalCols+` from approvals
-where tenant_id = $1 and ($2 = '' or status = $2) order by seq`, tenantID, status)
-	if err != nil {
-		return nil, s.convert("ListApprovals", err, nil)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Approval, error) { return scanApproval(r) })
-	if err != nil {
-		return nil, s.convert("ListApprovals", err, nil)
-	}
-	if len(out) == 0 {
-		if err := s.tenantExists(ctx, s.pool, "ListApprovals", tenantID); err != nil {
-			return nil, err
-		}
-		out = []store.Approval{}
-	}
-	return out, nil
+	return listOfTenant(ctx, s, "ListApprovals", `select `+approvalCols+` from approvals
+where tenant_id = $1 and ($2 = '' or status = $2) order by seq`, scanApproval, tenantID, status)
 }
 
 func (s *Store) DecideApproval(ctx context.Context, tenantID, id string, approve bool, by store.Actor) (store.Approval, error) {

@@ -75,21 +75,7 @@ func (s *Store) ListRoles(ctx context.Context, tenantID string) ([]store.Role, e
 	if !keysOK(tenantID) {
 		return nil, store.ErrNotFound
 	}
-	rows, err := s.pool.Query(ctx, `select `+roleCols+` from roles where tenant_id = $1 order by seq`, tenantID)
-	if err != nil {
-		return nil, s.convert("ListRoles", err, nil)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Role, error) { return scanRole(r) })
-	if err != nil {
-		return nil, s.convert("ListRoles", err, nil)
-	}
-	if len(out) == 0 {
-		if err := s.tenantExists(ctx, s.pool, "ListRoles", tenantID); err != nil {
-			return nil, err
-		}
-		out = []store.Role{}
-	}
-	return out, nil
+	return listOfTenant(ctx, s, "ListRoles", `select `+roleCols+` from roles where tenant_id = $1 order by seq`, scanRole, tenantID)
 }
 
 // UpdateRole edits a role's description, permissions, privilege and seat
@@ -301,7 +287,7 @@ func (s *Store) PutRoleMappings(ctx context.Context, tenantID string, m []store.
 		}
 		old := rc.Mappings
 		rc.Mappings = m
-		if err := validateMappings(rc, m); err != nil {
+		if err := store.ValidateMappings(rc, m); err != nil {
 			return callerErr{err}
 		}
 		rows, err := tx.Query(ctx, mappedMembersSQL, tenantID, mappingKeys(old, m), true)
@@ -332,23 +318,10 @@ func (s *Store) GetRoleMappings(ctx context.Context, tenantID string) ([]store.R
 	if !keysOK(tenantID) {
 		return nil, store.ErrNotFound
 	}
-	rows, err := s.pool.Query(ctx, `select group_name, role from role_mappings where tenant_id = $1 order by position`, tenantID)
-	if err != nil {
-		return nil, s.convert("GetRoleMappings", err, nil)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.RoleMapping, error) {
-		var m store.RoleMapping
-		err := r.Scan(&m.Group, &m.Role)
-		return m, err
-	})
-	if err != nil {
-		return nil, s.convert("GetRoleMappings", err, nil)
-	}
-	if len(out) == 0 {
-		if err := s.tenantExists(ctx, s.pool, "GetRoleMappings", tenantID); err != nil {
-			return nil, err
-		}
-		out = []store.RoleMapping{}
-	}
-	return out, nil
+	return listOfTenant(ctx, s, "GetRoleMappings", `select group_name, role from role_mappings where tenant_id = $1 order by position`,
+		func(r pgx.Row) (store.RoleMapping, error) {
+			var m store.RoleMapping
+			err := r.Scan(&m.Group, &m.Role)
+			return m, err
+		}, tenantID)
 }

@@ -123,6 +123,27 @@ func (s *Store) inTx(ctx context.Context, op string, v vals, fn func(pgx.Tx) err
 	return s.convert(op, tx.Commit(ctx), v)
 }
 
+// listOfTenant runs a list query whose $1 is the tenant id and scans each
+// row. An empty answer is ErrNotFound for an unknown tenant, else an empty,
+// non-nil slice.
+func listOfTenant[T any](ctx context.Context, s *Store, op, sql string, scan func(pgx.Row) (T, error), tenantID string, args ...any) ([]T, error) {
+	rows, err := s.pool.Query(ctx, sql, append([]any{tenantID}, args...)...)
+	if err != nil {
+		return nil, s.convert(op, err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if err != nil {
+		return nil, s.convert(op, err, nil)
+	}
+	if len(out) == 0 {
+		if err := s.tenantExists(ctx, s.pool, op, tenantID); err != nil {
+			return nil, err
+		}
+		out = []T{}
+	}
+	return out, nil
+}
+
 // tenantExists answers ErrNotFound for an unknown tenant, for list queries
 // whose empty answer cannot tell.
 func (s *Store) tenantExists(ctx context.Context, q querier, op, tenantID string) error {
@@ -459,21 +480,7 @@ func (s *Store) ListTokens(ctx context.Context, tenantID string) ([]store.Token,
 	if !keysOK(tenantID) {
 		return nil, store.ErrNotFound
 	}
-	rows, err := s.pool.Query(ctx, `select `+tokenCols+` from tokens where tenant_id = $1 order by seq`, tenantID)
-	if err != nil {
-		return nil, s.convert("ListTokens", err, nil)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Token, error) { return scanToken(r) })
-	if err != nil {
-		return nil, s.convert("ListTokens", err, nil)
-	}
-	if len(out) == 0 {
-		if err := s.tenantExists(ctx, s.pool, "ListTokens", tenantID); err != nil {
-			return nil, err
-		}
-		out = []store.Token{}
-	}
-	return out, nil
+	return listOfTenant(ctx, s, "ListTokens", `select `+tokenCols+` from tokens where tenant_id = $1 order by seq`, scanToken, tenantID)
 }
 
 // RevokeToken revokes a token; revoking it again keeps the first time and
