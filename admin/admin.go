@@ -159,6 +159,13 @@ func notFound(format string, args ...any) *Error {
 // fail renders err: admin errors as they are, store errors by kind, anything
 // else as a 500 whose cause goes to the log only.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	err = roleError(err) // role errors carry their own codes and fields
+	var inUse *roleInUse
+	if errors.As(err, &inUse) {
+		zerolog.Ctx(r.Context()).Info().Str("error", inUse.Code).Str("detail", inUse.Message).Msg("admin request refused")
+		writeJSON(w, inUse.Status, inUse)
+		return
+	}
 	var e *Error
 	var conflict *store.ConflictError
 	var inv *store.InvalidError

@@ -22,7 +22,7 @@ func TestFail_typedStoreErrors(t *testing.T) {
 		status int
 		code   string
 	}{
-		{&store.UnknownRoleError{Role: "boss", Known: []string{"admin", "supervisor", "agent"}}, 400, "invalid_request"},
+		{&store.UnknownRoleError{Role: "boss", Known: []string{"admin", "supervisor", "agent"}}, 400, "unknown_role"},
 		{fmt.Errorf("wrapped: %w", &store.PrivilegedRoleError{Role: "admin"}), 403, "forbidden"},
 		{fmt.Errorf("something broke"), 500, "internal"},
 	} {

@@ -92,7 +92,8 @@ func customRolesAllowed(t store.Tenant) error {
 		strings.Join(licensing.PlansWith(licensing.CustomRoles), ", "), t.ID, t.Plan, t.ID)}
 }
 
-// roleError turns the store's role errors into admin answers.
+// roleError maps the role errors of the store and the permission catalogue
+// to admin errors; fail applies it to every error a handler returns.
 func roleError(err error) error {
 	var unknown *store.UnknownRoleError
 	var inUse *store.RoleInUseError
@@ -240,7 +241,7 @@ func (a *API) createRole(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf("role %q already exists in tenant %s", name, t.ID)}
 	}
 	if err != nil {
-		return roleError(err)
+		return err
 	}
 	w.Header().Set("Location", "/admin/v1/tenants/"+t.ID+"/roles/"+created.Name)
 	writeJSON(w, http.StatusCreated, viewRole(created, false, 0))
@@ -279,7 +280,7 @@ func (a *API) putRole(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no role %q in tenant %s", name, t.ID)
 	}
 	if err != nil {
-		return roleError(err)
+		return err
 	}
 	n, err := a.holders(r, t.ID, name)
 	if err != nil {
@@ -307,13 +308,7 @@ func (a *API) deleteRole(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no role %q in tenant %s", name, t.ID)
 	}
 	if err != nil {
-		var inUse *store.RoleInUseError
-		if errors.As(err, &inUse) {
-			e := roleError(err).(*roleInUse)
-			writeJSON(w, e.Status, e)
-			return nil
-		}
-		return roleError(err)
+		return err // fail: a 409 with the holders' count while users hold it
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -543,7 +538,7 @@ func (a *API) decideApproval(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no approval %q in tenant %s", id, t.ID)
 	}
 	if err != nil {
-		return roleError(err)
+		return err
 	}
 	if ap.Status == store.ApprovalSuperseded {
 		return &Error{Status: http.StatusConflict, Code: "superseded", Message: fmt.Sprintf(

@@ -79,7 +79,7 @@ func (a *API) setUsersRole(w http.ResponseWriter, r *http.Request) error {
 	}
 	changes, err := a.store.SetUsersRole(r.Context(), t.ID, ids, *in.Role, actor(r))
 	if err != nil {
-		return roleError(err)
+		return err
 	}
 	out := make([]roleChangeView, 0, len(changes))
 	changed := 0
