@@ -4,10 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/roster-dev/roster/store"
-	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
 )
 
@@ -18,8 +15,5 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // seat tests (seats_test.go) run against it; other tests join by adding it
 // to their backends.
 func openPostgres(t *testing.T, now func() time.Time) store.Store {
-	s, err := postgres.Open(t.Context(), pgtest.New(t), postgres.Options{Now: now})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	return s
+	return pgtest.Store(t, now)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/roster-dev/roster/lifecycle"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
 )
 
@@ -35,13 +34,8 @@ func (c *clock) Advance(d time.Duration) {
 
 func backends(t *testing.T, fn func(t *testing.T, st store.Store, c *clock)) {
 	open := map[string]func(*testing.T, func() time.Time) store.Store{
-		"memory": func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
-		"postgres": func(t *testing.T, now func() time.Time) store.Store {
-			s, err := postgres.Open(ctx, pgtest.New(t), postgres.Options{Now: now})
-			require.NoError(t, err)
-			t.Cleanup(s.Close)
-			return s
-		},
+		"memory":   func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
+		"postgres": func(t *testing.T, now func() time.Time) store.Store { return pgtest.Store(t, now) },
 	}
 	for _, name := range []string{"memory", "postgres"} {
 		t.Run(name, func(t *testing.T) {

@@ -19,7 +19,6 @@ import (
 	"github.com/roster-dev/roster/scim"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
 	"github.com/roster-dev/roster/tenancy"
 )
@@ -38,12 +37,7 @@ var backends = []struct {
 	open func(t testing.TB, now func() time.Time) store.Store
 }{
 	{"memory", func(_ testing.TB, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) }},
-	{"postgres", func(t testing.TB, now func() time.Time) store.Store {
-		st, err := postgres.Open(context.Background(), pgtest.New(t), postgres.Options{Now: now})
-		require.NoError(t, err)
-		t.Cleanup(st.Close)
-		return st
-	}},
+	{"postgres", func(t testing.TB, now func() time.Time) store.Store { return pgtest.Store(t, now) }},
 }
 
 // env is a SCIM handler on one store with one tenant, called as its token.

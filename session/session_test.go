@@ -31,7 +31,6 @@ import (
 	"github.com/roster-dev/roster/session"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
 )
 
@@ -47,12 +46,7 @@ var backends = []struct {
 	open func(t testing.TB, now func() time.Time) store.Store
 }{
 	{"memory", func(t testing.TB, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) }},
-	{"postgres", func(t testing.TB, now func() time.Time) store.Store {
-		s, err := postgres.Open(ctx, pgtest.New(t), postgres.Options{Now: now})
-		require.NoError(t, err)
-		t.Cleanup(s.Close)
-		return s
-	}},
+	{"postgres", func(t testing.TB, now func() time.Time) store.Store { return pgtest.Store(t, now) }},
 }
 
 // clock is the one time of a test: the store, the service, the test IdP

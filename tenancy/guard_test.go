@@ -29,13 +29,8 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // backends are the stores every guard test runs against.
 var backends = map[string]func(t testing.TB, now func() time.Time) store.Store{
-	"memory": func(t testing.TB, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
-	"postgres": func(t testing.TB, now func() time.Time) store.Store {
-		s, err := postgres.Open(context.Background(), pgtest.New(t), postgres.Options{Now: now})
-		require.NoError(t, err)
-		t.Cleanup(s.Close)
-		return s
-	},
+	"memory":   func(t testing.TB, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
+	"postgres": func(t testing.TB, now func() time.Time) store.Store { return pgtest.Store(t, now) },
 }
 
 type harness struct {

@@ -25,7 +25,6 @@ import (
 
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
 	"github.com/roster-dev/roster/tenancy"
 )
@@ -102,13 +101,8 @@ type storeOpener func(t *testing.T, now func() time.Time) store.Store
 // forEachStore runs test on the memory and on a fresh PostgreSQL store.
 func forEachStore(t *testing.T, test func(t *testing.T, open storeOpener)) {
 	for name, open := range map[string]storeOpener{
-		"memory": func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
-		"postgres": func(t *testing.T, now func() time.Time) store.Store {
-			s, err := postgres.Open(t.Context(), pgtest.New(t), postgres.Options{Now: now})
-			require.NoError(t, err)
-			t.Cleanup(s.Close)
-			return s
-		},
+		"memory":   func(t *testing.T, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
+		"postgres": func(t *testing.T, now func() time.Time) store.Store { return pgtest.Store(t, now) },
 	} {
 		t.Run(name, func(t *testing.T) { test(t, open) })
 	}

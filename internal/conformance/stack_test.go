@@ -17,7 +17,6 @@ import (
 	"github.com/roster-dev/roster/scim"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
 	"github.com/roster-dev/roster/tenancy"
 )
@@ -48,10 +47,7 @@ func openStore(t *testing.T, backend string) store.Store {
 	case "memory":
 		return memory.New(memory.Options{})
 	case "postgres":
-		s, err := postgres.Open(context.Background(), pgtest.New(t), postgres.Options{})
-		require.NoError(t, err)
-		t.Cleanup(s.Close)
-		return s
+		return pgtest.Store(t, nil)
 	}
 	t.Fatalf("unknown backend %q", backend)
 	return nil

@@ -71,6 +71,19 @@ type server struct {
 	cluster *cluster
 }
 
+// Store opens a *postgres.Store on a fresh database of its own (New), with
+// now as its clock when not nil, and closes it when tb ends: the PostgreSQL
+// side of the tests that run against both backends.
+func Store(tb testing.TB, now func() time.Time) *postgres.Store {
+	tb.Helper()
+	s, err := postgres.Open(context.Background(), New(tb), postgres.Options{Now: now})
+	if err != nil {
+		tb.Fatalf("pgtest: open store: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
 // New creates a fresh, migrated database for tb and returns its connection
 // string. The database is dropped when tb ends.
 func New(tb testing.TB) string {
