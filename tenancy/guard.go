@@ -46,10 +46,13 @@ type Config struct {
 //  4. the tenant's rate limit (settings.rate_limit_per_second; 0 = none);
 //     else 429 with Retry-After.
 //
-// Every request reads the tenant, token and SAML configuration from the store
-// (store.Authenticate, one round trip), so revocations and plan or SSO
-// changes take effect on the next request: nothing is cached. Token last-use
-// times are kept in memory and written in batches.
+// Every request asks the store for the tenant, token and SAML configuration
+// (store.Authenticate). The memory store reads them; the PostgreSQL store
+// answers from a cache that every revocation, plan, settings or SSO change
+// empties for the tenant (at once in the process that made it, by NOTIFY at
+// commit in every other), so such changes take effect on the next request
+// without a database round trip per request. Token last-use times are kept
+// in memory and written in batches.
 type Guard struct {
 	store  store.Store
 	now    func() time.Time

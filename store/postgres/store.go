@@ -50,6 +50,11 @@ type Store struct {
 	// creating a user need not read it first; every creation that relies on
 	// it checks it in its statement (resolve.go, createUserSQL).
 	defaultRoles sync.Map // tenant id → string
+
+	// auth caches Authenticate's answers, kept true by LISTEN (authcache.go).
+	auth       authCache
+	stopListen context.CancelFunc
+	listenDone chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,7 +86,12 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		opts.NewID = uuid.NewString
 	}
 	// The zero zerolog.Logger is disabled, like zerolog.Nop().
-	return &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger}
+	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger,
+		auth: authCache{entries: map[authKey]authEntry{}}, listenDone: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopListen = cancel
+	go s.listen(ctx, s.listenDone)
+	return s
 }
 
 // Pool is the store's connection pool.
@@ -92,8 +102,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.convert("Ping", s.pool.Ping(ctx), nil)
 }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close stops the auth cache's listener and closes the pool.
+func (s *Store) Close() {
+	s.stopListen()
+	<-s.listenDone
+	s.pool.Close()
+}
 
 func (s *Store) clock() time.Time { return store.Timestamp(s.now()) }
 
@@ -326,6 +340,7 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, by store.Actor, fn 
 	if !keysOK(id) {
 		return store.Tenant{}, store.ErrNotFound
 	}
+	defer s.auth.invalidate(id) // after the commit (authcache.go)
 	var out store.Tenant
 	// A change of the default role re-resolves users after the tenant row is
 	// locked, the reverse of a user write's order (see defaultRoleChanged):
@@ -388,6 +403,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string, by store.Actor) err
 	if !keysOK(id) {
 		return store.ErrNotFound
 	}
+	defer s.auth.invalidate(id) // after the commit (authcache.go)
 	return s.inTx(ctx, "DeleteTenant", nil, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `select 1 from users where tenant_id = $1 for update`, id); err != nil {
 			return err
@@ -489,6 +505,7 @@ func (s *Store) RevokeToken(ctx context.Context, tenantID, id string, at time.Ti
 	if !keysOK(tenantID, id) {
 		return store.ErrNotFound
 	}
+	defer s.auth.invalidate(tenantID) // after the commit (authcache.go)
 	return s.inTx(ctx, "RevokeToken", nil, func(tx pgx.Tx) error {
 		old, err := scanToken(tx.QueryRow(ctx, `select `+tokenCols+` from tokens where tenant_id = $1 and id = $2 for no key update`, tenantID, id))
 		if err != nil {
@@ -545,6 +562,7 @@ func (s *Store) PutSAMLConfig(ctx context.Context, tenantID string, c store.SAML
 	if !keysOK(tenantID) {
 		return store.SAMLConfig{}, store.ErrNotFound
 	}
+	defer s.auth.invalidate(tenantID) // after the commit (authcache.go)
 	var out store.SAMLConfig
 	err := s.inTx(ctx, "PutSAMLConfig", nil, func(tx pgx.Tx) error {
 		// The tenant row lock serialises writers of the configuration, so
@@ -596,6 +614,7 @@ func (s *Store) DeleteSAMLConfig(ctx context.Context, tenantID string, by store.
 	if !keysOK(tenantID) {
 		return store.ErrNotFound
 	}
+	defer s.auth.invalidate(tenantID) // after the commit (authcache.go)
 	return s.inTx(ctx, "DeleteSAMLConfig", nil, func(tx pgx.Tx) error {
 		old, err := scanSAML(tx.QueryRow(ctx, `delete from saml_configs where tenant_id = $1 returning `+samlCols, tenantID))
 		if err != nil {

@@ -11,13 +11,37 @@ import (
 )
 
 // Authenticate reads the tenant, the token and the SAML configuration in one
-// statement: the SCIM guard runs it on every request, so that a revocation
-// or a plan or SSO change takes effect on the next request. The tenant goes
-// through scanTenant, so it decodes exactly as everywhere else.
+// statement, or answers them from the auth cache (authcache.go), which every
+// revocation, plan, settings or SSO change empties for the tenant before the
+// next request: the SCIM guard runs it on every request. The tenant goes
+// through scanTenant, so it decodes exactly as everywhere else; a cached
+// tenant's seat counters and a cached token's last use may lag.
 func (s *Store) Authenticate(ctx context.Context, tenantID, tokenID string) (store.Tenant, store.Token, *store.SAMLConfig, error) {
 	if !keysOK(tenantID, tokenID) {
 		return store.Tenant{}, store.Token{}, nil, store.ErrNotFound
 	}
+	k := authKey{tenantID, tokenID}
+	if e, ok := s.auth.get(k); ok {
+		return e.tenant.Clone(), e.token, cloneSAML(e.saml), nil
+	}
+	gen, _ := s.auth.begin()
+	t, tok, cfg, err := s.authenticate(ctx, tenantID, tokenID)
+	if err == nil {
+		s.auth.put(k, gen, authEntry{tenant: t.Clone(), token: tok, saml: cloneSAML(cfg)})
+	}
+	return t, tok, cfg, err
+}
+
+func cloneSAML(c *store.SAMLConfig) *store.SAMLConfig {
+	if c == nil {
+		return nil
+	}
+	x := *c
+	return &x
+}
+
+// authenticate is Authenticate's database read.
+func (s *Store) authenticate(ctx context.Context, tenantID, tokenID string) (store.Tenant, store.Token, *store.SAMLConfig, error) {
 	var (
 		k                   store.Token
 		entityID, ssoURL    *string

@@ -1,0 +1,157 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// The SCIM guard calls Authenticate on every request. Reading tenant, token
+// and SAML configuration from the database each time doubled the round trips
+// of every SCIM request (BENCHMARKS.md, "SCIM over HTTP"), so the answers are
+// cached, and a change to any of them takes the tenant's entries out:
+//
+//   - in this process, synchronously: every Store method that changes a
+//     tenant, revokes a token or changes SAML drops the tenant's entries
+//     after its commit, before it returns (so the next request re-reads);
+//   - in every process, through PostgreSQL: triggers (migration 0010) send
+//     NOTIFY roster_auth with the tenant id when a tenant's plan, settings
+//     or name change, a token is revoked or deleted, or a SAML configuration
+//     is written or deleted; each Store LISTENs on a connection of its own
+//     and drops what it is told to. NOTIFY is delivered at commit, so another
+//     process stops using an old answer within the notification's delivery
+//     (well under a millisecond on one host).
+//
+// Nothing is cached while the listening connection is down (every call reads
+// the database, as before), and the whole cache is emptied when it comes back
+// or goes away, so no notification can be missed. Entries also expire after
+// authTTL, and a fill that raced with an invalidation is not kept (gen).
+// The cached tenant's seat counters are not kept current: the guard reads
+// only its id, plan and settings.
+type authCache struct {
+	mu      sync.Mutex
+	live    bool   // the listener is connected and listening
+	gen     uint64 // bumped by every invalidation
+	last    string // the payload of the last notification (tests wait for theirs)
+	entries map[authKey]authEntry
+}
+
+type authKey struct{ tenant, token string }
+
+type authEntry struct {
+	tenant  store.Tenant
+	token   store.Token
+	saml    *store.SAMLConfig
+	expires time.Time
+}
+
+const (
+	authTTL        = 5 * time.Second
+	authMaxEntries = 10_000
+	authChannel    = "roster_auth"
+)
+
+// get answers a live, unexpired entry.
+func (c *authCache) get(k authKey) (authEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || !c.live {
+		return authEntry{}, false
+	}
+	if time.Now().After(e.expires) {
+		delete(c.entries, k)
+		return authEntry{}, false
+	}
+	return e, true
+}
+
+// begin is called before a database read that may fill the cache: it
+// answers the generation to hand to put, and whether caching is on.
+func (c *authCache) begin() (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen, c.live
+}
+
+// put keeps e unless an invalidation came since begin answered gen.
+func (c *authCache) put(k authKey, gen uint64, e authEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.live || c.gen != gen {
+		return
+	}
+	if len(c.entries) >= authMaxEntries {
+		clear(c.entries) // tokens in use are few; a full map is a flood of made-up ids
+	}
+	e.expires = time.Now().Add(authTTL)
+	c.entries[k] = e
+}
+
+// invalidate drops a tenant's entries and fails the fills in flight.
+func (c *authCache) invalidate(tenantID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for k := range c.entries {
+		if k.tenant == tenantID {
+			delete(c.entries, k)
+		}
+	}
+}
+
+// setLive turns caching on (listening) or off, emptying the cache either way.
+func (c *authCache) setLive(live bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.live = live
+	clear(c.entries)
+}
+
+// listen keeps a connection of its own listening on authChannel until ctx
+// ends, reconnecting with a back-off; it closes done when it returns.
+func (s *Store) listen(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx)
+		s.auth.setLive(false)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("postgres: auth cache listener lost; authenticating from the database until it is back")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background()) //nolint:errcheck // closing a connection we are done with
+	if _, err := conn.Exec(ctx, "listen "+authChannel); err != nil {
+		return err
+	}
+	s.auth.setLive(true) // from here on, no change goes unnoticed
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		s.auth.invalidate(n.Payload)
+		s.auth.mu.Lock()
+		s.auth.last = n.Payload
+		s.auth.mu.Unlock()
+	}
+}
