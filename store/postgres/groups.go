@@ -68,30 +68,51 @@ func collectMembers(rows pgx.Rows) ([]store.Member, error) {
 	return out, err
 }
 
-// liveUsersSQL reads the listed users that exist and are not deleted ($1
-// tenant, $2 ids, no duplicates) with what a member shows, and locks them FOR
-// SHARE: that waits out a concurrent DeleteUser (FOR NO KEY UPDATE), so a
-// deleted user never becomes a member.
+// liveUserSQL is the lateral probe of one listed user (a.id) of tenant $1
+// that exists and is not deleted, locked FOR SHARE: that waits out a
+// concurrent DeleteUser (FOR NO KEY UPDATE) and then re-checks deleted_at,
+// so a deleted user never becomes a member, and keeps the user from being
+// deleted until the membership is committed (there is no foreign key, see
+// migration 0011).
 //
-// The id lists of these statements are joined as unnest(…), never tested
-// with = any(…)/<> all(…): once pgx's prepared statement gets PostgreSQL's
-// generic plan the array is no constant, so = any is a linear scan of the
-// array for every row — 10,000 ids against 10,000 rows is 10⁸ comparisons,
-// seconds for one PATCH.
+// The id lists are probed one id at a time, in the order given — sorted,
+// so that users are locked in id order, as every multi-user lock takes them
+// (resolve.go's lockUsers) — and never joined nor tested with = any(…):
+// PostgreSQL then hash-joins a whole scan of the tenant's users (200 ms for
+// 200,000 users, more for a million), and once pgx's prepared statement gets
+// the generic plan, = any is a linear scan of the array for every row. The
+// "offset 0" keeps the probe from being flattened into a join.
+const liveUserSQL = `select u.id, u.display_name, u.user_name, u.seq from users u
+	where u.tenant_id = $1 and u.id = a.id and u.deleted_at is null
+	offset 0 for share`
+
+// liveUsersSQL reads the listed live users ($1 tenant, $2 ids, sorted, no
+// duplicates) with what a member shows, locked (liveUserSQL).
 const liveUsersSQL = `select u.id, case when u.display_name <> '' then u.display_name else u.user_name end, u.seq
 from unnest($2::text[]) as a (id)
-join users u on u.tenant_id = $1 and u.id = a.id
-where u.deleted_at is null
-order by u.id
-for share of u`
+cross join lateral (` + liveUserSQL + `) as u`
 
-// addMembersSQL adds the live users among $3 to group $2: one row each, a
-// present one stays one row.
-const addMembersSQL = `insert into group_members (tenant_id, group_id, user_id)
-select $1, $2, u.id from unnest($3::text[]) as a (id)
-join users u on u.tenant_id = $1 and u.id = a.id
-where u.deleted_at is null
-on conflict do nothing`
+// addMembersSQL adds the live users among $3 (sorted, no duplicates) to
+// group $2, locking them (liveUserSQL), and answers how many of $3 are live
+// users and how many it added: a present member stays one row. The caller
+// holds the group row, so adds to one group take turns and the anti-join
+// sees every committed member (no "on conflict": its speculative insertion
+// doubles the cost of the insert).
+const addMembersSQL = `with live as (
+	select u.id from unnest($3::text[]) as a (id)
+	cross join lateral (` + liveUserSQL + `) as u
+), added as (
+	insert into group_members (tenant_id, group_id, user_id)
+	select $1, $2, l.id from live l
+	where not exists (select 1 from group_members m where m.tenant_id = $1 and m.group_id = $2 and m.user_id = l.id)
+	returning 1
+)
+select (select count(*) from live), (select count(*) from added)`
+
+// liveIDsSQL lists which of $2 are live users of tenant $1, unlocked: it
+// only names the unknown ids of a refused change.
+const liveIDsSQL = `select a.id from unnest($2::text[]) as a (id)
+where exists (select 1 from users u where u.tenant_id = $1 and u.id = a.id and u.deleted_at is null offset 0)`
 
 // memberIDs lists the ids that must be live users: those of adds and
 // replaces, in order, each once.
@@ -122,6 +143,48 @@ func storable(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// lockOrder is storable(ids) sorted, each once: the order users are locked in.
+func lockOrder(ids []string) []string {
+	out := storable(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// onlyAdds says whether every membership change adds: they are then one
+// add of all their ids, one statement that checks, locks and inserts.
+func onlyAdds(ops []store.MemberOp) bool {
+	for _, op := range ops {
+		if op.Kind != store.MembersAdd {
+			return false
+		}
+	}
+	return len(ops) > 0
+}
+
+// unknownMembers names, in the order asked, the asked ids that are not live
+// users of the tenant, for a change that found fewer live users than asked.
+func unknownMembers(ctx context.Context, tx pgx.Tx, tenantID string, asked []string) error {
+	rows, err := tx.Query(ctx, liveIDsSQL, tenantID, lockOrder(asked))
+	if err != nil {
+		return err
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	live := make(map[string]struct{}, len(found))
+	for _, id := range found {
+		live[id] = struct{}{}
+	}
+	var bad []string
+	for _, id := range asked {
+		if _, ok := live[id]; !ok {
+			bad = append(bad, id)
+		}
+	}
+	return callerErr{&store.UnknownMembersError{IDs: bad}}
 }
 
 // liveUser is a row of liveUsersSQL.
@@ -158,45 +221,50 @@ func readLiveUsers(asked []string, rows pgx.Rows) ([]liveUser, error) {
 }
 
 // queueMemberOps queues set-based statements for the membership changes
-// (one per change, two for a replace) and returns, per statement, the sign
-// of its change of the member count: its rows affected are members added
-// (+1) or removed (-1).
-func queueMemberOps(b *pgx.Batch, tenantID, groupID string, ops []store.MemberOp) []int64 {
-	var signs []int64
+// (one per change, two for a replace) and returns, per statement, whether
+// it adds (addMembersSQL) rather than removes.
+func queueMemberOps(b *pgx.Batch, tenantID, groupID string, ops []store.MemberOp) []bool {
+	var adds []bool
 	for _, op := range ops {
-		ids := storable(op.UserIDs)
 		switch op.Kind {
 		case store.MembersAdd:
-			b.Queue(addMembersSQL, tenantID, groupID, ids)
-			signs = append(signs, 1)
+			b.Queue(addMembersSQL, tenantID, groupID, lockOrder(op.UserIDs))
+			adds = append(adds, true)
 		case store.MembersRemove:
 			b.Queue(`delete from group_members m using unnest($3::text[]) as a (id)
 where m.tenant_id = $1 and m.group_id = $2 and m.user_id = a.id`,
-				tenantID, groupID, ids)
-			signs = append(signs, -1)
+				tenantID, groupID, storable(op.UserIDs))
+			adds = append(adds, false)
 		case store.MembersReplace:
 			b.Queue(`delete from group_members m
 where m.tenant_id = $1 and m.group_id = $2 and not exists (select from unnest($3::text[]) as a (id) where a.id = m.user_id)`,
-				tenantID, groupID, ids)
-			b.Queue(addMembersSQL, tenantID, groupID, ids)
-			signs = append(signs, -1, 1)
+				tenantID, groupID, storable(op.UserIDs))
+			b.Queue(addMembersSQL, tenantID, groupID, lockOrder(op.UserIDs))
+			adds = append(adds, false, true)
 		}
 	}
-	return signs
+	return adds
 }
 
 // memberDelta reads the results of queueMemberOps' statements: the change of
-// the member count.
-func memberDelta(br pgx.BatchResults, signs []int64) (int64, error) {
-	var delta int64
-	for _, sign := range signs {
+// the member count, and how many of the ids the adds asked for were live.
+func memberDelta(br pgx.BatchResults, adds []bool) (delta, live int64, err error) {
+	for _, add := range adds {
+		if add {
+			var l, n int64
+			if err := br.QueryRow().Scan(&l, &n); err != nil {
+				return 0, 0, err
+			}
+			delta, live = delta+n, live+l
+			continue
+		}
 		tag, err := br.Exec()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		delta += sign * tag.RowsAffected()
+		delta -= tag.RowsAffected()
 	}
-	return delta, nil
+	return delta, live, nil
 }
 
 func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group, by store.Actor) (store.Group, error) {
@@ -229,7 +297,7 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group,
 		b := &pgx.Batch{}
 		b.Queue(`select exists (select 1 from tenants where id = $1),
 	exists (select 1 from groups where tenant_id = $1 and display_name_key = $2)`, tenantID, key)
-		b.Queue(liveUsersSQL, tenantID, storable(asked))
+		b.Queue(liveUsersSQL, tenantID, lockOrder(asked))
 		br := tx.SendBatch(ctx, b)
 		var tenantOK, nameTaken bool
 		if err := br.QueryRow().Scan(&tenantOK, &nameTaken); err != nil {
@@ -256,6 +324,10 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group,
 		if err != nil {
 			return err
 		}
+		liveIDs := make([]string, len(live)) // checked and locked: inserted as they are
+		for i, l := range live {
+			liveIDs[i] = l.member.UserID
+		}
 		slices.SortFunc(live, func(a, b liveUser) int { return cmpInt64(a.seq, b.seq) })
 		members := make([]store.Member, len(live))
 		for i, l := range live {
@@ -272,7 +344,7 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group,
 )
 insert into groups (tenant_id, id, seq, display_name, display_name_key, external_id, version, created_at, updated_at)
 select $1, $2, t.group_seq, $3, $4, $5, 1, $6, $6 from t`, tenantID, g.ID, g.DisplayName, key, g.ExternalID, now)
-		b.Queue(addMembersSQL, tenantID, g.ID, storable(asked))
+		b.Queue(`insert into group_members (tenant_id, group_id, user_id) select $1, $2, unnest($3::text[])`, tenantID, g.ID, liveIDs)
 		b.Queue(`insert into group_member_counts (tenant_id, group_id, members) values ($1, $2, $3)`, tenantID, g.ID, len(members))
 		b.Queue(auditInsert, auditArgs(tenantID, now, by, "group.created", "group", g.ID, "", "", store.AuditJSON(out))...)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -449,21 +521,34 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, by store.A
 		}
 
 		// The rename (a taken name fails first, as in every backend), the
-		// member check, the changes.
+		// member check, the changes. Adds alone are one add of all their
+		// ids: one statement checks, locks and inserts them. Other changes
+		// lock the users they add first, before any membership row (the
+		// lock order of migration 0004: a removal's row lock taken before
+		// a user's share lock could wait for a DeleteUser of that user
+		// that waits for the row), and check them all before any change.
 		b := &pgx.Batch{}
 		b.Queue(`update groups set display_name = $3, display_name_key = $4, external_id = $5,
 	version = version + 1, updated_at = $6
 where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.DisplayName), g.ExternalID, now)
-		if len(asked) > 0 {
-			b.Queue(liveUsersSQL, tenantID, storable(asked))
+		var adds []bool
+		merged := onlyAdds(up.Members)
+		switch {
+		case merged:
+			b.Queue(addMembersSQL, tenantID, id, lockOrder(asked))
+			adds = []bool{true}
+		case len(asked) > 0:
+			b.Queue(liveUsersSQL, tenantID, lockOrder(asked))
+			fallthrough
+		default:
+			adds = queueMemberOps(b, tenantID, id, up.Members)
 		}
-		signs := queueMemberOps(b, tenantID, id, up.Members)
 		br := tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			return callerErr{s.convert("UpdateGroup", err, vals{"displayName": g.DisplayName})}
 		}
-		if len(asked) > 0 {
+		if !merged && len(asked) > 0 {
 			rows, err := br.Query()
 			if err != nil {
 				br.Close()
@@ -474,12 +559,15 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 				return err
 			}
 		}
-		delta, err := memberDelta(br, signs)
+		delta, live, err := memberDelta(br, adds)
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
 			return err
+		}
+		if merged && live < int64(len(asked)) {
+			return unknownMembers(ctx, tx, tenantID, asked) // the transaction rolls back: nothing applied
 		}
 
 		// Then the counter, and the audit event with the count it ends at.
@@ -517,7 +605,7 @@ returning members`, tenantID, id, delta)
 	return out, nil
 }
 
-// DeleteGroup removes the group and (by cascade) its member rows, and records it.
+// DeleteGroup removes the group, its member rows and its counter, and records it.
 func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, by store.Actor) error {
 	if !keysOK(tenantID, id) {
 		return store.ErrNotFound
@@ -533,7 +621,12 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, by store.A
 			return err
 		}
 		now := s.clock()
+		// The members first, then the group and by cascade its counter:
+		// the lock order of migration 0004. No foreign key deletes the
+		// members (migration 0011); every writer of them held the group row,
+		// which this transaction now holds, so this statement sees them all.
 		b := &pgx.Batch{}
+		b.Queue(`delete from group_members where tenant_id = $1 and group_id = $2`, tenantID, id)
 		b.Queue(`delete from groups where tenant_id = $1 and id = $2`, tenantID, id)
 		b.Queue(auditInsert, auditArgs(tenantID, now, by, "group.deleted", "group", id, "", store.AuditJSON(old), "")...)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {

@@ -220,8 +220,12 @@ func jsonArg[T any](v []T) (any, error) {
 
 // fromJSON decodes a jsonb column read as bytes; SQL null leaves dst nil.
 func fromJSON[T any](b []byte, dst *[]T) error {
-	if b == nil {
+	switch string(b) { // no allocation: the conversion is only compared
+	case "", "null":
 		*dst = nil
+		return nil
+	case "[]":
+		*dst = []T{} // as json.Unmarshal answers, without its cost
 		return nil
 	}
 	return json.Unmarshal(b, dst)
@@ -397,7 +401,7 @@ returning `+tenantCols, append([]any{id, t.Name, t.Plan, t.Seats, t.Addons, sett
 
 // DeleteTenant removes the tenant and everything it owns: by cascade, and
 // explicitly for users, seat_events and audit_events (no foreign keys, see
-// migration 0003).
+// migration 0003) and group_members (0011).
 // The tenant's users are locked first, in the order every write takes.
 func (s *Store) DeleteTenant(ctx context.Context, id string, by store.Actor) error {
 	if !keysOK(id) {
@@ -419,6 +423,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string, by store.Actor) err
 		// entry committed by writers that held the tenant row before us.
 		b := &pgx.Batch{}
 		b.Queue(`delete from users where tenant_id = $1`, id)
+		b.Queue(`delete from group_members where tenant_id = $1`, id) // no foreign keys (migration 0011)
 		b.Queue(`delete from seat_events where tenant_id = $1`, id)
 		b.Queue(`delete from audit_events where tenant_id = $1`, id)
 		// The deletion itself outlives the tenant, in the operator's trail.
