@@ -46,6 +46,9 @@ func (s *Store) userWithGroups(ctx context.Context, op, sql, tenantID, key strin
 	if err != nil {
 		return store.User{}, nil, s.convert(op, err, nil)
 	}
+	if string(raw) == "[]" { // in no group: the common case, without a decoder
+		return u, []store.Group{}, nil
+	}
 	var refs []struct {
 		ID          string `json:"id"`
 		DisplayName string `json:"displayName"`
