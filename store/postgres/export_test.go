@@ -1,5 +1,11 @@
 package postgres
 
+import (
+	"context"
+
+	"github.com/roster-dev/roster/store"
+)
+
 // Test hooks for the black-box tests in package postgres_test.
 var (
 	MigrateFS          = migrateFS
@@ -24,3 +30,35 @@ func (s *Store) AuthCacheLast() string {
 	defer s.auth.mu.Unlock()
 	return s.auth.last
 }
+
+// CreateBatchSQL is the statement that writes concurrent creations together.
+var CreateBatchSQL = createBatchSQL
+
+// CreateUsersTogether creates users as one batch of concurrent creations
+// would (createbatch.go), so that tests need not race to form a batch.
+// Users whose creation cannot be prepared answer that error.
+func (s *Store) CreateUsersTogether(ctx context.Context, tenantID string, users []store.User, by store.Actor) ([]store.User, []error) {
+	out, errs := make([]store.User, len(users)), make([]error, len(users))
+	var batch []*createReq
+	var at []int
+	for i, u := range users {
+		c, ok, err := s.fastCreate(tenantID, u, by)
+		if err == nil && !ok {
+			c, err = s.prepareCreate(ctx, s.pool, tenantID, u, by)
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		batch = append(batch, &createReq{ctx: ctx, c: c})
+		at = append(at, i)
+	}
+	s.runCreates(batch)
+	for k, r := range batch {
+		out[at[k]], errs[at[k]] = r.out, r.err
+	}
+	return out, errs
+}
+
+// BatchWrites counts the batches written whole in one statement.
+func (s *Store) BatchWrites() int64 { return s.creates.written.Load() }

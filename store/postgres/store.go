@@ -51,6 +51,9 @@ type Store struct {
 	// it checks it in its statement (resolve.go, createUserSQL).
 	defaultRoles sync.Map // tenant id → string
 
+	// creates writes concurrent creations of one tenant together (createbatch.go).
+	creates createBatcher
+
 	// auth caches Authenticate's answers, kept true by LISTEN (authcache.go).
 	auth       authCache
 	stopListen context.CancelFunc

@@ -268,7 +268,7 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 		if err != nil {
 			return store.User{}, err
 		}
-		out, err := c.exec(ctx, s.pool) // one statement, no transaction: the hot path
+		out, err := s.create(ctx, c) // one statement, no transaction: the hot path (createbatch.go)
 		if !errors.Is(err, errStaleDefault) {
 			return out, err
 		}
@@ -278,7 +278,7 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u store.User, b
 		return store.User{}, err
 	}
 	if !c.d.Grant && c.d.Pending == nil {
-		return c.exec(ctx, s.pool)
+		return s.create(ctx, c)
 	}
 	// A privileged grant or an approval request is written with the user.
 	var out store.User
