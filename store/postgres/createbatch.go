@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -79,15 +80,36 @@ func (s *Store) create(ctx context.Context, c *pendingCreate) (store.User, error
 	}
 
 	// This goroutine runs the batch, answers the others in it, and hands
-	// the tenant on to the next batch's first creation.
+	// the tenant on to the next batch's first creation, even if it panics
+	// (the others then answer errBatchStopped; the panic goes on up).
+	ran := false
+	defer func() {
+		if !ran {
+			for _, r := range batch {
+				if r.err == nil && r.out.ID == "" {
+					r.err = errBatchStopped
+				}
+			}
+		}
+		b.handOff(q, c.tenantID, batch)
+	}()
 	s.runCreates(batch)
+	ran = true
+	return req.out, req.err
+}
+
+var errBatchStopped = errors.New("postgres: a creation batch stopped before this creation was written")
+
+// handOff answers the batch's waiting creations and passes the tenant to
+// the next batch, or marks it idle.
+func (b *createBatcher) handOff(q *createQueue, tenantID string, batch []*createReq) {
 	for _, r := range batch[1:] {
 		r.done <- nil
 	}
 	b.mu.Lock()
 	if len(q.waiting) == 0 {
 		q.busy = false
-		delete(b.tenants, c.tenantID)
+		delete(b.tenants, tenantID)
 	} else {
 		n := min(len(q.waiting), maxCreateBatch)
 		next := q.waiting[:n:n]
@@ -95,7 +117,6 @@ func (s *Store) create(ctx context.Context, c *pendingCreate) (store.User, error
 		next[0].done <- next
 	}
 	b.mu.Unlock()
-	return req.out, req.err
 }
 
 // runCreates writes the batch in one statement when it can, else each
