@@ -62,3 +62,22 @@ func (s *Store) CreateUsersTogether(ctx context.Context, tenantID string, users 
 
 // BatchWrites counts the batches written whole in one statement.
 func (s *Store) BatchWrites() int64 { return s.creates.written.Load() }
+
+// ReadUsersTogether looks users up as one batch of concurrent lookups would
+// (readbatch.go): by id, or by userName when byName.
+func (s *Store) ReadUsersTogether(ctx context.Context, tenantID string, byName bool, keys []string) ([]store.User, [][]store.Group, []error) {
+	kind := readKind{readByID, tenantID}
+	batch := make([]*readReq, len(keys))
+	for i, k := range keys {
+		if byName {
+			kind.op, k = readByUserName, store.FoldKey(k)
+		}
+		batch[i] = &readReq{ctx: ctx, key: k}
+	}
+	s.runReads(kind, batch)
+	users, groups, errs := make([]store.User, len(keys)), make([][]store.Group, len(keys)), make([]error, len(keys))
+	for i, r := range batch {
+		users[i], groups[i], errs[i] = r.user, r.groups, r.err
+	}
+	return users, groups, errs
+}

@@ -23,42 +23,47 @@ const userWithGroupsCols = `select coalesce((
 	where m.tenant_id = u.tenant_id and m.user_id = u.id), '[]'), ` + userCols + ` from users u`
 
 // GetUserWithGroups is GetUser plus the user's groups (ID, DisplayName), in
-// one round trip.
+// one round trip, shared with the concurrent lookups by id (readbatch.go).
 func (s *Store) GetUserWithGroups(ctx context.Context, tenantID, id string) (store.User, []store.Group, error) {
 	if !keysOK(tenantID, id) {
 		return store.User{}, nil, store.ErrNotFound
 	}
-	return s.userWithGroups(ctx, "GetUserWithGroups", getUserWithGroupsSQL, tenantID, id)
+	return s.readUser(ctx, readKind{readByID, tenantID}, id)
 }
 
 // GetUserByUserNameWithGroups is GetUserByUserName plus the user's groups,
-// in one round trip.
+// in one round trip, shared with the concurrent lookups by userName.
 func (s *Store) GetUserByUserNameWithGroups(ctx context.Context, tenantID, userName string) (store.User, []store.Group, error) {
 	if !keysOK(tenantID) {
 		return store.User{}, nil, store.ErrNotFound
 	}
-	return s.userWithGroups(ctx, "GetUserByUserNameWithGroups", getByUserNameWithGroupsSQL, tenantID, store.FoldKey(userName))
+	return s.readUser(ctx, readKind{readByUserName, tenantID}, store.FoldKey(userName))
 }
 
+// userWithGroups is one lookup alone.
 func (s *Store) userWithGroups(ctx context.Context, op, sql, tenantID, key string) (store.User, []store.Group, error) {
-	var raw []byte
-	u, err := scanUser(s.pool.QueryRow(ctx, sql, tenantID, key), &raw)
+	u, groups, err := scanUserWithGroups(s.pool.QueryRow(ctx, sql, tenantID, key), tenantID)
 	if err != nil {
 		return store.User{}, nil, s.convert(op, err, nil)
 	}
+	return u, groups, nil
+}
+
+// decodeGroupRefs decodes the groups column of userWithGroupsCols.
+func decodeGroupRefs(tenantID string, raw []byte) ([]store.Group, error) {
 	if string(raw) == "[]" { // in no group: the common case, without a decoder
-		return u, []store.Group{}, nil
+		return []store.Group{}, nil
 	}
 	var refs []struct {
 		ID          string `json:"id"`
 		DisplayName string `json:"displayName"`
 	}
 	if err := json.Unmarshal(raw, &refs); err != nil {
-		return store.User{}, nil, s.convert(op, err, nil)
+		return nil, err
 	}
 	groups := make([]store.Group, len(refs))
 	for i, r := range refs {
 		groups[i] = store.Group{TenantID: tenantID, ID: r.ID, DisplayName: r.DisplayName}
 	}
-	return u, groups, nil
+	return groups, nil
 }

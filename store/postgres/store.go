@@ -53,6 +53,8 @@ type Store struct {
 
 	// creates writes concurrent creations of one tenant together (createbatch.go).
 	creates createBatcher
+	// reads reads concurrent lookups of single users together (readbatch.go).
+	reads readBatcher
 
 	// auth caches Authenticate's answers, kept true by LISTEN (authcache.go).
 	auth       authCache

@@ -1,0 +1,194 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// Concurrent reads of single users (by id, by userName) are read together.
+//
+// An IdP's sync sends many such lookups at once; each alone costs a
+// statement in PostgreSQL and a round trip here. While one lookup of a kind
+// (tenant and key) runs, the lookups of that kind that arrive wait here; when
+// it ends, all that waited (up to maxReadBatch) are read by one statement
+// that takes the keys as an array. Nothing waits on purpose: a lookup that
+// finds its kind idle runs at once, alone, with its own statement. Every
+// statement starts after each lookup it answers arrived, so a lookup sees
+// every write committed before it was made, as a lone one would.
+type readBatcher struct {
+	mu    sync.Mutex
+	kinds map[readKind]*readQueue
+}
+
+type readKind struct {
+	op     int // one of the readOps
+	tenant string
+}
+
+const (
+	readByID = iota
+	readByUserName
+)
+
+// readOps are the lone and the batched statement of each kind. The batched
+// one answers, for each key's 1-based position n, the rows of that key.
+var readOps = [...]struct {
+	name, one, many string
+}{
+	readByID: {"GetUserWithGroups", getUserWithGroupsSQL, userWithGroupsBatchSQL("u.id = k.key")},
+	readByUserName: {"GetUserByUserNameWithGroups", getByUserNameWithGroupsSQL,
+		userWithGroupsBatchSQL("u.user_name_key = k.key")},
+}
+
+func userWithGroupsBatchSQL(match string) string {
+	return `select k.n, ` + userWithGroupsCols[len("select "):] + `
+join unnest($2::text[]) with ordinality as k (key, n) on u.tenant_id = $1 and ` + match + ` and u.deleted_at is null`
+}
+
+type readQueue struct {
+	busy    bool
+	waiting []*readReq
+}
+
+type readReq struct {
+	ctx    context.Context
+	key    string
+	user   store.User
+	groups []store.Group
+	err    error
+	done   chan []*readReq
+}
+
+const maxReadBatch = 128
+
+// readUser answers the user (and groups) of key, alone or with the other
+// lookups of its kind waiting at the time.
+func (s *Store) readUser(ctx context.Context, kind readKind, key string) (store.User, []store.Group, error) {
+	b := &s.reads
+	req := &readReq{ctx: ctx, key: key, done: make(chan []*readReq, 1)}
+	b.mu.Lock()
+	if b.kinds == nil {
+		b.kinds = map[readKind]*readQueue{}
+	}
+	q := b.kinds[kind]
+	if q == nil {
+		q = &readQueue{}
+		b.kinds[kind] = q
+	}
+	batch := []*readReq{req}
+	if q.busy {
+		q.waiting = append(q.waiting, req)
+		b.mu.Unlock()
+		if batch = <-req.done; batch == nil {
+			return req.user, req.groups, req.err
+		}
+	} else {
+		q.busy = true
+		b.mu.Unlock()
+	}
+	ran := false
+	defer func() {
+		if !ran {
+			for _, r := range batch {
+				if r.err == nil && r.user.ID == "" {
+					r.err = errBatchStopped
+				}
+			}
+		}
+		b.handOff(q, kind, batch)
+	}()
+	s.runReads(kind, batch)
+	ran = true
+	return req.user, req.groups, req.err
+}
+
+func (b *readBatcher) handOff(q *readQueue, kind readKind, batch []*readReq) {
+	for _, r := range batch[1:] {
+		r.done <- nil
+	}
+	b.mu.Lock()
+	if len(q.waiting) == 0 {
+		q.busy = false
+		delete(b.kinds, kind)
+	} else {
+		n := min(len(q.waiting), maxReadBatch)
+		next := q.waiting[:n:n]
+		q.waiting = append([]*readReq(nil), q.waiting[n:]...)
+		next[0].done <- next
+	}
+	b.mu.Unlock()
+}
+
+// runReads answers every lookup of the batch: together when there are
+// several, else (or when the statement fails) each alone.
+func (s *Store) runReads(kind readKind, batch []*readReq) {
+	op := readOps[kind.op]
+	if len(batch) > 1 {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
+		err := s.readMany(ctx, kind, batch)
+		cancel()
+		if err == nil {
+			return
+		}
+		s.log.Debug().Err(err).Int("lookups", len(batch)).Msg("postgres: batched lookup failed; reading one by one")
+	}
+	for _, r := range batch {
+		r.user, r.groups, r.err = s.userWithGroups(r.ctx, op.name, op.one, kind.tenant, r.key)
+	}
+}
+
+func (s *Store) readMany(ctx context.Context, kind readKind, batch []*readReq) error {
+	keys := make([]string, len(batch))
+	for i, r := range batch {
+		keys[i] = r.key
+	}
+	rows, err := s.pool.Query(ctx, readOps[kind.op].many, kind.tenant, keys)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	found := make([]bool, len(batch))
+	for rows.Next() {
+		var n int64
+		u, groups, err := scanUserWithGroups(rows, kind.tenant, &n)
+		if err != nil {
+			return err
+		}
+		if n < 1 || int(n) > len(batch) || found[n-1] {
+			continue // not possible: one row per key at most (unique keys)
+		}
+		found[n-1] = true
+		batch[n-1].user, batch[n-1].groups = u, groups
+	}
+	if err := rows.Err(); err != nil {
+		for i := range batch {
+			batch[i].user, batch[i].groups = store.User{}, nil
+		}
+		return err
+	}
+	for i, r := range batch {
+		if !found[i] {
+			r.err = store.ErrNotFound
+		}
+	}
+	return nil
+}
+
+// scanUserWithGroups reads a row of userWithGroupsCols after extra.
+func scanUserWithGroups(row pgx.Row, tenantID string, extra ...any) (store.User, []store.Group, error) {
+	var raw []byte
+	u, err := scanUser(row, append(extra, &raw)...)
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	groups, err := decodeGroupRefs(tenantID, raw)
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	return u, groups, nil
+}
