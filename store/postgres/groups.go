@@ -93,24 +93,38 @@ from unnest($2::text[]) as a (id)
 cross join lateral (` + liveUserSQL + `) as u`
 
 // addMembersSQL adds the live users among $3 (sorted, no duplicates) to
-// group $2, locking them (liveUserSQL), and answers how many of $3 are live
-// users and how many it added: a present member stays one row. The caller
-// holds the group row, so adds to one group take turns and the anti-join
-// sees every committed member (no "on conflict": its speculative insertion
-// doubles the cost of the insert).
-const addMembersSQL = `with live as (
-	select u.id from unnest($3::text[]) as a (id)
-	cross join lateral (` + liveUserSQL + `) as u
-), added as (
-	insert into group_members (tenant_id, group_id, user_id)
-	select $1, $2, l.id from live l
-	where not exists (select 1 from group_members m where m.tenant_id = $1 and m.group_id = $2 and m.user_id = l.id)
-	returning 1
-)
-select (select count(*) from live), (select count(*) from added)`
+// group $2, locking them (liveUserSQL); its rows affected are the members
+// added: a present member stays one row. The caller holds the group row, so
+// adds to one group take turns and the probe for a present member sees
+// every committed one (no "on conflict": its speculative insertion doubled
+// the cost of the insert). That probe is one primary-key lookup per id
+// ("offset 0" keeps it from becoming a join): a join's plan, chosen on a
+// member estimate made before a big add, could compare every added id
+// with every member.
+const addMembersSQL = insertLiveSQL + `
+where not exists (` + presentSQL + `)`
 
-// liveIDsSQL lists which of $2 are live users of tenant $1, unlocked: it
-// only names the unknown ids of a refused change.
+// addOnlySQL is addMembersSQL for a change that only adds (onlyAdds): it is
+// the transaction's only membership write, so a member count of 0 means the
+// group has no member row and nothing needs a probe — the first push of an
+// IdP's group, the biggest add. The count is read by this statement, which
+// began after the group row was locked, so it sees the count of every
+// committed writer, consistent with their rows (each keeps its count in its
+// transaction); a writer in flight can only be a DeleteUser, which removes.
+const addOnlySQL = insertLiveSQL + `
+where (select c.members from group_member_counts c where c.tenant_id = $1 and c.group_id = $2) = 0
+	or not exists (` + presentSQL + `)`
+
+const insertLiveSQL = `insert into group_members (tenant_id, group_id, user_id)
+select $1, $2, u.id from unnest($3::text[]) as a (id)
+cross join lateral (` + liveUserSQL + `) as u`
+
+const presentSQL = `select 1 from group_members m
+	where m.tenant_id = $1 and m.group_id = $2 and m.user_id = u.id offset 0`
+
+// liveIDsSQL lists which of $2 are live users of tenant $1, unlocked: the
+// ids an add found present need no lock (it writes no row for them), and
+// the others are refused.
 const liveIDsSQL = `select a.id from unnest($2::text[]) as a (id)
 where exists (select 1 from users u where u.tenant_id = $1 and u.id = a.id and u.deleted_at is null offset 0)`
 
@@ -163,9 +177,11 @@ func onlyAdds(ops []store.MemberOp) bool {
 	return len(ops) > 0
 }
 
-// unknownMembers names, in the order asked, the asked ids that are not live
-// users of the tenant, for a change that found fewer live users than asked.
-func unknownMembers(ctx context.Context, tx pgx.Tx, tenantID string, asked []string) error {
+// checkLive fails with an UnknownMembersError naming, in the order asked,
+// the asked ids that are not live users of the tenant. An add that added
+// fewer members than asked calls it: the others are present members, or no
+// users, and the add is then refused.
+func checkLive(ctx context.Context, tx pgx.Tx, tenantID string, asked []string) error {
 	rows, err := tx.Query(ctx, liveIDsSQL, tenantID, lockOrder(asked))
 	if err != nil {
 		return err
@@ -184,7 +200,10 @@ func unknownMembers(ctx context.Context, tx pgx.Tx, tenantID string, asked []str
 			bad = append(bad, id)
 		}
 	}
-	return callerErr{&store.UnknownMembersError{IDs: bad}}
+	if len(bad) > 0 {
+		return callerErr{&store.UnknownMembersError{IDs: bad}}
+	}
+	return nil
 }
 
 // liveUser is a row of liveUsersSQL.
@@ -221,50 +240,44 @@ func readLiveUsers(asked []string, rows pgx.Rows) ([]liveUser, error) {
 }
 
 // queueMemberOps queues set-based statements for the membership changes
-// (one per change, two for a replace) and returns, per statement, whether
-// it adds (addMembersSQL) rather than removes.
-func queueMemberOps(b *pgx.Batch, tenantID, groupID string, ops []store.MemberOp) []bool {
-	var adds []bool
+// (one per change, two for a replace) and returns, per statement, the sign
+// of its change of the member count: its rows affected are members added
+// (+1) or removed (-1).
+func queueMemberOps(b *pgx.Batch, tenantID, groupID string, ops []store.MemberOp) []int64 {
+	var signs []int64
 	for _, op := range ops {
 		switch op.Kind {
 		case store.MembersAdd:
 			b.Queue(addMembersSQL, tenantID, groupID, lockOrder(op.UserIDs))
-			adds = append(adds, true)
+			signs = append(signs, 1)
 		case store.MembersRemove:
 			b.Queue(`delete from group_members m using unnest($3::text[]) as a (id)
 where m.tenant_id = $1 and m.group_id = $2 and m.user_id = a.id`,
 				tenantID, groupID, storable(op.UserIDs))
-			adds = append(adds, false)
+			signs = append(signs, -1)
 		case store.MembersReplace:
 			b.Queue(`delete from group_members m
 where m.tenant_id = $1 and m.group_id = $2 and not exists (select from unnest($3::text[]) as a (id) where a.id = m.user_id)`,
 				tenantID, groupID, storable(op.UserIDs))
 			b.Queue(addMembersSQL, tenantID, groupID, lockOrder(op.UserIDs))
-			adds = append(adds, false, true)
+			signs = append(signs, -1, 1)
 		}
 	}
-	return adds
+	return signs
 }
 
 // memberDelta reads the results of queueMemberOps' statements: the change of
-// the member count, and how many of the ids the adds asked for were live.
-func memberDelta(br pgx.BatchResults, adds []bool) (delta, live int64, err error) {
-	for _, add := range adds {
-		if add {
-			var l, n int64
-			if err := br.QueryRow().Scan(&l, &n); err != nil {
-				return 0, 0, err
-			}
-			delta, live = delta+n, live+l
-			continue
-		}
+// the member count.
+func memberDelta(br pgx.BatchResults, signs []int64) (int64, error) {
+	var delta int64
+	for _, sign := range signs {
 		tag, err := br.Exec()
 		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
-		delta -= tag.RowsAffected()
+		delta += sign * tag.RowsAffected()
 	}
-	return delta, live, nil
+	return delta, nil
 }
 
 func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group, by store.Actor) (store.Group, error) {
@@ -531,17 +544,17 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, by store.A
 		b.Queue(`update groups set display_name = $3, display_name_key = $4, external_id = $5,
 	version = version + 1, updated_at = $6
 where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.DisplayName), g.ExternalID, now)
-		var adds []bool
+		var signs []int64
 		merged := onlyAdds(up.Members)
 		switch {
 		case merged:
-			b.Queue(addMembersSQL, tenantID, id, lockOrder(asked))
-			adds = []bool{true}
+			b.Queue(addOnlySQL, tenantID, id, lockOrder(asked))
+			signs = []int64{1}
 		case len(asked) > 0:
 			b.Queue(liveUsersSQL, tenantID, lockOrder(asked))
 			fallthrough
 		default:
-			adds = queueMemberOps(b, tenantID, id, up.Members)
+			signs = queueMemberOps(b, tenantID, id, up.Members)
 		}
 		br := tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
@@ -559,15 +572,19 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 				return err
 			}
 		}
-		delta, live, err := memberDelta(br, adds)
+		delta, err := memberDelta(br, signs)
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
 			return err
 		}
-		if merged && live < int64(len(asked)) {
-			return unknownMembers(ctx, tx, tenantID, asked) // the transaction rolls back: nothing applied
+		if merged && delta < int64(len(asked)) {
+			// Present members, or ids of no live user: then the
+			// transaction rolls back and nothing is applied.
+			if err := checkLive(ctx, tx, tenantID, asked); err != nil {
+				return err
+			}
 		}
 
 		// Then the counter, and the audit event with the count it ends at.

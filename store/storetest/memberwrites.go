@@ -173,3 +173,45 @@ func testAddMembersOnce(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Empty(t, groups)
 }
+
+// testConcurrentSameAdds proves that concurrent adds of the same users to
+// an empty group all succeed and keep one row each: an add that waited for
+// another sees its members (and its count), it does not insert them again.
+// A change mixing adds and removals of one user keeps an exact count too.
+func testConcurrentSameAdds(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 10)
+	users := []string{
+		newUser(t, s, "acme", "a@x.com", true).ID,
+		newUser(t, s, "acme", "b@x.com", true).ID,
+		newUser(t, s, "acme", "c@x.com", true).ID,
+	}
+	for trial := range 5 {
+		g := newGroup(t, s, "acme", fmt.Sprintf("Team %d", trial))
+		errs := parallel(10, func(int) error {
+			_, err := s.UpdateGroup(ctx, "acme", g.ID, token, func(u *store.GroupUpdate) error { u.Add(users...); return nil })
+			return err
+		})
+		for _, err := range errs {
+			require.NoError(t, err, "trial %d", trial)
+		}
+		got, err := s.GetGroup(ctx, "acme", g.ID, true)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, users, memberIDs(got), "trial %d", trial)
+		assert.Equal(t, len(users), got.MemberCount, "trial %d", trial)
+	}
+
+	g := newGroup(t, s, "acme", "Mixed")
+	up, err := s.UpdateGroup(ctx, "acme", g.ID, token, func(u *store.GroupUpdate) error {
+		u.Add(users[0], users[1])
+		u.Remove(users[1])
+		u.Add(users[0], users[2])
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, up.MemberCount)
+	got, err := s.GetGroup(ctx, "acme", g.ID, true)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{users[0], users[2]}, memberIDs(got))
+	assert.Equal(t, 2, got.MemberCount)
+}

@@ -75,6 +75,7 @@ func Run(t *testing.T, open Factory) {
 		{"Groups_deleteGroupDeletesMemberships", testDeleteGroupDeletesMemberships},
 		{"Groups_deleteTenantDeletesMemberships", testDeleteTenantDeletesMemberships},
 		{"Groups_addsKeepOneRowAndRefuseStrangers", testAddMembersOnce},
+		{"Groups_concurrentSameAddsKeepOneRow", testConcurrentSameAdds},
 		{"Paging_stableWhileAdding", testPagingStable},
 		{"Filters_users", testUserFilters},
 		{"Filters_groups", testGroupFilters},
