@@ -9,31 +9,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 )
 
-// Garbage collector defaults for a request server whose live heap is small
-// (nothing per user is cached): collecting at 5× the live heap instead of 2×
-// saves most of the collector's CPU on the SCIM hot paths (BENCHMARKS.md),
-// and the soft limit makes it collect harder before memory use grows past it.
-// GOGC and GOMEMLIMIT in the environment win over both.
-const (
-	defaultGCPercent   = 400
-	defaultMemoryLimit = 256 << 20
-)
-
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
-}
-
 func main() {
-	tuneGC(os.Getenv)
 	if err := run(signalContext(), os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "rosterd:", err)
 		os.Exit(exitCode(err)) // cli.go: 1 refused or failed, 2 usage, 3 server unreachable or token refused
