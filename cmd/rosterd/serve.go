@@ -41,9 +41,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		st = sys.wrapStore(st)
 	}
 	defer st.Close()
-	if backend == "postgres" {
-		tuneGC(sys.getenv)
-	}
+	tuneGC(sys.getenv, backend)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -196,15 +194,16 @@ Try it:
 	return err
 }
 
-// postgresGCPercent is the collector's target on PostgreSQL: there the live
-// heap is small and bounded (nothing per user is cached), so collecting at 5×
-// it instead of 2× saves most of the collector's CPU on the SCIM hot paths
-// (BENCHMARKS.md) for a few tens of MB. The in-memory store keeps every
-// record on the heap and keeps Go's default. GOGC in the environment wins.
-const postgresGCPercent = 400
+// gcPercent is the collector's target by store (GOGC in the environment
+// wins). On PostgreSQL the live heap is small and bounded (nothing per user
+// is cached), so collecting at 5× it instead of Go's 2× saves most of the
+// collector's CPU on the SCIM hot paths for a few tens of MB (BENCHMARKS.md).
+// The in-memory store keeps every record on the heap, which the collector
+// marks again each cycle: 3× is a middle way between its CPU and the memory.
+var gcPercent = map[string]int{"postgres": 400, "memory": 200}
 
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(postgresGCPercent)
+func tuneGC(getenv func(string) string, backend string) {
+	if p, ok := gcPercent[backend]; ok && getenv("GOGC") == "" {
+		debug.SetGCPercent(p)
 	}
 }
