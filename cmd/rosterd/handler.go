@@ -22,6 +22,7 @@ const (
 	readTimeout       = 30 * time.Second
 	writeTimeout      = 45 * time.Second
 	idleTimeout       = 120 * time.Second
+	requestTimeout    = 40 * time.Second // each request's context: under writeTimeout, so the 503 still gets out
 	maxHeaderBytes    = 64 << 10
 
 	pingTimeout = 2 * time.Second // readiness: how long the store may take to answer

@@ -258,3 +258,21 @@ func TestNewServer_limits(t *testing.T) {
 	assert.Equal(t, 64<<10, srv.MaxHeaderBytes)
 	assert.NotNil(t, srv.ErrorLog)
 }
+
+// TestObserve_requestDeadline proves every request's context has a deadline
+// under the server's write timeout, so a stuck store answers before the
+// connection is cut.
+func TestObserve_requestDeadline(t *testing.T) {
+	var left time.Duration
+	routes := func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /test/deadline", func(w http.ResponseWriter, r *http.Request) {
+			d, ok := r.Context().Deadline()
+			require.True(t, ok, "the request context has a deadline")
+			left = time.Until(d)
+		})
+	}
+	h, _ := testHandler(t, nil, routes)
+	serveOne(h, httptest.NewRequest(http.MethodGet, "/test/deadline", nil))
+	assert.Greater(t, left, 30*time.Second)
+	assert.Less(t, left, newServer(h, zerolog.Nop()).WriteTimeout)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -40,7 +41,12 @@ func observe(logger zerolog.Logger, now func() time.Time, newID func() string, n
 		}
 		w.Header().Set(requestIDHeader, id)
 		ctxLogger := logger.With().Str("request_id", id).Logger()
-		r = r.WithContext(requestid.NewContext(ctxLogger.WithContext(r.Context()), id))
+		// Every request has a deadline under the server's write timeout, so
+		// that a stuck database answers 503 (store: unavailable) instead of
+		// holding the request until the connection is cut.
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		r = r.WithContext(requestid.NewContext(ctxLogger.WithContext(ctx), id))
 		// WithContext stores a pointer to its own copy of the logger; log
 		// through that one so that fields handlers add reach the access line.
 		l := zerolog.Ctx(r.Context())
