@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -26,9 +27,11 @@ import (
 //     process stops using an old answer within the notification's delivery
 //     (well under a millisecond on one host).
 //
-// Nothing is cached while the listening connection is down (every call reads
-// the database, as before), and the whole cache is emptied when it comes back
-// or goes away, so no notification can be missed. Entries also expire after
+// Nothing is cached while the listening connection is down or has not yet
+// received a notification it sent itself (a pooler in transaction mode would
+// swallow them): every call then reads the database, as before. The whole
+// cache is emptied when the listener comes back or goes away, so no
+// notification can be missed. Entries also expire after
 // authTTL, and a fill that raced with an invalidation is not kept (gen).
 // The cached tenant's seat counters are not kept current: the guard reads
 // only its id, plan and settings.
@@ -53,6 +56,7 @@ const (
 	authTTL        = 5 * time.Second
 	authMaxEntries = 10_000
 	authChannel    = "roster_auth"
+	authProbeWait  = 5 * time.Second
 )
 
 // get answers a live, unexpired entry.
@@ -143,6 +147,25 @@ func (s *Store) listenOnce(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "listen "+authChannel); err != nil {
 		return err
 	}
+	// Prove that notifications reach this connection before relying on
+	// them: behind a pooler in transaction mode (PgBouncer) LISTEN succeeds
+	// but nothing is delivered, and the cache must then stay off.
+	probe := fmt.Sprintf("probe-%p-%d", s, time.Now().UnixNano())
+	if _, err := s.pool.Exec(ctx, "select pg_notify($1, $2)", authChannel, probe); err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, authProbeWait)
+	for {
+		n, err := conn.WaitForNotification(pctx)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("notifications do not reach the listening connection (a pooler in transaction mode?): %w", err)
+		}
+		if n.Payload == probe {
+			break
+		}
+	}
+	cancel()
 	s.auth.setLive(true) // from here on, no change goes unnoticed
 	for {
 		n, err := conn.WaitForNotification(ctx)
