@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/roster-dev/roster/store"
@@ -31,24 +29,13 @@ import (
 // written, and each creation of the batch then runs alone, in arrival order,
 // through pendingCreate.exec: the answers, errors and their explanations are
 // those of creations made one by one.
-type createBatcher struct {
-	mu      sync.Mutex
-	tenants map[string]*createQueue
-	written atomic.Int64 // batches written whole (tests, logs)
-}
-
-// createQueue is one tenant's: busy while a creation of it runs.
-type createQueue struct {
-	busy    bool
-	waiting []*createReq
-}
+type createBatcher = batcher[string, *createReq] // by tenant
 
 type createReq struct {
-	ctx  context.Context
-	c    *pendingCreate
-	out  store.User
-	err  error
-	done chan []*createReq // receives nil when answered, or the batch to run next
+	ctx context.Context
+	c   *pendingCreate
+	out store.User
+	err error
 }
 
 const maxCreateBatch = 64
@@ -56,68 +43,16 @@ const maxCreateBatch = 64
 // create runs c, alone or in a batch with the tenant's other waiting
 // creations, and answers as c.exec would.
 func (s *Store) create(ctx context.Context, c *pendingCreate) (store.User, error) {
-	b := &s.creates
-	req := &createReq{ctx: ctx, c: c, done: make(chan []*createReq, 1)}
-	b.mu.Lock()
-	if b.tenants == nil {
-		b.tenants = map[string]*createQueue{}
-	}
-	q := b.tenants[c.tenantID]
-	if q == nil {
-		q = &createQueue{}
-		b.tenants[c.tenantID] = q
-	}
-	batch := []*createReq{req}
-	if q.busy {
-		q.waiting = append(q.waiting, req)
-		b.mu.Unlock()
-		if batch = <-req.done; batch == nil {
-			return req.out, req.err
+	req := &createReq{ctx: ctx, c: c}
+	s.creates.do(c.tenantID, req, maxCreateBatch, s.runCreates, func(r *createReq) {
+		if r.err == nil && r.out.ID == "" {
+			r.err = errBatchStopped
 		}
-	} else {
-		q.busy = true
-		b.mu.Unlock()
-	}
-
-	// This goroutine runs the batch, answers the others in it, and hands
-	// the tenant on to the next batch's first creation, even if it panics
-	// (the others then answer errBatchStopped; the panic goes on up).
-	ran := false
-	defer func() {
-		if !ran {
-			for _, r := range batch {
-				if r.err == nil && r.out.ID == "" {
-					r.err = errBatchStopped
-				}
-			}
-		}
-		b.handOff(q, c.tenantID, batch)
-	}()
-	s.runCreates(batch)
-	ran = true
+	})
 	return req.out, req.err
 }
 
-var errBatchStopped = errors.New("postgres: a creation batch stopped before this creation was written")
-
-// handOff answers the batch's waiting creations and passes the tenant to
-// the next batch, or marks it idle.
-func (b *createBatcher) handOff(q *createQueue, tenantID string, batch []*createReq) {
-	for _, r := range batch[1:] {
-		r.done <- nil
-	}
-	b.mu.Lock()
-	if len(q.waiting) == 0 {
-		q.busy = false
-		delete(b.tenants, tenantID)
-	} else {
-		n := min(len(q.waiting), maxCreateBatch)
-		next := q.waiting[:n:n]
-		q.waiting = append([]*createReq(nil), q.waiting[n:]...)
-		next[0].done <- next
-	}
-	b.mu.Unlock()
-}
+var errBatchStopped = errors.New("postgres: a batch stopped before this request was answered")
 
 // runCreates writes the batch in one statement when it can, else each
 // creation alone, in order.
@@ -129,7 +64,7 @@ func (s *Store) runCreates(batch []*createReq) {
 		plans, err := s.execCreateBatch(ctx, batch)
 		cancel()
 		if err == nil {
-			s.creates.written.Add(1)
+			s.createBatches.Add(1)
 			for i, r := range batch {
 				r.out = r.c.u
 				r.out.Seat, _ = r.c.plans.pick(plans[i])
@@ -341,31 +276,22 @@ func (s *Store) execCreateBatch(ctx context.Context, batch []*createReq) ([]int3
 
 // column gathers argument a of every creation into one typed array.
 func column(batch []*createReq, a batchArg) (any, error) {
-	bad := func(v any) error {
-		return fmt.Errorf("postgres: batch argument %s is %T, not %s", a.name, v, a.typ)
-	}
 	switch a.typ {
 	case "text":
-		out := make([]string, len(batch))
-		for i, r := range batch {
-			v, ok := r.c.args[a.pos].(string)
-			if !ok {
-				return nil, bad(r.c.args[a.pos])
-			}
-			out[i] = v
-		}
-		return out, nil
+		return gather[string](batch, a)
 	case "text?":
-		out := make([]*string, len(batch))
-		for i, r := range batch {
-			v, ok := r.c.args[a.pos].(*string)
-			if !ok {
-				return nil, bad(r.c.args[a.pos])
-			}
-			out[i] = v
-		}
-		return out, nil
-	case "jsonb":
+		return gather[*string](batch, a)
+	case "int":
+		return gather[int32](batch, a)
+	case "int?":
+		return gather[*int32](batch, a)
+	case "bool":
+		return gather[bool](batch, a)
+	case "timestamptz":
+		return gather[time.Time](batch, a)
+	case "timestamptz?":
+		return gather[*time.Time](batch, a)
+	case "jsonb": // nil or the encoded bytes (jsonArg), sent as text
 		out := make([]*string, len(batch))
 		for i, r := range batch {
 			switch v := r.c.args[a.pos].(type) {
@@ -374,60 +300,22 @@ func column(batch []*createReq, a batchArg) (any, error) {
 				s := string(v)
 				out[i] = &s
 			default:
-				return nil, bad(v)
+				return nil, fmt.Errorf("postgres: batch argument %s is %T, not %s", a.name, v, a.typ)
 			}
-		}
-		return out, nil
-	case "int":
-		out := make([]int32, len(batch))
-		for i, r := range batch {
-			v, ok := r.c.args[a.pos].(int32)
-			if !ok {
-				return nil, bad(r.c.args[a.pos])
-			}
-			out[i] = v
-		}
-		return out, nil
-	case "int?":
-		out := make([]*int32, len(batch))
-		for i, r := range batch {
-			v, ok := r.c.args[a.pos].(*int32)
-			if !ok {
-				return nil, bad(r.c.args[a.pos])
-			}
-			out[i] = v
-		}
-		return out, nil
-	case "bool":
-		out := make([]bool, len(batch))
-		for i, r := range batch {
-			v, ok := r.c.args[a.pos].(bool)
-			if !ok {
-				return nil, bad(r.c.args[a.pos])
-			}
-			out[i] = v
-		}
-		return out, nil
-	case "timestamptz":
-		out := make([]time.Time, len(batch))
-		for i, r := range batch {
-			v, ok := r.c.args[a.pos].(time.Time)
-			if !ok {
-				return nil, bad(r.c.args[a.pos])
-			}
-			out[i] = v
-		}
-		return out, nil
-	case "timestamptz?":
-		out := make([]*time.Time, len(batch))
-		for i, r := range batch {
-			v, ok := r.c.args[a.pos].(*time.Time)
-			if !ok {
-				return nil, bad(r.c.args[a.pos])
-			}
-			out[i] = v
 		}
 		return out, nil
 	}
 	return nil, fmt.Errorf("postgres: unknown batch type %s", a.typ)
+}
+
+func gather[T any](batch []*createReq, a batchArg) ([]T, error) {
+	out := make([]T, len(batch))
+	for i, r := range batch {
+		v, ok := r.c.args[a.pos].(T)
+		if !ok {
+			return nil, fmt.Errorf("postgres: batch argument %s is %T, not %s", a.name, r.c.args[a.pos], a.typ)
+		}
+		out[i] = v
+	}
+	return out, nil
 }

@@ -61,7 +61,7 @@ func (s *Store) CreateUsersTogether(ctx context.Context, tenantID string, users 
 }
 
 // BatchWrites counts the batches written whole in one statement.
-func (s *Store) BatchWrites() int64 { return s.creates.written.Load() }
+func (s *Store) BatchWrites() int64 { return s.createBatches.Load() }
 
 // ReadUsersTogether looks users up as one batch of concurrent lookups would
 // (readbatch.go): by id, or by userName when byName.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,10 +19,7 @@ import (
 // finds its kind idle runs at once, alone, with its own statement. Every
 // statement starts after each lookup it answers arrived, so a lookup sees
 // every write committed before it was made, as a lone one would.
-type readBatcher struct {
-	mu    sync.Mutex
-	kinds map[readKind]*readQueue
-}
+type readBatcher = batcher[readKind, *readReq]
 
 type readKind struct {
 	op     int // one of the readOps
@@ -50,18 +46,12 @@ func userWithGroupsBatchSQL(match string) string {
 join unnest($2::text[]) with ordinality as k (key, n) on u.tenant_id = $1 and ` + match + ` and u.deleted_at is null`
 }
 
-type readQueue struct {
-	busy    bool
-	waiting []*readReq
-}
-
 type readReq struct {
 	ctx    context.Context
 	key    string
 	user   store.User
 	groups []store.Group
 	err    error
-	done   chan []*readReq
 }
 
 const maxReadBatch = 128
@@ -69,59 +59,13 @@ const maxReadBatch = 128
 // readUser answers the user (and groups) of key, alone or with the other
 // lookups of its kind waiting at the time.
 func (s *Store) readUser(ctx context.Context, kind readKind, key string) (store.User, []store.Group, error) {
-	b := &s.reads
-	req := &readReq{ctx: ctx, key: key, done: make(chan []*readReq, 1)}
-	b.mu.Lock()
-	if b.kinds == nil {
-		b.kinds = map[readKind]*readQueue{}
-	}
-	q := b.kinds[kind]
-	if q == nil {
-		q = &readQueue{}
-		b.kinds[kind] = q
-	}
-	batch := []*readReq{req}
-	if q.busy {
-		q.waiting = append(q.waiting, req)
-		b.mu.Unlock()
-		if batch = <-req.done; batch == nil {
-			return req.user, req.groups, req.err
+	req := &readReq{ctx: ctx, key: key}
+	s.reads.do(kind, req, maxReadBatch, func(batch []*readReq) { s.runReads(kind, batch) }, func(r *readReq) {
+		if r.err == nil && r.user.ID == "" {
+			r.err = errBatchStopped
 		}
-	} else {
-		q.busy = true
-		b.mu.Unlock()
-	}
-	ran := false
-	defer func() {
-		if !ran {
-			for _, r := range batch {
-				if r.err == nil && r.user.ID == "" {
-					r.err = errBatchStopped
-				}
-			}
-		}
-		b.handOff(q, kind, batch)
-	}()
-	s.runReads(kind, batch)
-	ran = true
+	})
 	return req.user, req.groups, req.err
-}
-
-func (b *readBatcher) handOff(q *readQueue, kind readKind, batch []*readReq) {
-	for _, r := range batch[1:] {
-		r.done <- nil
-	}
-	b.mu.Lock()
-	if len(q.waiting) == 0 {
-		q.busy = false
-		delete(b.kinds, kind)
-	} else {
-		n := min(len(q.waiting), maxReadBatch)
-		next := q.waiting[:n:n]
-		q.waiting = append([]*readReq(nil), q.waiting[n:]...)
-		next[0].done <- next
-	}
-	b.mu.Unlock()
 }
 
 // runReads answers every lookup of the batch: together when there are

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -52,7 +53,8 @@ type Store struct {
 	defaultRoles sync.Map // tenant id → string
 
 	// creates writes concurrent creations of one tenant together (createbatch.go).
-	creates createBatcher
+	creates       createBatcher
+	createBatches atomic.Int64 // batches of creations written whole (tests)
 	// reads reads concurrent lookups of single users together (readbatch.go).
 	reads readBatcher
 
