@@ -187,13 +187,19 @@ func (a *API) getRole(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	role, err := a.store.GetRole(r.Context(), t.ID, name)
+	return a.answerRole(w, r, t.ID, name, role, err)
+}
+
+// answerRole writes a custom role read or written with err, with the count
+// of its holders.
+func (a *API) answerRole(w http.ResponseWriter, r *http.Request, tenantID, name string, role store.Role, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return notFound("no role %q in tenant %s", name, t.ID)
+		return notFound("no role %q in tenant %s", name, tenantID)
 	}
 	if err != nil {
 		return err
 	}
-	n, err := a.holders(r, t.ID, name)
+	n, err := a.holders(r, tenantID, name)
 	if err != nil {
 		return err
 	}
@@ -276,18 +282,7 @@ func (a *API) putRole(w http.ResponseWriter, r *http.Request) error {
 		x.Description, x.Permissions, x.Privileged, x.SeatClass = role.Description, role.Permissions, role.Privileged, role.SeatClass
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("no role %q in tenant %s", name, t.ID)
-	}
-	if err != nil {
-		return err
-	}
-	n, err := a.holders(r, t.ID, name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, viewRole(updated, false, n))
-	return nil
+	return a.answerRole(w, r, t.ID, name, updated, err)
 }
 
 func (a *API) deleteRole(w http.ResponseWriter, r *http.Request) error {

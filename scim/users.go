@@ -171,47 +171,49 @@ var (
 // role (roster.role): the shown roles value is that role, primary is true,
 // type and display are empty.
 func rewriteRoles(f store.Filter) store.Filter {
-	switch f := f.(type) {
-	case store.And:
-		return store.And{Left: rewriteRoles(f.Left), Right: rewriteRoles(f.Right)}
-	case store.Or:
-		return store.Or{Left: rewriteRoles(f.Left), Right: rewriteRoles(f.Right)}
-	case store.Not:
-		return store.Not{Filter: rewriteRoles(f.Filter)}
-	case store.ValuePath:
-		if f.Attr == "roles" {
-			return roleElem(f.Filter)
+	return mapLeaves(f, func(leaf store.Filter) store.Filter {
+		if vp, ok := leaf.(store.ValuePath); ok && vp.Attr == "roles" {
+			return mapLeaves(vp.Filter, roleCompare)
 		}
-	}
-	return f
+		return leaf
+	})
 }
 
-func roleElem(f store.Filter) store.Filter {
+// mapLeaves rebuilds f with fn applied to every operand of its and, or and
+// not.
+func mapLeaves(f store.Filter, fn func(store.Filter) store.Filter) store.Filter {
 	switch f := f.(type) {
 	case store.And:
-		return store.And{Left: roleElem(f.Left), Right: roleElem(f.Right)}
+		return store.And{Left: mapLeaves(f.Left, fn), Right: mapLeaves(f.Right, fn)}
 	case store.Or:
-		return store.Or{Left: roleElem(f.Left), Right: roleElem(f.Right)}
+		return store.Or{Left: mapLeaves(f.Left, fn), Right: mapLeaves(f.Right, fn)}
 	case store.Not:
-		return store.Not{Filter: roleElem(f.Filter)}
-	case store.Compare:
-		switch f.Attr {
-		case "value":
-			return store.Compare{Attr: "roster.role", Op: f.Op, Value: f.Value}
-		case "primary":
-			b, _ := f.Value.(bool)
-			if (f.Op == store.OpPr) || (f.Op == store.OpEq) == b {
-				return alwaysTrue
-			}
-			return alwaysFalse
-		default: // type, display: empty
-			if constCompare("", f.Op, f.Value) {
-				return alwaysTrue
-			}
-			return alwaysFalse
-		}
+		return store.Not{Filter: mapLeaves(f.Filter, fn)}
 	}
-	return f
+	return fn(f)
+}
+
+// roleCompare is a comparison inside roles[…] on the user's one shown role.
+func roleCompare(f store.Filter) store.Filter {
+	c, ok := f.(store.Compare)
+	if !ok {
+		return f
+	}
+	switch c.Attr {
+	case "value":
+		return store.Compare{Attr: "roster.role", Op: c.Op, Value: c.Value}
+	case "primary":
+		b, _ := c.Value.(bool)
+		if (c.Op == store.OpPr) || (c.Op == store.OpEq) == b {
+			return alwaysTrue
+		}
+		return alwaysFalse
+	default: // type, display: empty
+		if constCompare("", c.Op, c.Value) {
+			return alwaysTrue
+		}
+		return alwaysFalse
+	}
 }
 
 // constCompare evaluates a filter's string comparison on s, a lower-cased
