@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/internal/httpjson"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/store"
 )
@@ -220,14 +221,7 @@ func statusCode(status int) string {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
 // readBody reads a request body up to max bytes: beyond is a 413.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/httpjson"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/saml"
 	"github.com/roster-dev/roster/store"
@@ -298,14 +298,7 @@ func noStore(w http.ResponseWriter) {
 	w.Header().Set("Pragma", "no-cache")
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
 // requestID is the request id the middleware set, when it did.
 func requestID(r *http.Request) string { return requestid.FromContext(r.Context()) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/internal/httpjson"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/tenancy"
 )
@@ -91,14 +91,7 @@ func readyz(st store.Store) http.HandlerFunc {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
 // newServer is the http.Server with rosterd's limits. Request contexts do not
 // derive from run's context, so a shutdown lets in-flight requests finish.
