@@ -182,11 +182,7 @@ func onlyAdds(ops []store.MemberOp) bool {
 // fewer members than asked calls it: the others are present members, or no
 // users, and the add is then refused.
 func checkLive(ctx context.Context, tx pgx.Tx, tenantID string, asked []string) error {
-	rows, err := tx.Query(ctx, liveIDsSQL, tenantID, lockOrder(asked))
-	if err != nil {
-		return err
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	found, err := queryStrings(ctx, tx, liveIDsSQL, tenantID, lockOrder(asked))
 	if err != nil {
 		return err
 	}

@@ -524,11 +524,7 @@ func roleGroupMembers(ctx context.Context, tx pgx.Tx, rc *store.RoleContext, ten
 		ids = append(ids, storable(op.UserIDs)...)
 	}
 	if whole {
-		rows, err := tx.Query(ctx, `select user_id from group_members where tenant_id = $1 and group_id = $2`, tenantID, groupID)
-		if err != nil {
-			return nil, err
-		}
-		members, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		members, err := queryStrings(ctx, tx, `select user_id from group_members where tenant_id = $1 and group_id = $2`, tenantID, groupID)
 		if err != nil {
 			return nil, err
 		}
@@ -555,11 +551,7 @@ func (s *Store) defaultRoleChanged(ctx context.Context, tx pgx.Tx, tenantID stri
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `select id from users where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`, tenantID)
-	if err != nil {
-		return err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	ids, err := queryStrings(ctx, tx, `select id from users where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`, tenantID)
 	if err != nil {
 		return err
 	}

@@ -227,14 +227,9 @@ where tenant_id = $1 and role = $2 and status = 'pending'`, tenantID, name, now)
 // holdersOf lists, in id order, the live users who hold the role or name it
 // explicitly; a failure is left in *errp.
 func holdersOf(ctx context.Context, tx pgx.Tx, tenantID, name string, errp *error) []string {
-	rows, err := tx.Query(ctx, `select id from users
+	ids, err := queryStrings(ctx, tx, `select id from users
 where tenant_id = $1 and (role = $2 or explicit_role = $2) and deleted_at is null
 order by id`, tenantID, name)
-	if err != nil {
-		*errp = err
-		return nil
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		*errp = err
 	}
@@ -290,11 +285,7 @@ func (s *Store) PutRoleMappings(ctx context.Context, tenantID string, m []store.
 		if err := store.ValidateMappings(rc, m); err != nil {
 			return callerErr{err}
 		}
-		rows, err := tx.Query(ctx, mappedMembersSQL, tenantID, mappingKeys(old, m), true)
-		if err != nil {
-			return err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		ids, err := queryStrings(ctx, tx, mappedMembersSQL, tenantID, mappingKeys(old, m), true)
 		if err != nil {
 			return err
 		}

@@ -210,6 +210,15 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// queryStrings answers the first column of every row of sql, read through q.
+func queryStrings(ctx context.Context, q querier, sql string, args ...any) ([]string, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // ---- value helpers ----
 
 // jsonArg encodes v for a jsonb column; a nil slice is SQL null, so that nil
