@@ -16,7 +16,7 @@ import (
 // counters, createUserSQL), so concurrent creations in one tenant queue on
 // that row in PostgreSQL anyway, each paying a statement, a lock wait and a
 // commit. Instead, while one creation's statement runs for a tenant, the
-// creations that arrive for it wait here; when it ends, all that waited (up
+// creations that arrive for it wait (batcher.go); when it ends, all that waited (up
 // to maxCreateBatch) go to PostgreSQL as one statement (createBatchSQL): the
 // tenant row is bumped once by their sums, and each user gets its own row,
 // ledger entry and audit event, exactly as createUserSQL writes them, with

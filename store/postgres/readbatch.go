@@ -13,7 +13,8 @@ import (
 //
 // An IdP's sync sends many such lookups at once; each alone costs a
 // statement in PostgreSQL and a round trip here. While one lookup of a kind
-// (tenant and key) runs, the lookups of that kind that arrive wait here; when
+// (by id or by userName, in one tenant) runs, those of that kind that arrive
+// wait (batcher.go); when
 // it ends, all that waited (up to maxReadBatch) are read by one statement
 // that takes the keys as an array. Nothing waits on purpose: a lookup that
 // finds its kind idle runs at once, alone, with its own statement. Every
