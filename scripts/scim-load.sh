@@ -3,6 +3,7 @@
 #
 #   scripts/scim-load.sh            # 1,000,000 users, 32 connections, 10 s per scenario and side
 #   USERS=100000 BIG=20000 DUR=3s scripts/scim-load.sh   # a quicker look
+#   SCENARIOS=create,get MEM=0 scripts/scim-load.sh        # some PostgreSQL scenarios only
 #
 # 1. starts a throwaway PostgreSQL (initdb/pg_ctl from /usr/lib/postgresql/*/bin,
 #    as the postgres user when run as root, fsync off, socket and data in a
@@ -21,6 +22,8 @@ BIG=${BIG:-100000} # members of the big group
 CONNS=${CONNS:-32}
 DUR=${DUR:-10s}
 ROUNDS=${ROUNDS:-3}
+SCENARIOS=${SCENARIOS:-all} # rosterload run -scenario
+MEM=${MEM:-1}               # 0: skip the in-memory comparison
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 parent=/tmp
@@ -72,8 +75,9 @@ wait_for "$work/baseline.out" 'listening'
 
 echo "== PostgreSQL: rosterd pid $rpid" >&2
 "$work/rosterload" run -target "http://127.0.0.1:$port" -db "$dsn" -state "$work/state.json" -pid "$rpid" \
-	-baseline "http://127.0.0.1:$bport" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS"
+	-baseline "http://127.0.0.1:$bport" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS" -scenario "$SCENARIOS"
 kill "$rpid"
+[ "$MEM" = 0 ] && exit 0
 
 mport=$(free_port)
 ROSTER_ADDR="127.0.0.1:$mport" ROSTER_LOG_LEVEL=warn "$work/rosterd" >"$work/mem.out" 2>"$work/mem.log" &
