@@ -19,24 +19,10 @@ func BenchmarkAddMemberRoleGroup(b *testing.B) {
 	const n = 10_000
 	s := benchStore(b)
 	seedUsers(b, s.Pool(), "bench", n)
-	if _, err := s.Pool().Exec(ctx, `analyze users`); err != nil {
-		b.Fatal(err)
-	}
 	if err := s.PutRoleMappings(ctx, "bench", []store.RoleMapping{{Group: "Leads", Role: store.RoleSupervisor}}, store.ActorAdmin); err != nil {
 		b.Fatal(err)
 	}
-	g, err := s.CreateGroup(ctx, "bench", store.Group{DisplayName: "Leads"}, benchActor)
-	if err != nil {
-		b.Fatal(err)
-	}
-	i := 0
-	for b.Loop() {
-		id := fmt.Sprintf("seed-bench-%d", i%n)
-		i++
-		if _, err := s.UpdateGroup(ctx, "bench", g.ID, benchActor, func(u *store.GroupUpdate) error { u.Add(id); return nil }); err != nil {
-			b.Fatal(err)
-		}
-	}
+	addMembersOneByOne(b, s, "Leads", n)
 }
 
 // BenchmarkImportUser is one CSV import row: a new active user (seat check,
