@@ -163,21 +163,8 @@ func (r *runner) scenarioGet() {
 
 // sampleIDs picks n user ids spread over the whole tenant.
 func sampleIDs(ctx context.Context, pool *pgxpool.Pool, tenant string, n int) ([]string, error) {
-	rows, err := pool.Query(ctx, `select id from users where tenant_id = $1 and deleted_at is null
+	return queryIDs(ctx, pool, `select id from users where tenant_id = $1 and deleted_at is null
 and seq % greatest(1, (select user_seq from tenants where id = $1) / $2) = 0 limit $2`, tenant, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // newGroup creates a group through rosterd and returns its id.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/roster-dev/roster/auth"
@@ -190,21 +191,17 @@ on conflict (tenant_id, group_id) do update set members = excluded.members`, ten
 // userIDs returns the ids of the tenant's users in creation order, from
 // offset, at most n.
 func userIDs(ctx context.Context, pool *pgxpool.Pool, tenant string, offset, n int) ([]string, error) {
-	rows, err := pool.Query(ctx, `select id from users where tenant_id = $1 and deleted_at is null order by seq offset $2 limit $3`,
+	return queryIDs(ctx, pool, `select id from users where tenant_id = $1 and deleted_at is null order by seq offset $2 limit $3`,
 		tenant, offset, n)
+}
+
+// queryIDs answers the first column of every row of sql.
+func queryIDs(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) ([]string, error) {
+	rows, err := pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 func writeState(path string, s state) error {
