@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -27,19 +28,8 @@ func ledger(t *testing.T, s store.Store, tenant string) []store.SeatEvent {
 	}
 }
 
-// replay sums a ledger into seat counts.
-func replay(events []store.SeatEvent) store.SeatCounts {
-	var c store.SeatCounts
-	for _, e := range events {
-		switch e.Class {
-		case store.SeatFull:
-			c.Full += e.Delta
-		case store.SeatLight:
-			c.Light += e.Delta
-		}
-	}
-	return c
-}
+// replay sums a ledger into seat counts, by the rule the seat report uses.
+func replay(events []store.SeatEvent) store.SeatCounts { return licensing.Replay(events) }
 
 type step struct {
 	Reason string
