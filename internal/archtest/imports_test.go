@@ -1,0 +1,181 @@
+// Package archtest holds tests about the shape of the module itself: which
+// package may import which (docs/architecture.md, "Import rules").
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/roster-dev/roster"
+
+// Transports answer HTTP; they reach persistence only through the store
+// interface, never through a backend.
+var transports = []string{"scim", "admin", "saml", "session", "tenancy", "console"}
+
+// Domain packages hold rules and persistence contracts; they know nothing of
+// HTTP or of who calls them.
+var domain = []string{"directory", "store", "licensing"}
+
+var backends = []string{"store/memory", "store/postgres"}
+
+// debt lists arrows that break a rule today and are being moved out (the
+// directory/ layer's work, docs/architecture.md "Where this is going"). The
+// test fails on any arrow not listed here, and on a listed arrow that no
+// longer exists, so the list only ever shrinks.
+var debt = map[string]string{
+	"store -> net/http":  "store/roles.go and store/lifecycle.go still carry HTTP statuses for SCIM errors",
+	"licensing -> store": "licensing still takes store types (Tenant, SeatEvent) instead of its own",
+}
+
+// TestImportRules proves the layering: transports never import a backend;
+// directory, store and licensing import no transport and no net/http;
+// licensing imports no store; only cmd/ (and tests) wire a backend in.
+func TestImportRules(t *testing.T) {
+	imports := moduleImports(t)
+	var broken []string
+	for pkg, deps := range imports {
+		for _, dep := range deps {
+			if why := forbidden(pkg, dep); why != "" {
+				broken = append(broken, pkg+" -> "+dep+": "+why)
+			}
+		}
+	}
+	sort.Strings(broken)
+
+	seen := map[string]bool{}
+	for _, b := range broken {
+		arrow, _, _ := strings.Cut(b, ": ")
+		if _, ok := debt[arrow]; ok {
+			seen[arrow] = true
+			continue
+		}
+		t.Errorf("forbidden import %s", b)
+	}
+	for arrow, reason := range debt {
+		if !seen[arrow] {
+			t.Errorf("%q is listed as a known debt (%s) but no longer exists: remove it from the list", arrow, reason)
+		}
+	}
+}
+
+// forbidden says why pkg may not import dep, or "" when it may. Both are
+// module-relative for module packages; standard and third-party imports are
+// given in full.
+func forbidden(pkg, dep string) string {
+	under := func(p string, roots []string) bool {
+		for _, r := range roots {
+			if p == r || strings.HasPrefix(p, r+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case under(pkg, transports) && under(dep, backends):
+		return "a transport reaches persistence through store.Store, never a backend"
+	case under(pkg, domain) && !under(pkg, backends) && under(dep, transports):
+		return "domain packages do not know their transports"
+	case under(pkg, domain) && !under(pkg, backends) && dep == "net/http":
+		return "domain packages speak in error kinds, not HTTP statuses"
+	case pkg == "licensing" && under(dep, []string{"store"}):
+		return "licensing is pure and owns its own types"
+	case under(dep, backends) && !strings.HasPrefix(pkg, "cmd/") && !under(pkg, backends):
+		return "only cmd/ wires a backend in"
+	}
+	return ""
+}
+
+// moduleImports parses every non-test Go file of the module and returns, per
+// package directory (module-relative), its imports, with module packages made
+// module-relative.
+func moduleImports(t *testing.T) map[string][]string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found at %s: %v", root, err)
+	}
+	out := map[string][]string{}
+	fset := token.NewFileSet()
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if p == module {
+				p = "."
+			} else if strings.HasPrefix(p, module+"/") {
+				p = strings.TrimPrefix(p, module+"/")
+			}
+			if !slices.Contains(out[rel], p) {
+				out[rel] = append(out[rel], p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 10 {
+		t.Fatalf("found only %d packages under %s; the walk is broken", len(out), root)
+	}
+	return out
+}
+
+// TestForbidden_table pins the rules themselves, so that a mistake in
+// forbidden cannot make TestImportRules pass vacuously.
+func TestForbidden_table(t *testing.T) {
+	cases := []struct {
+		pkg, dep string
+		bad      bool
+	}{
+		{"scim", "store/postgres", true},
+		{"admin", "store/memory", true},
+		{"console", "store/postgres", true},
+		{"scim", "store", false},
+		{"store", "net/http", true},
+		{"directory", "net/http", true},
+		{"directory", "scim", true},
+		{"licensing", "store", true},
+		{"licensing", "time", false},
+		{"lifecycle", "store/postgres", true},
+		{"cmd/rosterd", "store/postgres", false},
+		{"cmd/rosterload", "store/postgres", false},
+		{"store/postgres", "net", false},
+		{"store/postgres/pgtest", "store/postgres", false},
+		{"store/storetest", "store", false},
+	}
+	for _, c := range cases {
+		if got := forbidden(c.pkg, c.dep) != ""; got != c.bad {
+			t.Errorf("forbidden(%q, %q) = %v, want %v", c.pkg, c.dep, got, c.bad)
+		}
+	}
+}
