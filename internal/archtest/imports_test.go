@@ -1,5 +1,5 @@
 // Package archtest holds tests about the shape of the module itself: which
-// package may import which (docs/architecture.md, "Import rules").
+// package may import which (docs/architecture.md, "What may import what").
 package archtest
 
 import (
