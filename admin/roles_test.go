@@ -344,7 +344,8 @@ func TestAdmin_importCSV(t *testing.T) {
 		check(r, map[int]string{2: "create", 3: "create"}, "invalid")
 		assert.Equal(t, 2.0, r.Body["created"])
 		assert.Equal(t, 6.0, r.Body["failed"])
-		assert.Equal(t, map[string]any{"needed_full": 2.0, "available": 2.0, "overage_allowed": false, "enough": true}, r.Body["seats"])
+		assert.Equal(t, map[string]any{"needed_full": 2.0, "available": 8.0, "overage_allowed": false, "enough": true}, r.Body["seats"],
+			"2 purchased on a paid plan: the 8 of the minimum are usable")
 		_, err = c.store.GetUserByUserName(t.Context(), "acme", "ann@acme.test")
 		assert.ErrorIs(t, err, store.ErrNotFound)
 
@@ -373,7 +374,12 @@ func TestAdmin_importCSV(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, ann.Version, again.Version)
 
-		// A changed row updates; the seat check (2 purchased) refuses a row, not the file.
+		// A changed row updates; the seat check (2 purchased, so the 8 of the
+		// paid plan's minimum usable; 6 more held here) refuses a row, not the file.
+		for i := range 6 {
+			_, err := c.store.CreateUser(t.Context(), "acme", store.User{UserName: "filler" + itoa(i+1), Active: true}, store.ActorAdmin)
+			require.NoError(t, err)
+		}
 		r = c.do("POST", "/admin/v1/tenants/acme/users/import",
 			"email,role\nann@acme.test,agent\nzed@acme.test,\n", csvHeader...)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
@@ -381,7 +387,7 @@ func TestAdmin_importCSV(t *testing.T) {
 		assert.Equal(t, "updated", results[0].(map[string]any)["status"])
 		assert.Equal(t, "agent", results[0].(map[string]any)["role"])
 		assert.Equal(t, "failed", results[1].(map[string]any)["status"])
-		assert.Contains(t, toStrings(results[1].(map[string]any)["errors"])[0], "2 of 2 seats are in use")
+		assert.Contains(t, toStrings(results[1].(map[string]any)["errors"])[0], "8 of 8 seats are in use")
 	})
 }
 

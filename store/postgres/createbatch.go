@@ -209,7 +209,7 @@ var createBatchSQL = func() string {
 	where tn.id = $1
 	  and agg.c = cardinality($3::text[])
 	  and (agg.df <= 0
-	       or tn.seats_full + agg.df <= ` + purchasedSQL("tn", "agg.at") + `
+	       or tn.seats_full + agg.df <= ` + usableSQL("tn", "agg.at") + `
 	       or coalesce((tn.settings ->> 'overage')::boolean, false))
 	  and ($2::text is null or coalesce(nullif(tn.settings ->> 'default_role', ''), 'agent') = $2::text)
 	returning tn.user_seq - agg.c as useq0, tn.seat_seq - agg.ne as sseq0
