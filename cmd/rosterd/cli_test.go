@@ -263,3 +263,88 @@ func closedURL(t *testing.T) string {
 	require.NoError(t, ln.Close())
 	return "http://" + addr
 }
+
+// TestCLI_globalFlagsBeforeTheCommand: the admin commands' flags --json,
+// --url and --admin-token may be written before the command name, in both
+// spellings, and mean what they mean after it.
+func TestCLI_globalFlagsBeforeTheCommand(t *testing.T) {
+	s := newCLIServer(t)
+	s.ok(t, "tenant", "create", "acme", "--plan", "ultimate", "--seats", "10")
+
+	var got map[string]any
+	out := s.ok(t, "--json", "tenant", "get", "acme")
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	assert.Equal(t, "acme", got["id"])
+
+	// No ROSTER_URL or ROSTER_ADMIN_TOKEN: the leading flags carry both.
+	r := s.run(t, "", map[string]string{"ROSTER_URL": closedURL(t), "ROSTER_ADMIN_TOKEN": ""},
+		"--url", s.url, "--admin-token="+cliAdminToken, "--json", "tenant", "list")
+	require.NoError(t, r.err)
+	var list struct{ Tenants []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(r.out), &list), r.out)
+	assert.Len(t, list.Tenants, 1)
+
+	out = s.ok(t, "--json", "token", "create", "acme", "okta")
+	assert.Contains(t, out, `"token": "rst_`)
+	out = s.ok(t, "--url="+s.url, "token", "list", "acme")
+	assert.Contains(t, out, "okta")
+
+	// A "--" after the command still ends its flags: leading flags go before it.
+	r = s.run(t, "", nil, "--json", "tenant", "get", "--", "acme")
+	require.NoError(t, r.err)
+	assert.Contains(t, r.out, `"id": "acme"`)
+}
+
+// TestCLI_badCommandLineExits2: every command answers a bad command line —
+// an unknown flag, a missing or stray argument, a flag without its value —
+// with exit 2 and a message that says what is wrong and how to call it,
+// before it reads the environment or calls a server (no token set here).
+func TestCLI_badCommandLineExits2(t *testing.T) {
+	s := newCLIServer(t)
+	for name, tc := range map[string]struct {
+		args []string
+		msg  string
+	}{
+		"serve: unknown leading flag":      {[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		"serve: unknown flag":              {[]string{"serve", "--bogus"}, "usage: rosterd serve"},
+		"serve: flag without value":        {[]string{"--addr"}, "flag needs an argument"},
+		"serve: stray argument":            {[]string{"serve", "now"}, `unexpected argument "now"`},
+		"serve: bad duration":              {[]string{"--shutdown-timeout", "soon"}, "shutdown-timeout"},
+		"migrate: stray argument":          {[]string{"migrate", "up"}, "usage: rosterd migrate"},
+		"healthcheck: unknown flag":        {[]string{"healthcheck", "--port", "1"}, "usage: rosterd healthcheck"},
+		"version: stray argument":          {[]string{"version", "x"}, "usage: rosterd version"},
+		"help: stray argument":             {[]string{"help", "me"}, `unexpected argument "me"`},
+		"unknown command":                  {[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		"unknown command after flags":      {[]string{"--json", "frobnicate"}, `unknown command "frobnicate"`},
+		"leading unknown flag, admin":      {[]string{"--bogus", "tenant", "list"}, "flag provided but not defined: -bogus"},
+		"tenant: flags, no subcommand":     {[]string{"--json", "tenant"}, "name a subcommand"},
+		"tenant get: missing id":           {[]string{"tenant", "get"}, "usage:\n  rosterd tenant create ID"},
+		"tenant create: no value":          {[]string{"tenant", "create", "acme", "--plan"}, "flag needs an argument"},
+		"tenant create: bad seats":         {[]string{"tenant", "create", "acme", "--seats", "many"}, "seats"},
+		"tenant delete: no --yes":          {[]string{"tenant", "delete", "acme"}, "add --yes"},
+		"token create: missing name":       {[]string{"token", "create", "acme"}, "usage:\n  rosterd token create TENANT NAME"},
+		"token revoke: stray argument":     {[]string{"token", "revoke", "acme", "id", "x"}, "needs TENANT TOKEN_ID"},
+		"token list: unknown flag":         {[]string{"token", "list", "acme", "--all"}, "flag provided but not defined: -all"},
+		"saml set: missing file":           {[]string{"saml", "set", "acme"}, "usage:\n  rosterd saml set TENANT FILE"},
+		"saml get: unknown subcommand":     {[]string{"saml", "show", "acme"}, `unknown subcommand "show"`},
+		"users import: missing file":       {[]string{"users", "import", "acme"}, "usage:\n  rosterd users import"},
+		"users import: bad batch":          {[]string{"users", "import", "acme", "x.csv", "--batch", "0"}, "--batch"},
+		"users role: missing users":        {[]string{"users", "role", "acme", "agent"}, "needs TENANT ROLE USER"},
+		"users: flags before subcommand":   {[]string{"users", "--json", "import"}, "name a subcommand before the flags"},
+		"admin token flag without value":   {[]string{"tenant", "list", "--admin-token"}, "flag needs an argument"},
+		"leading url flag without value":   {[]string{"--url"}, "flag provided but not defined: -url"},
+		"json before serve is not serve's": {[]string{"--json"}, "flag provided but not defined: -json"},
+	} {
+		r := s.run(t, "", map[string]string{"ROSTER_ADMIN_TOKEN": ""}, tc.args...)
+		assert.Equal(t, ExitUsage, r.code, "%s: %v", name, r.err)
+		if assert.Error(t, r.err, name) {
+			assert.Contains(t, r.err.Error(), tc.msg, name)
+			assert.Contains(t, r.err.Error(), "rosterd help", name)
+		}
+	}
+
+	// A good command line without a token is not a usage error: exit 3.
+	r := s.run(t, "", map[string]string{"ROSTER_ADMIN_TOKEN": ""}, "tenant", "get", "acme")
+	assert.Equal(t, ExitUnreachable, r.code)
+	assert.ErrorContains(t, r.err, "set ROSTER_ADMIN_TOKEN")
+}
