@@ -17,7 +17,7 @@ func TestReport_seats(t *testing.T) {
 	now := day(2026, 5, 1)
 	type want struct {
 		min, purchased, usable, consumed, available, overage, billable int
-		seatCents, monthlyCents                                int64
+		seatCents, monthlyCents                                        int64
 	}
 	tests := []struct {
 		name    string
