@@ -348,3 +348,38 @@ func TestCLI_badCommandLineExits2(t *testing.T) {
 	assert.Equal(t, ExitUnreachable, r.code)
 	assert.ErrorContains(t, r.err, "set ROSTER_ADMIN_TOKEN")
 }
+
+// TestCLI_scimReadiness: saml set on a plan without SAML SSO says the
+// metadata is stored but warns which plan is needed; tenant get answers "is
+// it ready for SCIM?" gate by gate, with what to change.
+func TestCLI_scimReadiness(t *testing.T) {
+	s := newCLIServer(t)
+	s.ok(t, "tenant", "create", "acme", "--plan", "enterprise", "--seats", "10")
+
+	out := s.ok(t, "saml", "set", "acme", "../../testdata/saml/okta.xml")
+	assert.NotContains(t, out, "configured.")
+	assert.Contains(t, out, "SAML metadata of tenant acme stored, with warnings:")
+	assert.Contains(t, out, "warning: the Enterprise (enterprise) plan of tenant acme does not include SAML SSO")
+	assert.Contains(t, out, "plan is changed to ultimate")
+	assert.Contains(t, out, "SCIM ready: no")
+
+	out = s.ok(t, "tenant", "get", "acme")
+	assert.Regexp(t, `plan:\s+enterprise`, out)
+	assert.Contains(t, out, "SCIM ready: no")
+	assert.Regexp(t, `FAIL plan\s+the Enterprise \(enterprise\) plan does not include SCIM; change the tenant's plan to ultimate`, out)
+	assert.Regexp(t, `ok   sso\s+SAML SSO is configured; the IdP signing certificate is valid until 2060-06-01`, out)
+	assert.Regexp(t, `FAIL token\s+the tenant has no SCIM token; create one .*rosterd token create acme NAME`, out)
+
+	s.ok(t, "tenant", "update", "acme", "--plan", "ultimate")
+	s.ok(t, "token", "create", "acme", "okta")
+	out = s.ok(t, "tenant", "get", "acme")
+	assert.Contains(t, out, "SCIM ready: yes")
+	assert.NotContains(t, out, "FAIL")
+	out = s.ok(t, "saml", "set", "acme", "../../testdata/saml/okta.xml")
+	assert.Contains(t, out, "SAML SSO of tenant acme configured.")
+	assert.Contains(t, out, "SCIM ready: yes")
+
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s.ok(t, "tenant", "get", "acme", "--json")), &got))
+	assert.Equal(t, true, got["scim_ready"].(map[string]any)["ready"])
+}
