@@ -87,6 +87,22 @@ func TestAdmin_roles(t *testing.T) {
 		r = c.do("POST", "/admin/v1/tenants/acme/roles", `{"name":"x","permissions":["conversations.fly"]}`)
 		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
 		assert.Contains(t, fields(r)["permissions"], `unknown permission "conversations.fly"; the flags of conversations are: conversations.view_assigned, conversations.view_all`)
+		// Every unknown flag is named, not only the first.
+		r = c.do("POST", "/admin/v1/tenants/acme/roles", `{"name":"x","permissions":["conversations.fly","reporting.view_org","payroll.view","teams.swim"]}`)
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		var permFaults []string
+		for _, f := range r.Body["fields"].([]any) {
+			if m := f.(map[string]any); m["field"] == "permissions" {
+				permFaults = append(permFaults, m["message"].(string))
+			}
+		}
+		require.Len(t, permFaults, 3, r.Raw)
+		assert.Contains(t, permFaults[0], `"conversations.fly"`)
+		assert.Contains(t, permFaults[1], `unknown permission "payroll.view": flags are written area.flag; areas:`)
+		assert.Contains(t, permFaults[2], `unknown permission "teams.swim"; the flags of teams are: teams.view, teams.manage`)
+		for _, s := range []string{"conversations.fly", "payroll.view", "teams.swim"} {
+			assert.Contains(t, r.Body["message"], s)
+		}
 		r = c.do("POST", "/admin/v1/tenants/acme/roles", `{"name":"Night Auditor","permissions":[],"seat_class":"gold"}`)
 		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
 		assert.Contains(t, fields(r)["name"], "lower-case")

@@ -120,7 +120,7 @@ func TestAdmin_saml(t *testing.T) {
 		events := r.Body["events"].([]any)
 		require.Len(t, events, 1)
 		before := events[0].(map[string]any)["before"].(map[string]any)
-		assert.Equal(t, "http://www.okta.com/exk8f3ktx2RkVcN4W5d7", before["EntityID"])
+		assert.Equal(t, "http://www.okta.com/exk8f3ktx2RkVcN4W5d7", before["entity_id"])
 		raw := c.do("GET", "/admin/v1/tenants/acme/audit?limit=500", "").Raw
 		assert.NotContains(t, raw, "X509Certificate", "the metadata document is not copied into the trail")
 	})
@@ -164,7 +164,7 @@ func TestAdmin_auditInTheTransaction(t *testing.T) {
 		assert.Equal(t, "tenant.deleted", e["action"])
 		assert.Equal(t, "acme", e["target_id"])
 		assert.Equal(t, "r7", e["actor"].(map[string]any)["request_id"])
-		assert.Equal(t, 12.0, e["before"].(map[string]any)["Seats"], "the tenant as it was")
+		assert.Equal(t, 12.0, e["before"].(map[string]any)["seats"], "the tenant as it was")
 	})
 }
 

@@ -225,7 +225,7 @@ var createBatchSQL = func() string {
 ), a as (
 	insert into audit_events ` + auditCols + `
 	select $1, w.now, w.akind, w.aid, w.aname, w.areq, 'user.created', 'user', w.id, '',
-		replace(w.audit, '"Seat":"' || w.seat1 || '"', '"Seat":"' || w.seat || '"')
+		` + auditSeatSQL("w.audit", "w.seat1", "w.seat") + `
 	from t, w
 	order by w.n
 )

@@ -149,8 +149,8 @@ func userPlans(kind store.TransitionKind, old store.SeatClass, u store.User, exp
 
 // auditSQL is the audited user under the chosen plan p: the JSON is encoded
 // once, under plan 1, and the seat is its only difference between plans.
-// `"Seat":"…"` occurs once in it (quotes inside values are escaped).
-const auditSQL = `replace({audit}::text, '"Seat":"' || ({seat}::text[])[1] || '"', '"Seat":"' || ({seat}::text[])[{p}] || '"')`
+// `"seat":"…"` occurs once in it (quotes inside values are escaped).
+var auditSQL = auditSeatSQL("{audit}::text", "({seat}::text[])[1]", "({seat}::text[])[{p}]")
 
 // planNames are the template tokens of seatPlans.args, in order.
 var planNames = []string{"seat", "dfull", "dlight", "nev", "audit", "evplan", "evk", "evclass", "evdelta", "evreason"}
@@ -255,7 +255,7 @@ var createUserSQL = bind(`with `+roleClassCTE+`, t as (
 ), a as (
 	insert into audit_events `+auditCols+`
 	select {tenant}, {now}, {akind}, {aid}, {aname}, {areq}, 'user.created', 'user', u.id, '',
-		replace({audit}::text, '"Seat":"' || {seat1}::text || '"', '"Seat":"' || `+byPlan("seat", "text", "t.p")+` || '"')
+		`+auditSeatSQL("{audit}::text", "{seat1}::text", byPlan("seat", "text", "t.p"))+`
 	from t, u
 )
 select t.p from t, u`, createUserNames...)

@@ -108,6 +108,7 @@ func Run(t *testing.T, open Factory) {
 		{"Audit_adminChangesInTheirTransaction", testAdminAudit},
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
 		{"Audit_concurrentAdminChangesEachRecorded", testAdminAuditConcurrent},
+		{"Audit_recordsInTheAPIsNames", testAuditAPINames},
 		{"Authenticate_currentState", testAuthenticate},
 		{"SPKeyPair_onePairPerTenant", testSPKeyPair},
 		{"Users_getWithGroups", testUserWithGroups},
