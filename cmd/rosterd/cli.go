@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -46,8 +47,8 @@ Admin commands call the admin API of a running server:
   ROSTER_URL          server to call (--url), default http://localhost:8080
   ROSTER_ADMIN_TOKEN  operator token of that server (--admin-token; prefer the variable)
   --json              print the API's JSON answer instead of text
-  These three may come before the command (rosterd --json tenant get ID) or
-  anywhere after it.
+  These three may come before the command (rosterd --json tenant get ID),
+  between it and its subcommand, or anywhere after.
 
   rosterd tenant create ID --plan PLAN [--name NAME] [--seats N] [--addons a,b] [--setting KEY=VALUE]...
   rosterd tenant get ID | list | delete ID --yes
@@ -305,6 +306,12 @@ func indentJSON(raw []byte) []byte {
 
 // subcommand dispatches "rosterd NAME SUB …" to subs[SUB].
 func subcommand(ctx context.Context, sys *system, name string, args []string, subs map[string]func(context.Context, *system, []string) error, order ...string) error {
+	// Flags may also stand between the command and its subcommand
+	// ("rosterd tenant --json get acme"): they go after the subcommand.
+	if lead, rest := leadingFlags(args); len(lead) > 0 && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") &&
+		!slices.Contains(lead, "-h") && !slices.Contains(lead, "--help") {
+		args = append([]string{rest[0]}, withFlags(rest[1:], lead)...)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		_, err := fmt.Fprintf(sys.stdout, "Usage: rosterd %s %s …\n%s", name, strings.Join(order, "|"), cliHelp)
 		if len(args) == 0 {

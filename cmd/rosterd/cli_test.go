@@ -289,6 +289,13 @@ func TestCLI_globalFlagsBeforeTheCommand(t *testing.T) {
 	out = s.ok(t, "--url="+s.url, "token", "list", "acme")
 	assert.Contains(t, out, "okta")
 
+	// Between the command and its subcommand too.
+	out = s.ok(t, "tenant", "--json", "get", "acme")
+	assert.Contains(t, out, `"id": "acme"`)
+	r = s.run(t, "", map[string]string{"ROSTER_URL": closedURL(t)}, "token", "--url", s.url, "list", "acme")
+	require.NoError(t, r.err)
+	assert.Contains(t, r.out, "okta")
+
 	// A "--" after the command still ends its flags: leading flags go before it.
 	r = s.run(t, "", nil, "--json", "tenant", "get", "--", "acme")
 	require.NoError(t, r.err)
@@ -330,7 +337,9 @@ func TestCLI_badCommandLineExits2(t *testing.T) {
 		"users import: missing file":       {[]string{"users", "import", "acme"}, "usage:\n  rosterd users import"},
 		"users import: bad batch":          {[]string{"users", "import", "acme", "x.csv", "--batch", "0"}, "--batch"},
 		"users role: missing users":        {[]string{"users", "role", "acme", "agent"}, "needs TENANT ROLE USER"},
-		"users: flags before subcommand":   {[]string{"users", "--json", "import"}, "name a subcommand before the flags"},
+		"users: flags before subcommand":   {[]string{"users", "--json", "import"}, "users import needs TENANT FILE"},
+		"users: flags, no subcommand":      {[]string{"users", "--json"}, "name a subcommand before the flags"},
+		"users: flags, unknown sub":        {[]string{"users", "--json", "export", "acme"}, `unknown subcommand "export"`},
 		"admin token flag without value":   {[]string{"tenant", "list", "--admin-token"}, "flag needs an argument"},
 		"leading url flag without value":   {[]string{"--url"}, "flag provided but not defined: -url"},
 		"json before serve is not serve's": {[]string{"--json"}, "flag provided but not defined: -json"},
