@@ -96,11 +96,7 @@ func SCIMReadiness(tenantID, planID string, sso SSOStatus, activeTokens int, now
 		add("sso", false, "the IdP signing certificate expired on %s; upload the IdP's current SAML metadata", expiry)
 	default:
 		add("sso", true, "SAML SSO is configured; the IdP signing certificate is valid until %s", expiry)
-		if sso.CertNotAfter.Sub(now) < CertWarningWindow {
-			r.Warnings = append(r.Warnings, fmt.Sprintf(
-				"the IdP signing certificate expires on %s (in %d days): upload the IdP's renewed SAML metadata before then, or SCIM and sign-in stop",
-				expiry, int(sso.CertNotAfter.Sub(now).Hours()/24)))
-		}
+		r.Warnings = append(r.Warnings, certWarnings(sso, now)...)
 	}
 	if activeTokens > 0 {
 		add("token", true, "%d SCIM token(s) can authenticate", activeTokens)
@@ -126,8 +122,17 @@ func SSOWarnings(tenantID, planID string, sso SSOStatus, now time.Time) []string
 			"the %s plan of tenant %s does not include SAML SSO: the metadata is stored, but sign-in and SCIM stay off until the tenant's plan is changed to %s",
 			planName(planID), tenantID, strings.Join(PlansWith(SAMLSSO), " or ")))
 	}
-	if sso.Configured && now.Before(sso.CertNotAfter) && sso.CertNotAfter.Sub(now) < CertWarningWindow {
-		out = append(out, SCIMReadiness(tenantID, planID, sso, 1, now).Warnings...)
+	return append(out, certWarnings(sso, now)...)
+}
+
+// certWarnings warns of a configured IdP signing certificate that is still
+// valid but expires within CertWarningWindow.
+func certWarnings(sso SSOStatus, now time.Time) []string {
+	left := sso.CertNotAfter.Sub(now)
+	if !sso.Configured || left <= 0 || left >= CertWarningWindow {
+		return nil
 	}
-	return out
+	return []string{fmt.Sprintf(
+		"the IdP signing certificate expires on %s (in %d days): upload the IdP's renewed SAML metadata before then, or SCIM and sign-in stop",
+		sso.CertNotAfter.UTC().Format("2006-01-02 15:04 MST"), int(left.Hours()/24))}
 }
