@@ -136,18 +136,42 @@ func (e *FlagError) Error() string {
 // Is makes errors.Is(err, store.ErrInvalid) true.
 func (e *FlagError) Is(target error) bool { return target == store.ErrInvalid }
 
+// FlagErrors are all the unknown flags of one list, in the order given.
+// errors.As finds the first *FlagError in it.
+type FlagErrors []*FlagError
+
+func (e FlagErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, f := range e {
+		msgs[i] = f.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap lets errors.Is and errors.As see each flag's error.
+func (e FlagErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, f := range e {
+		out[i] = f
+	}
+	return out
+}
+
 // ValidateFlags checks permission flags against the catalogue and returns
 // them normalised: trimmed, lower-case, each once, in catalogue order.
-// "area.*" stands for every flag of the area. The first unknown flag is a
-// *FlagError naming it and listing its area's flags.
+// "area.*" stands for every flag of the area. Unknown flags are a FlagErrors
+// naming every one of them (an admin fixing a list should not find the
+// second typo only after fixing the first), each listing its area's flags.
 func ValidateFlags(flags []string) ([]string, error) {
 	want := map[string]bool{}
+	var bad FlagErrors
 	for _, raw := range flags {
 		f := strings.ToLower(strings.TrimSpace(raw))
 		area, name, ok := strings.Cut(f, ".")
 		known := AreaFlags(area)
 		if !ok || known == nil {
-			return nil, &FlagError{Flag: raw, Known: Areas()}
+			bad = append(bad, &FlagError{Flag: raw, Known: Areas()})
+			continue
 		}
 		if name == "*" {
 			for _, k := range known {
@@ -156,9 +180,13 @@ func ValidateFlags(flags []string) ([]string, error) {
 			continue
 		}
 		if !slices.Contains(known, f) {
-			return nil, &FlagError{Flag: raw, Area: area, Known: known}
+			bad = append(bad, &FlagError{Flag: raw, Area: area, Known: known})
+			continue
 		}
 		want[f] = true
+	}
+	if len(bad) > 0 {
+		return nil, bad
 	}
 	out := []string{}
 	for _, f := range AllFlags() {

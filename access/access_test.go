@@ -62,6 +62,27 @@ func TestValidateFlags(t *testing.T) {
 	}
 }
 
+// TestValidateFlags_namesEveryUnknownFlag: a list with several unknown
+// flags is refused naming each of them, in the order given, not only the
+// first.
+func TestValidateFlags_namesEveryUnknownFlag(t *testing.T) {
+	_, err := access.ValidateFlags([]string{"conversations.fly", "reporting.view_org", "payroll.view", "admin", "teams.*"})
+	var all access.FlagErrors
+	require.ErrorAs(t, err, &all)
+	var flags []string
+	for _, f := range all {
+		flags = append(flags, f.Flag)
+	}
+	assert.Equal(t, []string{"conversations.fly", "payroll.view", "admin"}, flags)
+	assert.True(t, errors.Is(err, store.ErrInvalid))
+	var first *access.FlagError
+	require.ErrorAs(t, err, &first)
+	assert.Equal(t, "conversations.fly", first.Flag)
+	for _, s := range []string{`"conversations.fly"`, `"payroll.view"`, `"admin"`} {
+		assert.Contains(t, err.Error(), s)
+	}
+}
+
 // TestBuiltinRoles checks the built-in roles against the seed product's role table.
 func TestBuiltinRoles(t *testing.T) {
 	admin, _ := access.Permissions(store.RoleAdmin, nil)

@@ -266,8 +266,8 @@ func TestAdmin_audit(t *testing.T) {
 		patch := events[1].(map[string]any)
 		assert.Equal(t, "tenant.updated", patch["action"])
 		assert.Equal(t, "req-patch", patch["actor"].(map[string]any)["request_id"])
-		assert.Equal(t, 5.0, patch["before"].(map[string]any)["Seats"])
-		assert.Equal(t, 9.0, patch["after"].(map[string]any)["Seats"])
+		assert.Equal(t, 5.0, patch["before"].(map[string]any)["seats"])
+		assert.Equal(t, 9.0, patch["after"].(map[string]any)["seats"])
 
 		r = c.do("GET", "/admin/v1/tenants/acme/audit?user="+u.ID, "")
 		assert.Len(t, r.Body["events"], 1)

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -400,7 +401,8 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		free := max(t.PurchasedAt(a.now())-counts.Full, 0)
+		plan, _ := licensing.Lookup(t.Plan)
+		free := max(licensing.UsableSeats(plan, t.PurchasedAt(a.now()))-counts.Full, 0)
 		sum.Seats = &importSeats{NeededFull: needFull, Available: free, Overage: t.Settings.Overage,
 			Enough: t.Settings.Overage || needFull <= free}
 	}

@@ -74,7 +74,13 @@ func (in roleInput) role(name string) (store.Role, []FieldError) {
 		bad = append(bad, FieldError{"permissions", `is required: a list of flags such as ["conversations.view_all", "reporting.view_org"] (GET …/roles lists the catalogue)`})
 	} else {
 		perms, err := access.ValidateFlags(*in.Permissions)
-		if err != nil {
+		var flags access.FlagErrors
+		switch {
+		case errors.As(err, &flags):
+			for _, f := range flags { // one entry per unknown flag
+				bad = append(bad, FieldError{"permissions", f.Error()})
+			}
+		case err != nil:
 			bad = append(bad, FieldError{"permissions", err.Error()})
 		}
 		r.Permissions = perms
@@ -99,6 +105,7 @@ func roleError(err error) error {
 	var inUse *store.RoleInUseError
 	var members *store.UnknownMembersError
 	var decided *store.ApprovalDecidedError
+	var flags access.FlagErrors
 	var flag *access.FlagError
 	switch {
 	case errors.As(err, &unknown):
@@ -113,6 +120,12 @@ func roleError(err error) error {
 			Fields: []FieldError{{"users", members.Error()}}}
 	case errors.As(err, &decided):
 		return &Error{Status: http.StatusConflict, Code: "already_decided", Message: decided.Error()}
+	case errors.As(err, &flags):
+		bad := make([]FieldError, 0, len(flags))
+		for _, f := range flags {
+			bad = append(bad, FieldError{"permissions", f.Error()})
+		}
+		return invalid(bad...)
 	case errors.As(err, &flag):
 		return invalid(FieldError{"permissions", flag.Error()})
 	}

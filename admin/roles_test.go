@@ -87,6 +87,22 @@ func TestAdmin_roles(t *testing.T) {
 		r = c.do("POST", "/admin/v1/tenants/acme/roles", `{"name":"x","permissions":["conversations.fly"]}`)
 		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
 		assert.Contains(t, fields(r)["permissions"], `unknown permission "conversations.fly"; the flags of conversations are: conversations.view_assigned, conversations.view_all`)
+		// Every unknown flag is named, not only the first.
+		r = c.do("POST", "/admin/v1/tenants/acme/roles", `{"name":"x","permissions":["conversations.fly","reporting.view_org","payroll.view","teams.swim"]}`)
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		var permFaults []string
+		for _, f := range r.Body["fields"].([]any) {
+			if m := f.(map[string]any); m["field"] == "permissions" {
+				permFaults = append(permFaults, m["message"].(string))
+			}
+		}
+		require.Len(t, permFaults, 3, r.Raw)
+		assert.Contains(t, permFaults[0], `"conversations.fly"`)
+		assert.Contains(t, permFaults[1], `unknown permission "payroll.view": flags are written area.flag; areas:`)
+		assert.Contains(t, permFaults[2], `unknown permission "teams.swim"; the flags of teams are: teams.view, teams.manage`)
+		for _, s := range []string{"conversations.fly", "payroll.view", "teams.swim"} {
+			assert.Contains(t, r.Body["message"], s)
+		}
 		r = c.do("POST", "/admin/v1/tenants/acme/roles", `{"name":"Night Auditor","permissions":[],"seat_class":"gold"}`)
 		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
 		assert.Contains(t, fields(r)["name"], "lower-case")
@@ -344,7 +360,8 @@ func TestAdmin_importCSV(t *testing.T) {
 		check(r, map[int]string{2: "create", 3: "create"}, "invalid")
 		assert.Equal(t, 2.0, r.Body["created"])
 		assert.Equal(t, 6.0, r.Body["failed"])
-		assert.Equal(t, map[string]any{"needed_full": 2.0, "available": 2.0, "overage_allowed": false, "enough": true}, r.Body["seats"])
+		assert.Equal(t, map[string]any{"needed_full": 2.0, "available": 8.0, "overage_allowed": false, "enough": true}, r.Body["seats"],
+			"2 purchased on a paid plan: the 8 of the minimum are usable")
 		_, err = c.store.GetUserByUserName(t.Context(), "acme", "ann@acme.test")
 		assert.ErrorIs(t, err, store.ErrNotFound)
 
@@ -373,7 +390,12 @@ func TestAdmin_importCSV(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, ann.Version, again.Version)
 
-		// A changed row updates; the seat check (2 purchased) refuses a row, not the file.
+		// A changed row updates; the seat check (2 purchased, so the 8 of the
+		// paid plan's minimum usable; 6 more held here) refuses a row, not the file.
+		for i := range 6 {
+			_, err := c.store.CreateUser(t.Context(), "acme", store.User{UserName: "filler" + itoa(i+1), Active: true}, store.ActorAdmin)
+			require.NoError(t, err)
+		}
 		r = c.do("POST", "/admin/v1/tenants/acme/users/import",
 			"email,role\nann@acme.test,agent\nzed@acme.test,\n", csvHeader...)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
@@ -381,7 +403,7 @@ func TestAdmin_importCSV(t *testing.T) {
 		assert.Equal(t, "updated", results[0].(map[string]any)["status"])
 		assert.Equal(t, "agent", results[0].(map[string]any)["role"])
 		assert.Equal(t, "failed", results[1].(map[string]any)["status"])
-		assert.Contains(t, toStrings(results[1].(map[string]any)["errors"])[0], "2 of 2 seats are in use")
+		assert.Contains(t, toStrings(results[1].(map[string]any)["errors"])[0], "8 of 8 seats are in use")
 	})
 }
 

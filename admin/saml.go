@@ -23,6 +23,15 @@ type samlView struct {
 	Problem             string     `json:"problem,omitempty"`
 }
 
+// samlPutView is the answer of PUT: the configuration, and what an accepted
+// upload may still leave off — sign-in or SCIM on a plan without SAML SSO, an
+// expiring certificate, no SCIM token — so that the operator hears it then.
+type samlPutView struct {
+	samlView
+	Warnings  []string       `json:"warnings"`
+	SCIMReady *scimReadyView `json:"scim_ready"`
+}
+
 // putSAML validates IdP metadata and stores it as the tenant's SSO
 // configuration. A fault is a 400 naming it; nothing is stored and the
 // previous configuration stays.
@@ -55,7 +64,15 @@ func (a *API) putSAML(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, samlView{EntityID: cfg.EntityID, SSOURL: cfg.SSOURL, CertificateNotAfter: cfg.CertNotAfter})
+	v := samlPutView{samlView: samlView{EntityID: cfg.EntityID, SSOURL: cfg.SSOURL, CertificateNotAfter: cfg.CertNotAfter}}
+	v.Warnings = licensing.SSOWarnings(t.ID, t.Plan, licensing.SSOStatus{Configured: true, CertNotAfter: cfg.CertNotAfter}, a.now())
+	if v.Warnings == nil {
+		v.Warnings = []string{}
+	}
+	if v.SCIMReady, err = a.scimReadiness(r.Context(), t); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

@@ -120,7 +120,7 @@ func TestAdmin_saml(t *testing.T) {
 		events := r.Body["events"].([]any)
 		require.Len(t, events, 1)
 		before := events[0].(map[string]any)["before"].(map[string]any)
-		assert.Equal(t, "http://www.okta.com/exk8f3ktx2RkVcN4W5d7", before["EntityID"])
+		assert.Equal(t, "http://www.okta.com/exk8f3ktx2RkVcN4W5d7", before["entity_id"])
 		raw := c.do("GET", "/admin/v1/tenants/acme/audit?limit=500", "").Raw
 		assert.NotContains(t, raw, "X509Certificate", "the metadata document is not copied into the trail")
 	})
@@ -164,6 +164,89 @@ func TestAdmin_auditInTheTransaction(t *testing.T) {
 		assert.Equal(t, "tenant.deleted", e["action"])
 		assert.Equal(t, "acme", e["target_id"])
 		assert.Equal(t, "r7", e["actor"].(map[string]any)["request_id"])
-		assert.Equal(t, 12.0, e["before"].(map[string]any)["Seats"], "the tenant as it was")
+		assert.Equal(t, 12.0, e["before"].(map[string]any)["seats"], "the tenant as it was")
+	})
+}
+
+// TestAdmin_scimReadiness: the tenant answer says whether the tenant is ready
+// for SCIM and, gate by gate, what to change; a SAML upload the plan cannot
+// use is accepted with a warning that says so, and its answer carries the
+// same readiness.
+func TestAdmin_scimReadiness(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		require.Equal(t, http.StatusCreated, c.do("POST", "/admin/v1/tenants", `{"id":"acme","plan":"enterprise","seats":10}`).Status)
+		type check struct {
+			Gate   string
+			OK     bool
+			Detail string
+		}
+		readiness := func(body map[string]any) (bool, []check, []any) {
+			t.Helper()
+			sr, ok := body["scim_ready"].(map[string]any)
+			require.True(t, ok, "scim_ready: %v", body)
+			var out []check
+			for _, x := range sr["checks"].([]any) {
+				m := x.(map[string]any)
+				out = append(out, check{m["gate"].(string), m["ok"].(bool), m["detail"].(string)})
+			}
+			return sr["ready"].(bool), out, sr["warnings"].([]any)
+		}
+
+		r := c.do("GET", "/admin/v1/tenants/acme", "")
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		assert.Equal(t, "enterprise", r.Body["plan"], "the existing fields stay")
+		ready, checks, _ := readiness(r.Body)
+		assert.False(t, ready)
+		require.Len(t, checks, 3)
+		assert.Equal(t, check{"plan", false, "the Enterprise (enterprise) plan does not include SCIM; change the tenant's plan to ultimate"}, checks[0])
+		assert.False(t, checks[1].OK)
+		assert.Contains(t, checks[1].Detail, "rosterd saml set acme FILE")
+		assert.False(t, checks[2].OK)
+		assert.Contains(t, checks[2].Detail, "rosterd token create acme NAME")
+
+		// SAML on a plan without SSO: stored, with a warning naming the plan to change to.
+		r = c.do("PUT", "/admin/v1/tenants/acme/saml", fixture(t, "okta.xml"))
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		assert.Equal(t, []any{"the Enterprise (enterprise) plan of tenant acme does not include SAML SSO: the metadata is stored, " +
+			"but sign-in and SCIM stay off until the tenant's plan is changed to ultimate"}, r.Body["warnings"])
+		ready, checks, _ = readiness(r.Body)
+		assert.False(t, ready)
+		assert.True(t, checks[1].OK, "the metadata itself is valid")
+		assert.Contains(t, checks[1].Detail, "valid until 2060-06-01")
+
+		// Ultimate and a token: ready, and the upload warns of nothing.
+		require.Equal(t, http.StatusOK, c.do("PATCH", "/admin/v1/tenants/acme", `{"plan":"ultimate"}`).Status)
+		require.Equal(t, http.StatusCreated, c.do("POST", "/admin/v1/tenants/acme/tokens", `{"name":"okta"}`).Status)
+		r = c.do("PUT", "/admin/v1/tenants/acme/saml", fixture(t, "okta.xml"))
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		assert.Equal(t, []any{}, r.Body["warnings"])
+		ready, _, _ = readiness(r.Body)
+		assert.True(t, ready)
+		r = c.do("GET", "/admin/v1/tenants/acme", "")
+		ready, checks, warnings := readiness(r.Body)
+		assert.True(t, ready, "%v", checks)
+		assert.Equal(t, check{"token", true, "1 SCIM token(s) can authenticate"}, checks[2])
+		assert.Empty(t, warnings)
+
+		// Weeks before the certificate expires the answer warns; after, the sso gate fails.
+		c.now = time.Date(2060, 5, 20, 0, 0, 0, 0, time.UTC)
+		ready, _, warnings = readiness(c.do("GET", "/admin/v1/tenants/acme", "").Body)
+		assert.True(t, ready)
+		require.Len(t, warnings, 1)
+		assert.Contains(t, warnings[0], "expires on 2060-06-01")
+		c.now = time.Date(2060, 6, 2, 0, 0, 0, 0, time.UTC)
+		ready, checks, _ = readiness(c.do("GET", "/admin/v1/tenants/acme", "").Body)
+		assert.False(t, ready)
+		assert.Contains(t, checks[1].Detail, "expired on 2060-06-01")
+
+		// A revoked token does not count.
+		c.now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+		toks := c.do("GET", "/admin/v1/tenants/acme/tokens", "").Body["tokens"].([]any)
+		require.Len(t, toks, 1)
+		id := toks[0].(map[string]any)["id"].(string)
+		require.Equal(t, http.StatusNoContent, c.do("DELETE", "/admin/v1/tenants/acme/tokens/"+id, "").Status)
+		ready, checks, _ = readiness(c.do("GET", "/admin/v1/tenants/acme", "").Body)
+		assert.False(t, ready)
+		assert.False(t, checks[2].OK)
 	})
 }

@@ -29,6 +29,7 @@ type seatReportView struct {
 	Plan           planView `json:"plan"`
 	MinimumSeats   int      `json:"minimum_seats"`
 	PurchasedSeats int      `json:"purchased_seats"`
+	UsableSeats    int      `json:"usable_seats"` // the cap: max(minimum, purchased) on paid plans
 	ConsumedSeats  int      `json:"consumed_seats"`
 	AvailableSeats int      `json:"available_seats"`
 	OverageSeats   int      `json:"overage_seats"`
@@ -133,6 +134,7 @@ func viewSeatReport(r licensing.SeatReport) seatReportView {
 		Plan:           planView{ID: r.Plan.ID, Name: r.Plan.Name, SeatPriceCents: r.Plan.SeatPriceCents, BilledAnnually: r.Plan.BilledAnnually},
 		MinimumSeats:   r.MinimumSeats,
 		PurchasedSeats: r.PurchasedSeats,
+		UsableSeats:    r.UsableSeats,
 		ConsumedSeats:  r.ConsumedSeats,
 		AvailableSeats: r.AvailableSeats,
 		OverageSeats:   r.OverageSeats,

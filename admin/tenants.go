@@ -26,6 +26,9 @@ type tenantView struct {
 	CreatedAt time.Time          `json:"created_at"`
 	UpdatedAt time.Time          `json:"updated_at"`
 	Contract  tenantContractView `json:"contract"` // seats, issue 5: admin/seats.go
+	// SCIMReady is on GET of one tenant only (it reads the SAML configuration
+	// and the tokens): admin/readiness.go.
+	SCIMReady *scimReadyView `json:"scim_ready,omitempty"`
 }
 
 func viewTenant(t store.Tenant) tenantView {
@@ -220,7 +223,11 @@ func (a *API) getTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewTenant(t))
+	v := viewTenant(t)
+	if v.SCIMReady, err = a.scimReadiness(r.Context(), t); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

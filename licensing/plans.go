@@ -138,6 +138,21 @@ func ValidateAddons(ids []string) error {
 	return nil
 }
 
+// UsableSeats is the full-seat cap of a tenant: what its users may hold
+// before a further activation is refused (unless overage is allowed). On a
+// paid plan it is the contract minimum or the purchased seats, whichever is
+// higher — a tenant billed for the minimum may use it. A trial (and an
+// unknown plan id) bills nothing and has no minimum: its cap is the purchased
+// seats the operator granted for the trial, so a trial is never given seats
+// nobody set. Every backend's cap agrees with this function (the PostgreSQL
+// one in SQL, migration 0014; store/postgres tests compare the two).
+func UsableSeats(p Plan, purchased int) int {
+	if !p.Paid {
+		return purchased
+	}
+	return max(p.MinimumSeats, purchased)
+}
+
 // BillableSeats is what a paid plan bills for: the contract minimum, the
 // purchased seats or the seats in use, whichever is highest.
 func BillableSeats(p Plan, purchased, consumed int) int {

@@ -63,6 +63,37 @@ func TestBillableSeats(t *testing.T) {
 	}
 }
 
+// TestUsableSeats: on a paid plan a tenant may use every seat it is billed
+// for at the minimum, and never fewer than it purchased; a trial may use the
+// seats it was given, no more.
+func TestUsableSeats(t *testing.T) {
+	tests := []struct {
+		plan      string
+		purchased int
+		want      int
+	}{
+		{licensing.Enterprise, 3, 8},
+		{licensing.Enterprise, 0, 8},
+		{licensing.EnterpriseBundle, 8, 8},
+		{licensing.Ultimate, 9, 9},
+		{licensing.Ultimate, 120, 120},
+		{licensing.Trial, 0, 0},
+		{licensing.Trial, 3, 3},
+		{licensing.Trial, 50, 50},
+		{"gold", 5, 5}, // an unknown plan is priced like a trial
+	}
+	for _, tc := range tests {
+		p, _ := licensing.Lookup(tc.plan)
+		got := licensing.UsableSeats(p, tc.purchased)
+		assert.Equal(t, tc.want, got, "%s with %d purchased", tc.plan, tc.purchased)
+		if p.Paid {
+			// The contract: whatever is billed with nothing beyond the cap in use
+			// may be used.
+			assert.Equal(t, licensing.BillableSeats(p, tc.purchased, 0), got, "%s with %d purchased", tc.plan, tc.purchased)
+		}
+	}
+}
+
 func TestValidateAddons(t *testing.T) {
 	assert.NoError(t, licensing.ValidateAddons(nil))
 	assert.NoError(t, licensing.ValidateAddons([]string{"ai_copilot", "hipaa"}))

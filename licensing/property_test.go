@@ -56,7 +56,10 @@ func TestSeats_contractProperties(t *testing.T) {
 				require.Zero(t, r.BillableSeats)
 				require.Zero(t, r.MonthlyCostCents)
 			}
-			require.Equal(t, r.PurchasedSeats-held.Full, r.AvailableSeats-r.OverageSeats)
+			require.Equal(t, licensing.UsableSeats(p, r.PurchasedSeats), r.UsableSeats)
+			require.Equal(t, r.UsableSeats-held.Full, r.AvailableSeats-r.OverageSeats)
+			require.GreaterOrEqual(t, r.BillableSeats, map[bool]int{true: r.UsableSeats, false: 0}[p.Paid],
+				"seed %d step %d: a paid tenant is billed for every seat it may use", seed, step)
 			require.True(t, r.AvailableSeats == 0 || r.OverageSeats == 0)
 			require.Equal(t, r.SeatMonthlyCents+r.LightMonthlyCents+r.AddonMonthlyCents, r.MonthlyCostCents)
 			require.True(t, !r.Term.Start.After(now) && now.Before(r.Term.Renewal), "seed %d step %d: now is in the term", seed, step)

@@ -17,9 +17,10 @@ type SeatReport struct {
 	Plan           Plan
 	MinimumSeats   int  // the contract minimum (0 on a plan that bills nothing)
 	PurchasedSeats int  // full seats purchased and in force now
+	UsableSeats    int  // the cap: max(minimum, purchased) on paid plans, purchased on trial (UsableSeats)
 	ConsumedSeats  int  // full seats held by active users now
-	AvailableSeats int  // purchased - consumed, never below 0
-	OverageSeats   int  // consumed - purchased, never below 0
+	AvailableSeats int  // usable - consumed, never below 0
+	OverageSeats   int  // consumed - usable, never below 0
 	OverageAllowed bool // the tenant's overage setting
 
 	// BillableSeats = max(minimum, purchased, consumed): what is billed now.
@@ -99,9 +100,10 @@ func Report(t store.Tenant, held store.SeatCounts, now time.Time) SeatReport {
 		Plan:           plan,
 		MinimumSeats:   plan.MinimumSeats,
 		PurchasedSeats: t.Seats,
+		UsableSeats:    UsableSeats(plan, t.Seats),
 		ConsumedSeats:  held.Full,
-		AvailableSeats: max(0, t.Seats-held.Full),
-		OverageSeats:   max(0, held.Full-t.Seats),
+		AvailableSeats: max(0, UsableSeats(plan, t.Seats)-held.Full),
+		OverageSeats:   max(0, held.Full-UsableSeats(plan, t.Seats)),
 		OverageAllowed: t.Settings.Overage,
 		LightSeats:     held.Light,
 		ActiveUsers:    held.Full + held.Light,

@@ -16,8 +16,8 @@ import (
 func TestReport_seats(t *testing.T) {
 	now := day(2026, 5, 1)
 	type want struct {
-		min, purchased, consumed, available, overage, billable int
-		seatCents, monthlyCents                                int64
+		min, purchased, usable, consumed, available, overage, billable int
+		seatCents, monthlyCents                                        int64
 	}
 	tests := []struct {
 		name    string
@@ -27,27 +27,34 @@ func TestReport_seats(t *testing.T) {
 		held    store.SeatCounts
 		want    want
 	}{
+		// Below the minimum the tenant is billed for 8 and may use 8.
 		{"below the minimum bills 8", licensing.Ultimate, 5, false, store.SeatCounts{Full: 3},
-			want{8, 5, 3, 2, 0, 8, 8 * 13900, 8 * 13900}},
+			want{8, 5, 8, 3, 5, 0, 8, 8 * 13900, 8 * 13900}},
+		{"3 purchased, 8 used: still within the minimum", licensing.Enterprise, 3, false, store.SeatCounts{Full: 8},
+			want{8, 3, 8, 8, 0, 0, 8, 8 * 8900, 8 * 8900}},
 		{"nothing used still bills the minimum", licensing.Enterprise, 0, false, store.SeatCounts{},
-			want{8, 0, 0, 0, 0, 8, 8 * 8900, 8 * 8900}},
+			want{8, 0, 8, 0, 8, 0, 8, 8 * 8900, 8 * 8900}},
 		{"purchased above the minimum bills purchased", licensing.Ultimate, 20, false, store.SeatCounts{Full: 12},
-			want{8, 20, 12, 8, 0, 20, 20 * 13900, 20 * 13900}},
+			want{8, 20, 20, 12, 8, 0, 20, 20 * 13900, 20 * 13900}},
 		{"overage bills what is consumed", licensing.Ultimate, 10, true, store.SeatCounts{Full: 13},
-			want{8, 10, 13, 0, 3, 13, 13 * 13900, 13 * 13900}},
+			want{8, 10, 10, 13, 0, 3, 13, 13 * 13900, 13 * 13900}},
+		{"overage below the minimum counts beyond the minimum", licensing.Ultimate, 3, true, store.SeatCounts{Full: 10},
+			want{8, 3, 8, 10, 0, 2, 10, 10 * 13900, 10 * 13900}},
 		{"exactly full", licensing.EnterpriseBundle, 10, false, store.SeatCounts{Full: 10},
-			want{8, 10, 10, 0, 0, 10, 10 * 12900, 10 * 12900}},
+			want{8, 10, 10, 10, 0, 0, 10, 10 * 12900, 10 * 12900}},
 		{"a trial bills nothing", licensing.Trial, 50, false, store.SeatCounts{Full: 3},
-			want{0, 50, 3, 47, 0, 0, 0, 0}},
+			want{0, 50, 50, 3, 47, 0, 0, 0, 0}},
+		{"a trial may use only what it was given", licensing.Trial, 3, false, store.SeatCounts{Full: 3},
+			want{0, 3, 3, 3, 0, 0, 0, 0, 0}},
 		{"an unknown plan bills nothing", "gold", 5, false, store.SeatCounts{Full: 3},
-			want{0, 5, 3, 2, 0, 0, 0, 0}},
+			want{0, 5, 5, 3, 2, 0, 0, 0, 0}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tn := ultimate(tc.seats)
 			tn.Plan, tn.Settings.Overage = tc.plan, tc.overage
 			r := licensing.Report(tn, tc.held, now)
-			got := want{r.MinimumSeats, r.PurchasedSeats, r.ConsumedSeats, r.AvailableSeats, r.OverageSeats, r.BillableSeats,
+			got := want{r.MinimumSeats, r.PurchasedSeats, r.UsableSeats, r.ConsumedSeats, r.AvailableSeats, r.OverageSeats, r.BillableSeats,
 				r.SeatMonthlyCents, r.MonthlyCostCents}
 			assert.Equal(t, tc.want, got)
 			assert.Equal(t, tc.plan, r.Plan.ID)

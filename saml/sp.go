@@ -100,23 +100,33 @@ func (noOutbound) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, errors.New("saml: outbound requests (artifact resolution) are disabled")
 }
 
-// Metadata is the tenant's SP metadata XML, valid for 48 hours from now.
-func (sp SP) Metadata() ([]byte, error) { return sp.MetadataAt(time.Now()) }
-
-// MetadataAt is the tenant's SP metadata XML with validUntil now+48h. It
-// advertises the signing and encryption certificate, WantAssertionsSigned,
-// the emailAddress NameID format and one ACS, HTTP-POST: the library's
-// HTTP-Artifact ACS is removed because Roster refuses artifacts.
-func (sp SP) MetadataAt(now time.Time) ([]byte, error) {
+// Metadata is the tenant's SP metadata XML. It advertises the signing and
+// encryption certificate, WantAssertionsSigned, the emailAddress NameID
+// format and one ACS, HTTP-POST: the library's HTTP-Artifact ACS is removed
+// because Roster refuses artifacts.
+//
+// validUntil is the SP certificate's NotAfter (ten years for the key pairs
+// Roster makes), not the library's now+48h: IdPs that import the metadata
+// once and keep it (AD FS, Shibboleth, most admin consoles' "upload
+// metadata") treat validUntil as the end of the trust and would stop
+// accepting Roster two days after setup. The metadata really does stop being
+// usable when the certificate it carries expires — the IdP then needs the
+// new certificate anyway — so that is the honest bound. No cacheDuration is
+// set: IdPs that poll the metadata URL keep their own refresh policy, and the
+// document only changes when the operator changes the base URL or the key.
+// The output depends on the SP alone, so it is the same on every request.
+func (sp SP) Metadata() ([]byte, error) {
 	if err := sp.validate(); err != nil {
 		return nil, err
 	}
 	ed := sp.ServiceProvider(nil).Metadata()
-	validUntil := now.UTC().Add(saml.DefaultValidDuration)
+	validUntil := sp.Certificate.NotAfter.UTC()
 	ed.ValidUntil = validUntil
+	ed.CacheDuration = 0
 	for i := range ed.SPSSODescriptors {
 		d := &ed.SPSSODescriptors[i]
 		d.ValidUntil = &validUntil
+		d.CacheDuration = 0
 		acs := d.AssertionConsumerServices[:0]
 		for _, ep := range d.AssertionConsumerServices {
 			if ep.Binding != saml.HTTPArtifactBinding {

@@ -98,7 +98,7 @@ func TestSP_tenantsDiffer(t *testing.T) {
 func TestSP_Metadata(t *testing.T) {
 	sp := testSP(t)
 	at := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
-	b, err := sp.MetadataAt(at)
+	b, err := sp.Metadata()
 	require.NoError(t, err)
 	assert.True(t, bytes.HasPrefix(b, []byte(xml.Header)))
 	assert.Contains(t, string(b), `entityID="https://roster.example.com/saml/acme/metadata"`)
@@ -109,7 +109,12 @@ func TestSP_Metadata(t *testing.T) {
 	var ed saml.EntityDescriptor
 	require.NoError(t, xml.Unmarshal(b, &ed))
 	assert.Equal(t, "https://roster.example.com/saml/acme/metadata", ed.EntityID)
-	assert.Equal(t, at.Add(48*time.Hour), ed.ValidUntil)
+	// IdPs that keep imported metadata must not find it expired days after
+	// setup: it is valid as long as the certificate it carries.
+	assert.Equal(t, sp.Certificate.NotAfter.UTC(), ed.ValidUntil)
+	assert.True(t, ed.ValidUntil.After(at.AddDate(5, 0, 0)), "valid for years, not 48 hours: %s", ed.ValidUntil)
+	assert.Zero(t, ed.CacheDuration)
+	assert.NotContains(t, string(b), "cacheDuration")
 	require.Len(t, ed.SPSSODescriptors, 1)
 	d := ed.SPSSODescriptors[0]
 	require.Len(t, d.AssertionConsumerServices, 1)
@@ -134,15 +139,14 @@ func TestSP_Metadata(t *testing.T) {
 	_, err = rsaml.ValidateMetadata(b, at)
 	requireFault(t, err, "IDPSSODescriptor", "service-provider metadata")
 
-	// Metadata uses the wall clock.
-	b, err = sp.Metadata()
+	// The same document on every request: nothing in it depends on the clock.
+	again, err := sp.Metadata()
 	require.NoError(t, err)
-	require.NoError(t, xml.Unmarshal(b, &ed))
-	assert.WithinDuration(t, time.Now().Add(48*time.Hour), ed.ValidUntil, time.Minute)
+	assert.Equal(t, string(b), string(again))
 }
 
 func TestSP_Metadata_golden(t *testing.T) {
-	b, err := testSP(t).MetadataAt(time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC))
+	b, err := testSP(t).Metadata()
 	require.NoError(t, err)
 	golden := filepath.Join(fixtureDir, "roster-sp-metadata.golden.xml")
 	if *update {

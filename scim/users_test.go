@@ -261,11 +261,14 @@ func patch(ops ...string) string {
 func TestUsers_storeErrors(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
+			// 1 seat purchased on a paid plan: the 8 of the minimum are usable.
 			e := newEnv(t, b.open, 1)
-			e.createUser("first@x.com")
+			for i := range 8 {
+				e.createUser(fmt.Sprintf("u%d@x.com", i))
+			}
 			full := e.must(403, "POST", "/Users", `{"userName":"second@x.com","active":true}`)
 			assert.Equal(t, "403", full.Body["status"])
-			assert.Contains(t, full.Body["detail"], "1 of 1 seats")
+			assert.Contains(t, full.Body["detail"], "8 of 8 seats")
 			inactive := e.must(201, "POST", "/Users", `{"userName":"second@x.com","active":false}`)
 			assert.Equal(t, "none", get(inactive.Body, roster+"|seat"), "an inactive user consumes no seat")
 			id := inactive.Body["id"].(string)

@@ -36,8 +36,10 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // SeatLimitError is returned when a change would consume a full seat beyond the
 // purchased count of a tenant that does not allow overage.
 type SeatLimitError struct {
-	TenantID  string
-	InUse     int
+	TenantID string
+	InUse    int
+	// Purchased is the cap in force: the purchased seats, raised to the
+	// contract minimum on a paid plan (licensing.UsableSeats).
 	Purchased int
 }
 

@@ -223,10 +223,12 @@ func cloneTime(t *time.Time) *time.Time {
 	return &c
 }
 
-// AuditJSON renders a record for an audit event's Before or After. Token
+// AuditJSON renders a record for an audit event's Before or After, in the
+// names the API shows it under (auditView, store/audit.go): SCIM attribute
+// names for users and groups, the admin API's snake_case for the rest. Token
 // hashes never reach it: tokens are audited by id and name only.
 func AuditJSON(v any) string {
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(auditView(v))
 	if err != nil {
 		return ""
 	}

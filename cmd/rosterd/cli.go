@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -46,6 +47,8 @@ Admin commands call the admin API of a running server:
   ROSTER_URL          server to call (--url), default http://localhost:8080
   ROSTER_ADMIN_TOKEN  operator token of that server (--admin-token; prefer the variable)
   --json              print the API's JSON answer instead of text
+  These three may come before the command (rosterd --json tenant get ID),
+  between it and its subcommand, or anywhere after.
 
   rosterd tenant create ID --plan PLAN [--name NAME] [--seats N] [--addons a,b] [--setting KEY=VALUE]...
   rosterd tenant get ID | list | delete ID --yes
@@ -84,13 +87,38 @@ func exitCode(err error) int {
 	return ExitRefused
 }
 
+// usageErr is a bad command line: exit 2, the message says what is wrong
+// and points at the help. For an admin command ("tenant get: …") it adds the
+// command's usage lines from cliHelp.
 func usageErr(format string, args ...any) error {
-	return &exitError{code: ExitUsage, err: fmt.Errorf(format+" (see rosterd help)", args...)}
+	msg := fmt.Sprintf(format, args...)
+	if lines := synopsis(msg); lines != "" {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("%s\nusage:\n%s(see rosterd help)", msg, lines)}
+	}
+	return &exitError{code: ExitUsage, err: fmt.Errorf("%s (see rosterd help)", msg)}
+}
+
+// synopsis is the usage lines of cliHelp for the admin command a message
+// starts with ("tenant get: …" → the "rosterd tenant …" lines).
+func synopsis(msg string) string {
+	cmd, _, _ := strings.Cut(msg, " ")
+	cmd = strings.TrimSuffix(cmd, ":")
+	if cmd == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(cliHelp, "\n") {
+		if strings.HasPrefix(l, "  rosterd "+cmd+" ") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
 }
 
 // cli is one admin command invocation: the client of the admin API and how
 // to print.
 type cli struct {
+	name    string // the command, for messages
 	sys     *system
 	baseURL string
 	token   string
@@ -145,10 +173,9 @@ func parseCLI(sys *system, name string, args []string, setup func(fs *flag.FlagS
 	if c.token == "" {
 		c.token = sys.getenv("ROSTER_ADMIN_TOKEN")
 	}
-	if c.token == "" {
-		return nil, nil, &exitError{code: ExitUnreachable, err: fmt.Errorf(
-			"%s: no operator token: set ROSTER_ADMIN_TOKEN to the admin token of the server at %s", name, c.baseURL)}
-	}
+	// A missing token is reported by call, so that the command checks its
+	// arguments first: a bad command line is exit 2 whatever the environment.
+	c.name = name
 	return c, pos, nil
 }
 
@@ -204,6 +231,10 @@ const maxAnswer = 32 << 20
 // (nil: ignore it). It returns the raw answer for --json. A refusal is an
 // *apiError; a transport failure exits 3.
 func (c *cli) call(ctx context.Context, method, path string, body []byte, contentType string, out any) ([]byte, error) {
+	if c.token == "" {
+		return nil, &exitError{code: ExitUnreachable, err: fmt.Errorf(
+			"%s: no operator token: set ROSTER_ADMIN_TOKEN (or --admin-token) to the admin token of the server at %s", c.name, c.baseURL)}
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -275,12 +306,21 @@ func indentJSON(raw []byte) []byte {
 
 // subcommand dispatches "rosterd NAME SUB …" to subs[SUB].
 func subcommand(ctx context.Context, sys *system, name string, args []string, subs map[string]func(context.Context, *system, []string) error, order ...string) error {
+	// Flags may also stand between the command and its subcommand
+	// ("rosterd tenant --json get acme"): they go after the subcommand.
+	if lead, rest := leadingFlags(args); len(lead) > 0 && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") &&
+		!slices.Contains(lead, "-h") && !slices.Contains(lead, "--help") {
+		args = append([]string{rest[0]}, withFlags(rest[1:], lead)...)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		_, err := fmt.Fprintf(sys.stdout, "Usage: rosterd %s %s …\n%s", name, strings.Join(order, "|"), cliHelp)
 		if len(args) == 0 {
 			return usageErr("%s: name a subcommand: %s", name, strings.Join(order, ", "))
 		}
 		return err
+	}
+	if strings.HasPrefix(args[0], "-") {
+		return usageErr("%s: name a subcommand before the flags: %s", name, strings.Join(order, ", "))
 	}
 	run, ok := subs[args[0]]
 	if !ok {

@@ -32,6 +32,44 @@ type tenantAnswer struct {
 	Settings  map[string]any `json:"settings"`
 	CreatedAt time.Time      `json:"created_at"`
 	UpdatedAt time.Time      `json:"updated_at"`
+	SCIMReady *scimReady     `json:"scim_ready"` // GET of one tenant
+}
+
+// scimReady is the admin API's answer to "is this tenant ready for SCIM?".
+type scimReady struct {
+	Ready  bool `json:"ready"`
+	Checks []struct {
+		Gate   string `json:"gate"`
+		OK     bool   `json:"ok"`
+		Detail string `json:"detail"`
+	} `json:"checks"`
+	Warnings []string `json:"warnings"`
+}
+
+// writeReadiness prints the readiness answer: one line per gate, what to
+// change for each that fails, and the warnings.
+func writeReadiness(w io.Writer, r *scimReady) error {
+	if r == nil {
+		return nil
+	}
+	verdict := "yes"
+	if !r.Ready {
+		verdict = "no"
+	}
+	if _, err := fmt.Fprintf(w, "SCIM ready: %s\n", verdict); err != nil {
+		return err
+	}
+	for _, c := range r.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s %-5s %s\n", mark, c.Gate, c.Detail)
+	}
+	for _, x := range r.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", x)
+	}
+	return nil
 }
 
 // tenantFlags are the fields of tenant create and update; unset flags are
@@ -140,7 +178,12 @@ func tenantGet(ctx context.Context, sys *system, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.print(raw, func(w io.Writer) error { return writeTenant(w, t) })
+	return c.print(raw, func(w io.Writer) error {
+		if err := writeTenant(w, t); err != nil {
+			return err
+		}
+		return writeReadiness(w, t.SCIMReady)
+	})
 }
 
 func tenantList(ctx context.Context, sys *system, args []string) error {
@@ -348,6 +391,8 @@ type samlAnswer struct {
 	UpdatedAt           *time.Time `json:"updated_at"`
 	Valid               *bool      `json:"valid"`
 	Problem             string     `json:"problem"`
+	Warnings            []string   `json:"warnings"`   // PUT
+	SCIMReady           *scimReady `json:"scim_ready"` // PUT
 }
 
 // maxMetadataFile is the largest IdP metadata file samlSet sends (the server caps at 1 MiB).
@@ -388,8 +433,18 @@ func samlSet(ctx context.Context, sys *system, args []string) error {
 		return err
 	}
 	return c.print(raw, func(w io.Writer) error {
-		fmt.Fprintf(w, "SAML SSO of tenant %s configured.\n", pos[0])
-		return writeSAML(w, s, c.baseURL, pos[0])
+		if len(s.Warnings) > 0 {
+			fmt.Fprintf(w, "SAML metadata of tenant %s stored, with warnings:\n", pos[0])
+			for _, x := range s.Warnings {
+				fmt.Fprintf(w, "  warning: %s\n", x)
+			}
+		} else {
+			fmt.Fprintf(w, "SAML SSO of tenant %s configured.\n", pos[0])
+		}
+		if err := writeSAML(w, s, c.baseURL, pos[0]); err != nil {
+			return err
+		}
+		return writeReadiness(w, s.SCIMReady)
 	})
 }
 

@@ -263,3 +263,132 @@ func closedURL(t *testing.T) string {
 	require.NoError(t, ln.Close())
 	return "http://" + addr
 }
+
+// TestCLI_globalFlagsBeforeTheCommand: the admin commands' flags --json,
+// --url and --admin-token may be written before the command name, in both
+// spellings, and mean what they mean after it.
+func TestCLI_globalFlagsBeforeTheCommand(t *testing.T) {
+	s := newCLIServer(t)
+	s.ok(t, "tenant", "create", "acme", "--plan", "ultimate", "--seats", "10")
+
+	var got map[string]any
+	out := s.ok(t, "--json", "tenant", "get", "acme")
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	assert.Equal(t, "acme", got["id"])
+
+	// No ROSTER_URL or ROSTER_ADMIN_TOKEN: the leading flags carry both.
+	r := s.run(t, "", map[string]string{"ROSTER_URL": closedURL(t), "ROSTER_ADMIN_TOKEN": ""},
+		"--url", s.url, "--admin-token="+cliAdminToken, "--json", "tenant", "list")
+	require.NoError(t, r.err)
+	var list struct{ Tenants []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(r.out), &list), r.out)
+	assert.Len(t, list.Tenants, 1)
+
+	out = s.ok(t, "--json", "token", "create", "acme", "okta")
+	assert.Contains(t, out, `"token": "rst_`)
+	out = s.ok(t, "--url="+s.url, "token", "list", "acme")
+	assert.Contains(t, out, "okta")
+
+	// Between the command and its subcommand too.
+	out = s.ok(t, "tenant", "--json", "get", "acme")
+	assert.Contains(t, out, `"id": "acme"`)
+	r = s.run(t, "", map[string]string{"ROSTER_URL": closedURL(t)}, "token", "--url", s.url, "list", "acme")
+	require.NoError(t, r.err)
+	assert.Contains(t, r.out, "okta")
+
+	// A "--" after the command still ends its flags: leading flags go before it.
+	r = s.run(t, "", nil, "--json", "tenant", "get", "--", "acme")
+	require.NoError(t, r.err)
+	assert.Contains(t, r.out, `"id": "acme"`)
+}
+
+// TestCLI_badCommandLineExits2: every command answers a bad command line —
+// an unknown flag, a missing or stray argument, a flag without its value —
+// with exit 2 and a message that says what is wrong and how to call it,
+// before it reads the environment or calls a server (no token set here).
+func TestCLI_badCommandLineExits2(t *testing.T) {
+	s := newCLIServer(t)
+	for name, tc := range map[string]struct {
+		args []string
+		msg  string
+	}{
+		"serve: unknown leading flag":      {[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		"serve: unknown flag":              {[]string{"serve", "--bogus"}, "usage: rosterd serve"},
+		"serve: flag without value":        {[]string{"--addr"}, "flag needs an argument"},
+		"serve: stray argument":            {[]string{"serve", "now"}, `unexpected argument "now"`},
+		"serve: bad duration":              {[]string{"--shutdown-timeout", "soon"}, "shutdown-timeout"},
+		"migrate: stray argument":          {[]string{"migrate", "up"}, "usage: rosterd migrate"},
+		"healthcheck: unknown flag":        {[]string{"healthcheck", "--port", "1"}, "usage: rosterd healthcheck"},
+		"version: stray argument":          {[]string{"version", "x"}, "usage: rosterd version"},
+		"help: stray argument":             {[]string{"help", "me"}, `unexpected argument "me"`},
+		"unknown command":                  {[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		"unknown command after flags":      {[]string{"--json", "frobnicate"}, `unknown command "frobnicate"`},
+		"leading unknown flag, admin":      {[]string{"--bogus", "tenant", "list"}, "flag provided but not defined: -bogus"},
+		"tenant: flags, no subcommand":     {[]string{"--json", "tenant"}, "name a subcommand"},
+		"tenant get: missing id":           {[]string{"tenant", "get"}, "usage:\n  rosterd tenant create ID"},
+		"tenant create: no value":          {[]string{"tenant", "create", "acme", "--plan"}, "flag needs an argument"},
+		"tenant create: bad seats":         {[]string{"tenant", "create", "acme", "--seats", "many"}, "seats"},
+		"tenant delete: no --yes":          {[]string{"tenant", "delete", "acme"}, "add --yes"},
+		"token create: missing name":       {[]string{"token", "create", "acme"}, "usage:\n  rosterd token create TENANT NAME"},
+		"token revoke: stray argument":     {[]string{"token", "revoke", "acme", "id", "x"}, "needs TENANT TOKEN_ID"},
+		"token list: unknown flag":         {[]string{"token", "list", "acme", "--all"}, "flag provided but not defined: -all"},
+		"saml set: missing file":           {[]string{"saml", "set", "acme"}, "usage:\n  rosterd saml set TENANT FILE"},
+		"saml get: unknown subcommand":     {[]string{"saml", "show", "acme"}, `unknown subcommand "show"`},
+		"users import: missing file":       {[]string{"users", "import", "acme"}, "usage:\n  rosterd users import"},
+		"users import: bad batch":          {[]string{"users", "import", "acme", "x.csv", "--batch", "0"}, "--batch"},
+		"users role: missing users":        {[]string{"users", "role", "acme", "agent"}, "needs TENANT ROLE USER"},
+		"users: flags before subcommand":   {[]string{"users", "--json", "import"}, "users import needs TENANT FILE"},
+		"users: flags, no subcommand":      {[]string{"users", "--json"}, "name a subcommand before the flags"},
+		"users: flags, unknown sub":        {[]string{"users", "--json", "export", "acme"}, `unknown subcommand "export"`},
+		"admin token flag without value":   {[]string{"tenant", "list", "--admin-token"}, "flag needs an argument"},
+		"leading url flag without value":   {[]string{"--url"}, "flag provided but not defined: -url"},
+		"json before serve is not serve's": {[]string{"--json"}, "flag provided but not defined: -json"},
+	} {
+		r := s.run(t, "", map[string]string{"ROSTER_ADMIN_TOKEN": ""}, tc.args...)
+		assert.Equal(t, ExitUsage, r.code, "%s: %v", name, r.err)
+		if assert.Error(t, r.err, name) {
+			assert.Contains(t, r.err.Error(), tc.msg, name)
+			assert.Contains(t, r.err.Error(), "rosterd help", name)
+		}
+	}
+
+	// A good command line without a token is not a usage error: exit 3.
+	r := s.run(t, "", map[string]string{"ROSTER_ADMIN_TOKEN": ""}, "tenant", "get", "acme")
+	assert.Equal(t, ExitUnreachable, r.code)
+	assert.ErrorContains(t, r.err, "set ROSTER_ADMIN_TOKEN")
+}
+
+// TestCLI_scimReadiness: saml set on a plan without SAML SSO says the
+// metadata is stored but warns which plan is needed; tenant get answers "is
+// it ready for SCIM?" gate by gate, with what to change.
+func TestCLI_scimReadiness(t *testing.T) {
+	s := newCLIServer(t)
+	s.ok(t, "tenant", "create", "acme", "--plan", "enterprise", "--seats", "10")
+
+	out := s.ok(t, "saml", "set", "acme", "../../testdata/saml/okta.xml")
+	assert.NotContains(t, out, "configured.")
+	assert.Contains(t, out, "SAML metadata of tenant acme stored, with warnings:")
+	assert.Contains(t, out, "warning: the Enterprise (enterprise) plan of tenant acme does not include SAML SSO")
+	assert.Contains(t, out, "plan is changed to ultimate")
+	assert.Contains(t, out, "SCIM ready: no")
+
+	out = s.ok(t, "tenant", "get", "acme")
+	assert.Regexp(t, `plan:\s+enterprise`, out)
+	assert.Contains(t, out, "SCIM ready: no")
+	assert.Regexp(t, `FAIL plan\s+the Enterprise \(enterprise\) plan does not include SCIM; change the tenant's plan to ultimate`, out)
+	assert.Regexp(t, `ok   sso\s+SAML SSO is configured; the IdP signing certificate is valid until 2060-06-01`, out)
+	assert.Regexp(t, `FAIL token\s+the tenant has no SCIM token; create one .*rosterd token create acme NAME`, out)
+
+	s.ok(t, "tenant", "update", "acme", "--plan", "ultimate")
+	s.ok(t, "token", "create", "acme", "okta")
+	out = s.ok(t, "tenant", "get", "acme")
+	assert.Contains(t, out, "SCIM ready: yes")
+	assert.NotContains(t, out, "FAIL")
+	out = s.ok(t, "saml", "set", "acme", "../../testdata/saml/okta.xml")
+	assert.Contains(t, out, "SAML SSO of tenant acme configured.")
+	assert.Contains(t, out, "SCIM ready: yes")
+
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s.ok(t, "tenant", "get", "acme", "--json")), &got))
+	assert.Equal(t, true, got["scim_ready"].(map[string]any)["ready"])
+}

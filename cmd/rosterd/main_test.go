@@ -493,7 +493,7 @@ func TestServe_configuredAdminTokenIsNotPrinted(t *testing.T) {
 }
 
 func TestServe_postgresSeedsNothing(t *testing.T) {
-	sys, stdout, _ := testSystem(map[string]string{
+	sys, stdout, stderr := testSystem(map[string]string{
 		"ROSTER_DATABASE_URL": "postgres://db/roster",
 		"ROSTER_ADMIN_TOKEN":  "0123456789abcdef",
 	})
@@ -508,6 +508,8 @@ func TestServe_postgresSeedsNothing(t *testing.T) {
 	}
 	s := startServe(t, sys, stdout)
 	assert.True(t, migrated, "migrations run at start")
+	assert.Eventually(t, func() bool { return strings.Contains(stderr.String(), "ROSTER_BASE_URL is plain http") }, 5*time.Second, time.Millisecond,
+		"a deployment without an https base URL is warned: IdPs refuse an http ACS")
 	tenants, err := opened.ListTenants(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, tenants, "no demo tenant with PostgreSQL")

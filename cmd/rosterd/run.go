@@ -86,10 +86,12 @@ func commands() []command {
 }
 
 func runSystem(ctx context.Context, args []string, sys *system) error {
-	name, rest := "serve", args
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, rest = args[0], args[1:]
+	lead, rest := leadingFlags(args)
+	name := "serve"
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		name, rest = rest[0], rest[1:]
 	}
+	rest = withFlags(rest, lead)
 	var names []string
 	for _, c := range commands() {
 		if c.name == name {
@@ -97,7 +99,53 @@ func runSystem(ctx context.Context, args []string, sys *system) error {
 		}
 		names = append(names, c.name)
 	}
-	return &exitError{code: ExitUsage, err: fmt.Errorf("unknown command %q; valid commands: %s", name, strings.Join(names, ", "))}
+	return &exitError{code: ExitUsage, err: fmt.Errorf("unknown command %q; valid commands: %s (see rosterd help)", name, strings.Join(names, ", "))}
+}
+
+// leadingFlags splits off the flags written before the command name
+// ("rosterd --json tenant get acme", "rosterd --url URL --admin-token T
+// token list acme"): they belong to the command, as if written after it. A
+// flag takes the next word as its value when it is one of the flags that
+// take a value (globalValueFlags) and is not written --flag=value; any other
+// flag stands alone, so that "rosterd --bogus tenant list" reaches tenant
+// list, which refuses --bogus as a bad command line. "--" ends the flags.
+func leadingFlags(args []string) (lead, rest []string) {
+	value := globalValueFlags()
+	i := 0
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "-" && args[i] != "--" {
+		name := strings.TrimLeft(args[i], "-")
+		i++
+		if !strings.Contains(name, "=") && value[name] && i < len(args) {
+			i++
+		}
+	}
+	return args[:i], args[i:]
+}
+
+// globalValueFlags are the flags that may come before the command name and
+// take a value: the configuration flags of serve, migrate and healthcheck,
+// and the admin commands' --url and --admin-token. (--json is the admin
+// commands' boolean one.)
+func globalValueFlags() map[string]bool {
+	out := map[string]bool{"url": true, "admin-token": true}
+	var c Config
+	for _, v := range c.vars() {
+		out[v.flag] = true
+	}
+	return out
+}
+
+// withFlags puts the leading flags after the command's own arguments, before
+// a "--" that ends its flags.
+func withFlags(args, lead []string) []string {
+	if len(lead) == 0 {
+		return args
+	}
+	at := slices.Index(args, "--")
+	if at < 0 {
+		at = len(args)
+	}
+	return slices.Concat(args[:at], lead, args[at:])
 }
 
 // parseFlags reads the configuration of command name from the environment and
@@ -110,9 +158,9 @@ func parseFlags(name string, args []string, sys *system) (cfg Config, help bool,
 	case errors.Is(err, flag.ErrHelp):
 		return cfg, true, writeUsage(sys.stdout)
 	case err != nil:
-		return cfg, false, fmt.Errorf("%s: %w (see rosterd help)", name, err)
+		return cfg, false, usageErr("%s: %v\nusage: rosterd %s [--addr ADDR] [--base-url URL] [--database-url URL] [flags]", name, err, name)
 	case fs.NArg() > 0:
-		return cfg, false, fmt.Errorf("%s: unexpected argument %q (see rosterd help)", name, fs.Arg(0))
+		return cfg, false, usageErr("%s: unexpected argument %q\nusage: rosterd %s [--addr ADDR] [--base-url URL] [--database-url URL] [flags]", name, fs.Arg(0), name)
 	}
 	return cfg, false, nil
 }
@@ -173,7 +221,7 @@ func healthcheck(ctx context.Context, sys *system, args []string) error {
 
 func printVersion(_ context.Context, sys *system, args []string) error {
 	if len(args) > 0 {
-		return fmt.Errorf("version: unexpected argument %q", args[0])
+		return usageErr("version: unexpected argument %q\nusage: rosterd version", args[0])
 	}
 	_, err := fmt.Fprintln(sys.stdout, "rosterd", versionString())
 	return err
@@ -203,7 +251,10 @@ func versionString() string {
 	return fmt.Sprintf("%s (%s)", v, runtime.Version())
 }
 
-func help(_ context.Context, sys *system, _ []string) error {
+func help(_ context.Context, sys *system, args []string) error {
+	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
+		return usageErr("help: unexpected argument %q; rosterd help lists every command, rosterd COMMAND --help the same", args[0])
+	}
 	return writeUsage(sys.stdout)
 }
 

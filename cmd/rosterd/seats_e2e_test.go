@@ -21,8 +21,8 @@ import (
 
 // seats is the figures of the seat report this test follows.
 type seats struct {
-	Purchased, Consumed, Available, Overage, Billable, Light int
-	MonthlyCents                                             int64
+	Purchased, Usable, Consumed, Available, Overage, Billable, Light int
+	MonthlyCents                                                     int64
 }
 
 func (e *e2e) report() seats {
@@ -31,7 +31,7 @@ func (e *e2e) report() seats {
 	require.Equal(e.t, http.StatusOK, r.Status, r.Raw)
 	n := func(k string) int { f, _ := r.Body[k].(float64); return int(f) }
 	light, _ := r.Body["light_seats"].(map[string]any)["consumed"].(float64)
-	return seats{n("purchased_seats"), n("consumed_seats"), n("available_seats"), n("overage_seats"), n("billable_seats"),
+	return seats{n("purchased_seats"), n("usable_seats"), n("consumed_seats"), n("available_seats"), n("overage_seats"), n("billable_seats"),
 		int(light), int64(n("monthly_cost_cents"))}
 }
 
@@ -80,8 +80,9 @@ func seatOf(u map[string]any) string {
 	return s
 }
 
-// TestE2E_seatsThroughOktaAndEntra drives a tenant with 3 purchased seats
-// through Okta and Entra provisioning — creates (active and not), the cap,
+// TestE2E_seatsThroughOktaAndEntra drives a tenant with 3 purchased seats —
+// billed, and so usable, at the minimum of 8 — through Okta and Entra
+// provisioning — creates (active and not), the cap at 8,
 // Entra's "False"/"True" PATCHes, Okta's pathless deactivation and AIW PUT,
 // a light-seat role, deletes, overage — and checks the seat report and the
 // ledger after each step, on the memory and the PostgreSQL store.
@@ -99,31 +100,40 @@ func testE2ESeats(t *testing.T, open storeOpener) {
 		Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
 	require.NoError(t, err)
 	minimum := int64(8 * 13900)
-	assert.Equal(t, seats{Purchased: 3, Available: 3, Billable: 8, MonthlyCents: minimum}, e.report(), "nothing used: the minimum is billed")
+	assert.Equal(t, seats{Purchased: 3, Usable: 8, Available: 8, Billable: 8, MonthlyCents: minimum}, e.report(),
+		"nothing used: the minimum is billed, and may be used")
 
 	// Okta: lookup miss, then create active. The seat is taken at once.
 	r := e.okta(okta, "GET", "/Users?filter=userName%20eq%20%22ann%40acme.test%22&startIndex=1&count=100", "")
 	assert.Equal(t, 0.0, e.scimOK(r, http.StatusOK, "lookup")["totalResults"])
 	ann := e.scimOK(e.okta(okta, "POST", "/Users", oktaUser("ann@acme.test", true, "")), http.StatusCreated, "okta create")
 	assert.Equal(t, "consumed", seatOf(ann))
-	assert.Equal(t, seats{Purchased: 3, Consumed: 1, Available: 2, Billable: 8, MonthlyCents: minimum}, e.report(),
+	assert.Equal(t, seats{Purchased: 3, Usable: 8, Consumed: 1, Available: 7, Billable: 8, MonthlyCents: minimum}, e.report(),
 		"billed from provisioning, not first sign-in")
 
 	// Entra: create active, and create inactive (no seat).
 	bob := e.scimOK(e.entra(entra, "POST", "/Users", entraUser("bob@acme.test", true)), http.StatusCreated, "entra create")
 	carol := e.scimOK(e.entra(entra, "POST", "/Users", entraUser("carol@acme.test", false)), http.StatusCreated, "entra create inactive")
 	assert.Equal(t, "none", seatOf(carol))
-	assert.Equal(t, seats{Purchased: 3, Consumed: 2, Available: 1, Billable: 8, MonthlyCents: minimum}, e.report())
+	assert.Equal(t, seats{Purchased: 3, Usable: 8, Consumed: 2, Available: 6, Billable: 8, MonthlyCents: minimum}, e.report())
 
 	// A light seat (Okta sends the role as a mapped attribute): not capped.
 	vic := e.scimOK(e.okta(okta, "POST", "/Users", oktaUser("vic@acme.test", true, "viewer")), http.StatusCreated, "light")
 	assert.Equal(t, "light", seatOf(vic))
 	dan := e.scimOK(e.okta(okta, "POST", "/Users", oktaUser("dan@acme.test", true, "")), http.StatusCreated, "third seat")
-	assert.Equal(t, seats{Purchased: 3, Consumed: 3, Available: 0, Billable: 8, Light: 1, MonthlyCents: minimum}, e.report())
+	assert.Equal(t, seats{Purchased: 3, Usable: 8, Consumed: 3, Available: 5, Billable: 8, Light: 1, MonthlyCents: minimum}, e.report())
+
+	// Beyond the 3 purchased, up to the 8 billed: the 4th to the 8th seat are taken.
+	var fills []string
+	for i := range 5 {
+		u := e.scimOK(e.okta(okta, "POST", "/Users", oktaUser(fmt.Sprintf("fill%d@acme.test", i), true, "")), http.StatusCreated, "within the minimum")
+		fills = append(fills, u["id"].(string))
+	}
+	assert.Equal(t, seats{Purchased: 3, Usable: 8, Consumed: 8, Available: 0, Billable: 8, Light: 1, MonthlyCents: minimum}, e.report())
 
 	// The cap: an Okta create and Entra's "True" reactivation are refused,
 	// naming the numbers, and change nothing.
-	full := "3 of 3 seats are in use on tenant acme; raise the seat count or deactivate a user"
+	full := "8 of 8 seats are in use on tenant acme; raise the seat count or deactivate a user"
 	e.refused(e.okta(okta, "POST", "/Users", oktaUser("erin@acme.test", true, "")), full)
 	r = e.okta(okta, "GET", "/Users?filter=userName%20eq%20%22erin%40acme.test%22&startIndex=1&count=100", "")
 	assert.Equal(t, 0.0, e.scimOK(r, http.StatusOK, "lookup")["totalResults"], "a refused create writes no user")
@@ -131,35 +141,35 @@ func testE2ESeats(t *testing.T, open storeOpener) {
 	e.refused(e.entra(entra, "PATCH", "/Users/"+carolID, `{`+patchOp+`,"Operations":[{"op":"Replace","path":"active","value":"True"}]}`), full)
 	r = e.entra(entra, "GET", "/Users/"+carolID, "")
 	assert.Equal(t, false, e.scimOK(r, http.StatusOK, "get")["active"], "a refused reactivation leaves the user inactive")
-	assert.Equal(t, seats{Purchased: 3, Consumed: 3, Available: 0, Billable: 8, Light: 1, MonthlyCents: minimum}, e.report())
+	assert.Equal(t, seats{Purchased: 3, Usable: 8, Consumed: 8, Available: 0, Billable: 8, Light: 1, MonthlyCents: minimum}, e.report())
 
 	// Entra's default-form deactivation ("False") releases; "True" takes it again.
 	bobID := bob["id"].(string)
 	r = e.entra(entra, "PATCH", "/Users/"+bobID, `{`+patchOp+`,"Operations":[{"op":"Replace","path":"active","value":"False"}]}`)
 	assert.Equal(t, "none", seatOf(e.scimOK(r, http.StatusOK, "entra False")))
-	assert.Equal(t, 2, e.report().Consumed)
+	assert.Equal(t, 7, e.report().Consumed)
 	r = e.entra(entra, "PATCH", "/Users/"+carolID, `{`+patchOp+`,"Operations":[{"op":"Replace","path":"active","value":"True"}]}`)
 	assert.Equal(t, "consumed", seatOf(e.scimOK(r, http.StatusOK, "entra True")))
-	assert.Equal(t, 3, e.report().Consumed)
+	assert.Equal(t, 8, e.report().Consumed)
 
 	// Okta's pathless deactivation, and an AIW-style full PUT with active false.
 	danID, annID := dan["id"].(string), ann["id"].(string)
 	r = e.okta(okta, "PATCH", "/Users/"+danID, `{`+patchOp+`,"Operations":[{"op":"replace","value":{"active":false}}]}`)
 	require.Contains(t, []int{http.StatusOK, http.StatusNoContent}, r.Status, r.Raw)
-	assert.Equal(t, 2, e.report().Consumed)
+	assert.Equal(t, 7, e.report().Consumed)
 	r = e.okta(okta, "GET", "/Users/"+annID, "")
 	got := e.scimOK(r, http.StatusOK, "get before put")
 	got["active"] = false
 	body, err := json.Marshal(got)
 	require.NoError(t, err)
 	assert.Equal(t, "none", seatOf(e.scimOK(e.okta(okta, "PUT", "/Users/"+annID, string(body)), http.StatusOK, "okta put")))
-	assert.Equal(t, seats{Purchased: 3, Consumed: 1, Available: 2, Billable: 8, Light: 1, MonthlyCents: minimum}, e.report())
+	assert.Equal(t, seats{Purchased: 3, Usable: 8, Consumed: 6, Available: 2, Billable: 8, Light: 1, MonthlyCents: minimum}, e.report())
 
 	// Entra's hard delete: of an inactive user releases nothing, of an active one its seat.
 	require.Equal(t, http.StatusNoContent, e.entra(entra, "DELETE", "/Users/"+bobID, "").Status)
 	require.Equal(t, http.StatusNoContent, e.entra(entra, "DELETE", "/Users/"+carolID, "").Status)
 	assert.Equal(t, http.StatusNotFound, e.entra(entra, "DELETE", "/Users/"+carolID, "").Status)
-	assert.Equal(t, seats{Purchased: 3, Consumed: 0, Available: 3, Billable: 8, Light: 1, MonthlyCents: minimum}, e.report())
+	assert.Equal(t, seats{Purchased: 3, Usable: 8, Consumed: 5, Available: 3, Billable: 8, Light: 1, MonthlyCents: minimum}, e.report())
 
 	// Overage allowed: 10 Okta creates all succeed and are billed.
 	r = e.admin("PATCH", "/tenants/acme", `{"settings":{"overage":true}}`)
@@ -167,7 +177,8 @@ func testE2ESeats(t *testing.T, open storeOpener) {
 	for i := range 10 {
 		e.scimOK(e.okta(okta, "POST", "/Users", oktaUser(fmt.Sprintf("new%d@acme.test", i), true, "")), http.StatusCreated, "overage create")
 	}
-	assert.Equal(t, seats{Purchased: 3, Consumed: 10, Available: 0, Overage: 7, Billable: 10, Light: 1, MonthlyCents: 10 * 13900}, e.report())
+	assert.Equal(t, seats{Purchased: 3, Usable: 8, Consumed: 15, Available: 0, Overage: 7, Billable: 15, Light: 1, MonthlyCents: 15 * 13900}, e.report(),
+		"overage is counted beyond the usable 8, not beyond the 3 purchased")
 
 	// The ledger tells the whole story: who, what, why, through which IdP.
 	ledger := e.ledger()
@@ -177,6 +188,11 @@ func testE2ESeats(t *testing.T, open storeOpener) {
 		{bobID, "+full", "provisioned", "entra"},
 		{vicID, "+light", "provisioned", "okta"},
 		{danID, "+full", "provisioned", "okta"},
+		{fills[0], "+full", "provisioned", "okta"},
+		{fills[1], "+full", "provisioned", "okta"},
+		{fills[2], "+full", "provisioned", "okta"},
+		{fills[3], "+full", "provisioned", "okta"},
+		{fills[4], "+full", "provisioned", "okta"},
 		{bobID, "-full", "deactivated", "entra"},
 		{carolID, "+full", "reactivated", "entra"},
 		{danID, "-full", "deactivated", "okta"},
@@ -192,7 +208,7 @@ func testE2ESeats(t *testing.T, open storeOpener) {
 			sum += map[byte]int{'+': 1, '-': -1}[x.Seat[0]]
 		}
 	}
-	assert.Equal(t, 10, sum, "the ledger sums to the consumed seats")
+	assert.Equal(t, 15, sum, "the ledger sums to the consumed seats")
 	r = e.admin("GET", "/tenants/acme/seats/events?user="+url.QueryEscape("carol@acme.test"), "")
 	assert.Len(t, r.Body["events"], 0, "carol is deleted: her userName names nobody now")
 	r = e.admin("GET", "/tenants/acme/seats/events?user="+carolID, "")

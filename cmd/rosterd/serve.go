@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -105,6 +106,12 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	go func() { served <- srv.Serve(ln) }()
 	log.Info().Str("version", versionString()).Str("addr", ln.Addr().String()).
 		Str("base_url", baseURL).Str("store", backend).Msg("listening")
+	if backend == "postgres" && strings.HasPrefix(baseURL, "http://") {
+		// A deployment (PostgreSQL) on a plain-http public URL: every SP
+		// metadata it hands out names an http ACS, which real IdPs refuse.
+		log.Warn().Str("base_url", baseURL).Msg("ROSTER_BASE_URL is plain http: identity providers refuse an http SAML ACS; " +
+			"set ROSTER_BASE_URL to the https URL of the proxy in front of rosterd")
+	}
 	if _, err := fmt.Fprintf(sys.stdout, "listening on %s\n", ln.Addr()); err != nil {
 		log.Warn().Err(err).Msg("write to stdout")
 	}

@@ -209,7 +209,7 @@ var createBatchSQL = func() string {
 	where tn.id = $1
 	  and agg.c = cardinality($3::text[])
 	  and (agg.df <= 0
-	       or tn.seats_full + agg.df <= ` + purchasedSQL("tn", "agg.at") + `
+	       or tn.seats_full + agg.df <= ` + usableSQL("tn", "agg.at") + `
 	       or coalesce((tn.settings ->> 'overage')::boolean, false))
 	  and ($2::text is null or coalesce(nullif(tn.settings ->> 'default_role', ''), 'agent') = $2::text)
 	returning tn.user_seq - agg.c as useq0, tn.seat_seq - agg.ne as sseq0
@@ -225,7 +225,7 @@ var createBatchSQL = func() string {
 ), a as (
 	insert into audit_events ` + auditCols + `
 	select $1, w.now, w.akind, w.aid, w.aname, w.areq, 'user.created', 'user', w.id, '',
-		replace(w.audit, '"Seat":"' || w.seat1 || '"', '"Seat":"' || w.seat || '"')
+		` + auditSeatSQL("w.audit", "w.seat1", "w.seat") + `
 	from t, w
 	order by w.n
 )

@@ -133,20 +133,23 @@ func TestCreateBatch_fallsBackToOneByOne(t *testing.T) {
 	})
 
 	t.Run("the seat cap reached part-way", func(t *testing.T) {
-		s := batchStore(t, 3)
-		_, err := s.CreateUser(ctx, "acme", newUser("first@x.com", true), by)
-		require.NoError(t, err)
+		// 9 purchased (above the minimum of 8), 7 held: two seats left.
+		s := batchStore(t, 9)
+		for i := range 7 {
+			_, err := s.CreateUser(ctx, "acme", newUser(fmt.Sprintf("first%d@x.com", i), true), by)
+			require.NoError(t, err)
+		}
 		users := []store.User{newUser("a@x.com", true), newUser("idle@x.com", false), newUser("b@x.com", true), newUser("c@x.com", true)}
 		out, errs := s.CreateUsersTogether(ctx, "acme", users, by)
 		assert.NoError(t, errs[0])
 		assert.NoError(t, errs[1], "an inactive user needs no seat")
 		assert.NoError(t, errs[2])
 		var limit *store.SeatLimitError
-		assert.ErrorAs(t, errs[3], &limit, "the fourth full seat of three is refused")
+		assert.ErrorAs(t, errs[3], &limit, "the tenth full seat of nine is refused")
 		assert.Equal(t, store.SeatFull, out[2].Seat)
 		c, err := s.SeatCounts(ctx, "acme")
 		require.NoError(t, err)
-		assert.Equal(t, 3, c.Full)
+		assert.Equal(t, 9, c.Full)
 		checkLedger(t, s, "acme")
 	})
 

@@ -455,7 +455,7 @@ func TestAudit_recordsTheChosenSeat(t *testing.T) {
 		events, err := s.ListAudit(ctx, "acme", store.EventQuery{Limit: 1})
 		require.NoError(t, err)
 		require.Len(t, events, 1)
-		assert.Contains(t, events[0].After, `"Seat":"`+string(tc.seat)+`"`)
+		assert.Contains(t, events[0].After, `"seat":"`+store.SCIMSeat(tc.seat)+`"`)
 		assert.Equal(t, store.AuditJSON(u), events[0].After, "the audited user is the returned one")
 	}
 }

@@ -262,7 +262,7 @@ func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, move
 		if err := tx.QueryRow(ctx, `update tenants
 set seats_full = seats_full + $2, seats_light = seats_light + $3, seat_seq = seat_seq + $4
 where id = $1
-returning seats_full, `+purchasedSQL("tenants", "$5")+`, coalesce((settings ->> 'overage')::boolean, false), seat_seq`,
+returning seats_full, `+usableSQL("tenants", "$5")+`, coalesce((settings ->> 'overage')::boolean, false), seat_seq`,
 			tenantID, d.Full, d.Light, len(all), now).Scan(&inUse, &purchased, &overage, &seq); err != nil {
 			return err
 		}

@@ -1,9 +1,27 @@
 package postgres
 
-// purchasedSQL is the purchased full-seat count in force at the time at (a
-// SQL expression) of the tenant row alias: seats, or a pending reduction once
-// its renewal has come (migration 0006, store.Tenant.PurchasedAt). Every seat
-// cap reads it on the tenant row the write has locked.
-func purchasedSQL(alias, at string) string {
-	return "roster_purchased_seats(" + alias + ".seats, " + alias + ".seats_at_renewal, " + alias + ".seats_at_renewal_from, " + at + ")"
+// usableSQL is the full-seat cap in force at the time at (a SQL expression)
+// of the tenant row alias: the purchased seats in force — seats, or a pending
+// reduction once its renewal has come (migration 0006,
+// store.Tenant.PurchasedAt) — raised to the contract minimum on a paid plan
+// (migration 0014, licensing.UsableSeats). Every seat cap reads it on the
+// tenant row the write has locked.
+func usableSQL(alias, at string) string {
+	return "roster_usable_seats(" + alias + ".plan, roster_purchased_seats(" + alias + ".seats, " + alias + ".seats_at_renewal, " + alias + ".seats_at_renewal_from, " + at + "))"
+}
+
+// auditSeatSQL is the audited user JSON audit (a SQL text expression) with its
+// seat changed from the seat from to the seat to (SQL expressions of seat
+// classes): a statement that chooses between two seat plans in SQL (the cap
+// decides) audits the user encoded in Go under the first plan, with the seat
+// the chosen plan gave. The audit JSON names the seat as SCIM shows it
+// (store.AuditJSON, store.SCIMSeat: a full seat is "consumed"); "seat" is a
+// key only there, never inside a string value (its quotes would be escaped).
+func auditSeatSQL(audit, from, to string) string {
+	return "replace(" + audit + ", '\"seat\":\"' || " + scimSeatSQL(from) + " || '\"', '\"seat\":\"' || " + scimSeatSQL(to) + " || '\"')"
+}
+
+// scimSeatSQL is store.SCIMSeat in SQL.
+func scimSeatSQL(class string) string {
+	return "(case " + class + " when 'full' then 'consumed' else " + class + " end)"
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,13 +35,14 @@ func process(t *testing.T, dsn string, now func() time.Time) *postgres.Store {
 // k seats, in each of 40 trials. Exactly k win, the losers get the cap's
 // numbers, and counters, ledger and users agree. Half the trials cap through
 // a seat reduction that took effect at a renewal in the past (the count in
-// force is computed in SQL, not read from the seats column).
+// force is computed in SQL, not read from the seats column). k is above the
+// contract minimum of the paid plan, so the purchased count is the cap.
 func TestSeats_capHoldsAcrossProcesses(t *testing.T) {
 	dsn := pgtest.New(t)
 	now := func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC) }
 	a, b := process(t, dsn, now), process(t, dsn, now)
 	procs := []store.Store{a, b}
-	const trials, racers, k = 40, 50, 7
+	const trials, racers, k = 40, 50, 9
 	for trial := range trials {
 		tenant := fmt.Sprintf("cap-%03d", trial)
 		tn := store.Tenant{ID: tenant, Plan: licensing.Ultimate, Seats: k, Settings: store.DefaultSettings()}
@@ -100,6 +102,92 @@ func TestSeats_capHoldsAcrossProcesses(t *testing.T) {
 		active, err := a.ListUsers(ctx, tenant, store.UserQuery{Filter: store.Compare{Attr: "active", Op: store.OpEq, Value: true}})
 		require.NoError(t, err)
 		require.Equal(t, k, active.Total, "trial %d: refused changes left nothing behind", trial)
+	}
+}
+
+// TestSeats_capAgreesWithLicensing proves that the seat cap computed in SQL
+// (roster_usable_seats, migration 0014, on the locked tenant row) is
+// licensing.UsableSeats for every plan of the price list and an unknown plan
+// id, and that the writes that check it — a creation, a reactivation, a role
+// change into a full seat — admit exactly what the licensing rules and the
+// seat report say for each (plan, purchased, consumed): a seat is taken while
+// the report shows one available, and a refusal names the usable count.
+func TestSeats_capAgreesWithLicensing(t *testing.T) {
+	dsn := pgtest.New(t)
+	pool := connect(t, dsn)
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	s := process(t, dsn, func() time.Time { return now })
+	plans := append(licensing.PlanIDs(), "gold")
+	for _, id := range plans {
+		p, _ := licensing.Lookup(id)
+		for purchased := range 31 {
+			var got int
+			require.NoError(t, pool.QueryRow(ctx, `select roster_usable_seats($1, $2)`, id, purchased).Scan(&got))
+			require.Equal(t, licensing.UsableSeats(p, purchased), got, "plan %s, %d purchased", id, purchased)
+		}
+	}
+
+	setOverage := func(tenant string, on bool) {
+		t.Helper()
+		_, err := s.UpdateTenant(ctx, tenant, store.ActorAdmin, func(x *store.Tenant) error { x.Settings.Overage = on; return nil })
+		require.NoError(t, err)
+	}
+	for _, id := range plans {
+		p, _ := licensing.Lookup(id)
+		for _, purchased := range []int{0, 3, 7, 8, 9, 12} {
+			tenant := fmt.Sprintf("%s-%d", strings.ReplaceAll(id, "_", "-"), purchased)
+			_, err := s.CreateTenant(ctx, store.Tenant{ID: tenant, Plan: id, Seats: purchased, Settings: store.DefaultSettings()}, store.ActorAdmin)
+			require.NoError(t, err)
+			_, err = s.CreateRole(ctx, tenant, store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+			require.NoError(t, err)
+			// consumed goes from 0 to 14: each step tries one activation, and
+			// when it is refused takes the seat with overage on instead.
+			for consumed := range 15 {
+				tn, err := s.GetTenant(ctx, tenant)
+				require.NoError(t, err)
+				held, err := s.SeatCounts(ctx, tenant)
+				require.NoError(t, err)
+				require.Equal(t, consumed, held.Full)
+				want := consumed+1 <= licensing.UsableSeats(p, purchased)
+				require.Equal(t, want, licensing.Report(tn, held, now).AvailableSeats > 0, "%s: the report agrees with the rule", tenant)
+				name := fmt.Sprintf("u%02d@x", consumed)
+				var attempt error
+				switch consumed % 3 {
+				case 0: // a creation
+					_, attempt = s.CreateUser(ctx, tenant, store.User{UserName: name, Active: true, Role: store.RoleAgent}, store.ActorAdmin)
+				case 1: // a reactivation
+					u, err := s.CreateUser(ctx, tenant, store.User{UserName: name, Role: store.RoleAgent}, store.ActorAdmin)
+					require.NoError(t, err)
+					_, attempt = s.UpdateUser(ctx, tenant, u.ID, store.ActorAdmin, func(u *store.User) error { u.Active = true; return nil })
+				case 2: // a role change from a light seat to a full one
+					u, err := s.CreateUser(ctx, tenant, store.User{UserName: name, Active: true, Role: "viewer"}, store.ActorAdmin)
+					require.NoError(t, err)
+					_, attempt = s.SetUsersRole(ctx, tenant, []string{u.ID}, store.RoleAgent, store.ActorAdmin)
+				}
+				if want {
+					require.NoError(t, attempt, "%s with %d consumed", tenant, consumed)
+					continue
+				}
+				var limit *store.SeatLimitError
+				require.ErrorAs(t, attempt, &limit, "%s with %d consumed", tenant, consumed)
+				require.Equal(t, store.SeatLimitError{TenantID: tenant, InUse: consumed, Purchased: licensing.UsableSeats(p, purchased)}, *limit)
+				setOverage(tenant, true)
+				switch consumed % 3 {
+				case 0:
+					_, err = s.CreateUser(ctx, tenant, store.User{UserName: name, Active: true, Role: store.RoleAgent}, store.ActorAdmin)
+				case 1:
+					u, gerr := s.GetUserByUserName(ctx, tenant, name)
+					require.NoError(t, gerr)
+					_, err = s.UpdateUser(ctx, tenant, u.ID, store.ActorAdmin, func(u *store.User) error { u.Active = true; return nil })
+				case 2:
+					u, gerr := s.GetUserByUserName(ctx, tenant, name)
+					require.NoError(t, gerr)
+					_, err = s.SetUsersRole(ctx, tenant, []string{u.ID}, store.RoleAgent, store.ActorAdmin)
+				}
+				require.NoError(t, err)
+				setOverage(tenant, false)
+			}
+		}
 	}
 }
 

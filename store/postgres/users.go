@@ -149,8 +149,8 @@ func userPlans(kind store.TransitionKind, old store.SeatClass, u store.User, exp
 
 // auditSQL is the audited user under the chosen plan p: the JSON is encoded
 // once, under plan 1, and the seat is its only difference between plans.
-// `"Seat":"…"` occurs once in it (quotes inside values are escaped).
-const auditSQL = `replace({audit}::text, '"Seat":"' || ({seat}::text[])[1] || '"', '"Seat":"' || ({seat}::text[])[{p}] || '"')`
+// `"seat":"…"` occurs once in it (quotes inside values are escaped).
+var auditSQL = auditSeatSQL("{audit}::text", "({seat}::text[])[1]", "({seat}::text[])[{p}]")
 
 // planNames are the template tokens of seatPlans.args, in order.
 var planNames = []string{"seat", "dfull", "dlight", "nev", "audit", "evplan", "evk", "evclass", "evdelta", "evreason"}
@@ -236,7 +236,7 @@ var createUserSQL = bind(`with `+roleClassCTE+`, t as (
 	from r
 	where tn.id = {tenant}
 	  and (`+byPlan("dfull", "int", "r.p")+` <= 0
-	       or tn.seats_full + `+byPlan("dfull", "int", "r.p")+` <= `+purchasedSQL("tn", "{now}")+`
+	       or tn.seats_full + `+byPlan("dfull", "int", "r.p")+` <= `+usableSQL("tn", "{now}")+`
 	       or coalesce((tn.settings ->> 'overage')::boolean, false))
 	  and ({defguard}::text is null or coalesce(nullif(tn.settings ->> 'default_role', ''), 'agent') = {defguard}::text)
 	returning tn.user_seq, tn.seat_seq, r.p
@@ -255,7 +255,7 @@ var createUserSQL = bind(`with `+roleClassCTE+`, t as (
 ), a as (
 	insert into audit_events `+auditCols+`
 	select {tenant}, {now}, {akind}, {aid}, {aname}, {areq}, 'user.created', 'user', u.id, '',
-		replace({audit}::text, '"Seat":"' || {seat1}::text || '"', '"Seat":"' || `+byPlan("seat", "text", "t.p")+` || '"')
+		`+auditSeatSQL("{audit}::text", "{seat1}::text", byPlan("seat", "text", "t.p"))+`
 	from t, u
 )
 select t.p from t, u`, createUserNames...)
@@ -374,7 +374,7 @@ func (c *pendingCreate) exec(ctx context.Context, q querier) (store.User, error)
 func (s *Store) whyNotCreated(ctx context.Context, tenantID string, u *store.User, now time.Time) (retry bool, err error) {
 	var inUse, purchased int
 	var overage, nameTaken, idTaken, roleOK bool
-	err = s.pool.QueryRow(ctx, `select seats_full, `+purchasedSQL("tenants", "$4")+`, coalesce((settings ->> 'overage')::boolean, false),
+	err = s.pool.QueryRow(ctx, `select seats_full, `+usableSQL("tenants", "$4")+`, coalesce((settings ->> 'overage')::boolean, false),
 	exists (select 1 from users where tenant_id = $1 and user_name_key = $2 and deleted_at is null),
 	exists (select 1 from users where tenant_id = $1 and id = $3),
 	$5 in ('admin', 'supervisor', 'agent') or exists (select 1 from roles where tenant_id = $1 and name = $5)
@@ -501,7 +501,7 @@ var updateUserSQL = func() string {
 	    seat_seq = tn.seat_seq + ({nev}::int[])[r.p]
 	from r
 	where tn.id = {tenant} and ({nev}::int[])[r.p] > 0
-	returning tn.seats_full, `+purchasedSQL("tn", "{now}")+` as seats, coalesce((tn.settings ->> 'overage')::boolean, false) as overage, tn.seat_seq
+	returning tn.seats_full, `+usableSQL("tn", "{now}")+` as seats, coalesce((tn.settings ->> 'overage')::boolean, false) as overage, tn.seat_seq
 ), u as (
 	update users u
 	set `+strings.Join(sets, ", ")+`, seat = ({seat}::text[])[r.p], version = u.version + 1, updated_at = {now}

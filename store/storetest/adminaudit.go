@@ -3,6 +3,8 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,15 +64,15 @@ func testAdminAudit(t *testing.T, open Factory) {
 	e := latestAudit(t, s, "acme")
 	check(e, store.ActionTenantCreated, "tenant", "acme")
 	assert.Empty(t, e.Before)
-	assert.Equal(t, "trial", decode(t, e.After)["Plan"])
+	assert.Equal(t, "trial", decode(t, e.After)["plan"])
 
 	clock.Advance(time.Second)
 	_, err = s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Plan = "ultimate"; return nil })
 	require.NoError(t, err)
 	e = latestAudit(t, s, "acme")
 	check(e, store.ActionTenantUpdated, "tenant", "acme")
-	assert.Equal(t, "trial", decode(t, e.Before)["Plan"])
-	assert.Equal(t, "ultimate", decode(t, e.After)["Plan"])
+	assert.Equal(t, "trial", decode(t, e.Before)["plan"])
+	assert.Equal(t, "ultimate", decode(t, e.After)["plan"])
 	_ = tn
 
 	clock.Advance(time.Second)
@@ -79,14 +81,14 @@ func testAdminAudit(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	e = latestAudit(t, s, "acme")
 	check(e, store.ActionTokenCreated, "token", tok.ID)
-	assert.Equal(t, "okta", decode(t, e.After)["Name"])
+	assert.Equal(t, "okta", decode(t, e.After)["name"])
 
 	clock.Advance(time.Second)
 	require.NoError(t, s.RevokeToken(ctx, "acme", tok.ID, clock.Now(), operator))
 	e = latestAudit(t, s, "acme")
 	check(e, store.ActionTokenRevoked, "token", tok.ID)
-	assert.NotContains(t, decode(t, e.Before), "RevokedAt")
-	assert.Contains(t, decode(t, e.After), "RevokedAt")
+	assert.NotContains(t, decode(t, e.Before), "revoked_at")
+	assert.Contains(t, decode(t, e.After), "revoked_at")
 	before := auditCount(t, s, "acme")
 	require.NoError(t, s.RevokeToken(ctx, "acme", tok.ID, clock.Now().Add(time.Hour), operator), "revoking again is no error")
 	assert.Equal(t, before, auditCount(t, s, "acme"), "revoking again changes nothing and records nothing")
@@ -99,18 +101,18 @@ func testAdminAudit(t *testing.T, open Factory) {
 	e = latestAudit(t, s, "acme")
 	check(e, store.ActionSAMLUpdated, "saml", "acme")
 	assert.Empty(t, e.Before, "no configuration before")
-	assert.Equal(t, "https://idp.example/1", decode(t, e.After)["EntityID"])
+	assert.Equal(t, "https://idp.example/1", decode(t, e.After)["entity_id"])
 	assert.NotContains(t, e.After, "<EntityDescriptor", "the metadata document is summarised, not copied")
 	cfg.EntityID = "https://idp.example/2"
 	_, err = s.PutSAMLConfig(ctx, "acme", cfg, operator)
 	require.NoError(t, err)
 	e = latestAudit(t, s, "acme")
-	assert.Equal(t, "https://idp.example/1", decode(t, e.Before)["EntityID"], "a replacement records the one replaced")
-	assert.Equal(t, "https://idp.example/2", decode(t, e.After)["EntityID"])
+	assert.Equal(t, "https://idp.example/1", decode(t, e.Before)["entity_id"], "a replacement records the one replaced")
+	assert.Equal(t, "https://idp.example/2", decode(t, e.After)["entity_id"])
 	require.NoError(t, s.DeleteSAMLConfig(ctx, "acme", operator))
 	e = latestAudit(t, s, "acme")
 	check(e, store.ActionSAMLDeleted, "saml", "acme")
-	assert.Equal(t, "https://idp.example/2", decode(t, e.Before)["EntityID"])
+	assert.Equal(t, "https://idp.example/2", decode(t, e.Before)["entity_id"])
 	assert.Empty(t, e.After)
 
 	clock.Advance(time.Second)
@@ -119,13 +121,13 @@ func testAdminAudit(t *testing.T, open Factory) {
 	e = latestAudit(t, s, "acme")
 	check(e, store.ActionRoleCreated, "role", "auditor")
 	assert.Empty(t, e.Before)
-	assert.Equal(t, "auditor", decode(t, e.After)["Name"])
+	assert.Equal(t, "auditor", decode(t, e.After)["name"])
 	_, err = s.UpdateRole(ctx, "acme", "auditor", operator, func(r *store.Role) error { r.Privileged = true; return nil })
 	require.NoError(t, err)
 	e = latestAudit(t, s, "acme")
 	check(e, store.ActionRoleUpdated, "role", "auditor")
-	assert.Equal(t, false, decode(t, e.Before)["Privileged"])
-	assert.Equal(t, true, decode(t, e.After)["Privileged"])
+	assert.Equal(t, false, decode(t, e.Before)["privileged"])
+	assert.Equal(t, true, decode(t, e.After)["privileged"])
 
 	require.NoError(t, s.PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "Support Admins", Role: "admin"}}, operator))
 	e = latestAudit(t, s, "acme")
@@ -158,7 +160,7 @@ func testAdminAudit(t *testing.T, open Factory) {
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	e = latestAudit(t, s, store.OperatorTrail)
 	check(e, store.ActionTenantDeleted, "tenant", "acme")
-	assert.Equal(t, "ultimate", decode(t, e.Before)["Plan"])
+	assert.Equal(t, "ultimate", decode(t, e.Before)["plan"])
 	assert.Empty(t, e.After)
 }
 
@@ -240,9 +242,117 @@ func testAdminAuditConcurrent(t *testing.T, open Factory) {
 	// Each event's before and after are consecutive: the trail replays.
 	seen := map[float64]bool{}
 	for _, e := range events {
-		before, after := decode(t, e.Before)["Seats"].(float64), decode(t, e.After)["Seats"].(float64)
+		before, after := decode(t, e.Before)["seats"].(float64), decode(t, e.After)["seats"].(float64)
 		assert.Equal(t, before+1, after)
 		assert.False(t, seen[after], "each seat count is reached once")
 		seen[after] = true
 	}
+}
+
+// testAuditAPINames proves that before and after of every kind of change are
+// recorded under the names the API answers with — a user or group as SCIM
+// shows it, a tenant, token, SAML configuration, role or store as the admin
+// API does — never under Go field names ("TenantID", "Emails": null).
+func testAuditAPINames(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Name: "Acme", Plan: "ultimate", Seats: 10, Settings: store.DefaultSettings()}, operator)
+	require.NoError(t, err)
+	_, err = s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats = 12; return nil })
+	require.NoError(t, err)
+	_, err = s.CreateOutlet(ctx, "acme", store.Outlet{ID: "store-1", Name: "Main"}, operator)
+	require.NoError(t, err)
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, operator)
+	require.NoError(t, err)
+	tok, err := s.CreateToken(ctx, "acme", store.Token{Name: "okta", Hash: []byte("h")}, operator)
+	require.NoError(t, err)
+	require.NoError(t, s.RevokeToken(ctx, "acme", tok.ID, clock.Now(), operator))
+	_, err = s.PutSAMLConfig(ctx, "acme", store.SAMLConfig{MetadataXML: "<x/>", EntityID: "https://idp.example", SSOURL: "https://idp.example/sso",
+		CertNotAfter: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, operator)
+	require.NoError(t, err)
+	mgr := newUser(t, s, "acme", "boss@x.com", true)
+	u, err := s.CreateUser(ctx, "acme", store.User{UserName: "ann@x.com", Active: true, ExternalID: "ext-1",
+		Name: store.Name{GivenName: "Ann", FamilyName: "Lee"}, Stores: []string{"store-1"},
+		Enterprise: store.Enterprise{Department: "Support", ManagerID: mgr.ID}, Role: "viewer"}, token)
+	require.NoError(t, err)
+	_, err = s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.Active = false; return nil })
+	require.NoError(t, err)
+	g := newGroup(t, s, "acme", "Tier 1", u.ID)
+	_, err = s.UpdateGroup(ctx, "acme", g.ID, token, func(up *store.GroupUpdate) error { up.Group.DisplayName = "Tier 2"; return nil })
+	require.NoError(t, err)
+
+	events, err := s.ListAudit(ctx, "acme", store.EventQuery{Limit: 100})
+	require.NoError(t, err)
+	byAction := map[string]store.AuditEvent{}
+	goName := regexp.MustCompile(`"[A-Z][A-Za-z]*":`)
+	for _, e := range events {
+		if _, ok := byAction[e.Action]; !ok {
+			byAction[e.Action] = e // newest first: the latest of each action
+		}
+		for _, doc := range []string{e.Before, e.After} {
+			assert.False(t, goName.MatchString(doc), "%s records a Go field name: %s", e.Action, doc)
+			assert.NotContains(t, doc, "null,", "%s: absent values are left out, not null", e.Action)
+		}
+	}
+	keys := func(doc string) []string {
+		var out []string
+		for k := range decode(t, doc) {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+
+	// A user as SCIM shows it: camelCase, the extensions under their URNs, meta.
+	e := byAction["user.updated"]
+	assert.Equal(t, []string{"active", "externalId", "id", "meta", "name", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+		"urn:ietf:params:scim:schemas:extension:roster:2.0:User", "userName"}, keys(e.After))
+	after := decode(t, e.After)
+	before := decode(t, e.Before)
+	assert.Equal(t, true, before["active"])
+	assert.Equal(t, false, after["active"])
+	assert.Equal(t, map[string]any{"givenName": "Ann", "familyName": "Lee"}, after["name"])
+	assert.Equal(t, map[string]any{"department": "Support", "manager": map[string]any{"value": mgr.ID}},
+		after["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"])
+	assert.Equal(t, map[string]any{"role": "viewer", "explicitRole": "viewer", "stores": []any{"store-1"}, "seat": "none"},
+		after["urn:ietf:params:scim:schemas:extension:roster:2.0:User"])
+	assert.Equal(t, "light", before["urn:ietf:params:scim:schemas:extension:roster:2.0:User"].(map[string]any)["seat"])
+	assert.Equal(t, `W/"2"`, after["meta"].(map[string]any)["version"])
+	assert.Equal(t, []string{"created", "lastModified", "version"}, sortedKeys(after["meta"].(map[string]any)))
+	var created map[string]any
+	for _, e := range events {
+		if e.Action == "user.created" && e.TargetID == mgr.ID {
+			created = decode(t, e.After)
+		}
+	}
+	require.NotNil(t, created)
+	assert.Equal(t, "consumed", created["urn:ietf:params:scim:schemas:extension:roster:2.0:User"].(map[string]any)["seat"],
+		"a full seat is named as SCIM names it")
+
+	// A group as SCIM shows it.
+	e = byAction["group.updated"]
+	assert.Equal(t, "Tier 1", decode(t, e.Before)["displayName"])
+	assert.Equal(t, "Tier 2", decode(t, e.After)["displayName"])
+	assert.Contains(t, keys(e.After), "meta")
+
+	// Admin records in the admin API's snake_case.
+	e = byAction[store.ActionTenantUpdated]
+	assert.Equal(t, []string{"addons", "contract", "created_at", "id", "name", "plan", "seats", "settings", "updated_at"}, keys(e.After))
+	assert.Equal(t, 12.0, decode(t, e.After)["seats"])
+	assert.Contains(t, decode(t, e.After)["settings"], "rate_limit_per_second")
+	assert.Equal(t, []string{"created_at", "id", "name", "updated_at"}, keys(byAction["store.created"].After))
+	assert.Equal(t, []string{"created_at", "description", "name", "permissions", "privileged", "seat_class", "updated_at"},
+		keys(byAction[store.ActionRoleCreated].After))
+	assert.Equal(t, "light", decode(t, byAction[store.ActionRoleCreated].After)["seat_class"])
+	assert.Equal(t, []string{"created_at", "id", "name", "revoked_at"}, keys(byAction[store.ActionTokenRevoked].After))
+	assert.Equal(t, []string{"certificate_not_after", "entity_id", "sso_url", "updated_at"}, keys(byAction[store.ActionSAMLUpdated].After))
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -158,10 +158,10 @@ func testAudit(t *testing.T, open Factory) {
 
 	// Before and after are recorded with the change.
 	assert.Empty(t, events[4].Before)
-	assert.Contains(t, events[4].After, `"UserName":"a@x.com"`)
-	assert.Contains(t, events[3].Before, `"Active":true`)
-	assert.Contains(t, events[3].After, `"Active":false`)
-	assert.Contains(t, events[1].Before, `"UserName":"a@x.com"`)
+	assert.Contains(t, events[4].After, `"userName":"a@x.com"`)
+	assert.Contains(t, events[3].Before, `"active":true`)
+	assert.Contains(t, events[3].After, `"active":false`)
+	assert.Contains(t, events[1].Before, `"userName":"a@x.com"`)
 	assert.Empty(t, events[1].After)
 
 	// Filters: by user, by actor, by action.
@@ -183,8 +183,8 @@ func testAudit(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	require.Len(t, latest, 1)
 	assert.Equal(t, withRequest, latest[0].Actor, "actor name and request id are kept")
-	assert.Contains(t, latest[0].Before, `"DisplayName":"G"`)
-	assert.Contains(t, latest[0].After, `"DisplayName":"G2"`)
+	assert.Contains(t, latest[0].Before, `"displayName":"G"`)
+	assert.Contains(t, latest[0].After, `"displayName":"G2"`)
 
 	older, err := s.ListAudit(ctx, "acme", store.EventQuery{After: events[1].Seq, Limit: 2})
 	require.NoError(t, err)

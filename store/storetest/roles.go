@@ -19,7 +19,7 @@ import (
 // privileged custom role "owner", and the mappings given.
 func roleTenant(t *testing.T, s store.Store, id string, seats int, policy string, mappings ...store.RoleMapping) {
 	t.Helper()
-	newTenant(t, s, id, seats)
+	newCappedTenant(t, s, id, seats)
 	if policy != "" {
 		_, err := s.UpdateTenant(ctx, id, store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.PrivilegedRoles = policy; return nil })
 		require.NoError(t, err)

@@ -122,7 +122,7 @@ func testLedgerBalancesRandomSequences(t *testing.T, open Factory) {
 	s := open(t, NewClock().Now)
 	for seed := range 5 {
 		tenant := tenantID("random", seed)
-		newTenant(t, s, tenant, 6)
+		newCappedTenant(t, s, tenant, 6)
 		_, err := s.CreateRole(ctx, tenant, store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
 		require.NoError(t, err)
 		rng := rand.New(rand.NewPCG(uint64(seed), 42))
@@ -179,7 +179,7 @@ func testSeatsChurnNeverOversold(t *testing.T, open Factory) {
 	const trials, k = 20, 5
 	for trial := range trials {
 		tenant := tenantID("churn", trial)
-		newTenant(t, s, tenant, k)
+		newCappedTenant(t, s, tenant, k)
 		holders := make([]string, k)
 		idle := make([]string, 2*k)
 		for i := range holders {
@@ -222,7 +222,7 @@ func testSeatsChurnNeverOversold(t *testing.T, open Factory) {
 func testContractRoundTrip(t *testing.T, open Factory) {
 	clock := NewClock()
 	s := open(t, clock.Now)
-	tn := newTenant(t, s, "acme", 3)
+	tn := newCappedTenant(t, s, "acme", 3)
 	assert.Equal(t, tn.CreatedAt, tn.ContractStart, "the contract starts at creation")
 	assert.Nil(t, tn.SeatsAtRenewal)
 	assert.Nil(t, tn.SeatChanges)

@@ -127,7 +127,7 @@ func testSeatsNeverOversold(t *testing.T, open Factory) {
 	const trials, racers, k = 100, 50, 7
 	for trial := range trials {
 		tenant := tenantID("seats", trial)
-		newTenant(t, s, tenant, k)
+		newCappedTenant(t, s, tenant, k)
 		// Half the racers reactivate existing inactive users, half create new active ones.
 		inactive := make([]string, racers/2)
 		for i := range inactive {
@@ -177,7 +177,7 @@ func countEven(errs []error) int {
 
 func testSeatsOverage(t *testing.T, open Factory) {
 	s := open(t, NewClock().Now)
-	newTenant(t, s, "acme", 1)
+	newCappedTenant(t, s, "acme", 1)
 	newUser(t, s, "acme", "a@x.com", true)
 	_, err := s.CreateUser(ctx, "acme", store.User{UserName: "b@x.com", Active: true}, token)
 	var limit *store.SeatLimitError
@@ -235,7 +235,7 @@ func testLedgerReplay(t *testing.T, open Factory) {
 
 func testLightSeats(t *testing.T, open Factory) {
 	s := open(t, NewClock().Now)
-	newTenant(t, s, "acme", 1)
+	newCappedTenant(t, s, "acme", 1)
 	_, err := s.CreateRole(ctx, "acme", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
 	require.NoError(t, err)
 	full := newUser(t, s, "acme", "full@x.com", true)
@@ -267,4 +267,116 @@ func testLightSeats(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Equal(t, store.SeatCounts{Full: 1, Light: 3}, counts)
 	assert.Equal(t, counts, replay(ledger(t, s, "acme")))
+}
+
+// testSeatsUsableMinimum: a paid tenant that bought fewer seats than the
+// contract minimum is billed for 8 and may use 8 — on creation, reactivation,
+// a role change into a full seat and a bulk role change alike — and the 9th
+// is refused naming 8. A trial may use only the seats it was given. A plan
+// change moves the cap at once, both ways.
+func testSeatsUsableMinimum(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Name: "Acme", Plan: "enterprise", Seats: 3, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(t, err)
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+	require.NoError(t, err)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, newUser(t, s, "acme", fmt.Sprintf("u%d@x.com", i), true).ID)
+	}
+	idle := newUser(t, s, "acme", "idle@x.com", false)
+	require.NoError(t, setActive(t, s, "acme", idle.ID, true), "the 6th seat: a reactivation beyond the 3 purchased")
+	light, err := s.CreateUser(ctx, "acme", store.User{UserName: "light@x.com", Active: true, Role: "viewer"}, token)
+	require.NoError(t, err)
+	_, err = s.UpdateUser(ctx, "acme", light.ID, token, func(u *store.User) error { u.Role = store.RoleAgent; return nil })
+	require.NoError(t, err, "the 7th seat: a role change from a light to a full seat")
+	light2, err := s.CreateUser(ctx, "acme", store.User{UserName: "light2@x.com", Active: true, Role: "viewer"}, token)
+	require.NoError(t, err)
+	_, err = s.SetUsersRole(ctx, "acme", []string{light2.ID}, store.RoleAgent, store.ActorAdmin)
+	require.NoError(t, err, "the 8th seat: a bulk role change")
+	assert.Equal(t, store.SeatCounts{Full: 8}, counts(t, s, "acme"))
+
+	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "ninth@x.com", Active: true}, token)
+	var limit *store.SeatLimitError
+	require.ErrorAs(t, err, &limit)
+	assert.Equal(t, store.SeatLimitError{TenantID: "acme", InUse: 8, Purchased: 8}, *limit)
+	assert.Equal(t, "8 of 8 seats are in use on tenant acme; raise the seat count or deactivate a user", limit.Error())
+	_, err = s.GetUserByUserName(ctx, "acme", "ninth@x.com")
+	assert.ErrorIs(t, err, store.ErrNotFound, "a refused creation writes nothing")
+
+	// Purchased beyond the minimum: the purchased count is the cap.
+	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Seats = 9; return nil })
+	require.NoError(t, err)
+	newUser(t, s, "acme", "ninth@x.com", true)
+	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "tenth@x.com", Active: true}, token)
+	require.ErrorAs(t, err, &limit)
+	assert.Equal(t, store.SeatLimitError{TenantID: "acme", InUse: 9, Purchased: 9}, *limit)
+
+	// Down to a trial of 3 seats: nothing is taken away, nothing more is given.
+	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan, x.Seats = "trial", 3; return nil })
+	require.NoError(t, err)
+	require.NoError(t, setActive(t, s, "acme", ids[0], false), "a release is never refused")
+	err = setActive(t, s, "acme", ids[0], true)
+	require.ErrorAs(t, err, &limit)
+	assert.Equal(t, store.SeatLimitError{TenantID: "acme", InUse: 8, Purchased: 3}, *limit)
+
+	// Back to a paid plan with 3 purchased: 8 usable again, and 8 in use.
+	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan = "ultimate"; return nil })
+	require.NoError(t, err)
+	err = setActive(t, s, "acme", ids[0], true)
+	require.ErrorAs(t, err, &limit)
+	assert.Equal(t, store.SeatLimitError{TenantID: "acme", InUse: 8, Purchased: 8}, *limit)
+	require.NoError(t, setActive(t, s, "acme", ids[1], false))
+	require.NoError(t, setActive(t, s, "acme", ids[0], true))
+	assert.Equal(t, store.SeatCounts{Full: 8}, counts(t, s, "acme"))
+	assert.Equal(t, counts(t, s, "acme"), replay(ledger(t, s, "acme")))
+
+	// A trial of 3 is refused from the 4th.
+	newCappedTenant(t, s, "free", 3)
+	for i := range 3 {
+		newUser(t, s, "free", fmt.Sprintf("u%d@x.com", i), true)
+	}
+	_, err = s.CreateUser(ctx, "free", store.User{UserName: "u3@x.com", Active: true}, token)
+	require.ErrorAs(t, err, &limit)
+	assert.Equal(t, store.SeatLimitError{TenantID: "free", InUse: 3, Purchased: 3}, *limit)
+}
+
+// testSeatsUsableMinimumRace: 20 concurrent activations of a paid tenant
+// that bought 3 seats — creations (which the PostgreSQL store writes in
+// batches) and reactivations mixed — give exactly the 8 seats of the
+// minimum, in each of 20 trials, and every refusal names 8 of 8.
+func testSeatsUsableMinimumRace(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	const trials, racers, usable = 20, 20, 8
+	for trial := range trials {
+		tenant := tenantID("minimum", trial)
+		_, err := s.CreateTenant(ctx, store.Tenant{ID: tenant, Plan: []string{"enterprise", "enterprise_bundle", "ultimate"}[trial%3],
+			Seats: trial % 4, Settings: store.DefaultSettings()}, store.ActorAdmin)
+		require.NoError(t, err)
+		inactive := make([]string, racers/4)
+		for i := range inactive {
+			inactive[i] = newUser(t, s, tenant, fmt.Sprintf("idle%02d@x.com", i), false).ID
+		}
+		errs := parallel(racers, func(i int) error {
+			if i%4 == 0 {
+				return setActive(t, s, tenant, inactive[i/4], true)
+			}
+			_, err := s.CreateUser(ctx, tenant, store.User{UserName: fmt.Sprintf("new%02d@x.com", i), Active: true}, token)
+			return err
+		})
+		wins := 0
+		for _, err := range errs {
+			if err == nil {
+				wins++
+				continue
+			}
+			var limit *store.SeatLimitError
+			require.ErrorAs(t, err, &limit, "trial %d", trial)
+			require.Equal(t, store.SeatLimitError{TenantID: tenant, InUse: usable, Purchased: usable}, *limit, "trial %d", trial)
+		}
+		require.Equal(t, usable, wins, "trial %d: exactly the minimum is usable", trial)
+		c := counts(t, s, tenant)
+		require.Equal(t, store.SeatCounts{Full: usable}, c, "trial %d", trial)
+		require.Equal(t, c, replay(ledger(t, s, tenant)), "trial %d", trial)
+	}
 }

@@ -66,6 +66,8 @@ func Run(t *testing.T, open Factory) {
 		{"Seats_ledgerBalancesRandomSequences", testLedgerBalancesRandomSequences},
 		{"Seats_churnNeverOversold", testSeatsChurnNeverOversold},
 		{"Seats_contractRoundTripAndRenewal", testContractRoundTrip},
+		{"Seats_paidPlanMayUseTheMinimum", testSeatsUsableMinimum},
+		{"Seats_paidPlanMinimumNeverOversold", testSeatsUsableMinimumRace},
 		{"Groups_members", testGroupMembers},
 		{"Groups_unknownMembersChangeNothing", testGroupUnknownMembers},
 		{"Groups_concurrentAddsKeepAll", testGroupConcurrentAdds},
@@ -106,6 +108,7 @@ func Run(t *testing.T, open Factory) {
 		{"Audit_adminChangesInTheirTransaction", testAdminAudit},
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
 		{"Audit_concurrentAdminChangesEachRecorded", testAdminAuditConcurrent},
+		{"Audit_recordsInTheAPIsNames", testAuditAPINames},
 		{"Authenticate_currentState", testAuthenticate},
 		{"SPKeyPair_onePairPerTenant", testSPKeyPair},
 		{"Users_getWithGroups", testUserWithGroups},
@@ -129,6 +132,20 @@ func newTenant(t *testing.T, s store.Store, id string, seats int) store.Tenant {
 	t.Helper()
 	tn, err := s.CreateTenant(ctx, store.Tenant{
 		ID: id, Name: "Tenant " + id, Plan: "ultimate", Seats: seats, Settings: store.DefaultSettings(),
+	}, store.ActorSystem)
+	require.NoError(t, err)
+	return tn
+}
+
+// newCappedTenant creates a tenant whose seat cap is exactly seats: a trial
+// (licensing.UsableSeats: a trial may use what it was given; a paid plan
+// never fewer than the contract minimum of 8). Tests that probe a cap below
+// the minimum use it. The store does not gate custom roles by plan (the
+// admin API does), so role tests may use it too.
+func newCappedTenant(t *testing.T, s store.Store, id string, seats int) store.Tenant {
+	t.Helper()
+	tn, err := s.CreateTenant(ctx, store.Tenant{
+		ID: id, Name: "Tenant " + id, Plan: "trial", Seats: seats, Settings: store.DefaultSettings(),
 	}, store.ActorSystem)
 	require.NoError(t, err)
 	return tn
