@@ -412,12 +412,16 @@ func (s *Store) GetGroup(ctx context.Context, tenantID, id string, withMembers b
 
 // groupMembersChunkSQL is one chunk of a group's members ($1 tenant, $2
 // group) after position $3, at most $4: it walks group_members_order_idx
-// from $3 (migration 0015) and reads each member's user by primary key, so
-// a chunk costs its own size, wherever in the group it starts.
+// from $3 (migration 0015; its key is the expression tenant_id || '/' ||
+// group_id, which only this statement names; it compares the columns too,
+// so it stays exact whatever an id holds) and reads each member's user
+// by primary key, so a chunk costs its own size wherever in the group it
+// starts.
 const groupMembersChunkSQL = `select m.user_seq, mu.id, ` + memberDisplay + ` from group_members m
 join users mu on mu.tenant_id = m.tenant_id and mu.id = m.user_id
-where m.tenant_id = $1 and m.group_id = $2 and m.user_seq > $3
-order by m.user_seq
+where (m.tenant_id || '/' || m.group_id) = ($1::text || '/' || $2::text) and m.user_seq > $3
+	and m.tenant_id = $1 and m.group_id = $2
+order by (m.tenant_id || '/' || m.group_id), m.user_seq
 limit $4`
 
 // GroupMembers reads one chunk of a group's members (store.Store).
