@@ -41,9 +41,9 @@ type Config struct {
 // token, actor) comes from tenancy.FromContext: authentication, the plan and
 // SSO gates and the rate limit run before it (tenancy.Guard).
 type handler struct {
-	st   store.Store
-	base string
-	now  func() time.Time
+	st    store.Store
+	base  string
+	now   func() time.Time
 	log   zerolog.Logger
 	disc  discovery
 	chunk int // members read at a time (stream.go)
