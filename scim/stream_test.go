@@ -30,7 +30,7 @@ type heapWriter struct {
 	last   byte
 }
 
-func (w *heapWriter) Header() http.Header { return w.header }
+func (w *heapWriter) Header() http.Header  { return w.header }
 func (w *heapWriter) WriteHeader(code int) { w.code = code }
 func (w *heapWriter) Write(p []byte) (int, error) {
 	if w.code == 0 {
