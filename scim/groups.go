@@ -111,14 +111,24 @@ func (h *handler) getGroup(c *call, id string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	g, err := h.st.GetGroup(c.ctx, c.tenant, id, proj.wants("members", false))
+	// The members are read as the answer is written (stream.go).
+	g, err := h.st.GetGroup(c.ctx, c.tenant, id, false)
 	if err != nil {
 		return result{}, groupNotFound(err, id)
 	}
 	if c.ifNoneMatch != "" && etagMatches(c.ifNoneMatch, g.Version) {
 		return result{status: http.StatusNotModified, etag: etag(g.Version)}, nil
 	}
-	return h.groupResult(c, http.StatusOK, &g, proj), nil
+	return h.streamedGroup(c, http.StatusOK, g, proj), nil
+}
+
+// streamedGroup answers a group whose members, unless the projection leaves
+// them out, are read from the store as the answer is written (stream.go).
+// A Bulk operation never writes its result's body, so it reads none.
+func (h *handler) streamedGroup(c *call, status int, g store.Group, proj projection) result {
+	g.Members = nil
+	return result{status: status, etag: etag(g.Version),
+		v: &groupBody{h: h, c: c, g: g, proj: proj, members: proj.wants("members", false)}}
 }
 
 func (h *handler) replaceGroup(c *call, id string) (result, error) {
@@ -141,23 +151,13 @@ func (h *handler) replaceGroup(c *call, id string) (result, error) {
 	if err != nil {
 		return result{}, groupNotFound(err, id)
 	}
-	return h.groupAfterWrite(c, id, &g, proj)
+	return h.groupAfterWrite(c, &g, proj)
 }
 
-// groupAfterWrite answers a PUT with the group (members loaded unless
-// excluded).
-func (h *handler) groupAfterWrite(c *call, id string, g *store.Group, proj projection) (result, error) {
-	if proj.wants("members", false) && g.Members == nil && g.MemberCount > 0 {
-		full, err := h.st.GetGroup(c.ctx, c.tenant, id, true)
-		if err != nil {
-			return result{}, groupNotFound(err, id)
-		}
-		g = &full
-	}
-	if !proj.wants("members", false) {
-		g.Members = nil
-	}
-	return h.groupResult(c, http.StatusOK, g, proj), nil
+// groupAfterWrite answers a PUT (or a PATCH asking for attributes) with the
+// group as written, its members (unless excluded) streamed from the store.
+func (h *handler) groupAfterWrite(c *call, g *store.Group, proj projection) (result, error) {
+	return h.streamedGroup(c, http.StatusOK, *g, proj), nil
 }
 
 // patchGroup answers 204 (Entra expects it) unless attributes is asked for.
@@ -182,7 +182,7 @@ func (h *handler) patchGroup(c *call, id string) (result, error) {
 	if proj.include == nil {
 		return result{status: http.StatusNoContent, etag: etag(g.Version)}, nil
 	}
-	return h.groupAfterWrite(c, id, &g, proj)
+	return h.groupAfterWrite(c, &g, proj)
 }
 
 func (h *handler) deleteGroup(c *call, id string) (result, error) {
@@ -215,17 +215,22 @@ func (h *handler) listGroups(c *call, lp listParams) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	// The page's groups without members: each group's members are read as
+	// the answer is written (stream.go).
 	page, err := h.st.ListGroups(c.ctx, c.tenant, store.GroupQuery{Filter: f, StartIndex: lp.startIndex, Count: lp.count,
-		SortBy: sortBy, Descending: lp.descending, WithMembers: lp.proj.wants("members", false)})
+		SortBy: sortBy, Descending: lp.descending})
 	if err != nil {
 		if errors.Is(err, store.ErrInvalid) {
 			return result{}, badRequest(typeInvalidValue, "%s", err.Error())
 		}
 		return result{}, err
 	}
-	resources := make([]any, 0, len(page.Groups))
-	for i := range page.Groups {
-		resources = append(resources, lp.proj.apply(h.groupView(c.base, &page.Groups[i])))
-	}
-	return listResult(lp, page.Total, resources), nil
+	return h.groupList(c, lp, page.Total, nil, page.Groups), nil
+}
+
+// groupList answers a list whose groups are streamed; before are resources
+// rendered already (a search across types puts its users first).
+func (h *handler) groupList(c *call, lp listParams, total int, before []any, groups []store.Group) result {
+	return result{status: http.StatusOK, v: &groupListBody{h: h, c: c, total: total, start: lp.startIndex,
+		before: before, groups: groups, proj: lp.proj, members: lp.proj.wants("members", false)}}
 }

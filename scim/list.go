@@ -170,7 +170,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// listOut is a ListResponse; countOnly is the count=0 form (no Resources).
+// listOut is a ListResponse. Resources is always there, an empty array on
+// an empty page and with count=0 (RFC 7644 §3.4.2): IdPs index it without
+// checking totalResults first.
 type listOut struct {
 	Schemas      []string `json:"schemas"`
 	TotalResults int      `json:"totalResults"`
@@ -179,19 +181,9 @@ type listOut struct {
 	Resources    []any    `json:"Resources"`
 }
 
-type countOnly struct {
-	Schemas      []string `json:"schemas"`
-	TotalResults int      `json:"totalResults"`
-	ItemsPerPage int      `json:"itemsPerPage"`
-	StartIndex   int      `json:"startIndex"`
-}
-
 var schemasList = []string{schemaListResp}
 
 func listResult(lp listParams, total int, resources []any) result {
-	if lp.count == 0 {
-		return result{status: 200, v: &countOnly{Schemas: schemasList, TotalResults: total, StartIndex: lp.startIndex}}
-	}
 	if resources == nil {
 		resources = []any{}
 	}

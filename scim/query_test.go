@@ -137,7 +137,7 @@ func TestPaging(t *testing.T) {
 
 		zero := e.must(200, "GET", "/Users?count=0", "")
 		assert.EqualValues(t, 7, zero.Body["totalResults"])
-		assert.NotContains(t, zero.Body, "Resources")
+		assert.Equal(t, []any{}, zero.Body["Resources"])
 		neg := e.must(200, "GET", "/Users?count=-5&startIndex=-3", "")
 		assert.EqualValues(t, 7, neg.Body["totalResults"])
 		assert.EqualValues(t, 1, neg.Body["startIndex"])
@@ -267,6 +267,49 @@ func TestFilters_userNameLookupMatchesList(t *testing.T) {
 			// "and active pr" is always true but takes the general path.
 			general := e.must(200, "GET", "/Users?filter="+url.QueryEscape(`userName eq "`+v+`" and active pr`), "")
 			assert.Equal(t, general.Body, fast.Body, v)
+		}
+	})
+}
+
+// TestList_emptyPagesCarryResources: every list answer carries
+// "Resources", an empty array when the page holds nothing — count=0, a
+// startIndex past the end, a filter that matches nothing, an empty search
+// (RFC 7644 §3.4.2: Resources is required when totalResults is not 0, and
+// IdPs that index it unconditionally must not break when it is 0).
+func TestList_emptyPagesCarryResources(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		e.createGroup("Empty") // no users yet: /Users lists nothing
+		search := func(count int) string {
+			return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"count":%d}`, count)
+		}
+		check := func(method, path, body string, total int) {
+			t.Helper()
+			r := e.must(200, method, path, body)
+			assert.Contains(t, r.Raw, `"Resources":[]`, "%s %s", method, path)
+			assert.Equal(t, []any{}, r.Body["Resources"], "%s %s", method, path)
+			assert.EqualValues(t, 0, r.Body["itemsPerPage"], "%s %s", method, path)
+			assert.EqualValues(t, total, r.Body["totalResults"], "%s %s", method, path)
+		}
+		check("GET", "/Users", "", 0)
+		check("GET", "/Users?count=0", "", 0)
+		e.createUser("a@x.com")
+		for _, c := range []struct {
+			method, path, body string
+			total              int
+		}{
+			{"GET", "/Users?count=0", "", 1},
+			{"GET", "/Groups?count=0", "", 1},
+			{"GET", "/Users?count=0&filter=" + url.QueryEscape(`userName eq "a@x.com"`), "", 1},
+			{"GET", "/Users?startIndex=5", "", 1},
+			{"GET", "/Groups?startIndex=5", "", 1},
+			{"GET", "/Groups?excludedAttributes=members&count=0", "", 1},
+			{"GET", "/Users?filter=" + url.QueryEscape(`userName eq "nobody@x.com"`), "", 0},
+			{"GET", "/Groups?filter=" + url.QueryEscape(`displayName eq "nobody"`), "", 0},
+			{"POST", "/Users/.search", search(0), 1},
+			{"POST", "/Groups/.search", search(0), 1},
+			{"POST", "/.search", search(0), 2},
+		} {
+			check(c.method, c.path, c.body, c.total)
 		}
 	})
 }

@@ -32,17 +32,21 @@ type Config struct {
 	BaseURL string // public URL without a trailing slash: meta.location, Location
 	Now     func() time.Time
 	Logger  zerolog.Logger
+	// MemberChunk is how many members a group answer reads from the store
+	// at a time (stream.go); 0 is DefaultMemberChunk.
+	MemberChunk int
 }
 
 // handler serves /scim/v2/{tenant}/… for every tenant. The caller (tenant,
 // token, actor) comes from tenancy.FromContext: authentication, the plan and
 // SSO gates and the rate limit run before it (tenancy.Guard).
 type handler struct {
-	st   store.Store
-	base string
-	now  func() time.Time
-	log  zerolog.Logger
-	disc discovery
+	st    store.Store
+	base  string
+	now   func() time.Time
+	log   zerolog.Logger
+	disc  discovery
+	chunk int // members read at a time (stream.go)
 }
 
 // New returns the SCIM 2.0 endpoint. It serves the paths under
@@ -52,7 +56,10 @@ func New(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &handler{st: cfg.Store, base: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, log: cfg.Logger}
+	if cfg.MemberChunk <= 0 {
+		cfg.MemberChunk = DefaultMemberChunk
+	}
+	h := &handler{st: cfg.Store, base: strings.TrimRight(cfg.BaseURL, "/"), now: cfg.Now, log: cfg.Logger, chunk: cfg.MemberChunk}
 	h.disc = buildDiscovery()
 	return h
 }
@@ -111,7 +118,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	jsonOnly := acceptsOnlyJSON(r.Header.Get("Accept"))
 	// A bug must still answer as SCIM: a generic 500 body, the panic in the
-	// log. (Answers are written only at the end, so nothing was sent yet.)
+	// log. (Answers are written only at the end, so nothing was sent yet;
+	// a streamed answer that fails once begun aborts the connection.)
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -155,17 +163,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.dispatch(c)
 	if err != nil {
-		e := h.scimError(c, err)
-		if e.Status == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", allowed(rest))
-		}
-		if e.Status == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", "5")
-		}
-		writeError(w, jsonOnly, e)
+		h.writeFailure(w, c, jsonOnly, err, rest)
+		return
+	}
+	if body, ok := res.v.(bodyStreamer); ok {
+		h.writeStream(w, c, jsonOnly, res, body)
 		return
 	}
 	writeResult(w, jsonOnly, res)
+}
+
+// writeFailure answers err as a SCIM error; rest is the request's path
+// below the tenant, for the Allow header of a 405.
+func (h *handler) writeFailure(w http.ResponseWriter, c *call, jsonOnly bool, err error, rest string) {
+	e := h.scimError(c, err)
+	if e.Status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", allowed(rest))
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeError(w, jsonOnly, e)
 }
 
 // scimError maps err, logging 5xx causes with the request's logger; a 4xx
@@ -397,14 +415,8 @@ func contentType(jsonOnly bool) string {
 }
 
 func writeResult(w http.ResponseWriter, jsonOnly bool, res result) {
-	hd := w.Header()
-	if res.etag != "" {
-		hd["Etag"] = []string{res.etag}
-	}
-	if res.location != "" {
-		hd["Location"] = []string{res.location}
-	}
 	if res.v == nil && res.raw == nil {
+		setLocators(w.Header(), res)
 		w.WriteHeader(res.status)
 		return
 	}
@@ -415,6 +427,25 @@ func writeResult(w http.ResponseWriter, jsonOnly bool, res result) {
 		body = append(appendAny((*bp)[:0], res.v), '\n')
 		*bp = body
 	}
+	setResultHeaders(w, jsonOnly, res)
+	w.WriteHeader(res.status)
+	_, _ = w.Write(body)
+}
+
+// setLocators sets the ETag and Location headers of a result.
+func setLocators(hd http.Header, res result) {
+	if res.etag != "" {
+		hd["Etag"] = []string{res.etag}
+	}
+	if res.location != "" {
+		hd["Location"] = []string{res.location}
+	}
+}
+
+// setResultHeaders sets the headers of a result with a body.
+func setResultHeaders(w http.ResponseWriter, jsonOnly bool, res result) {
+	hd := w.Header()
+	setLocators(hd, res)
 	// Shared, never-modified header values: no allocation per response.
 	if jsonOnly {
 		hd["Content-Type"] = headerJSON
@@ -422,8 +453,6 @@ func writeResult(w http.ResponseWriter, jsonOnly bool, res result) {
 		hd["Content-Type"] = headerSCIMJSON
 	}
 	hd["Cache-Control"] = headerNoStore
-	w.WriteHeader(res.status)
-	_, _ = w.Write(body)
 }
 
 var (

@@ -356,15 +356,12 @@ func (h *handler) searchAll(c *call, lp listParams) (result, error) {
 		start = max(1, start-page.Total)
 	}
 	if gerr == nil {
-		page, err := h.st.ListGroups(c.ctx, c.tenant, store.GroupQuery{Filter: gf, StartIndex: start, Count: max(count, 0),
-			WithMembers: lp.proj.wants("members", false)})
+		page, err := h.st.ListGroups(c.ctx, c.tenant, store.GroupQuery{Filter: gf, StartIndex: start, Count: max(count, 0)})
 		if err != nil {
 			return result{}, err
 		}
 		total += page.Total
-		for i := range page.Groups {
-			resources = append(resources, lp.proj.apply(h.groupView(c.base, &page.Groups[i])))
-		}
+		return h.groupList(c, lp, total, resources, page.Groups), nil // members streamed (stream.go)
 	}
 	return listResult(lp, total, resources), nil
 }

@@ -4,6 +4,8 @@
 #   scripts/scim-load.sh            # 1,000,000 users, 32 connections, 10 s per scenario and side
 #   USERS=100000 BIG=20000 DUR=3s scripts/scim-load.sh   # a quicker look
 #   SCENARIOS=create,get MEM=0 scripts/scim-load.sh        # some PostgreSQL scenarios only
+#   SCENARIOS=biglist MEM=0 USERS=20000 BIG=1000 scripts/scim-load.sh
+#       # 10 groups × 75,000 members, 4 concurrent GET /Groups?count=1000: peak RSS, time
 #
 # 1. starts a throwaway PostgreSQL (initdb/pg_ctl from /usr/lib/postgresql/*/bin,
 #    as the postgres user when run as root, fsync off, socket and data in a

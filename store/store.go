@@ -225,6 +225,10 @@ type Group struct {
 	UpdatedAt   time.Time
 }
 
+// MemberPos is a position in a group's member order (GroupMembers): 0 is
+// before the first member. It is the member's user creation sequence.
+type MemberPos int64
+
 // MemberOpKind says what a MemberOp does to a group's members.
 type MemberOpKind int
 
@@ -415,13 +419,24 @@ type Store interface {
 	UpdateUser(ctx context.Context, tenantID, id string, by Actor, fn func(*User) error) (User, error)
 	DeleteUser(ctx context.Context, tenantID, id string, by Actor) error
 
-	// Groups. Members are loaded only when asked for.
+	// Groups. Members are loaded only when asked for. GetGroup and ListGroups
+	// with members hold every member in memory at once; an answer whose size
+	// must not grow with the group reads them with GroupMembers instead.
 	CreateGroup(ctx context.Context, tenantID string, g Group, by Actor) (Group, error)
 	GetGroup(ctx context.Context, tenantID, id string, withMembers bool) (Group, error)
 	ListGroups(ctx context.Context, tenantID string, q GroupQuery) (GroupPage, error)
 	UpdateGroup(ctx context.Context, tenantID, id string, by Actor, fn func(*GroupUpdate) error) (Group, error)
 	DeleteGroup(ctx context.Context, tenantID, id string, by Actor) error
 	UserGroups(ctx context.Context, tenantID, userID string) ([]Group, error)
+	// GroupMembers reads one chunk of a group's members, in the order
+	// GetGroup lists them (user creation order): at most limit members
+	// (limit ≥ 1) after the position after (0: from the first), and the
+	// position of the last one returned, which the next call passes as
+	// after. A chunk shorter than limit is the last. An unknown group, or
+	// one of another tenant, has no members. Each call is its own read: a
+	// member who stays in the group while a caller walks it is read
+	// exactly once; one who joins or leaves meanwhile may or may not be.
+	GroupMembers(ctx context.Context, tenantID, groupID string, after MemberPos, limit int) ([]Member, MemberPos, error)
 
 	// SCIM reads (issue 3). GetUserWithGroups is GetUser plus the groups the
 	// user belongs to, in creation order, in one round trip (a SCIM GET

@@ -20,7 +20,9 @@ import (
 // encode the answer. No authentication, no SCIM library, no seat ledger, no
 // audit. Its tables bare_users and bare_members are shaped like users and
 // group_members (same columns and defaults, primary key and the unique
-// userName index, no foreign keys); its reads go to the real users table of
+// userName index, no foreign keys; bare_members without group_members'
+// user_seq, Roster's read order of members, which a plain insert of the
+// ids a request names does not know); its reads go to the real users table of
 // the seeded tenant, through the same indexes rosterd uses.
 
 // bareSchema (re)creates the baseline's tables, empty.
@@ -29,6 +31,7 @@ create table bare_users (like users including defaults);
 alter table bare_users add constraint bare_users_pkey primary key (tenant_id, id);
 create unique index bare_users_user_name_key_uq on bare_users (tenant_id, user_name_key) where deleted_at is null;
 create table bare_members (like group_members including defaults);
+alter table bare_members drop column user_seq;
 alter table bare_members add constraint bare_members_pkey primary key (tenant_id, group_id, user_id)`
 
 func prepareBare(ctx context.Context, pool *pgxpool.Pool) error {

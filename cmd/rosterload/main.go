@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,6 +106,10 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // scenarioNames are the scenarios of run, in the order "all" runs them.
 var scenarioNames = []string{"create", "filter", "get", "bigpatch", "patches", "excluded", "paging"}
 
+// optInScenarios run only when named: biglist builds 10 × 75,000 members
+// and reads answers of about 100 MB, which would dwarf the rest of a run.
+var optInScenarios = []string{"biglist"}
+
 func parseScenarios(s string, known []string) ([]string, error) {
 	if s == "all" {
 		return known, nil
@@ -157,12 +162,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	db := fs.String("db", "", "PostgreSQL URL of rosterd's database, for the baseline (required)")
 	statePath := fs.String("state", "rosterload.json", "state file written by seed")
 	pid := fs.Int("pid", 0, "rosterd's process id, to report its resident memory")
-	scen := fs.String("scenario", "all", "comma-separated: all, "+strings.Join(scenarioNames, ", "))
+	scen := fs.String("scenario", "all", "comma-separated: all ("+strings.Join(scenarioNames, ", ")+"), or any of those and "+
+		strings.Join(optInScenarios, ", "))
 	reps := fs.Int("reps", 3, "repetitions of the 10,000-member PATCH")
+	listGroups := fs.Int("list-groups", 10, "biglist: groups of the paging tenant to build")
+	listMembers := fs.Int("list-members", 75_000, "biglist: members of each group (measured at half and at this count)")
+	listConc := fs.Int("list-conc", 4, "biglist: concurrent GET /Groups?count=1000")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	names, err := parseScenarios(*scen, scenarioNames)
+	names, err := parseScenarios(*scen, append(slices.Clone(scenarioNames), optInScenarios...))
+	if *scen == "all" {
+		names = scenarioNames
+	}
 	if err != nil {
 		return err
 	}
@@ -229,6 +241,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		case "paging":
 			pc := newClient(strings.TrimRight(c.target, "/")+"/scim/v2/"+st.PageTenant, st.PageToken, 1)
 			r.scenarioPaging(pc)
+			pc.close()
+		case "biglist":
+			pc := newClient(strings.TrimRight(c.target, "/")+"/scim/v2/"+st.PageTenant, st.PageToken, *listConc)
+			r.scenarioBigList(pc, st.PageUsers, *listGroups, *listMembers, *listConc)
 			pc.close()
 		}
 		if *pid > 0 {

@@ -69,7 +69,7 @@ func ratio(r row) string {
 	if r.Ratio == 0 {
 		return "—"
 	}
-	if strings.HasPrefix(r.Scenario, "rosterd resident memory") {
+	if strings.HasPrefix(r.Scenario, "rosterd resident memory") || strings.Contains(r.Scenario, "concurrent GET /Groups?count=1000") {
 		return fmt.Sprintf("peak %.0f MB", r.Ratio)
 	}
 	return fmt.Sprintf("%.2f", r.Ratio)

@@ -72,4 +72,27 @@ func TestRun_endToEnd(t *testing.T) {
 		assert.Positive(t, r.Ratio, r.Scenario)
 	}
 	assert.True(t, strings.HasPrefix(rows[7].Note, "VmRSS"), rows[7].Note)
+
+	// The opt-in biglist scenario, small: two rounds (half and all of the
+	// members), each checked answer complete, each row with its memory.
+	out.Reset()
+	log.Reset()
+	require.NoError(t, run(ctx, []string{"run", "-target", srv.URL, "-db", dsn, "-state", statePath, "-scenario", "biglist",
+		"-list-groups", "2", "-list-members", "1000", "-list-conc", "2", "-pid", itoa(int64(os.Getpid())), "-json", jsonPath}, &out, &log), log.String())
+	assert.NotContains(t, out.String(), "failed", out.String())
+	assert.Contains(t, out.String(), "| 2 concurrent GET /Groups?count=1000, 2 groups × 500 members |")
+	assert.Contains(t, out.String(), "| 2 concurrent GET /Groups?count=1000, 2 groups × 1000 members |")
+	assert.Contains(t, out.String(), "per-request time ×")
+	b, err = os.ReadFile(jsonPath)
+	require.NoError(t, err)
+	rows = nil
+	require.NoError(t, json.Unmarshal(b, &rows))
+	require.Len(t, rows, 3)
+	for _, r := range rows[:2] {
+		assert.Equal(t, 2, r.Roster.Requests, r.Scenario)
+		assert.Positive(t, r.Ratio, "%s: peak RSS measured", r.Scenario)
+	}
+	var groups int
+	require.NoError(t, st.Pool().QueryRow(ctx, `select count(*) from groups where tenant_id = 'loadpage'`).Scan(&groups))
+	assert.Zero(t, groups, "the scenario deletes its groups")
 }

@@ -239,17 +239,38 @@ func (r *runner) scenarioBigPatch(reps int) {
 	r.rows = append(r.rows, rw)
 }
 
-// realTableInsert times one INSERT … SELECT unnest of the ids into
-// rosterd's group_members for a new, empty group made through rosterd, then
-// deletes those rows again (the group's member counter never moved).
+// realTableInsert times one INSERT … SELECT unnest of the ids (and their
+// users' seq, the members' read order, looked up before the clock starts)
+// into rosterd's group_members for a new, empty group made through rosterd,
+// then deletes those rows again (the group's member counter never moved).
 func (r *runner) realTableInsert(group string, ids []string) (time.Duration, error) {
 	gid, err := r.newGroup(group)
 	if err != nil {
 		return 0, err
 	}
+	rows, err := r.pool.Query(r.ctx, `select u.id, u.seq from unnest($2::text[]) as a (id)
+join users u on u.tenant_id = $1 and u.id = a.id`, r.st.Tenant, ids)
+	if err != nil {
+		return 0, err
+	}
+	var uids []string
+	var seqs []int64
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		uids, seqs = append(uids, id), append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
 	t0 := time.Now()
-	if _, err := r.pool.Exec(r.ctx, `insert into group_members (tenant_id, group_id, user_id) select $1, $2, unnest($3::text[])`,
-		r.st.Tenant, gid, ids); err != nil {
+	if _, err := r.pool.Exec(r.ctx, `insert into group_members (tenant_id, group_id, user_id, user_seq)
+select $1, $2, a.id, a.seq from unnest($3::text[], $4::bigint[]) as a (id, seq)`,
+		r.st.Tenant, gid, uids, seqs); err != nil {
 		return 0, err
 	}
 	d := time.Since(t0)

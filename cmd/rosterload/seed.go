@@ -177,8 +177,8 @@ insert into groups (tenant_id, id, seq, display_name, display_name_key, external
 select $1, $2, t.group_seq, $3, lower($3), '', 1, now(), now() from t`, tenant, id, name); err != nil {
 		return "", fmt.Errorf("seed group %q: %w", name, err)
 	}
-	if _, err := tx.Exec(ctx, `insert into group_members (tenant_id, group_id, user_id)
-select $1, $2, id from users where tenant_id = $1 and deleted_at is null order by seq limit $3`, tenant, id, members); err != nil {
+	if _, err := tx.Exec(ctx, `insert into group_members (tenant_id, group_id, user_id, user_seq)
+select $1, $2, id, seq from users where tenant_id = $1 and deleted_at is null order by seq limit $3`, tenant, id, members); err != nil {
 		return "", fmt.Errorf("seed members of %q: %w", name, err)
 	}
 	if _, err := tx.Exec(ctx, `insert into group_member_counts (tenant_id, group_id, members) values ($1, $2, $3)

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -50,6 +51,39 @@ func applyMembers(members map[string]bool, ops []store.MemberOp) {
 	}
 }
 
+// setMembers applies membership changes to the group.
+func (rec *groupRec) setMembers(ops []store.MemberOp) {
+	applyMembers(rec.members, ops)
+	rec.order = nil
+}
+
+func (rec *groupRec) addMember(userID string) {
+	rec.members[userID] = true
+	rec.order = nil
+}
+
+func (rec *groupRec) removeMember(userID string) {
+	if rec.members[userID] {
+		delete(rec.members, userID)
+		rec.order = nil
+	}
+}
+
+// ordered answers the group's members in user creation order; the slice
+// is the group's own, valid until its members change: read it under s.mu
+// and copy what leaves the lock.
+func (t *tenant) ordered(rec *groupRec) []*userRec {
+	if rec.order == nil {
+		o := make([]*userRec, 0, len(rec.members))
+		for id := range rec.members {
+			o = append(o, t.users[id])
+		}
+		slices.SortFunc(o, func(a, b *userRec) int { return cmp.Compare(a.seq, b.seq) })
+		rec.order = o
+	}
+	return rec.order
+}
+
 // view returns a copy of the group with its member count and, when asked, its
 // members in the order the users were created.
 func (t *tenant) view(rec *groupRec, withMembers bool) store.Group {
@@ -63,16 +97,36 @@ func (t *tenant) view(rec *groupRec, withMembers bool) store.Group {
 }
 
 func (t *tenant) membersOf(rec *groupRec) []store.Member {
-	recs := make([]*userRec, 0, len(rec.members))
-	for id := range rec.members {
-		recs = append(recs, t.users[id])
-	}
-	slices.SortFunc(recs, func(a, b *userRec) int { return int(a.seq - b.seq) })
-	out := make([]store.Member, 0, len(recs))
+	return appendMembers(make([]store.Member, 0, len(rec.members)), t.ordered(rec))
+}
+
+func appendMembers(out []store.Member, recs []*userRec) []store.Member {
 	for _, u := range recs {
 		out = append(out, store.Member{UserID: u.u.ID, Display: displayOf(&u.u)})
 	}
 	return out
+}
+
+// GroupMembers copies one chunk of the group's members out of its ordered
+// members (store.Store): a binary search finds where the chunk starts.
+func (s *Store) GroupMembers(_ context.Context, tenantID, groupID string, after store.MemberPos, limit int) ([]store.Member, store.MemberPos, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil || limit < 1 {
+		return []store.Member{}, after, nil
+	}
+	rec, err := t.liveGroup(groupID)
+	if err != nil {
+		return []store.Member{}, after, nil
+	}
+	order := t.ordered(rec)
+	from, _ := slices.BinarySearchFunc(order, int64(after)+1, func(u *userRec, seq int64) int { return cmp.Compare(u.seq, seq) })
+	chunk := order[from:min(len(order), from+limit)]
+	if len(chunk) == 0 {
+		return []store.Member{}, after, nil
+	}
+	return appendMembers(make([]store.Member, 0, len(chunk)), chunk), store.MemberPos(chunk[len(chunk)-1].seq), nil
 }
 
 func displayOf(u *store.User) string {
@@ -115,7 +169,7 @@ func (s *Store) CreateGroup(_ context.Context, tenantID string, g store.Group, b
 	g.TenantID, g.Version, g.CreatedAt, g.UpdatedAt, g.Members = tenantID, 1, now, now, nil
 	t.groupSeq++
 	rec := &groupRec{g: g, seq: t.groupSeq, members: map[string]bool{}}
-	applyMembers(rec.members, ops)
+	rec.setMembers(ops)
 	// Members of a new role group get its role in this change.
 	rc := t.roleContext()
 	var moves []roleMove
@@ -229,7 +283,7 @@ func (s *Store) UpdateGroup(_ context.Context, tenantID, id string, by store.Act
 	before := t.view(rec, false)
 	g.ID, g.TenantID, g.CreatedAt, g.Version, g.UpdatedAt, g.Members = rec.g.ID, tenantID, rec.g.CreatedAt, rec.g.Version+1, now, nil
 	rec.g = g.Clone()
-	applyMembers(rec.members, up.Members)
+	rec.setMembers(up.Members)
 	delete(t.groupKeys, oldKey)
 	t.groupKeys[newKey] = rec
 	after := t.view(rec, false)

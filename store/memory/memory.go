@@ -72,7 +72,11 @@ type userRec struct {
 type groupRec struct {
 	g       store.Group
 	seq     int64
-	members map[string]bool // user ids
+	members map[string]bool // user ids; change it only through setMembers, addMember, removeMember
+	// order is the members sorted by user creation, built by the first read
+	// that needs it after a change (nil: not built), so that members are
+	// read in chunks without sorting or copying the whole group per chunk.
+	order []*userRec
 }
 
 // New returns an empty store.

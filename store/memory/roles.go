@@ -406,7 +406,7 @@ func (s *Store) ImportUser(_ context.Context, tenantID string, u store.User, fn 
 			continue
 		}
 		before := t.view(g, false)
-		g.members[out.ID] = true
+		g.addMember(out.ID)
 		g.g.Version, g.g.UpdatedAt = g.g.Version+1, now
 		t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.updated", TargetType: "group", TargetID: g.g.ID,
 			Detail: "add 1 member(s)", Before: store.AuditJSON(before), After: store.AuditJSON(t.view(g, false))})

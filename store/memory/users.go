@@ -202,7 +202,7 @@ func (s *Store) DeleteUser(_ context.Context, tenantID, id string, by store.Acto
 	s.endSessions(t, id)
 	delete(t.byKey, store.FoldKey(rec.u.UserName))
 	for _, g := range t.groupList {
-		delete(g.members, id)
+		g.removeMember(id)
 	}
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.deleted", TargetType: "user", TargetID: id, Before: before})
 	return nil

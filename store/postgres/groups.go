@@ -115,8 +115,8 @@ const addOnlySQL = insertLiveSQL + `
 where (select c.members from group_member_counts c where c.tenant_id = $1 and c.group_id = $2) = 0
 	or not exists (` + presentSQL + `)`
 
-const insertLiveSQL = `insert into group_members (tenant_id, group_id, user_id)
-select $1, $2, u.id from unnest($3::text[]) as a (id)
+const insertLiveSQL = `insert into group_members (tenant_id, group_id, user_id, user_seq)
+select $1, $2, u.id, u.seq from unnest($3::text[]) as a (id)
 cross join lateral (` + liveUserSQL + `) as u`
 
 const presentSQL = `select 1 from group_members m
@@ -334,8 +334,9 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group,
 			return err
 		}
 		liveIDs := make([]string, len(live)) // checked and locked: inserted as they are
+		liveSeqs := make([]int64, len(live))
 		for i, l := range live {
-			liveIDs[i] = l.member.UserID
+			liveIDs[i], liveSeqs[i] = l.member.UserID, l.seq
 		}
 		slices.SortFunc(live, func(a, b liveUser) int { return cmpInt64(a.seq, b.seq) })
 		members := make([]store.Member, len(live))
@@ -353,7 +354,8 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group,
 )
 insert into groups (tenant_id, id, seq, display_name, display_name_key, external_id, version, created_at, updated_at)
 select $1, $2, t.group_seq, $3, $4, $5, 1, $6, $6 from t`, tenantID, g.ID, g.DisplayName, key, g.ExternalID, now)
-		b.Queue(`insert into group_members (tenant_id, group_id, user_id) select $1, $2, unnest($3::text[])`, tenantID, g.ID, liveIDs)
+		b.Queue(`insert into group_members (tenant_id, group_id, user_id, user_seq)
+select $1, $2, a.id, a.seq from unnest($3::text[], $4::bigint[]) as a (id, seq)`, tenantID, g.ID, liveIDs, liveSeqs)
 		b.Queue(`insert into group_member_counts (tenant_id, group_id, members) values ($1, $2, $3)`, tenantID, g.ID, len(members))
 		b.Queue(auditInsert, auditArgs(tenantID, now, by, "group.created", "group", g.ID, "", "", store.AuditJSON(out))...)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -406,6 +408,58 @@ func (s *Store) GetGroup(ctx context.Context, tenantID, id string, withMembers b
 		}
 	}
 	return g, s.convert("GetGroup", br.Close(), nil)
+}
+
+// memberOrderKey is the key of group_members_order_idx (migration 0015): a
+// group, as one value — the tenant id's length, '/', the tenant id and the
+// group id, which no two groups share — that only groupMembersChunkSQL
+// names, so that no other statement can pick the index.
+const memberOrderKey = `(length(m.tenant_id)::text || '/' || m.tenant_id || m.group_id)`
+
+// groupMembersChunkSQL is one chunk of a group's members ($1 tenant, $2
+// group) after position $3, at most $4: the member rows come from
+// group_members_order_idx, walked from $3, and each member's user by
+// primary key. A chunk costs its own size wherever in the group it starts.
+// The scan names the group by the index key alone, and the user read is a
+// lateral probe ("offset 0" keeps it one) by both of the user's keys, so
+// that either unique index is a point lookup: with the columns named, or
+// as a join on the id alone, PostgreSQL planned a group it had no
+// statistics for as one row, scanned the group by primary key and sorted it
+// for every chunk, and probed the users by tenant alone, walking every user
+// of the tenant for each member (0.8 s for 100 members of 1,500).
+const groupMembersChunkSQL = `select m.user_seq, u.id, u.display from (
+	select m.user_seq, m.user_id from group_members m
+	where ` + memberOrderKey + ` = (length($1::text)::text || '/' || $1::text || $2::text) and m.user_seq > $3
+	order by ` + memberOrderKey + `, m.user_seq
+	limit $4
+) as m
+cross join lateral (select mu.id, ` + memberDisplay + ` as display from users mu
+	where mu.tenant_id = $1 and mu.seq = m.user_seq and mu.id = m.user_id offset 0) as u
+order by m.user_seq`
+
+// GroupMembers reads one chunk of a group's members (store.Store).
+func (s *Store) GroupMembers(ctx context.Context, tenantID, groupID string, after store.MemberPos, limit int) ([]store.Member, store.MemberPos, error) {
+	if !keysOK(tenantID, groupID) || limit < 1 {
+		return []store.Member{}, after, nil
+	}
+	rows, err := s.pool.Query(ctx, groupMembersChunkSQL, tenantID, groupID, int64(after), limit)
+	if err != nil {
+		return nil, after, s.convert("GroupMembers", err, nil)
+	}
+	defer rows.Close()
+	out := make([]store.Member, 0, min(limit, 1024))
+	last := int64(after)
+	for rows.Next() {
+		var m store.Member
+		if err := rows.Scan(&last, &m.UserID, &m.Display); err != nil {
+			return nil, after, s.convert("GroupMembers", err, nil)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, after, s.convert("GroupMembers", err, nil)
+	}
+	return out, store.MemberPos(last), nil
 }
 
 func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQuery) (store.GroupPage, error) {

@@ -100,8 +100,8 @@ for no key update`, tenantID, store.FoldKey(u.UserName)))
 		}
 
 		// The memberships the user lacks, their counters, versions and audit.
-		rows, err = tx.Query(ctx, `insert into group_members (tenant_id, group_id, user_id)
-select $1, g, $3 from unnest($2::text[]) as g
+		rows, err = tx.Query(ctx, `insert into group_members (tenant_id, group_id, user_id, user_seq)
+select $1, g, $3, (select u.seq from users u where u.tenant_id = $1 and u.id = $3) from unnest($2::text[]) as g
 on conflict do nothing
 returning group_id`, tenantID, ids, out.ID)
 		if err != nil {

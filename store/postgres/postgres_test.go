@@ -499,3 +499,58 @@ func TestKeys_unstorableTextIsNotFound(t *testing.T) {
 	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "r\x00"}, store.ActorAdmin)
 	assert.ErrorIs(t, err, store.ErrInvalid, "a value that cannot be stored is invalid")
 }
+
+// TestMigrate_memberOrderBackfilled proves that migration 0015 gives the
+// memberships of a database that predates it their users' order, so that
+// GroupMembers reads them in user creation order, and drops a membership
+// whose user row is gone, keeping the group's member count true.
+func TestMigrate_memberOrderBackfilled(t *testing.T) {
+	dsn := pgtest.NewEmpty(t)
+	pool := connect(t, dsn)
+	before := fstest.MapFS{}
+	for _, v := range embeddedVersions(t) {
+		if v < "0015" {
+			b, err := fs.ReadFile(postgres.EmbeddedMigrations(), v+".sql")
+			require.NoError(t, err)
+			before[v+".sql"] = &fstest.MapFile{Data: b}
+		}
+	}
+	require.NoError(t, postgres.MigrateFS(ctx, pool, before))
+	_, err := pool.Exec(ctx, `
+insert into tenants (id, plan, contract_start, created_at, updated_at) values ('acme', 'ultimate', now(), now(), now());
+insert into users (tenant_id, id, seq, user_name, user_name_key, created_at, updated_at)
+select 'acme', 'u-' || (20 - i), i, 'u' || i, 'u' || i, now(), now() from generate_series(1, 12) as i;
+insert into groups (tenant_id, id, seq, display_name, display_name_key, created_at, updated_at)
+values ('acme', 'g', 1, 'G', 'g', now(), now());
+insert into group_members (tenant_id, group_id, user_id)
+select 'acme', 'g', 'u-' || (20 - i) from generate_series(1, 12) as i
+union all select 'acme', 'g', 'gone';
+insert into group_member_counts (tenant_id, group_id, members) values ('acme', 'g', 13);`)
+	require.NoError(t, err)
+	require.NoError(t, postgres.MigrateFS(ctx, pool, postgres.EmbeddedMigrations()))
+
+	st, err := postgres.Open(ctx, dsn, postgres.Options{})
+	require.NoError(t, err)
+	defer st.Close()
+	var got []string
+	var pos store.MemberPos
+	for {
+		chunk, next, err := st.GroupMembers(ctx, "acme", "g", pos, 5)
+		require.NoError(t, err)
+		for _, m := range chunk {
+			got = append(got, m.UserID)
+		}
+		if len(chunk) < 5 {
+			break
+		}
+		pos = next
+	}
+	var want []string
+	for i := 1; i <= 12; i++ {
+		want = append(want, fmt.Sprintf("u-%d", 20-i))
+	}
+	assert.Equal(t, want, got, "in user creation order (seq), not id order")
+	g, err := st.GetGroup(ctx, "acme", "g", false)
+	require.NoError(t, err)
+	assert.Equal(t, 12, g.MemberCount, "the membership of no user is gone, and counted out")
+}

@@ -78,6 +78,8 @@ func Run(t *testing.T, open Factory) {
 		{"Groups_deleteTenantDeletesMemberships", testDeleteTenantDeletesMemberships},
 		{"Groups_addsKeepOneRowAndRefuseStrangers", testAddMembersOnce},
 		{"Groups_concurrentSameAddsKeepOneRow", testConcurrentSameAdds},
+		{"Groups_membersInChunks", testGroupMembersInChunks},
+		{"Groups_membersWalkWhileChanging", testGroupMembersWalkWhileChanging},
 		{"Paging_stableWhileAdding", testPagingStable},
 		{"Filters_users", testUserFilters},
 		{"Filters_groups", testGroupFilters},
