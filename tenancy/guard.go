@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/ratelimit"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
@@ -57,8 +58,8 @@ type Guard struct {
 	store  store.Store
 	now    func() time.Time
 	log    zerolog.Logger
-	failed *limiters
-	limits *limiters
+	failed *ratelimit.Buckets
+	limits *ratelimit.Buckets
 
 	mu   sync.Mutex
 	used map[store.TokenKey]time.Time
@@ -68,10 +69,7 @@ type Guard struct {
 	closeOnce sync.Once
 }
 
-// Limits on the limiter maps: beyond maxLimiters keys, idle ones are dropped.
 const (
-	maxLimiters       = 10_000
-	limiterIdle       = time.Minute
 	defaultFlush      = 5 * time.Second
 	defaultFailedRate = 20
 	flushTimeout      = 10 * time.Second
@@ -92,10 +90,10 @@ func New(c Config) *Guard {
 		store: c.Store,
 		now:   c.Now,
 		log:   c.Logger,
-		failed: newLimiters(func(string) (float64, float64) {
+		failed: ratelimit.New(func(string) (float64, float64) {
 			return float64(c.FailedAuthPerSecond), float64(2 * c.FailedAuthPerSecond)
 		}),
-		limits: newLimiters(nil),
+		limits: ratelimit.New(nil),
 		used:   map[store.TokenKey]time.Time{},
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -192,12 +190,12 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	}
 	tokenID, ok := auth.Parse(plain)
 	if !ok {
-		g.failed.spend(tenantID, now)
+		g.failed.Spend(tenantID, now)
 		writeUnauthorized(w, r, "invalid_token",
 			"the bearer token is not a Roster SCIM token (rst_…); copy the whole token Roster showed when it was created")
 		return Principal{}, false
 	}
-	if wait, ok := g.failed.allows(tenantID, now); !ok {
+	if wait, ok := g.failed.Allows(tenantID, now); !ok {
 		writeTooMany(w, r, wait, "too many requests with invalid tokens for this tenant; retry later with a valid token")
 		return Principal{}, false
 	}
@@ -206,7 +204,7 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	tenant, tok, sso, err := g.store.Authenticate(ctx, tenantID, tokenID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		g.failed.spend(tenantID, now)
+		g.failed.Spend(tenantID, now)
 		writeUnauthorized(w, r, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
 			"each token works only for the tenant it was created for: check the tenant in the URL and the token")
 		return Principal{}, false
@@ -222,7 +220,7 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	}
 	// The token id was found; the secret decides, compared in constant time.
 	if !auth.Equal(auth.Hash(plain), tok.Hash) {
-		g.failed.spend(tenantID, now)
+		g.failed.Spend(tenantID, now)
 		writeUnauthorized(w, r, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
 			"each token works only for the tenant it was created for: check the tenant in the URL and the token")
 		return Principal{}, false
@@ -249,7 +247,7 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	}
 
 	if rate := tenant.Settings.RateLimitPerSecond; rate > 0 {
-		if wait, ok := g.limits.take(tenant.ID, now, float64(rate), float64(rate)); !ok {
+		if wait, ok := g.limits.Take(tenant.ID, now, float64(rate), float64(rate)); !ok {
 			writeTooMany(w, r, wait, fmt.Sprintf(
 				"tenant %s is limited to %d SCIM requests per second; retry after the time in Retry-After", tenant.ID, rate))
 			return Principal{}, false
