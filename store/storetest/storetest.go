@@ -107,6 +107,7 @@ func Run(t *testing.T, open Factory) {
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
 		{"Audit_concurrentAdminChangesEachRecorded", testAdminAuditConcurrent},
 		{"Authenticate_currentState", testAuthenticate},
+		{"CheckToken_fromMemory", testCheckToken},
 		{"SPKeyPair_onePairPerTenant", testSPKeyPair},
 		{"Users_getWithGroups", testUserWithGroups},
 		{"Users_groupsOfUsers", testGroupsOfUsers},
