@@ -63,7 +63,7 @@ echo "== seeding $USERS users" >&2
 	-saml-metadata "$here/testdata/saml/okta.xml" >&2
 
 port=$(free_port)
-ROSTER_ADDR="127.0.0.1:$port" ROSTER_DATABASE_URL="$dsn" ROSTER_ADMIN_TOKEN="load-$(date +%s)-admin-token" \
+ROSTER_ADDR="127.0.0.1:$port" ROSTER_DATABASE_URL="$dsn" ROSTER_ADMIN_TOKEN="$(openssl rand -base64 32)" \
 	ROSTER_LOG_LEVEL=warn "$work/rosterd" >"$work/rosterd.out" 2>"$work/rosterd.log" &
 rpid=$!
 pids="$pids $rpid"

@@ -428,7 +428,10 @@ func TestGuard_rateLimit(t *testing.T) {
 func TestGuard_invalidTokenFlood(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, h *harness) {
 		h.ready("acme")
-		fake := func() string { _, id, _, _ := auth.New(rand.Reader); return "Bearer rst_" + id + "_" + strings.Repeat("A", 43) }
+		fake := func() string {
+			_, id, _, _ := auth.New(rand.Reader)
+			return "Bearer rst_" + id + "_" + strings.Repeat("A", 43)
+		}
 		var statuses []int
 		for range 20 {
 			statuses = append(statuses, h.get("/scim/v2/acme/Users", fake()).Status)
