@@ -4,6 +4,8 @@
 #   scripts/scim-load.sh            # 1,000,000 users, 32 connections, 10 s per scenario and side
 #   USERS=100000 BIG=20000 DUR=3s scripts/scim-load.sh   # a quicker look
 #   SCENARIOS=create,get MEM=0 scripts/scim-load.sh        # some PostgreSQL scenarios only
+#   USERS=20000 BIG=1000 SCENARIOS=authflood MEM=0 scripts/scim-load.sh   # the failed-auth flood
+#   ROSTERD=/path/to/rosterd scripts/scim-load.sh           # measure another build of rosterd
 #
 # 1. starts a throwaway PostgreSQL (initdb/pg_ctl from /usr/lib/postgresql/*/bin,
 #    as the postgres user when run as root, fsync off, socket and data in a
@@ -49,6 +51,7 @@ as_pg "$pgbin/psql -h $work -U postgres -qc 'create database roster'"
 dsn="host=$work user=postgres dbname=roster sslmode=disable"
 
 (cd "$here" && go build -o "$work/rosterd" ./cmd/rosterd && go build -o "$work/rosterload" ./cmd/rosterload)
+[ -n "${ROSTERD:-}" ] && cp "$ROSTERD" "$work/rosterd" # another build of rosterd (a before/after comparison)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() { # file pattern
 	i=0

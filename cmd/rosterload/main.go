@@ -103,7 +103,7 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // scenarioNames are the scenarios of run, in the order "all" runs them.
-var scenarioNames = []string{"create", "filter", "get", "bigpatch", "patches", "excluded", "paging"}
+var scenarioNames = []string{"create", "filter", "get", "bigpatch", "patches", "excluded", "paging", "authflood"}
 
 func parseScenarios(s string, known []string) ([]string, error) {
 	if s == "all" {
@@ -226,6 +226,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			r.scenarioSmallPatches()
 		case "excluded":
 			r.scenarioExcluded()
+		case "authflood":
+			r.scenarioAuthFlood(c.target)
 		case "paging":
 			pc := newClient(strings.TrimRight(c.target, "/")+"/scim/v2/"+st.PageTenant, st.PageToken, 1)
 			r.scenarioPaging(pc)
