@@ -72,9 +72,10 @@ type harness struct {
 	guard   *tenancy.Guard
 	mux     *http.ServeMux
 
-	mu   sync.Mutex
-	now  time.Time
-	seen []tenancy.Principal
+	mu      sync.Mutex
+	now     time.Time
+	seen    []tenancy.Principal
+	settled int
 }
 
 func (h *harness) clock() time.Time {
@@ -185,7 +186,33 @@ func (h *harness) ready(id string) (string, string) {
 	h.t.Helper()
 	h.tenant(id, licensing.Ultimate)
 	h.sso(id, h.clock().Add(365*24*time.Hour))
-	return h.token(id, "okta")
+	plain, tokenID := h.token(id, "okta")
+	h.settle()
+	return plain, tokenID
+}
+
+// settle waits until a listening PostgreSQL store has handled the
+// notifications its own changes sent: while it re-reads a tenant's tokens
+// after one, that tenant's unknown ids are looked up rather than refused
+// from memory. It inserts a token behind the store's back and waits for the
+// store to learn it: notifications arrive, and are handled, in commit order.
+func (h *harness) settle() {
+	h.t.Helper()
+	pg, ok := h.store.(*postgres.Store)
+	if !ok || !pg.TokensKnown() {
+		return
+	}
+	ctx := context.Background()
+	h.mu.Lock()
+	h.settled++
+	n := h.settled
+	h.mu.Unlock()
+	tenant, id, hash := fmt.Sprintf("settle-%d", n), fmt.Sprintf("%016x", n), []byte{byte(n)}
+	_, err := h.store.CreateTenant(ctx, store.Tenant{ID: tenant, Name: tenant, Plan: licensing.Trial, Seats: 1, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(h.t, err)
+	_, err = pg.Pool().Exec(ctx, `insert into tokens (tenant_id, id, name, hash, created_at) values ($1, $2, 'settle', $3, now())`, tenant, id, hash)
+	require.NoError(h.t, err)
+	require.Eventually(h.t, func() bool { return pg.CheckToken(tenant, id, hash) == store.TokenMatch }, 10*time.Second, time.Millisecond)
 }
 
 // TestGuard_gates is the table of every gate combination: 4 plans × SSO
