@@ -44,11 +44,15 @@ type Config struct {
 }
 
 // Guard authenticates SCIM requests and applies the gates in front of every
-// SCIM endpoint (DESIGN.md "SCIM"):
+// SCIM endpoint (README "Tenants, SCIM tokens and the gates"):
 //
 //  1. the bearer token is a Roster SCIM token of the tenant named by the URL
 //     (the {tenant} path value), not revoked; else 401 with a SCIM error body
-//     and WWW-Authenticate: Bearer;
+//     and WWW-Authenticate: Bearer. The token is judged from memory first
+//     (store.CheckToken); only one the store cannot judge without a read is
+//     looked up under the failure budget of its source address and the
+//     global one (429 past either), so failures never throttle a valid
+//     token;
 //  2. the tenant's plan includes SCIM; else 403 naming the plan;
 //  3. the tenant has SAML SSO configured with an IdP signing certificate
 //     that is valid now; else 403 saying what to fix;
