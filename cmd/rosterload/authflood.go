@@ -32,11 +32,11 @@ const statsSettle = 11 * time.Second
 // caused per second: index and sequential scans of the tenants and tokens
 // tables (pg_stat_user_tables) during the flood, less those of a phase with
 // the valid traffic alone.
-func (r *runner) scenarioAuthFlood(target string) {
+func (r *runner) scenarioAuthFlood(target string, statsWait time.Duration) {
 	name := fmt.Sprintf("auth flood: %d connections of made-up tokens (half at random tenant URLs) + the tenant's token at %d/s", r.conns, validRate)
 	const goal = "valid token never 429; made-up tokens cost no database lookups"
 	scans := func() (int64, error) {
-		time.Sleep(statsSettle) // a load tool, not a test: the statistics arrive on PostgreSQL's schedule
+		time.Sleep(statsWait) // the statistics arrive on PostgreSQL's schedule, not on an event we can wait for
 		return authScans(r.ctx, r.pool)
 	}
 	valid := newClient(strings.TrimRight(target, "/")+"/scim/v2/"+r.st.Tenant, r.roster.token, 1)
