@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/httpjson"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/store"
@@ -27,7 +29,19 @@ type Config struct {
 	AdminToken string           // the operator credential
 	Now        func() time.Time // default time.Now
 	Rand       io.Reader        // token secrets; crypto/rand.Reader in production
+	// Sources says which address a request comes from, for the limit on
+	// failed attempts (the zero value: the peer address).
+	Sources authlimit.Sources
 }
+
+// Limits on wrong operator tokens, per source address and for all sources
+// together (per second; bursts twice that). Over them a wrong token is
+// answered 429 instead of 401; the right token is compared first and never
+// limited.
+const (
+	failedPerSource = 5
+	failedGlobal    = 50
+)
 
 // API serves /admin/v1.
 type API struct {
@@ -35,6 +49,8 @@ type API struct {
 	tokenHash [sha256.Size]byte
 	now       func() time.Time
 	rand      io.Reader
+	sources   authlimit.Sources
+	failed    *authlimit.Budget
 }
 
 // New builds the admin API.
@@ -42,7 +58,8 @@ func New(c Config) *API {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &API{store: c.Store, tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand}
+	return &API{store: c.Store, tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
+		sources: c.Sources, failed: authlimit.NewBudget(failedPerSource, failedGlobal)}
 }
 
 // maxJSONBody caps admin request bodies (IdP metadata has its own cap).
@@ -97,12 +114,25 @@ func (a *API) Register(mux *http.ServeMux) {
 }
 
 // authenticate checks the operator credential in constant time, then runs h
-// and renders its error.
+// and renders its error. The credential is compared before any limit, so
+// that nobody's wrong guesses can lock the operator out; wrong ones spend
+// the failure budget of their source address and the global one, and past
+// it are answered 429. (A guesser still learns right from wrong at whatever
+// rate it sends: the token's strength, checked at start, is the defence.)
 func (a *API) authenticate(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		given := sha256.Sum256([]byte(token))
 		if !ok || subtle.ConstantTimeCompare(given[:], a.tokenHash[:]) != 1 {
+			now, source := a.now(), a.sources.Of(r)
+			if wait, allowed := a.failed.Allows(source, now); !allowed {
+				secs := max(1, int((wait+time.Second-1)/time.Second))
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				a.fail(w, r, &Error{Status: http.StatusTooManyRequests, Code: "too_many_requests",
+					Message: "too many requests with a wrong operator token; retry after the time in Retry-After"})
+				return
+			}
+			a.failed.Spend(source, now)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="roster-admin"`)
 			a.fail(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 				Message: "a valid operator token is required: Authorization: Bearer $ROSTER_ADMIN_TOKEN"})

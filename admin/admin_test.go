@@ -21,7 +21,7 @@ import (
 	"github.com/roster-dev/roster/store/memory"
 )
 
-const adminToken = "test-admin-token-0123456789"
+const adminToken = "test-admin-token-0123456789abcdefgh"
 
 // backends are the stores the admin API is tested against (openPostgres is
 // in postgres_test.go).

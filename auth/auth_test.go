@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"io"
 	"regexp"
@@ -193,5 +195,31 @@ func TestIsAdminToken(t *testing.T) {
 	}
 	for in, want := range tests {
 		assert.Equal(t, want, auth.IsAdminToken(in), "%q", in)
+	}
+}
+
+// TestAdminTokenWeakness: obviously weak operator tokens are refused with a
+// reason; random ones (openssl rand -base64 32 / -hex 16, the generated
+// rsa_ token) never are.
+func TestAdminTokenWeakness(t *testing.T) {
+	for in, want := range map[string]string{
+		"aaaaaaaaaaaaaaaa":                     "is 16 characters; use at least 32",
+		strings.Repeat("a", 40):                "has only 1 distinct characters",
+		strings.Repeat("abcdefg", 6):           "has only 7 distinct characters",
+		"0123456789abcdef0123456789abcdef":     "repeats a pattern",
+		"passwordpasswordpasswordpassword12":   "repeats a pattern",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaabcdefgh": "bits of entropy",
+	} {
+		assert.Contains(t, auth.AdminTokenWeakness(in), want, "%q", in)
+	}
+	gen, err := auth.NewAdminToken(rand.Reader)
+	require.NoError(t, err)
+	assert.Empty(t, auth.AdminTokenWeakness(gen))
+	for range 2000 {
+		var b [32]byte
+		_, err := rand.Read(b[:])
+		require.NoError(t, err)
+		assert.Empty(t, auth.AdminTokenWeakness(base64.StdEncoding.EncodeToString(b[:])))
+		assert.Empty(t, auth.AdminTokenWeakness(hex.EncodeToString(b[:16])))
 	}
 }

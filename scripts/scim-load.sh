@@ -6,6 +6,8 @@
 #   SCENARIOS=create,get MEM=0 scripts/scim-load.sh        # some PostgreSQL scenarios only
 #   SCENARIOS=biglist MEM=0 USERS=20000 BIG=1000 scripts/scim-load.sh
 #       # 10 groups × 75,000 members, 4 concurrent GET /Groups?count=1000: peak RSS, time
+#   USERS=20000 BIG=1000 SCENARIOS=authflood MEM=0 scripts/scim-load.sh   # the failed-auth flood
+#   ROSTERD=/path/to/rosterd scripts/scim-load.sh           # measure another build of rosterd
 #
 # 1. starts a throwaway PostgreSQL (initdb/pg_ctl from /usr/lib/postgresql/*/bin,
 #    as the postgres user when run as root, fsync off, socket and data in a
@@ -51,6 +53,7 @@ as_pg "$pgbin/psql -h $work -U postgres -qc 'create database roster'"
 dsn="host=$work user=postgres dbname=roster sslmode=disable"
 
 (cd "$here" && go build -o "$work/rosterd" ./cmd/rosterd && go build -o "$work/rosterload" ./cmd/rosterload)
+[ -n "${ROSTERD:-}" ] && cp "$ROSTERD" "$work/rosterd" # another build of rosterd (a before/after comparison)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() { # file pattern
 	i=0
@@ -65,7 +68,7 @@ echo "== seeding $USERS users" >&2
 	-saml-metadata "$here/testdata/saml/okta.xml" >&2
 
 port=$(free_port)
-ROSTER_ADDR="127.0.0.1:$port" ROSTER_DATABASE_URL="$dsn" ROSTER_ADMIN_TOKEN="load-$(date +%s)-admin-token" \
+ROSTER_ADDR="127.0.0.1:$port" ROSTER_DATABASE_URL="$dsn" ROSTER_ADMIN_TOKEN="$(openssl rand -base64 32)" \
 	ROSTER_LOG_LEVEL=warn "$work/rosterd" >"$work/rosterd.out" 2>"$work/rosterd.log" &
 rpid=$!
 pids="$pids $rpid"

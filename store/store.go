@@ -517,6 +517,13 @@ type Store interface {
 	// there is none; MetadataXML is left empty). ErrNotFound when the tenant
 	// or the token is not there.
 	Authenticate(ctx context.Context, tenantID, tokenID string) (Tenant, Token, *SAMLConfig, error)
+	// CheckToken says, from memory and without I/O, whether tokenID is a
+	// token of tenantID whose stored hash is hash (compared in constant
+	// time; revoked tokens included): TokenMatch, TokenNoMatch, or
+	// TokenUnsure when only a database read can tell. The SCIM guard calls
+	// it before Authenticate, so that a made-up token never costs a read and
+	// a correct one is recognised before any failure budget is consulted.
+	CheckToken(tenantID, tokenID string, hash []byte) TokenCheck
 	// SPKeyPair returns the tenant's SAML SP key pair, creating it with create
 	// on first use. Concurrent first uses (in one process or several) all get
 	// the one pair that was stored first; a loser's pair is discarded.
@@ -561,3 +568,29 @@ type Store interface {
 
 // TokenKey names one token.
 type TokenKey struct{ TenantID, ID string }
+
+// TokenCheck is what Store.CheckToken knows about a presented token.
+type TokenCheck int
+
+const (
+	// TokenUnsure: the backend cannot tell without a read (the PostgreSQL
+	// store while its change listener is not proven, for an id it has not
+	// seen).
+	TokenUnsure TokenCheck = iota
+	// TokenMatch: the token exists with this hash. Whether it is revoked,
+	// and the tenant's gates, are still Authenticate's to read.
+	TokenMatch
+	// TokenNoMatch: no such token for this tenant, or another hash.
+	TokenNoMatch
+)
+
+func (c TokenCheck) String() string {
+	switch c {
+	case TokenMatch:
+		return "match"
+	case TokenNoMatch:
+		return "no match"
+	default:
+		return "unsure"
+	}
+}

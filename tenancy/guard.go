@@ -14,6 +14,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/authlimit"
+	"github.com/roster-dev/roster/internal/ratelimit"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
@@ -28,18 +30,29 @@ type Config struct {
 	// FlushInterval is how often recorded token last-use times are written
 	// (default 5 s). Close writes what is left.
 	FlushInterval time.Duration
-	// FailedAuthPerSecond caps the rejected authentications answered per
-	// second for one tenant URL, so that a flood of made-up tokens cannot
-	// turn into a flood of store lookups (default 20, burst twice that).
-	FailedAuthPerSecond int
+	// FailedAuthPerSource caps, per source address, the failed
+	// authentications a second that cost a store read (default 20, burst
+	// twice that); FailedAuthGlobal caps them for all sources together
+	// (default 100, burst twice that). Only a token the store cannot judge
+	// from memory (store.TokenUnsure) is read under this budget; a correct
+	// token the store knows never meets it.
+	FailedAuthPerSource int
+	FailedAuthGlobal    int
+	// Sources says which address a request comes from (the zero value: the
+	// peer address; forwarding headers only from trusted proxies).
+	Sources authlimit.Sources
 }
 
 // Guard authenticates SCIM requests and applies the gates in front of every
-// SCIM endpoint (DESIGN.md "SCIM"):
+// SCIM endpoint (README "Tenants, SCIM tokens and the gates"):
 //
 //  1. the bearer token is a Roster SCIM token of the tenant named by the URL
 //     (the {tenant} path value), not revoked; else 401 with a SCIM error body
-//     and WWW-Authenticate: Bearer;
+//     and WWW-Authenticate: Bearer. The token is judged from memory first
+//     (store.CheckToken); only one the store cannot judge without a read is
+//     looked up under the failure budget of its source address and the
+//     global one (429 past either), so failures never throttle a valid
+//     token;
 //  2. the tenant's plan includes SCIM; else 403 naming the plan;
 //  3. the tenant has SAML SSO configured with an IdP signing certificate
 //     that is valid now; else 403 saying what to fix;
@@ -54,11 +67,12 @@ type Config struct {
 // without a database round trip per request. Token last-use times are kept
 // in memory and written in batches.
 type Guard struct {
-	store  store.Store
-	now    func() time.Time
-	log    zerolog.Logger
-	failed *limiters
-	limits *limiters
+	store   store.Store
+	now     func() time.Time
+	log     zerolog.Logger
+	sources authlimit.Sources
+	failed  *authlimit.Budget
+	limits  *ratelimit.Buckets
 
 	mu   sync.Mutex
 	used map[store.TokenKey]time.Time
@@ -68,12 +82,10 @@ type Guard struct {
 	closeOnce sync.Once
 }
 
-// Limits on the limiter maps: beyond maxLimiters keys, idle ones are dropped.
 const (
-	maxLimiters       = 10_000
-	limiterIdle       = time.Minute
 	defaultFlush      = 5 * time.Second
 	defaultFailedRate = 20
+	defaultFailedAll  = 100
 	flushTimeout      = 10 * time.Second
 )
 
@@ -85,20 +97,22 @@ func New(c Config) *Guard {
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = defaultFlush
 	}
-	if c.FailedAuthPerSecond <= 0 {
-		c.FailedAuthPerSecond = defaultFailedRate
+	if c.FailedAuthPerSource <= 0 {
+		c.FailedAuthPerSource = defaultFailedRate
+	}
+	if c.FailedAuthGlobal <= 0 {
+		c.FailedAuthGlobal = defaultFailedAll
 	}
 	g := &Guard{
-		store: c.Store,
-		now:   c.Now,
-		log:   c.Logger,
-		failed: newLimiters(func(string) (float64, float64) {
-			return float64(c.FailedAuthPerSecond), float64(2 * c.FailedAuthPerSecond)
-		}),
-		limits: newLimiters(nil),
-		used:   map[store.TokenKey]time.Time{},
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		store:   c.Store,
+		now:     c.Now,
+		log:     c.Logger,
+		sources: c.Sources,
+		failed:  authlimit.NewBudget(c.FailedAuthPerSource, c.FailedAuthGlobal),
+		limits:  ratelimit.New(nil),
+		used:    map[store.TokenKey]time.Time{},
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	go g.flushLoop(c.FlushInterval)
 	return g
@@ -192,23 +206,39 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	}
 	tokenID, ok := auth.Parse(plain)
 	if !ok {
-		g.failed.spend(tenantID, now)
+		// Refused on its shape alone: it costs no read, so no budget.
 		writeUnauthorized(w, r, "invalid_token",
 			"the bearer token is not a Roster SCIM token (rst_…); copy the whole token Roster showed when it was created")
 		return Principal{}, false
 	}
-	if wait, ok := g.failed.allows(tenantID, now); !ok {
-		writeTooMany(w, r, wait, "too many requests with invalid tokens for this tenant; retry later with a valid token")
-		return Principal{}, false
-	}
 	log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("token_id", tokenID) })
+
+	// The credential is judged before any failure budget, from what the
+	// store holds in memory: a correct token goes straight on, a made-up or
+	// wrong one is refused without a read (and as fast whether its id
+	// exists or not). Only a token the store cannot judge without a read
+	// (a PostgreSQL store whose listener is not proven, for an id it has
+	// not seen) spends the failure budget of its source address and the
+	// global one, so that others' failures never throttle a valid token.
+	hash := auth.Hash(plain)
+	var source string
+	switch g.store.CheckToken(tenantID, tokenID, hash) {
+	case store.TokenNoMatch:
+		writeInvalid(w, r)
+		return Principal{}, false
+	case store.TokenUnsure:
+		source = g.sources.Of(r)
+		if wait, ok := g.failed.Allows(source, now); !ok {
+			writeTooMany(w, r, wait, "too many requests with unknown tokens; retry later with a valid token")
+			return Principal{}, false
+		}
+	}
 
 	tenant, tok, sso, err := g.store.Authenticate(ctx, tenantID, tokenID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		g.failed.spend(tenantID, now)
-		writeUnauthorized(w, r, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
-			"each token works only for the tenant it was created for: check the tenant in the URL and the token")
+		g.spend(r, source, now)
+		writeInvalid(w, r)
 		return Principal{}, false
 	case errors.Is(err, store.ErrUnavailable):
 		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.AnErr("cause", err) })
@@ -220,11 +250,11 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 		writeError(w, r, http.StatusInternalServerError, "", "internal error; the cause is in Roster's log")
 		return Principal{}, false
 	}
-	// The token id was found; the secret decides, compared in constant time.
-	if !auth.Equal(auth.Hash(plain), tok.Hash) {
-		g.failed.spend(tenantID, now)
-		writeUnauthorized(w, r, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
-			"each token works only for the tenant it was created for: check the tenant in the URL and the token")
+	// The token id was found; the secret decides, compared in constant time
+	// (again, when CheckToken matched: the read is the authority).
+	if !auth.Equal(hash, tok.Hash) {
+		g.spend(r, source, now)
+		writeInvalid(w, r)
 		return Principal{}, false
 	}
 	if tok.RevokedAt != nil {
@@ -249,7 +279,7 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	}
 
 	if rate := tenant.Settings.RateLimitPerSecond; rate > 0 {
-		if wait, ok := g.limits.take(tenant.ID, now, float64(rate), float64(rate)); !ok {
+		if wait, ok := g.limits.Take(tenant.ID, now, float64(rate), float64(rate)); !ok {
 			writeTooMany(w, r, wait, fmt.Sprintf(
 				"tenant %s is limited to %d SCIM requests per second; retry after the time in Retry-After", tenant.ID, rate))
 			return Principal{}, false
@@ -261,6 +291,19 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 		Token:  tok,
 		Actor:  store.Actor{Kind: "token", ID: tok.ID, Name: tok.Name, RequestID: requestid.FromContext(ctx)},
 	}, true
+}
+
+// spend records a failed read against the source's and the global budget.
+func (g *Guard) spend(r *http.Request, source string, now time.Time) {
+	if source == "" {
+		source = g.sources.Of(r)
+	}
+	g.failed.Spend(source, now)
+}
+
+func writeInvalid(w http.ResponseWriter, r *http.Request) {
+	writeUnauthorized(w, r, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
+		"each token works only for the tenant it was created for: check the tenant in the URL and the token")
 }
 
 // bearerToken returns the credential of "Authorization: Bearer <token>"

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,21 +28,54 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// backends are the stores every guard test runs against.
+// backends are the stores every guard test runs against. postgres-unproven
+// is a PostgreSQL store whose change listener is never proven (as behind a
+// pooler in transaction mode): it caches nothing and knows only the tokens
+// it has loaded or read.
 var backends = map[string]func(t testing.TB, now func() time.Time) store.Store{
-	"memory":   func(t testing.TB, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
-	"postgres": func(t testing.TB, now func() time.Time) store.Store { return pgtest.Store(t, now) },
+	"memory":            func(t testing.TB, now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) },
+	"postgres":          openProven,
+	"postgres-unproven": openUnproven,
+}
+
+// openProven waits until the store's listener is proven, so that it knows
+// every token from memory.
+func openProven(t testing.TB, now func() time.Time) store.Store {
+	s := pgtest.Store(t, now)
+	require.Eventually(t, s.TokensKnown, 10*time.Second, time.Millisecond, "the listener is proven")
+	return s
+}
+
+func openUnproven(t testing.TB, now func() time.Time) store.Store {
+	s, err := postgres.Open(context.Background(), pgtest.New(t), postgres.Options{Now: now, NoListen: true})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// countingStore counts the guard's Authenticate calls: for a made-up token
+// each is a database read on PostgreSQL (nothing caches a miss).
+type countingStore struct {
+	store.Store
+	lookups atomic.Int64
+}
+
+func (c *countingStore) Authenticate(ctx context.Context, tenantID, tokenID string) (store.Tenant, store.Token, *store.SAMLConfig, error) {
+	c.lookups.Add(1)
+	return c.Store.Authenticate(ctx, tenantID, tokenID)
 }
 
 type harness struct {
-	t     testing.TB
-	store store.Store
-	guard *tenancy.Guard
-	mux   *http.ServeMux
+	t       testing.TB
+	store   store.Store
+	counted *countingStore // what the guard reads through
+	guard   *tenancy.Guard
+	mux     *http.ServeMux
 
-	mu   sync.Mutex
-	now  time.Time
-	seen []tenancy.Principal
+	mu      sync.Mutex
+	now     time.Time
+	seen    []tenancy.Principal
+	settled int
 }
 
 func (h *harness) clock() time.Time {
@@ -59,9 +93,10 @@ func (h *harness) advance(d time.Duration) {
 func newHarness(t testing.TB, open func(t testing.TB, now func() time.Time) store.Store) *harness {
 	h := &harness{t: t, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	h.store = open(t, h.clock)
+	h.counted = &countingStore{Store: h.store}
 	// A long flush interval: tests flush by hand, so nothing is written
 	// behind their back.
-	h.guard = tenancy.New(tenancy.Config{Store: h.store, Now: h.clock, FlushInterval: time.Hour, FailedAuthPerSecond: 5})
+	h.guard = tenancy.New(tenancy.Config{Store: h.counted, Now: h.clock, FlushInterval: time.Hour, FailedAuthPerSource: 5, FailedAuthGlobal: 50})
 	t.Cleanup(h.guard.Close)
 	h.mux = http.NewServeMux()
 	h.mux.Handle("/scim/v2/{tenant}/", h.guard.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +128,14 @@ func (a answer) detail() string { s, _ := a.Body["detail"].(string); return s }
 // get requests path with the Authorization header value auth ("" for none).
 func (h *harness) get(path, authz string) answer {
 	h.t.Helper()
+	return h.getFrom("192.0.2.1:1234", path, authz)
+}
+
+// getFrom is get from the peer address remote (host:port).
+func (h *harness) getFrom(remote, path, authz string) answer {
+	h.t.Helper()
 	r := httptest.NewRequest("GET", path, nil)
+	r.RemoteAddr = remote
 	if authz != "" {
 		r.Header.Set("Authorization", authz)
 	}
@@ -144,7 +186,33 @@ func (h *harness) ready(id string) (string, string) {
 	h.t.Helper()
 	h.tenant(id, licensing.Ultimate)
 	h.sso(id, h.clock().Add(365*24*time.Hour))
-	return h.token(id, "okta")
+	plain, tokenID := h.token(id, "okta")
+	h.settle()
+	return plain, tokenID
+}
+
+// settle waits until a listening PostgreSQL store has handled the
+// notifications its own changes sent: while it re-reads a tenant's tokens
+// after one, that tenant's unknown ids are looked up rather than refused
+// from memory. It inserts a token behind the store's back and waits for the
+// store to learn it: notifications arrive, and are handled, in commit order.
+func (h *harness) settle() {
+	h.t.Helper()
+	pg, ok := h.store.(*postgres.Store)
+	if !ok || !pg.TokensKnown() {
+		return
+	}
+	ctx := context.Background()
+	h.mu.Lock()
+	h.settled++
+	n := h.settled
+	h.mu.Unlock()
+	tenant, id, hash := fmt.Sprintf("settle-%d", n), fmt.Sprintf("%016x", n), []byte{byte(n)}
+	_, err := h.store.CreateTenant(ctx, store.Tenant{ID: tenant, Name: tenant, Plan: licensing.Trial, Seats: 1, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(h.t, err)
+	_, err = pg.Pool().Exec(ctx, `insert into tokens (tenant_id, id, name, hash, created_at) values ($1, $2, 'settle', $3, now())`, tenant, id, hash)
+	require.NoError(h.t, err)
+	require.Eventually(h.t, func() bool { return pg.CheckToken(tenant, id, hash) == store.TokenMatch }, 10*time.Second, time.Millisecond)
 }
 
 // TestGuard_gates is the table of every gate combination: 4 plans × SSO
@@ -380,22 +448,29 @@ func TestGuard_rateLimit(t *testing.T) {
 	})
 }
 
-// TestGuard_invalidTokenFlood: made-up tokens for a tenant are answered 429
-// once they exceed the failed-authentication budget, before any lookup.
+// TestGuard_invalidTokenFlood: made-up tokens for a tenant are refused 401
+// from memory by a store that knows its tokens, without a lookup; where a
+// lookup is needed (a PostgreSQL store not listening), they are answered 429
+// once they exceed the source's failure budget, until it refills.
 func TestGuard_invalidTokenFlood(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, h *harness) {
 		h.ready("acme")
+		fake := func() string {
+			_, id, _, _ := auth.New(rand.Reader)
+			return "Bearer rst_" + id + "_" + strings.Repeat("A", 43)
+		}
 		var statuses []int
 		for range 20 {
-			_, id, _, _ := auth.New(rand.Reader)
-			statuses = append(statuses, h.get("/scim/v2/acme/Users", "Bearer rst_"+id+"_"+strings.Repeat("A", 43)).Status)
+			statuses = append(statuses, h.get("/scim/v2/acme/Users", fake()).Status)
 		}
 		assert.Equal(t, http.StatusUnauthorized, statuses[0])
-		assert.Contains(t, statuses, http.StatusTooManyRequests)
+		if !strings.Contains(t.Name(), "unproven") {
+			assert.NotContains(t, statuses, http.StatusTooManyRequests, "answered from memory: nothing to limit")
+			return
+		}
+		assert.Equal(t, http.StatusTooManyRequests, statuses[19])
 		h.advance(10 * time.Second)
-		_, id, _, _ := auth.New(rand.Reader)
-		assert.Equal(t, http.StatusUnauthorized, h.get("/scim/v2/acme/Users", "Bearer rst_"+id+"_"+strings.Repeat("A", 43)).Status,
-			"the budget refills")
+		assert.Equal(t, http.StatusUnauthorized, h.get("/scim/v2/acme/Users", fake()).Status, "the budget refills")
 	})
 }
 

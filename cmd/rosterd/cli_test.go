@@ -21,7 +21,7 @@ import (
 	"github.com/roster-dev/roster/store/memory"
 )
 
-const cliAdminToken = "cli-test-admin-token-0123456789"
+const cliAdminToken = "cli-test-admin-token-0123456789abcdef"
 
 // cliServer is the real rosterd handler on a memory store, over HTTP.
 type cliServer struct {
@@ -228,7 +228,7 @@ func TestCLI_exitCodes(t *testing.T) {
 		"bad setting flag":   {nil, []string{"tenant", "update", "a", "--setting", "x"}, ExitUsage, "KEY=VALUE"},
 		"nothing to update":  {nil, []string{"tenant", "update", "a"}, ExitUsage, "nothing to change"},
 		"bad url":            {map[string]string{"ROSTER_URL": "ftp://x"}, []string{"tenant", "list"}, ExitUsage, "not an http(s) URL"},
-		"wrong admin token":  {map[string]string{"ROSTER_ADMIN_TOKEN": "wrong-token-0123456789"}, []string{"tenant", "list"}, ExitUnreachable, "refused the operator token"},
+		"wrong admin token":  {map[string]string{"ROSTER_ADMIN_TOKEN": "wrong-token-0123456789abcdefghijkl"}, []string{"tenant", "list"}, ExitUnreachable, "refused the operator token"},
 		"no admin token":     {map[string]string{"ROSTER_ADMIN_TOKEN": ""}, []string{"tenant", "list"}, ExitUnreachable, "set ROSTER_ADMIN_TOKEN"},
 		"server unreachable": {map[string]string{"ROSTER_URL": closedURL(t)}, []string{"tenant", "list"}, ExitUnreachable, "cannot reach the Roster server"},
 	} {

@@ -12,6 +12,9 @@ import (
 	"unicode"
 
 	"github.com/rs/zerolog"
+
+	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/authlimit"
 )
 
 // Config is everything rosterd reads from its environment. Each field comes
@@ -25,12 +28,16 @@ type Config struct {
 	LogLevel        string        // debug | info | warn | error
 	ShutdownTimeout time.Duration // how long in-flight requests may take to finish
 	SweepInterval   time.Duration // access-expiry sweep period (lifecycle); 0: off
+	// TrustedProxies are the peers whose X-Forwarded-For / Forwarded
+	// headers name the client (comma-separated CIDRs); empty: none.
+	TrustedProxies string
+	// FailedAuthPerSource and FailedAuthGlobal are the failure budgets
+	// (per second, burst twice that) of the SCIM guard.
+	FailedAuthPerSource int
+	FailedAuthGlobal    int
 
 	envFaults []error // variables that did not parse, reported by Validate
 }
-
-// minAdminTokenLen is the shortest operator token accepted.
-const minAdminTokenLen = 16
 
 // configVar is one setting: its variable, its flag, its default and what it means.
 type configVar struct {
@@ -52,7 +59,7 @@ func (c *Config) vars() []configVar {
 		{env: "ROSTER_DATABASE_URL", flag: "database-url", defDoc: "(in-memory store)",
 			usage: "PostgreSQL URL; migrations run at start", value: (*stringValue)(&c.DatabaseURL)},
 		{env: "ROSTER_ADMIN_TOKEN", flag: "admin-token", defDoc: "(generated with the in-memory store)",
-			usage: "operator token of the admin API, at least 16 characters; required with PostgreSQL (prefer the variable: flags show in ps)",
+			usage: "operator token of the admin API, at least 32 random characters (openssl rand -base64 32); required with PostgreSQL (prefer the variable: flags show in ps)",
 			value: (*stringValue)(&c.AdminToken)},
 		{env: "ROSTER_LOG_LEVEL", flag: "log-level", def: "info",
 			usage: "debug, info, warn or error", value: (*stringValue)(&c.LogLevel)},
@@ -61,6 +68,15 @@ func (c *Config) vars() []configVar {
 		{env: "ROSTER_EXPIRY_SWEEP_INTERVAL", flag: "expiry-sweep-interval", def: "1m",
 			usage: "how often expired external users are deactivated and their seats released; 0 turns the sweep off in this process (safe to run in several)",
 			value: (*durationValue)(&c.SweepInterval)},
+		{env: "ROSTER_TRUSTED_PROXIES", flag: "trusted-proxies", defDoc: "(none)",
+			usage: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For / Forwarded header names the client address that failed-authentication limits count by; never trusted by default",
+			value: (*stringValue)(&c.TrustedProxies)},
+		{env: "ROSTER_FAILED_AUTH_PER_SOURCE", flag: "failed-auth-per-source", def: "20",
+			usage: "unknown SCIM tokens looked up in the database per second and client address (burst twice that); over it, 429",
+			value: (*intValue)(&c.FailedAuthPerSource)},
+		{env: "ROSTER_FAILED_AUTH_GLOBAL", flag: "failed-auth-global", def: "100",
+			usage: "unknown SCIM tokens looked up in the database per second from all clients together (burst twice that)",
+			value: (*intValue)(&c.FailedAuthGlobal)},
 	}
 }
 
@@ -112,11 +128,22 @@ func (c Config) faults(needAdmin bool) []error {
 	switch {
 	case c.AdminToken == "" && c.DatabaseURL != "" && needAdmin:
 		add("ROSTER_ADMIN_TOKEN (--admin-token) is required with PostgreSQL; generate one with: openssl rand -base64 32")
-	case c.AdminToken != "" && len(c.AdminToken) < minAdminTokenLen:
-		add("ROSTER_ADMIN_TOKEN (--admin-token) is %d characters; use at least %d", len(c.AdminToken), minAdminTokenLen)
+	case c.AdminToken != "":
+		if why := auth.AdminTokenWeakness(c.AdminToken); why != "" {
+			add("ROSTER_ADMIN_TOKEN (--admin-token) %s: it is too easy to guess; generate one with: openssl rand -base64 32", why)
+		}
 	}
 	if strings.IndexFunc(c.AdminToken, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		add("ROSTER_ADMIN_TOKEN (--admin-token) contains whitespace or control characters")
+	}
+	if _, err := authlimit.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		add("ROSTER_TRUSTED_PROXIES (--trusted-proxies): %v", err)
+	}
+	if c.FailedAuthPerSource <= 0 {
+		add("ROSTER_FAILED_AUTH_PER_SOURCE (--failed-auth-per-source) %d: must be positive", c.FailedAuthPerSource)
+	}
+	if c.FailedAuthGlobal <= 0 {
+		add("ROSTER_FAILED_AUTH_GLOBAL (--failed-auth-global) %d: must be positive", c.FailedAuthGlobal)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		add("ROSTER_LOG_LEVEL (--log-level): %v", err)
@@ -204,6 +231,24 @@ func (v *stringValue) String() string {
 		return ""
 	}
 	return string(*v)
+}
+
+type intValue int
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+
+func (v *intValue) String() string {
+	if v == nil {
+		return "0"
+	}
+	return strconv.Itoa(int(*v))
 }
 
 type durationValue time.Duration

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/httpjson"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/tenancy"
@@ -41,6 +42,9 @@ type handlerDeps struct {
 
 	BaseURL    string // public URL, no trailing slash: meta.location, SAML metadata
 	AdminToken string // operator credential of the admin API
+	// Sources says which client address a request comes from, for the
+	// failed-authentication limits (ROSTER_TRUSTED_PROXIES).
+	Sources authlimit.Sources
 
 	// Guard authenticates SCIM requests and applies the plan and SSO gates
 	// (tenancy). serve builds it and closes it at shutdown, after the

@@ -185,7 +185,7 @@ func TestLoadConfig_flagsWinOverEnvironment(t *testing.T) {
 		"ROSTER_ADDR":                  ":9000",
 		"ROSTER_BASE_URL":              "https://env.example.com",
 		"ROSTER_DATABASE_URL":          "postgres://env/roster",
-		"ROSTER_ADMIN_TOKEN":           "env-token-0123456789",
+		"ROSTER_ADMIN_TOKEN":           "env-token-9f8e7d6c5b4a3210ZyXwVuTs",
 		"ROSTER_LOG_LEVEL":             "warn",
 		"ROSTER_SHUTDOWN_TIMEOUT":      "5s",
 		"ROSTER_EXPIRY_SWEEP_INTERVAL": "30s",
@@ -193,15 +193,18 @@ func TestLoadConfig_flagsWinOverEnvironment(t *testing.T) {
 	cfg := load(t, env)
 	assert.Equal(t, Config{
 		Addr: ":9000", BaseURL: "https://env.example.com", DatabaseURL: "postgres://env/roster",
-		AdminToken: "env-token-0123456789", LogLevel: "warn", ShutdownTimeout: 5 * time.Second, SweepInterval: 30 * time.Second,
+		AdminToken: "env-token-9f8e7d6c5b4a3210ZyXwVuTs", LogLevel: "warn", ShutdownTimeout: 5 * time.Second, SweepInterval: 30 * time.Second,
+		FailedAuthPerSource: 20, FailedAuthGlobal: 100,
 	}, cfg)
 
 	cfg = load(t, env, "--addr", "127.0.0.1:9001", "--base-url", "https://flag.example.com/",
-		"--database-url", "postgres://flag/roster", "--admin-token", "flag-token-0123456789",
-		"--log-level", "debug", "--shutdown-timeout", "1m", "--expiry-sweep-interval", "0")
+		"--database-url", "postgres://flag/roster", "--admin-token", "flag-token-Qw3rTy7uIoP5aSdFgH1jKl",
+		"--log-level", "debug", "--shutdown-timeout", "1m", "--expiry-sweep-interval", "0",
+		"--trusted-proxies", "10.0.0.0/8", "--failed-auth-per-source", "7", "--failed-auth-global", "70")
 	assert.Equal(t, Config{
 		Addr: "127.0.0.1:9001", BaseURL: "https://flag.example.com/", DatabaseURL: "postgres://flag/roster",
-		AdminToken: "flag-token-0123456789", LogLevel: "debug", ShutdownTimeout: time.Minute,
+		AdminToken: "flag-token-Qw3rTy7uIoP5aSdFgH1jKl", LogLevel: "debug", ShutdownTimeout: time.Minute,
+		TrustedProxies: "10.0.0.0/8", FailedAuthPerSource: 7, FailedAuthGlobal: 70,
 	}, cfg)
 	require.NoError(t, cfg.Validate())
 }
@@ -216,17 +219,19 @@ func TestValidate_reportsEveryFault(t *testing.T) {
 		"ROSTER_ADMIN_TOKEN":      "short",
 		"ROSTER_LOG_LEVEL":        "verbose",
 		"ROSTER_SHUTDOWN_TIMEOUT": "soon",
+		"ROSTER_TRUSTED_PROXIES":  "10.0.0.0/33",
 	})
 	err := cfg.Validate()
 	require.Error(t, err)
 	faults := faultsOf(err)
-	require.Len(t, faults, 6, err.Error())
+	require.Len(t, faults, 7, err.Error())
 	for i, want := range []string{
 		`ROSTER_SHUTDOWN_TIMEOUT: "soon" is not a duration`,
 		`ROSTER_ADDR (--addr) "8080": not host:port`,
 		`ROSTER_BASE_URL (--base-url) "roster.example.com/scim": not an absolute http:// or https:// URL`,
 		`ROSTER_DATABASE_URL (--database-url): scheme "mysql" is not postgres:// or postgresql://`,
-		`ROSTER_ADMIN_TOKEN (--admin-token) is 5 characters; use at least 16`,
+		`ROSTER_ADMIN_TOKEN (--admin-token) is 5 characters; use at least 32: it is too easy to guess; generate one with: openssl rand -base64 32`,
+		`ROSTER_TRUSTED_PROXIES (--trusted-proxies): "10.0.0.0/33" is not a CIDR`,
 		`ROSTER_LOG_LEVEL (--log-level): "verbose" is not one of debug, info, warn, error`,
 	} {
 		assert.Contains(t, faults[i], want)
@@ -234,7 +239,7 @@ func TestValidate_reportsEveryFault(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	valid := Config{Addr: ":8080", LogLevel: "info", ShutdownTimeout: time.Second}
+	valid := Config{Addr: ":8080", LogLevel: "info", ShutdownTimeout: time.Second, FailedAuthPerSource: 20, FailedAuthGlobal: 100}
 	tests := []struct {
 		name  string
 		edit  func(*Config)
@@ -243,19 +248,27 @@ func TestValidate(t *testing.T) {
 		{"defaults", func(*Config) {}, ""},
 		{"memory without admin token", func(c *Config) { c.AdminToken = "" }, ""},
 		{"postgres with admin token", func(c *Config) {
-			c.DatabaseURL, c.AdminToken = "postgres://roster:roster@db:5432/roster?sslmode=disable", "0123456789abcdef"
+			c.DatabaseURL, c.AdminToken = "postgres://roster:roster@db:5432/roster?sslmode=disable", "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0aY"
 		}, ""},
 		{"postgres keyword/value string", func(c *Config) {
-			c.DatabaseURL, c.AdminToken = "host=db user=roster dbname=roster", "0123456789abcdef"
+			c.DatabaseURL, c.AdminToken = "host=db user=roster dbname=roster", "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0aY"
 		}, ""},
 		{"postgresql scheme", func(c *Config) {
-			c.DatabaseURL, c.AdminToken = "postgresql://db/roster", "0123456789abcdef"
+			c.DatabaseURL, c.AdminToken = "postgresql://db/roster", "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0aY"
 		}, ""},
 		{"postgres without admin token", func(c *Config) { c.DatabaseURL = "postgres://db/roster" },
 			"ROSTER_ADMIN_TOKEN (--admin-token) is required with PostgreSQL"},
-		{"admin token of 15", func(c *Config) { c.AdminToken = "0123456789abcde" }, "is 15 characters; use at least 16"},
-		{"admin token with a space", func(c *Config) { c.AdminToken = "0123456789 abcdef" }, "whitespace"},
-		{"admin token with a newline", func(c *Config) { c.AdminToken = "0123456789abcdef\n" }, "whitespace"},
+		{"admin token of 31", func(c *Config) { c.AdminToken = "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0a" }, "is 31 characters; use at least 32"},
+		{"admin token aaaa…", func(c *Config) { c.AdminToken = "aaaaaaaaaaaaaaaa" }, "openssl rand -base64 32"},
+		{"admin token of one character", func(c *Config) { c.AdminToken = strings.Repeat("a", 40) }, "has only 1 distinct characters"},
+		{"admin token repeating a pattern", func(c *Config) { c.AdminToken = "0123456789abcdef0123456789abcdef" }, "repeats a pattern"},
+		{"admin token from openssl rand -hex 16", func(c *Config) { c.AdminToken = "3f9c2a7e81d04b6f95e2c1a8d7b3046e" }, ""},
+		{"admin token with a space", func(c *Config) { c.AdminToken = "Xk9mP2vR7t L4wQ8nB3cJ6hF1dS5gZ0aY" }, "whitespace"},
+		{"admin token with a newline", func(c *Config) { c.AdminToken = "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0aY\n" }, "whitespace"},
+		{"trusted proxies", func(c *Config) { c.TrustedProxies = "10.0.0.0/8, 192.168.1.7, fd00::/8" }, ""},
+		{"trusted proxy not an address", func(c *Config) { c.TrustedProxies = "proxy.internal" }, "not an IP address or a CIDR"},
+		{"no failure budget", func(c *Config) { c.FailedAuthPerSource = 0 }, "ROSTER_FAILED_AUTH_PER_SOURCE (--failed-auth-per-source) 0: must be positive"},
+		{"negative global budget", func(c *Config) { c.FailedAuthGlobal = -1 }, "ROSTER_FAILED_AUTH_GLOBAL (--failed-auth-global) -1: must be positive"},
 		{"log level upper case", func(c *Config) { c.LogLevel = "DEBUG" }, ""},
 		{"log level trace", func(c *Config) { c.LogLevel = "trace" }, `"trace" is not one of`},
 		{"https base URL with path", func(c *Config) { c.BaseURL = "https://id.example.com/roster/" }, ""},
@@ -399,7 +412,7 @@ func TestMigrate(t *testing.T) {
 func TestServe_migrationFailureStops(t *testing.T) {
 	sys, stdout, _ := testSystem(map[string]string{
 		"ROSTER_DATABASE_URL": "postgres://db/roster",
-		"ROSTER_ADMIN_TOKEN":  "0123456789abcdef",
+		"ROSTER_ADMIN_TOKEN":  "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0aY",
 	})
 	sys.migrate = func(context.Context, string) error {
 		return errors.New("0003_roles.sql: syntax error at or near \"rol\"")
@@ -484,7 +497,7 @@ func TestServe_memory(t *testing.T) {
 }
 
 func TestServe_configuredAdminTokenIsNotPrinted(t *testing.T) {
-	const admin = "my-own-admin-token-0123"
+	const admin = "my-own-admin-token-0123456789abcdefgh"
 	sys, stdout, _ := testSystem(map[string]string{"ROSTER_ADMIN_TOKEN": admin})
 	s := startServe(t, sys, stdout)
 	assert.Contains(t, stdout.String(), "Admin token:    (from ROSTER_ADMIN_TOKEN)")
@@ -495,7 +508,7 @@ func TestServe_configuredAdminTokenIsNotPrinted(t *testing.T) {
 func TestServe_postgresSeedsNothing(t *testing.T) {
 	sys, stdout, stderr := testSystem(map[string]string{
 		"ROSTER_DATABASE_URL": "postgres://db/roster",
-		"ROSTER_ADMIN_TOKEN":  "0123456789abcdef",
+		"ROSTER_ADMIN_TOKEN":  "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0aY",
 	})
 	// Stands in for PostgreSQL only as far as opening goes: the server runs
 	// on a real (memory) store, and nothing may be seeded into it.

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/lifecycle"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
@@ -74,7 +75,10 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	// The guard is closed after the server has drained (defers run in
 	// reverse), so that the last token uses are written before the store
 	// closes.
-	guard := tenancy.New(tenancy.Config{Store: st, Now: sys.now, Logger: log})
+	trusted, _ := authlimit.ParseTrustedProxies(cfg.TrustedProxies) // Validate has checked it
+	sources := authlimit.NewSources(trusted)
+	guard := tenancy.New(tenancy.Config{Store: st, Now: sys.now, Logger: log, Sources: sources,
+		FailedAuthPerSource: cfg.FailedAuthPerSource, FailedAuthGlobal: cfg.FailedAuthGlobal})
 	defer guard.Close()
 
 	// The access-expiry sweep (lifecycle) stops before the store closes.
@@ -96,6 +100,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		Random:     sys.random,
 		BaseURL:    baseURL,
 		AdminToken: adminToken,
+		Sources:    sources,
 		Guard:      guard,
 		DemoIdP:    backend == "memory",
 		Routes:     sys.routes,

@@ -230,6 +230,12 @@ func TestParseScenarios(t *testing.T) {
 	assert.Equal(t, []string{"get", "filter"}, got)
 	_, err = parseScenarios("get,nope", scenarioNames)
 	assert.ErrorContains(t, err, `unknown scenario "nope"`)
+	got, err = parseScenarios("all", scenarioNames, floodScenario)
+	require.NoError(t, err)
+	assert.NotContains(t, got, floodScenario, "run only when named")
+	got, err = parseScenarios(floodScenario, scenarioNames, floodScenario)
+	require.NoError(t, err)
+	assert.Equal(t, []string{floodScenario}, got)
 }
 
 func TestScramble_staysInPopulation(t *testing.T) {

@@ -66,6 +66,9 @@ func baseSide(r row) string {
 }
 
 func ratio(r row) string {
+	if strings.HasPrefix(r.Scenario, "auth flood") {
+		return fmt.Sprintf("%.0f lookups/s", r.Ratio)
+	}
 	if r.Ratio == 0 {
 		return "—"
 	}

@@ -96,3 +96,42 @@ func TestRun_endToEnd(t *testing.T) {
 	require.NoError(t, st.Pool().QueryRow(ctx, `select count(*) from groups where tenant_id = 'loadpage'`).Scan(&groups))
 	assert.Zero(t, groups, "the scenario deletes its groups")
 }
+
+// TestRun_authFlood runs the authflood scenario briefly against the real
+// SCIM stack: the tenant's own token, calling from the same address as the
+// flood of made-up tokens, is never answered 429.
+func TestRun_authFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 20,000 users")
+	}
+	ctx := context.Background()
+	dsn := pgtest.New(t)
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	var out, log bytes.Buffer
+	require.NoError(t, run(ctx, []string{"seed", "-db", dsn, "-users", "20000", "-page-users", "100", "-big-members", "100",
+		"-saml-metadata", "../../testdata/saml/okta.xml", "-state", statePath}, &out, &log), log.String())
+	st, err := postgres.Open(ctx, dsn, postgres.Options{})
+	require.NoError(t, err)
+	defer st.Close()
+	guard := tenancy.New(tenancy.Config{Store: st})
+	defer guard.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: st, BaseURL: "https://roster.example.com"})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	out.Reset()
+	log.Reset()
+	jsonPath := filepath.Join(t.TempDir(), "rows.json")
+	require.NoError(t, run(ctx, []string{"run", "-target", srv.URL, "-db", dsn, "-state", statePath, "-c", "4",
+		"-d", "400ms", "-stats-wait", "0s", "-scenario", "authflood", "-json", jsonPath}, &out, &log), log.String())
+	var rows []row
+	b, err := os.ReadFile(jsonPath)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rows))
+	require.Len(t, rows, 1)
+	assert.Empty(t, rows[0].Failed)
+	assert.Contains(t, rows[0].Note, ", 0 answered 429,", rows[0].Note)
+	assert.Positive(t, rows[0].Roster.Requests, "made-up tokens were sent")
+	assert.NotContains(t, rows[0].Note, "429 ×", "no request at all was throttled: made-up tokens are refused from memory")
+}

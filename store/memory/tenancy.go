@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -29,6 +30,21 @@ func (s *Store) Authenticate(_ context.Context, tenantID, tokenID string) (store
 		cfg = &c
 	}
 	return t.t.Clone(), tok.Clone(), cfg, nil
+}
+
+// CheckToken answers from the store's own maps: it is never unsure.
+func (s *Store) CheckToken(tenantID, tokenID string, hash []byte) store.TokenCheck {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[tenantID]
+	if !ok {
+		return store.TokenNoMatch
+	}
+	tok, ok := t.tokens[tokenID]
+	if !ok || !auth.Equal(hash, tok.Hash) {
+		return store.TokenNoMatch
+	}
+	return store.TokenMatch
 }
 
 // SPKeyPair returns the tenant's SP key pair, creating it on first use.

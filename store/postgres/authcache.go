@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -58,6 +59,9 @@ const (
 	authChannel    = "roster_auth"
 	authProbeWait  = 5 * time.Second
 )
+
+// errNoListen is the listener's "failure" when Options.NoListen is set.
+var errNoListen = errors.New("not listening (Options.NoListen)")
 
 // get answers a live, unexpired entry.
 func (c *authCache) get(k authKey) (authEntry, bool) {
@@ -123,12 +127,26 @@ func (s *Store) listen(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx)
+		err := errNoListen
+		if !s.noListen {
+			err = s.listenOnce(ctx)
+		}
 		s.auth.setLive(false)
+		s.tokens.setSure(false)
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("postgres: auth cache listener lost; authenticating from the database until it is back")
+		// Unproven, the token set is only as current as its last load:
+		// reload it at every attempt, so that a token created in another
+		// process is known without a read within one back-off.
+		if lerr := s.loadTokens(ctx); lerr != nil && ctx.Err() == nil {
+			s.log.Warn().Err(lerr).Msg("postgres: reloading the token ids failed")
+		}
+		if s.noListen {
+			backoff = unprovenReload
+		} else {
+			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("postgres: auth cache listener lost; authenticating from the database until it is back")
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -166,13 +184,19 @@ func (s *Store) listenOnce(ctx context.Context) error {
 		}
 	}
 	cancel()
+	// Every token committed from here on is notified; load the ones before.
+	if err := s.loadTokens(ctx); err != nil {
+		return err
+	}
 	s.auth.setLive(true) // from here on, no change goes unnoticed
+	s.tokens.setSure(true)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
 		s.auth.invalidate(n.Payload)
+		s.reloadTenant(ctx, n.Payload)
 		s.auth.mu.Lock()
 		s.auth.last = n.Payload
 		s.auth.mu.Unlock()

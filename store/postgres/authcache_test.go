@@ -175,3 +175,89 @@ where datname = current_database() and query ilike 'listen%'`)
 	f.behindTheBack(t, "enterprise")
 	assert.Equal(t, "trial", f.plan(t, f.a), "cached again once listening")
 }
+
+// TestTokenSet_everyProcessKnowsEveryToken proves that each store's
+// in-memory token set (what CheckToken answers from, so that made-up tokens
+// never reach the database) follows tokens created, written and deleted by
+// another store or by any other client, through NOTIFY (migration 0016 for
+// inserts), and refuses unknown ids outright once the listener is proven.
+func TestTokenSet_everyProcessKnowsEveryToken(t *testing.T) {
+	ctx := context.Background()
+	f := newAuthFixture(t)
+	require.Eventually(t, func() bool { return f.a.TokensKnown() && f.b.TokensKnown() }, 10*time.Second, time.Millisecond)
+	for _, s := range []*postgres.Store{f.a, f.b} {
+		assert.Equal(t, store.TokenMatch, s.CheckToken("acme", f.tok.ID, []byte{1, 2}))
+		assert.Equal(t, store.TokenNoMatch, s.CheckToken("acme", "0123456789abcdef", []byte{1, 2}), "unknown id: refused without a read")
+		assert.Equal(t, store.TokenNoMatch, s.CheckToken("random-tenant", f.tok.ID, []byte{1, 2}))
+	}
+
+	// Created through a: at once in a, by NOTIFY in b.
+	tok, err := f.a.CreateToken(ctx, "acme", store.Token{Name: "entra", Hash: []byte{3, 4}}, store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, store.TokenMatch, f.a.CheckToken("acme", tok.ID, []byte{3, 4}))
+	require.Eventually(t, func() bool { return f.b.CheckToken("acme", tok.ID, []byte{3, 4}) == store.TokenMatch },
+		5*time.Second, time.Millisecond)
+
+	// Inserted and deleted by another client (psql, an older rosterd).
+	_, err = f.admin.Exec(ctx, `insert into tokens (tenant_id, id, name, hash, created_at) values ('acme', 'feedfacefeedface', 'psql', '\x0506', now())`)
+	require.NoError(t, err)
+	for _, s := range []*postgres.Store{f.a, f.b} {
+		require.Eventually(t, func() bool { return s.CheckToken("acme", "feedfacefeedface", []byte{5, 6}) == store.TokenMatch },
+			5*time.Second, time.Millisecond, "an insert notifies")
+	}
+	_, err = f.admin.Exec(ctx, `delete from tokens where tenant_id = 'acme' and id = 'feedfacefeedface'`)
+	require.NoError(t, err)
+	for _, s := range []*postgres.Store{f.a, f.b} {
+		require.Eventually(t, func() bool { return s.CheckToken("acme", "feedfacefeedface", []byte{5, 6}) == store.TokenNoMatch },
+			5*time.Second, time.Millisecond, "a deletion notifies")
+	}
+
+	// The tenant deleted in b: at once in b, by NOTIFY in a.
+	require.NoError(t, f.b.DeleteTenant(ctx, "acme", store.ActorAdmin))
+	assert.Equal(t, store.TokenNoMatch, f.b.CheckToken("acme", tok.ID, []byte{3, 4}))
+	require.Eventually(t, func() bool { return f.a.CheckToken("acme", tok.ID, []byte{3, 4}) == store.TokenNoMatch },
+		5*time.Second, time.Millisecond)
+}
+
+// TestTokenSet_unprovenListenerFallsBackToReads proves what a store whose
+// listener is not proven (behind a pooler in transaction mode) answers: the
+// tokens it loaded at start, and those it has read since, from memory (so a
+// correct token never waits on a failure budget); an id it has not seen is
+// unsure, for the guard to look up under its budget — never refused
+// outright, since another process may just have created it.
+func TestTokenSet_unprovenListenerFallsBackToReads(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.New(t)
+	live, err := postgres.Open(ctx, dsn, postgres.Options{})
+	require.NoError(t, err)
+	t.Cleanup(live.Close)
+	_, err = live.CreateTenant(ctx, store.Tenant{ID: "acme", Name: "Acme", Plan: "ultimate", Seats: 10}, store.ActorAdmin)
+	require.NoError(t, err)
+	before, err := live.CreateToken(ctx, "acme", store.Token{Name: "okta", Hash: []byte{1, 2}}, store.ActorAdmin)
+	require.NoError(t, err)
+
+	deaf, err := postgres.Open(ctx, dsn, postgres.Options{NoListen: true})
+	require.NoError(t, err)
+	t.Cleanup(deaf.Close)
+	assert.False(t, deaf.TokensKnown())
+	assert.Equal(t, store.TokenMatch, deaf.CheckToken("acme", before.ID, []byte{1, 2}), "loaded at start")
+	assert.Equal(t, store.TokenNoMatch, deaf.CheckToken("acme", before.ID, []byte{9, 9}), "a wrong hash of a loaded id")
+	assert.Equal(t, store.TokenUnsure, deaf.CheckToken("acme", "0123456789abcdef", []byte{1, 2}))
+
+	after, err := live.CreateToken(ctx, "acme", store.Token{Name: "entra", Hash: []byte{3, 4}}, store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, store.TokenUnsure, deaf.CheckToken("acme", after.ID, []byte{3, 4}), "created elsewhere: only a read can tell")
+	reads := deaf.AuthReads()
+	_, _, _, err = deaf.Authenticate(ctx, "acme", after.ID)
+	require.NoError(t, err)
+	assert.Equal(t, reads+1, deaf.AuthReads(), "a database read")
+	assert.Equal(t, store.TokenMatch, deaf.CheckToken("acme", after.ID, []byte{3, 4}), "known once read")
+
+	// Every call reads: nothing is cached without a proven listener.
+	_, _, _, err = deaf.Authenticate(ctx, "acme", after.ID)
+	require.NoError(t, err)
+	assert.Equal(t, reads+2, deaf.AuthReads())
+	_, _, _, err = deaf.Authenticate(ctx, "acme", "0123456789abcdef")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.Equal(t, store.TokenUnsure, deaf.CheckToken("acme", "0123456789abcdef", []byte{1, 2}), "still unsure: never refused outright")
+}

@@ -38,6 +38,11 @@ type Options struct {
 	Now    func() time.Time // default time.Now
 	NewID  func() string    // default uuid.NewString
 	Logger zerolog.Logger   // default zerolog.Nop(); gets the causes of unexpected errors
+	// NoListen keeps the store from listening for changes, as if behind a
+	// pooler in transaction mode that swallows notifications: Authenticate
+	// reads the database on every call, and CheckToken knows only the tokens
+	// loaded (every 10 s) or read since (tokenset.go). For tests of that mode.
+	NoListen bool
 }
 
 // Store is the PostgreSQL store.Store.
@@ -59,7 +64,11 @@ type Store struct {
 	reads readBatcher
 
 	// auth caches Authenticate's answers, kept true by LISTEN (authcache.go).
-	auth       authCache
+	auth      authCache
+	authReads atomic.Int64 // Authenticate's database reads
+	// tokens is every token id and hash, for CheckToken (tokenset.go).
+	tokens     tokenSet
+	noListen   bool
 	stopListen context.CancelFunc
 	listenDone chan struct{}
 }
@@ -93,8 +102,15 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		opts.NewID = uuid.NewString
 	}
 	// The zero zerolog.Logger is disabled, like zerolog.Nop().
-	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger,
-		auth: authCache{entries: map[authKey]authEntry{}}, listenDone: make(chan struct{})}
+	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger, noListen: opts.NoListen,
+		auth: authCache{entries: map[authKey]authEntry{}}, tokens: newTokenSet(), listenDone: make(chan struct{})}
+	// Know the tokens from the start, so that a correct token is recognised
+	// before the listener is proven (or when it never is).
+	lctx, lcancel := context.WithTimeout(context.Background(), authProbeWait)
+	if err := s.loadTokens(lctx); err != nil {
+		s.log.Warn().Err(err).Msg("postgres: loading the token ids failed; unknown ids are looked up under the failure budget until the next load")
+	}
+	lcancel()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
 	go s.listen(ctx, s.listenDone)
@@ -419,11 +435,16 @@ returning `+tenantCols, append([]any{id, t.Name, t.Plan, t.Seats, t.Addons, sett
 // explicitly for users, seat_events and audit_events (no foreign keys, see
 // migration 0003) and group_members (0011).
 // The tenant's users are locked first, in the order every write takes.
-func (s *Store) DeleteTenant(ctx context.Context, id string, by store.Actor) error {
+func (s *Store) DeleteTenant(ctx context.Context, id string, by store.Actor) (err error) {
 	if !keysOK(id) {
 		return store.ErrNotFound
 	}
 	defer s.auth.invalidate(id) // after the commit (authcache.go)
+	defer func() {
+		if err == nil {
+			s.tokens.dropTenant(id) // after the commit; other processes reload on the NOTIFY
+		}
+	}()
 	return s.inTx(ctx, "DeleteTenant", nil, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `select 1 from users where tenant_id = $1 for update`, id); err != nil {
 			return err
@@ -499,6 +520,7 @@ returning `+tokenCols, tenantID, t.ID, t.Name, t.Hash, now, tsPtr(t.LastUsedAt),
 	if err != nil {
 		return store.Token{}, err
 	}
+	s.tokens.add(tenantID, out.ID, out.Hash) // after the commit; other processes reload on its NOTIFY
 	return out, nil
 }
 

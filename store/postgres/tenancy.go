@@ -25,9 +25,14 @@ func (s *Store) Authenticate(ctx context.Context, tenantID, tokenID string) (sto
 		return e.tenant.Clone(), e.token, cloneSAML(e.saml), nil
 	}
 	gen, _ := s.auth.begin()
+	s.authReads.Add(1)
 	t, tok, cfg, err := s.authenticate(ctx, tenantID, tokenID)
-	if err == nil {
+	switch {
+	case err == nil:
 		s.auth.put(k, gen, authEntry{tenant: t.Clone(), token: tok, saml: cloneSAML(cfg)})
+		s.tokens.add(tenantID, tokenID, tok.Hash) // known from now on, even while the listener is not proven
+	case errors.Is(err, store.ErrNotFound):
+		s.tokens.remove(tenantID, tokenID)
 	}
 	return t, tok, cfg, err
 }

@@ -112,6 +112,7 @@ func Run(t *testing.T, open Factory) {
 		{"Audit_concurrentAdminChangesEachRecorded", testAdminAuditConcurrent},
 		{"Audit_recordsInTheAPIsNames", testAuditAPINames},
 		{"Authenticate_currentState", testAuthenticate},
+		{"CheckToken_fromMemory", testCheckToken},
 		{"SPKeyPair_onePairPerTenant", testSPKeyPair},
 		{"Users_getWithGroups", testUserWithGroups},
 		{"Users_groupsOfUsers", testGroupsOfUsers},

@@ -119,3 +119,36 @@ func testSPKeyPair(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.NotEqual(t, keys[0], string(k2), "a deleted tenant's pair is gone with it")
 }
+
+// testCheckToken proves the in-memory verdict the SCIM guard asks before
+// any failure budget: a token created in this process matches its hash at
+// once (revoked or not: revocation is Authenticate's to say), and never
+// another hash, another tenant, an unknown id or a deleted tenant.
+func testCheckToken(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "beta", 10)
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	other := []byte("0123456789abcdef0123456789abcdeX")
+	tok, err := s.CreateToken(ctx, "acme", store.Token{Name: "okta", Hash: hash}, store.ActorAdmin)
+	require.NoError(t, err)
+
+	assert.Equal(t, store.TokenMatch, s.CheckToken("acme", tok.ID, hash), "the next call after the creation")
+	assert.Equal(t, store.TokenNoMatch, s.CheckToken("acme", tok.ID, other), "a wrong hash of a known id is refused from memory")
+	assert.Equal(t, store.TokenNoMatch, s.CheckToken("acme", tok.ID, hash[:8]), "a prefix of the hash")
+	for name, verdict := range map[string]store.TokenCheck{
+		"another tenant":  s.CheckToken("beta", tok.ID, hash),
+		"unknown id":      s.CheckToken("acme", "0000000000000000", hash),
+		"unknown tenant":  s.CheckToken("nope", tok.ID, hash),
+		"empty arguments": s.CheckToken("", "", nil),
+	} {
+		assert.NotEqual(t, store.TokenMatch, verdict, name)
+	}
+
+	require.NoError(t, s.RevokeToken(ctx, "acme", tok.ID, clock.Now(), store.ActorAdmin))
+	assert.Equal(t, store.TokenMatch, s.CheckToken("acme", tok.ID, hash), "revoked: still the guard's to read and explain")
+
+	require.NoError(t, s.DeleteTenant(ctx, "acme", store.ActorAdmin))
+	assert.NotEqual(t, store.TokenMatch, s.CheckToken("acme", tok.ID, hash), "the tenant is gone")
+}

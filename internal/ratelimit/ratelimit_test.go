@@ -1,4 +1,4 @@
-package tenancy
+package ratelimit
 
 import (
 	"fmt"
@@ -9,37 +9,37 @@ import (
 )
 
 // TestLimiters_boundedMemory proves that keys sprayed by a client (random
-// tenant ids) never grow the limiter map beyond maxLimiters.
+// tenant ids) never grow the limiter map beyond MaxKeys.
 func TestLimiters_boundedMemory(t *testing.T) {
-	l := newLimiters(func(string) (float64, float64) { return 1, 2 })
+	l := New(func(string) (float64, float64) { return 1, 2 })
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 * maxLimiters {
-		l.spend(fmt.Sprintf("tenant-%d", i), now.Add(time.Duration(i)*time.Millisecond))
-		if l.size() > maxLimiters {
-			t.Fatalf("%d keys held after %d spends", l.size(), i+1)
+	for i := range 3 * MaxKeys {
+		l.Spend(fmt.Sprintf("tenant-%d", i), now.Add(time.Duration(i)*time.Millisecond))
+		if l.Size() > MaxKeys {
+			t.Fatalf("%d keys held after %d spends", l.Size(), i+1)
 		}
 	}
-	assert.LessOrEqual(t, l.size(), maxLimiters)
+	assert.LessOrEqual(t, l.Size(), MaxKeys)
 }
 
 // TestLimiters_tokenBucket: burst, refill at the rate, and the wait answered.
 func TestLimiters_tokenBucket(t *testing.T) {
-	l := newLimiters(nil)
+	l := New(nil)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 4 {
-		_, ok := l.take("a", now, 4, 4)
+		_, ok := l.Take("a", now, 4, 4)
 		assert.True(t, ok, "burst %d", i)
 	}
-	wait, ok := l.take("a", now, 4, 4)
+	wait, ok := l.Take("a", now, 4, 4)
 	assert.False(t, ok)
 	assert.Equal(t, 250*time.Millisecond, wait)
-	_, ok = l.take("a", now.Add(250*time.Millisecond), 4, 4)
+	_, ok = l.Take("a", now.Add(250*time.Millisecond), 4, 4)
 	assert.True(t, ok, "one token back after 1/rate")
-	_, ok = l.take("a", now.Add(time.Hour), 4, 4)
+	_, ok = l.Take("a", now.Add(time.Hour), 4, 4)
 	assert.True(t, ok)
 	n := 0
 	for {
-		if _, ok := l.take("a", now.Add(time.Hour), 4, 4); !ok {
+		if _, ok := l.Take("a", now.Add(time.Hour), 4, 4); !ok {
 			break
 		}
 		n++
