@@ -15,7 +15,43 @@ import (
 // ImportUser creates or updates one user and adds them to teams in one
 // transaction. Lock order as UpdateGroup: the groups (id order), then the
 // user, then membership rows, then the member counters (group id order).
+//
+// A creation that loses the race for its userName to a concurrent one (two
+// imports of one file at once) is tried again once: it then finds the
+// winner and updates it, as a second import of the row would.
 func (s *Store) ImportUser(ctx context.Context, tenantID string, u store.User, fn func(*store.User) error, groupIDs []string,
+	by store.Actor) (store.User, store.ImportOutcome, error) {
+	out, outcome, err := s.importUser(ctx, tenantID, u, fn, groupIDs, by)
+	var exists *store.UserExistsError
+	if errors.As(err, &exists) {
+		out, outcome, err = s.importUser(ctx, tenantID, u, fn, groupIDs, by)
+	}
+	return out, outcome, err
+}
+
+// ImportUsers applies the rows one by one, in order.
+func (s *Store) ImportUsers(ctx context.Context, tenantID string, rows []store.ImportRow, by store.Actor) ([]store.ImportRowResult, error) {
+	out := make([]store.ImportRowResult, 0, len(rows))
+	for _, row := range rows {
+		u, outcome, err := s.ImportUser(ctx, tenantID, row.User, row.Apply, row.Groups, by)
+		if err != nil && store.ImportErrorFatal(err) {
+			return out, err
+		}
+		out = append(out, store.ImportRowResult{User: u, Outcome: outcome, Err: err})
+	}
+	return out, nil
+}
+
+// importMatchSQL finds the live users a row may update: the one with its
+// userName ($2), else those holding one of its addresses ($3, lower-cased;
+// the GIN index of migration 0013), locked.
+const importMatchSQL = `select u.user_name_key = $2, ` + userCols + ` from users u
+where u.tenant_id = $1 and u.deleted_at is null
+  and (u.user_name_key = $2 or roster_email_keys(u.emails) && $3::text[])
+order by u.user_name_key = $2 desc, u.seq
+for no key update`
+
+func (s *Store) importUser(ctx context.Context, tenantID string, u store.User, fn func(*store.User) error, groupIDs []string,
 	by store.Actor) (store.User, store.ImportOutcome, error) {
 	if !keysOK(tenantID) {
 		return store.User{}, "", store.ErrNotFound
@@ -64,9 +100,7 @@ func (s *Store) ImportUser(ctx context.Context, tenantID string, u store.User, f
 			}
 		}
 
-		old, err := scanUser(tx.QueryRow(ctx, `select `+userCols+` from users u
-where u.tenant_id = $1 and u.user_name_key = $2 and u.deleted_at is null
-for no key update`, tenantID, store.FoldKey(u.UserName)))
+		old, err := s.importMatch(ctx, tx, tenantID, u)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			c, err := s.prepareCreate(ctx, tx, tenantID, u, by)
@@ -81,6 +115,10 @@ for no key update`, tenantID, store.FoldKey(u.UserName)))
 			}
 			outcome = store.ImportCreated
 		case err != nil:
+			var amb *store.AmbiguousEmailError
+			if errors.As(err, &amb) {
+				return callerErr{err}
+			}
 			return err
 		default:
 			probe := old.Clone()
@@ -159,4 +197,61 @@ func groupsByID(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (
 		out[g.ID] = g
 	}
 	return out, err
+}
+
+// importMatch locks and answers the live user a row updates (importMatchSQL);
+// pgx.ErrNoRows when there is none.
+func (s *Store) importMatch(ctx context.Context, tx pgx.Tx, tenantID string, u store.User) (store.User, error) {
+	keys := store.EmailKeys(u.Emails)
+	if keys == nil {
+		keys = []string{}
+	}
+	rows, err := tx.Query(ctx, importMatchSQL, tenantID, store.FoldKey(u.UserName), keys)
+	if err != nil {
+		return store.User{}, err
+	}
+	var found []store.User
+	byName := false
+	for rows.Next() {
+		var named bool
+		m, err := scanUser(rows, &named)
+		if err != nil {
+			rows.Close()
+			return store.User{}, err
+		}
+		if named {
+			byName = true
+		}
+		found = append(found, m)
+	}
+	if err := rows.Err(); err != nil {
+		return store.User{}, err
+	}
+	switch {
+	case len(found) == 0:
+		return store.User{}, pgx.ErrNoRows
+	case byName || len(found) == 1:
+		return found[0], nil
+	}
+	// Several hold an address: which one, by the first address they share.
+	for _, k := range keys {
+		var names []string
+		for _, m := range found {
+			if slices.Contains(store.EmailKeys(m.Emails), k) {
+				names = append(names, m.UserName)
+			}
+		}
+		switch len(names) {
+		case 0:
+			continue
+		case 1:
+			for _, m := range found {
+				if m.UserName == names[0] {
+					return m, nil
+				}
+			}
+		}
+		return store.User{}, &store.AmbiguousEmailError{Email: k, UserNames: names}
+	}
+	return found[0], nil
 }
