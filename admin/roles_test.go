@@ -374,7 +374,7 @@ func TestAdmin_importCSV(t *testing.T) {
 		assert.Equal(t, ann.Version, again.Version)
 
 		// A changed row updates; the seat check (2 purchased) refuses a row, not the file.
-		r = c.do("POST", "/admin/v1/tenants/acme/users/import",
+		r = c.do("POST", "/admin/v1/tenants/acme/users/import?mode=update",
 			"email,role\nann@acme.test,agent\nzed@acme.test,\n", csvHeader...)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 		results := r.Body["results"].([]any)

@@ -247,4 +247,3 @@ where `+heldSQL, tenantID, id, owner, s.clock())
 	}
 	return nil
 }
-
