@@ -26,9 +26,9 @@ import (
 // Config is what the admin API is built from.
 type Config struct {
 	Store      store.Store
-	Logger     zerolog.Logger // background jobs' log (requests log through their context)
-	JobPoll    time.Duration  // how often RunJobs looks for jobs to resume; default 10s
-	JobOwner   string         // this process's name in job leases; default a random id
+	Logger     zerolog.Logger   // background jobs' log (requests log through their context)
+	JobPoll    time.Duration    // how often RunJobs looks for jobs to resume; default 10s
+	JobOwner   string           // this process's name in job leases; default a random id
 	AdminToken string           // the operator credential
 	Now        func() time.Time // default time.Now
 	Rand       io.Reader        // token secrets; crypto/rand.Reader in production

@@ -87,11 +87,11 @@ type importSummary struct {
 	DryRun    bool           `json:"dry_run"`
 	Mode      string         `json:"mode"`
 	Rows      int            `json:"rows"`
-	Created   int            `json:"created"`   // dry run: would be created
-	Updated   int            `json:"updated"`   // dry run: would be updated
-	Unchanged int            `json:"unchanged"` // nothing to change
-	Failed    int            `json:"failed"`    // dry run: would fail
-	Counts    map[string]int `json:"counts"`    // by status, in the words of the results
+	Created   int            `json:"created"`         // dry run: would be created
+	Updated   int            `json:"updated"`         // dry run: would be updated
+	Unchanged int            `json:"unchanged"`       // nothing to change
+	Failed    int            `json:"failed"`          // dry run: would fail
+	Counts    map[string]int `json:"counts"`          // by status, in the words of the results
 	Seats     *importSeats   `json:"seats,omitempty"` // dry run only
 	Results   []importResult `json:"results"`
 }

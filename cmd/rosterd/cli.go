@@ -204,6 +204,11 @@ const maxAnswer = 32 << 20
 // (nil: ignore it). It returns the raw answer for --json. A refusal is an
 // *apiError; a transport failure exits 3.
 func (c *cli) call(ctx context.Context, method, path string, body []byte, contentType string, out any) ([]byte, error) {
+	return c.callHeader(ctx, method, path, body, contentType, nil, out)
+}
+
+// callHeader is call with further request headers.
+func (c *cli) callHeader(ctx context.Context, method, path string, body []byte, contentType string, header http.Header, out any) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -216,6 +221,9 @@ func (c *cli) call(ctx context.Context, method, path string, body []byte, conten
 	req.Header.Set("Accept", "application/json")
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
