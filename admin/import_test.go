@@ -316,3 +316,29 @@ func (c *client) raw(method, path string, headers ...string) string {
 	require.Equal(c.t, http.StatusOK, res.StatusCode, string(b))
 	return string(b)
 }
+
+// One person, one seat: the seat report and the dormant report list seat
+// holders sharing an email address (any case) with what they cost; SCIM may
+// still create them (the IdP decides).
+func TestReports_listPossibleDuplicates(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		c.tenant("globex", "ultimate", 10)
+		for _, u := range []struct{ name, email string }{{"nora", "Nora@Globex.test"}, {"nora.k", "nora@globex.TEST"}, {"ann", "ann@globex.test"}} {
+			_, err := c.store.CreateUser(t.Context(), "globex", store.User{UserName: u.name, Active: true,
+				Emails: []store.MultiValue{{Value: u.email, Primary: true}}}, scimToken)
+			require.NoError(t, err)
+		}
+		for _, path := range []string{"/admin/v1/tenants/globex/seats", "/admin/v1/tenants/globex/reports/dormant"} {
+			r := c.do("GET", path, "")
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			dups, _ := r.Body["possible_duplicates"].([]any)
+			require.Len(t, dups, 1, path)
+			d := dups[0].(map[string]any)
+			assert.Equal(t, "nora@globex.test", d["email"])
+			assert.Len(t, d["users"], 2)
+			assert.Equal(t, 27800.0, d["monthly_cost_cents"], path)
+			assert.Equal(t, 13900.0, d["extra_monthly_cents"])
+			assert.Equal(t, 13900.0, r.Body["possible_duplicates_extra_monthly_cents"])
+		}
+	})
+}
