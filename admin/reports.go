@@ -74,7 +74,7 @@ func (a *API) dormantReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := dormantView{TenantID: rep.TenantID, AsOf: rep.AsOf, Days: rep.Days, Plan: rep.Plan.ID, Users: len(rep.Seats),
 		MonthlyCostCents: rep.MonthlyCostCents, Seats: make([]dormantSeatView, 0, len(rep.Seats)),
-		Note: "costs are list prices per month; releasing seats lowers the bill only above the plan minimum and the purchased seats, and purchased seats are reduced at the renewal",
+		Note:           "costs are list prices per month; releasing seats lowers the bill only above the plan minimum and the purchased seats, and purchased seats are reduced at the renewal",
 		duplicatesView: viewDuplicates(licensing.Duplicates(t, users))}
 	for _, s := range rep.Seats {
 		v.Seats = append(v.Seats, dormantSeatView{

@@ -50,7 +50,6 @@ type seatReportView struct {
 	BillingTrigger string `json:"billing_trigger"`
 
 	duplicatesView
-
 }
 
 type planView struct {
