@@ -502,12 +502,21 @@ const importChunk = 500
 // and answers it; the results handed to done are then all there are.
 func (a *API) importRun(ctx context.Context, t store.Tenant, p *parsedImport, req importRequest, by store.Actor, start int,
 	done func([]importResult) error) error {
+	var idx *userIndex
+	if req.dryRun && start < len(p.rows) {
+		// A dry run writes nothing: the users it matches rows against are
+		// read once for the whole file.
+		var err error
+		if idx, err = a.userIndex(ctx, t.ID); err != nil {
+			return err
+		}
+	}
 	for from := start; from < len(p.rows); from += importChunk {
 		rows := p.rows[from:min(from+importChunk, len(p.rows))]
 		var results []importResult
 		var err error
 		if req.dryRun {
-			results, err = a.checkRows(ctx, t, p.ic, rows, req.mode)
+			results, err = a.checkRows(ctx, t, p.ic, idx, rows, req.mode)
 		} else {
 			results, err = a.applyRows(ctx, t, rows, req.mode, by)
 		}
@@ -583,11 +592,7 @@ func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, m
 // they match are read in one pass (by userName, else by email, as the
 // import matches them), and any store error is the run's error — never a
 // guess that the row would create a user.
-func (a *API) checkRows(ctx context.Context, t store.Tenant, ic *importContext, rows []importRow, mode string) ([]importResult, error) {
-	idx, err := a.userIndex(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
+func (a *API) checkRows(ctx context.Context, t store.Tenant, ic *importContext, idx *userIndex, rows []importRow, mode string) ([]importResult, error) {
 	var matched []string
 	match := make([]*store.User, len(rows))
 	var ambiguous = make([]error, len(rows))
@@ -647,7 +652,7 @@ func (a *API) checkRows(ctx context.Context, t store.Tenant, ic *importContext, 
 }
 
 // userIndex is the tenant's live users by userName and by email address,
-// read once per dry-run chunk.
+// read once per dry run.
 type userIndex struct {
 	byName  map[string]*store.User
 	byEmail map[string][]*store.User
