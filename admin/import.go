@@ -6,11 +6,16 @@ package admin
 // order): email (required), userName (default: the email), givenName,
 // familyName, role, teams (displayNames separated by ";"), stores (store
 // ids separated by ";"), userType, accessExpiresAt (RFC 3339 or a date).
-// Every row is validated first; with ?dry_run=true nothing else happens.
-// Otherwise each valid row is applied in its own transaction (store
-// ImportUser: create or update, join teams, seat check), so one refused row
-// never undoes another. The answer lists every row's outcome with its line
+// Every row is validated first; with ?dry_run=true nothing is written and
+// each row says what would happen. Otherwise the valid rows go to the store
+// (ImportUsers: each row as if in its own transaction — create or update,
+// join teams, seat check), so one refused row never undoes another. A row
+// updates the user with its userName, else the one user holding its email
+// (one person, one seat); it may change that user's role or drop stores only
+// with mode=update. The answer lists every row's outcome with its line
 // number; importing the same file again changes nothing ("unchanged").
+// More than asyncThreshold rows, or Prefer: respond-async, makes the import
+// a background job (jobs.go).
 
 import (
 	"context"
