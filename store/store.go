@@ -560,7 +560,7 @@ type Store interface {
 	// recorded) when owner does not hold the lease.
 	RecordJobProgress(ctx context.Context, tenantID, id, owner string, p JobProgress) (Job, error)
 	// FinishJob ends a job the owner holds as succeeded or failed (with
-	// msg); ReleaseJob hands it back, queued, for another runner to resume
+	// msg) and drops its Input (a done job is never run again); ReleaseJob hands it back, queued, for another runner to resume
 	// (a runner that stops early). Both: ErrLeaseLost as above.
 	FinishJob(ctx context.Context, tenantID, id, owner string, state JobState, msg string) (Job, error)
 	ReleaseJob(ctx context.Context, tenantID, id, owner string) error

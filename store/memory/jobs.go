@@ -188,7 +188,7 @@ func (s *Store) FinishJob(_ context.Context, tenantID, id, owner string, state s
 	}
 	now := s.clock()
 	rec.j.State, rec.j.Error, rec.j.FinishedAt, rec.j.UpdatedAt = state, msg, &now, now
-	rec.j.LeaseOwner, rec.j.LeaseUntil = "", nil
+	rec.j.LeaseOwner, rec.j.LeaseUntil, rec.j.Input = "", nil, nil
 	out := rec.j.Clone()
 	out.Input = nil
 	return out, nil

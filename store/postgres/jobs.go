@@ -222,7 +222,7 @@ func (s *Store) FinishJob(ctx context.Context, tenantID, id, owner string, state
 	}
 	now := s.clock()
 	j, err := scanJob(s.pool.QueryRow(ctx, `update jobs j set state = $5, error = $6, finished_at = $4, updated_at = $4,
-	lease_owner = '', lease_until = null
+	lease_owner = '', lease_until = null, input = ''::bytea
 where `+heldSQL+` returning `+jobCols, tenantID, id, owner, now, string(state), msg))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Job{}, s.leaseLost(ctx, tenantID, id)
