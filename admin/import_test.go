@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -371,4 +372,69 @@ func TestImport_fiftyThousandRowsOnPostgres(t *testing.T) {
 	t.Logf("50,000-row dry run job: %s", time.Since(start))
 	all := c.do("GET", r.Header.Get("Location")+"/results?from=49999", "")
 	assert.Len(t, resultsOf(all), 1)
+}
+
+// stallingImports lets the first chunk of an import through and holds the
+// next until its context ends, as a long chunk would when rosterd stops.
+type stallingImports struct {
+	store.Store
+	calls   chan struct{}
+	stalled chan struct{}
+}
+
+func (s *stallingImports) ImportUsers(ctx context.Context, tenantID string, rows []store.ImportRow, by store.Actor) ([]store.ImportRowResult, error) {
+	select {
+	case s.calls <- struct{}{}:
+		return s.Store.ImportUsers(ctx, tenantID, rows, by)
+	default:
+	}
+	close(s.stalled)
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// At shutdown a running job records what it did and is handed back, queued;
+// the next rosterd resumes it from there and every row ends with one result.
+func TestImport_jobHandedBackAtShutdown(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		c.tenant("acme", "ultimate", 5000)
+		wrapped := &stallingImports{Store: c.store, calls: make(chan struct{}, 1), stalled: make(chan struct{})}
+		first := admin.New(admin.Config{Store: wrapped, AdminToken: adminToken, Now: func() time.Time { return c.now }})
+		mux := http.NewServeMux()
+		first.Register(mux)
+		req := httptestRequest(t, "POST", "/admin/v1/tenants/acme/users/import", bigCSV(1200, "s"))
+		rec := serve(mux, req)
+		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		loc := rec.Header().Get("Location")
+		<-wrapped.stalled // the first chunk is done, the second is running
+		first.Close()     // SIGTERM
+
+		j := c.do("GET", loc, "")
+		assert.Equal(t, "queued", j.Body["state"], "handed back")
+		assert.Equal(t, 500.0, j.Body["processed"], "the first chunk's results are kept")
+
+		next := admin.New(admin.Config{Store: c.store, AdminToken: adminToken, Now: func() time.Time { return c.now }, JobPoll: 10 * time.Millisecond})
+		t.Cleanup(next.Close)
+		ctx, cancel := context.WithCancel(t.Context())
+		t.Cleanup(cancel)
+		go next.RunJobs(ctx)
+		done := c.waitJob(loc)
+		assert.Equal(t, "succeeded", done.Body["state"], done.Raw)
+		assert.Equal(t, map[string]any{"created": 1200.0}, done.Body["counts"])
+		all := c.do("GET", loc+"/results", "")
+		assert.Len(t, resultsOf(all), 1200)
+	})
+}
+
+func httptestRequest(t *testing.T, method, path, body string) *http.Request {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "text/csv")
+	return req
+}
+
+func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
