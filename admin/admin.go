@@ -184,6 +184,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, inUse.Status, inUse)
 		return
 	}
+	var partial *partialImport
+	if errors.As(err, &partial) {
+		a.failPartial(w, r, partial)
+		return
+	}
 	var e *Error
 	var conflict *store.ConflictError
 	var inv *store.InvalidError

@@ -777,6 +777,9 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 		results = append(results, rs...)
 		return nil
 	})
+	if err != nil && !dryRun && len(results) > 0 {
+		return &partialImport{err: err, sum: summarize(req, results), total: len(p.rows)}
+	}
 	if err != nil {
 		return err
 	}
@@ -844,3 +847,15 @@ func importError(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// partialImport is an import the store stopped part-way (it became
+// unavailable): the answer is the error, with the results of the rows
+// applied before, so that no request ends half-applied without them.
+type partialImport struct {
+	err   error
+	sum   importSummary
+	total int
+}
+
+func (e *partialImport) Error() string { return e.err.Error() }
+func (e *partialImport) Unwrap() error { return e.err }

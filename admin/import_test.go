@@ -438,3 +438,39 @@ func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 	h.ServeHTTP(rec, req)
 	return rec
 }
+
+// failingSecondChunk lets the first chunk of an import through and fails
+// the next as a database outage does.
+type failingSecondChunk struct {
+	store.Store
+	calls chan struct{}
+}
+
+func (s *failingSecondChunk) ImportUsers(ctx context.Context, tenantID string, rows []store.ImportRow, by store.Actor) ([]store.ImportRowResult, error) {
+	select {
+	case s.calls <- struct{}{}:
+		return s.Store.ImportUsers(ctx, tenantID, rows, by)
+	default:
+		return nil, fmt.Errorf("import: %w", store.ErrUnavailable)
+	}
+}
+
+// A synchronous import the store stops part-way answers the error with the
+// results of the rows it applied: never half-applied without its results.
+func TestImport_stoppedPartWayAnswersItsResults(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			c := newClient(t, func(t *testing.T, now func() time.Time) store.Store {
+				return &failingSecondChunk{Store: open(t, now), calls: make(chan struct{}, 1)}
+			})
+			c.tenant("acme", "ultimate", 5000)
+			r := c.do("POST", "/admin/v1/tenants/acme/users/import", bigCSV(600, "p"), csvHeader...)
+			require.Equal(t, http.StatusServiceUnavailable, r.Status, r.Raw)
+			assert.Equal(t, "unavailable", r.Body["error"])
+			assert.Contains(t, r.Body["message"], "the import stopped after 500 of 600 rows")
+			assert.NotEmpty(t, r.Header.Get("Retry-After"))
+			assert.Len(t, resultsOf(r), 500)
+			assert.Equal(t, 500.0, r.Body["created"])
+		})
+	}
+}

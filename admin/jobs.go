@@ -391,3 +391,35 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// failPartial answers an import the store stopped part-way: the error as
+// fail renders it, with the rows applied before and their results.
+func (a *API) failPartial(w http.ResponseWriter, r *http.Request, p *partialImport) {
+	rec := &bodyRecorder{header: http.Header{}}
+	a.fail(rec, r, p.err)
+	var e Error
+	_ = json.Unmarshal(rec.body, &e)
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	e.Message = fmt.Sprintf("%s; the import stopped after %d of %d rows: the rows in results were applied. "+
+		"Send the file again: rows already applied are no-ops", e.Message, len(p.sum.Results), p.total)
+	writeJSON(w, rec.status, struct {
+		Error
+		importSummary
+	}{e, p.sum})
+}
+
+// bodyRecorder keeps what a handler writes.
+type bodyRecorder struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (b *bodyRecorder) Header() http.Header    { return b.header }
+func (b *bodyRecorder) WriteHeader(status int) { b.status = status }
+func (b *bodyRecorder) Write(p []byte) (int, error) {
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
