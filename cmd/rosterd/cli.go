@@ -52,7 +52,10 @@ Admin commands call the admin API of a running server:
   rosterd tenant update ID [--plan PLAN] [--name NAME] [--seats N] [--addons a,b] [--setting KEY=VALUE]...
   rosterd token create TENANT NAME | list TENANT | revoke TENANT TOKEN_ID
   rosterd saml set TENANT FILE (- for stdin) | get TENANT | delete TENANT
-  rosterd users import TENANT FILE (- for stdin) [--dry-run] [--batch N]
+  rosterd users import TENANT FILE (- for stdin) [--dry-run] [--mode create|update] [--batch N]
+      sends the file as an import job and follows it (progress on stderr); exits 1
+      when a row failed or a dry run would fail (a row, or too few seats), 3 when
+      the server's job failed
   rosterd users role TENANT ROLE USER...   (ids or userNames; all or nothing)
 
 Exit codes: 0 success; 1 the API refused the request (validation, not found,
