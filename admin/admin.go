@@ -4,6 +4,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/internal/authlimit"
@@ -26,6 +28,9 @@ import (
 // Config is what the admin API is built from.
 type Config struct {
 	Store      store.Store
+	Logger     zerolog.Logger   // background jobs' log (requests log through their context)
+	JobPoll    time.Duration    // how often RunJobs looks for jobs to resume; default 10s
+	JobOwner   string           // this process's name in job leases; default a random id
 	AdminToken string           // the operator credential
 	Now        func() time.Time // default time.Now
 	Rand       io.Reader        // token secrets; crypto/rand.Reader in production
@@ -51,6 +56,7 @@ type API struct {
 	rand      io.Reader
 	sources   authlimit.Sources
 	failed    *authlimit.Budget
+	jobs      *jobs
 }
 
 // New builds the admin API.
@@ -58,8 +64,16 @@ func New(c Config) *API {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.JobPoll <= 0 {
+		c.JobPoll = defaultJobPoll
+	}
+	if c.JobOwner == "" {
+		c.JobOwner = uuid.NewString()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &API{store: c.Store, tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
-		sources: c.Sources, failed: authlimit.NewBudget(failedPerSource, failedGlobal)}
+		sources: c.Sources, failed: authlimit.NewBudget(failedPerSource, failedGlobal),
+		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll}}
 }
 
 // maxJSONBody caps admin request bodies (IdP metadata has its own cap).
@@ -100,6 +114,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("POST /admin/v1/tenants/{id}/approvals/{aid}", a.decideApproval)
 	route("POST /admin/v1/tenants/{id}/users/role", a.setUsersRole)
 	route("POST /admin/v1/tenants/{id}/users/import", a.importUsers)
+	// Long work (admin/jobs.go): a large import is a job.
+	route("GET /admin/v1/tenants/{id}/jobs/{jobID}", a.getJob)
+	route("GET /admin/v1/tenants/{id}/jobs/{jobID}/results", a.jobResults)
 	// Issue 7: the store catalogue (admin/stores.go) and the dormant-seat report (admin/reports.go).
 	route("GET /admin/v1/tenants/{id}/stores", a.listStores)
 	route("POST /admin/v1/tenants/{id}/stores", a.createStore)
@@ -195,6 +212,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &inUse) {
 		zerolog.Ctx(r.Context()).Info().Str("error", inUse.Code).Str("detail", inUse.Message).Msg("admin request refused")
 		writeJSON(w, inUse.Status, inUse)
+		return
+	}
+	var partial *partialImport
+	if errors.As(err, &partial) {
+		a.failPartial(w, r, partial)
 		return
 	}
 	var e *Error

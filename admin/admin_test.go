@@ -35,6 +35,7 @@ type client struct {
 	srv   *httptest.Server
 	store store.Store
 	now   time.Time
+	api   *admin.API
 }
 
 func newClient(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) *client {
@@ -42,7 +43,9 @@ func newClient(t *testing.T, open func(t *testing.T, now func() time.Time) store
 	now := func() time.Time { return c.now }
 	c.store = open(t, now)
 	mux := http.NewServeMux()
-	admin.New(admin.Config{Store: c.store, AdminToken: adminToken, Now: now, Rand: rand.Reader}).Register(mux)
+	c.api = admin.New(admin.Config{Store: c.store, AdminToken: adminToken, Now: now, Rand: rand.Reader})
+	c.api.Register(mux)
+	t.Cleanup(c.api.Close)
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r.WithContext(requestid.NewContext(r.Context(), r.Header.Get("X-Request-Id"))))
 	}))

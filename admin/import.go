@@ -6,13 +6,19 @@ package admin
 // order): email (required), userName (default: the email), givenName,
 // familyName, role, teams (displayNames separated by ";"), stores (store
 // ids separated by ";"), userType, accessExpiresAt (RFC 3339 or a date).
-// Every row is validated first; with ?dry_run=true nothing else happens.
-// Otherwise each valid row is applied in its own transaction (store
-// ImportUser: create or update, join teams, seat check), so one refused row
-// never undoes another. The answer lists every row's outcome with its line
+// Every row is validated first; with ?dry_run=true nothing is written and
+// each row says what would happen. Otherwise the valid rows go to the store
+// (ImportUsers: each row as if in its own transaction — create or update,
+// join teams, seat check), so one refused row never undoes another. A row
+// updates the user with its userName, else the one user holding its email
+// (one person, one seat); it may change that user's role or drop stores only
+// with mode=update. The answer lists every row's outcome with its line
 // number; importing the same file again changes nothing ("unchanged").
+// More than asyncThreshold rows, or Prefer: respond-async, makes the import
+// a background job (jobs.go).
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -54,22 +60,44 @@ type importRow struct {
 
 // importResult is one row's outcome.
 type importResult struct {
-	Line     int      `json:"line"`
-	Email    string   `json:"email,omitempty"`
-	UserName string   `json:"userName,omitempty"`
-	Status   string   `json:"status"` // created, updated, unchanged, failed; dry run: create, update, unchanged, invalid
-	ID       string   `json:"id,omitempty"`
-	Role     string   `json:"role,omitempty"`
-	Errors   []string `json:"errors,omitempty"`
+	Line     int           `json:"line"`
+	Email    string        `json:"email,omitempty"`
+	UserName string        `json:"userName,omitempty"`
+	Status   string        `json:"status"` // created, updated, unchanged, failed; dry run: create, update, unchanged, invalid
+	ID       string        `json:"id,omitempty"`
+	Role     string        `json:"role,omitempty"`
+	Changes  []fieldChange `json:"changes,omitempty"` // what an update changes (dry run: would change)
+	Errors   []string      `json:"errors,omitempty"`
 }
+
+// fieldChange is one field an update changes, old → new.
+type fieldChange struct {
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+// Row outcomes. A dry run says what would happen, in words of its own, so
+// that no answer of a dry run reads as if something was done.
+const (
+	statusCreated   = "created"
+	statusUpdated   = "updated"
+	statusUnchanged = "unchanged"
+	statusFailed    = "failed"
+	statusCreate    = "create"  // dry run: would be created
+	statusUpdate    = "update"  // dry run: would be updated
+	statusInvalid   = "invalid" // dry run: would fail
+)
 
 type importSummary struct {
 	DryRun    bool           `json:"dry_run"`
+	Mode      string         `json:"mode"`
 	Rows      int            `json:"rows"`
-	Created   int            `json:"created"`
-	Updated   int            `json:"updated"`
-	Unchanged int            `json:"unchanged"`
-	Failed    int            `json:"failed"`
+	Created   int            `json:"created"`         // dry run: would be created
+	Updated   int            `json:"updated"`         // dry run: would be updated
+	Unchanged int            `json:"unchanged"`       // nothing to change
+	Failed    int            `json:"failed"`          // dry run: would fail
+	Counts    map[string]int `json:"counts"`          // by status, in the words of the results
 	Seats     *importSeats   `json:"seats,omitempty"` // dry run only
 	Results   []importResult `json:"results"`
 }
@@ -93,19 +121,19 @@ type importContext struct {
 	storeIDs   []string
 }
 
-func (a *API) importContext(r *http.Request, t store.Tenant) (*importContext, error) {
-	custom, err := a.store.ListRoles(r.Context(), t.ID)
+func (a *API) importContext(ctx context.Context, t store.Tenant) (*importContext, error) {
+	custom, err := a.store.ListRoles(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
-	mappings, err := a.store.GetRoleMappings(r.Context(), t.ID)
+	mappings, err := a.store.GetRoleMappings(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
 	ic := &importContext{roles: &store.RoleContext{Settings: t.Settings, Roles: custom, Mappings: mappings},
 		teams: map[string]store.Group{}, roleGroups: map[string]string{}, stores: map[string]bool{}}
 	for start := 1; ; start += 1000 {
-		page, err := a.store.ListGroups(r.Context(), t.ID, store.GroupQuery{StartIndex: start, Count: 1000})
+		page, err := a.store.ListGroups(ctx, t.ID, store.GroupQuery{StartIndex: start, Count: 1000})
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +147,7 @@ func (a *API) importContext(r *http.Request, t store.Tenant) (*importContext, er
 	for _, m := range mappings {
 		ic.roleGroups[store.FoldKey(m.Group)] = m.Role
 	}
-	outlets, err := a.store.ListOutlets(r.Context(), t.ID)
+	outlets, err := a.store.ListOutlets(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -223,73 +251,194 @@ func (row importRow) newUser() store.User {
 	return u
 }
 
+// Import modes: what a row may do to an existing user.
+const (
+	modeCreate = "create" // the default: create, fill in and add; never take a role or a store away
+	modeUpdate = "update" // also change roles and replace stores
+)
+
+// refusedChange is a row that would change an existing user's role or drop
+// their stores outside mode=update: refused per row, as SCIM refuses an
+// invitation that names another role.
+type refusedChange struct{ msg string }
+
+func (e *refusedChange) Error() string { return e.msg }
+
 // apply sets what a row says on an existing user, leaving what it does not
 // say (empty cells, absent columns) as it is. It is deterministic, so that a
-// second import of the row finds nothing to change.
-func (row importRow) apply(u *store.User) error {
-	if row.given != "" {
-		u.Name.GivenName = row.given
-	}
-	if row.family != "" {
-		u.Name.FamilyName = row.family
-	}
-	if !slices.ContainsFunc(u.Emails, func(e store.MultiValue) bool { return strings.EqualFold(e.Value, row.email) }) {
-		for i := range u.Emails {
-			u.Emails[i].Primary = false
+// second import of the row finds nothing to change. Outside mode=update a
+// row that would change the user's role or drop one of their stores is
+// refused.
+func (row importRow) apply(mode string) func(u *store.User) error {
+	return func(u *store.User) error {
+		if mode != modeUpdate {
+			if row.role != "" && u.Role != "" && row.role != u.Role {
+				return &refusedChange{fmt.Sprintf("%s already holds role %s (stores: %s); this row would make them %s. "+
+					"One role covers all of a user's stores: to change it, import with mode=update (rosterd users import --mode update)",
+					u.UserName, u.Role, orNone(u.Stores), row.role)}
+			}
+			if dropped := missing(u.Stores, row.stores); len(row.stores) > 0 && len(dropped) > 0 {
+				return &refusedChange{fmt.Sprintf("%s has stores %s; this row would drop %s. List every store the user keeps, "+
+					"or import with mode=update (rosterd users import --mode update) to replace them",
+					u.UserName, strings.Join(u.Stores, ";"), strings.Join(dropped, ";"))}
+			}
 		}
-		u.Emails = append([]store.MultiValue{{Value: row.email, Type: "work", Primary: true}}, u.Emails...)
+		if row.given != "" {
+			u.Name.GivenName = row.given
+		}
+		if row.family != "" {
+			u.Name.FamilyName = row.family
+		}
+		if !slices.ContainsFunc(u.Emails, func(e store.MultiValue) bool { return strings.EqualFold(e.Value, row.email) }) {
+			for i := range u.Emails {
+				u.Emails[i].Primary = false
+			}
+			u.Emails = append([]store.MultiValue{{Value: row.email, Type: "work", Primary: true}}, u.Emails...)
+		}
+		if row.role != "" {
+			u.ExplicitRole = row.role
+		}
+		if len(row.stores) > 0 && !slices.Equal(u.Stores, row.stores) {
+			u.Stores = slices.Clone(row.stores)
+		}
+		if row.userType != "" {
+			u.UserType = row.userType
+		}
+		if row.expires != nil {
+			at := store.Timestamp(*row.expires)
+			u.AccessExpiresAt = &at
+		}
+		return nil
 	}
-	if row.role != "" {
-		u.ExplicitRole = row.role
-	}
-	if len(row.stores) > 0 && !slices.Equal(u.Stores, row.stores) {
-		u.Stores = slices.Clone(row.stores)
-	}
-	if row.userType != "" {
-		u.UserType = row.userType
-	}
-	if row.expires != nil {
-		at := store.Timestamp(*row.expires)
-		u.AccessExpiresAt = &at
-	}
-	return nil
 }
 
-func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
-	if err := onlyParams(r, "dry_run"); err != nil {
-		return err
+// changes lists what applying the row to u changes, old → new, and the
+// teams it joins (inTeams: the ids of the teams u is on).
+func (row importRow) changes(u store.User, inTeams []string) []fieldChange {
+	after := u.Clone()
+	if err := row.apply(modeUpdate)(&after); err != nil {
+		return nil
 	}
-	dryRun := false
+	var out []fieldChange
+	add := func(field, old, new string) {
+		if old != new {
+			out = append(out, fieldChange{field, old, new})
+		}
+	}
+	add("givenName", u.Name.GivenName, after.Name.GivenName)
+	add("familyName", u.Name.FamilyName, after.Name.FamilyName)
+	add("email", primaryEmail(u), primaryEmail(after))
+	if row.role != "" {
+		add("role", u.Role, row.role)
+	}
+	add("stores", strings.Join(u.Stores, ";"), strings.Join(after.Stores, ";"))
+	add("userType", u.UserType, after.UserType)
+	add("accessExpiresAt", instant(u.AccessExpiresAt), instant(after.AccessExpiresAt))
+	var joined []string
+	for i, id := range row.teams {
+		if !slices.Contains(inTeams, id) {
+			joined = append(joined, row.teamNames[i])
+		}
+	}
+	if len(joined) > 0 {
+		add("teams", "", "+"+strings.Join(joined, ";+"))
+	}
+	return out
+}
+
+func primaryEmail(u store.User) string {
+	for _, e := range u.Emails {
+		if e.Primary {
+			return e.Value
+		}
+	}
+	if len(u.Emails) > 0 {
+		return u.Emails[0].Value
+	}
+	return ""
+}
+
+func instant(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ";")
+}
+
+// missing lists the entries of have that want lacks.
+func missing(have, want []string) []string {
+	var out []string
+	for _, v := range have {
+		if !slices.Contains(want, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// importRequest is an import as asked: options and the file.
+type importRequest struct {
+	dryRun bool
+	mode   string
+	body   []byte
+}
+
+// importOptions reads the query parameters and the body's type.
+func importOptions(r *http.Request) (dryRun bool, mode string, err error) {
+	if err := onlyParams(r, "dry_run", "mode"); err != nil {
+		return false, "", err
+	}
 	if v, ok := param(r.URL.Query(), "dry_run"); ok {
 		switch strings.ToLower(v) {
 		case "true", "1", "":
 			dryRun = true
 		case "false", "0":
 		default:
-			return invalid(FieldError{"dry_run", "must be true or false"})
+			return false, "", invalid(FieldError{"dry_run", "must be true or false"})
+		}
+	}
+	mode = modeCreate
+	if v, ok := param(r.URL.Query(), "mode"); ok {
+		switch strings.ToLower(v) {
+		case modeCreate, "":
+		case modeUpdate:
+			mode = modeUpdate
+		default:
+			return false, "", invalid(FieldError{"mode", "must be create (the default: never change an existing user's role or drop their stores) or update"})
 		}
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "text/csv" && mt != "application/csv") {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		return false, "", &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 			Message: "send the file as Content-Type: text/csv with a header row (email,userName,givenName,familyName,role,teams,stores,userType,accessExpiresAt)"}
 	}
-	t, err := a.tenant(r)
-	if err != nil {
-		return err
-	}
-	body, err := readBody(w, r, maxImportBody)
-	if err != nil {
-		return err
-	}
+	return dryRun, mode, nil
+}
+
+// parsedImport is a file read: its rows, checked against the tenant.
+type parsedImport struct {
+	ic   *importContext
+	rows []importRow
+}
+
+// parseImport reads and checks every row of the file. Errors of the file
+// as a whole (not CSV, bad header, too many rows) are *Error 400s.
+func (a *API) parseImport(ctx context.Context, t store.Tenant, body []byte) (*parsedImport, error) {
 	rd := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\uFEFF")))
 	rd.FieldsPerRecord = -1
 	rd.TrimLeadingSpace = true
 	header, err := rd.Read()
 	if errors.Is(err, io.EOF) {
-		return invalid(FieldError{"body", "is empty; send a header row and one row per user"})
+		return nil, invalid(FieldError{"body", "is empty; send a header row and one row per user"})
 	}
 	if err != nil {
-		return invalid(FieldError{"body", "is not valid CSV: " + err.Error()})
+		return nil, invalid(FieldError{"body", "is not valid CSV: " + err.Error()})
 	}
 	cols := map[string]int{}
 	var bad []FieldError
@@ -309,15 +458,15 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 		bad = append(bad, FieldError{"header", "the email column is required"})
 	}
 	if len(bad) > 0 {
-		return invalid(bad...)
+		return nil, invalid(bad...)
 	}
-	ic, err := a.importContext(r, t)
+	ic, err := a.importContext(ctx, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	// Parse and validate every row; duplicates refer to the first line.
-	var rows []importRow
+	p := &parsedImport{ic: ic}
 	seen := map[string]int{}
 	for {
 		rec, err := rd.Read()
@@ -326,10 +475,10 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 		line, _ := rd.FieldPos(0)
 		if err != nil {
-			return invalid(FieldError{"body", fmt.Sprintf("is not valid CSV at line %d: %v", line, err)})
+			return nil, invalid(FieldError{"body", fmt.Sprintf("is not valid CSV at line %d: %v", line, err)})
 		}
-		if len(rows) == maxImportRows {
-			return invalid(FieldError{"body", fmt.Sprintf("has more than %d rows; split the file", maxImportRows)})
+		if len(p.rows) == maxImportRows {
+			return nil, invalid(FieldError{"body", fmt.Sprintf("has more than %d rows; split the file", maxImportRows)})
 		}
 		if strings.TrimSpace(strings.Join(rec, "")) == "" {
 			continue // a blank line
@@ -345,69 +494,319 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 			}
 			seen[k] = line
 		}
-		rows = append(rows, row)
+		p.rows = append(p.rows, row)
 	}
+	return p, nil
+}
 
-	sum := importSummary{DryRun: dryRun, Rows: len(rows), Results: make([]importResult, 0, len(rows))}
-	needFull := 0
-	by := actor(r)
-	for _, row := range rows {
-		res := importResult{Line: row.line, Email: row.email, UserName: row.userName, Role: row.role}
-		switch {
-		case len(row.errs) > 0:
-			res.Status, res.Errors = "failed", row.errs
-			if dryRun {
-				res.Status = "invalid"
-			}
-			sum.Failed++
-		case dryRun:
-			res.Status = a.wouldImport(r, t.ID, row)
-			switch res.Status {
-			case "create":
-				sum.Created++
-				if _, class, ok := ic.roles.Lookup(ic.newRole(row)); ok && class == store.SeatFull {
-					needFull++
-				}
-			case "update":
-				sum.Updated++
-			default:
-				sum.Unchanged++
-			}
-		default:
-			u, outcome, err := a.store.ImportUser(r.Context(), t.ID, row.newUser(), row.apply, row.teams, by)
-			if err != nil {
-				msg, ok := importError(err)
-				if !ok {
-					return err
-				}
-				res.Status, res.Errors = "failed", []string{msg}
-				sum.Failed++
-				break
-			}
-			res.Status, res.ID, res.Role = string(outcome), u.ID, u.Role
-			switch outcome {
-			case store.ImportCreated:
-				sum.Created++
-			case store.ImportUpdated:
-				sum.Updated++
-			default:
-				sum.Unchanged++
+// importChunk is how many rows are applied (and, in a job, recorded) at once.
+const importChunk = 500
+
+// importRun applies (or, in a dry run, checks) rows from start on, a chunk
+// at a time, calling done with each chunk's results in order. It stops at
+// the first error that is not a row's (the store is unavailable, ctx ended)
+// and answers it; the results handed to done are then all there are.
+func (a *API) importRun(ctx context.Context, t store.Tenant, p *parsedImport, req importRequest, by store.Actor, start int,
+	done func([]importResult) error) error {
+	var idx *userIndex
+	if req.dryRun && start < len(p.rows) {
+		// A dry run writes nothing: the users it matches rows against are
+		// read once for the whole file.
+		var err error
+		if idx, err = a.userIndex(ctx, t.ID); err != nil {
+			return err
+		}
+	}
+	for from := start; from < len(p.rows); from += importChunk {
+		rows := p.rows[from:min(from+importChunk, len(p.rows))]
+		var results []importResult
+		var err error
+		if req.dryRun {
+			results, err = a.checkRows(ctx, t, p.ic, idx, rows, req.mode)
+		} else {
+			results, err = a.applyRows(ctx, t, rows, req.mode, by)
+		}
+		if len(results) > 0 {
+			if derr := done(results); derr != nil {
+				return derr
 			}
 		}
-		sum.Results = append(sum.Results, res)
-	}
-	if dryRun {
-		counts, err := a.store.SeatCounts(r.Context(), t.ID)
 		if err != nil {
 			return err
 		}
-		plan, _ := licensing.Lookup(t.Plan)
-		free := max(licensing.UsableSeats(plan, t.PurchasedAt(a.now()))-counts.Full, 0)
-		sum.Seats = &importSeats{NeededFull: needFull, Available: free, Overage: t.Settings.Overage,
-			Enough: t.Settings.Overage || needFull <= free}
+	}
+	return nil
+}
+
+// applyRows applies the valid rows through the store, in order.
+func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, mode string, by store.Actor) ([]importResult, error) {
+	var batch []store.ImportRow
+	var at []int
+	changes := make([][]fieldChange, len(rows))
+	for i, row := range rows {
+		if len(row.errs) > 0 {
+			continue
+		}
+		apply := row.apply(mode)
+		batch = append(batch, store.ImportRow{User: row.newUser(), Groups: row.teams, Apply: func(u *store.User) error {
+			before := u.Clone()
+			if err := apply(u); err != nil {
+				return err
+			}
+			changes[i] = row.changes(before, row.teams) // teams joined are not known here
+			return nil
+		}})
+		at = append(at, i)
+	}
+	done, err := a.store.ImportUsers(ctx, t.ID, batch, by)
+	// The results run up to the last row the store answered (all of them
+	// unless err); a row the store stopped before has none.
+	n := len(rows)
+	if len(done) < len(at) {
+		n = at[len(done)]
+	}
+	out := make([]importResult, 0, n)
+	k := 0
+	for i, row := range rows[:n] {
+		res := importResult{Line: row.line, Email: row.email, UserName: row.userName, Role: row.role}
+		if len(row.errs) > 0 {
+			res.Status, res.Errors = statusFailed, row.errs
+			out = append(out, res)
+			continue
+		}
+		r := done[k]
+		k++
+		if r.Err != nil {
+			msg, ok := importError(r.Err)
+			if !ok {
+				return out, r.Err
+			}
+			res.Status, res.Errors = statusFailed, []string{msg}
+			out = append(out, res)
+			continue
+		}
+		res.Status, res.ID, res.Role, res.UserName = string(r.Outcome), r.User.ID, r.User.Role, r.User.UserName
+		if r.Outcome == store.ImportUpdated {
+			res.Changes = changes[i]
+		}
+		out = append(out, res)
+	}
+	return out, err
+}
+
+// checkRows says, for a dry run, what applying the rows would do: the users
+// they match are read in one pass (by userName, else by email, as the
+// import matches them), and any store error is the run's error — never a
+// guess that the row would create a user.
+func (a *API) checkRows(ctx context.Context, t store.Tenant, ic *importContext, idx *userIndex, rows []importRow, mode string) ([]importResult, error) {
+	var matched []string
+	match := make([]*store.User, len(rows))
+	var ambiguous = make([]error, len(rows))
+	for i, row := range rows {
+		if len(row.errs) > 0 {
+			continue
+		}
+		u, err := idx.match(row)
+		if err != nil {
+			ambiguous[i] = err
+			continue
+		}
+		if u != nil {
+			match[i] = u
+			matched = append(matched, u.ID)
+		}
+	}
+	teams, err := a.store.GroupsOfUsers(ctx, t.ID, matched)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]importResult, 0, len(rows))
+	for i, row := range rows {
+		res := importResult{Line: row.line, Email: row.email, UserName: row.userName, Role: row.role}
+		u := match[i]
+		switch {
+		case len(row.errs) > 0:
+			res.Status, res.Errors = statusInvalid, row.errs
+		case ambiguous[i] != nil:
+			res.Status, res.Errors = statusInvalid, []string{ambiguous[i].Error()}
+		case u == nil:
+			res.Status = statusCreate
+			res.Role = ic.newRole(row)
+		default:
+			res.ID, res.UserName, res.Role = u.ID, u.UserName, u.Role
+			probe := u.Clone()
+			if err := row.apply(mode)(&probe); err != nil {
+				res.Status, res.Errors = statusInvalid, []string{err.Error()}
+				break
+			}
+			var in []string
+			for _, g := range teams[u.ID] {
+				in = append(in, g.ID)
+			}
+			res.Changes = row.changes(*u, in)
+			res.Status = statusUnchanged
+			if len(res.Changes) > 0 || !store.SameUser(*u, probe) {
+				res.Status = statusUpdate
+			}
+			if row.role != "" {
+				res.Role = row.role
+			}
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// userIndex is the tenant's live users by userName and by email address,
+// read once per dry run.
+type userIndex struct {
+	byName  map[string]*store.User
+	byEmail map[string][]*store.User
+}
+
+func (a *API) userIndex(ctx context.Context, tenantID string) (*userIndex, error) {
+	idx := &userIndex{byName: map[string]*store.User{}, byEmail: map[string][]*store.User{}}
+	for start := 1; ; start += 1000 {
+		page, err := a.store.ListUsers(ctx, tenantID, store.UserQuery{StartIndex: start, Count: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Users {
+			u := &page.Users[i]
+			idx.byName[store.FoldKey(u.UserName)] = u
+			for _, k := range store.EmailKeys(u.Emails) {
+				idx.byEmail[k] = append(idx.byEmail[k], u)
+			}
+		}
+		if len(page.Users) == 0 || start+len(page.Users) > page.Total {
+			return idx, nil
+		}
+	}
+}
+
+// match is the user a row would update, as the store matches it.
+func (idx *userIndex) match(row importRow) (*store.User, error) {
+	if u, ok := idx.byName[store.FoldKey(row.userName)]; ok {
+		return u, nil
+	}
+	k := strings.ToLower(strings.TrimSpace(row.email))
+	switch holders := idx.byEmail[k]; len(holders) {
+	case 0:
+		return nil, nil
+	case 1:
+		return holders[0], nil
+	default:
+		names := make([]string, len(holders))
+		for i, u := range holders {
+			names[i] = u.UserName
+		}
+		return nil, &store.AmbiguousEmailError{Email: k, UserNames: names}
+	}
+}
+
+// summarize totals results into the answer of an import.
+func summarize(req importRequest, results []importResult) importSummary {
+	sum := importSummary{DryRun: req.dryRun, Mode: req.mode, Rows: len(results), Results: results, Counts: map[string]int{}}
+	for _, res := range results {
+		sum.Counts[res.Status]++
+		switch res.Status {
+		case statusCreated, statusCreate:
+			sum.Created++
+		case statusUpdated, statusUpdate:
+			sum.Updated++
+		case statusUnchanged:
+			sum.Unchanged++
+		default:
+			sum.Failed++
+		}
+	}
+	return sum
+}
+
+// seatForecast is a dry run's seat forecast for the full seats its new
+// users would take.
+func (a *API) seatForecast(ctx context.Context, t store.Tenant, neededFull int) (*importSeats, error) {
+	counts, err := a.store.SeatCounts(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	plan, _ := licensing.Lookup(t.Plan)
+	free := max(licensing.UsableSeats(plan, t.PurchasedAt(a.now()))-counts.Full, 0)
+	return &importSeats{NeededFull: neededFull, Available: free, Overage: t.Settings.Overage,
+		Enough: t.Settings.Overage || neededFull <= free}, nil
+}
+
+// neededFull counts the full seats the dry run's new users would take.
+func (ic *importContext) neededFull(results []importResult) int {
+	n := 0
+	for _, res := range results {
+		if res.Status == statusCreate {
+			if _, class, ok := ic.roles.Lookup(res.Role); ok && class == store.SeatFull {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// asyncThreshold is the largest import answered in the request; a larger
+// one (or any sent with Prefer: respond-async) is a job.
+const asyncThreshold = 1000
+
+func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
+	dryRun, mode, err := importOptions(r)
+	if err != nil {
+		return err
+	}
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(w, r, maxImportBody)
+	if err != nil {
+		return err
+	}
+	req := importRequest{dryRun: dryRun, mode: mode, body: body}
+	p, err := a.parseImport(r.Context(), t, body)
+	if err != nil {
+		return err
+	}
+	if len(p.rows) > asyncThreshold || preferAsync(r) {
+		return a.startImportJob(w, r, t, req, len(p.rows))
+	}
+	var results []importResult
+	err = a.importRun(r.Context(), t, p, req, actor(r), 0, func(rs []importResult) error {
+		results = append(results, rs...)
+		return nil
+	})
+	if err != nil && !dryRun && len(results) > 0 {
+		return &partialImport{err: err, sum: summarize(req, results), total: len(p.rows)}
+	}
+	if err != nil {
+		return err
+	}
+	sum := summarize(req, results)
+	if dryRun {
+		if sum.Seats, err = a.seatForecast(r.Context(), t, p.ic.neededFull(results)); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, sum)
 	return nil
+}
+
+// preferAsync says whether the request asks to be answered with a job
+// (RFC 7240 Prefer: respond-async).
+func preferAsync(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for _, part := range strings.Split(v, ",") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(name), "respond-async") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // newRole is the role a new user of the row resolves to: the row's, else
@@ -419,43 +818,28 @@ func (ic *importContext) newRole(row importRow) string {
 	return store.ResolveRole("", nil, nil, ic.roles.Settings.DefaultRole).Role
 }
 
-// wouldImport says what applying a valid row would do, for a dry run.
-func (a *API) wouldImport(r *http.Request, tenantID string, row importRow) string {
-	u, err := a.store.GetUserByUserName(r.Context(), tenantID, row.userName)
-	if err != nil {
-		return "create"
-	}
-	probe := u.Clone()
-	_ = row.apply(&probe)
-	if !store.SameUser(u, probe) {
-		return "update"
-	}
-	groups, err := a.store.UserGroups(r.Context(), tenantID, u.ID)
-	if err != nil {
-		return "update"
-	}
-	for _, id := range row.teams {
-		if !slices.ContainsFunc(groups, func(g store.Group) bool { return g.ID == id }) {
-			return "update"
-		}
-	}
-	return "unchanged"
-}
-
 // importError is the message of a row the store refused; false for errors
-// that are not the row's fault (the request fails then).
+// that are not the row's fault (the import stops then).
 func importError(err error) (string, bool) {
 	var unknown *store.UnknownRoleError
 	var inv *store.InvalidError
 	var conflict *store.ConflictError
 	var priv *store.PrivilegedRoleError
+	var refused *refusedChange
+	var stores *store.UnknownStoresError
 	switch {
+	case store.ImportErrorFatal(err):
+		return "", false
+	case errors.As(err, &refused):
+		return refused.Error(), true
 	case errors.Is(err, store.ErrSeatLimit):
 		return err.Error(), true
 	case errors.As(err, &unknown):
 		return unknown.Error(), true
 	case errors.As(err, &inv):
 		return inv.Field + ": " + inv.Reason, true
+	case errors.As(err, &stores):
+		return stores.Error(), true
 	case errors.As(err, &conflict):
 		return conflict.Error(), true
 	case errors.As(err, &priv):
@@ -465,3 +849,15 @@ func importError(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// partialImport is an import the store stopped part-way (it became
+// unavailable): the answer is the error, with the results of the rows
+// applied before, so that no request ends half-applied without them.
+type partialImport struct {
+	err   error
+	sum   importSummary
+	total int
+}
+
+func (e *partialImport) Error() string { return e.err.Error() }
+func (e *partialImport) Unwrap() error { return e.err }

@@ -44,6 +44,8 @@ type dormantView struct {
 	MonthlyCostCents int64             `json:"monthly_cost_cents"`
 	Note             string            `json:"note"`
 	Seats            []dormantSeatView `json:"seats"`
+
+	duplicatesView
 }
 
 // dormantReport lists the tenant's seat holders with no sign-in for days days
@@ -72,7 +74,8 @@ func (a *API) dormantReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := dormantView{TenantID: rep.TenantID, AsOf: rep.AsOf, Days: rep.Days, Plan: rep.Plan.ID, Users: len(rep.Seats),
 		MonthlyCostCents: rep.MonthlyCostCents, Seats: make([]dormantSeatView, 0, len(rep.Seats)),
-		Note: "costs are list prices per month; releasing seats lowers the bill only above the plan minimum and the purchased seats, and purchased seats are reduced at the renewal"}
+		Note:           "costs are list prices per month; releasing seats lowers the bill only above the plan minimum and the purchased seats, and purchased seats are reduced at the renewal",
+		duplicatesView: viewDuplicates(licensing.Duplicates(t, users))}
 	for _, s := range rep.Seats {
 		v.Seats = append(v.Seats, dormantSeatView{
 			UserID: s.UserID, UserName: s.UserName, DisplayName: s.DisplayName, Role: s.Role, Seat: string(s.Seat), UserType: s.UserType,

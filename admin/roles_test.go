@@ -396,7 +396,7 @@ func TestAdmin_importCSV(t *testing.T) {
 			_, err := c.store.CreateUser(t.Context(), "acme", store.User{UserName: "filler" + itoa(i+1), Active: true}, store.ActorAdmin)
 			require.NoError(t, err)
 		}
-		r = c.do("POST", "/admin/v1/tenants/acme/users/import",
+		r = c.do("POST", "/admin/v1/tenants/acme/users/import?mode=update",
 			"email,role\nann@acme.test,agent\nzed@acme.test,\n", csvHeader...)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 		results := r.Body["results"].([]any)

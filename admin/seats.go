@@ -49,6 +49,8 @@ type seatReportView struct {
 	Contract             contractView     `json:"contract"`
 
 	BillingTrigger string `json:"billing_trigger"`
+
+	duplicatesView
 }
 
 type planView struct {
@@ -193,6 +195,11 @@ func (a *API) getSeats(w http.ResponseWriter, r *http.Request) error {
 	report := licensing.Report(t, counts, a.now())
 	v := viewSeatReport(report)
 	v.Contract.Start = rfc3339(licensing.ContractOf(t))
+	users, err := a.activeUsers(r, t.ID)
+	if err != nil {
+		return err
+	}
+	v.duplicatesView = viewDuplicates(licensing.Duplicates(t, users))
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
@@ -406,6 +413,43 @@ func viewTenantContract(t store.Tenant) tenantContractView {
 	v := tenantContractView{Start: rfc3339(licensing.ContractOf(t))}
 	if t.SeatsAtRenewal != nil && t.SeatsAtRenewalFrom != nil {
 		v.PendingReduction = &pendingView{Seats: *t.SeatsAtRenewal, EffectiveAt: rfc3339(*t.SeatsAtRenewalFrom)}
+	}
+	return v
+}
+
+// duplicatesView lists seat holders who share an email address (one person,
+// one seat) in the seat and dormant reports.
+type duplicatesView struct {
+	PossibleDuplicates []duplicateView `json:"possible_duplicates"`
+	// What the duplicates cost per month beyond one seat per address.
+	PossibleDuplicatesExtraCents int64 `json:"possible_duplicates_extra_monthly_cents"`
+}
+
+type duplicateView struct {
+	Email             string                `json:"email"`
+	Users             []duplicateHolderView `json:"users"`
+	MonthlyCostCents  int64                 `json:"monthly_cost_cents"`
+	ExtraMonthlyCents int64                 `json:"extra_monthly_cents"`
+}
+
+type duplicateHolderView struct {
+	UserID           string `json:"user_id"`
+	UserName         string `json:"user_name"`
+	Role             string `json:"role"`
+	Seat             string `json:"seat"`
+	MonthlyCostCents int64  `json:"monthly_cost_cents"`
+}
+
+func viewDuplicates(groups []licensing.DuplicateGroup) duplicatesView {
+	v := duplicatesView{PossibleDuplicates: make([]duplicateView, 0, len(groups))}
+	for _, g := range groups {
+		d := duplicateView{Email: g.Email, MonthlyCostCents: g.MonthlyCostCents, ExtraMonthlyCents: g.ExtraMonthlyCents}
+		for _, h := range g.Holders {
+			d.Users = append(d.Users, duplicateHolderView{UserID: h.UserID, UserName: h.UserName, Role: h.Role,
+				Seat: string(h.Seat), MonthlyCostCents: h.MonthlyCostCents})
+		}
+		v.PossibleDuplicates = append(v.PossibleDuplicates, d)
+		v.PossibleDuplicatesExtraCents += g.ExtraMonthlyCents
 	}
 	return v
 }

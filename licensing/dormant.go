@@ -70,14 +70,7 @@ func Dormant(t store.Tenant, users []store.User, days int, now time.Time) Dorman
 			idleSince = *u.LastActiveAt
 		}
 		d.DaysSinceActive = wholeDays(idleSince, now)
-		if plan.Paid {
-			d.MonthlyCostCents = addons
-			if u.Seat == store.SeatLight {
-				d.MonthlyCostCents += int64(t.Settings.LightSeatPriceCents)
-			} else {
-				d.MonthlyCostCents += int64(plan.SeatPriceCents)
-			}
-		}
+		d.MonthlyCostCents = seatMonthlyCents(t, plan, addons, u)
 		rep.Seats = append(rep.Seats, d)
 		rep.MonthlyCostCents += d.MonthlyCostCents
 	}
@@ -111,4 +104,17 @@ func wholeDays(from, to time.Time) int {
 		return 0
 	}
 	return int(to.Sub(from) / (24 * time.Hour))
+}
+
+// seatMonthlyCents is what u's seat costs per month at list price: the
+// plan's seat price (or the tenant's light-seat price) plus addons, the
+// per-user add-ons the plan does not include. Nothing on an unpaid plan.
+func seatMonthlyCents(t store.Tenant, plan Plan, addons int64, u store.User) int64 {
+	if !plan.Paid {
+		return 0
+	}
+	if u.Seat == store.SeatLight {
+		return addons + int64(t.Settings.LightSeatPriceCents)
+	}
+	return addons + int64(plan.SeatPriceCents)
 }

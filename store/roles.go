@@ -4,6 +4,8 @@ package store
 // applied by every backend inside the transaction of the change.
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -395,4 +397,55 @@ func ValidateMappings(rc *RoleContext, m []RoleMapping) error {
 		}
 	}
 	return nil
+}
+
+// ImportRow is one row of ImportUsers: the user to create when no live user
+// matches, what to apply to the one that does, and the teams (group ids) to
+// join.
+type ImportRow struct {
+	User   User
+	Apply  func(*User) error
+	Groups []string
+}
+
+// ImportRowResult is what ImportUsers did with one row: as ImportUser
+// answers, Err being the row's refusal.
+type ImportRowResult struct {
+	User    User
+	Outcome ImportOutcome
+	Err     error
+}
+
+// EmailKeys are the lower-cased addresses of emails, blanks left out: what
+// an import matches existing users by.
+func EmailKeys(emails []MultiValue) []string {
+	var out []string
+	for _, e := range emails {
+		if k := strings.ToLower(strings.TrimSpace(e.Value)); k != "" && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// AmbiguousEmailError refuses an import row whose email belongs to several
+// users and whose userName belongs to none: which one to update is not the
+// importer's guess.
+type AmbiguousEmailError struct {
+	Email     string
+	UserNames []string
+}
+
+func (e *AmbiguousEmailError) Error() string {
+	return fmt.Sprintf("email %s belongs to %d users (%s); give the userName of the one to update in the userName column",
+		e.Email, len(e.UserNames), strings.Join(e.UserNames, ", "))
+}
+
+func (e *AmbiguousEmailError) Is(target error) bool { return target == ErrInvalid }
+
+// ImportErrorFatal says whether an ImportUser error is not the row's fault
+// (the store is unavailable, the request was cancelled): the import stops
+// there instead of recording the row as refused.
+func ImportErrorFatal(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -551,7 +551,42 @@ type Store interface {
 	// groups (ids) they are not in yet. The groups must be teams: an unknown
 	// group or a role group is an *InvalidError (field teams) and nothing is
 	// written. Seat check and role resolution as in CreateUser/UpdateUser.
+	//
+	// The live user matched is the one with u's userName, else the one
+	// holding one of u's email addresses (compared case-insensitively: one
+	// person, one seat); when several hold it and none has the userName the
+	// row is refused with an *AmbiguousEmailError. A creation that loses a
+	// race for the userName to a concurrent one updates the winner instead,
+	// so that importing a row twice, even at once, is a no-op the second time.
 	ImportUser(ctx context.Context, tenantID string, u User, fn func(*User) error, groupIDs []string, by Actor) (User, ImportOutcome, error)
+	// ImportUsers applies rows in order, each as ImportUser does (its own
+	// transaction, or several rows in one where a backend can give every row
+	// the answer it would get alone). It stops at the first error that is
+	// not a row's (ImportErrorFatal) and answers it with the results of the
+	// rows before.
+	ImportUsers(ctx context.Context, tenantID string, rows []ImportRow, by Actor) ([]ImportRowResult, error)
+	// Jobs (types and the lease rules in jobs.go). CreateJob stores a new
+	// queued job (an empty ID is made); GetJob answers it without its Input;
+	// JobResults lists its recorded results with N >= from, in order, at
+	// most limit of them.
+	CreateJob(ctx context.Context, tenantID string, j Job) (Job, error)
+	GetJob(ctx context.Context, tenantID, id string) (Job, error)
+	JobResults(ctx context.Context, tenantID, id string, from, limit int) ([]JobResult, error)
+	// ClaimJob gives c.Owner the lease of a claimable job (c names one, or
+	// the oldest of any tenant) until the store's clock plus c.Lease, marks
+	// it running and answers it with its Input; ErrNoJob when there is none.
+	// Of concurrent claims, in one process or several, exactly one wins.
+	ClaimJob(ctx context.Context, c JobClaim) (Job, error)
+	// RecordJobProgress appends the results after Processed, replaces the
+	// counts and extends the lease, all at once; ErrLeaseLost (nothing
+	// recorded) when owner does not hold the lease.
+	RecordJobProgress(ctx context.Context, tenantID, id, owner string, p JobProgress) (Job, error)
+	// FinishJob ends a job the owner holds as succeeded or failed (with
+	// msg) and drops its Input (a done job is never run again); ReleaseJob hands it back, queued, for another runner to resume
+	// (a runner that stops early). Both: ErrLeaseLost as above.
+	FinishJob(ctx context.Context, tenantID, id, owner string, state JobState, msg string) (Job, error)
+	ReleaseJob(ctx context.Context, tenantID, id, owner string) error
+
 	// ListApprovals lists privileged grants held for approval, oldest first;
 	// status "" lists all.
 	ListApprovals(ctx context.Context, tenantID, status string) ([]Approval, error)

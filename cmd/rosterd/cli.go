@@ -55,7 +55,10 @@ Admin commands call the admin API of a running server:
   rosterd tenant update ID [--plan PLAN] [--name NAME] [--seats N] [--addons a,b] [--setting KEY=VALUE]...
   rosterd token create TENANT NAME | list TENANT | revoke TENANT TOKEN_ID
   rosterd saml set TENANT FILE (- for stdin) | get TENANT | delete TENANT
-  rosterd users import TENANT FILE (- for stdin) [--dry-run] [--batch N]
+  rosterd users import TENANT FILE (- for stdin) [--dry-run] [--mode create|update] [--batch N]
+      sends the file as an import job and follows it (progress on stderr); exits 1
+      when a row failed or a dry run would fail (a row, or too few seats), 3 when
+      the server's job failed
   rosterd users role TENANT ROLE USER...   (ids or userNames; all or nothing)
 
 Exit codes: 0 success; 1 the API refused the request (validation, not found,
@@ -231,6 +234,11 @@ const maxAnswer = 32 << 20
 // (nil: ignore it). It returns the raw answer for --json. A refusal is an
 // *apiError; a transport failure exits 3.
 func (c *cli) call(ctx context.Context, method, path string, body []byte, contentType string, out any) ([]byte, error) {
+	return c.callHeader(ctx, method, path, body, contentType, nil, out)
+}
+
+// callHeader is call with further request headers.
+func (c *cli) callHeader(ctx context.Context, method, path string, body []byte, contentType string, header http.Header, out any) ([]byte, error) {
 	if c.token == "" {
 		return nil, &exitError{code: ExitUnreachable, err: fmt.Errorf(
 			"%s: no operator token: set ROSTER_ADMIN_TOKEN (or --admin-token) to the admin token of the server at %s", c.name, c.baseURL)}
@@ -247,6 +255,9 @@ func (c *cli) call(ctx context.Context, method, path string, body []byte, conten
 	req.Header.Set("Accept", "application/json")
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {

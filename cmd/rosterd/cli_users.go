@@ -12,8 +12,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/roster-dev/roster/store"
 )
@@ -24,16 +27,18 @@ func usersCmd(ctx context.Context, sys *system, args []string) error {
 	}, "import", "role")
 }
 
-// importAnswer is the admin API's answer to one import request.
-type importAnswer struct {
-	DryRun    bool           `json:"dry_run"`
-	Rows      int            `json:"rows"`
-	Created   int            `json:"created"`
-	Updated   int            `json:"updated"`
-	Unchanged int            `json:"unchanged"`
-	Failed    int            `json:"failed"`
-	Seats     *importSeats   `json:"seats,omitempty"`
-	Results   []importResult `json:"results"`
+// importJob is the admin API's job of one import request.
+type importJob struct {
+	ID         string         `json:"id"`
+	State      string         `json:"state"`
+	DryRun     bool           `json:"dry_run"`
+	Total      int            `json:"total"`
+	Processed  int            `json:"processed"`
+	Counts     map[string]int `json:"counts"`
+	Seats      *importSeats   `json:"seats"`
+	Error      string         `json:"error"`
+	Location   string         `json:"location"`
+	ResultsURL string         `json:"results_url"`
 }
 
 type importSeats struct {
@@ -44,13 +49,18 @@ type importSeats struct {
 }
 
 type importResult struct {
-	Line     int      `json:"line"`
-	Email    string   `json:"email,omitempty"`
-	UserName string   `json:"userName,omitempty"`
-	Status   string   `json:"status"`
-	ID       string   `json:"id,omitempty"`
-	Role     string   `json:"role,omitempty"`
-	Errors   []string `json:"errors,omitempty"`
+	Line     int    `json:"line"`
+	Email    string `json:"email,omitempty"`
+	UserName string `json:"userName,omitempty"`
+	Status   string `json:"status"`
+	ID       string `json:"id,omitempty"`
+	Role     string `json:"role,omitempty"`
+	Changes  []struct {
+		Field string `json:"field"`
+		Old   string `json:"old"`
+		New   string `json:"new"`
+	} `json:"changes,omitempty"`
+	Errors []string `json:"errors,omitempty"`
 }
 
 // csvRow is one non-blank data row of the file and its line there.
@@ -59,12 +69,23 @@ type csvRow struct {
 	rec  []string
 }
 
+// jobPoll is how often the CLI reads a job's progress.
+const jobPoll = 250 * time.Millisecond
+
+// usersImport sends the file as import jobs (Prefer: respond-async; files
+// beyond --batch rows as several jobs, one after the other), follows each
+// with a progress bar on a terminal (plain lines otherwise), then reads
+// every row's result. Exit: 0 all rows fine; 1 a row failed, or a dry run
+// found a row that would fail or too few seats; 3 a job failed on the
+// server (its rows so far are reported).
 func usersImport(ctx context.Context, sys *system, args []string) error {
 	var dryRun bool
-	batch := 500
+	var mode string
+	batch := maxRowsPerJob
 	c, pos, err := parseCLI(sys, "users import", args, func(fs *flag.FlagSet) {
-		fs.BoolVar(&dryRun, "dry-run", false, "validate every row, change nothing")
-		fs.IntVar(&batch, "batch", 500, "rows per request")
+		fs.BoolVar(&dryRun, "dry-run", false, "check every row and say what would happen; change nothing")
+		fs.StringVar(&mode, "mode", "create", "create: never change an existing user's role or drop their stores; update: also those")
+		fs.IntVar(&batch, "batch", maxRowsPerJob, "rows per import job")
 	})
 	if err != nil {
 		return err
@@ -72,8 +93,11 @@ func usersImport(ctx context.Context, sys *system, args []string) error {
 	if err := wantArgs("users import", pos, "TENANT", "FILE"); err != nil {
 		return err
 	}
-	if batch < 1 || batch > 50_000 {
-		return usageErr("users import: --batch must be between 1 and 50000")
+	if batch < 1 || batch > maxRowsPerJob {
+		return usageErr("users import: --batch must be between 1 and %d", maxRowsPerJob)
+	}
+	if mode != "create" && mode != "update" {
+		return usageErr("users import: --mode must be create or update")
 	}
 	tenant, file := pos[0], pos[1]
 	var in io.Reader = sys.stdin
@@ -92,8 +116,8 @@ func usersImport(ctx context.Context, sys *system, args []string) error {
 		return fmt.Errorf("users import: %s: %w", file, err)
 	}
 
-	// Duplicates across the whole file (the server sees one batch at a time).
-	total := importAnswer{DryRun: dryRun, Rows: len(rows), Results: []importResult{}}
+	// Duplicates across the whole file (the server sees one job at a time).
+	var results []importResult
 	emailCol, userCol := column(header, "email"), column(header, "username")
 	seen := map[string]int{}
 	var send []csvRow
@@ -110,17 +134,21 @@ func usersImport(ctx context.Context, sys *system, args []string) error {
 			seen[k] = r.line
 		}
 		if dup != "" {
-			total.Failed++
-			total.Results = append(total.Results, importResult{Line: r.line, Email: cell(r.rec, emailCol), Status: failedStatus(dryRun), Errors: []string{dup}})
+			results = append(results, importResult{Line: r.line, Email: cell(r.rec, emailCol), Status: failedStatus(dryRun), Errors: []string{dup}})
 			continue
 		}
 		send = append(send, r)
 	}
 
-	path := "/admin/v1/tenants/" + escape(tenant) + "/users/import"
+	path := "/admin/v1/tenants/" + escape(tenant) + "/users/import?mode=" + mode
 	if dryRun {
-		path += "?dry_run=true"
+		path += "&dry_run=true"
 	}
+	bar := newProgress(sys.stderr, len(send))
+	var jobs []json.RawMessage
+	var seats *importSeats
+	var jobErr error
+	before := map[string]int{} // the counts of the jobs done
 	for start := 0; start < len(send); start += batch {
 		part := send[start:min(start+batch, len(send))]
 		var buf bytes.Buffer
@@ -130,55 +158,87 @@ func usersImport(ctx context.Context, sys *system, args []string) error {
 			_ = w.Write(r.rec)
 		}
 		w.Flush()
-		var ans importAnswer
-		if _, err := c.call(ctx, "POST", path, buf.Bytes(), "text/csv", &ans); err != nil {
+		var job importJob
+		if _, err := c.callHeader(ctx, "POST", path, buf.Bytes(), "text/csv", http.Header{"Prefer": {"respond-async"}}, &job); err != nil {
 			if start > 0 {
 				fmt.Fprintf(sys.stderr, "rosterd: stopped after %d of %d rows; the rows before were applied\n", start, len(send))
 			}
 			return err
 		}
-		if len(ans.Results) != len(part) {
-			return fmt.Errorf("users import: the server answered %d results for %d rows", len(ans.Results), len(part))
-		}
-		for i, res := range ans.Results {
-			res.Line = part[i].line // the line in the file, not in the batch
-			total.Results = append(total.Results, res)
-		}
-		total.Created += ans.Created
-		total.Updated += ans.Updated
-		total.Unchanged += ans.Unchanged
-		total.Failed += ans.Failed
-		if ans.Seats != nil { // a dry run: nothing is taken between batches
-			if total.Seats == nil {
-				total.Seats = &importSeats{Available: ans.Seats.Available, Overage: ans.Seats.Overage}
+		raw, err := followJob(ctx, c, &job, func(j importJob) {
+			sum := maps.Clone(before)
+			for k, v := range j.Counts {
+				sum[k] += v
 			}
-			total.Seats.NeededFull += ans.Seats.NeededFull
-			total.Seats.Enough = total.Seats.Overage || total.Seats.NeededFull <= total.Seats.Available
+			bar.show(start+j.Processed, sum, dryRun)
+		})
+		if err != nil {
+			return err
 		}
-		done := start + len(part)
-		fmt.Fprintf(sys.stderr, "rosterd: %d/%d rows (%d%%): %d created, %d updated, %d unchanged, %d failed\n",
-			done, len(send), 100*done/len(send), total.Created, total.Updated, total.Unchanged, total.Failed)
+		got, err := jobResults(ctx, c, job)
+		if err != nil {
+			return err
+		}
+		for _, res := range got {
+			if i := res.Line - 2; i >= 0 && i < len(part) { // the line in the job's file (header first) → in ours
+				res.Line = part[i].line
+			}
+			results = append(results, res)
+		}
+		jobs = append(jobs, withResults(raw, got))
+		for k, v := range job.Counts {
+			before[k] += v
+		}
+		if job.Seats != nil { // a dry run: nothing is taken between jobs
+			if seats == nil {
+				seats = &importSeats{Available: job.Seats.Available, Overage: job.Seats.Overage}
+			}
+			seats.NeededFull += job.Seats.NeededFull
+			seats.Enough = seats.Overage || seats.NeededFull <= seats.Available
+		}
+		if job.State == "failed" {
+			jobErr = &exitError{code: ExitUnreachable, err: fmt.Errorf("users import: the server's import job %s failed after %d of %d rows: %s",
+				job.ID, job.Processed, job.Total, job.Error)}
+			break
+		}
 	}
-	sortResults(total.Results)
+	bar.done()
+	sortResults(results)
+	counts := map[string]int{}
+	for _, r := range results {
+		counts[r.Status]++
+	}
 
-	raw, _ := json.Marshal(total)
+	var raw []byte
+	if len(jobs) == 1 {
+		raw = jobs[0]
+	} else {
+		raw, _ = json.Marshal(jobs)
+	}
 	err = c.print(raw, func(w io.Writer) error {
-		verb := "Imported"
 		if dryRun {
-			verb = "Checked (dry run, nothing changed)"
+			fmt.Fprintf(w, "Dry run, nothing changed: of %d rows for tenant %s, %d would be created, %d would be updated, %d unchanged, %d would fail.\n",
+				len(rows), tenant, counts["create"], counts["update"], counts["unchanged"], counts["invalid"])
+		} else {
+			fmt.Fprintf(w, "Imported %d rows into tenant %s: %d created, %d updated, %d unchanged, %d failed.\n",
+				len(rows), tenant, counts["created"], counts["updated"], counts["unchanged"], counts["failed"])
 		}
-		fmt.Fprintf(w, "%s %d rows into tenant %s: %d created, %d updated, %d unchanged, %d failed.\n",
-			verb, total.Rows, tenant, total.Created, total.Updated, total.Unchanged, total.Failed)
-		if sc := total.Seats; sc != nil {
+		if sc := seats; sc != nil {
 			note := ""
 			if !sc.Enough {
 				note = " — not enough: raise the seat count or allow overage before importing"
 			}
 			fmt.Fprintf(w, "New users would take %d full seat(s); %d are free%s.\n", sc.NeededFull, sc.Available, note)
 		}
-		for _, r := range total.Results {
+		for _, r := range results {
 			if len(r.Errors) > 0 {
 				fmt.Fprintf(w, "  line %d (%s): %s\n", r.Line, orDash(r.Email), strings.Join(r.Errors, "; "))
+			} else if dryRun && len(r.Changes) > 0 {
+				var ch []string
+				for _, c := range r.Changes {
+					ch = append(ch, fmt.Sprintf("%s %s → %s", c.Field, orDash(c.Old), orDash(c.New)))
+				}
+				fmt.Fprintf(w, "  line %d (%s): would update %s\n", r.Line, orDash(r.Email), strings.Join(ch, ", "))
 			}
 		}
 		return nil
@@ -186,10 +246,126 @@ func usersImport(ctx context.Context, sys *system, args []string) error {
 	if err != nil {
 		return err
 	}
-	if total.Failed > 0 {
-		return &exitError{code: ExitRefused, err: fmt.Errorf("users import: %d of %d rows failed", total.Failed, total.Rows)}
+	if jobErr != nil {
+		return jobErr
+	}
+	failed := counts["failed"] + counts["invalid"]
+	switch {
+	case failed > 0 && dryRun:
+		return &exitError{code: ExitRefused, err: fmt.Errorf("users import: dry run: %d of %d rows would fail", failed, len(rows))}
+	case failed > 0:
+		return &exitError{code: ExitRefused, err: fmt.Errorf("users import: %d of %d rows failed", failed, len(rows))}
+	case seats != nil && !seats.Enough:
+		return &exitError{code: ExitRefused, err: fmt.Errorf("users import: dry run: the import would fail: the new users need %d full seat(s) and %d are free",
+			seats.NeededFull, seats.Available)}
 	}
 	return nil
+}
+
+// maxRowsPerJob is the admin API's limit of rows per import.
+const maxRowsPerJob = 50_000
+
+// followJob reads the job until it is done, calling show on each reading,
+// and answers its last reading as the API sent it.
+func followJob(ctx context.Context, c *cli, job *importJob, show func(importJob)) ([]byte, error) {
+	t := time.NewTicker(jobPoll)
+	defer t.Stop()
+	for {
+		raw, err := c.call(ctx, "GET", job.Location, nil, "", job)
+		if err != nil {
+			return nil, err
+		}
+		show(*job)
+		if job.State == "succeeded" || job.State == "failed" {
+			return raw, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("users import: stopped following job %s (it goes on in the server; GET %s): %w", job.ID, job.Location, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// jobResults reads every result of a done job, a page at a time.
+func jobResults(ctx context.Context, c *cli, job importJob) ([]importResult, error) {
+	var out []importResult
+	for from := 0; ; {
+		var page struct {
+			Next    *int           `json:"next"`
+			Results []importResult `json:"results"`
+		}
+		if _, err := c.call(ctx, "GET", fmt.Sprintf("%s?from=%d", job.ResultsURL, from), nil, "", &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Results...)
+		if page.Next == nil || len(page.Results) == 0 {
+			return out, nil
+		}
+		from = *page.Next
+	}
+}
+
+// withResults adds the results (lines as in the file) to a job's JSON, for --json.
+func withResults(raw []byte, results []importResult) json.RawMessage {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	m["results"] = results
+	out, err := json.Marshal(m)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// progress shows a job's progress on stderr: a bar redrawn in place on a
+// terminal, a plain line per change otherwise (logs, CI).
+type progress struct {
+	w     io.Writer
+	tty   bool
+	total int
+	last  int
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return &progress{w: w, tty: tty, total: total, last: -1}
+}
+
+func (p *progress) show(done int, counts map[string]int, dryRun bool) {
+	if done == p.last || p.total == 0 {
+		return
+	}
+	p.last = done
+	pct := 100 * done / p.total
+	var tally string
+	if dryRun {
+		tally = fmt.Sprintf("%d would be created, %d would be updated, %d unchanged, %d would fail",
+			counts["create"], counts["update"], counts["unchanged"], counts["invalid"])
+	} else {
+		tally = fmt.Sprintf("%d created, %d updated, %d unchanged, %d failed",
+			counts["created"], counts["updated"], counts["unchanged"], counts["failed"])
+	}
+	if p.tty {
+		const width = 30
+		fill := width * done / p.total
+		fmt.Fprintf(p.w, "\r[%s%s] %d/%d (%d%%) %s\x1b[K", strings.Repeat("#", fill), strings.Repeat("-", width-fill), done, p.total, pct, tally)
+		return
+	}
+	fmt.Fprintf(p.w, "rosterd: %d/%d rows (%d%%): %s\n", done, p.total, pct, tally)
+}
+
+func (p *progress) done() {
+	if p.tty && p.last >= 0 {
+		fmt.Fprintln(p.w)
+	}
 }
 
 func failedStatus(dryRun bool) string {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +40,8 @@ func TestCLI_usersImport(t *testing.T) {
 
 	out, progress, code := run("users", "import", "acme", file, "--batch", "2", "--dry-run")
 	assert.Equal(t, ExitRefused, code, "a failed row exits 1")
-	assert.Contains(t, out, "Checked (dry run, nothing changed) 5 rows into tenant acme: 3 created, 0 updated, 0 unchanged, 2 failed.")
+	assert.Contains(t, out, "Dry run, nothing changed: of 5 rows for tenant acme, 3 would be created, 0 would be updated, 0 unchanged, 2 would fail.")
+	assert.NotRegexp(t, `\d created`, out, "a dry run never says created")
 	assert.Contains(t, progress, "rosterd: 2/4 rows (50%)")
 	assert.Contains(t, out, "New users would take 3 full seat(s); 20 are free.")
 	_, err = s.store.GetUserByUserName(context.Background(), "acme", "a1@acme.test")
@@ -66,4 +69,42 @@ func TestCLI_usersImport(t *testing.T) {
 	out, _, code = run("users", "import", "acme", filepath.Join(t.TempDir(), "missing.csv"))
 	assert.Equal(t, ExitRefused, code)
 	assert.True(t, strings.TrimSpace(out) == "")
+}
+
+// A dry run that would fail for want of seats exits 1 and says what would
+// happen, never that anything was created; the real import then follows its
+// job and reports per row.
+func TestCLI_usersImportDryRunSeatsShort(t *testing.T) {
+	s := newCLIServer(t)
+	s.ok(t, "tenant", "create", "acme", "--plan", "ultimate", "--seats", "8")
+	file := filepath.Join(t.TempDir(), "agents.csv")
+	var b strings.Builder
+	b.WriteString("email\n")
+	for i := range 9 {
+		fmt.Fprintf(&b, "a%d@acme.test\n", i)
+	}
+	require.NoError(t, os.WriteFile(file, []byte(b.String()), 0o600))
+	run := func(args ...string) (string, string, int) {
+		sys, stdout, stderr := testSystem(map[string]string{"ROSTER_URL": s.url, "ROSTER_ADMIN_TOKEN": cliAdminToken})
+		err := runSystem(context.Background(), args, sys)
+		return stdout.String(), stderr.String(), exitCode(err)
+	}
+	out, errOut, code := run("users", "import", "acme", file, "--dry-run")
+	assert.Equal(t, ExitRefused, code, "seats short: the dry run fails")
+	assert.Contains(t, out, "9 would be created")
+	assert.NotRegexp(t, `\d created`, out)
+	assert.Contains(t, out, "New users would take 9 full seat(s); 8 are free — not enough")
+	assert.Contains(t, errOut, "would fail")
+
+	out, _, code = run("users", "import", "acme", file, "--json")
+	assert.Equal(t, ExitRefused, code, "the ninth row is refused")
+	var job struct {
+		State   string         `json:"state"`
+		Counts  map[string]int `json:"counts"`
+		Results []any          `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &job), out)
+	assert.Equal(t, "succeeded", job.State)
+	assert.Equal(t, map[string]int{"created": 8, "failed": 1}, job.Counts)
+	assert.Len(t, job.Results, 9)
 }

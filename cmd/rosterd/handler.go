@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/admin"
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/httpjson"
 	"github.com/roster-dev/roster/store"
@@ -50,6 +51,10 @@ type handlerDeps struct {
 	// (tenancy). serve builds it and closes it at shutdown, after the
 	// server has drained, so that token last-use times are written.
 	Guard *tenancy.Guard
+
+	// Admin is the admin API, built and closed by serve so that its
+	// background jobs stop before the store closes; nil: built here.
+	Admin *admin.API
 
 	// DemoIdP serves the demo tenant's bundled test IdP under
 	// /saml/demo/dev-idp/ (demo_idp.go): in-memory store only.

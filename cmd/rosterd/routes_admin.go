@@ -1,13 +1,27 @@
 package main
 
 import (
+	"io"
 	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/admin"
+	"github.com/roster-dev/roster/internal/authlimit"
+	"github.com/roster-dev/roster/store"
 )
 
 // mountAdmin registers the admin API under /admin/v1/ (admin/), behind the
 // operator credential ROSTER_ADMIN_TOKEN.
 func mountAdmin(mux *http.ServeMux, d handlerDeps) {
-	admin.New(admin.Config{Store: d.Store, AdminToken: d.AdminToken, Now: d.Now, Rand: d.Random, Sources: d.Sources}).Register(mux)
+	a := d.Admin
+	if a == nil {
+		a = newAdmin(d.Store, d.AdminToken, d.Now, d.Random, d.Logger, d.Sources)
+	}
+	a.Register(mux)
+}
+
+func newAdmin(st store.Store, token string, now func() time.Time, random io.Reader, log zerolog.Logger, sources authlimit.Sources) *admin.API {
+	return admin.New(admin.Config{Store: st, AdminToken: token, Now: now, Rand: random, Logger: log, Sources: sources})
 }

@@ -92,7 +92,21 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		defer func() { stopSweep(); <-swept }()
 	}
 
+	// Background jobs (large CSV imports) run with contexts of their own;
+	// at shutdown each records its progress and is handed back for the next
+	// claim, before the store closes. Jobs left by a stopped or dead rosterd
+	// are resumed from their recorded progress (admin/jobs.go).
+	adminAPI := newAdmin(st, adminToken, sys.now, sys.random, log, sources)
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		adminAPI.RunJobs(jobsCtx)
+	}()
+	defer func() { stopJobs(); <-jobsDone; adminAPI.Close() }()
+
 	srv := newServer(newHandler(handlerDeps{
+		Admin:      adminAPI,
 		Store:      st,
 		Logger:     log,
 		Now:        sys.now,

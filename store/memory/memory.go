@@ -59,8 +59,10 @@ type tenant struct {
 	mappings   []store.RoleMapping
 	seatEvents []store.SeatEvent
 	audit      []store.AuditEvent
-	approvals  []store.Approval // privileged grants waiting for an operator (roles.go)
-	life       tenantLife       // spent assertions, store catalogue (lifecycle.go)
+	approvals  []store.Approval   // privileged grants waiting for an operator (roles.go)
+	life       tenantLife         // spent assertions, store catalogue (lifecycle.go)
+	jobs       map[string]*jobRec // background jobs by id (jobs.go)
+	jobOrder   []string
 }
 
 type userRec struct {

@@ -369,6 +369,74 @@ func (s *Store) ImportUser(_ context.Context, tenantID string, u store.User, fn 
 	if err != nil {
 		return store.User{}, "", err
 	}
+	return s.importLocked(t, t.emailIndex(), store.ImportRow{User: u, Apply: fn, Groups: groupIDs}, by)
+}
+
+// ImportUsers applies the rows under one hold of the store's lock, with one
+// index of the users' email addresses kept up to date as rows are applied.
+func (s *Store) ImportUsers(ctx context.Context, tenantID string, rows []store.ImportRow, by store.Actor) ([]store.ImportRowResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	idx := t.emailIndex()
+	out := make([]store.ImportRowResult, 0, len(rows))
+	for _, row := range rows {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		u, outcome, err := s.importLocked(t, idx, row, by)
+		out = append(out, store.ImportRowResult{User: u, Outcome: outcome, Err: err})
+	}
+	return out, nil
+}
+
+// emailIndex maps each lower-cased address to the live users holding it.
+func (t *tenant) emailIndex() map[string][]*userRec {
+	idx := map[string][]*userRec{}
+	for _, rec := range t.userList {
+		if !rec.deleted {
+			for _, k := range store.EmailKeys(rec.u.Emails) {
+				idx[k] = append(idx[k], rec)
+			}
+		}
+	}
+	return idx
+}
+
+// importMatch is the live user a row updates: by userName, else the one
+// user holding one of its addresses.
+func (t *tenant) importMatch(idx map[string][]*userRec, u store.User) (*userRec, error) {
+	if rec, ok := t.byKey[store.FoldKey(u.UserName)]; ok {
+		return rec, nil
+	}
+	for _, k := range store.EmailKeys(u.Emails) {
+		var live []*userRec
+		for _, rec := range idx[k] {
+			if !rec.deleted && !slices.Contains(live, rec) &&
+				slices.Contains(store.EmailKeys(rec.u.Emails), k) {
+				live = append(live, rec)
+			}
+		}
+		switch len(live) {
+		case 0:
+			continue
+		case 1:
+			return live[0], nil
+		}
+		names := make([]string, len(live))
+		for i, rec := range live {
+			names[i] = rec.u.UserName
+		}
+		return nil, &store.AmbiguousEmailError{Email: k, UserNames: names}
+	}
+	return nil, nil
+}
+
+func (s *Store) importLocked(t *tenant, idx map[string][]*userRec, row store.ImportRow, by store.Actor) (store.User, store.ImportOutcome, error) {
+	u, fn, groupIDs := row.User, row.Apply, row.Groups
 	rc := t.roleContext()
 	var groups []*groupRec
 	for _, id := range groupIDs {
@@ -383,9 +451,13 @@ func (s *Store) ImportUser(_ context.Context, tenantID string, u store.User, fn 
 			groups = append(groups, g)
 		}
 	}
+	rec, err := t.importMatch(idx, u)
+	if err != nil {
+		return store.User{}, "", err
+	}
 	var out store.User
 	outcome := store.ImportCreated
-	if rec, ok := t.byKey[store.FoldKey(u.UserName)]; ok {
+	if rec != nil {
 		probe := rec.u.Clone()
 		if err := fn(&probe); err != nil {
 			return store.User{}, "", err
@@ -399,6 +471,13 @@ func (s *Store) ImportUser(_ context.Context, tenantID string, u store.User, fn 
 		}
 	} else if out, err = s.createUser(t, u, by); err != nil {
 		return store.User{}, "", err
+	}
+	if rec := t.users[out.ID]; rec != nil {
+		for _, k := range store.EmailKeys(out.Emails) {
+			if !slices.Contains(idx[k], rec) {
+				idx[k] = append(idx[k], rec)
+			}
+		}
 	}
 	now := s.clock()
 	for _, g := range groups {

@@ -15,7 +15,179 @@ import (
 // ImportUser creates or updates one user and adds them to teams in one
 // transaction. Lock order as UpdateGroup: the groups (id order), then the
 // user, then membership rows, then the member counters (group id order).
+//
+// A creation that loses the race for its userName to a concurrent one (two
+// imports of one file at once) is tried again once: it then finds the
+// winner and updates it, as a second import of the row would.
 func (s *Store) ImportUser(ctx context.Context, tenantID string, u store.User, fn func(*store.User) error, groupIDs []string,
+	by store.Actor) (store.User, store.ImportOutcome, error) {
+	out, outcome, err := s.importUser(ctx, tenantID, u, fn, groupIDs, by)
+	var exists *store.UserExistsError
+	if errors.As(err, &exists) {
+		out, outcome, err = s.importUser(ctx, tenantID, u, fn, groupIDs, by)
+	}
+	return out, outcome, err
+}
+
+// ImportUsers applies the rows in order. A run of rows that create plain
+// users (no teams, no stores, no user already holding the userName or an
+// address, no privileged grant) is written as one statement, the way
+// concurrent creations are (createbatch.go): the tenant row once, each
+// user's row, ledger entry and audit event. Such a statement is all or
+// nothing, so when it cannot be written whole — the seat cap reached
+// part-way, a userName taken meanwhile, a role deleted — nothing of it is
+// written and its rows are applied one by one through ImportUser, which
+// gives each the answer it would get alone. Every other row goes through
+// ImportUser as well.
+func (s *Store) ImportUsers(ctx context.Context, tenantID string, rows []store.ImportRow, by store.Actor) ([]store.ImportRowResult, error) {
+	out := make([]store.ImportRowResult, 0, len(rows))
+	taken, err := s.importTaken(ctx, tenantID, rows)
+	if err != nil {
+		return out, err
+	}
+	var rc *store.RoleContext
+	for i := 0; i < len(rows); {
+		var run []*createReq
+		if !taken[i] && plainImport(rows[i]) {
+			if rc == nil {
+				if rc, err = roleContext(ctx, s.pool, tenantID); err != nil {
+					return out, s.convert("ImportUsers", err, nil)
+				}
+			}
+			now := s.clock()
+			for j := i; j < len(rows) && len(run) < maxImportBatch && !taken[j] && plainImport(rows[j]); j++ {
+				u := rows[j].User.Clone()
+				if store.ValidateUser(&u) != nil {
+					break
+				}
+				u.ID = s.newID()
+				u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
+				c, err := s.bindCreate(rc, tenantID, u, by, now, nil)
+				if err != nil || c.d.Grant || c.d.Pending != nil {
+					break
+				}
+				run = append(run, &createReq{ctx: ctx, c: c})
+			}
+		}
+		if len(run) > 1 && batchable(run) {
+			plans, err := s.execCreateBatch(ctx, run)
+			if err == nil {
+				for k, r := range run {
+					u := r.c.u
+					u.Seat, _ = r.c.plans.pick(plans[k])
+					out = append(out, store.ImportRowResult{User: u, Outcome: store.ImportCreated})
+				}
+				i += len(run)
+				continue
+			} else if store.ImportErrorFatal(s.convert("ImportUsers", err, nil)) {
+				return out, s.convert("ImportUsers", err, nil)
+			}
+		}
+		// Alone: this row, or each row of a run that could not be written whole.
+		n := max(len(run), 1)
+		for _, row := range rows[i : i+n] {
+			u, outcome, err := s.ImportUser(ctx, tenantID, row.User, row.Apply, row.Groups, by)
+			if err != nil && store.ImportErrorFatal(err) {
+				return out, err
+			}
+			out = append(out, store.ImportRowResult{User: u, Outcome: outcome, Err: err})
+		}
+		i += n
+	}
+	return out, nil
+}
+
+// maxImportBatch is the most creations of an import written in one statement.
+const maxImportBatch = 250
+
+// plainImport says whether a row may be created in a batch, if no user
+// matches it: no teams to join and no stores (the batch statement leaves
+// both to the one-by-one path).
+func plainImport(row store.ImportRow) bool {
+	return len(row.Groups) == 0 && row.User.Stores == nil && row.User.ID == ""
+}
+
+// importTaken says, per row, whether a live user already holds its userName
+// or one of its addresses (read without locks: a row found free here is
+// created in a batch whose statement checks the userName again; one found
+// taken goes through ImportUser, which locks).
+func (s *Store) importTaken(ctx context.Context, tenantID string, rows []store.ImportRow) ([]bool, error) {
+	names := make([]string, len(rows))
+	var emails []string
+	var owner []int32
+	for i, row := range rows {
+		names[i] = store.FoldKey(row.User.UserName)
+		for _, k := range store.EmailKeys(row.User.Emails) {
+			emails, owner = append(emails, k), append(owner, int32(i))
+		}
+	}
+	taken := make([]bool, len(rows))
+	if !keysOK(append(slices.Clone(names), emails...)...) {
+		for i := range taken {
+			taken[i] = true // ImportUser answers such a row
+		}
+		return taken, nil
+	}
+	b := &pgx.Batch{}
+	// One probe of the unique index per key (a scan of the tenant's users
+	// filtered by "= any" is what the planner may pick otherwise).
+	b.Queue(`select k from unnest($2::text[]) as k
+where exists (select 1 from users u where u.tenant_id = $1 and u.user_name_key = k and u.deleted_at is null)`, tenantID, names)
+	b.Queue(`select array[k] from unnest($2::text[]) as k
+where exists (select 1 from user_emails e where e.tenant_id = $1 and e.email_key = k)`, tenantID, emails)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	q, err := br.Query()
+	if err != nil {
+		return nil, s.convert("ImportUsers", err, nil)
+	}
+	heldNames, err := pgx.CollectRows(q, pgx.RowTo[string])
+	if err != nil {
+		return nil, s.convert("ImportUsers", err, nil)
+	}
+	q, err = br.Query()
+	if err != nil {
+		return nil, s.convert("ImportUsers", err, nil)
+	}
+	heldEmails, err := pgx.CollectRows(q, pgx.RowTo[[]string])
+	if err != nil {
+		return nil, s.convert("ImportUsers", err, nil)
+	}
+	held := map[string]bool{}
+	for _, n := range heldNames {
+		held["u:"+n] = true
+	}
+	for _, list := range heldEmails {
+		for _, e := range list {
+			held["e:"+e] = true
+		}
+	}
+	for i, n := range names {
+		taken[i] = held["u:"+n]
+	}
+	for k, e := range emails {
+		if held["e:"+e] {
+			taken[owner[k]] = true
+		}
+	}
+	return taken, nil
+}
+
+// importByNameSQL and importByEmailSQL find, and lock, the live users a row
+// may update: the one with its userName ($2), else those holding one of its
+// addresses ($2, lower-cased; user_emails, migration 0013). Two
+// statements, not one with "or", so that each is one index scan.
+const importByNameSQL = `select ` + userCols + ` from users u
+where u.tenant_id = $1 and u.user_name_key = $2 and u.deleted_at is null
+for no key update`
+
+const importByEmailSQL = `select ` + userCols + ` from users u
+where u.tenant_id = $1 and u.deleted_at is null
+  and u.id in (select e.user_id from unnest($2::text[]) as k join user_emails e on e.tenant_id = $1 and e.email_key = k)
+order by u.seq
+for no key update`
+
+func (s *Store) importUser(ctx context.Context, tenantID string, u store.User, fn func(*store.User) error, groupIDs []string,
 	by store.Actor) (store.User, store.ImportOutcome, error) {
 	if !keysOK(tenantID) {
 		return store.User{}, "", store.ErrNotFound
@@ -64,9 +236,7 @@ func (s *Store) ImportUser(ctx context.Context, tenantID string, u store.User, f
 			}
 		}
 
-		old, err := scanUser(tx.QueryRow(ctx, `select `+userCols+` from users u
-where u.tenant_id = $1 and u.user_name_key = $2 and u.deleted_at is null
-for no key update`, tenantID, store.FoldKey(u.UserName)))
+		old, err := s.importMatch(ctx, tx, tenantID, u)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			c, err := s.prepareCreate(ctx, tx, tenantID, u, by)
@@ -81,6 +251,10 @@ for no key update`, tenantID, store.FoldKey(u.UserName)))
 			}
 			outcome = store.ImportCreated
 		case err != nil:
+			var amb *store.AmbiguousEmailError
+			if errors.As(err, &amb) {
+				return callerErr{err}
+			}
 			return err
 		default:
 			probe := old.Clone()
@@ -159,4 +333,50 @@ func groupsByID(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (
 		out[g.ID] = g
 	}
 	return out, err
+}
+
+// importMatch locks and answers the live user a row updates (importMatchSQL);
+// pgx.ErrNoRows when there is none.
+func (s *Store) importMatch(ctx context.Context, tx pgx.Tx, tenantID string, u store.User) (store.User, error) {
+	m, err := scanUser(tx.QueryRow(ctx, importByNameSQL, tenantID, store.FoldKey(u.UserName)))
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return m, err
+	}
+	keys := store.EmailKeys(u.Emails)
+	if len(keys) == 0 {
+		return store.User{}, pgx.ErrNoRows
+	}
+	rows, err := tx.Query(ctx, importByEmailSQL, tenantID, keys)
+	if err != nil {
+		return store.User{}, err
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+	if err != nil {
+		return store.User{}, err
+	}
+	if len(found) == 0 {
+		return store.User{}, pgx.ErrNoRows
+	}
+	// Several hold an address: the row's first address decides, if one
+	// user alone holds it.
+	for _, k := range keys {
+		var holders []store.User
+		for _, m := range found {
+			if slices.Contains(store.EmailKeys(m.Emails), k) {
+				holders = append(holders, m)
+			}
+		}
+		switch len(holders) {
+		case 0:
+			continue
+		case 1:
+			return holders[0], nil
+		}
+		names := make([]string, len(holders))
+		for i, m := range holders {
+			names[i] = m.UserName
+		}
+		return store.User{}, &store.AmbiguousEmailError{Email: k, UserNames: names}
+	}
+	return found[0], nil
 }

@@ -116,6 +116,10 @@ func Run(t *testing.T, open Factory) {
 		{"SPKeyPair_onePairPerTenant", testSPKeyPair},
 		{"Users_getWithGroups", testUserWithGroups},
 		{"Users_groupsOfUsers", testGroupsOfUsers},
+		{"Jobs_leaseAndResume", testJobsLease},
+		{"Jobs_claimedOnce", testJobsClaimedOnce},
+		{"Import_emailBelongsToExistingUser", testImportMatchesEmail},
+		{"Import_concurrentResubmission", testImportConcurrentResubmission},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,228 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// testJobsLease: a job is queued, claimed by one runner, records its results
+// in order while it holds the lease, and is taken over once the lease has
+// run out: the first runner can then record nothing more.
+func testJobsLease(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "globex", 10)
+	j, err := s.CreateJob(ctx, "acme", store.Job{Kind: "users.import", Params: map[string]string{"dry_run": "false"},
+		Input: []byte("email\na@x.test\n"), Total: 3, Actor: store.ActorAdmin})
+	require.NoError(t, err)
+	assert.Equal(t, store.JobQueued, j.State)
+	assert.Nil(t, j.Input, "GetJob-style answers leave the input out")
+	_, err = s.GetJob(ctx, "globex", j.ID)
+	assert.ErrorIs(t, err, store.ErrNotFound, "another tenant's job is not found")
+	_, err = s.CreateJob(ctx, "nope", store.Job{Kind: "users.import", Input: []byte("x")})
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	a, err := s.ClaimJob(ctx, store.JobClaim{Owner: "a", Lease: 30 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, j.ID, a.ID)
+	assert.Equal(t, store.JobRunning, a.State)
+	assert.Equal(t, "email\na@x.test\n", string(a.Input), "a claim answers the input")
+	require.NotNil(t, a.StartedAt)
+	_, err = s.ClaimJob(ctx, store.JobClaim{Owner: "b", Lease: 30 * time.Second})
+	assert.ErrorIs(t, err, store.ErrNoJob, "a leased job is not claimable")
+
+	got, err := s.RecordJobProgress(ctx, "acme", j.ID, "a", store.JobProgress{
+		Results: []store.JobResult{{N: 0, Data: []byte(`{"line":2}`)}, {N: 1, Data: []byte(`{"line":3}`)}},
+		Counts:  map[string]int{"created": 2}, Lease: 30 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, 2, got.Processed)
+	assert.Equal(t, map[string]int{"created": 2}, got.Counts)
+	_, err = s.RecordJobProgress(ctx, "acme", j.ID, "a", store.JobProgress{
+		Results: []store.JobResult{{N: 5, Data: []byte(`{}`)}}, Lease: time.Second})
+	assert.ErrorIs(t, err, store.ErrInvalid, "results continue without gaps")
+	_, err = s.RecordJobProgress(ctx, "acme", j.ID, "b", store.JobProgress{Lease: time.Second})
+	assert.ErrorIs(t, err, store.ErrLeaseLost, "only the holder records")
+
+	// The holder dies: its lease runs out and another runner takes over
+	// from the recorded progress.
+	clock.Advance(31 * time.Second)
+	b, err := s.ClaimJob(ctx, store.JobClaim{Owner: "b", Lease: 30 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, 2, b.Processed)
+	assert.Equal(t, *a.StartedAt, *b.StartedAt, "started once")
+	_, err = s.RecordJobProgress(ctx, "acme", j.ID, "a", store.JobProgress{
+		Results: []store.JobResult{{N: 2, Data: []byte(`{}`)}}, Lease: time.Second})
+	assert.ErrorIs(t, err, store.ErrLeaseLost, "the old holder records nothing more")
+	_, err = s.FinishJob(ctx, "acme", j.ID, "a", store.JobSucceeded, "")
+	assert.ErrorIs(t, err, store.ErrLeaseLost)
+
+	_, err = s.RecordJobProgress(ctx, "acme", j.ID, "b", store.JobProgress{
+		Results: []store.JobResult{{N: 2, Data: []byte(`{"line":4}`)}}, Counts: map[string]int{"created": 2, "failed": 1}, Lease: time.Second})
+	require.NoError(t, err)
+	done, err := s.FinishJob(ctx, "acme", j.ID, "b", store.JobSucceeded, "")
+	require.NoError(t, err)
+	assert.Equal(t, store.JobSucceeded, done.State)
+	assert.Equal(t, 3, done.Processed)
+	require.NotNil(t, done.FinishedAt)
+	assert.Empty(t, done.LeaseOwner)
+	_, err = s.ClaimJob(ctx, store.JobClaim{Owner: "c", Lease: time.Second})
+	assert.ErrorIs(t, err, store.ErrNoJob, "a finished job is never claimed again")
+
+	res, err := s.JobResults(ctx, "acme", j.ID, 1, 10)
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	assert.Equal(t, 1, res[0].N)
+	assert.JSONEq(t, `{"line":4}`, string(res[1].Data))
+	res, err = s.JobResults(ctx, "acme", j.ID, 0, 1)
+	require.NoError(t, err)
+	assert.Len(t, res, 1)
+	_, err = s.JobResults(ctx, "globex", j.ID, 0, 10)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	// A runner that stops early hands the job back, queued.
+	k, err := s.CreateJob(ctx, "globex", store.Job{Kind: "users.import", Input: []byte("x"), Total: 1})
+	require.NoError(t, err)
+	_, err = s.ClaimJob(ctx, store.JobClaim{TenantID: "globex", ID: k.ID, Owner: "a", Lease: time.Minute})
+	require.NoError(t, err)
+	require.NoError(t, s.ReleaseJob(ctx, "globex", k.ID, "a"))
+	k, err = s.GetJob(ctx, "globex", k.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.JobQueued, k.State)
+	failed, err := s.ClaimJob(ctx, store.JobClaim{TenantID: "globex", ID: k.ID, Owner: "b", Lease: time.Minute})
+	require.NoError(t, err)
+	_, err = s.FinishJob(ctx, "globex", failed.ID, "b", store.JobFailed, "the database went away")
+	require.NoError(t, err)
+	k, err = s.GetJob(ctx, "globex", k.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.JobFailed, k.State)
+	assert.Equal(t, "the database went away", k.Error)
+
+	require.NoError(t, s.DeleteTenant(ctx, "globex", store.ActorAdmin))
+	_, err = s.GetJob(ctx, "globex", k.ID)
+	assert.ErrorIs(t, err, store.ErrNotFound, "a tenant's jobs go with it")
+}
+
+// testJobsClaimedOnce: of many runners claiming at once, exactly one gets
+// each job.
+func testJobsClaimedOnce(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 10)
+	const jobs, runners = 3, 12
+	for range jobs {
+		_, err := s.CreateJob(ctx, "acme", store.Job{Kind: "users.import", Input: []byte("x")})
+		require.NoError(t, err)
+	}
+	got := make([]string, runners)
+	errs := parallel(runners, func(i int) error {
+		j, err := s.ClaimJob(ctx, store.JobClaim{Owner: fmt.Sprintf("r%d", i), Lease: time.Minute})
+		got[i] = j.ID
+		return err
+	})
+	claimed := map[string]int{}
+	for i, err := range errs {
+		if errors.Is(err, store.ErrNoJob) {
+			continue
+		}
+		require.NoError(t, err)
+		claimed[got[i]]++
+	}
+	assert.Len(t, claimed, jobs, "every job claimed")
+	for id, n := range claimed {
+		assert.Equal(t, 1, n, "job %s claimed once", id)
+	}
+}
+
+// testImportMatchesEmail: one person, one seat — a row whose email belongs
+// to an existing user (any case) updates that user instead of creating a
+// second seat holder; an email held by several users is refused, not
+// guessed; the userName still wins over the email.
+func testImportMatchesEmail(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 10)
+	nora, err := s.CreateUser(ctx, "acme", store.User{UserName: "nora", Active: true,
+		Emails: []store.MultiValue{{Value: "Nora@Globex.test", Primary: true}}}, token)
+	require.NoError(t, err)
+	title := func(v string) func(*store.User) error { return func(u *store.User) error { u.Title = v; return nil } }
+	row := store.User{UserName: "nora@globex.test", Active: true, Emails: []store.MultiValue{{Value: "nora@globex.test", Primary: true}}}
+
+	got, outcome, err := s.ImportUser(ctx, "acme", row, title("Lead"), nil, store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, store.ImportUpdated, outcome)
+	assert.Equal(t, nora.ID, got.ID, "the user holding the email is updated")
+	assert.Equal(t, "Lead", got.Title)
+	_, err = s.GetUserByUserName(ctx, "acme", "nora@globex.test")
+	assert.ErrorIs(t, err, store.ErrNotFound, "no second user")
+	c, err := s.SeatCounts(ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, 1, c.Full, "one person, one seat")
+
+	results, err := s.ImportUsers(ctx, "acme", []store.ImportRow{{User: row, Apply: title("Lead")}}, store.ActorAdmin)
+	require.NoError(t, err)
+	require.Len(t, results, 1)
+	assert.Equal(t, store.ImportUnchanged, results[0].Outcome, "ImportUsers matches the same way")
+	assert.Equal(t, nora.ID, results[0].User.ID)
+
+	// A second holder of the address (SCIM may create one): which user the
+	// row means is no longer clear.
+	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "nora2", Active: true,
+		Emails: []store.MultiValue{{Value: "nora@globex.TEST"}}}, token)
+	require.NoError(t, err)
+	_, _, err = s.ImportUser(ctx, "acme", row, title("X"), nil, store.ActorAdmin)
+	var amb *store.AmbiguousEmailError
+	require.ErrorAs(t, err, &amb)
+	assert.ElementsMatch(t, []string{"nora", "nora2"}, amb.UserNames)
+	assert.ErrorIs(t, err, store.ErrInvalid)
+	byName := row
+	byName.UserName = "nora2"
+	got, outcome, err = s.ImportUser(ctx, "acme", byName, title("Two"), nil, store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, store.ImportUpdated, outcome)
+	assert.Equal(t, "nora2", got.UserName, "the userName decides")
+}
+
+// testImportConcurrentResubmission: the same rows imported by several
+// importers at once create each user once; every other import of a row is
+// an update or a no-op, never a refusal or a second user.
+func testImportConcurrentResubmission(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 100)
+	const users, importers = 20, 4
+	rows := make([]store.ImportRow, users)
+	for i := range rows {
+		email := fmt.Sprintf("u%02d@x.test", i)
+		rows[i] = store.ImportRow{User: store.User{UserName: email, Active: true, Emails: []store.MultiValue{{Value: email, Primary: true}}},
+			Apply: func(u *store.User) error { u.Title = "Agent"; return nil }}
+	}
+	outcomes := make([][]store.ImportRowResult, importers)
+	errs := parallel(importers, func(i int) error {
+		var err error
+		outcomes[i], err = s.ImportUsers(ctx, "acme", rows, store.ActorAdmin)
+		return err
+	})
+	created := map[string]int{}
+	for i, err := range errs {
+		require.NoError(t, err)
+		require.Len(t, outcomes[i], users)
+		for _, r := range outcomes[i] {
+			require.NoError(t, r.Err)
+			if r.Outcome == store.ImportCreated {
+				created[r.User.UserName]++
+			}
+		}
+	}
+	assert.Len(t, created, users)
+	for name, n := range created {
+		assert.Equal(t, 1, n, "%s created once", name)
+	}
+	c, err := s.SeatCounts(ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, users, c.Full)
+}
