@@ -197,8 +197,12 @@ func (in *userIn) apply(u *store.User, create bool) error {
 }
 
 // checkUser checks every string of a user: length, UTF-8, NUL (the store
-// checks the main ones; this covers the rest with the attribute's name).
+// checks the main ones; this covers the rest with the attribute's name),
+// after settling its multi-valued attributes (settleMultiValued).
 func checkUser(u *store.User) error {
+	if err := settleMultiValued(u); err != nil {
+		return err
+	}
 	check := func(field, v string) error {
 		switch {
 		case len(v) > store.MaxStringLen:
