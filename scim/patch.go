@@ -212,14 +212,19 @@ func (up *userPatch) apply(op parsedOp) error {
 
 // applyObject applies a pathless operation: each key of the object is a path
 // (dotted and URN-qualified keys included); a key naming an extension holds
-// that extension's attributes. readOnly keys (id, meta, groups…) are ignored,
-// as Okta sends the id inside a rename.
+// that extension's attributes. readOnly keys (id, meta, groups…) and
+// schemas are ignored, as Okta sends the id inside a rename.
 func (up *userPatch) applyObject(kind opKind, schema string, value json.RawMessage, top bool) error {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(value, &obj); err != nil {
 		return badRequest(typeInvalidValue, "the value of an operation without a path must be an object")
 	}
 	for k, v := range obj {
+		if !top && strings.EqualFold(k, "schemas") {
+			// An extension's value may repeat its schemas list, as the
+			// extension object of a POST may: ignored there too.
+			continue
+		}
 		var pp *patchPath
 		var err error
 		if top {
