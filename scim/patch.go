@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/roster-dev/roster/access"
@@ -312,7 +313,10 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 			return unknownAttr(p)
 		}
 		if kind == opRemove {
-			return badRequest(typeMutability, "active cannot be removed; replace it with false")
+			// /Schemas declares active readWrite and not required: removing
+			// it leaves it unassigned, which is not active.
+			u.Active = false
+			return nil
 		}
 		b, ok := parseBoolJSON(value)
 		if !ok || b == nil {
@@ -487,6 +491,8 @@ func applyName(kind opKind, p *patchPath, value json.RawMessage, n *store.Name) 
 	return setString(kind, p, value, field)
 }
 
+// applyStringList applies an operation to the Roster extension's stores,
+// whose ids compare exactly (caseExact in /Schemas), as the catalogue does.
 func applyStringList(kind opKind, p *patchPath, value json.RawMessage, list *[]string) error {
 	var vals stringList
 	if !isNull(value) {
@@ -499,7 +505,7 @@ func applyStringList(kind opKind, p *patchPath, value json.RawMessage, list *[]s
 		*list = vals
 	case opAdd:
 		for _, v := range vals {
-			if !containsFold(*list, v) {
+			if !slices.Contains(*list, v) {
 				*list = append(*list, v)
 			}
 		}
@@ -510,7 +516,7 @@ func applyStringList(kind opKind, p *patchPath, value json.RawMessage, list *[]s
 		}
 		out := (*list)[:0:0]
 		for _, v := range *list {
-			if !containsFold(vals, v) {
+			if !slices.Contains(vals, v) {
 				out = append(out, v)
 			}
 		}

@@ -351,7 +351,7 @@ func (h *handler) userView(base string, u *store.User, groups []store.Group, now
 		o.Name = &n
 	}
 	if u.Role != "" {
-		o.Roles = []store.MultiValue{{Value: u.Role, Primary: true}}
+		o.Roles = []store.MultiValue{shownRole(u)}
 	}
 	seat := seatName(u.Seat)
 	if store.Expired(u.AccessExpiresAt, now) {
@@ -370,6 +370,25 @@ func (h *handler) userView(base string, u *store.User, groups []store.Group, now
 		o.Groups = append(o.Groups, refOut{Value: g.ID, Ref: base + "/Groups/" + g.ID, Display: g.DisplayName, Type: "direct"})
 	}
 	return o
+}
+
+// shownRole is the one value of roles a user is shown with: the role they
+// hold, primary, with the display and type the IdP sent with that role in
+// the core roles attribute (the primary such value first), if it did. A role
+// that comes from the Roster extension, a group mapping or the tenant's
+// default has none.
+func shownRole(u *store.User) store.MultiValue {
+	v := store.MultiValue{Value: u.Role, Primary: true}
+	found := false
+	for _, r := range u.Roles {
+		if store.CanonicalRole(r.Value) == u.Role && (!found || r.Primary) {
+			v.Display, v.Type, found = r.Display, r.Type, true
+			if r.Primary {
+				break
+			}
+		}
+	}
+	return v
 }
 
 // seatName is the Roster extension's seat value (DESIGN.md).

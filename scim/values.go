@@ -273,7 +273,8 @@ func decodeRoles(roles []store.MultiValue) []store.MultiValue {
 //   - Identical values are kept once. Two values are identical when every
 //     sub-attribute but primary is equal, compared case-insensitively: all
 //     of Roster's multi-valued sub-attributes (value, type, display, the
-//     address parts, stores) are caseExact false in /Schemas. The first of
+//     address parts) are caseExact false in /Schemas; store ids, which are
+//     caseExact, compare exactly. The first of
 //     them stays, in its place, primary when any of them was.
 //   - At most one value is primary; two are 400 invalidValue naming the
 //     attribute.
@@ -288,7 +289,7 @@ func settleMultiValued(u *store.User) error {
 		a.Primary, b.Primary = false, false
 		return strings.EqualFold(store.AuditJSON(a), store.AuditJSON(b))
 	}, func(a *store.Address) *bool { return &a.Primary })
-	u.Stores = dedupe(u.Stores, strings.EqualFold, nil)
+	u.Stores = dedupe(u.Stores, func(a, b string) bool { return a == b }, nil) // store ids are caseExact
 	for _, a := range [...]struct {
 		name    string
 		primary int
