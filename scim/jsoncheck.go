@@ -36,10 +36,12 @@ func checkJSON(b []byte) error {
 	}
 	c := checkers.Get().(*jsonChecker)
 	err := c.check(b)
-	if err == nil { // after an error the tables may hold keys: let it go
-		c.depth, c.keys, c.folded = 0, c.keys[:0], c.folded[:0]
-		checkers.Put(c)
+	// A body may end, or be refused, inside objects: close them, which
+	// empties the slots of their hash tables, before the next body.
+	for c.depth > 0 {
+		c.close()
 	}
+	checkers.Put(c)
 	return err
 }
 

@@ -207,3 +207,21 @@ func duplicateKey(body []byte) (string, bool) {
 		}
 	}
 }
+
+// TestCheckJSON_reuse: a checker goes back to its pool whatever the body
+// was; a body that ended inside a large object, or was refused there, leaves
+// nothing behind for the next one.
+func TestCheckJSON_reuse(t *testing.T) {
+	wide := manyKeys(1, 40)
+	for _, first := range []string{
+		wide[:len(wide)/2], // ends inside the object
+		wide[:len(wide)-2] + `,"attribute000001":1}]`, // a duplicate
+		wide[:len(wide)/2] + `"\ud800"`,               // a lone surrogate
+		`[` + wide + `,{"a":"\x"}]`,                   // a bad escape
+	} {
+		for range 3 {
+			_ = checkJSON([]byte(first))
+			require.NoError(t, checkJSON([]byte(wide)), "after %.60q", first)
+		}
+	}
+}
