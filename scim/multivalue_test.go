@@ -143,6 +143,20 @@ func TestPatch_noOpKeepsVersion(t *testing.T) {
 		assert.Equal(t, `W/"2"`, get(r.Body, "meta.version"))
 		assert.NotEqual(t, get(created.Body, "meta.lastModified"), get(r.Body, "meta.lastModified"))
 		assert.Equal(t, auditBefore+1, audit())
+
+		// Groups: re-adding a member, removing one who is not there.
+		other := e.createUser("o@x.com")
+		gid := e.createGroup("Team", id)
+		group := e.must(200, "GET", "/Groups/"+gid, "")
+		for _, op := range []string{
+			`{"op":"add","path":"members","value":[{"value":"` + id + `"}]}`,
+			`{"op":"remove","path":"members[value eq \"` + other + `\"]"}`,
+			`{"op":"replace","path":"members","value":[{"value":"` + id + `"}]}`,
+			`{"op":"replace","path":"displayName","value":"Team"}`,
+		} {
+			e.must(204, "PATCH", "/Groups/"+gid, patch(op))
+		}
+		assert.Equal(t, group.Raw, e.must(200, "GET", "/Groups/"+gid, "").Raw, "no group PATCH above changed anything")
 	})
 }
 
