@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/store"
 )
 
 // TestCheckJSON: what checkJSON refuses, and what it leaves to the decoder.
@@ -224,4 +226,18 @@ func TestCheckJSON_reuse(t *testing.T) {
 			require.NoError(t, checkJSON([]byte(wide)), "after %.60q", first)
 		}
 	}
+}
+
+// TestFilter_loneSurrogate: a filter value with a lone surrogate escape is
+// refused as the body's strings are, not searched for as U+FFFD.
+func TestFilter_loneSurrogate(t *testing.T) {
+	for _, f := range []string{`userName eq "\ud800"`, `title co "a\udc00"`, `emails[value eq "\ud83dx"]`} {
+		_, err := ParseFilter(store.Users, f)
+		var e Error
+		require.True(t, errors.As(err, &e), "%s: %v", f, err)
+		assert.Equal(t, typeInvalidFilter, e.ScimType, f)
+		assert.Contains(t, e.Detail, "surrogate", f)
+	}
+	_, err := ParseFilter(store.Users, `userName eq "\ud83d\ude00"`)
+	assert.NoError(t, err, "a surrogate pair is a character")
 }
