@@ -255,13 +255,11 @@ func foldRune(r rune) rune {
 		}
 		return r
 	}
-	min := r
+	least := r
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if f < min {
-			min = f
-		}
+		least = min(least, f)
 	}
-	return min
+	return least
 }
 
 // addKey adds the key just folded (c.folded[start:]) to the object f,

@@ -277,7 +277,10 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 			up.extRole, up.roleSet = decodeRoleValue(s), true
 			return nil
 		case "stores":
-			return applyStringList(kind, p, value, &u.Stores)
+			if err := applyStringList(kind, p, value, &u.Stores); err != nil {
+				return err
+			}
+			return tooMany("stores", len(u.Stores), maxStores)
 		case "accessexpiresat":
 			if kind == opRemove || isNull(value) {
 				u.AccessExpiresAt = nil
@@ -338,12 +341,18 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 		if err := applyMulti(kind, p, value, list); err != nil {
 			return err
 		}
+		if err := tooMany(p.attr, len(*list), maxMultiValues); err != nil {
+			return err
+		}
 		if p.attr == "roles" {
 			decodeRoles(*list)
 		}
 		return nil
 	case "addresses":
-		return applyAddresses(kind, p, value, &u.Addresses)
+		if err := applyAddresses(kind, p, value, &u.Addresses); err != nil {
+			return err
+		}
+		return tooMany("addresses", len(u.Addresses), maxMultiValues)
 	case "password":
 		return nil // accepted, never stored
 	case "id", "meta", "schemas", "groups":
@@ -353,6 +362,26 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 		return badRequest(typeMutability, "%s is read-only and cannot be changed", p.raw)
 	}
 	return unknownAttr(p)
+}
+
+// tooMany refuses a list of more than max values. A PATCH checks the value
+// of each operation and the list after it, before the next: adding to a
+// list compares each new value with those there, which must stay cheap
+// however many values a request sends.
+func tooMany(name string, n, max int) error {
+	if n > max {
+		return badRequest(typeInvalidValue, "%s has %d values; at most %d are accepted", multiValuedName(name), n, max)
+	}
+	return nil
+}
+
+// multiValuedName is the attribute name a PATCH path's lower-cased attr
+// stands for, for messages.
+func multiValuedName(attr string) string {
+	if attr == "phonenumbers" {
+		return "phoneNumbers"
+	}
+	return attr
 }
 
 func unknownAttr(p *patchPath) error {
@@ -500,6 +529,9 @@ func applyStringList(kind opKind, p *patchPath, value json.RawMessage, list *[]s
 			return badRequest(typeInvalidValue, "%s must be an array of strings", p.raw)
 		}
 	}
+	if err := tooMany(p.raw, len(vals), maxStores); err != nil {
+		return err
+	}
 	switch kind {
 	case opReplace:
 		*list = vals
@@ -628,7 +660,7 @@ func decodeMultiValues(p *patchPath, value json.RawMessage) ([]store.MultiValue,
 	if err := json.Unmarshal(value, &vals); err != nil {
 		return nil, badRequest(typeInvalidValue, "%s must be an array of objects with value, type, display and primary", p.raw)
 	}
-	return vals, nil
+	return vals, tooMany(p.raw, len(vals), maxMultiValues)
 }
 
 func applyMulti(kind opKind, p *patchPath, value json.RawMessage, list *[]store.MultiValue) error {
@@ -771,7 +803,7 @@ func decodeAddresses(p *patchPath, value json.RawMessage) ([]store.Address, erro
 	if err := json.Unmarshal(value, &vals); err != nil {
 		return nil, badRequest(typeInvalidValue, "%s must be an array of address objects", p.raw)
 	}
-	return vals, nil
+	return vals, tooMany(p.raw, len(vals), maxMultiValues)
 }
 
 func setAddressSub(kind opKind, p *patchPath, value json.RawMessage, a *store.Address) error {

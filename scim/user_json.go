@@ -196,13 +196,18 @@ func (in *userIn) apply(u *store.User, create bool) error {
 	return checkUser(u)
 }
 
+// The most values of one multi-valued attribute: emails, phoneNumbers,
+// addresses, roles; the Roster extension's stores.
+const (
+	maxMultiValues = 100
+	maxStores      = 1000
+)
+
 // checkUser checks every string of a user: length, UTF-8, NUL (the store
-// checks the main ones; this covers the rest with the attribute's name),
-// after settling its multi-valued attributes (settleMultiValued).
+// checks the main ones; this covers the rest with the attribute's name) and
+// the size of its lists, then settles its multi-valued attributes
+// (settleMultiValued).
 func checkUser(u *store.User) error {
-	if err := settleMultiValued(u); err != nil {
-		return err
-	}
 	check := func(field, v string) error {
 		switch {
 		case len(v) > store.MaxStringLen:
@@ -231,8 +236,8 @@ func checkUser(u *store.User) error {
 		n string
 		v []store.MultiValue
 	}{{"emails", u.Emails}, {"phoneNumbers", u.PhoneNumbers}, {"roles", u.Roles}} {
-		if len(list.v) > 100 {
-			return badRequest(typeInvalidValue, "%s has %d values; at most 100 are accepted", list.n, len(list.v))
+		if err := tooMany(list.n, len(list.v), maxMultiValues); err != nil {
+			return err
 		}
 		for _, v := range list.v {
 			for _, s := range [...]string{v.Value, v.Type, v.Display} {
@@ -242,8 +247,8 @@ func checkUser(u *store.User) error {
 			}
 		}
 	}
-	if len(u.Addresses) > 100 {
-		return badRequest(typeInvalidValue, "addresses has %d values; at most 100 are accepted", len(u.Addresses))
+	if err := tooMany("addresses", len(u.Addresses), maxMultiValues); err != nil {
+		return err
 	}
 	for _, a := range u.Addresses {
 		for _, s := range [...]string{a.Formatted, a.StreetAddress, a.Locality, a.Region, a.PostalCode, a.Country, a.Type} {
@@ -252,13 +257,16 @@ func checkUser(u *store.User) error {
 			}
 		}
 	}
-	if len(u.Stores) > 1000 {
-		return badRequest(typeInvalidValue, "stores has %d values; at most 1000 are accepted", len(u.Stores))
+	if err := tooMany("stores", len(u.Stores), maxStores); err != nil {
+		return err
 	}
 	for _, s := range u.Stores {
 		if err := check("stores", s); err != nil {
 			return err
 		}
+	}
+	if err := settleMultiValued(u); err != nil { // after the caps above: it compares values pairwise
+		return err
 	}
 	if strings.TrimSpace(u.UserName) == "" {
 		return badRequest(typeInvalidValue, "userName is required")

@@ -274,8 +274,8 @@ func decodeRoles(roles []store.MultiValue) []store.MultiValue {
 //     sub-attribute but primary is equal, compared case-insensitively: all
 //     of Roster's multi-valued sub-attributes (value, type, display, the
 //     address parts) are caseExact false in /Schemas; store ids, which are
-//     caseExact, compare exactly. The first of
-//     them stays, in its place, primary when any of them was.
+//     caseExact, compare exactly. The first of them stays, in its place,
+//     primary when any of them was.
 //   - At most one value is primary; two are 400 invalidValue naming the
 //     attribute.
 func settleMultiValued(u *store.User) error {
@@ -286,8 +286,10 @@ func settleMultiValued(u *store.User) error {
 	u.PhoneNumbers = dedupe(u.PhoneNumbers, sameMV, func(v *store.MultiValue) *bool { return &v.Primary })
 	u.Roles = dedupe(u.Roles, sameMV, func(v *store.MultiValue) *bool { return &v.Primary })
 	u.Addresses = dedupe(u.Addresses, func(a, b store.Address) bool {
-		a.Primary, b.Primary = false, false
-		return strings.EqualFold(store.AuditJSON(a), store.AuditJSON(b))
+		return strings.EqualFold(a.Formatted, b.Formatted) && strings.EqualFold(a.StreetAddress, b.StreetAddress) &&
+			strings.EqualFold(a.Locality, b.Locality) && strings.EqualFold(a.Region, b.Region) &&
+			strings.EqualFold(a.PostalCode, b.PostalCode) && strings.EqualFold(a.Country, b.Country) &&
+			strings.EqualFold(a.Type, b.Type)
 	}, func(a *store.Address) *bool { return &a.Primary })
 	u.Stores = dedupe(u.Stores, func(a, b string) bool { return a == b }, nil) // store ids are caseExact
 	for _, a := range [...]struct {
@@ -307,7 +309,8 @@ func settleMultiValued(u *store.User) error {
 }
 
 // dedupe drops the values of list identical to an earlier one (same), in
-// place; primary, when not nil, gives a value's primary flag, which the kept
+// place, comparing each value with those kept: callers cap the list first
+// (100 values, 1,000 stores); primary, when not nil, gives a value's primary flag, which the kept
 // value takes over.
 func dedupe[T any](list []T, same func(a, b T) bool, primary func(*T) *bool) []T {
 	if len(list) < 2 {
