@@ -216,3 +216,34 @@ func TestPatch_hugeListsRefusedFast(t *testing.T) {
 		assert.Equal(t, before, e.must(200, "GET", "/Users/"+id, "").Raw)
 	})
 }
+
+// TestPatch_aliasedKeysRefused: one pathless operation naming an attribute
+// twice under different spellings (plain and URN-qualified, dotted and
+// nested, an extension key and the extension object) would apply them in
+// whatever order a map gives: it is refused as a duplicate attribute, and
+// changes nothing.
+func TestPatch_aliasedKeysRefused(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		id := e.createUser("alias@x.com")
+		gid := e.createGroup("Alias Team")
+		before := e.must(200, "GET", "/Users/"+id, "").Raw
+		for _, value := range []string{
+			`{"displayName":"A","urn:ietf:params:scim:schemas:core:2.0:User:displayName":"B"}`,
+			`{"name.givenName":"A","name":{"givenName":"B"}}`,
+			`{"name":{"familyName":"A"},"name.givenName":"B"}`,
+			`{"` + ent + `:department":"A","` + ent + `":{"department":"B"}}`,
+			`{"` + roster + `:role":"agent","` + roster + `":{"role":"supervisor"}}`,
+		} {
+			r := e.must(400, "PATCH", "/Users/"+id, patch(`{"op":"replace","value":`+value+`}`))
+			assert.Equal(t, "invalidSyntax", r.Body["scimType"], value)
+			assert.Contains(t, r.Body["detail"], "twice", value)
+		}
+		assert.Equal(t, before, e.must(200, "GET", "/Users/"+id, "").Raw)
+		r := e.must(400, "PATCH", "/Groups/"+gid, patch(`{"op":"replace","value":{"displayName":"A","urn:ietf:params:scim:schemas:core:2.0:Group:displayName":"B"}}`))
+		assert.Equal(t, "invalidSyntax", r.Body["scimType"])
+		// Keys that do not overlap still apply together (Entra's aadOptscim062020 form).
+		r = e.must(200, "PATCH", "/Users/"+id, patch(`{"op":"replace","value":{"displayName":"D","name.givenName":"G","name.familyName":"F","`+ent+`:department":"X"}}`))
+		assert.Equal(t, "G", get(r.Body, "name.givenName"))
+		assert.Equal(t, "X", get(r.Body, ent+"|department"))
+	})
+}

@@ -175,6 +175,42 @@ type userPatch struct {
 	extRole string // the extension role, as far as it can be told from ExplicitRole
 	roleSet bool
 	rolesOK bool
+	keys    attrKeys // the attributes the current pathless operation names
+}
+
+// attrKeys records the attributes one pathless operation names, so that
+// one named twice under different spellings — plain and URN-qualified
+// (displayName, urn:…:User:displayName), dotted and nested (name.givenName,
+// name), a key of an extension and the extension's object — is refused: the
+// keys come out of a map in no set order, so which one won would be chance.
+type attrKeys struct {
+	whole map[string]string // schema:attr → the key that names it whole
+	parts map[string]string // schema:attr.sub → the key that names it
+	subOf map[string]string // schema:attr → a key that names one of its parts
+}
+
+func (a *attrKeys) add(p *patchPath, key string) error {
+	if a.whole == nil {
+		a.whole, a.parts, a.subOf = map[string]string{}, map[string]string{}, map[string]string{}
+	}
+	id := p.schema + ":" + p.attr
+	other, twice := a.whole[id]
+	if p.sub == "" {
+		if !twice {
+			other, twice = a.subOf[id]
+		}
+		a.whole[id] = key
+	} else {
+		if !twice {
+			other, twice = a.parts[id+"."+p.sub]
+		}
+		a.parts[id+"."+p.sub], a.subOf[id] = key, key
+	}
+	if twice {
+		return badRequest(typeInvalidSyntax, "attribute %q appears twice in one operation, also as %q: send it once",
+			truncate(key, 100), truncate(other, 100))
+	}
+	return nil
 }
 
 func applyUserPatch(u *store.User, ops []parsedOp) error {
@@ -206,6 +242,7 @@ func itoa(i int) string {
 
 func (up *userPatch) apply(op parsedOp) error {
 	if op.path == nil {
+		up.keys = attrKeys{}
 		return up.applyObject(op.kind, schemaUser, op.value, true)
 	}
 	return up.applyPath(op.kind, op.path, op.value, false)
@@ -235,6 +272,11 @@ func (up *userPatch) applyObject(kind opKind, schema string, value json.RawMessa
 		}
 		if err != nil {
 			return err
+		}
+		if pp.attr != "" {
+			if err := up.keys.add(pp, k); err != nil {
+				return err
+			}
 		}
 		if err := up.applyPath(kind, pp, v, true); err != nil {
 			return err
@@ -986,9 +1028,13 @@ func applyGroupOp(g *store.GroupUpdate, op parsedOp) error {
 		if err := json.Unmarshal(op.value, &obj); err != nil {
 			return badRequest(typeInvalidValue, "the value of an operation without a path must be an object")
 		}
+		var keys attrKeys
 		for k, v := range obj {
 			p, err := parsePatchPath(store.Groups, k)
 			if err != nil {
+				return err
+			}
+			if err := keys.add(p, k); err != nil {
 				return err
 			}
 			switch p.attr {
