@@ -138,3 +138,42 @@ func BenchmarkParseFilter(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRefuseWideObjects is the body a reviewer used against the
+// duplicate-key check: about 4.2 MB of 55 objects with 2,048 keys each,
+// refused for a duplicate key in the last one, after the whole body was
+// scanned (the handler on the memory store: the SCIM layer's own cost).
+func BenchmarkRefuseWideObjects(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"userName":"wide@x.com","x":[`)
+	for o := range 55 {
+		if o > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('{')
+		for k := range 2048 {
+			if k > 0 {
+				sb.WriteByte(',')
+			}
+			name := k
+			if o == 54 && k == 2047 {
+				name = 0 // the duplicate, last
+			}
+			fmt.Fprintf(&sb, `"attribute-%018d":%d`, name, k)
+		}
+		sb.WriteByte('}')
+	}
+	sb.WriteString(`]}`)
+	body := sb.String()
+	if len(body) > scim.MaxBodyBytes {
+		b.Fatalf("%d bytes: over the body limit", len(body))
+	}
+	e := newEnv(b, backends[0].open, 10)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if s := serve(b, e, http.MethodPost, "/Users", body); s != 400 {
+			b.Fatal(s)
+		}
+	}
+}

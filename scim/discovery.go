@@ -57,6 +57,7 @@ func (a *attrDef) req() *attrDef            { a.Required = true; return a }
 func (a *attrDef) exact() *attrDef          { a.CaseExact = true; return a }
 func (a *attrDef) multi() *attrDef          { a.MultiValued = true; return a }
 func (a *attrDef) ro() *attrDef             { a.Mutability = "readOnly"; return a }
+func (a *attrDef) always() *attrDef         { a.Returned = "always"; return a }
 func (a *attrDef) typ(t string) *attrDef    { a.Type = t; return a }
 func (a *attrDef) unique(u string) *attrDef { a.Uniqueness = u; return a }
 func (a *attrDef) canon(v ...string) *attrDef {
@@ -81,7 +82,7 @@ func multiValuedSubs(types ...string) []*attrDef {
 
 func buildDiscovery() discovery {
 	user := &schemaDef{ID: schemaUser, Name: "User", Description: "User Account", Attributes: []*attrDef{
-		str("id", "Unique identifier assigned by Roster.").exact().ro().unique("server"),
+		str("id", "Unique identifier assigned by Roster.").exact().ro().always().unique("server"),
 		str("externalId", "Identifier of the user in the provisioning client.").exact(),
 		str("userName", "Unique identifier of the user in the tenant, compared case-insensitively.").req().unique("server"),
 		str("name", "The components of the user's name.").subs(
@@ -96,7 +97,7 @@ func buildDiscovery() discovery {
 		str("preferredLanguage", "Preferred language (RFC 7231 Accept-Language)."),
 		str("locale", "Default location for localisation."),
 		str("timezone", "Time zone in IANA form."),
-		str("active", "Whether the user may sign in and holds a seat.").typ("boolean"),
+		str("active", "Whether the user may sign in and holds a seat; removing it deactivates the user.").typ("boolean"),
 		{Name: "password", Type: "string", Description: "Accepted and never stored.", Mutability: "writeOnly", Returned: "never", Uniqueness: "none"},
 		str("emails", "Email addresses.").multi().subs(multiValuedSubs("work", "home", "other")...),
 		str("phoneNumbers", "Phone numbers.").multi().subs(multiValuedSubs("work", "home", "mobile", "fax", "pager", "other")...),
@@ -104,29 +105,28 @@ func buildDiscovery() discovery {
 			str("formatted", "The full address."), str("streetAddress", "Street."), str("locality", "City."),
 			str("region", "State or region."), str("postalCode", "Postal code."), str("country", "Country (ISO 3166-1 alpha-2)."),
 			str("type", "The kind of address.").canon("work", "home", "other"), str("primary", "The primary address.").typ("boolean")),
-		str("roles", "The user's role: one primary value, the role the user holds.").multi().subs(multiValuedSubs()...),
+		str("roles", "The user's role: one primary value, the role the user holds, with the display and type sent with it. roles.type and roles.display cannot be filtered.").multi().subs(multiValuedSubs()...),
 		str("groups", "The groups (teams) the user belongs to; change them on the Group.").multi().ro().subs(
 			str("value", "The group's id.").ro(), str("$ref", "The group's URI.").typ("reference").refs("Group").ro(),
 			str("display", "The group's displayName.").ro(), str("type", "direct").ro().canon("direct")),
 	}}
 	group := &schemaDef{ID: schemaGroup, Name: "Group", Description: "Group (a team)", Attributes: []*attrDef{
-		str("id", "Unique identifier assigned by Roster.").exact().ro().unique("server"),
+		str("id", "Unique identifier assigned by Roster.").exact().ro().always().unique("server"),
 		str("externalId", "Identifier of the group in the provisioning client.").exact(),
 		str("displayName", "The group's name, unique in the tenant.").req().unique("server"),
 		str("members", "The members of the group.").multi().subs(
 			str("value", "The member's id.").exact().refs("User"), str("$ref", "The member's URI.").typ("reference").refs("User").ro(),
-			str("display", "The member's displayName.").ro(), str("type", "User").canon("User")),
+			str("display", "The member's displayName.").ro(), str("type", "User").ro().canon("User")),
 	}}
 	enterprise := &schemaDef{ID: schemaEnterprise, Name: "EnterpriseUser", Description: "Enterprise User", Attributes: []*attrDef{
 		str("employeeNumber", "Employee number."), str("costCenter", "Cost center."),
 		str("organization", "Organisation."), str("division", "Division."), str("department", "Department."),
 		str("manager", "The user's manager: {\"value\": id}; a bare id is accepted, \"\" removes it.").subs(
-			str("value", "The manager's id.").exact(), str("$ref", "The manager's URI.").typ("reference").refs("User").ro(),
-			str("displayName", "The manager's displayName.").ro()),
+			str("value", "The manager's id.").exact(), str("$ref", "The manager's URI.").typ("reference").refs("User").ro()),
 	}}
 	roster := &schemaDef{ID: schemaRoster, Name: "RosterUser", Description: "Roster user extension", Attributes: []*attrDef{
 		str("role", "The role the user holds: admin, supervisor, agent or a custom role. On write, the role the IdP assigns; read, the role in force."),
-		str("stores", "The stores the user may see.").multi(),
+		str("stores", "The stores the user may see, by store id (compared exactly, as the store catalogue does).").exact().multi(),
 		str("accessExpiresAt", "When an external user's access ends.").typ("dateTime"),
 		str("lastActiveAt", "The user's last sign-in.").typ("dateTime").ro(),
 		str("seat", "The seat the user holds.").ro().canon("consumed", "light", "none"),

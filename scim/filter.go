@@ -283,6 +283,12 @@ func (p *filterParser) value() (any, error) {
 					p.i = start
 					return nil, p.errorf("malformed string %s", truncate(lit, 60))
 				}
+				// encoding/json would turn a lone surrogate escape into U+FFFD.
+				var c jsonChecker
+				if _, _, err := c.scanString([]byte(lit), 1, false); err != nil {
+					p.i = start
+					return nil, p.errorf("malformed string %s: it has a lone UTF-16 surrogate escape", truncate(lit, 60))
+				}
 				return s, nil
 			}
 			p.i++

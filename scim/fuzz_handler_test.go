@@ -20,6 +20,10 @@ func FuzzHandler(f *testing.F) {
 		{"GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", ""},
 		{"PUT", "/Groups/g1?excludedAttributes=members", `{"displayName":"G2","members":[]}`},
 		{"GET", "/Users?startIndex=-1&count=99999999999999999999999&sortBy=meta.created&sortOrder=descending", ""},
+		{"POST", "/Users", `{"userName":"d1@x.test","user\u004eame":"root@x.test","\u0061ctive":true}`},
+		{"PUT", "/Users/u1", `{"userName":"\ud800@x.test","emails":[{"value":"a@x","primary":true},{"value":"b@x","primary":true}]}`},
+		{"PATCH", "/Users/u1", patch(`{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"schemas":["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"department":"D"}}`, `{"op":"remove","path":"active"}`)},
+		{"GET", "/Users?filter=roles%5Btype%20eq%20%22x%22%5D", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, []byte(s.body))

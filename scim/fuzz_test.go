@@ -54,6 +54,10 @@ var patchSeeds = []string{
 	`{"Operations":[{"op":"replace","path":"addresses[type eq \"work\"].locality","value":"Oslo"}]}`,
 	`{"Operations":[{"op":"remove","path":"members[value eq \"u1\" or value eq \"u2\"]"},{"op":"add","path":"members","value":[{"value":"u3"}]}]}`,
 	`{"Operations":[{"op":"replace","path":"id","value":"x"}]}`,
+	`{"Operations":[{"op":"replace","value":{"title":"a","t\u0069tle":"b"}}]}`,
+	`{"Operations":[{"op":"replace","path":"title","value":"\ud83d\u0041"}]}`,
+	`{"Operations":[{"op":"add","path":"emails","value":[{"value":"b@x","primary":true}]}]}`,
+	`{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"schemas":["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"department":"D"}}]}`,
 }
 
 func FuzzPatch(f *testing.F) {
@@ -96,6 +100,11 @@ func FuzzDecodeUser(f *testing.F) {
 		`{"userName":"b","emails":{"value":"b@x.com","primary":"True"},"active":"false","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":"m1"}}`,
 		`{"userName":"c","urn:ietf:params:scim:schemas:extension:roster:2.0:User":{"role":"admin","stores":"s1","accessExpiresAt":"2026-01-01T00:00:00Z"}}`,
 		`{"userName":"d","userName":"e"}`, `{"userName":"\u0000"}`, `[[[[`, `{"userName":5}`,
+		// Keys that decode to the same name, and lone surrogates.
+		`{"userName":"d1@x.test","user\u004eame":"root@x.test"}`, `{"userName":"a","active":false,"\u0061ctive":true}`,
+		`{"userName":"\ud800@x.test"}`, `{"userName":"a","title":"\udc00\ud800"}`, `{"userName":"\ud83d\ude00"}`,
+		`{"userName":"a","emails":[{"value":"a@x","primary":true},{"value":"b@x","primary":"True"}]}`,
+		`{"userName":"a","emails":[{"value":"a@x","type":"work"},{"value":"A@X","type":"work"}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/roster-dev/roster/access"
@@ -174,6 +175,42 @@ type userPatch struct {
 	extRole string // the extension role, as far as it can be told from ExplicitRole
 	roleSet bool
 	rolesOK bool
+	keys    attrKeys // the attributes the current pathless operation names
+}
+
+// attrKeys records the attributes one pathless operation names, so that
+// one named twice under different spellings — plain and URN-qualified
+// (displayName, urn:…:User:displayName), dotted and nested (name.givenName,
+// name), a key of an extension and the extension's object — is refused: the
+// keys come out of a map in no set order, so which one won would be chance.
+type attrKeys struct {
+	whole map[string]string // schema:attr → the key that names it whole
+	parts map[string]string // schema:attr.sub → the key that names it
+	subOf map[string]string // schema:attr → a key that names one of its parts
+}
+
+func (a *attrKeys) add(p *patchPath, key string) error {
+	if a.whole == nil {
+		a.whole, a.parts, a.subOf = map[string]string{}, map[string]string{}, map[string]string{}
+	}
+	id := p.schema + ":" + p.attr
+	other, twice := a.whole[id]
+	if p.sub == "" {
+		if !twice {
+			other, twice = a.subOf[id]
+		}
+		a.whole[id] = key
+	} else {
+		if !twice {
+			other, twice = a.parts[id+"."+p.sub]
+		}
+		a.parts[id+"."+p.sub], a.subOf[id] = key, key
+	}
+	if twice {
+		return badRequest(typeInvalidSyntax, "attribute %q appears twice in one operation, also as %q: send it once",
+			truncate(key, 100), truncate(other, 100))
+	}
+	return nil
 }
 
 func applyUserPatch(u *store.User, ops []parsedOp) error {
@@ -205,6 +242,7 @@ func itoa(i int) string {
 
 func (up *userPatch) apply(op parsedOp) error {
 	if op.path == nil {
+		up.keys = attrKeys{}
 		return up.applyObject(op.kind, schemaUser, op.value, true)
 	}
 	return up.applyPath(op.kind, op.path, op.value, false)
@@ -212,14 +250,19 @@ func (up *userPatch) apply(op parsedOp) error {
 
 // applyObject applies a pathless operation: each key of the object is a path
 // (dotted and URN-qualified keys included); a key naming an extension holds
-// that extension's attributes. readOnly keys (id, meta, groups…) are ignored,
-// as Okta sends the id inside a rename.
+// that extension's attributes. readOnly keys (id, meta, groups…) and
+// schemas are ignored, as Okta sends the id inside a rename.
 func (up *userPatch) applyObject(kind opKind, schema string, value json.RawMessage, top bool) error {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(value, &obj); err != nil {
 		return badRequest(typeInvalidValue, "the value of an operation without a path must be an object")
 	}
 	for k, v := range obj {
+		if !top && strings.EqualFold(k, "schemas") {
+			// An extension's value may repeat its schemas list, as the
+			// extension object of a POST may: ignored there too.
+			continue
+		}
 		var pp *patchPath
 		var err error
 		if top {
@@ -229,6 +272,11 @@ func (up *userPatch) applyObject(kind opKind, schema string, value json.RawMessa
 		}
 		if err != nil {
 			return err
+		}
+		if pp.attr != "" {
+			if err := up.keys.add(pp, k); err != nil {
+				return err
+			}
 		}
 		if err := up.applyPath(kind, pp, v, true); err != nil {
 			return err
@@ -271,7 +319,10 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 			up.extRole, up.roleSet = decodeRoleValue(s), true
 			return nil
 		case "stores":
-			return applyStringList(kind, p, value, &u.Stores)
+			if err := applyStringList(kind, p, value, &u.Stores); err != nil {
+				return err
+			}
+			return tooMany("stores", len(u.Stores), maxStores)
 		case "accessexpiresat":
 			if kind == opRemove || isNull(value) {
 				u.AccessExpiresAt = nil
@@ -307,7 +358,10 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 			return unknownAttr(p)
 		}
 		if kind == opRemove {
-			return badRequest(typeMutability, "active cannot be removed; replace it with false")
+			// /Schemas declares active readWrite and not required: removing
+			// it leaves it unassigned, which is not active.
+			u.Active = false
+			return nil
 		}
 		b, ok := parseBoolJSON(value)
 		if !ok || b == nil {
@@ -329,12 +383,18 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 		if err := applyMulti(kind, p, value, list); err != nil {
 			return err
 		}
+		if err := tooMany(p.attr, len(*list), maxMultiValues); err != nil {
+			return err
+		}
 		if p.attr == "roles" {
 			decodeRoles(*list)
 		}
 		return nil
 	case "addresses":
-		return applyAddresses(kind, p, value, &u.Addresses)
+		if err := applyAddresses(kind, p, value, &u.Addresses); err != nil {
+			return err
+		}
+		return tooMany("addresses", len(u.Addresses), maxMultiValues)
 	case "password":
 		return nil // accepted, never stored
 	case "id", "meta", "schemas", "groups":
@@ -344,6 +404,26 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 		return badRequest(typeMutability, "%s is read-only and cannot be changed", p.raw)
 	}
 	return unknownAttr(p)
+}
+
+// tooMany refuses a list of more than max values. A PATCH checks the value
+// of each operation and the list after it, before the next: adding to a
+// list compares each new value with those there, which must stay cheap
+// however many values a request sends.
+func tooMany(name string, n, max int) error {
+	if n > max {
+		return badRequest(typeInvalidValue, "%s has %d values; at most %d are accepted", multiValuedName(name), n, max)
+	}
+	return nil
+}
+
+// multiValuedName is the attribute name a PATCH path's lower-cased attr
+// stands for, for messages.
+func multiValuedName(attr string) string {
+	if attr == "phonenumbers" {
+		return "phoneNumbers"
+	}
+	return attr
 }
 
 func unknownAttr(p *patchPath) error {
@@ -482,6 +562,8 @@ func applyName(kind opKind, p *patchPath, value json.RawMessage, n *store.Name) 
 	return setString(kind, p, value, field)
 }
 
+// applyStringList applies an operation to the Roster extension's stores,
+// whose ids compare exactly (caseExact in /Schemas), as the catalogue does.
 func applyStringList(kind opKind, p *patchPath, value json.RawMessage, list *[]string) error {
 	var vals stringList
 	if !isNull(value) {
@@ -489,12 +571,15 @@ func applyStringList(kind opKind, p *patchPath, value json.RawMessage, list *[]s
 			return badRequest(typeInvalidValue, "%s must be an array of strings", p.raw)
 		}
 	}
+	if err := tooMany(p.raw, len(vals), maxStores); err != nil {
+		return err
+	}
 	switch kind {
 	case opReplace:
 		*list = vals
 	case opAdd:
 		for _, v := range vals {
-			if !containsFold(*list, v) {
+			if !slices.Contains(*list, v) {
 				*list = append(*list, v)
 			}
 		}
@@ -505,7 +590,7 @@ func applyStringList(kind opKind, p *patchPath, value json.RawMessage, list *[]s
 		}
 		out := (*list)[:0:0]
 		for _, v := range *list {
-			if !containsFold(vals, v) {
+			if !slices.Contains(vals, v) {
 				out = append(out, v)
 			}
 		}
@@ -617,7 +702,7 @@ func decodeMultiValues(p *patchPath, value json.RawMessage) ([]store.MultiValue,
 	if err := json.Unmarshal(value, &vals); err != nil {
 		return nil, badRequest(typeInvalidValue, "%s must be an array of objects with value, type, display and primary", p.raw)
 	}
-	return vals, nil
+	return vals, tooMany(p.raw, len(vals), maxMultiValues)
 }
 
 func applyMulti(kind opKind, p *patchPath, value json.RawMessage, list *[]store.MultiValue) error {
@@ -760,7 +845,7 @@ func decodeAddresses(p *patchPath, value json.RawMessage) ([]store.Address, erro
 	if err := json.Unmarshal(value, &vals); err != nil {
 		return nil, badRequest(typeInvalidValue, "%s must be an array of address objects", p.raw)
 	}
-	return vals, nil
+	return vals, tooMany(p.raw, len(vals), maxMultiValues)
 }
 
 func setAddressSub(kind opKind, p *patchPath, value json.RawMessage, a *store.Address) error {
@@ -943,9 +1028,13 @@ func applyGroupOp(g *store.GroupUpdate, op parsedOp) error {
 		if err := json.Unmarshal(op.value, &obj); err != nil {
 			return badRequest(typeInvalidValue, "the value of an operation without a path must be an object")
 		}
+		var keys attrKeys
 		for k, v := range obj {
 			p, err := parsePatchPath(store.Groups, k)
 			if err != nil {
+				return err
+			}
+			if err := keys.add(p, k); err != nil {
 				return err
 			}
 			switch p.attr {

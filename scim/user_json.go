@@ -196,8 +196,17 @@ func (in *userIn) apply(u *store.User, create bool) error {
 	return checkUser(u)
 }
 
+// The most values of one multi-valued attribute: emails, phoneNumbers,
+// addresses, roles; the Roster extension's stores.
+const (
+	maxMultiValues = 100
+	maxStores      = 1000
+)
+
 // checkUser checks every string of a user: length, UTF-8, NUL (the store
-// checks the main ones; this covers the rest with the attribute's name).
+// checks the main ones; this covers the rest with the attribute's name) and
+// the size of its lists, then settles its multi-valued attributes
+// (settleMultiValued).
 func checkUser(u *store.User) error {
 	check := func(field, v string) error {
 		switch {
@@ -227,8 +236,8 @@ func checkUser(u *store.User) error {
 		n string
 		v []store.MultiValue
 	}{{"emails", u.Emails}, {"phoneNumbers", u.PhoneNumbers}, {"roles", u.Roles}} {
-		if len(list.v) > 100 {
-			return badRequest(typeInvalidValue, "%s has %d values; at most 100 are accepted", list.n, len(list.v))
+		if err := tooMany(list.n, len(list.v), maxMultiValues); err != nil {
+			return err
 		}
 		for _, v := range list.v {
 			for _, s := range [...]string{v.Value, v.Type, v.Display} {
@@ -238,8 +247,8 @@ func checkUser(u *store.User) error {
 			}
 		}
 	}
-	if len(u.Addresses) > 100 {
-		return badRequest(typeInvalidValue, "addresses has %d values; at most 100 are accepted", len(u.Addresses))
+	if err := tooMany("addresses", len(u.Addresses), maxMultiValues); err != nil {
+		return err
 	}
 	for _, a := range u.Addresses {
 		for _, s := range [...]string{a.Formatted, a.StreetAddress, a.Locality, a.Region, a.PostalCode, a.Country, a.Type} {
@@ -248,13 +257,16 @@ func checkUser(u *store.User) error {
 			}
 		}
 	}
-	if len(u.Stores) > 1000 {
-		return badRequest(typeInvalidValue, "stores has %d values; at most 1000 are accepted", len(u.Stores))
+	if err := tooMany("stores", len(u.Stores), maxStores); err != nil {
+		return err
 	}
 	for _, s := range u.Stores {
 		if err := check("stores", s); err != nil {
 			return err
 		}
+	}
+	if err := settleMultiValued(u); err != nil { // after the caps above: it compares values pairwise
+		return err
 	}
 	if strings.TrimSpace(u.UserName) == "" {
 		return badRequest(typeInvalidValue, "userName is required")
@@ -347,7 +359,7 @@ func (h *handler) userView(base string, u *store.User, groups []store.Group, now
 		o.Name = &n
 	}
 	if u.Role != "" {
-		o.Roles = []store.MultiValue{{Value: u.Role, Primary: true}}
+		o.Roles = []store.MultiValue{shownRole(u)}
 	}
 	seat := seatName(u.Seat)
 	if store.Expired(u.AccessExpiresAt, now) {
@@ -366,6 +378,25 @@ func (h *handler) userView(base string, u *store.User, groups []store.Group, now
 		o.Groups = append(o.Groups, refOut{Value: g.ID, Ref: base + "/Groups/" + g.ID, Display: g.DisplayName, Type: "direct"})
 	}
 	return o
+}
+
+// shownRole is the one value of roles a user is shown with: the role they
+// hold, primary, with the display and type the IdP sent with that role in
+// the core roles attribute (the primary such value first), if it did. A role
+// that comes from the Roster extension, a group mapping or the tenant's
+// default has none.
+func shownRole(u *store.User) store.MultiValue {
+	v := store.MultiValue{Value: u.Role, Primary: true}
+	found := false
+	for _, r := range u.Roles {
+		if store.CanonicalRole(r.Value) == u.Role && (!found || r.Primary) {
+			v.Display, v.Type, found = r.Display, r.Type, true
+			if r.Primary {
+				break
+			}
+		}
+	}
+	return v
 }
 
 // seatName is the Roster extension's seat value (DESIGN.md).

@@ -158,7 +158,33 @@ func userFilter(s string) (store.Filter, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := roleSubFilter(f); err != nil {
+		return nil, err
+	}
 	return rewriteRoles(f), nil
+}
+
+// roleSubFilter refuses filters on roles.type and roles.display: a user is
+// shown with the type and display the IdP sent with the role they hold, which
+// no store column keeps apart from the other values the IdP sent, so such a
+// filter could not find exactly what a GET shows.
+func roleSubFilter(f store.Filter) error {
+	var err error
+	mapLeaves(f, func(leaf store.Filter) store.Filter {
+		if vp, ok := leaf.(store.ValuePath); ok && vp.Attr == "roles" {
+			mapLeaves(vp.Filter, func(in store.Filter) store.Filter {
+				if c, ok := in.(store.Compare); ok && err == nil {
+					switch strings.ToLower(c.Attr) {
+					case "type", "display":
+						err = badRequest(typeInvalidFilter, "roles.%s cannot be filtered; filter on roles.value (the role the user holds) or roles.primary", strings.ToLower(c.Attr))
+					}
+				}
+				return in
+			})
+		}
+		return leaf
+	})
+	return err
 }
 
 // alwaysTrue and alwaysFalse are filters of constant value (every user has an id).
@@ -168,8 +194,8 @@ var (
 )
 
 // rewriteRoles turns value paths on roles into comparisons on the resolved
-// role (roster.role): the shown roles value is that role, primary is true,
-// type and display are empty.
+// role (roster.role): the shown roles value is that role, primary is true
+// (type and display are refused by roleSubFilter).
 func rewriteRoles(f store.Filter) store.Filter {
 	return mapLeaves(f, func(leaf store.Filter) store.Filter {
 		if vp, ok := leaf.(store.ValuePath); ok && vp.Attr == "roles" {
@@ -208,7 +234,7 @@ func roleCompare(f store.Filter) store.Filter {
 			return alwaysTrue
 		}
 		return alwaysFalse
-	default: // type, display: empty
+	default: // type and display are refused before (roleSubFilter)
 		if constCompare("", c.Op, c.Value) {
 			return alwaysTrue
 		}

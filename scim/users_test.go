@@ -186,7 +186,8 @@ func TestUsers_roles(t *testing.T) {
 		}
 		sup := e.must(201, "POST", "/Users", `{"userName":"sup@x.com","roles":[{"primary":"True","type":"WindowsAzureActiveDirectoryRole","value":"supervisor"}]}`)
 		assert.Equal(t, "supervisor", get(sup.Body, roster+"|role"))
-		assert.Equal(t, []any{map[string]any{"value": "supervisor", "primary": true}}, sup.Body["roles"])
+		assert.Equal(t, []any{map[string]any{"value": "supervisor", "primary": true, "type": "WindowsAzureActiveDirectoryRole"}}, sup.Body["roles"],
+			"the role held, with the type sent with it")
 		ext := e.must(201, "POST", "/Users", `{"userName":"ext@x.com","`+roster+`":{"role":"supervisor","stores":["s1","s2"]},"roles":[{"value":"agent"}]}`)
 		assert.Equal(t, "supervisor", get(ext.Body, roster+"|role"), "the extension role beats the core roles")
 		assert.Equal(t, []any{"s1", "s2"}, get(ext.Body, roster+"|stores"))

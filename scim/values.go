@@ -266,3 +266,78 @@ func decodeRoles(roles []store.MultiValue) []store.MultiValue {
 	}
 	return roles
 }
+
+// settleMultiValued applies RFC 7643 §2.4 to the multi-valued attributes of
+// a user about to be written (POST, PUT, and the result of a PATCH):
+//
+//   - Identical values are kept once. Two values are identical when every
+//     sub-attribute but primary is equal, compared case-insensitively: all
+//     of Roster's multi-valued sub-attributes (value, type, display, the
+//     address parts) are caseExact false in /Schemas; store ids, which are
+//     caseExact, compare exactly. The first of them stays, in its place,
+//     primary when any of them was.
+//   - At most one value is primary; two are 400 invalidValue naming the
+//     attribute.
+func settleMultiValued(u *store.User) error {
+	sameMV := func(a, b store.MultiValue) bool {
+		return strings.EqualFold(a.Value, b.Value) && strings.EqualFold(a.Type, b.Type) && strings.EqualFold(a.Display, b.Display)
+	}
+	u.Emails = dedupe(u.Emails, sameMV, func(v *store.MultiValue) *bool { return &v.Primary })
+	u.PhoneNumbers = dedupe(u.PhoneNumbers, sameMV, func(v *store.MultiValue) *bool { return &v.Primary })
+	u.Roles = dedupe(u.Roles, sameMV, func(v *store.MultiValue) *bool { return &v.Primary })
+	u.Addresses = dedupe(u.Addresses, func(a, b store.Address) bool {
+		return strings.EqualFold(a.Formatted, b.Formatted) && strings.EqualFold(a.StreetAddress, b.StreetAddress) &&
+			strings.EqualFold(a.Locality, b.Locality) && strings.EqualFold(a.Region, b.Region) &&
+			strings.EqualFold(a.PostalCode, b.PostalCode) && strings.EqualFold(a.Country, b.Country) &&
+			strings.EqualFold(a.Type, b.Type)
+	}, func(a *store.Address) *bool { return &a.Primary })
+	u.Stores = dedupe(u.Stores, func(a, b string) bool { return a == b }, nil) // store ids are caseExact
+	for _, a := range [...]struct {
+		name    string
+		primary int
+	}{
+		{"emails", countPrimary(u.Emails, func(v store.MultiValue) bool { return v.Primary })},
+		{"phoneNumbers", countPrimary(u.PhoneNumbers, func(v store.MultiValue) bool { return v.Primary })},
+		{"roles", countPrimary(u.Roles, func(v store.MultiValue) bool { return v.Primary })},
+		{"addresses", countPrimary(u.Addresses, func(v store.Address) bool { return v.Primary })},
+	} {
+		if a.primary > 1 {
+			return badRequest(typeInvalidValue, "%s has %d values with primary true; at most one value of a multi-valued attribute may be primary (RFC 7643 §2.4)", a.name, a.primary)
+		}
+	}
+	return nil
+}
+
+// dedupe drops the values of list identical to an earlier one (same), in
+// place, comparing each value with those kept: callers cap the list first
+// (100 values, 1,000 stores); primary, when not nil, gives a value's primary flag, which the kept
+// value takes over.
+func dedupe[T any](list []T, same func(a, b T) bool, primary func(*T) *bool) []T {
+	if len(list) < 2 {
+		return list
+	}
+	out := list[:0]
+next:
+	for _, v := range list {
+		for i := range out {
+			if same(out[i], v) {
+				if primary != nil && *primary(&v) {
+					*primary(&out[i]) = true
+				}
+				continue next
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func countPrimary[T any](list []T, primary func(T) bool) int {
+	n := 0
+	for _, v := range list {
+		if primary(v) {
+			n++
+		}
+	}
+	return n
+}

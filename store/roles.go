@@ -302,10 +302,42 @@ const (
 )
 
 // SameUser says whether a write of after would change nothing of before that
-// a caller can set (Version, timestamps and the derived seat aside).
+// a caller can set (Version, timestamps and the derived seat aside). An empty
+// list is the same as none, and times compare as instants, as the stores
+// keep them. UpdateUser and ImportUser write nothing — no new version, no
+// audit or seat event — for a change that leaves the user the same, so that
+// an IdP re-sending what is stored (RFC 7644 §3.5.2.1) does not invalidate
+// ETags.
 func SameUser(before, after User) bool {
 	after.Version, after.CreatedAt, after.UpdatedAt, after.Seat = before.Version, before.CreatedAt, before.UpdatedAt, before.Seat
-	return AuditJSON(before) == AuditJSON(after)
+	return AuditJSON(sameForm(before)) == AuditJSON(sameForm(after))
+}
+
+// sameForm is u with empty lists as none and times in UTC at the stores'
+// precision, for SameUser.
+func sameForm(u User) User {
+	u = u.Clone()
+	if len(u.Emails) == 0 {
+		u.Emails = nil
+	}
+	if len(u.PhoneNumbers) == 0 {
+		u.PhoneNumbers = nil
+	}
+	if len(u.Addresses) == 0 {
+		u.Addresses = nil
+	}
+	if len(u.Roles) == 0 {
+		u.Roles = nil
+	}
+	if len(u.Stores) == 0 {
+		u.Stores = nil
+	}
+	for _, t := range []*time.Time{u.AccessExpiresAt, u.LastActiveAt} {
+		if t != nil {
+			*t = Timestamp(*t)
+		}
+	}
+	return u
 }
 
 // TeamError refuses an import's team: unknown, or a role group.

@@ -416,6 +416,8 @@ type Store interface {
 	GetUser(ctx context.Context, tenantID, id string) (User, error)
 	GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error)
 	ListUsers(ctx context.Context, tenantID string, q UserQuery) (UserPage, error)
+	// UpdateUser writes nothing (same Version and UpdatedAt, no audit or
+	// seat event) when fn leaves the user as stored (SameUser).
 	UpdateUser(ctx context.Context, tenantID, id string, by Actor, fn func(*User) error) (User, error)
 	DeleteUser(ctx context.Context, tenantID, id string, by Actor) error
 
@@ -425,6 +427,10 @@ type Store interface {
 	CreateGroup(ctx context.Context, tenantID string, g Group, by Actor) (Group, error)
 	GetGroup(ctx context.Context, tenantID, id string, withMembers bool) (Group, error)
 	ListGroups(ctx context.Context, tenantID string, q GroupQuery) (GroupPage, error)
+	// UpdateGroup writes nothing when the name and externalId stay
+	// (GroupUnchanged) and the member operations add only present members
+	// and remove only absent ones; unknown member ids are refused all the
+	// same.
 	UpdateGroup(ctx context.Context, tenantID, id string, by Actor, fn func(*GroupUpdate) error) (Group, error)
 	DeleteGroup(ctx context.Context, tenantID, id string, by Actor) error
 	UserGroups(ctx context.Context, tenantID, userID string) ([]Group, error)

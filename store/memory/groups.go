@@ -31,24 +31,43 @@ func (t *tenant) unknownMembers(ops []store.MemberOp) error {
 	return nil
 }
 
-func applyMembers(members map[string]bool, ops []store.MemberOp) {
+func applyMembers(members map[string]bool, ops []store.MemberOp) (touched int) {
 	for _, op := range ops {
 		switch op.Kind {
 		case store.MembersAdd:
 			for _, id := range op.UserIDs {
-				members[id] = true
+				if !members[id] {
+					members[id] = true
+					touched++
+				}
 			}
 		case store.MembersRemove:
 			for _, id := range op.UserIDs {
-				delete(members, id)
+				if members[id] {
+					delete(members, id)
+					touched++
+				}
 			}
 		case store.MembersReplace:
-			clear(members)
+			keep := make(map[string]bool, len(op.UserIDs))
 			for _, id := range op.UserIDs {
-				members[id] = true
+				keep[id] = true
+			}
+			for id := range members {
+				if !keep[id] {
+					delete(members, id)
+					touched++
+				}
+			}
+			for id := range keep {
+				if !members[id] {
+					members[id] = true
+					touched++
+				}
 			}
 		}
 	}
+	return touched
 }
 
 // setMembers applies membership changes to the group.
@@ -275,7 +294,11 @@ func (s *Store) UpdateGroup(_ context.Context, tenantID, id string, by store.Act
 	// Members whose role a role group decides re-resolve in this change.
 	rc := t.roleContext()
 	ch := &groupChange{rec: rec, name: g.DisplayName, members: maps.Clone(rec.members)}
-	applyMembers(ch.members, up.Members)
+	if applyMembers(ch.members, up.Members) == 0 && store.GroupUnchanged(rec.g, g, nil) {
+		// Every operation added only present members and removed only
+		// absent ones (the row count PostgreSQL's statements affect).
+		return t.view(rec, false), nil
+	}
 	moves, err := t.planMoves(membersOfChange(rc, rec.g.DisplayName, rec.members, ch), rc, ch, by, now, nil)
 	if err != nil {
 		return store.Group{}, err

@@ -150,6 +150,9 @@ func (s *Store) updateUser(t *tenant, id string, by store.Actor, fn func(*store.
 	if err := store.ValidateUser(&u); err != nil {
 		return store.User{}, err
 	}
+	if store.SameUser(old, u) {
+		return old.Clone(), nil // nothing to write: no new version, no audit or seat event
+	}
 	if err := t.checkStores(u.Stores); err != nil {
 		return store.User{}, err
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -264,17 +265,22 @@ where m.tenant_id = $1 and m.group_id = $2 and not exists (select from unnest($3
 
 // memberDelta reads the results of queueMemberOps' statements: the change of
 // the member count.
-func memberDelta(br pgx.BatchResults, signs []int64) (int64, error) {
-	var delta int64
+// touched is how many rows they inserted or deleted.
+func memberDelta(br pgx.BatchResults, signs []int64) (delta, touched int64, err error) {
 	for _, sign := range signs {
 		tag, err := br.Exec()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		delta += sign * tag.RowsAffected()
+		touched += tag.RowsAffected()
 	}
-	return delta, nil
+	return delta, touched, nil
 }
+
+// errGroupUnchanged rolls back an UpdateGroup whose membership operations
+// changed no row and whose attributes are the same: nothing is written.
+var errGroupUnchanged = errors.New("group unchanged")
 
 func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group, by store.Actor) (store.Group, error) {
 	if !keysOK(tenantID) {
@@ -622,7 +628,7 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 				return err
 			}
 		}
-		delta, err := memberDelta(br, signs)
+		delta, touched, err := memberDelta(br, signs)
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
@@ -635,6 +641,12 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 			if err := checkLive(ctx, tx, tenantID, asked); err != nil {
 				return err
 			}
+		}
+		if touched == 0 && store.GroupUnchanged(old, g, nil) {
+			// Every operation added only present members and removed only
+			// absent ones: roll back the version bump, write nothing.
+			out = old
+			return callerErr{errGroupUnchanged}
 		}
 
 		// Then the counter, and the audit event with the count it ends at.
@@ -666,6 +678,9 @@ returning members`, tenantID, id, delta)
 		}
 		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "membership of role group "+g.DisplayName)
 	})
+	if errors.Is(err, errGroupUnchanged) {
+		return out, nil
+	}
 	if err != nil {
 		return store.Group{}, err
 	}

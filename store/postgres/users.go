@@ -558,6 +558,10 @@ func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, ol
 		if err := store.ValidateUser(&u); err != nil {
 			return callerErr{err}
 		}
+		if store.SameUser(old, u) {
+			out = old // nothing to write: no new version, no audit or seat event
+			return nil
+		}
 		now := s.clock()
 		u.ID, u.TenantID, u.CreatedAt, u.Version, u.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, old.Version+1, now
 		if in == nil {

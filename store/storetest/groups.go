@@ -166,9 +166,9 @@ func testDeleteUserLeavesGroups(t *testing.T, open Factory) {
 }
 
 // testGroupNoOpUpdate: an update that changes nothing (Okta re-sends the
-// current displayName with every group push) writes nothing: the version
-// and the audit trail stay as they were, so ETags stay valid. A change of
-// case is a rename and does write.
+// current displayName with every group push; an IdP re-adds a member) writes
+// nothing: the version and the audit trail stay as they were, so ETags stay
+// valid. A change of case is a rename and does write.
 func testGroupNoOpUpdate(t *testing.T, open Factory) {
 	s := open(t, NewClock().Now)
 	newTenant(t, s, "acme", 10)
@@ -189,6 +189,27 @@ func testGroupNoOpUpdate(t *testing.T, open Factory) {
 	assert.Equal(t, g.Version, same.Version, "no change, no new version")
 	assert.Equal(t, 1, same.MemberCount)
 	assert.Equal(t, before, audit(), "no change, no audit event")
+
+	// Membership operations that add no absent member and remove no
+	// present one change nothing either (an IdP re-sending a member).
+	b := newUser(t, s, "acme", "b@x.com", true)
+	before = audit()
+	for name, fn := range map[string]func(*store.GroupUpdate){
+		"add a present member":      func(u *store.GroupUpdate) { u.Add(a.ID) },
+		"remove an absent member":   func(u *store.GroupUpdate) { u.Remove(b.ID) },
+		"replace with the same set": func(u *store.GroupUpdate) { u.Replace(a.ID) },
+		"all three":                 func(u *store.GroupUpdate) { u.Add(a.ID); u.Remove(b.ID); u.Replace(a.ID) },
+	} {
+		same, err := s.UpdateGroup(ctx, "acme", g.ID, token, func(u *store.GroupUpdate) error { fn(u); return nil })
+		require.NoError(t, err, name)
+		assert.Equal(t, g.Version, same.Version, name)
+		assert.Equal(t, g.UpdatedAt, same.UpdatedAt, name)
+		assert.Equal(t, 1, same.MemberCount, name)
+	}
+	assert.Equal(t, before, audit(), "no change, no audit event")
+	_, err = s.UpdateGroup(ctx, "acme", g.ID, token, func(u *store.GroupUpdate) error { u.Add(a.ID, "no-such-user"); return nil })
+	var unknown *store.UnknownMembersError
+	require.ErrorAs(t, err, &unknown, "an unknown member is refused even when nothing else changes")
 
 	renamed, err := s.UpdateGroup(ctx, "acme", g.ID, token, func(u *store.GroupUpdate) error {
 		u.Group.DisplayName = "SUPPORT"

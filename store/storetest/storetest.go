@@ -73,6 +73,7 @@ func Run(t *testing.T, open Factory) {
 		{"Groups_concurrentAddsKeepAll", testGroupConcurrentAdds},
 		{"Groups_deleteUserLeavesGroups", testDeleteUserLeavesGroups},
 		{"Groups_noOpUpdateWritesNothing", testGroupNoOpUpdate},
+		{"Users_noOpUpdateWritesNothing", testUserNoOpUpdate},
 		{"Groups_deleteUserRacingAddsLeavesNoMembership", testDeleteUserRacesAdd},
 		{"Groups_deleteGroupDeletesMemberships", testDeleteGroupDeletesMemberships},
 		{"Groups_deleteTenantDeletesMemberships", testDeleteTenantDeletesMemberships},

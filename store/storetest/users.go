@@ -481,3 +481,58 @@ func testPagingStable(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Equal(t, ids(one.Users), ids(first.Users))
 }
+
+// testUserNoOpUpdate: an UpdateUser whose closure changes nothing a caller
+// can set (an IdP re-sending what is stored; RFC 7644 §3.5.2.1) writes
+// nothing: the same version and UpdatedAt, no audit event, no seat event.
+// An empty list and an absent one are the same. Any real change still writes.
+func testUserNoOpUpdate(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	exp := clock.Now().Add(48 * time.Hour)
+	u, err := s.CreateUser(ctx, "acme", store.User{UserName: "a@x.com", Active: true, DisplayName: "Ann",
+		Emails: []store.MultiValue{{Value: "a@x.com", Type: "work", Primary: true}}, UserType: "External",
+		AccessExpiresAt: &exp}, token)
+	require.NoError(t, err)
+	counts := func() (int, int) {
+		audit, err := s.ListAudit(ctx, "acme", store.EventQuery{Limit: 1000})
+		require.NoError(t, err)
+		seats, err := s.ListSeatEvents(ctx, "acme", store.EventQuery{Limit: 1000})
+		require.NoError(t, err)
+		return len(audit), len(seats)
+	}
+	audit, seats := counts()
+	clock.Advance(time.Hour)
+	for name, fn := range map[string]func(*store.User) error{
+		"nothing":          func(*store.User) error { return nil },
+		"the same values":  func(x *store.User) error { x.DisplayName, x.Active = "Ann", true; return nil },
+		"empty for absent": func(x *store.User) error { x.PhoneNumbers, x.Stores = []store.MultiValue{}, []string{}; return nil },
+		"the same role":    func(x *store.User) error { x.Role = store.RoleAgent; return nil },
+		"a copy of a time": func(x *store.User) error { e := exp.UTC(); x.AccessExpiresAt = &e; return nil },
+		"a rebuilt list": func(x *store.User) error {
+			x.Emails = []store.MultiValue{{Value: "a@x.com", Type: "work", Primary: true}}
+			return nil
+		},
+	} {
+		got, err := s.UpdateUser(ctx, "acme", u.ID, token, fn)
+		require.NoError(t, err, name)
+		assert.Equal(t, u.Version, got.Version, name)
+		assert.Equal(t, u.UpdatedAt, got.UpdatedAt, name)
+		assert.Equal(t, u.Role, got.Role, name)
+		assert.Equal(t, u.Seat, got.Seat, name)
+	}
+	a, se := counts()
+	assert.Equal(t, audit, a, "no audit event")
+	assert.Equal(t, seats, se, "no seat event")
+	stored, err := s.GetUser(ctx, "acme", u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, u.Version, stored.Version)
+
+	got, err := s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.DisplayName = "ann"; return nil })
+	require.NoError(t, err)
+	assert.Equal(t, u.Version+1, got.Version, "a change of case is a change")
+	assert.Equal(t, store.Timestamp(clock.Now()), got.UpdatedAt)
+	a, _ = counts()
+	assert.Equal(t, audit+1, a)
+}
