@@ -98,7 +98,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/tenants/{id}/audit", a.listAudit)
 	// The operator trail: events that outlive a tenant (tenant.deleted).
 	route("GET /admin/v1/audit", a.listOperatorAudit)
-	route("GET /admin/v1/tenants/{id}/seats", a.getSeats)              // admin/seats.go
+	route("GET /admin/v1/tenants/{id}/seats", a.getSeats) // admin/seats.go
 	route("GET /admin/v1/tenants/{id}/seats/events", a.listSeatEvents)
 	// Roles, mappings, teams, approvals (admin/roles.go); bulk role
 	// change (admin/users.go); CSV import (admin/import.go).
