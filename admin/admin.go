@@ -98,9 +98,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/tenants/{id}/audit", a.listAudit)
 	// The operator trail: events that outlive a tenant (tenant.deleted).
 	route("GET /admin/v1/audit", a.listOperatorAudit)
-	route("GET /admin/v1/tenants/{id}/seats", a.getSeats)              // issue 5: admin/seats.go
-	route("GET /admin/v1/tenants/{id}/seats/events", a.listSeatEvents) // issue 5
-	// Issue 6: roles, mappings, teams, approvals (admin/roles.go); bulk role
+	route("GET /admin/v1/tenants/{id}/seats", a.getSeats) // admin/seats.go
+	route("GET /admin/v1/tenants/{id}/seats/events", a.listSeatEvents)
+	// Roles, mappings, teams, approvals (admin/roles.go); bulk role
 	// change (admin/users.go); CSV import (admin/import.go).
 	route("GET /admin/v1/tenants/{id}/roles", a.listRoles)
 	route("POST /admin/v1/tenants/{id}/roles", a.createRole)
@@ -117,7 +117,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	// Long work (admin/jobs.go): a large import is a job.
 	route("GET /admin/v1/tenants/{id}/jobs/{jobID}", a.getJob)
 	route("GET /admin/v1/tenants/{id}/jobs/{jobID}/results", a.jobResults)
-	// Issue 7: the store catalogue (admin/stores.go) and the dormant-seat report (admin/reports.go).
+	// The store catalogue (admin/stores.go) and the dormant-seat report (admin/reports.go).
 	route("GET /admin/v1/tenants/{id}/stores", a.listStores)
 	route("POST /admin/v1/tenants/{id}/stores", a.createStore)
 	route("PATCH /admin/v1/tenants/{id}/stores/{store}", a.renameStore)
@@ -230,15 +230,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch {
 	case errors.As(err, &e):
-	case errors.As(err, &exists): // issue 7: names the role the user holds
+	case errors.As(err, &exists): // names the role the user holds
 		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: exists.Error()}
 	case errors.As(err, &conflict):
 		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflict.Error()}
 	case errors.As(err, &inv):
 		e = invalid(FieldError{Field: inv.Field, Message: inv.Reason})
-	case errors.As(err, &unknownStores): // issue 7: users' stores outside the catalogue
+	case errors.As(err, &unknownStores): // users' stores outside the catalogue
 		e = invalid(FieldError{Field: "stores", Message: unknownStores.Error()})
-	case errors.Is(err, store.ErrSeatLimit): // issue 5: "10 of 10 seats are in use on tenant acme; …"
+	case errors.Is(err, store.ErrSeatLimit): // "10 of 10 seats are in use on tenant acme; …"
 		e = &Error{Status: http.StatusForbidden, Code: "seat_limit", Message: err.Error()}
 	case errors.Is(err, store.ErrNotFound):
 		e = notFound("not found")

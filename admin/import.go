@@ -1,6 +1,6 @@
 package admin
 
-// Bulk onboarding by CSV (issue 6): POST /admin/v1/tenants/{id}/users/import.
+// Bulk onboarding by CSV: POST /admin/v1/tenants/{id}/users/import.
 //
 // The body is text/csv with a header row. Columns (case-insensitive, any
 // order): email (required), userName (default: the email), givenName,

@@ -12,7 +12,7 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// Reports (issue 7): GET /admin/v1/tenants/{id}/reports/dormant?days=N.
+// Reports: GET /admin/v1/tenants/{id}/reports/dormant?days=N.
 
 // defaultDormantDays is the window when days is not given.
 const defaultDormantDays = 30

@@ -1,6 +1,6 @@
 package admin
 
-// Roles (issue 6): built-in and custom roles, group → role mappings, teams,
+// Roles: built-in and custom roles, group → role mappings, teams,
 // and the approval queue of privileged grants over SCIM.
 
 import (

@@ -1,6 +1,6 @@
 package admin
 
-// Seats and billing (issue 5): the seat report, the seat ledger, and the
+// Seats and billing: the seat report, the seat ledger, and the
 // contract part of a tenant's POST/PATCH (contract_start; seats lowered wait
 // for the renewal). Every number comes from package licensing; this file only
 // reads the store and renders.

@@ -7,7 +7,7 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// The store catalogue (issue 7): the stores a tenant's users may be given
+// The store catalogue: the stores a tenant's users may be given
 // access to. A user's stores are checked against it in every user write.
 
 type storeView struct {

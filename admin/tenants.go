@@ -25,7 +25,7 @@ type tenantView struct {
 	Settings  store.Settings     `json:"settings"`
 	CreatedAt time.Time          `json:"created_at"`
 	UpdatedAt time.Time          `json:"updated_at"`
-	Contract  tenantContractView `json:"contract"` // seats, issue 5: admin/seats.go
+	Contract  tenantContractView `json:"contract"` // seats: admin/seats.go
 	// SCIMReady is on GET of one tenant only (it reads the SAML configuration
 	// and the tokens): admin/readiness.go.
 	SCIMReady *scimReadyView `json:"scim_ready,omitempty"`
@@ -54,7 +54,7 @@ type tenantInput struct {
 	Seats         *int                       `json:"seats"`
 	Addons        *[]string                  `json:"addons"`
 	Settings      map[string]json.RawMessage `json:"settings"`
-	ContractStart *string                    `json:"contract_start"` // seats, issue 5: admin/seats.go applyContract
+	ContractStart *string                    `json:"contract_start"` // seats: admin/seats.go applyContract
 }
 
 // apply checks every given field and applies the good ones to t; it returns
@@ -179,7 +179,7 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request) error {
 		bad = append(bad, FieldError{"plan", "is required; plans: " + strings.Join(licensing.PlanIDs(), ", ")})
 	}
 	bad = append(bad, in.apply(&t, nil)...)
-	bad = append(bad, applyContract(store.Tenant{}, &t, in, a.now())...) // seats, issue 5
+	bad = append(bad, applyContract(store.Tenant{}, &t, in, a.now())...) // seats (admin/seats.go)
 	if len(bad) > 0 {
 		return invalid(bad...)
 	}
@@ -215,7 +215,7 @@ func (a *API) tenant(r *http.Request) (store.Tenant, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return t, notFound("no tenant %q", id)
 	}
-	return licensing.Roll(t, a.now()), err // a seat reduction due at the renewal shows in force (issue 5)
+	return licensing.Roll(t, a.now()), err // a seat reduction due at the renewal shows in force
 }
 
 func (a *API) getTenant(w http.ResponseWriter, r *http.Request) error {
@@ -252,7 +252,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request) error {
 	updated, err := a.store.UpdateTenant(r.Context(), t.ID, actor(r), func(t *store.Tenant) error {
 		before := t.Clone()
 		bad := in.apply(t, roles)
-		bad = append(bad, applyContract(before, t, in, a.now())...) // seats lowered wait for the renewal (issue 5, admin/seats.go)
+		bad = append(bad, applyContract(before, t, in, a.now())...) // seats lowered wait for the renewal (admin/seats.go)
 		if len(bad) > 0 {
 			return invalid(bad...)
 		}

@@ -1,6 +1,6 @@
 package admin
 
-// Bulk role change (issue 6): POST /admin/v1/tenants/{id}/users/role.
+// Bulk role change: POST /admin/v1/tenants/{id}/users/role.
 
 import (
 	"errors"

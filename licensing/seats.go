@@ -8,10 +8,10 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// This file holds the contract rules of seats (DESIGN.md "Plans", "Seats";
-// seed 000 "Billing notes"): annual terms, seat changes (additions now and
-// prorated, reductions at renewal) and replaying the seat ledger. Pure
-// functions of their arguments; the store only records.
+// This file holds the contract rules of seats (docs/contract.md "Plans and
+// prices", "Seats"): annual terms, seat changes (additions now and prorated,
+// reductions at renewal) and replaying the seat ledger. Pure functions of
+// their arguments; the store only records.
 
 // Term is one annual contract term: [Start, Renewal).
 type Term struct {

@@ -6,7 +6,7 @@
 // (tenant, token, actor) comes from tenancy.FromContext, set by tenancy's
 // Guard, which authenticates and gates every request before it.
 //
-// Every IdP quirk (DESIGN.md "IdP compatibility decisions") is normalised on
+// Every IdP quirk (docs/idp-decisions.md) is normalised on
 // input here: values.go (string booleans, single-object emails, manager as an
 // id, Entra's JSON-encoded role), filter.go (Entra's matching-attribute
 // filter), patch.go (case-insensitive ops, dotted and URN keys in pathless

@@ -31,7 +31,7 @@ const maxFilterLen = 8192
 // parseFilter parses a SCIM filter (RFC 7644 §3.4.2.2) into a store.Filter
 // checked against the resource's attribute table.
 //
-// Leniencies (DESIGN.md "IdP compatibility decisions"): operators, logical
+// Leniencies (docs/idp-decisions.md): operators, logical
 // words and attribute names are case-insensitive; Entra's
 // `emails[type eq "work"].value eq "x"` reads as
 // `emails[type eq "work" and value eq "x"]` (likewise `roles[primary eq

@@ -9,7 +9,7 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// Paging: count defaults to 100 and is capped at 1000 (DESIGN.md).
+// Paging: count defaults to 100 and is capped at 1000 (docs/contract.md "Responses and methods").
 const (
 	defaultCount = 100
 	maxCount     = 1000

@@ -399,7 +399,7 @@ func shownRole(u *store.User) store.MultiValue {
 	return v
 }
 
-// seatName is the Roster extension's seat value (DESIGN.md).
+// seatName is the Roster extension's seat value (docs/contract.md "Roster's extension schema").
 func seatName(s store.SeatClass) string {
 	switch s {
 	case store.SeatFull:

@@ -11,7 +11,7 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// Input value types: each accepts the IdP shapes DESIGN.md lists and refuses
+// Input value types: each accepts the IdP shapes docs/idp-decisions.md lists and refuses
 // anything else with an error naming the expected type.
 
 // flexBool is a boolean that also accepts the string forms IdPs send

@@ -96,7 +96,7 @@ walk(col.item, (item) => {
   // `name.FamilyName eq Employee and (emails.Value co example.com or …)`,
   // `userName sw O` and `meta.Created gt 2015-10-10T14:38:21.8617979-07:00`:
   // outside the RFC 7644 §3.4.2.2 ABNF (a compValue string is a JSON string),
-  // so Roster answers 400 invalidFilter (DESIGN.md). The values are quoted;
+  // so Roster answers 400 invalidFilter (docs/idp-decisions.md). The values are quoted;
   // the expected counts are kept.
   const quoted = {
     "name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)":
@@ -113,7 +113,7 @@ walk(col.item, (item) => {
 
   // 4. User PATCH answers. The collection expects 204 from PATCH /Users;
   // RFC 7644 §3.5.2 allows 200 with the resource or 204, and Roster answers
-  // 200 with the full user (DESIGN.md: Users PATCH answers 200, which Entra
+  // 200 with the full user (docs/idp-decisions.md: Users PATCH answers 200, which Entra
   // and Okta read back). The check accepts either.
   if (req.method === "PATCH" && /\/Users\//.test(raw)) {
     replaceInTests(item, "pm.response.to.have.status(204);", "pm.expect(pm.response.code).to.be.oneOf([200, 204]);",
@@ -123,13 +123,13 @@ walk(col.item, (item) => {
   // 5. Unknown member ids. "Group patch add member" adds the member values
   // "string id 1" and "string id 2", which name no user. Roster refuses a
   // member id that does not exist in the tenant with 400 invalidValue naming
-  // the ids and applies nothing (DESIGN.md), where the reference code stores
+  // the ids and applies nothing (docs/idp-decisions.md), where the reference code stores
   // the dangling reference and answers 204. The expectation becomes 400.
   if (req.method === "PATCH" && req.body && req.body.raw && /"value": "string id \d"/.test(req.body.raw)) {
     replaceInTests(item, 'pm.test("Status code is 204", function () {', 'pm.test("Status code is 400 (unknown member id)", function () {', "");
     replaceInTests(item, "pm.response.to.have.status(204);",
       'pm.response.to.have.status(400); pm.expect(pm.response.json().scimType).to.eql("invalidValue");',
-      "member value naming no user: 400 invalidValue expected (DESIGN.md), not 204");
+      "member value naming no user: 400 invalidValue expected (docs/idp-decisions.md), not 204");
   }
 
   // 6. Member display. "Patch add user4 to group1" sends the member as

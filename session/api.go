@@ -80,7 +80,7 @@ func (s *Service) getSession(w http.ResponseWriter, r *http.Request) {
 
 // permissions is the one place that turns the user's role into permission
 // flags: access.Permissions over the built-in roles and the tenant's custom
-// roles (issue 6). A role that no longer exists grants nothing.
+// roles. A role that no longer exists grants nothing.
 func (s *Service) permissions(r *http.Request, cur Current) ([]string, error) {
 	custom, err := s.store.ListRoles(r.Context(), cur.Tenant.ID)
 	if err != nil {

@@ -1,6 +1,6 @@
 package store
 
-// Role resolution (issue 6): the one rule that gives a user exactly one role,
+// Role resolution: the one rule that gives a user exactly one role,
 // applied by every backend inside the transaction of the change.
 
 import (

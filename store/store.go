@@ -26,7 +26,7 @@ const (
 	RoleAgent      = "agent"
 )
 
-// Settings are a tenant's tunables (DESIGN.md "Tenant settings").
+// Settings are a tenant's tunables (docs/contract.md "Tenant settings").
 type Settings struct {
 	RateLimitPerSecond  int    `json:"rate_limit_per_second"`
 	Overage             bool   `json:"overage"`
@@ -52,7 +52,7 @@ type Tenant struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 
-	// Contract terms (seats, issue 5; the rules are in package licensing).
+	// Contract terms (seats; the rules are in package licensing).
 	// ContractStart is the first day of the annual contract; renewals fall on
 	// its anniversaries. Zero on create: the backends set CreatedAt.
 	ContractStart time.Time
@@ -444,7 +444,7 @@ type Store interface {
 	// exactly once; one who joins or leaves meanwhile may or may not be.
 	GroupMembers(ctx context.Context, tenantID, groupID string, after MemberPos, limit int) ([]Member, MemberPos, error)
 
-	// SCIM reads (issue 3). GetUserWithGroups is GetUser plus the groups the
+	// SCIM reads. GetUserWithGroups is GetUser plus the groups the
 	// user belongs to, in creation order, in one round trip (a SCIM GET
 	// /Users/{id} answers with both); each Group carries TenantID, ID and
 	// DisplayName only. ErrNotFound as GetUser.
@@ -476,7 +476,7 @@ type Store interface {
 	AppendAudit(ctx context.Context, tenantID string, e AuditEvent) error
 	ListAudit(ctx context.Context, tenantID string, q EventQuery) ([]AuditEvent, error)
 
-	// Sign-in and lifecycle (issue 7; types in lifecycle.go): SAML sign-in,
+	// Sign-in and lifecycle (types in lifecycle.go): SAML sign-in,
 	// application sessions, the store catalogue, the access-expiry sweep.
 	// Deactivating or deleting a user ends their sessions in the same
 	// transaction; deleting a user clears their stores.
@@ -515,7 +515,7 @@ type Store interface {
 	RenameOutlet(ctx context.Context, tenantID, id, name string, by Actor) (Outlet, error)
 	DeleteOutlet(ctx context.Context, tenantID, id string, by Actor) (int, error)
 
-	// Tenancy (issue 4): the SCIM hot path and the SAML SP key pair.
+	// Tenancy: the SCIM hot path and the SAML SP key pair.
 	//
 	// Authenticate loads, in one round trip, what the SCIM guard checks on
 	// every request: the tenant, the token tenantID/tokenID (revoked ones
@@ -536,7 +536,7 @@ type Store interface {
 	// ErrNotFound for an unknown tenant. Deleting the tenant deletes its pair.
 	SPKeyPair(ctx context.Context, tenantID string, create func() (keyPEM, certPEM []byte, err error)) (keyPEM, certPEM []byte, err error)
 
-	// Roles (issue 6; rules in roles.go). Every user write resolves the
+	// Roles (rules in roles.go). Every user write resolves the
 	// user's Role inside its transaction with DecideRole: ExplicitRole, else
 	// the first role mapping (in precedence order) of a group the user is in,
 	// else settings.default_role. A caller sets ExplicitRole (or Role itself,

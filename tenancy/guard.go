@@ -357,7 +357,7 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, scimType, de
 }
 
 // contentType is application/scim+json, or application/json when the
-// client's Accept asks only for that (DESIGN.md), as the SCIM handler does.
+// client's Accept asks only for that (docs/idp-decisions.md, 13), as the SCIM handler does.
 func contentType(accept string) string {
 	if strings.Contains(accept, "application/json") && !strings.Contains(accept, "scim+json") && !strings.Contains(accept, "*/*") {
 		return "application/json; charset=utf-8"

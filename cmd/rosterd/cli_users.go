@@ -1,7 +1,7 @@
 package main
 
 // rosterd users: bulk onboarding by CSV and bulk role changes through the
-// admin API (issue 6).
+// admin API.
 
 import (
 	"bytes"

@@ -1,6 +1,6 @@
 package main
 
-// End-to-end roles (issue 6): Okta group push onto a mapped group, Entra's
+// End-to-end roles: Okta group push onto a mapped group, Entra's
 // app-role PATCH (a JSON-encoded string), the privileged-role policy and its
 // approval, through rosterd's whole handler on both stores.
 

@@ -1,6 +1,6 @@
 package main
 
-// End-to-end seats (issue 5): SCIM requests shaped like Okta's and Entra's
+// End-to-end seats: SCIM requests shaped like Okta's and Entra's
 // go through rosterd's whole handler (tenancy.Guard → scim) and the seat
 // report and ledger of the admin API are checked after each step.
 

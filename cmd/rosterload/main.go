@@ -1,7 +1,7 @@
 // Command rosterload drives a running rosterd over HTTP the way an IdP does
 // and, in the same run, a bare baseline built into the tool on the same
 // PostgreSQL database, then prints req/s, p50, p99 and the ratio
-// Roster/baseline for each scenario of issue 3 (BENCHMARKS.md "SCIM over
+// Roster/baseline for each scenario (BENCHMARKS.md "SCIM over
 // HTTP").
 //
 //	rosterload seed -db DSN [-users 1000000] [-state rosterload.json]

@@ -9,7 +9,7 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// Sign-in and lifecycle (issue 7): sessions, spent SAML assertions, the store
+// Sign-in and lifecycle: sessions, spent SAML assertions, the store
 // catalogue and the access-expiry query. Everything runs under s.mu like the
 // rest of the backend, so each method is one atomic step.
 

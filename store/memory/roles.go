@@ -1,6 +1,6 @@
 package memory
 
-// Role resolution (issue 6): every write that can change what a user's role
+// Role resolution: every write that can change what a user's role
 // resolves to re-resolves it here, under the store's one lock, with
 // store.DecideRole.
 

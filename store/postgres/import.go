@@ -1,6 +1,6 @@
 package postgres
 
-// Bulk import (issue 6): one CSV row, one transaction.
+// Bulk import: one CSV row, one transaction.
 
 import (
 	"context"

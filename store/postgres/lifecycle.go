@@ -11,7 +11,7 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// Sign-in and lifecycle (issue 7; schema in migrations/0008_lifecycle.sql).
+// Sign-in and lifecycle (schema in migrations/0008_lifecycle.sql).
 // Lock order: a spent-assertion row, then the user row, then session rows;
 // a catalogue delete locks the users holding the store, then the store row.
 

@@ -213,7 +213,7 @@ func TestConvert_uniqueViolationIsConflict(t *testing.T) {
 	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "a@x.com"}, store.ActorAdmin)
 	require.NoError(t, err)
 	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "A@X.com"}, store.ActorAdmin)
-	var exists *store.UserExistsError // a taken userName also names the user holding it (issue 7)
+	var exists *store.UserExistsError // a taken userName also names the user holding it
 	require.ErrorAs(t, err, &exists)
 	assert.Equal(t, store.ConflictError{Field: "userName", Value: "A@X.com"}, exists.ConflictError)
 

@@ -1,6 +1,6 @@
 package postgres
 
-// Role resolution (issue 6): the reads store.DecideRole needs, and the
+// Role resolution: the reads store.DecideRole needs, and the
 // re-resolution of users that a group, mapping or role change moves, inside
 // the transaction of that change.
 //

@@ -1,6 +1,6 @@
 package postgres_test
 
-// Benchmarks of role resolution (issue 6):
+// Benchmarks of role resolution:
 //
 //	go test ./store/postgres -run '^$' -bench 'RoleGroup|ImportUser|PutRoleMappings' -benchtime=2000x -count=3
 

@@ -11,7 +11,7 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// Sign-in and lifecycle (issue 7): sessions, spent assertions, the store
+// Sign-in and lifecycle: sessions, spent assertions, the store
 // catalogue, the access-expiry query.
 
 var signer = store.Actor{Kind: "user", ID: "saml"}

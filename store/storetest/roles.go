@@ -1,6 +1,6 @@
 package storetest
 
-// Role resolution (issue 6): every backend resolves a user's one role in the
+// Role resolution: every backend resolves a user's one role in the
 // transaction of the change that moves it.
 
 import (

@@ -1,6 +1,6 @@
 package storetest
 
-// Seat ledger and contract properties (issue 5). The rules they check live in
+// Seat ledger and contract properties. The rules they check live in
 // package licensing; the store only records and counts.
 
 import (
