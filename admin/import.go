@@ -674,7 +674,7 @@ func (a *API) userIndex(ctx context.Context, tenantID string) (*userIndex, error
 		for i := range page.Users {
 			u := &page.Users[i]
 			idx.byName[store.FoldKey(u.UserName)] = u
-			for _, k := range store.EmailKeys(u.Emails) {
+			if k := store.EmailKey(u.Emails); k != "" {
 				idx.byEmail[k] = append(idx.byEmail[k], u)
 			}
 		}

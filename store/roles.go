@@ -460,6 +460,22 @@ func EmailKeys(emails []MultiValue) []string {
 	return out
 }
 
+// EmailKey is the address an import row is matched against for an existing
+// user (one person, one seat): the user's primary email, else the first,
+// lower-cased. The PostgreSQL store indexes exactly this (emailKeySQL in
+// store/postgres/import.go, migration 0013), so both stores match alike.
+func EmailKey(emails []MultiValue) string {
+	for _, e := range emails {
+		if e.Primary {
+			return strings.ToLower(e.Value)
+		}
+	}
+	if len(emails) > 0 {
+		return strings.ToLower(emails[0].Value)
+	}
+	return ""
+}
+
 // AmbiguousEmailError refuses an import row whose email belongs to several
 // users and whose userName belongs to none: which one to update is not the
 // importer's guess.

@@ -393,14 +393,13 @@ func (s *Store) ImportUsers(ctx context.Context, tenantID string, rows []store.I
 	return out, nil
 }
 
-// emailIndex maps each lower-cased address to the live users holding it.
+// emailIndex maps each live user's email key (store.EmailKey) to the users
+// holding it.
 func (t *tenant) emailIndex() map[string][]*userRec {
 	idx := map[string][]*userRec{}
 	for _, rec := range t.userList {
-		if !rec.deleted {
-			for _, k := range store.EmailKeys(rec.u.Emails) {
-				idx[k] = append(idx[k], rec)
-			}
+		if k := store.EmailKey(rec.u.Emails); !rec.deleted && k != "" {
+			idx[k] = append(idx[k], rec)
 		}
 	}
 	return idx
@@ -416,7 +415,7 @@ func (t *tenant) importMatch(idx map[string][]*userRec, u store.User) (*userRec,
 		var live []*userRec
 		for _, rec := range idx[k] {
 			if !rec.deleted && !slices.Contains(live, rec) &&
-				slices.Contains(store.EmailKeys(rec.u.Emails), k) {
+				store.EmailKey(rec.u.Emails) == k {
 				live = append(live, rec)
 			}
 		}
@@ -473,10 +472,8 @@ func (s *Store) importLocked(t *tenant, idx map[string][]*userRec, row store.Imp
 		return store.User{}, "", err
 	}
 	if rec := t.users[out.ID]; rec != nil {
-		for _, k := range store.EmailKeys(out.Emails) {
-			if !slices.Contains(idx[k], rec) {
-				idx[k] = append(idx[k], rec)
-			}
+		if k := store.EmailKey(out.Emails); k != "" && !slices.Contains(idx[k], rec) {
+			idx[k] = append(idx[k], rec)
 		}
 	}
 	now := s.clock()

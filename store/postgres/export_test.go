@@ -11,6 +11,7 @@ var (
 	MigrateFS          = migrateFS
 	EmbeddedMigrations = embeddedMigrations
 	GetByUserNameSQL   = getByUserNameSQL
+	ImportByEmailSQL   = importByEmailSQL
 	BoundStatements    = map[string]string{
 		"createUser": createUserSQL, "updateUser": updateUserSQL, "deleteUser": deleteUserSQL,
 	}

@@ -134,7 +134,7 @@ func (s *Store) importTaken(ctx context.Context, tenantID string, rows []store.I
 	b.Queue(`select k from unnest($2::text[]) as k
 where exists (select 1 from users u where u.tenant_id = $1 and u.user_name_key = k and u.deleted_at is null)`, tenantID, names)
 	b.Queue(`select array[k] from unnest($2::text[]) as k
-where exists (select 1 from user_emails e where e.tenant_id = $1 and e.email_key = k)`, tenantID, emails)
+where exists (select 1 from users u where `+emailKeySQL+` = $1 || ':' || k and u.deleted_at is null)`, tenantID, emails)
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	q, err := br.Query()
@@ -173,19 +173,29 @@ where exists (select 1 from user_emails e where e.tenant_id = $1 and e.email_key
 	return taken, nil
 }
 
+// emailKeySQL is a live user's email key: the tenant, a colon, and
+// store.EmailKey in SQL (the primary email, else the first, lower-cased). It
+// is the expression of users_email_key_idx (migration 0013) letter for
+// letter. The tenant is folded into the one key, rather than indexed as a
+// column of its own beside the address, so that no other index on
+// (tenant_id, …) can serve the lookup: on a users table not yet analysed
+// (a first import right after a bulk load) the planner otherwise took the
+// externalId index and filtered every user of the tenant. Tenant ids hold
+// no colon, so the key is unambiguous.
+const emailKeySQL = `(u.tenant_id || ':' || lower(coalesce(jsonb_path_query_first(u.emails, '$[*] ? (@.primary == true).value'), u.emails -> 0 -> 'value') #>> '{}'))`
+
 // importByNameSQL and importByEmailSQL find, and lock, the live users a row
-// may update: the one with its userName ($2), else those holding one of its
-// addresses ($2, lower-cased; user_emails, migration 0013). Two
-// statements, not one with "or", so that each is one index scan.
+// may update: the one with its userName ($2), else those whose email key is
+// one of its addresses ($2, lower-cased). Two statements, not one with "or",
+// so that each is one index scan per key.
 const importByNameSQL = `select ` + userCols + ` from users u
 where u.tenant_id = $1 and u.user_name_key = $2 and u.deleted_at is null
 for no key update`
 
-const importByEmailSQL = `select ` + userCols + ` from users u
-where u.tenant_id = $1 and u.deleted_at is null
-  and u.id in (select e.user_id from unnest($2::text[]) as k join user_emails e on e.tenant_id = $1 and e.email_key = k)
+const importByEmailSQL = `select ` + userCols + ` from unnest($2::text[]) as k
+join users u on ` + emailKeySQL + ` = $1 || ':' || k and u.deleted_at is null
 order by u.seq
-for no key update`
+for no key update of u`
 
 func (s *Store) importUser(ctx context.Context, tenantID string, u store.User, fn func(*store.User) error, groupIDs []string,
 	by store.Actor) (store.User, store.ImportOutcome, error) {
@@ -362,7 +372,7 @@ func (s *Store) importMatch(ctx context.Context, tx pgx.Tx, tenantID string, u s
 	for _, k := range keys {
 		var holders []store.User
 		for _, m := range found {
-			if slices.Contains(store.EmailKeys(m.Emails), k) {
+			if store.EmailKey(m.Emails) == k {
 				holders = append(holders, m)
 			}
 		}

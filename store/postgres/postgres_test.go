@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -553,4 +554,43 @@ insert into group_member_counts (tenant_id, group_id, members) values ('acme', '
 	g, err := st.GetGroup(ctx, "acme", "g", false)
 	require.NoError(t, err)
 	assert.Equal(t, 12, g.MemberCount, "the membership of no user is gone, and counted out")
+}
+
+// TestImportByEmail_usesIndexUnanalysed proves the import's email match (one
+// person, one seat) reads users_email_key_idx, also on a table that has
+// never been analysed (a first import right after a bulk load), and that
+// the index expression and store.EmailKey agree: the primary address wins,
+// else the first, in any case.
+func TestImportByEmail_usesIndexUnanalysed(t *testing.T) {
+	s := openPG(t, time.Now)
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "big", Seats: 10, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(t, err)
+	_, err = s.Pool().Exec(ctx, `with t as (
+	update tenants set user_seq = user_seq + $2 where id = $1 returning user_seq - $2 as base
+)
+insert into users (tenant_id, id, seq, user_name, user_name_key, display_name, emails, active, seat, version, created_at, updated_at)
+select $1, 'seed-' || g, t.base + g + 1, 'upn' || g || '@corp.test', 'upn' || g || '@corp.test', 'Seed ' || g,
+	jsonb_build_array(jsonb_build_object('value', 'Other' || g || '@Home.test'),
+		jsonb_build_object('value', 'Person' || g || '@Example.test', 'primary', true)),
+	false, 'none', 1, now(), now()
+from t, generate_series(0, $2 - 1) as g`, "big", 30_000)
+	require.NoError(t, err)
+
+	rows, err := s.Pool().Query(ctx, "explain "+postgres.ImportByEmailSQL, "big", []string{"person4242@example.test"})
+	require.NoError(t, err)
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	text := strings.Join(plan, "\n")
+	assert.Contains(t, text, "users_email_key_idx", text)
+	assert.NotContains(t, text, "Seq Scan", text)
+
+	// The primary address is the key, in any case; a secondary one matches nobody.
+	rows, err = s.Pool().Query(ctx, `select x.id from (`+postgres.ImportByEmailSQL+`) x`, "big", []string{
+		store.EmailKey([]store.MultiValue{{Value: "Other4242@Home.test"}, {Value: "PERSON4242@example.TEST", Primary: true}}),
+		"other7@home.test",
+	})
+	require.NoError(t, err)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Equal(t, []string{"seed-4242"}, ids)
 }
