@@ -15,7 +15,7 @@
 //   - NewKeyPair and ParseKeyPair make and read the SP key pair.
 //
 // Library settings Roster relies on, and the checks the library does not
-// make, are in shared/notes/crewjam-saml.md. go.mod pins
+// make, are in docs/libraries.md. go.mod pins
 // github.com/russellhaering/goxmldsig at v1.6.1 or later (CVE-2026-33487);
 // crewjam/saml v0.5.1 alone would select v1.4.0.
 //

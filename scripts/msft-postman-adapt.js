@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Adapts Microsoft's "SCIM Tests" Postman collection (AzureAD/SCIMReferenceCode,
-// MIT; shared/idp-fixtures) to Roster, writing the adapted collection to stdout:
+// MIT; testdata/idp/entra/ms-postman) to Roster, writing the adapted collection to stdout:
 //
 //   node scripts/msft-postman-adapt.js COLLECTION.json > adapted.json
 //

@@ -17,7 +17,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-collection=${1:-"$here/../shared/idp-fixtures/Microsoft-SCIMReferenceCode-PostmanCollection.json"}
+collection=${1:-"$here/testdata/idp/entra/ms-postman/PostmanCollection.json"}
 [ -f "$collection" ] || { echo "msft-postman: no collection at $collection" >&2; exit 2; }
 
 work=$(mktemp -d)

@@ -9,7 +9,7 @@ import (
 )
 
 // The request shapes the load tool sends, as Okta sends them
-// (shared/notes/idp-traffic.md): the same bodies and paths go to rosterd and
+// (docs/idp-decisions.md): the same bodies and paths go to rosterd and
 // to the bare baseline, so that both parse the same bytes.
 
 const (

@@ -21,7 +21,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the replay goldens in testdata/idp from the memory store's answers")
 
 // A conversation is one IdP's whole provisioning session, in that IdP's
-// exact request shapes (shared/notes/idp-traffic.md and the vendor test
+// exact request shapes (docs/idp-decisions.md and the vendor test
 // files), stored as testdata/idp/<idp>/<name>.json; the answers Roster must
 // give are beside it in <name>.golden.json.
 type conversation struct {

@@ -18,7 +18,7 @@ import (
 )
 
 // This file runs Okta's "SCIM 2.0 SPEC Test" — the Runscope export Okta
-// hands ISVs, both versions in shared/idp-fixtures — step by step against
+// hands ISVs, both versions in testdata/idp/okta/spec-test — step by step against
 // the full rosterd stack, as Runscope would: it substitutes the variables,
 // sends each request, evaluates every assertion and extracts the variables
 // later steps use. Pauses are skipped.
