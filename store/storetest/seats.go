@@ -129,27 +129,7 @@ func testSeatsNeverOversold(t *testing.T, open Factory) {
 		tenant := tenantID("seats", trial)
 		newCappedTenant(t, s, tenant, k)
 		// Half the racers reactivate existing inactive users, half create new active ones.
-		inactive := make([]string, racers/2)
-		for i := range inactive {
-			inactive[i] = newUser(t, s, tenant, fmt.Sprintf("idle%02d@x.com", i), false).ID
-		}
-		errs := parallel(racers, func(i int) error {
-			if i%2 == 0 {
-				return setActive(t, s, tenant, inactive[i/2], true)
-			}
-			_, err := s.CreateUser(ctx, tenant, store.User{UserName: fmt.Sprintf("new%02d@x.com", i), Active: true}, token)
-			return err
-		})
-		wins := 0
-		for _, err := range errs {
-			if err == nil {
-				wins++
-				continue
-			}
-			var limit *store.SeatLimitError
-			require.ErrorAs(t, err, &limit, "trial %d", trial)
-			require.Equal(t, store.SeatLimitError{TenantID: tenant, InUse: k, Purchased: k}, *limit)
-		}
+		errs, wins := raceActivations(t, s, tenant, trial, racers, 2, k)
 		require.Equal(t, k, wins, "trial %d: exactly k activations win", trial)
 		counts, err := s.SeatCounts(ctx, tenant)
 		require.NoError(t, err)
@@ -353,30 +333,41 @@ func testSeatsUsableMinimumRace(t *testing.T, open Factory) {
 		_, err := s.CreateTenant(ctx, store.Tenant{ID: tenant, Plan: []string{"enterprise", "enterprise_bundle", "ultimate"}[trial%3],
 			Seats: trial % 4, Settings: store.DefaultSettings()}, store.ActorAdmin)
 		require.NoError(t, err)
-		inactive := make([]string, racers/4)
-		for i := range inactive {
-			inactive[i] = newUser(t, s, tenant, fmt.Sprintf("idle%02d@x.com", i), false).ID
-		}
-		errs := parallel(racers, func(i int) error {
-			if i%4 == 0 {
-				return setActive(t, s, tenant, inactive[i/4], true)
-			}
-			_, err := s.CreateUser(ctx, tenant, store.User{UserName: fmt.Sprintf("new%02d@x.com", i), Active: true}, token)
-			return err
-		})
-		wins := 0
-		for _, err := range errs {
-			if err == nil {
-				wins++
-				continue
-			}
-			var limit *store.SeatLimitError
-			require.ErrorAs(t, err, &limit, "trial %d", trial)
-			require.Equal(t, store.SeatLimitError{TenantID: tenant, InUse: usable, Purchased: usable}, *limit, "trial %d", trial)
-		}
+		_, wins := raceActivations(t, s, tenant, trial, racers, 4, usable)
 		require.Equal(t, usable, wins, "trial %d: exactly the minimum is usable", trial)
 		c := counts(t, s, tenant)
 		require.Equal(t, store.SeatCounts{Full: usable}, c, "trial %d", trial)
 		require.Equal(t, c, replay(ledger(t, s, tenant)), "trial %d", trial)
 	}
+}
+
+// raceActivations runs racers concurrent activations on tenant: every
+// reactivateEvery-th racer reactivates one of racers/reactivateEvery users
+// made inactive first, the others create new active users. Every refusal
+// must be the seat limit naming usable of usable; it answers each racer's error
+// and how many won.
+func raceActivations(t *testing.T, s store.Store, tenant string, trial, racers, reactivateEvery, usable int) ([]error, int) {
+	t.Helper()
+	inactive := make([]string, racers/reactivateEvery)
+	for i := range inactive {
+		inactive[i] = newUser(t, s, tenant, fmt.Sprintf("idle%02d@x.com", i), false).ID
+	}
+	errs := parallel(racers, func(i int) error {
+		if i%reactivateEvery == 0 {
+			return setActive(t, s, tenant, inactive[i/reactivateEvery], true)
+		}
+		_, err := s.CreateUser(ctx, tenant, store.User{UserName: fmt.Sprintf("new%02d@x.com", i), Active: true}, token)
+		return err
+	})
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+			continue
+		}
+		var limit *store.SeatLimitError
+		require.ErrorAs(t, err, &limit, "trial %d", trial)
+		require.Equal(t, store.SeatLimitError{TenantID: tenant, InUse: usable, Purchased: usable}, *limit, "trial %d", trial)
+	}
+	return errs, wins
 }
