@@ -111,7 +111,9 @@ func (e *SignInRefusedError) Error() string { return "sign-in refused: user " + 
 func (e *SignInRefusedError) Is(target error) bool { return target == ErrSignInRefused }
 
 // Fault: Forbidden; Reason says why.
-func (e *SignInRefusedError) Fault() Fault { return Fault{Kind: KindForbidden, Code: CodeSignInRefused} }
+func (e *SignInRefusedError) Fault() Fault {
+	return Fault{Kind: KindForbidden, Code: CodeSignInRefused}
+}
 
 // CanSignIn says whether a live user may sign in or use a session at now:
 // active and, for users with an access expiry, before it. nil means yes.

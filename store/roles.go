@@ -286,7 +286,9 @@ func (e *ApprovalDecidedError) Error() string {
 func (e *ApprovalDecidedError) Is(target error) bool { return target == ErrConflict }
 
 // Fault: a Conflict with the decision already made.
-func (e *ApprovalDecidedError) Fault() Fault { return Fault{Kind: KindConflict, Code: CodeAlreadyDecided} }
+func (e *ApprovalDecidedError) Fault() Fault {
+	return Fault{Kind: KindConflict, Code: CodeAlreadyDecided}
+}
 
 // ApprovalAudit is the audit event of an operator's decision on an approval.
 func ApprovalAudit(a Approval, by Actor, at time.Time) AuditEvent {
