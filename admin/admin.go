@@ -217,46 +217,31 @@ type adminAnswer struct {
 	field string
 }
 
-// kindKey selects a row of adminAnswers: a kind, refined by a store code.
-type kindKey struct {
-	kind store.Kind
-	code string
-}
-
 // adminAnswers is the one table from the store's error kinds to the admin
 // API's status and error code. A (kind, code) row is used before the kind's
 // own (kind, "") row; the codes it names are part of the API.
-var adminAnswers = map[kindKey]adminAnswer{
-	{store.KindNotFound, ""}:                       {status: http.StatusNotFound, code: "not_found", message: "not found", always: true},
-	{store.KindConflict, ""}:                       {status: http.StatusConflict, code: "conflict"},
-	{store.KindConflict, store.CodeRoleInUse}:      {status: http.StatusConflict, code: "role_in_use"},
-	{store.KindConflict, store.CodeAlreadyDecided}: {status: http.StatusConflict, code: "already_decided"},
-	{store.KindInvalid, ""}:                        {status: http.StatusBadRequest, code: "invalid_request"},
-	{store.KindInvalid, store.CodeUnknownRole}:     {status: http.StatusBadRequest, code: "unknown_role"},
+var adminAnswers = map[store.KindCode]adminAnswer{
+	{Kind: store.KindNotFound}:                                 {status: http.StatusNotFound, code: "not_found", message: "not found", always: true},
+	{Kind: store.KindConflict}:                                 {status: http.StatusConflict, code: "conflict"},
+	{Kind: store.KindConflict, Code: store.CodeRoleInUse}:      {status: http.StatusConflict, code: "role_in_use"},
+	{Kind: store.KindConflict, Code: store.CodeAlreadyDecided}: {status: http.StatusConflict, code: "already_decided"},
+	{Kind: store.KindInvalid}:                                  {status: http.StatusBadRequest, code: "invalid_request"},
+	{Kind: store.KindInvalid, Code: store.CodeUnknownRole}:     {status: http.StatusBadRequest, code: "unknown_role"},
 	// Group members in the store are the users a bulk role change names.
-	{store.KindInvalid, store.CodeUnknownMembers}: {status: http.StatusBadRequest, code: "unknown_users", field: "users"},
-	{store.KindForbidden, ""}:                     {status: http.StatusForbidden, code: "forbidden"},
-	{store.KindForbidden, store.CodeSeatLimit}:    {status: http.StatusForbidden, code: "seat_limit"}, // "10 of 10 seats are in use on tenant acme; …"
-	{store.KindPreconditionFailed, ""}: {status: http.StatusPreconditionFailed, code: "precondition_failed",
+	{Kind: store.KindInvalid, Code: store.CodeUnknownMembers}: {status: http.StatusBadRequest, code: "unknown_users", field: "users"},
+	{Kind: store.KindForbidden}:                               {status: http.StatusForbidden, code: "forbidden"},
+	{Kind: store.KindForbidden, Code: store.CodeSeatLimit}:    {status: http.StatusForbidden, code: "seat_limit"}, // "10 of 10 seats are in use on tenant acme; …"
+	{Kind: store.KindPreconditionFailed}: {status: http.StatusPreconditionFailed, code: "precondition_failed",
 		message: "the resource was changed since it was read; read it again and retry"},
-	{store.KindUnavailable, ""}: {status: http.StatusServiceUnavailable, code: "unavailable",
+	{Kind: store.KindUnavailable}: {status: http.StatusServiceUnavailable, code: "unavailable",
 		message: "the database is unavailable; retry shortly", always: true},
-}
-
-// adminAnswerFor is the row of adminAnswers for f; ok is false for KindNone.
-func adminAnswerFor(f store.Fault) (adminAnswer, bool) {
-	if a, ok := adminAnswers[kindKey{f.Kind, f.Code}]; ok {
-		return a, true
-	}
-	a, ok := adminAnswers[kindKey{f.Kind, ""}]
-	return a, ok
 }
 
 // storeError is the admin error of a store error, by its kind; nil for an
 // error without one. An Invalid error names its field in fields.
 func storeError(err error) *Error {
 	f := store.FaultOf(err)
-	a, ok := adminAnswerFor(f)
+	a, ok := store.Answer(adminAnswers, f)
 	if !ok {
 		return nil
 	}

@@ -70,37 +70,22 @@ type scimAnswer struct {
 	conflict bool
 }
 
-// kindKey selects a row of scimAnswers: a kind, refined by a store code.
-type kindKey struct {
-	kind store.Kind
-	code string
-}
-
 // scimAnswers is the one table from the store's error kinds to SCIM's
 // status, scimType and detail. A (kind, code) row is used before the
 // kind's own (kind, "") row.
-var scimAnswers = map[kindKey]scimAnswer{
-	{store.KindNotFound, ""}:                     {status: http.StatusNotFound, detail: "resource not found", always: true},
-	{store.KindConflict, ""}:                     {status: http.StatusConflict, scimType: typeUniqueness, detail: "the resource already exists", conflict: true},
-	{store.KindConflict, store.CodeUserExists}:   {status: http.StatusConflict, scimType: typeUniqueness}, // names the role the user holds
-	{store.KindInvalid, ""}:                      {status: http.StatusBadRequest, scimType: typeInvalidValue},
-	{store.KindInvalid, store.CodeInvalidFilter}: {status: http.StatusBadRequest, scimType: typeInvalidFilter},
-	{store.KindForbidden, ""}:                    {status: http.StatusForbidden}, // RFC 7644 has no scimType for a refusal
-	{store.KindForbidden, store.CodeSeatLimit}: {status: http.StatusForbidden,
+var scimAnswers = map[store.KindCode]scimAnswer{
+	{Kind: store.KindNotFound}:                               {status: http.StatusNotFound, detail: "resource not found", always: true},
+	{Kind: store.KindConflict}:                               {status: http.StatusConflict, scimType: typeUniqueness, detail: "the resource already exists", conflict: true},
+	{Kind: store.KindConflict, Code: store.CodeUserExists}:   {status: http.StatusConflict, scimType: typeUniqueness}, // names the role the user holds
+	{Kind: store.KindInvalid}:                                {status: http.StatusBadRequest, scimType: typeInvalidValue},
+	{Kind: store.KindInvalid, Code: store.CodeInvalidFilter}: {status: http.StatusBadRequest, scimType: typeInvalidFilter},
+	{Kind: store.KindForbidden}:                              {status: http.StatusForbidden}, // RFC 7644 has no scimType for a refusal
+	{Kind: store.KindForbidden, Code: store.CodeSeatLimit}: {status: http.StatusForbidden,
 		detail: "every purchased seat is in use; raise the seat count or deactivate a user"},
-	{store.KindPreconditionFailed, ""}: {status: http.StatusPreconditionFailed, always: true,
+	{Kind: store.KindPreconditionFailed}: {status: http.StatusPreconditionFailed, always: true,
 		detail: "the resource was changed since it was read (If-Match does not match meta.version); read it again and retry"},
-	{store.KindUnavailable, ""}: {status: http.StatusServiceUnavailable, always: true,
+	{Kind: store.KindUnavailable}: {status: http.StatusServiceUnavailable, always: true,
 		detail: "the directory is temporarily unavailable; retry shortly"},
-}
-
-// scimAnswerFor is the row of scimAnswers for f; ok is false for KindNone.
-func scimAnswerFor(f store.Fault) (scimAnswer, bool) {
-	if a, ok := scimAnswers[kindKey{f.Kind, f.Code}]; ok {
-		return a, true
-	}
-	a, ok := scimAnswers[kindKey{f.Kind, ""}]
-	return a, ok
 }
 
 // toSCIM maps any error to the SCIM error sent to the client: the one place
@@ -116,7 +101,7 @@ func toSCIM(ctx context.Context, log zerolog.Logger, err error) Error {
 	if f.Kind == store.KindNone && errors.Is(err, context.DeadlineExceeded) {
 		f = store.Fault{Kind: store.KindUnavailable}
 	}
-	if a, ok := scimAnswerFor(f); ok {
+	if a, ok := store.Answer(scimAnswers, f); ok {
 		if f.Kind == store.KindUnavailable {
 			log.Error().Err(err).Msg("scim: store unavailable")
 		}

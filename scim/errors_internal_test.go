@@ -10,27 +10,18 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/roster-dev/roster/store"
+	"github.com/roster-dev/roster/store/storetest"
 )
 
-// TestSCIMAnswers_everyKind: every store kind has a row in scimAnswers, so a
-// kind added to the store without a SCIM answer fails here instead of
-// becoming a 500 on the wire; and no row answers with a 5xx but the outage.
+// TestSCIMAnswers_everyKind: every store kind has a row in scimAnswers, and
+// no row answers with a 5xx but the outage.
 func TestSCIMAnswers_everyKind(t *testing.T) {
-	for _, k := range store.Kinds() {
-		a, ok := scimAnswerFor(store.Fault{Kind: k})
-		if !assert.True(t, ok, "no SCIM answer for kind %s", k) {
-			continue
-		}
-		assert.GreaterOrEqual(t, a.status, 400, k.String())
-		if k != store.KindUnavailable {
-			assert.Less(t, a.status, 500, k.String())
+	storetest.EveryKindAnswered(t, scimAnswers, func(a scimAnswer) int { return a.status })
+	for key, a := range scimAnswers {
+		if key.Kind != store.KindUnavailable {
+			assert.Less(t, a.status, 500, key.Kind.String())
 		}
 	}
-	for key := range scimAnswers {
-		assert.Contains(t, store.Kinds(), key.kind, "row for an unknown kind")
-	}
-	_, ok := scimAnswerFor(store.Fault{})
-	assert.False(t, ok, "an error without a kind is no refusal")
 }
 
 // TestToSCIM_storeErrors pins the status, scimType and detail IdPs see for

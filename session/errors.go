@@ -17,12 +17,6 @@ type storeAnswer struct {
 	api    string // the session API's message
 }
 
-// kindKey selects a row of storeAnswers: a kind, refined by a store code.
-type kindKey struct {
-	kind store.Kind
-	code string
-}
-
 const (
 	internalPage = "Something went wrong on Roster's side. Try again; if it persists, tell your administrator."
 	internalAPI  = "internal error; the cause is in the server log"
@@ -37,30 +31,26 @@ const (
 // its own refusal (unknown organisation, SSO not set up, unsolicited
 // response, unknown user), so one of these kinds reaching the table is a
 // race or a bug, answered 500 with the cause in the log.
-var storeAnswers = map[kindKey]storeAnswer{
-	{store.KindForbidden, store.CodeReplay}: {status: http.StatusForbidden, reason: "replayed",
+var storeAnswers = map[store.KindCode]storeAnswer{
+	{Kind: store.KindForbidden, Code: store.CodeReplay}: {status: http.StatusForbidden, reason: "replayed",
 		page: "This sign-in response has already been used. Start signing in again.",
 		api:  "this sign-in response has already been used: sign in again"},
-	{store.KindForbidden, ""}: {status: http.StatusForbidden, reason: "forbidden",
+	{Kind: store.KindForbidden}: {status: http.StatusForbidden, reason: "forbidden",
 		page: "Roster refused this sign-in. Ask your administrator.",
 		api:  "refused; ask your administrator"},
-	{store.KindUnavailable, ""}: {status: http.StatusServiceUnavailable, reason: "unavailable",
+	{Kind: store.KindUnavailable}: {status: http.StatusServiceUnavailable, reason: "unavailable",
 		page: "Roster cannot reach its database right now. Try again in a moment.",
 		api:  "the database is unavailable; retry shortly"},
-	{store.KindNotFound, ""}:           {status: http.StatusInternalServerError, reason: "internal", page: internalPage, api: internalAPI},
-	{store.KindConflict, ""}:           {status: http.StatusInternalServerError, reason: "internal", page: internalPage, api: internalAPI},
-	{store.KindInvalid, ""}:            {status: http.StatusInternalServerError, reason: "internal", page: internalPage, api: internalAPI},
-	{store.KindPreconditionFailed, ""}: {status: http.StatusInternalServerError, reason: "internal", page: internalPage, api: internalAPI},
+	{Kind: store.KindNotFound}:           {status: http.StatusInternalServerError, reason: "internal", page: internalPage, api: internalAPI},
+	{Kind: store.KindConflict}:           {status: http.StatusInternalServerError, reason: "internal", page: internalPage, api: internalAPI},
+	{Kind: store.KindInvalid}:            {status: http.StatusInternalServerError, reason: "internal", page: internalPage, api: internalAPI},
+	{Kind: store.KindPreconditionFailed}: {status: http.StatusInternalServerError, reason: "internal", page: internalPage, api: internalAPI},
 }
 
 // answerFor is the row of storeAnswers for err; errors without a kind are
 // internal errors.
 func answerFor(err error) storeAnswer {
-	f := store.FaultOf(err)
-	if a, ok := storeAnswers[kindKey{f.Kind, f.Code}]; ok {
-		return a
-	}
-	if a, ok := storeAnswers[kindKey{f.Kind, ""}]; ok {
+	if a, ok := store.Answer(storeAnswers, store.FaultOf(err)); ok {
 		return a
 	}
 	return storeAnswer{status: http.StatusInternalServerError, reason: "internal", page: internalPage, api: internalAPI}

@@ -89,6 +89,24 @@ type Fault struct {
 	Message string
 }
 
+// KindCode keys a transport's answer table: a kind, refined by a code ("" for
+// the kind's own row).
+type KindCode struct {
+	Kind Kind
+	Code string
+}
+
+// Answer is the row of a transport's table for f: its (kind, code) row,
+// else its kind's own row; false when there is none (KindNone: an internal
+// error).
+func Answer[V any](table map[KindCode]V, f Fault) (V, bool) {
+	if v, ok := table[KindCode{f.Kind, f.Code}]; ok {
+		return v, true
+	}
+	v, ok := table[KindCode{f.Kind, ""}]
+	return v, ok
+}
+
 // faulter is implemented by every error of the store's vocabulary.
 type faulter interface {
 	error
