@@ -114,8 +114,9 @@ type faulter interface {
 }
 
 // FaultOf describes err: the Fault of the outermost error in its chain that
-// has one, or, for an error of another package that matches a sentinel
-// through its own Is method, that sentinel's. Any other error is KindNone.
+// has one (an error of another package may declare one too, with a Fault
+// method), or, for an error that only matches a sentinel through its own Is
+// method, that sentinel's kind. Any other error is KindNone.
 func FaultOf(err error) Fault {
 	if err == nil {
 		return Fault{}
