@@ -204,73 +204,96 @@ func notFound(format string, args ...any) *Error {
 	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf(format, args...)}
 }
 
-// fail renders err: admin errors as they are, store errors by kind, anything
-// else as a 500 whose cause goes to the log only.
-func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	err = roleError(err) // role errors carry their own codes and fields
-	var inUse *roleInUse
-	if errors.As(err, &inUse) {
-		zerolog.Ctx(r.Context()).Info().Str("error", inUse.Code).Str("detail", inUse.Message).Msg("admin request refused")
-		writeJSON(w, inUse.Status, inUse)
-		return
+// adminAnswer is how the admin API answers one kind of store error.
+type adminAnswer struct {
+	status int
+	code   string // the body's "error"
+	// message is said when the error has no message for people (a bare
+	// sentinel), or always when always is set; "" passes err.Error() on.
+	message string
+	always  bool
+	// field names the request field at fault when the API calls it
+	// otherwise than the store ("" keeps the store's).
+	field string
+}
+
+// adminAnswers is the one table from the store's error kinds to the admin
+// API's status and error code. A (kind, code) row is used before the kind's
+// own (kind, "") row; the codes it names are part of the API.
+var adminAnswers = map[store.KindCode]adminAnswer{
+	{Kind: store.KindNotFound}:                                 {status: http.StatusNotFound, code: "not_found", message: "not found", always: true},
+	{Kind: store.KindConflict}:                                 {status: http.StatusConflict, code: "conflict"},
+	{Kind: store.KindConflict, Code: store.CodeRoleInUse}:      {status: http.StatusConflict, code: "role_in_use"},
+	{Kind: store.KindConflict, Code: store.CodeAlreadyDecided}: {status: http.StatusConflict, code: "already_decided"},
+	{Kind: store.KindInvalid}:                                  {status: http.StatusBadRequest, code: "invalid_request"},
+	{Kind: store.KindInvalid, Code: store.CodeUnknownRole}:     {status: http.StatusBadRequest, code: "unknown_role"},
+	// Group members in the store are the users a bulk role change names.
+	{Kind: store.KindInvalid, Code: store.CodeUnknownMembers}: {status: http.StatusBadRequest, code: "unknown_users", field: "users"},
+	{Kind: store.KindForbidden}:                               {status: http.StatusForbidden, code: "forbidden"},
+	{Kind: store.KindForbidden, Code: store.CodeSeatLimit}:    {status: http.StatusForbidden, code: "seat_limit"}, // "10 of 10 seats are in use on tenant acme; …"
+	{Kind: store.KindPreconditionFailed}: {status: http.StatusPreconditionFailed, code: "precondition_failed",
+		message: "the resource was changed since it was read; read it again and retry"},
+	{Kind: store.KindUnavailable}: {status: http.StatusServiceUnavailable, code: "unavailable",
+		message: "the database is unavailable; retry shortly", always: true},
+}
+
+// storeError is the admin error of a store error, by its kind; nil for an
+// error without one. An Invalid error names its field in fields.
+func storeError(err error) *Error {
+	f := store.FaultOf(err)
+	a, ok := store.Answer(adminAnswers, f)
+	if !ok {
+		return nil
 	}
+	msg := f.Message
+	if a.always || (msg == "" && a.message != "") {
+		msg = a.message
+	} else if msg == "" {
+		msg = err.Error()
+	}
+	e := &Error{Status: a.status, Code: a.code, Message: msg}
+	if f.Kind == store.KindInvalid && f.Field != "" {
+		field := f.Field
+		if a.field != "" {
+			field = a.field
+		}
+		e.Fields = []FieldError{{Field: field, Message: strings.TrimPrefix(msg, f.Field+": ")}}
+	}
+	return e
+}
+
+// fail renders err: admin errors as they are, store errors by their kind
+// (adminAnswers), anything else as a 500 whose cause goes to the log only.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var partial *partialImport
 	if errors.As(err, &partial) {
 		a.failPartial(w, r, partial)
 		return
 	}
 	var e *Error
-	var conflict *store.ConflictError
-	var inv *store.InvalidError
-	var unknownStores *store.UnknownStoresError
-	var exists *store.UserExistsError
-	var typed interface {
-		error
-		SCIMStatus() int
+	if !errors.As(err, &e) {
+		switch re := roleError(err).(type) {
+		case *roleInUse:
+			zerolog.Ctx(r.Context()).Info().Str("error", re.Code).Str("detail", re.Message).Msg("admin request refused")
+			writeJSON(w, re.Status, re)
+			return
+		case *Error:
+			e = re
+		default:
+			e = storeError(err)
+		}
 	}
 	switch {
-	case errors.As(err, &e):
-	case errors.As(err, &exists): // names the role the user holds
-		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: exists.Error()}
-	case errors.As(err, &conflict):
-		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflict.Error()}
-	case errors.As(err, &inv):
-		e = invalid(FieldError{Field: inv.Field, Message: inv.Reason})
-	case errors.As(err, &unknownStores): // users' stores outside the catalogue
-		e = invalid(FieldError{Field: "stores", Message: unknownStores.Error()})
-	case errors.Is(err, store.ErrSeatLimit): // "10 of 10 seats are in use on tenant acme; …"
-		e = &Error{Status: http.StatusForbidden, Code: "seat_limit", Message: err.Error()}
-	case errors.Is(err, store.ErrNotFound):
-		e = notFound("not found")
-	case errors.As(err, &typed) && typed.SCIMStatus() >= 400 && typed.SCIMStatus() < 500:
-		// A store error that knows its own status (unknown role, privileged
-		// grant refused, …): its message is written for the person reading it.
-		e = &Error{Status: typed.SCIMStatus(), Code: statusCode(typed.SCIMStatus()), Message: typed.Error()}
-	case errors.Is(err, store.ErrUnavailable):
-		w.Header().Set("Retry-After", "5")
-		e = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the database is unavailable; retry shortly"}
-	default:
+	case e == nil:
 		zerolog.Ctx(r.Context()).Error().Err(err).Msg("admin request failed")
 		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the cause is in the server log"}
+	case e.Status == http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "5")
 	}
 	if e.Status >= 400 && e.Status < 500 {
 		zerolog.Ctx(r.Context()).Info().Str("error", e.Code).Str("detail", e.Message).Msg("admin request refused")
 	}
 	writeJSON(w, e.Status, e)
-}
-
-// statusCode is the admin error code of a 4xx status.
-func statusCode(status int) string {
-	switch status {
-	case http.StatusForbidden:
-		return "forbidden"
-	case http.StatusConflict:
-		return "conflict"
-	case http.StatusNotFound:
-		return "not_found"
-	default:
-		return "invalid_request"
-	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }

@@ -818,33 +818,23 @@ func (ic *importContext) newRole(row importRow) string {
 	return store.ResolveRole("", nil, nil, ic.roles.Settings.DefaultRole).Role
 }
 
-// importError is the message of a row the store refused; false for errors
-// that are not the row's fault (the import stops then).
+// importError is the message of a row the store refused: a change of its
+// own (refusedChange), or a store error of a kind that is the row's fault
+// (invalid, conflicting, forbidden). false for errors that are not the
+// row's fault (the import stops then).
 func importError(err error) (string, bool) {
-	var unknown *store.UnknownRoleError
-	var inv *store.InvalidError
-	var conflict *store.ConflictError
-	var priv *store.PrivilegedRoleError
 	var refused *refusedChange
-	var stores *store.UnknownStoresError
 	switch {
 	case store.ImportErrorFatal(err):
 		return "", false
 	case errors.As(err, &refused):
 		return refused.Error(), true
-	case errors.Is(err, store.ErrSeatLimit):
-		return err.Error(), true
-	case errors.As(err, &unknown):
-		return unknown.Error(), true
-	case errors.As(err, &inv):
-		return inv.Field + ": " + inv.Reason, true
-	case errors.As(err, &stores):
-		return stores.Error(), true
-	case errors.As(err, &conflict):
-		return conflict.Error(), true
-	case errors.As(err, &priv):
-		return priv.Error(), true
-	case errors.Is(err, store.ErrInvalid):
+	}
+	switch f := store.FaultOf(err); f.Kind {
+	case store.KindInvalid, store.KindConflict, store.KindForbidden:
+		if f.Message != "" {
+			return f.Message, true
+		}
 		return err.Error(), true
 	}
 	return "", false

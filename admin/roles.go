@@ -98,28 +98,20 @@ func customRolesAllowed(t store.Tenant) error {
 		strings.Join(licensing.PlansWith(licensing.CustomRoles), ", "), t.ID, t.Plan, t.ID)}
 }
 
-// roleError maps the role errors of the store and the permission catalogue
-// to admin errors; fail applies it to every error a handler returns.
+// roleError is the admin error of the role errors whose body says more than
+// their kind: a role still held (with the holders' count and how to move
+// them; status and code from adminAnswers) and unknown permission flags (one
+// field each). nil for any other error.
 func roleError(err error) error {
-	var unknown *store.UnknownRoleError
 	var inUse *store.RoleInUseError
-	var members *store.UnknownMembersError
-	var decided *store.ApprovalDecidedError
 	var flags access.FlagErrors
 	var flag *access.FlagError
 	switch {
-	case errors.As(err, &unknown):
-		return &Error{Status: http.StatusBadRequest, Code: "unknown_role", Message: unknown.Error(),
-			Fields: []FieldError{{"role", unknown.Error()}}}
 	case errors.As(err, &inUse):
-		return &roleInUse{Status: http.StatusConflict, Code: "role_in_use", Message: fmt.Sprintf(
+		e := storeError(err)
+		return &roleInUse{Status: e.Status, Code: e.Code, Message: fmt.Sprintf(
 			"role %q is held by %d user(s); name the role they move to: DELETE …/roles/%s?replacement=agent", inUse.Role, inUse.Users, inUse.Role),
 			Users: inUse.Users}
-	case errors.As(err, &members):
-		return &Error{Status: http.StatusBadRequest, Code: "unknown_users", Message: members.Error(),
-			Fields: []FieldError{{"users", members.Error()}}}
-	case errors.As(err, &decided):
-		return &Error{Status: http.StatusConflict, Code: "already_decided", Message: decided.Error()}
 	case errors.As(err, &flags):
 		bad := make([]FieldError, 0, len(flags))
 		for _, f := range flags {
@@ -129,7 +121,7 @@ func roleError(err error) error {
 	case errors.As(err, &flag):
 		return invalid(FieldError{"permissions", flag.Error()})
 	}
-	return err
+	return nil
 }
 
 // roleInUse is the 409 of a delete of a role users hold, with their count.

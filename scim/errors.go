@@ -57,59 +57,74 @@ func notFound(what, id string) Error {
 	return Error{Status: http.StatusNotFound, Detail: fmt.Sprintf("%s %q not found", what, id)}
 }
 
-// statusError is implemented by errors of other packages (roles, stores, …)
-// that know their SCIM status and scimType; their message is written for
-// the admin and is passed on as the detail.
-type statusError interface {
-	SCIMStatus() int
-	SCIMType() string
+// scimAnswer is how SCIM answers one kind of store error.
+type scimAnswer struct {
+	status   int
+	scimType string
+	// detail is said when the error has no message for people (a bare
+	// sentinel, or always for kinds whose cause is not the admin's to read);
+	// "" passes the error's own text on.
+	detail string
+	always bool // detail replaces the error's message too
+	// conflict adds what to do to a uniqueness conflict on a named value.
+	conflict bool
+}
+
+// scimAnswers is the one table from the store's error kinds to SCIM's
+// status, scimType and detail. A (kind, code) row is used before the
+// kind's own (kind, "") row.
+var scimAnswers = map[store.KindCode]scimAnswer{
+	{Kind: store.KindNotFound}:                               {status: http.StatusNotFound, detail: "resource not found", always: true},
+	{Kind: store.KindConflict}:                               {status: http.StatusConflict, scimType: typeUniqueness, detail: "the resource already exists", conflict: true},
+	{Kind: store.KindConflict, Code: store.CodeUserExists}:   {status: http.StatusConflict, scimType: typeUniqueness}, // names the role the user holds
+	{Kind: store.KindInvalid}:                                {status: http.StatusBadRequest, scimType: typeInvalidValue},
+	{Kind: store.KindInvalid, Code: store.CodeInvalidFilter}: {status: http.StatusBadRequest, scimType: typeInvalidFilter},
+	{Kind: store.KindForbidden}:                              {status: http.StatusForbidden}, // RFC 7644 has no scimType for a refusal
+	{Kind: store.KindForbidden, Code: store.CodeSeatLimit}: {status: http.StatusForbidden,
+		detail: "every purchased seat is in use; raise the seat count or deactivate a user"},
+	{Kind: store.KindPreconditionFailed}: {status: http.StatusPreconditionFailed, always: true,
+		detail: "the resource was changed since it was read (If-Match does not match meta.version); read it again and retry"},
+	{Kind: store.KindUnavailable}: {status: http.StatusServiceUnavailable, always: true,
+		detail: "the directory is temporarily unavailable; retry shortly"},
 }
 
 // toSCIM maps any error to the SCIM error sent to the client: the one place
-// where the store's error vocabulary becomes SCIM's. Unknown errors are logged
-// with their cause and answered with a generic 500.
+// where the store's error vocabulary becomes SCIM's, through the kind each
+// store error declares (store.FaultOf) and scimAnswers. Unknown errors are
+// logged with their cause and answered with a generic 500.
 func toSCIM(ctx context.Context, log zerolog.Logger, err error) Error {
-	var (
-		se       Error
-		conflict *store.ConflictError
-		seats    *store.SeatLimitError
-		members  *store.UnknownMembersError
-		invalid  *store.InvalidError
-		status   statusError
-	)
-	switch {
-	case errors.As(err, &se):
+	var se Error
+	if errors.As(err, &se) {
 		return se
-	case errors.As(err, &status) && status.SCIMStatus() >= 400 && status.SCIMStatus() < 500:
-		return Error{Status: status.SCIMStatus(), ScimType: status.SCIMType(), Detail: err.Error()}
-	case errors.As(err, &conflict):
-		return Error{Status: http.StatusConflict, ScimType: typeUniqueness,
-			Detail: fmt.Sprintf("%s %q is already taken in this tenant; choose another or update the existing resource", conflict.Field, conflict.Value)}
-	case errors.Is(err, store.ErrConflict):
-		return Error{Status: http.StatusConflict, ScimType: typeUniqueness, Detail: "the resource already exists"}
-	case errors.As(err, &seats):
-		return Error{Status: http.StatusForbidden, Detail: seats.Error()}
-	case errors.Is(err, store.ErrSeatLimit):
-		return Error{Status: http.StatusForbidden, Detail: "every purchased seat is in use; raise the seat count or deactivate a user"}
-	case errors.As(err, &members):
-		return Error{Status: http.StatusBadRequest, ScimType: typeInvalidValue, Detail: members.Error()}
-	case errors.As(err, &invalid):
-		return Error{Status: http.StatusBadRequest, ScimType: typeInvalidValue, Detail: invalid.Error()}
-	case errors.Is(err, store.ErrInvalidFilter):
-		return Error{Status: http.StatusBadRequest, ScimType: typeInvalidFilter, Detail: err.Error()}
-	case errors.Is(err, store.ErrInvalid):
-		return Error{Status: http.StatusBadRequest, ScimType: typeInvalidValue, Detail: err.Error()}
-	case errors.Is(err, store.ErrVersionMismatch):
-		return Error{Status: http.StatusPreconditionFailed,
-			Detail: "the resource was changed since it was read (If-Match does not match meta.version); read it again and retry"}
-	case errors.Is(err, store.ErrNotFound):
-		return Error{Status: http.StatusNotFound, Detail: "resource not found"}
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		log.Error().Err(err).Msg("scim: store unavailable")
-		return Error{Status: http.StatusServiceUnavailable, Detail: "the directory is temporarily unavailable; retry shortly"}
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+	}
+	f := store.FaultOf(err)
+	if f.Kind == store.KindNone && errors.Is(err, context.DeadlineExceeded) {
+		f = store.Fault{Kind: store.KindUnavailable}
+	}
+	if a, ok := store.Answer(scimAnswers, f); ok {
+		if f.Kind == store.KindUnavailable {
+			log.Error().Err(err).Msg("scim: store unavailable")
+		}
+		return Error{Status: a.status, ScimType: a.scimType, Detail: a.say(f, err)}
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return Error{Status: 499, Detail: "request cancelled"}
 	}
 	log.Error().Err(err).Msg("scim: internal error")
 	return Error{Status: http.StatusInternalServerError, Detail: "internal error; retry later, and contact support quoting the request id if it persists"}
+}
+
+// say is the detail of an answer to err: the error's message for people,
+// else the row's words, else the error's own text.
+func (a scimAnswer) say(f store.Fault, err error) string {
+	var conflict *store.ConflictError
+	switch {
+	case a.always || (f.Message == "" && a.detail != ""):
+		return a.detail
+	case a.conflict && errors.As(err, &conflict):
+		return fmt.Sprintf("%s %q is already taken in this tenant; choose another or update the existing resource", conflict.Field, conflict.Value)
+	case f.Message != "":
+		return f.Message
+	}
+	return err.Error()
 }

@@ -31,15 +31,19 @@ func (f failingStore) GetUserWithGroups(context.Context, string, string) (store.
 	return store.User{}, nil, f.err
 }
 
-type scimStatusErr struct{}
+// kindedErr is an error of another package that declares its store kind:
+// SCIM answers it by that kind, with its message.
+type kindedErr struct{}
 
-func (scimStatusErr) Error() string    { return "the store \"s9\" is archived; pick another" }
-func (scimStatusErr) SCIMStatus() int  { return 422 }
-func (scimStatusErr) SCIMType() string { return "invalidValue" }
+func (kindedErr) Error() string { return "the store \"s9\" is archived; pick another" }
+func (kindedErr) Fault() store.Fault {
+	return store.Fault{Kind: store.KindInvalid, Field: "stores"}
+}
 
 // TestErrors_neverLeak: unknown errors are a generic 500 (cause logged), an
-// outage is 503 with Retry-After, errors that know their SCIM status keep it
-// and their message, wrapped store errors map as themselves.
+// outage is 503 with Retry-After, errors that declare their kind are
+// answered by it with their message, wrapped store errors map as
+// themselves.
 func TestErrors_neverLeak(t *testing.T) {
 	for _, tc := range []struct {
 		err      error
@@ -49,7 +53,7 @@ func TestErrors_neverLeak(t *testing.T) {
 	}{
 		{errors.New("pq: relation users_secret does not exist"), 500, nil, "internal error"},
 		{fmt.Errorf("get: %w", store.ErrUnavailable), 503, nil, "temporarily unavailable"},
-		{fmt.Errorf("wrapped: %w", scimStatusErr{}), 422, "invalidValue", `the store "s9" is archived`},
+		{fmt.Errorf("wrapped: %w", kindedErr{}), 400, "invalidValue", `the store "s9" is archived`},
 		{fmt.Errorf("x: %w", &store.InvalidError{Field: "title", Reason: "is too long"}), 400, "invalidValue", "title: is too long"},
 		{fmt.Errorf("x: %w", store.ErrNotFound), 404, nil, "not found"},
 	} {

@@ -2,7 +2,6 @@ package scim
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -220,10 +219,7 @@ func (h *handler) listGroups(c *call, lp listParams) (result, error) {
 	page, err := h.st.ListGroups(c.ctx, c.tenant, store.GroupQuery{Filter: f, StartIndex: lp.startIndex, Count: lp.count,
 		SortBy: sortBy, Descending: lp.descending})
 	if err != nil {
-		if errors.Is(err, store.ErrInvalid) {
-			return result{}, badRequest(typeInvalidValue, "%s", err.Error())
-		}
-		return result{}, err
+		return result{}, err // toSCIM: an invalid value is 400 invalidValue
 	}
 	return h.groupList(c, lp, page.Total, nil, page.Groups), nil
 }

@@ -151,11 +151,12 @@ var endedText = map[string]string{
 }
 
 func (s *Service) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, store.ErrUnavailable) {
+	a := answerFor(err)
+	if a.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "unavailable", "message": "the database is unavailable; retry shortly"})
-		return
 	}
-	zerolog.Ctx(r.Context()).Error().Err(err).Msg("session request failed")
-	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal", "message": "internal error; the cause is in the server log"})
+	if a.status >= 500 && a.status != http.StatusServiceUnavailable {
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("session request failed")
+	}
+	writeJSON(w, a.status, map[string]string{"error": a.reason, "message": a.api})
 }

@@ -127,7 +127,7 @@ func (s *Service) acs(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	if err := store.CanSignIn(user, now); err != nil { // checked again, under lock, by SignIn
-		s.refuse(w, r, s.signInError(err, t, a.NameID))
+		s.refuse(w, r, storeRefusal(err, t, a.NameID))
 		return
 	}
 	expires := now.Add(s.lifetime)
@@ -146,7 +146,7 @@ func (s *Service) acs(w http.ResponseWriter, r *http.Request) {
 	_, sess, err := s.store.SignIn(ctx, t.ID, user.ID, store.Assertion{Issuer: a.Issuer, ID: a.ID, ExpiresAt: a.ExpiresAt},
 		store.Session{ID: id, Hash: hash, ExpiresAt: expires}, by)
 	if err != nil {
-		s.refuse(w, r, s.signInError(err, t, a.NameID))
+		s.refuse(w, r, storeRefusal(err, t, a.NameID))
 		return
 	}
 	zerolog.Ctx(ctx).Info().Str("tenant", t.ID).Str("user", user.ID).Str("session", sess.ID).Msg("signed in")
@@ -207,19 +207,6 @@ func primaryEmail(u store.User) string {
 	return ""
 }
 
-// signInError turns the store's refusals into the page's sentences.
-func (s *Service) signInError(err error, t store.Tenant, nameID string) error {
-	var re *store.SignInRefusedError
-	switch {
-	case errors.Is(err, store.ErrReplay):
-		return &refusal{status: http.StatusForbidden, reason: "replayed",
-			text: "This sign-in response has already been used. Start signing in again.", cause: err}
-	case errors.As(err, &re):
-		return userRefusal(re.Reason, t, nameID)
-	}
-	return err
-}
-
 func userRefusal(reason string, t store.Tenant, nameID string) *refusal {
 	org := displayName(t)
 	text := map[string]string{
@@ -250,19 +237,19 @@ func clearRequestCookie(w http.ResponseWriter, tenantID string, secure bool) {
 func (s *Service) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	var rf *refusal
 	var ae *saml.ACSError
-	var re *store.SignInRefusedError
 	switch {
 	case errors.As(err, &rf):
-	case errors.As(err, &re):
-		t, _ := s.store.GetTenant(r.Context(), r.PathValue("tenant"))
-		rf = userRefusal(re.Reason, t, "this name")
 	case errors.As(err, &ae):
 		rf = &refusal{status: ae.Status, reason: "invalid_response", text: capitalise(ae.Reason) + ".", cause: ae.Cause}
-	case errors.Is(err, store.ErrUnavailable):
+	default: // a store error (by its kind), or an internal one
+		var t store.Tenant
+		if errors.Is(err, store.ErrSignInRefused) { // the page names the organisation
+			t, _ = s.store.GetTenant(r.Context(), r.PathValue("tenant"))
+		}
+		rf = storeRefusal(err, t, "this name")
+	}
+	if rf.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
-		rf = &refusal{status: http.StatusServiceUnavailable, reason: "unavailable", text: "Roster cannot reach its database right now. Try again in a moment.", cause: err}
-	default:
-		rf = &refusal{status: http.StatusInternalServerError, reason: "internal", text: "Something went wrong on Roster's side. Try again; if it persists, tell your administrator.", cause: err}
 	}
 	log := zerolog.Ctx(r.Context())
 	ev := log.Info()

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"time"
 )
 
@@ -79,10 +78,10 @@ type JobClaim struct {
 // ErrLeaseLost answers a lease holder whose lease is gone: it expired and
 // another runner claimed the job, or the job is done. Nothing was recorded;
 // the holder must stop working on the job.
-var ErrLeaseLost = errors.New("store: the job's lease is held by another runner or the job is done")
+var ErrLeaseLost error = newSentinel(KindConflict, CodeLeaseLost, "store: the job's lease is held by another runner or the job is done")
 
 // ErrNoJob answers a claim that found nothing to claim.
-var ErrNoJob = errors.New("store: no job to claim")
+var ErrNoJob error = newSentinel(KindNotFound, CodeNoJob, "store: no job to claim")
 
 // Clone returns a deep copy of j.
 func (j Job) Clone() Job {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -88,9 +87,9 @@ type UserRef struct {
 
 // Sign-in refusals: why a user may not sign in or keep a session.
 var (
-	ErrReplay          = errors.New("SAML assertion already used")
-	ErrSignInRefused   = errors.New("sign-in refused")
-	ErrSessionNotFound = errors.New("no such session")
+	ErrReplay          error = newSentinel(KindForbidden, CodeReplay, "SAML assertion already used")
+	ErrSignInRefused   error = newSentinel(KindForbidden, CodeSignInRefused, "sign-in refused")
+	ErrSessionNotFound error = newSentinel(KindNotFound, "", "no such session")
 )
 
 // Refusal reasons of a SignInRefusedError.
@@ -111,6 +110,11 @@ func (e *SignInRefusedError) Error() string { return "sign-in refused: user " + 
 // Is makes errors.Is(err, ErrSignInRefused) true.
 func (e *SignInRefusedError) Is(target error) bool { return target == ErrSignInRefused }
 
+// Fault: Forbidden; Reason says why.
+func (e *SignInRefusedError) Fault() Fault {
+	return Fault{Kind: KindForbidden, Code: CodeSignInRefused}
+}
+
 // CanSignIn says whether a live user may sign in or use a session at now:
 // active and, for users with an access expiry, before it. nil means yes.
 func CanSignIn(u User, now time.Time) error {
@@ -124,8 +128,7 @@ func CanSignIn(u User, now time.Time) error {
 }
 
 // UnknownStoresError is a user's stores naming stores that are not in the
-// tenant's catalogue. It is a 400 on every transport: SCIMStatus and
-// SCIMType let scim/errors.go map it without knowing it.
+// tenant's catalogue: the stores are Invalid on every transport.
 type UnknownStoresError struct {
 	Stores []string
 }
@@ -146,11 +149,10 @@ func (e *UnknownStoresError) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *UnknownStoresError) Is(target error) bool { return target == ErrInvalid }
 
-// SCIMStatus is the HTTP status of the error on SCIM: 400.
-func (e *UnknownStoresError) SCIMStatus() int { return 400 }
-
-// SCIMType is the RFC 7644 scimType of the error: invalidValue.
-func (e *UnknownStoresError) SCIMType() string { return "invalidValue" }
+// Fault: the stores are Invalid.
+func (e *UnknownStoresError) Fault() Fault {
+	return Fault{Kind: KindInvalid, Code: CodeUnknownStores, Field: "stores"}
+}
 
 // MissingStores returns the entries of stores that are not in catalogue, in
 // order, each once. Both backends check users' stores with it (the memory
@@ -176,7 +178,7 @@ func IsExternal(userType string) bool {
 // names the role and stores that user holds: one role covers all of a
 // user's stores, so an invitation "for another store" with another role is
 // answered with the role they hold (and what to do), never a bare conflict.
-// It is a *ConflictError for errors.As, a 409 uniqueness on SCIM.
+// It is a *ConflictError for errors.As, and a Conflict on userName.
 type UserExistsError struct {
 	ConflictError
 	UserID        string
@@ -221,8 +223,8 @@ func (e *UserExistsError) Error() string {
 // Unwrap exposes the plain *ConflictError.
 func (e *UserExistsError) Unwrap() error { return &e.ConflictError }
 
-// SCIMStatus is 409.
-func (e *UserExistsError) SCIMStatus() int { return 409 }
-
-// SCIMType is uniqueness.
-func (e *UserExistsError) SCIMType() string { return "uniqueness" }
+// Fault: a Conflict on userName, whose message names the role the user
+// holds (it overrides the embedded ConflictError's).
+func (e *UserExistsError) Fault() Fault {
+	return Fault{Kind: KindConflict, Code: CodeUserExists, Field: e.Field}
+}

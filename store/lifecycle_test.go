@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,7 +30,11 @@ func TestUserExistsError_detail(t *testing.T) {
 			err := store.NewUserExistsError(existing, tc.requested)
 			assert.Equal(t, tc.want, err.Error())
 			assert.True(t, errors.Is(err, store.ErrConflict))
-			assert.Equal(t, 409, err.SCIMStatus())
+			// A Conflict on userName with its own code and message: every
+			// transport answers it as such (409 uniqueness on SCIM, proved
+			// by scim's kind table test).
+			assert.Equal(t, store.Fault{Kind: store.KindConflict, Code: store.CodeUserExists, Field: "userName", Message: tc.want},
+				store.FaultOf(fmt.Errorf("create: %w", err)))
 		})
 	}
 }

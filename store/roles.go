@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -286,6 +285,11 @@ func (e *ApprovalDecidedError) Error() string {
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ApprovalDecidedError) Is(target error) bool { return target == ErrConflict }
 
+// Fault: a Conflict with the decision already made.
+func (e *ApprovalDecidedError) Fault() Fault {
+	return Fault{Kind: KindConflict, Code: CodeAlreadyDecided}
+}
+
 // ApprovalAudit is the audit event of an operator's decision on an approval.
 func ApprovalAudit(a Approval, by Actor, at time.Time) AuditEvent {
 	return AuditEvent{Time: at, Actor: by, Action: "role.approval_" + a.Status, TargetType: "user", TargetID: a.UserID,
@@ -372,14 +376,13 @@ func (e *UnknownRoleError) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *UnknownRoleError) Is(target error) bool { return target == ErrInvalid }
 
-// SCIMStatus is the HTTP status of this error on the SCIM API.
-func (e *UnknownRoleError) SCIMStatus() int { return http.StatusBadRequest }
-
-// SCIMType is the RFC 7644 §3.12 scimType of this error.
-func (e *UnknownRoleError) SCIMType() string { return "invalidValue" }
+// Fault: the role named is Invalid.
+func (e *UnknownRoleError) Fault() Fault {
+	return Fault{Kind: KindInvalid, Code: CodeUnknownRole, Field: "role"}
+}
 
 // ErrPrivilegedRole is matched by PrivilegedRoleError.
-var ErrPrivilegedRole = fmt.Errorf("privileged role refused")
+var ErrPrivilegedRole error = newSentinel(KindForbidden, CodePrivilegedRole, "privileged role refused")
 
 // PrivilegedRoleError refuses a privileged role granted over SCIM where the
 // tenant does not allow it. It changes nothing.
@@ -403,11 +406,10 @@ func (e *PrivilegedRoleError) Error() string {
 // Is makes errors.Is(err, ErrPrivilegedRole) true.
 func (e *PrivilegedRoleError) Is(target error) bool { return target == ErrPrivilegedRole }
 
-// SCIMStatus is the HTTP status of this error on the SCIM API.
-func (e *PrivilegedRoleError) SCIMStatus() int { return http.StatusForbidden }
-
-// SCIMType is empty: RFC 7644 defines no scimType for a refused permission.
-func (e *PrivilegedRoleError) SCIMType() string { return "" }
+// Fault: Forbidden by the tenant's privileged-role policy.
+func (e *PrivilegedRoleError) Fault() Fault {
+	return Fault{Kind: KindForbidden, Code: CodePrivilegedRole, Field: "role"}
+}
 
 // ValidateMappings checks a group → role mapping list against the tenant's
 // roles: every group named once, every role known. Both backends call it
@@ -489,7 +491,13 @@ func (e *AmbiguousEmailError) Error() string {
 		e.Email, len(e.UserNames), strings.Join(e.UserNames, ", "))
 }
 
+// Is makes errors.Is(err, ErrInvalid) true.
 func (e *AmbiguousEmailError) Is(target error) bool { return target == ErrInvalid }
+
+// Fault: the row's email is Invalid as a key.
+func (e *AmbiguousEmailError) Fault() Fault {
+	return Fault{Kind: KindInvalid, Code: CodeAmbiguousEmail, Field: "email"}
+}
 
 // ImportErrorFatal says whether an ImportUser error is not the row's fault
 // (the store is unavailable, the request was cancelled): the import stops

@@ -129,13 +129,17 @@ func TestDecideRole(t *testing.T) {
 				case *store.UnknownRoleError:
 					var e *store.UnknownRoleError
 					require.ErrorAs(t, err, &e)
-					assert.Equal(t, 400, e.SCIMStatus())
-					assert.Equal(t, "invalidValue", e.SCIMType())
+					f := store.FaultOf(err) // 400 invalidValue on SCIM
+					assert.Equal(t, store.KindInvalid, f.Kind)
+					assert.Equal(t, store.CodeUnknownRole, f.Code)
+					assert.Equal(t, "role", f.Field)
 					assert.ErrorIs(t, err, store.ErrInvalid)
 				case *store.PrivilegedRoleError:
 					var e *store.PrivilegedRoleError
 					require.ErrorAs(t, err, &e)
-					assert.Equal(t, 403, e.SCIMStatus())
+					f := store.FaultOf(err) // 403 on SCIM
+					assert.Equal(t, store.KindForbidden, f.Kind)
+					assert.Equal(t, store.CodePrivilegedRole, f.Code)
 					assert.ErrorIs(t, err, store.ErrPrivilegedRole)
 				}
 				for _, m := range tc.errMessage {

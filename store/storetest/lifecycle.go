@@ -221,8 +221,8 @@ func testOutlets(t *testing.T, open Factory) {
 	require.ErrorAs(t, err, &unknown)
 	assert.Equal(t, []string{"store-7", "nowhere"}, unknown.Stores)
 	assert.ErrorIs(t, err, store.ErrInvalid)
-	assert.Equal(t, 400, unknown.SCIMStatus())
-	assert.Equal(t, "invalidValue", unknown.SCIMType())
+	assert.Equal(t, store.Fault{Kind: store.KindInvalid, Code: store.CodeUnknownStores, Field: "stores", Message: unknown.Error()},
+		store.FaultOf(err), "400 invalidValue on SCIM")
 	counts, err := s.SeatCounts(ctx, "acme")
 	require.NoError(t, err)
 	assert.Equal(t, 0, counts.Full, "a refused create consumes no seat")
@@ -382,8 +382,8 @@ func testUserExistsNamesRole(t *testing.T, open Factory) {
 	var conflict *store.ConflictError
 	require.ErrorAs(t, err, &conflict)
 	assert.Equal(t, "userName", conflict.Field)
-	assert.Equal(t, 409, exists.SCIMStatus())
-	assert.Equal(t, "uniqueness", exists.SCIMType())
+	assert.Equal(t, store.Fault{Kind: store.KindConflict, Code: store.CodeUserExists, Field: "userName", Message: exists.Error()},
+		store.FaultOf(err), "409 uniqueness on SCIM")
 }
 
 // testOutletDeleteRace proves that deleting a store while users are being
