@@ -32,8 +32,7 @@ var backends = []string{"store/memory", "store/postgres"}
 // test fails on any arrow not listed here, and on a listed arrow that no
 // longer exists, so the list only ever shrinks.
 var debt = map[string]string{
-	"store -> net/http":  "store/roles.go and store/lifecycle.go still carry HTTP statuses for SCIM errors",
-	"licensing -> store": "licensing still takes store types (Tenant, SeatEvent) instead of its own",
+	"store -> net/http": "store/roles.go and store/lifecycle.go still carry HTTP statuses for SCIM errors",
 }
 
 // TestImportRules proves the layering: transports never import a backend;
