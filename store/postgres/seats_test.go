@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,22 +256,14 @@ from generate_series(1, $1) as i`, n)
 }
 
 // TestSeats_inForceAgreesWithLicensing proves that the seats in force
-// computed in SQL (roster_purchased_seats, migration 0006, raised by
-// roster_usable_seats, migration 0014) are licensing's rule
-// (licensing.Contract.SeatsInForce and UsableAt) across contract terms:
-// additions in force at once, reductions of an annual plan only from the
-// renewal, a second reduction replacing the first, an addition withdrawing a
-// pending reduction, a moved contract start, a leap-day contract, a trial
-// and an unknown plan reducing at once. Each contract is made by licensing's
-// own changes, stored, and read back in SQL at the instants around its term
-// boundaries (the renewal to the microsecond, the next term, years later);
-// at each, the writes that check the cap admit exactly UsableAt full seats.
+// computed in SQL (roster_purchased_seats, migration 0006, which every seat
+// cap reads on the locked tenant row) are licensing.Contract.SeatsInForce
+// over a table of contract terms, the renewal instant to the microsecond
+// included. The caps of stored contracts made by licensing's changes across
+// term boundaries are compared with licensing.Contract.UsableAt on both
+// backends by storetest (Seats_capFollowsContractTerms).
 func TestSeats_inForceAgreesWithLicensing(t *testing.T) {
-	dsn := pgtest.New(t)
-	pool := connect(t, dsn)
-
-	// The function itself, on its arguments, including the boundary: the
-	// renewal instant belongs to the new count.
+	pool := connect(t, pgtest.New(t))
 	renewal := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	micro := time.Microsecond
 	for _, tc := range []struct {
@@ -283,10 +274,13 @@ func TestSeats_inForceAgreesWithLicensing(t *testing.T) {
 		comment string
 	}{
 		{10, nil, nil, renewal, "no pending reduction"},
+		{20, ptr(12), &renewal, renewal.AddDate(-1, 0, 0), "the term's start"},
 		{20, ptr(12), &renewal, renewal.Add(-micro), "the renewal's eve"},
 		{20, ptr(12), &renewal, renewal, "the renewal"},
+		{20, ptr(12), &renewal, renewal.Add(micro), "just after the renewal"},
 		{20, ptr(12), &renewal, renewal.AddDate(5, 0, 0), "long after"},
 		{20, ptr(0), &renewal, renewal, "down to nothing"},
+		{5, ptr(5), &renewal, renewal, "a reduction to the count in force"},
 		{20, ptr(12), nil, renewal, "a count without a date is no reduction"},
 		{20, nil, &renewal, renewal, "a date without a count is no reduction"},
 	} {
@@ -295,98 +289,6 @@ func TestSeats_inForceAgreesWithLicensing(t *testing.T) {
 			tc.seats, tc.later, tc.from, tc.at).Scan(&got))
 		c := licensing.Contract{Seats: tc.seats, SeatsAtRenewal: tc.later, SeatsAtRenewalFrom: tc.from}
 		require.Equal(t, c.SeatsInForce(tc.at), got, tc.comment)
-	}
-
-	var clock atomic.Int64
-	s := process(t, dsn, func() time.Time { return time.Unix(0, clock.Load()).UTC() })
-	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	may := time.Date(2026, 5, 1, 9, 30, 0, 0, time.UTC)
-	type change struct {
-		at    time.Time
-		seats int       // a new purchased count (ChangeSeats), unless start is set
-		start time.Time // a new contract start (ChangeContractStart)
-	}
-	cases := []struct {
-		name    string
-		plan    string
-		start   time.Time
-		seats   int
-		changes []change
-	}{
-		{"an addition is in force at once", licensing.Ultimate, jan, 10, []change{{at: may, seats: 15}}},
-		{"a reduction waits for the renewal", licensing.Ultimate, jan, 20, []change{{at: may, seats: 12}}},
-		{"a second reduction replaces the first", licensing.Ultimate, jan, 20, []change{{at: may, seats: 12}, {at: may.AddDate(0, 1, 0), seats: 15}}},
-		{"an addition withdraws a pending reduction", licensing.Ultimate, jan, 20, []change{{at: may, seats: 12}, {at: may.AddDate(0, 1, 0), seats: 25}}},
-		{"a reduction below the minimum", licensing.Enterprise, jan, 12, []change{{at: may, seats: 3}}},
-		{"a reduction in the second term waits for the second renewal", licensing.EnterpriseBundle, jan, 20, []change{{at: may.AddDate(1, 0, 0), seats: 9}}},
-		{"a moved contract start moves the renewal", licensing.Ultimate, jan, 20, []change{{at: may, seats: 12}, {at: may, start: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)}}},
-		{"a leap-day contract renews on 28 February", licensing.Ultimate, time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC), 20, []change{{at: time.Date(2028, 6, 1, 0, 0, 0, 0, time.UTC), seats: 12}}},
-		{"a trial reduces at once", licensing.Trial, jan, 10, []change{{at: may, seats: 3}}},
-		{"an unknown plan reduces at once", "gold", jan, 10, []change{{at: may, seats: 4}}},
-	}
-	for i, tc := range cases {
-		tenant := fmt.Sprintf("t%02d", i)
-		clock.Store(tc.start.UnixNano())
-		_, err := s.CreateTenant(ctx, store.Tenant{ID: tenant, Plan: tc.plan, Seats: tc.seats, ContractStart: tc.start,
-			Settings: store.DefaultSettings()}, store.ActorAdmin)
-		require.NoError(t, err, tc.name)
-		stored, err := s.GetTenant(ctx, tenant)
-		require.NoError(t, err)
-		c := stored.Contract()
-		last := tc.start
-		for _, ch := range tc.changes {
-			if ch.start.IsZero() {
-				c, _, err = licensing.ChangeSeats(c, ch.seats, ch.at)
-				require.NoError(t, err)
-			} else {
-				c = licensing.ChangeContractStart(c, ch.start, ch.at)
-			}
-			last = ch.at
-		}
-		clock.Store(last.UnixNano())
-		_, err = s.UpdateTenant(ctx, tenant, store.ActorAdmin, func(x *store.Tenant) error { x.SetContract(c); return nil })
-		require.NoError(t, err, tc.name)
-		stored, err = s.GetTenant(ctx, tenant)
-		require.NoError(t, err)
-
-		users := make([]string, 30)
-		for j := range users {
-			u, err := s.CreateUser(ctx, tenant, store.User{UserName: fmt.Sprintf("u%02d@x", j), Role: store.RoleAgent}, store.ActorAdmin)
-			require.NoError(t, err)
-			users[j] = u.ID
-		}
-		renewal := licensing.TermAt(c.StartDate(), last).Renewal
-		for _, at := range []time.Time{last, renewal.Add(-micro), renewal, renewal.AddDate(0, 0, 1),
-			licensing.TermAt(c.StartDate(), renewal).Renewal, renewal.AddDate(3, 0, 0)} {
-			what := fmt.Sprintf("%s, at %s", tc.name, at.Format(time.RFC3339Nano))
-			var inForce, usable int
-			require.NoError(t, pool.QueryRow(ctx, `select roster_purchased_seats(t.seats, t.seats_at_renewal, t.seats_at_renewal_from, $2),
-				roster_usable_seats(t.plan, roster_purchased_seats(t.seats, t.seats_at_renewal, t.seats_at_renewal_from, $2))
-				from tenants t where t.id = $1`, tenant, at).Scan(&inForce, &usable))
-			require.Equal(t, c.SeatsInForce(at), inForce, what)
-			require.Equal(t, stored.Contract().SeatsInForce(at), inForce, "%s: the stored contract says the same", what)
-			require.Equal(t, c.UsableAt(at), usable, what)
-
-			// The cap as the writes apply it: activations succeed up to the
-			// usable seats and the next one is refused naming them.
-			clock.Store(at.UnixNano())
-			taken := 0
-			for _, id := range users {
-				_, err := s.UpdateUser(ctx, tenant, id, store.ActorAdmin, func(u *store.User) error { u.Active = true; return nil })
-				if err != nil {
-					var limit *store.SeatLimitError
-					require.ErrorAs(t, err, &limit, what)
-					require.Equal(t, c.UsableAt(at), limit.Purchased, what)
-					break
-				}
-				taken++
-			}
-			require.Equal(t, c.UsableAt(at), taken, what)
-			for _, id := range users[:taken] {
-				_, err := s.UpdateUser(ctx, tenant, id, store.ActorAdmin, func(u *store.User) error { u.Active = false; return nil })
-				require.NoError(t, err, what)
-			}
-		}
 	}
 }
 
