@@ -729,7 +729,8 @@ func (a *API) seatForecast(ctx context.Context, t store.Tenant, neededFull int) 
 	if err != nil {
 		return nil, err
 	}
-	free := max(t.Contract().UsableAt(a.now())-counts.Full, 0)
+	c := t.Contract()
+	free := max(c.UsableAt(a.now())-counts.Full, 0)
 	return &importSeats{NeededFull: neededFull, Available: free, Overage: t.Settings.Overage,
 		Enough: t.Settings.Overage || neededFull <= free}, nil
 }

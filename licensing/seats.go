@@ -76,7 +76,10 @@ func (c Contract) StartDate() time.Time {
 // of an annual plan only from the renewal. The PostgreSQL store applies the
 // same rule in SQL (roster_purchased_seats, migration 0006) because its cap
 // is checked on the locked tenant row; its tests compare the two.
-func (c Contract) SeatsInForce(at time.Time) int {
+//
+// Its receiver is a pointer, as UsableAt's: the cap check of every write
+// calls them, and a contract is some 200 bytes not worth copying there.
+func (c *Contract) SeatsInForce(at time.Time) int {
 	if c.SeatsAtRenewal != nil && c.SeatsAtRenewalFrom != nil && !at.Before(*c.SeatsAtRenewalFrom) {
 		return *c.SeatsAtRenewal
 	}
@@ -86,7 +89,7 @@ func (c Contract) SeatsInForce(at time.Time) int {
 // UsableAt is the full-seat cap at the time at: the seats in force, raised
 // to the contract minimum on a paid plan (UsableSeats). A write that would
 // take more full seats is refused unless Overage is set.
-func (c Contract) UsableAt(at time.Time) int {
+func (c *Contract) UsableAt(at time.Time) int {
 	plan, _ := Lookup(c.Plan)
 	return UsableSeats(plan, c.SeatsInForce(at))
 }

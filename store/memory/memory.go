@@ -379,7 +379,8 @@ func (t *tenant) seatClassOf(role string) store.SeatClass {
 // counts from its renewal), raised to the contract minimum on a paid plan
 // (licensing.Contract.UsableAt) — unless the tenant allows overage.
 func (t *tenant) checkCap(d store.SeatCounts, now time.Time) error {
-	usable := t.t.Contract().UsableAt(now)
+	c := t.t.Contract()
+	usable := c.UsableAt(now)
 	if d.Full > 0 && !t.t.Settings.Overage && t.counts.Full+d.Full > usable {
 		return &store.SeatLimitError{TenantID: t.t.ID, InUse: t.counts.Full, Purchased: usable}
 	}

@@ -84,7 +84,8 @@ func testSeatsCapFollowsContractTerms(t *testing.T, open Factory) {
 			licensing.TermAt(c.StartDate(), renewal).Renewal, renewal.AddDate(3, 0, 0)} {
 			what := fmt.Sprintf("%s, at %s", tc.name, at.Format(time.RFC3339Nano))
 			want := c.UsableAt(at)
-			require.Equal(t, want, stored.Contract().UsableAt(at), "%s: the stored contract is the one made", what)
+			storedContract := stored.Contract()
+			require.Equal(t, want, storedContract.UsableAt(at), "%s: the stored contract is the one made", what)
 			clock.Set(at)
 			taken := 0
 			for _, id := range users {
