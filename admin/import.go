@@ -30,7 +30,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -730,8 +729,8 @@ func (a *API) seatForecast(ctx context.Context, t store.Tenant, neededFull int) 
 	if err != nil {
 		return nil, err
 	}
-	plan, _ := licensing.Lookup(t.Plan)
-	free := max(licensing.UsableSeats(plan, t.PurchasedAt(a.now()))-counts.Full, 0)
+	c := t.Contract()
+	free := max(c.UsableAt(a.now())-counts.Full, 0)
 	return &importSeats{NeededFull: neededFull, Available: free, Overage: t.Settings.Overage,
 		Enough: t.Settings.Overage || neededFull <= free}, nil
 }

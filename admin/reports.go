@@ -68,14 +68,15 @@ func (a *API) dormantReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep := licensing.Dormant(t, users, days, a.now())
+	contract := t.Contract()
+	rep := licensing.Dormant(contract, users, days, a.now())
 	if wantsCSV(r) {
 		return writeDormantCSV(w, rep)
 	}
 	v := dormantView{TenantID: rep.TenantID, AsOf: rep.AsOf, Days: rep.Days, Plan: rep.Plan.ID, Users: len(rep.Seats),
 		MonthlyCostCents: rep.MonthlyCostCents, Seats: make([]dormantSeatView, 0, len(rep.Seats)),
 		Note:           "costs are list prices per month; releasing seats lowers the bill only above the plan minimum and the purchased seats, and purchased seats are reduced at the renewal",
-		duplicatesView: viewDuplicates(licensing.Duplicates(t, users))}
+		duplicatesView: viewDuplicates(licensing.Duplicates(contract, users))}
 	for _, s := range rep.Seats {
 		v.Seats = append(v.Seats, dormantSeatView{
 			UserID: s.UserID, UserName: s.UserName, DisplayName: s.DisplayName, Role: s.Role, Seat: string(s.Seat), UserType: s.UserType,
@@ -87,8 +88,9 @@ func (a *API) dormantReport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// activeUsers reads every active user of the tenant, a page at a time.
-func (a *API) activeUsers(r *http.Request, tenantID string) ([]store.User, error) {
+// activeUsers reads every active user of the tenant, a page at a time, as
+// the seat reports read them.
+func (a *API) activeUsers(r *http.Request, tenantID string) ([]licensing.SeatHolder, error) {
 	const pageSize = 1000
 	var all []store.User
 	for start := 1; ; start += pageSize {
@@ -99,7 +101,7 @@ func (a *API) activeUsers(r *http.Request, tenantID string) ([]store.User, error
 		}
 		all = append(all, page.Users...)
 		if len(page.Users) < pageSize || start+pageSize > page.Total {
-			return all, nil
+			return store.SeatHolders(all), nil
 		}
 	}
 }

@@ -192,14 +192,15 @@ func (a *API) getSeats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	report := licensing.Report(t, counts, a.now())
+	contract := t.Contract()
+	report := licensing.Report(contract, counts, a.now())
 	v := viewSeatReport(report)
-	v.Contract.Start = rfc3339(licensing.ContractOf(t))
+	v.Contract.Start = rfc3339(contract.StartDate())
 	users, err := a.activeUsers(r, t.ID)
 	if err != nil {
 		return err
 	}
-	v.duplicatesView = viewDuplicates(licensing.Duplicates(t, users))
+	v.duplicatesView = viewDuplicates(licensing.Duplicates(contract, users))
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
@@ -386,7 +387,7 @@ func applyContract(before store.Tenant, t *store.Tenant, in tenantInput, now tim
 	}
 	requested := t.Seats
 	t.Seats = before.Seats
-	changed := licensing.Roll(*t, now)
+	changed := licensing.Roll(t.Contract(), now)
 	changed = licensing.ChangePlan(changed, before.Plan, now) // a trial converted starts its first term now
 	if in.ContractStart != nil {
 		changed = licensing.ChangeContractStart(changed, start, now)
@@ -397,7 +398,7 @@ func applyContract(before store.Tenant, t *store.Tenant, in tenantInput, now tim
 			return []FieldError{{"seats", err.Error()}}
 		}
 	}
-	*t = changed
+	t.SetContract(changed)
 	return nil
 }
 
@@ -410,7 +411,7 @@ type tenantContractView struct {
 }
 
 func viewTenantContract(t store.Tenant) tenantContractView {
-	v := tenantContractView{Start: rfc3339(licensing.ContractOf(t))}
+	v := tenantContractView{Start: rfc3339(t.Contract().StartDate())}
 	if t.SeatsAtRenewal != nil && t.SeatsAtRenewalFrom != nil {
 		v.PendingReduction = &pendingView{Seats: *t.SeatsAtRenewal, EffectiveAt: rfc3339(*t.SeatsAtRenewalFrom)}
 	}

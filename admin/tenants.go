@@ -215,7 +215,8 @@ func (a *API) tenant(r *http.Request) (store.Tenant, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return t, notFound("no tenant %q", id)
 	}
-	return licensing.Roll(t, a.now()), err // a seat reduction due at the renewal shows in force
+	t.SetContract(licensing.Roll(t.Contract(), a.now())) // a seat reduction due at the renewal shows in force
+	return t, err
 }
 
 func (a *API) getTenant(w http.ResponseWriter, r *http.Request) error {

@@ -5,21 +5,20 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/licensing"
-	"github.com/roster-dev/roster/store"
 )
 
 // ledgerOf builds a ledger of n events: users provisioned, some deactivated
 // and reactivated, some moved between seat classes, a minute apart.
-func ledgerOf(n int) []store.SeatEvent {
+func ledgerOf(n int) []licensing.SeatMove {
 	t0 := day(2026, 1, 1)
-	out := make([]store.SeatEvent, 0, n)
+	out := make([]licensing.SeatMove, 0, n)
 	for i := range n {
-		e := ev(int64(i+1), t0.Add(time.Duration(i)*time.Minute), "u", store.SeatFull, 1, store.ReasonProvisioned)
+		e := ev(t0.Add(time.Duration(i)*time.Minute), "u", licensing.SeatFull, 1)
 		switch i % 4 {
 		case 1:
-			e.Delta, e.Reason = -1, store.ReasonDeactivated
+			e.Delta = -1
 		case 3:
-			e.Class = store.SeatLight
+			e.Class = licensing.SeatLight
 		}
 		out = append(out, e)
 	}
@@ -41,11 +40,11 @@ func BenchmarkReport(b *testing.B) {
 	tn := ultimate(10)
 	tn.Addons = []string{licensing.AddonAICopilot, licensing.AddonHIPAA}
 	for i := range 50 {
-		tn.SeatChanges = append(tn.SeatChanges, store.SeatChange{At: day(2026, 1, 2).Add(time.Duration(i) * 24 * time.Hour), From: 10 + i, To: 11 + i})
+		tn.SeatChanges = append(tn.SeatChanges, licensing.SeatChange{At: day(2026, 1, 2).Add(time.Duration(i) * 24 * time.Hour), From: 10 + i, To: 11 + i})
 	}
 	tn.Seats = 60
 	tn, _, _ = licensing.ChangeSeats(tn, 40, day(2026, 6, 1))
-	held := store.SeatCounts{Full: 55, Light: 20}
+	held := licensing.SeatCounts{Full: 55, Light: 20}
 	now := day(2026, 7, 1)
 	for b.Loop() {
 		licensing.Report(tn, held, now)

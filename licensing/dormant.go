@@ -4,9 +4,26 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/roster-dev/roster/store"
 )
+
+// SeatHolder is what the dormant and duplicate reports read of a user: who
+// they are, the seat they hold and when they last signed in. The store
+// converts its users (store.SeatHolders).
+type SeatHolder struct {
+	ID           string
+	UserName     string
+	DisplayName  string
+	Role         string
+	UserType     string
+	Active       bool
+	Seat         SeatClass
+	EmailKeys    []string   // the user's email addresses, lower-cased, each once
+	CreatedAt    time.Time  // provisioned
+	LastActiveAt *time.Time // last sign-in; nil: never
+}
+
+// holds says whether h holds a seat: active, with a seat class.
+func (h *SeatHolder) holds() bool { return h.Active && h.Seat != SeatNone && h.Seat != "" }
 
 // DormantSeat is one seat holder who has not signed in for the report's
 // number of days, or never has.
@@ -15,7 +32,7 @@ type DormantSeat struct {
 	UserName    string
 	DisplayName string
 	Role        string
-	Seat        store.SeatClass
+	Seat        SeatClass
 	UserType    string
 
 	ProvisionedAt        time.Time  // when the user was created (the seat is held from then)
@@ -48,13 +65,14 @@ type DormantReport struct {
 // Dormant reports the seat holders among users (any order; inactive and
 // seatless users are ignored) who have not signed in for days days at now,
 // or never have.
-func Dormant(t store.Tenant, users []store.User, days int, now time.Time) DormantReport {
+func Dormant(t Contract, users []SeatHolder, days int, now time.Time) DormantReport {
 	plan, _ := Lookup(t.Plan)
-	rep := DormantReport{TenantID: t.ID, AsOf: now.UTC(), Days: days, Plan: plan, Seats: []DormantSeat{}}
+	rep := DormantReport{TenantID: t.TenantID, AsOf: now.UTC(), Days: days, Plan: plan, Seats: []DormantSeat{}}
 	cutoff := now.Add(-time.Duration(days) * 24 * time.Hour)
 	addons := perUserAddonCents(plan, t.Addons)
-	for _, u := range users {
-		if !u.Active || u.Seat == store.SeatNone || u.Seat == "" {
+	for i := range users {
+		u := &users[i]
+		if !u.holds() {
 			continue
 		}
 		if u.LastActiveAt != nil && u.LastActiveAt.After(cutoff) {
@@ -109,12 +127,12 @@ func wholeDays(from, to time.Time) int {
 // seatMonthlyCents is what u's seat costs per month at list price: the
 // plan's seat price (or the tenant's light-seat price) plus addons, the
 // per-user add-ons the plan does not include. Nothing on an unpaid plan.
-func seatMonthlyCents(t store.Tenant, plan Plan, addons int64, u store.User) int64 {
+func seatMonthlyCents(t Contract, plan Plan, addons int64, u *SeatHolder) int64 {
 	if !plan.Paid {
 		return 0
 	}
-	if u.Seat == store.SeatLight {
-		return addons + int64(t.Settings.LightSeatPriceCents)
+	if u.Seat == SeatLight {
+		return addons + int64(t.LightSeatPriceCents)
 	}
 	return addons + int64(plan.SeatPriceCents)
 }

@@ -34,7 +34,7 @@ func TestDormant(t *testing.T) {
 	tenant := store.Tenant{ID: "acme", Plan: licensing.Ultimate, Addons: []string{licensing.AddonHIPAA},
 		Settings: store.Settings{LightSeatPriceCents: 1500}}
 
-	rep := licensing.Dormant(tenant, users, 30, now)
+	rep := licensing.Dormant(tenant.Contract(), store.SeatHolders(users), 30, now)
 	var names []string
 	for _, s := range rep.Seats {
 		names = append(names, s.UserName)
@@ -55,12 +55,12 @@ func TestDormant(t *testing.T) {
 
 	// The Enterprise Bundle includes AI Copilot: never charged on top.
 	bundle := store.Tenant{ID: "b", Plan: licensing.EnterpriseBundle, Addons: []string{licensing.AddonAICopilot}}
-	rep = licensing.Dormant(bundle, users[:3], 30, now)
+	rep = licensing.Dormant(bundle.Contract(), store.SeatHolders(users[:3]), 30, now)
 	require.Len(t, rep.Seats, 2)
 	assert.Equal(t, int64(12900), rep.Seats[0].MonthlyCostCents)
 
 	// A trial bills nothing; a shorter window finds more.
-	rep = licensing.Dormant(store.Tenant{Plan: licensing.Trial}, users, 1, now)
+	rep = licensing.Dormant(store.Tenant{Plan: licensing.Trial}.Contract(), store.SeatHolders(users), 1, now)
 	assert.Len(t, rep.Seats, 6)
 	assert.Zero(t, rep.MonthlyCostCents)
 }

@@ -3,8 +3,6 @@ package licensing
 import (
 	"sort"
 	"strings"
-
-	"github.com/roster-dev/roster/store"
 )
 
 // One person, one seat: seat holders who share an email address (compared
@@ -19,7 +17,7 @@ type DuplicateHolder struct {
 	UserID           string
 	UserName         string
 	Role             string
-	Seat             store.SeatClass
+	Seat             SeatClass
 	MonthlyCostCents int64
 }
 
@@ -37,15 +35,16 @@ type DuplicateGroup struct {
 // seatless users are ignored) by each email address they hold, keeping the
 // addresses held by two users or more: most saving first, then by address.
 // Holders are in userName order.
-func Duplicates(t store.Tenant, users []store.User) []DuplicateGroup {
+func Duplicates(t Contract, users []SeatHolder) []DuplicateGroup {
 	plan, _ := Lookup(t.Plan)
 	addons := perUserAddonCents(plan, t.Addons)
 	by := map[string][]DuplicateHolder{}
-	for _, u := range users {
-		if !u.Active || u.Seat == store.SeatNone || u.Seat == "" {
+	for i := range users {
+		u := &users[i]
+		if !u.holds() {
 			continue
 		}
-		for _, k := range store.EmailKeys(u.Emails) {
+		for _, k := range u.EmailKeys {
 			by[k] = append(by[k], DuplicateHolder{UserID: u.ID, UserName: u.UserName, Role: u.Role, Seat: u.Seat,
 				MonthlyCostCents: seatMonthlyCents(t, plan, addons, u)})
 		}

@@ -22,7 +22,7 @@ func TestDuplicates_sameEmailAnyCase(t *testing.T) {
 		{ID: "3", UserName: "nora-old", Active: false, Seat: store.SeatNone, Emails: mail("nora@globex.test")},
 		{ID: "4", UserName: "ann", Active: true, Seat: store.SeatFull, Emails: mail("ann@globex.test")},
 	}
-	got := licensing.Duplicates(tn, users)
+	got := licensing.Duplicates(tn.Contract(), store.SeatHolders(users))
 	require.Len(t, got, 1)
 	g := got[0]
 	assert.Equal(t, "nora@globex.test", g.Email)
@@ -33,5 +33,5 @@ func TestDuplicates_sameEmailAnyCase(t *testing.T) {
 	assert.Equal(t, each, g.Holders[0].MonthlyCostCents)
 	assert.Equal(t, 2*each, g.MonthlyCostCents)
 	assert.Equal(t, each, g.ExtraMonthlyCents, "one seat would do")
-	assert.Empty(t, licensing.Duplicates(tn, users[2:]))
+	assert.Empty(t, licensing.Duplicates(tn.Contract(), store.SeatHolders(users[2:])))
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/licensing"
-	"github.com/roster-dev/roster/store"
 )
 
 // TestSeats_contractProperties drives random sequences of seat changes over
@@ -26,30 +25,30 @@ func TestSeats_contractProperties(t *testing.T) {
 		plan := []string{licensing.Enterprise, licensing.EnterpriseBundle, licensing.Ultimate, licensing.Trial}[rng.IntN(4)]
 		p, _ := licensing.Lookup(plan)
 		start := day(2024, 1, 1).AddDate(0, 0, rng.IntN(700))
-		tn := store.Tenant{ID: "acme", Plan: plan, Seats: rng.IntN(20), ContractStart: start, CreatedAt: start,
-			Addons: []string{licensing.AddonHIPAA}, Settings: store.DefaultSettings()}
+		tn := licensing.Contract{TenantID: "acme", Plan: plan, Seats: rng.IntN(20), Start: start, Created: start,
+			Addons: []string{licensing.AddonHIPAA}}
 		now := start
 		for step := range 30 {
 			now = now.Add(time.Duration(rng.IntN(40*24)) * time.Hour)
-			inForce := tn.PurchasedAt(now)
+			inForce := tn.SeatsInForce(now)
 			want := rng.IntN(30)
 			next, kind, err := licensing.ChangeSeats(tn, want, now)
 			require.NoError(t, err)
-			got := next.PurchasedAt(now)
+			got := next.SeatsInForce(now)
 			switch {
 			case want >= inForce || !p.BilledAnnually:
 				require.Equal(t, want, got, "seed %d step %d: %s", seed, step, kind)
 			default:
 				require.Equal(t, inForce, got, "seed %d step %d: a reduction waits", seed, step)
 				renewal := licensing.TermAt(start, now).Renewal
-				require.Equal(t, inForce, next.PurchasedAt(renewal.Add(-time.Microsecond)), "seed %d step %d", seed, step)
-				require.Equal(t, want, next.PurchasedAt(renewal), "seed %d step %d: in force at the renewal", seed, step)
+				require.Equal(t, inForce, next.SeatsInForce(renewal.Add(-time.Microsecond)), "seed %d step %d", seed, step)
+				require.Equal(t, want, next.SeatsInForce(renewal), "seed %d step %d: in force at the renewal", seed, step)
 			}
 			tn = next
 
-			held := store.SeatCounts{Full: rng.IntN(30), Light: rng.IntN(5)}
+			held := licensing.SeatCounts{Full: rng.IntN(30), Light: rng.IntN(5)}
 			r := licensing.Report(tn, held, now)
-			require.Equal(t, tn.PurchasedAt(now), r.PurchasedSeats, "seed %d step %d", seed, step)
+			require.Equal(t, tn.SeatsInForce(now), r.PurchasedSeats, "seed %d step %d", seed, step)
 			if p.Paid {
 				require.Equal(t, max(8, r.PurchasedSeats, held.Full), r.BillableSeats)
 			} else {
@@ -57,6 +56,7 @@ func TestSeats_contractProperties(t *testing.T) {
 				require.Zero(t, r.MonthlyCostCents)
 			}
 			require.Equal(t, licensing.UsableSeats(p, r.PurchasedSeats), r.UsableSeats)
+			require.Equal(t, r.UsableSeats, tn.UsableAt(now), "seed %d step %d: the cap is the report's usable seats", seed, step)
 			require.Equal(t, r.UsableSeats-held.Full, r.AvailableSeats-r.OverageSeats)
 			require.GreaterOrEqual(t, r.BillableSeats, map[bool]int{true: r.UsableSeats, false: 0}[p.Paid],
 				"seed %d step %d: a paid tenant is billed for every seat it may use", seed, step)

@@ -3,8 +3,6 @@ package licensing
 import (
 	"slices"
 	"time"
-
-	"github.com/roster-dev/roster/store"
 )
 
 // SeatReport is what a tenant uses and pays for at one instant: the answer
@@ -83,11 +81,11 @@ type AfterRenewal struct {
 	AnnualCommitmentCents int64 // max(minimum, PurchasedSeats) × price × 12
 }
 
-// Report computes a tenant's seat report at now from the tenant (plan,
-// purchased seats, contract, add-ons, settings) and the seats its users hold
-// (store.SeatCounts, or CountsAt of its ledger). An unknown plan id bills as
-// a plan of price 0 with that id.
-func Report(t store.Tenant, held store.SeatCounts, now time.Time) SeatReport {
+// Report computes a tenant's seat report at now from its contract (plan,
+// purchased seats, terms, add-ons, overage, light-seat price) and the seats
+// its users hold (the store's counters, or CountsAt of its ledger). An
+// unknown plan id bills as a plan of price 0 with that id.
+func Report(t Contract, held SeatCounts, now time.Time) SeatReport {
 	t = Roll(t, now)
 	plan, ok := Lookup(t.Plan)
 	if !ok {
@@ -95,7 +93,7 @@ func Report(t store.Tenant, held store.SeatCounts, now time.Time) SeatReport {
 	}
 	price := int64(plan.SeatPriceCents)
 	r := SeatReport{
-		TenantID:       t.ID,
+		TenantID:       t.TenantID,
 		AsOf:           now,
 		Plan:           plan,
 		MinimumSeats:   plan.MinimumSeats,
@@ -104,14 +102,14 @@ func Report(t store.Tenant, held store.SeatCounts, now time.Time) SeatReport {
 		ConsumedSeats:  held.Full,
 		AvailableSeats: max(0, UsableSeats(plan, t.Seats)-held.Full),
 		OverageSeats:   max(0, held.Full-UsableSeats(plan, t.Seats)),
-		OverageAllowed: t.Settings.Overage,
+		OverageAllowed: t.Overage,
 		LightSeats:     held.Light,
 		ActiveUsers:    held.Full + held.Light,
 	}
 	r.BillableSeats = BillableSeats(plan, t.Seats, held.Full)
 	r.SeatMonthlyCents = int64(r.BillableSeats) * price
 	if plan.Paid {
-		r.LightPriceCents = int64(t.Settings.LightSeatPriceCents)
+		r.LightPriceCents = int64(t.LightSeatPriceCents)
 	}
 	r.LightMonthlyCents = int64(held.Light) * r.LightPriceCents
 	r.Addons = addonCharges(plan, t.Addons, r.ActiveUsers)
@@ -120,7 +118,7 @@ func Report(t store.Tenant, held store.SeatCounts, now time.Time) SeatReport {
 	}
 	r.MonthlyCostCents = r.SeatMonthlyCents + r.LightMonthlyCents + r.AddonMonthlyCents
 
-	r.Term = TermAt(ContractOf(t), now)
+	r.Term = TermAt(t.StartDate(), now)
 	r.DaysInTerm = r.Term.Days()
 	r.DaysToRenewal = r.Term.DaysLeft(now)
 	if t.SeatsAtRenewal != nil && t.SeatsAtRenewalFrom != nil {
@@ -158,7 +156,7 @@ func Report(t store.Tenant, held store.SeatCounts, now time.Time) SeatReport {
 // prorate prices a mid-term change of purchased seats: an addition is billed
 // for the days left to the renewal; a change that adds no billable seat
 // (still under the minimum, or a reduction) yields no line.
-func prorate(plan Plan, c store.SeatChange, term Term, termDays int) (Proration, bool) {
+func prorate(plan Plan, c SeatChange, term Term, termDays int) (Proration, bool) {
 	added := BillableSeats(plan, c.To, 0) - BillableSeats(plan, c.From, 0)
 	if added <= 0 || c.At.Before(term.Start) || !c.At.Before(term.Renewal) {
 		return Proration{}, false

@@ -4,14 +4,111 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/roster-dev/roster/store"
 )
 
 // This file holds the contract rules of seats (docs/contract.md "Plans and
 // prices", "Seats"): annual terms, seat changes (additions now and prorated,
 // reductions at renewal) and replaying the seat ledger. Pure functions of
-// their arguments; the store only records.
+// their arguments, on licensing's own types: the store records a tenant's
+// contract and its seat ledger and converts them at its edge
+// (Tenant.Contract, SeatMoves).
+
+// SeatClass is the kind of seat a user holds.
+type SeatClass string
+
+const (
+	SeatNone  SeatClass = "none"  // inactive, deleted or expired: consumes nothing
+	SeatFull  SeatClass = "full"  // a paid seat, counted against the purchased seats
+	SeatLight SeatClass = "light" // a light (read-only) seat, priced separately, never capped
+)
+
+// SeatCounts are the seats a tenant's users hold at one instant.
+type SeatCounts struct {
+	Full  int
+	Light int
+}
+
+// SeatChange is one change of a tenant's purchased seats. The JSON names are
+// the form a change is recorded in (the PostgreSQL store keeps a term's
+// changes as a JSON array).
+type SeatChange struct {
+	At   time.Time `json:"at"`
+	From int       `json:"from"`
+	To   int       `json:"to"`
+}
+
+// Contract is what licensing knows of a tenant: the commercial terms its
+// seats are capped and billed under.
+type Contract struct {
+	TenantID            string
+	Plan                string // a plan id (Lookup)
+	Seats               int    // purchased full seats
+	Addons              []string
+	Overage             bool // full seats beyond the usable ones are allowed (and billed)
+	LightSeatPriceCents int  // per light seat per month
+
+	// Start is the first day of the annual contract; renewals fall on its
+	// anniversaries. Zero: the contract started at Created.
+	Start   time.Time
+	Created time.Time
+	// SeatsAtRenewal is a pending reduction: the purchased seats from the
+	// renewal at SeatsAtRenewalFrom on (both nil: none). Until then Seats is
+	// what is purchased and capped; from then SeatsAtRenewal is, without
+	// anything having to run at the renewal (SeatsInForce).
+	SeatsAtRenewal     *int
+	SeatsAtRenewalFrom *time.Time
+	// SeatChanges are the changes of the purchased seats, oldest first, for
+	// the proration of mid-term additions.
+	SeatChanges []SeatChange
+}
+
+// StartDate is the contract start: Start, else Created.
+func (c Contract) StartDate() time.Time {
+	if c.Start.IsZero() {
+		return c.Created
+	}
+	return c.Start
+}
+
+// SeatsInForce is the purchased full-seat count in force at the time at:
+// Seats, or the pending reduction once its renewal has come. An addition is
+// in force from the moment it is made (ChangeSeats sets Seats); a reduction
+// of an annual plan only from the renewal. The PostgreSQL store applies the
+// same rule in SQL (roster_purchased_seats, migration 0006) because its cap
+// is checked on the locked tenant row; its tests compare the two.
+//
+// Its receiver is a pointer, as UsableAt's: the cap check of every write
+// calls them, and a contract is some 200 bytes not worth copying there.
+func (c *Contract) SeatsInForce(at time.Time) int {
+	if c.SeatsAtRenewal != nil && c.SeatsAtRenewalFrom != nil && !at.Before(*c.SeatsAtRenewalFrom) {
+		return *c.SeatsAtRenewal
+	}
+	return c.Seats
+}
+
+// UsableAt is the full-seat cap at the time at: the seats in force, raised
+// to the contract minimum on a paid plan (UsableSeats). A write that would
+// take more full seats is refused unless Overage is set.
+func (c *Contract) UsableAt(at time.Time) int {
+	plan, _ := Lookup(c.Plan)
+	return UsableSeats(plan, c.SeatsInForce(at))
+}
+
+// clone is a deep copy: the changes of Roll and ChangeSeats never reach the
+// caller's slices or pointers.
+func (c Contract) clone() Contract {
+	c.Addons = slices.Clone(c.Addons)
+	c.SeatChanges = slices.Clone(c.SeatChanges)
+	if c.SeatsAtRenewal != nil {
+		n := *c.SeatsAtRenewal
+		c.SeatsAtRenewal = &n
+	}
+	if c.SeatsAtRenewalFrom != nil {
+		at := *c.SeatsAtRenewalFrom
+		c.SeatsAtRenewalFrom = &at
+	}
+	return c
+}
 
 // Term is one annual contract term: [Start, Renewal).
 type Term struct {
@@ -67,25 +164,17 @@ func TermAt(start, now time.Time) Term {
 	return Term{Start: anniversary(start, n), Renewal: anniversary(start, n+1)}
 }
 
-// ContractOf is the tenant's contract start: ContractStart, else CreatedAt.
-func ContractOf(t store.Tenant) time.Time {
-	if t.ContractStart.IsZero() {
-		return t.CreatedAt
-	}
-	return t.ContractStart
-}
-
 // Roll applies a pending seat reduction whose renewal has come by now: the
 // reduced count becomes Seats, recorded as a change at the renewal. It
 // returns t unchanged otherwise. Backends need not call it (the cap reads
-// store.Tenant.PurchasedAt); the admin API rolls before it changes seats.
-func Roll(t store.Tenant, now time.Time) store.Tenant {
+// SeatsInForce); the admin API rolls before it changes seats.
+func Roll(t Contract, now time.Time) Contract {
 	if t.SeatsAtRenewal == nil || t.SeatsAtRenewalFrom == nil || now.Before(*t.SeatsAtRenewalFrom) {
 		return t
 	}
-	t = t.Clone()
+	t = t.clone()
 	if *t.SeatsAtRenewal != t.Seats {
-		t.SeatChanges = append(t.SeatChanges, store.SeatChange{At: *t.SeatsAtRenewalFrom, From: t.Seats, To: *t.SeatsAtRenewal})
+		t.SeatChanges = append(t.SeatChanges, SeatChange{At: *t.SeatsAtRenewalFrom, From: t.Seats, To: *t.SeatsAtRenewal})
 	}
 	t.Seats = *t.SeatsAtRenewal
 	t.SeatsAtRenewal, t.SeatsAtRenewalFrom = nil, nil
@@ -116,7 +205,7 @@ const (
 // A pending reduction whose renewal has passed is rolled in first (Roll).
 // Changes older than the current term are dropped from SeatChanges: only the
 // current term is prorated.
-func ChangeSeats(t store.Tenant, seats int, now time.Time) (store.Tenant, SeatChangeKind, error) {
+func ChangeSeats(t Contract, seats int, now time.Time) (Contract, SeatChangeKind, error) {
 	if seats < 0 {
 		return t, "", fmt.Errorf("must not be negative")
 	}
@@ -125,17 +214,17 @@ func ChangeSeats(t store.Tenant, seats int, now time.Time) (store.Tenant, SeatCh
 	kind := SeatsUnchanged
 	switch {
 	case seats > t.Seats:
-		t.SeatChanges = append(t.SeatChanges, store.SeatChange{At: now, From: t.Seats, To: seats})
+		t.SeatChanges = append(t.SeatChanges, SeatChange{At: now, From: t.Seats, To: seats})
 		t.Seats = seats
 		t.SeatsAtRenewal, t.SeatsAtRenewalFrom = nil, nil
 		kind = SeatsIncreased
 	case seats < t.Seats && !plan.BilledAnnually:
-		t.SeatChanges = append(t.SeatChanges, store.SeatChange{At: now, From: t.Seats, To: seats})
+		t.SeatChanges = append(t.SeatChanges, SeatChange{At: now, From: t.Seats, To: seats})
 		t.Seats = seats
 		t.SeatsAtRenewal, t.SeatsAtRenewalFrom = nil, nil
 		kind = SeatsReducedNow
 	case seats < t.Seats:
-		renewal := TermAt(ContractOf(t), now).Renewal
+		renewal := TermAt(t.StartDate(), now).Renewal
 		n := seats
 		t.SeatsAtRenewal, t.SeatsAtRenewalFrom = &n, &renewal
 		kind = SeatsReductionAtRenewal
@@ -143,7 +232,7 @@ func ChangeSeats(t store.Tenant, seats int, now time.Time) (store.Tenant, SeatCh
 		t.SeatsAtRenewal, t.SeatsAtRenewalFrom = nil, nil
 		kind = SeatsReductionCancelled
 	}
-	t.SeatChanges = changesSince(t.SeatChanges, TermAt(ContractOf(t), now).Start)
+	t.SeatChanges = changesSince(t.SeatChanges, TermAt(t.StartDate(), now).Start)
 	return t, kind, nil
 }
 
@@ -153,23 +242,23 @@ func ChangeSeats(t store.Tenant, seats int, now time.Time) (store.Tenant, SeatCh
 // no seat history to prorate — and drops a pending reduction. Other changes
 // keep the term (the new price applies to the whole term; plan changes are not
 // prorated).
-func ChangePlan(t store.Tenant, fromPlan string, now time.Time) store.Tenant {
+func ChangePlan(t Contract, fromPlan string, now time.Time) Contract {
 	from, _ := Lookup(fromPlan)
 	to, _ := Lookup(t.Plan)
 	if from.BilledAnnually || !to.BilledAnnually {
 		return t
 	}
-	t = t.Clone()
-	t.ContractStart, t.SeatChanges = now, nil
+	t = t.clone()
+	t.Start, t.SeatChanges = now, nil
 	t.SeatsAtRenewal, t.SeatsAtRenewalFrom = nil, nil
 	return t
 }
 
 // ChangeContractStart moves the contract start; a pending reduction moves to
 // the renewal of the new term.
-func ChangeContractStart(t store.Tenant, start, now time.Time) store.Tenant {
+func ChangeContractStart(t Contract, start, now time.Time) Contract {
 	t = Roll(t, now)
-	t.ContractStart = start
+	t.Start = start
 	if t.SeatsAtRenewal != nil {
 		renewal := TermAt(start, now).Renewal
 		t.SeatsAtRenewalFrom = &renewal
@@ -179,7 +268,7 @@ func ChangeContractStart(t store.Tenant, start, now time.Time) store.Tenant {
 
 // changesSince keeps the changes at or after from, and the last one before
 // it (which says the count the term started with).
-func changesSince(cs []store.SeatChange, from time.Time) []store.SeatChange {
+func changesSince(cs []SeatChange, from time.Time) []SeatChange {
 	first := len(cs)
 	for i, c := range cs {
 		if !c.At.Before(from) {
@@ -193,23 +282,32 @@ func changesSince(cs []store.SeatChange, from time.Time) []store.SeatChange {
 	if first == 0 {
 		return cs
 	}
-	return append([]store.SeatChange(nil), cs[first:]...)
+	return append([]SeatChange(nil), cs[first:]...)
+}
+
+// SeatMove is what licensing reads of one seat-ledger entry: a consumption
+// (Delta +1) or a release (Delta -1) of a seat of one class by one user.
+type SeatMove struct {
+	Time   time.Time
+	UserID string
+	Class  SeatClass
+	Delta  int
 }
 
 // CountsAt replays a seat ledger to the seats held at time at: the sum of the
 // events that happened at or before it. events may be in any order and of any
 // tenant mix the caller chose; a ledger read oldest first is the usual input.
-func CountsAt(events []store.SeatEvent, at time.Time) store.SeatCounts {
-	var c store.SeatCounts
+func CountsAt(events []SeatMove, at time.Time) SeatCounts {
+	var c SeatCounts
 	for i := range events {
-		e := &events[i] // no copy: an event is some 200 bytes
+		e := &events[i] // no copy
 		if e.Time.After(at) {
 			continue
 		}
 		switch e.Class {
-		case store.SeatFull:
+		case SeatFull:
 			c.Full += e.Delta
-		case store.SeatLight:
+		case SeatLight:
 			c.Light += e.Delta
 		}
 	}
@@ -217,14 +315,14 @@ func CountsAt(events []store.SeatEvent, at time.Time) store.SeatCounts {
 }
 
 // Replay sums a whole ledger: the seats held after its last event.
-func Replay(events []store.SeatEvent) store.SeatCounts {
-	var c store.SeatCounts
+func Replay(events []SeatMove) SeatCounts {
+	var c SeatCounts
 	for i := range events {
 		e := &events[i]
 		switch e.Class {
-		case store.SeatFull:
+		case SeatFull:
 			c.Full += e.Delta
-		case store.SeatLight:
+		case SeatLight:
 			c.Light += e.Delta
 		}
 	}
@@ -234,7 +332,7 @@ func Replay(events []store.SeatEvent) store.SeatCounts {
 // UserBalance is what one user's ledger entries add up to.
 type UserBalance struct {
 	UserID string
-	Seats  store.SeatCounts
+	Seats  SeatCounts
 }
 
 // Unbalanced checks a ledger against the seats users hold now: each user's
@@ -243,21 +341,21 @@ type UserBalance struct {
 // also never go below zero nor above one seat (a role change releases before
 // it consumes). It returns the users that break either rule, in order of
 // first appearance; nil when the ledger balances.
-func Unbalanced(events []store.SeatEvent, held map[string]store.SeatClass) []UserBalance {
-	sums := map[string]*store.SeatCounts{}
+func Unbalanced(events []SeatMove, held map[string]SeatClass) []UserBalance {
+	sums := map[string]*SeatCounts{}
 	var order []string
 	broken := map[string]bool{}
 	for _, e := range events {
 		c, ok := sums[e.UserID]
 		if !ok {
-			c = &store.SeatCounts{}
+			c = &SeatCounts{}
 			sums[e.UserID] = c
 			order = append(order, e.UserID)
 		}
 		switch e.Class {
-		case store.SeatFull:
+		case SeatFull:
 			c.Full += e.Delta
-		case store.SeatLight:
+		case SeatLight:
 			c.Light += e.Delta
 		}
 		if c.Full < 0 || c.Light < 0 || c.Full+c.Light > 1 {
@@ -267,7 +365,7 @@ func Unbalanced(events []store.SeatEvent, held map[string]store.SeatClass) []Use
 	var extra []string
 	for id := range held {
 		if _, ok := sums[id]; !ok {
-			sums[id] = &store.SeatCounts{}
+			sums[id] = &SeatCounts{}
 			extra = append(extra, id)
 		}
 	}
@@ -276,11 +374,11 @@ func Unbalanced(events []store.SeatEvent, held map[string]store.SeatClass) []Use
 	var out []UserBalance
 	for _, id := range order {
 		c := *sums[id]
-		want := store.SeatCounts{}
+		want := SeatCounts{}
 		switch held[id] {
-		case store.SeatFull:
+		case SeatFull:
 			want.Full = 1
-		case store.SeatLight:
+		case SeatLight:
 			want.Light = 1
 		}
 		if c != want || broken[id] {

@@ -1,6 +1,7 @@
 package licensing_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -8,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/licensing"
-	"github.com/roster-dev/roster/store"
 )
 
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
@@ -61,15 +61,28 @@ func TestTerm_DaysLeft(t *testing.T) {
 	}
 }
 
-func ultimate(seats int) store.Tenant {
-	return store.Tenant{ID: "acme", Plan: licensing.Ultimate, Seats: seats, Settings: store.DefaultSettings(),
-		CreatedAt: day(2026, 1, 1), ContractStart: day(2026, 1, 1)}
+func ultimate(seats int) licensing.Contract {
+	return licensing.Contract{TenantID: "acme", Plan: licensing.Ultimate, Seats: seats,
+		Created: day(2026, 1, 1), Start: day(2026, 1, 1)}
+}
+
+// clone is a deep copy of a contract, to prove a function left its input alone.
+func clone(c licensing.Contract) licensing.Contract {
+	c.Addons = slices.Clone(c.Addons)
+	c.SeatChanges = slices.Clone(c.SeatChanges)
+	if c.SeatsAtRenewal != nil {
+		c.SeatsAtRenewal = ptr(*c.SeatsAtRenewal)
+	}
+	if c.SeatsAtRenewalFrom != nil {
+		c.SeatsAtRenewalFrom = ptr(*c.SeatsAtRenewalFrom)
+	}
+	return c
 }
 
 func TestChangeSeats(t *testing.T) {
 	now := day(2026, 5, 1)
 	renewal := day(2027, 1, 1)
-	pending := func(t store.Tenant, n int, from time.Time) store.Tenant {
+	pending := func(t licensing.Contract, n int, from time.Time) licensing.Contract {
 		t.SeatsAtRenewal, t.SeatsAtRenewalFrom = &n, &from
 		return t
 	}
@@ -77,37 +90,37 @@ func TestChangeSeats(t *testing.T) {
 	trial.Plan = licensing.Trial
 	tests := []struct {
 		name       string
-		tenant     store.Tenant
+		tenant     licensing.Contract
 		now        time.Time
 		seats      int
 		kind       licensing.SeatChangeKind
 		wantSeats  int
 		wantLater  *int // SeatsAtRenewal
 		wantFrom   *time.Time
-		wantChange []store.SeatChange
+		wantChange []licensing.SeatChange
 	}{
 		{name: "increase takes effect now", tenant: ultimate(10), now: now, seats: 15,
-			kind: licensing.SeatsIncreased, wantSeats: 15, wantChange: []store.SeatChange{{At: now, From: 10, To: 15}}},
+			kind: licensing.SeatsIncreased, wantSeats: 15, wantChange: []licensing.SeatChange{{At: now, From: 10, To: 15}}},
 		{name: "reduction waits for the renewal", tenant: ultimate(20), now: now, seats: 12,
 			kind: licensing.SeatsReductionAtRenewal, wantSeats: 20, wantLater: ptr(12), wantFrom: &renewal},
 		{name: "a second reduction replaces the first", tenant: pending(ultimate(20), 12, renewal), now: now, seats: 15,
 			kind: licensing.SeatsReductionAtRenewal, wantSeats: 20, wantLater: ptr(15), wantFrom: &renewal},
 		{name: "an increase withdraws a pending reduction", tenant: pending(ultimate(20), 12, renewal), now: now, seats: 25,
-			kind: licensing.SeatsIncreased, wantSeats: 25, wantChange: []store.SeatChange{{At: now, From: 20, To: 25}}},
+			kind: licensing.SeatsIncreased, wantSeats: 25, wantChange: []licensing.SeatChange{{At: now, From: 20, To: 25}}},
 		{name: "the count in force withdraws a pending reduction", tenant: pending(ultimate(20), 12, renewal), now: now, seats: 20,
 			kind: licensing.SeatsReductionCancelled, wantSeats: 20},
 		{name: "no change", tenant: ultimate(20), now: now, seats: 20, kind: licensing.SeatsUnchanged, wantSeats: 20},
 		{name: "a trial has no term: reductions are immediate", tenant: trial, now: now, seats: 3,
-			kind: licensing.SeatsReducedNow, wantSeats: 3, wantChange: []store.SeatChange{{At: now, From: 10, To: 3}}},
+			kind: licensing.SeatsReducedNow, wantSeats: 3, wantChange: []licensing.SeatChange{{At: now, From: 10, To: 3}}},
 		{name: "a due reduction is rolled in before the change", tenant: pending(ultimate(20), 12, renewal), now: day(2027, 2, 1), seats: 30,
 			kind: licensing.SeatsIncreased, wantSeats: 30,
-			wantChange: []store.SeatChange{{At: renewal, From: 20, To: 12}, {At: day(2027, 2, 1), From: 12, To: 30}}},
+			wantChange: []licensing.SeatChange{{At: renewal, From: 20, To: 12}, {At: day(2027, 2, 1), From: 12, To: 30}}},
 		{name: "a reduction in the next term waits for the next renewal", tenant: ultimate(20), now: day(2027, 2, 1), seats: 9,
 			kind: licensing.SeatsReductionAtRenewal, wantSeats: 20, wantLater: ptr(9), wantFrom: ptr(day(2028, 1, 1))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := tc.tenant.Clone()
+			before := clone(tc.tenant)
 			got, kind, err := licensing.ChangeSeats(tc.tenant, tc.seats, tc.now)
 			require.NoError(t, err)
 			assert.Equal(t, tc.kind, kind)
@@ -128,25 +141,25 @@ func TestChangeSeats_purchasedInForce(t *testing.T) {
 	got, _, err := licensing.ChangeSeats(ultimate(20), 12, day(2026, 5, 1))
 	require.NoError(t, err)
 	renewal := day(2027, 1, 1)
-	assert.Equal(t, 20, got.PurchasedAt(renewal.Add(-time.Microsecond)))
-	assert.Equal(t, 12, got.PurchasedAt(renewal))
-	assert.Equal(t, 12, got.PurchasedAt(renewal.AddDate(3, 0, 0)))
+	assert.Equal(t, 20, got.SeatsInForce(renewal.Add(-time.Microsecond)))
+	assert.Equal(t, 12, got.SeatsInForce(renewal))
+	assert.Equal(t, 12, got.SeatsInForce(renewal.AddDate(3, 0, 0)))
 	rolled := licensing.Roll(got, renewal)
 	assert.Equal(t, 12, rolled.Seats)
 	assert.Nil(t, rolled.SeatsAtRenewal)
-	assert.Equal(t, []store.SeatChange{{At: renewal, From: 20, To: 12}}, rolled.SeatChanges)
+	assert.Equal(t, []licensing.SeatChange{{At: renewal, From: 20, To: 12}}, rolled.SeatChanges)
 	assert.Equal(t, got, licensing.Roll(got, renewal.Add(-time.Second)), "not due: unchanged")
 }
 
 func TestChangeSeats_keepsOnlyTheCurrentTerm(t *testing.T) {
 	tn := ultimate(10)
-	tn.SeatChanges = []store.SeatChange{
+	tn.SeatChanges = []licensing.SeatChange{
 		{At: day(2026, 2, 1), From: 8, To: 9},
 		{At: day(2026, 3, 1), From: 9, To: 10},
 	}
 	got, _, err := licensing.ChangeSeats(tn, 11, day(2027, 3, 1)) // next term
 	require.NoError(t, err)
-	assert.Equal(t, []store.SeatChange{
+	assert.Equal(t, []licensing.SeatChange{
 		{At: day(2026, 3, 1), From: 9, To: 10}, // the last one before the term: the count it started with
 		{At: day(2027, 3, 1), From: 10, To: 11},
 	}, got.SeatChanges)
@@ -156,80 +169,80 @@ func TestChangeContractStart_movesPendingReduction(t *testing.T) {
 	tn, _, err := licensing.ChangeSeats(ultimate(20), 12, day(2026, 5, 1))
 	require.NoError(t, err)
 	got := licensing.ChangeContractStart(tn, day(2025, 7, 1), day(2026, 5, 1))
-	assert.Equal(t, day(2025, 7, 1), got.ContractStart)
+	assert.Equal(t, day(2025, 7, 1), got.Start)
 	assert.Equal(t, ptr(day(2026, 7, 1)), got.SeatsAtRenewalFrom)
 	assert.Equal(t, ptr(12), got.SeatsAtRenewal)
 }
 
-func ev(seq int64, when time.Time, user string, class store.SeatClass, delta int, reason string) store.SeatEvent {
-	return store.SeatEvent{TenantID: "acme", Seq: seq, Time: when, UserID: user, Class: class, Delta: delta, Reason: reason}
+func ev(when time.Time, user string, class licensing.SeatClass, delta int) licensing.SeatMove {
+	return licensing.SeatMove{Time: when, UserID: user, Class: class, Delta: delta}
 }
 
 func TestCountsAt(t *testing.T) {
 	t0 := day(2026, 1, 1)
 	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
-	events := []store.SeatEvent{
-		ev(1, h(1), "a", store.SeatFull, 1, store.ReasonProvisioned),
-		ev(2, h(2), "b", store.SeatFull, 1, store.ReasonProvisioned),
-		ev(3, h(2), "c", store.SeatLight, 1, store.ReasonProvisioned),
-		ev(4, h(3), "a", store.SeatFull, -1, store.ReasonDeactivated),
-		ev(5, h(4), "b", store.SeatFull, -1, store.ReasonRoleChanged),
-		ev(6, h(4), "b", store.SeatLight, 1, store.ReasonRoleChanged),
-		ev(7, h(5), "c", store.SeatLight, -1, store.ReasonDeleted),
+	events := []licensing.SeatMove{
+		ev(h(1), "a", licensing.SeatFull, 1),
+		ev(h(2), "b", licensing.SeatFull, 1),
+		ev(h(2), "c", licensing.SeatLight, 1),
+		ev(h(3), "a", licensing.SeatFull, -1),
+		ev(h(4), "b", licensing.SeatFull, -1),
+		ev(h(4), "b", licensing.SeatLight, 1),
+		ev(h(5), "c", licensing.SeatLight, -1),
 	}
 	tests := []struct {
 		at   time.Time
-		want store.SeatCounts
+		want licensing.SeatCounts
 	}{
-		{h(0), store.SeatCounts{}},
-		{h(1), store.SeatCounts{Full: 1}}, // an event at the instant counts
-		{h(1).Add(30 * time.Minute), store.SeatCounts{Full: 1}},
-		{h(2), store.SeatCounts{Full: 2, Light: 1}},
-		{h(3), store.SeatCounts{Full: 1, Light: 1}},
-		{h(4), store.SeatCounts{Full: 0, Light: 2}},
-		{h(5), store.SeatCounts{Light: 1}},
-		{h(100), store.SeatCounts{Light: 1}},
+		{h(0), licensing.SeatCounts{}},
+		{h(1), licensing.SeatCounts{Full: 1}}, // an event at the instant counts
+		{h(1).Add(30 * time.Minute), licensing.SeatCounts{Full: 1}},
+		{h(2), licensing.SeatCounts{Full: 2, Light: 1}},
+		{h(3), licensing.SeatCounts{Full: 1, Light: 1}},
+		{h(4), licensing.SeatCounts{Full: 0, Light: 2}},
+		{h(5), licensing.SeatCounts{Light: 1}},
+		{h(100), licensing.SeatCounts{Light: 1}},
 	}
 	for _, tc := range tests {
 		assert.Equal(t, tc.want, licensing.CountsAt(events, tc.at), "at %s", tc.at)
 	}
-	assert.Equal(t, store.SeatCounts{Light: 1}, licensing.Replay(events))
-	assert.Equal(t, store.SeatCounts{}, licensing.Replay(nil))
+	assert.Equal(t, licensing.SeatCounts{Light: 1}, licensing.Replay(events))
+	assert.Equal(t, licensing.SeatCounts{}, licensing.Replay(nil))
 }
 
 func TestUnbalanced(t *testing.T) {
 	t0 := day(2026, 1, 1)
-	full, light := store.SeatFull, store.SeatLight
+	full, light := licensing.SeatFull, licensing.SeatLight
 	tests := []struct {
 		name   string
-		events []store.SeatEvent
-		held   map[string]store.SeatClass
+		events []licensing.SeatMove
+		held   map[string]licensing.SeatClass
 		want   []string
 	}{
-		{"deactivate, reactivate, delete balances", []store.SeatEvent{
-			ev(1, t0, "a", full, 1, store.ReasonProvisioned),
-			ev(2, t0, "a", full, -1, store.ReasonDeactivated),
-			ev(3, t0, "a", full, 1, store.ReasonReactivated),
-			ev(4, t0, "a", full, -1, store.ReasonDeleted),
-		}, map[string]store.SeatClass{}, nil},
-		{"a held seat matches its consumption", []store.SeatEvent{
-			ev(1, t0, "a", full, 1, store.ReasonProvisioned),
-			ev(2, t0, "a", full, -1, store.ReasonRoleChanged),
-			ev(3, t0, "a", light, 1, store.ReasonRoleChanged),
-		}, map[string]store.SeatClass{"a": light, "idle": store.SeatNone}, nil},
-		{"a release without a consumption", []store.SeatEvent{
-			ev(1, t0, "a", full, -1, store.ReasonDeleted),
-			ev(2, t0, "a", full, 1, store.ReasonReactivated),
-		}, map[string]store.SeatClass{"a": full}, []string{"a"}},
-		{"two seats at once", []store.SeatEvent{
-			ev(1, t0, "a", full, 1, store.ReasonProvisioned),
-			ev(2, t0, "a", light, 1, store.ReasonRoleChanged),
-			ev(3, t0, "a", full, -1, store.ReasonRoleChanged),
-		}, map[string]store.SeatClass{"a": light}, []string{"a"}},
-		{"a held seat with no consumption", nil, map[string]store.SeatClass{"z": full, "y": full}, []string{"y", "z"}},
-		{"a consumption never released", []store.SeatEvent{
-			ev(1, t0, "a", full, 1, store.ReasonProvisioned),
-		}, map[string]store.SeatClass{}, []string{"a"}},
+		{"deactivate, reactivate, delete balances", []licensing.SeatMove{
+			ev(t0, "a", full, 1),
+			ev(t0, "a", full, -1),
+			ev(t0, "a", full, 1),
+			ev(t0, "a", full, -1),
+		}, map[string]licensing.SeatClass{}, nil},
+		{"a held seat matches its consumption", []licensing.SeatMove{
+			ev(t0, "a", full, 1),
+			ev(t0, "a", full, -1),
+			ev(t0, "a", light, 1),
+		}, map[string]licensing.SeatClass{"a": light, "idle": licensing.SeatNone}, nil},
+		{"a release without a consumption", []licensing.SeatMove{
+			ev(t0, "a", full, -1),
+			ev(t0, "a", full, 1),
+		}, map[string]licensing.SeatClass{"a": full}, []string{"a"}},
+		{"two seats at once", []licensing.SeatMove{
+			ev(t0, "a", full, 1),
+			ev(t0, "a", light, 1),
+			ev(t0, "a", full, -1),
+		}, map[string]licensing.SeatClass{"a": light}, []string{"a"}},
+		{"a held seat with no consumption", nil, map[string]licensing.SeatClass{"z": full, "y": full}, []string{"y", "z"}},
+		{"a consumption never released", []licensing.SeatMove{
+			ev(t0, "a", full, 1),
+		}, map[string]licensing.SeatClass{}, []string{"a"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,13 +259,13 @@ func TestChangePlan(t *testing.T) {
 	now := day(2026, 11, 22)
 	trial := ultimate(5)
 	trial.Plan = licensing.Trial
-	trial.SeatChanges = []store.SeatChange{{At: day(2026, 3, 1), From: 3, To: 5}}
-	converted := trial.Clone()
+	trial.SeatChanges = []licensing.SeatChange{{At: day(2026, 3, 1), From: 3, To: 5}}
+	converted := clone(trial)
 	converted.Plan = licensing.Ultimate
 	got := licensing.ChangePlan(converted, licensing.Trial, now)
-	assert.Equal(t, now, got.ContractStart, "a converted trial starts its first paid term now")
+	assert.Equal(t, now, got.Start, "a converted trial starts its first paid term now")
 	assert.Nil(t, got.SeatChanges, "nothing of the trial is prorated")
-	assert.Equal(t, day(2027, 11, 22), licensing.TermAt(got.ContractStart, now).Renewal)
+	assert.Equal(t, day(2027, 11, 22), licensing.TermAt(got.Start, now).Renewal)
 
 	for _, tc := range []struct{ from, to string }{
 		{licensing.Enterprise, licensing.Ultimate}, // upgrade: same term

@@ -8,15 +8,17 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/roster-dev/roster/licensing"
 )
 
-// SeatClass is the kind of seat a user holds.
-type SeatClass string
+// SeatClass is the kind of seat a user holds (licensing's seat classes).
+type SeatClass = licensing.SeatClass
 
 const (
-	SeatNone  SeatClass = "none"  // inactive, deleted or expired: consumes nothing
-	SeatFull  SeatClass = "full"  // a paid seat, counted against the purchased seats
-	SeatLight SeatClass = "light" // a light (read-only) seat, priced separately, never capped
+	SeatNone  = licensing.SeatNone  // inactive, deleted or expired: consumes nothing
+	SeatFull  = licensing.SeatFull  // a paid seat, counted against the purchased seats
+	SeatLight = licensing.SeatLight // a light (read-only) seat, priced separately, never capped
 )
 
 // Built-in role names. Every tenant has them; custom roles live in the store.
@@ -59,7 +61,8 @@ type Tenant struct {
 	// SeatsAtRenewal is a pending reduction: the purchased seats from the
 	// renewal at SeatsAtRenewalFrom on (both nil: none). Until then Seats is
 	// what is purchased and capped; from then SeatsAtRenewal is, in every
-	// backend, without anything having to run at the renewal (PurchasedAt).
+	// backend, without anything having to run at the renewal
+	// (licensing.Contract.SeatsInForce).
 	SeatsAtRenewal     *int
 	SeatsAtRenewalFrom *time.Time
 	// SeatChanges are the changes of the purchased seats, oldest first, for
@@ -68,20 +71,7 @@ type Tenant struct {
 }
 
 // SeatChange is one change of a tenant's purchased seats.
-type SeatChange struct {
-	At   time.Time `json:"at"`
-	From int       `json:"from"`
-	To   int       `json:"to"`
-}
-
-// PurchasedAt is the purchased full-seat count in force at now: Seats, or the
-// pending reduction once its renewal has come. The seat cap uses it.
-func (t Tenant) PurchasedAt(now time.Time) int {
-	if t.SeatsAtRenewal != nil && t.SeatsAtRenewalFrom != nil && !now.Before(*t.SeatsAtRenewalFrom) {
-		return *t.SeatsAtRenewal
-	}
-	return t.Seats
-}
+type SeatChange = licensing.SeatChange
 
 // ValidateContract checks what every backend requires of a tenant's
 // contract terms: a pending reduction has both its count and its date.
@@ -98,10 +88,7 @@ func (t Tenant) ValidateContract() error {
 }
 
 // SeatCounts are the seats a tenant's users hold right now.
-type SeatCounts struct {
-	Full  int
-	Light int
-}
+type SeatCounts = licensing.SeatCounts
 
 // Token is a SCIM bearer credential. Only a hash of the secret is stored.
 type Token struct {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -378,10 +377,10 @@ func (t *tenant) seatClassOf(role string) store.SeatClass {
 // checkCap refuses a change of seat counts that would take more full seats
 // than are usable at now — the purchased seats in force (a pending reduction
 // counts from its renewal), raised to the contract minimum on a paid plan
-// (licensing.UsableSeats) — unless the tenant allows overage.
+// (licensing.Contract.UsableAt) — unless the tenant allows overage.
 func (t *tenant) checkCap(d store.SeatCounts, now time.Time) error {
-	plan, _ := licensing.Lookup(t.t.Plan)
-	usable := licensing.UsableSeats(plan, t.t.PurchasedAt(now))
+	c := t.t.Contract()
+	usable := c.UsableAt(now)
 	if d.Full > 0 && !t.t.Settings.Overage && t.counts.Full+d.Full > usable {
 		return &store.SeatLimitError{TenantID: t.t.ID, InUse: t.counts.Full, Purchased: usable}
 	}

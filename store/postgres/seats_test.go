@@ -98,7 +98,7 @@ func TestSeats_capHoldsAcrossProcesses(t *testing.T) {
 		for i, e := range events {
 			require.Equal(t, int64(i+1), e.Seq, "trial %d: the ledger has no gaps", trial)
 		}
-		require.Equal(t, store.SeatCounts{Full: k}, licensing.Replay(events), "trial %d", trial)
+		require.Equal(t, store.SeatCounts{Full: k}, licensing.Replay(store.SeatMoves(events)), "trial %d", trial)
 		active, err := a.ListUsers(ctx, tenant, store.UserQuery{Filter: store.Compare{Attr: "active", Op: store.OpEq, Value: true}})
 		require.NoError(t, err)
 		require.Equal(t, k, active.Total, "trial %d: refused changes left nothing behind", trial)
@@ -149,7 +149,7 @@ func TestSeats_capAgreesWithLicensing(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, consumed, held.Full)
 				want := consumed+1 <= licensing.UsableSeats(p, purchased)
-				require.Equal(t, want, licensing.Report(tn, held, now).AvailableSeats > 0, "%s: the report agrees with the rule", tenant)
+				require.Equal(t, want, licensing.Report(tn.Contract(), held, now).AvailableSeats > 0, "%s: the report agrees with the rule", tenant)
 				name := fmt.Sprintf("u%02d@x", consumed)
 				var attempt error
 				switch consumed % 3 {
@@ -254,3 +254,42 @@ from generate_series(1, $1) as i`, n)
 		}
 	})
 }
+
+// TestSeats_inForceAgreesWithLicensing proves that the seats in force
+// computed in SQL (roster_purchased_seats, migration 0006, which every seat
+// cap reads on the locked tenant row) are licensing.Contract.SeatsInForce
+// over a table of contract terms, the renewal instant to the microsecond
+// included. The caps of stored contracts made by licensing's changes across
+// term boundaries are compared with licensing.Contract.UsableAt on both
+// backends by storetest (Seats_capFollowsContractTerms).
+func TestSeats_inForceAgreesWithLicensing(t *testing.T) {
+	pool := connect(t, pgtest.New(t))
+	renewal := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	micro := time.Microsecond
+	for _, tc := range []struct {
+		seats   int
+		later   *int
+		from    *time.Time
+		at      time.Time
+		comment string
+	}{
+		{10, nil, nil, renewal, "no pending reduction"},
+		{20, ptr(12), &renewal, renewal.AddDate(-1, 0, 0), "the term's start"},
+		{20, ptr(12), &renewal, renewal.Add(-micro), "the renewal's eve"},
+		{20, ptr(12), &renewal, renewal, "the renewal"},
+		{20, ptr(12), &renewal, renewal.Add(micro), "just after the renewal"},
+		{20, ptr(12), &renewal, renewal.AddDate(5, 0, 0), "long after"},
+		{20, ptr(0), &renewal, renewal, "down to nothing"},
+		{5, ptr(5), &renewal, renewal, "a reduction to the count in force"},
+		{20, ptr(12), nil, renewal, "a count without a date is no reduction"},
+		{20, nil, &renewal, renewal, "a date without a count is no reduction"},
+	} {
+		var got int
+		require.NoError(t, pool.QueryRow(ctx, `select roster_purchased_seats($1, $2, $3, $4)`,
+			tc.seats, tc.later, tc.from, tc.at).Scan(&got))
+		c := licensing.Contract{Seats: tc.seats, SeatsAtRenewal: tc.later, SeatsAtRenewalFrom: tc.from}
+		require.Equal(t, c.SeatsInForce(tc.at), got, tc.comment)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

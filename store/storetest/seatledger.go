@@ -80,15 +80,15 @@ func testLedgerReplayAtAnyTime(t *testing.T, open Factory) {
 	events := ledger(t, s, "acme")
 	require.NotEmpty(t, events)
 	before := snaps[0].at.Add(-time.Second)
-	assert.Equal(t, store.SeatCounts{}, licensing.CountsAt(events, before), "nothing before the first event")
+	assert.Equal(t, store.SeatCounts{}, licensing.CountsAt(store.SeatMoves(events), before), "nothing before the first event")
 	for i, sn := range snaps {
-		assert.Equal(t, sn.counts, licensing.CountsAt(events, sn.at), "at step %d", i+1)
+		assert.Equal(t, sn.counts, licensing.CountsAt(store.SeatMoves(events), sn.at), "at step %d", i+1)
 		// Between two steps nothing changes.
-		assert.Equal(t, sn.counts, licensing.CountsAt(events, sn.at.Add(30*time.Second)), "after step %d", i+1)
+		assert.Equal(t, sn.counts, licensing.CountsAt(store.SeatMoves(events), sn.at.Add(30*time.Second)), "after step %d", i+1)
 		// The store's time range (To exclusive) gives the same answer.
 		upTo, err := s.ListSeatEvents(ctx, "acme", store.EventQuery{To: sn.at.Add(time.Microsecond), Limit: 1000})
 		require.NoError(t, err)
-		assert.Equal(t, sn.counts, licensing.Replay(upTo), "ledger up to step %d", i+1)
+		assert.Equal(t, sn.counts, licensing.Replay(store.SeatMoves(upTo)), "ledger up to step %d", i+1)
 	}
 	reasons := map[string]int{}
 	for _, e := range events {
@@ -98,7 +98,7 @@ func testLedgerReplayAtAnyTime(t *testing.T, open Factory) {
 		store.ReasonProvisioned: 3, store.ReasonDeactivated: 1, store.ReasonReactivated: 2,
 		store.ReasonRoleChanged: 4, store.ReasonExpired: 1, store.ReasonDeleted: 2,
 	}, reasons)
-	assert.Nil(t, licensing.Unbalanced(events, heldSeats(t, s, "acme")))
+	assert.Nil(t, licensing.Unbalanced(store.SeatMoves(events), heldSeats(t, s, "acme")))
 }
 
 // heldSeats is the seat every live user of the tenant holds.
@@ -155,10 +155,10 @@ func testLedgerBalancesRandomSequences(t *testing.T, open Factory) {
 		}
 		events := ledger(t, s, tenant)
 		held := heldSeats(t, s, tenant)
-		assert.Nil(t, licensing.Unbalanced(events, held), "seed %d", seed)
+		assert.Nil(t, licensing.Unbalanced(store.SeatMoves(events), held), "seed %d", seed)
 		counts, err := s.SeatCounts(ctx, tenant)
 		require.NoError(t, err)
-		assert.Equal(t, counts, licensing.Replay(events), "seed %d", seed)
+		assert.Equal(t, counts, licensing.Replay(store.SeatMoves(events)), "seed %d", seed)
 		assert.LessOrEqual(t, counts.Full, 6, "seed %d: the cap held", seed)
 		var want store.SeatCounts
 		for _, c := range held {
@@ -211,8 +211,8 @@ func testSeatsChurnNeverOversold(t *testing.T, open Factory) {
 		require.LessOrEqual(t, counts.Full, k, "trial %d", trial)
 		require.Equal(t, activated, counts.Full, "trial %d: every holder was released, so only the activations hold seats", trial)
 		events := ledger(t, s, tenant)
-		require.Equal(t, counts, licensing.Replay(events), "trial %d", trial)
-		require.Nil(t, licensing.Unbalanced(events, heldSeats(t, s, tenant)), "trial %d", trial)
+		require.Equal(t, counts, licensing.Replay(store.SeatMoves(events)), "trial %d", trial)
+		require.Nil(t, licensing.Unbalanced(store.SeatMoves(events), heldSeats(t, s, tenant)), "trial %d", trial)
 	}
 }
 

@@ -29,7 +29,9 @@ func ledger(t *testing.T, s store.Store, tenant string) []store.SeatEvent {
 }
 
 // replay sums a ledger into seat counts, by the rule the seat report uses.
-func replay(events []store.SeatEvent) store.SeatCounts { return licensing.Replay(events) }
+func replay(events []store.SeatEvent) store.SeatCounts {
+	return licensing.Replay(store.SeatMoves(events))
+}
 
 type step struct {
 	Reason string

@@ -38,6 +38,13 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
+// Set moves the clock to t, forwards or back.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
 // Advance moves the clock on.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
@@ -68,6 +75,7 @@ func Run(t *testing.T, open Factory) {
 		{"Seats_contractRoundTripAndRenewal", testContractRoundTrip},
 		{"Seats_paidPlanMayUseTheMinimum", testSeatsUsableMinimum},
 		{"Seats_paidPlanMinimumNeverOversold", testSeatsUsableMinimumRace},
+		{"Seats_capFollowsContractTerms", testSeatsCapFollowsContractTerms},
 		{"Groups_members", testGroupMembers},
 		{"Groups_unknownMembersChangeNothing", testGroupUnknownMembers},
 		{"Groups_concurrentAddsKeepAll", testGroupConcurrentAdds},

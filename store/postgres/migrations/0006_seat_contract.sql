@@ -3,7 +3,7 @@
 -- contract_start: the first day of the annual contract; renewals fall on its
 -- anniversaries. seats_at_renewal / seats_at_renewal_from: a pending seat
 -- reduction and the renewal it takes effect at (reductions wait for the
--- renewal; store.Tenant.PurchasedAt). seat_changes: the changes of the
+-- renewal; licensing.Contract.SeatsInForce). seat_changes: the changes of the
 -- purchased seats in the current term, for proration (JSON array of
 -- {"at","from","to"}; null when none).
 
