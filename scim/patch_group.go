@@ -17,25 +17,14 @@ func memberIDs(raw json.RawMessage) ([]string, error) {
 	if isNull(raw) {
 		return nil, nil
 	}
-	var list []memberIn
-	switch firstByte(raw) {
-	case '{':
-		var one memberIn
-		if err := json.Unmarshal(raw, &one); err != nil {
-			return nil, badRequest(typeInvalidValue, "members must be an array of objects {\"value\": user id}")
-		}
-		list = []memberIn{one}
-	default:
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, badRequest(typeInvalidValue, "members must be an array of objects {\"value\": user id}")
-		}
+	ids, err := objectList(raw, func(m memberIn) string { return m.Value }, "")
+	if err != nil {
+		return nil, badRequest(typeInvalidValue, "members must be an array of objects {\"value\": user id}")
 	}
-	ids := make([]string, 0, len(list))
-	for _, m := range list {
-		if strings.TrimSpace(m.Value) == "" {
+	for _, id := range ids {
+		if strings.TrimSpace(id) == "" {
 			return nil, badRequest(typeInvalidValue, "every member needs a value: the user's id")
 		}
-		ids = append(ids, m.Value)
 	}
 	return ids, nil
 }
@@ -62,14 +51,8 @@ func memberFilterIDs(f store.Filter, out []string) ([]string, bool) {
 // applyGroupPatch applies PATCH operations to a group inside the update
 // transaction; member changes become row-level MemberOps.
 func applyGroupPatch(g *store.GroupUpdate, ops []parsedOp) error {
-	for i, op := range ops {
-		if err := applyGroupOp(g, op); err != nil {
-			if e, ok := err.(Error); ok && len(ops) > 1 {
-				e.Detail = "operation " + itoa(i+1) + ": " + e.Detail
-				return e
-			}
-			return err
-		}
+	if err := applyOps(ops, func(op parsedOp) error { return applyGroupOp(g, op) }); err != nil {
+		return err
 	}
 	return checkGroup(&g.Group)
 }
@@ -82,27 +65,25 @@ func applyGroupOp(g *store.GroupUpdate, op parsedOp) error {
 		}
 		var keys attrKeys
 		for k, v := range obj {
-			p, err := parsePatchPath(store.Groups, k)
+			p, err := pathlessKey(store.Groups, schemaGroup, k, true)
 			if err != nil {
 				return err
 			}
 			if err := keys.add(p, k); err != nil {
 				return err
 			}
-			switch p.attr {
-			case "id", "meta", "schemas":
-				continue // Okta sends the id inside a rename
-			}
-			if err := applyGroupPath(g, op.kind, p, v); err != nil {
+			if err := applyGroupPath(g, op.kind, p, v, true); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return applyGroupPath(g, op.kind, op.path, op.value)
+	return applyGroupPath(g, op.kind, op.path, op.value, false)
 }
 
-func applyGroupPath(g *store.GroupUpdate, kind opKind, p *patchPath, value json.RawMessage) error {
+// applyGroupPath applies one operation on one attribute path; pathless: the
+// path is a key of a pathless operation's value.
+func applyGroupPath(g *store.GroupUpdate, kind opKind, p *patchPath, value json.RawMessage, pathless bool) error {
 	switch p.attr {
 	case "displayname", "externalid":
 		if p.filter != nil || p.sub != "" {
@@ -148,15 +129,11 @@ func applyGroupPath(g *store.GroupUpdate, kind opKind, p *patchPath, value json.
 		case opReplace:
 			g.Replace(ids...)
 		case opRemove:
-			if isNull(value) {
-				g.Replace() // no value: remove every member (RFC 7644 §3.5.2.2)
-			} else if len(ids) > 0 {
-				g.Remove(ids...) // Entra and OneLogin: remove only the listed members
-			}
+			removeMembers(g, value, ids)
 		}
 		return nil
 	case "id", "meta", "schemas":
-		return badRequest(typeMutability, "%s is read-only and cannot be changed", p.raw)
+		return readOnlyAttr(p, pathless)
 	}
 	return unknownAttr(p)
 }

@@ -51,10 +51,8 @@ func stringValue(kind opKind, p *patchPath, value json.RawMessage) (string, erro
 	}
 	var s string
 	if err := json.Unmarshal(value, &s); err != nil {
-		// Entra wraps single values in a one-element array at times.
-		var list []string
-		if json.Unmarshal(value, &list) == nil && len(list) == 1 {
-			return list[0], nil
+		if one, ok := singleString(value); ok {
+			return one, nil
 		}
 		return "", badRequest(typeInvalidValue, "%s must be a string", p.raw)
 	}
@@ -157,10 +155,7 @@ func matches(f store.Filter, e element) bool {
 	case store.Compare:
 		s, b, isBool := e.get(f.Attr)
 		if isBool {
-			want, ok := f.Value.(bool)
-			if str, isStr := f.Value.(string); isStr {
-				want, ok = strings.EqualFold(str, "true"), strings.EqualFold(str, "true") || strings.EqualFold(str, "false")
-			}
+			want, ok := filterValueBool(f.Value)
 			switch f.Op {
 			case store.OpPr:
 				return true
@@ -275,8 +270,7 @@ func multiValueFromEq(terms map[string]any) store.MultiValue {
 		case "display":
 			v.Display = s
 		case "primary":
-			b, _ := t.(bool)
-			v.Primary = b || strings.EqualFold(s, "true")
+			v.Primary, _ = filterValueBool(t)
 		}
 	}
 	return v

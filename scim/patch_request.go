@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/roster-dev/roster/store"
@@ -21,7 +22,7 @@ type patchOp struct {
 	Value json.RawMessage `json:"value"`
 }
 
-// opKind is a PATCH operation, read case-insensitively (Entra sends "Replace").
+// opKind is a PATCH operation (parseOpKind reads it).
 type opKind int
 
 const (
@@ -29,6 +30,19 @@ const (
 	opReplace
 	opRemove
 )
+
+// String is the operation as RFC 7644 §3.5.2 spells it.
+func (k opKind) String() string {
+	switch k {
+	case opAdd:
+		return "add"
+	case opReplace:
+		return "replace"
+	case opRemove:
+		return "remove"
+	}
+	return "unknown"
+}
 
 // patchPath is a parsed PATCH path: attr[filter].sub, with the schema it
 // belongs to. attr and sub are lower-cased; attr is "" for a path naming a
@@ -66,36 +80,64 @@ func parsePatch(res store.Resource, body []byte) ([]parsedOp, error) {
 	}
 	ops := make([]parsedOp, 0, len(req.Operations))
 	for i, o := range req.Operations {
-		var p parsedOp
-		switch strings.ToLower(o.Op) {
-		case "add":
-			p.kind = opAdd
-		case "replace":
-			p.kind = opReplace
-		case "remove":
-			p.kind = opRemove
-		default:
-			return nil, badRequest(typeInvalidSyntax, "operation %d: op %q is not add, replace or remove", i+1, o.Op)
+		p, err := parseOp(res, o)
+		if err != nil {
+			return nil, numbered(err, i, len(req.Operations))
 		}
-		if strings.TrimSpace(o.Path) != "" {
-			pp, err := parsePatchPath(res, strings.TrimSpace(o.Path))
-			if err != nil {
-				return nil, err
-			}
-			p.path = pp
-		} else if p.kind == opRemove {
-			return nil, badRequest(typeNoTarget, "operation %d: remove needs a path", i+1)
-		}
-		if p.kind != opRemove && len(o.Value) == 0 {
-			return nil, badRequest(typeInvalidValue, "operation %d: %s needs a value", i+1, strings.ToLower(o.Op))
-		}
-		if p.path == nil && firstByte(o.Value) != '{' {
-			return nil, badRequest(typeInvalidValue, "operation %d: an operation without a path needs an object value", i+1)
-		}
-		p.value = o.Value
 		ops = append(ops, p)
 	}
 	return ops, nil
+}
+
+// parseOp validates one operation of a PATCH request.
+func parseOp(res store.Resource, o patchOp) (parsedOp, error) {
+	var p parsedOp
+	kind, ok := parseOpKind(o.Op)
+	if !ok {
+		return p, badRequest(typeInvalidSyntax, "op %q is not add, replace or remove", o.Op)
+	}
+	p.kind = kind
+	if strings.TrimSpace(o.Path) != "" {
+		pp, err := parsePatchPath(res, strings.TrimSpace(o.Path))
+		if err != nil {
+			return p, err
+		}
+		p.path = pp
+	} else if p.kind == opRemove {
+		return p, badRequest(typeNoTarget, "remove needs a path")
+	}
+	if p.kind != opRemove && len(o.Value) == 0 {
+		return p, badRequest(typeInvalidValue, "%s needs a value", p.kind)
+	}
+	if p.path == nil && firstByte(o.Value) != '{' {
+		return p, badRequest(typeInvalidValue, "an operation without a path needs an object value")
+	}
+	p.value = o.Value
+	return p, nil
+}
+
+// applyOps applies the operations of one PATCH, users and groups alike, in
+// order, stopping at the first error; the error names its operation as
+// parsePatch does (numbered).
+func applyOps(ops []parsedOp, apply func(parsedOp) error) error {
+	for i, op := range ops {
+		if err := apply(op); err != nil {
+			return numbered(err, i, len(ops))
+		}
+	}
+	return nil
+}
+
+// numbered prefixes the detail of a SCIM error about operation i (counted
+// from 0) with "operation i+1: " when the request has more than one
+// operation, so the admin knows which one failed; a one-operation request
+// needs no number. Parsing and applying, users and groups count alike.
+func numbered(err error, i, n int) error {
+	if e, ok := err.(Error); ok && n > 1 {
+		e.Detail = "operation " + strconv.Itoa(i+1) + ": " + e.Detail
+		return e
+	}
+	return err
 }
 
 func parsePatchPath(res store.Resource, s string) (*patchPath, error) {

@@ -24,24 +24,13 @@ func applyUserPatch(u *store.User, ops []parsedOp) error {
 	if u.ExplicitRole != "" && u.ExplicitRole != access.ExplicitRole("", u.Roles) {
 		up.extRole = u.ExplicitRole
 	}
-	for i, op := range ops {
-		if err := up.apply(op); err != nil {
-			if e, ok := err.(Error); ok && i > 0 && len(ops) > 1 {
-				e.Detail = "operation " + itoa(i+1) + ": " + e.Detail
-				return e
-			}
-			return err
-		}
+	if err := applyOps(ops, up.apply); err != nil {
+		return err
 	}
 	if up.roleSet || up.rolesOK {
 		u.ExplicitRole = access.ExplicitRole(up.extRole, u.Roles)
 	}
 	return checkUser(u)
-}
-
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
 }
 
 func (up *userPatch) apply(op parsedOp) error {
@@ -67,13 +56,7 @@ func (up *userPatch) applyObject(kind opKind, schema string, value json.RawMessa
 			// extension object of a POST may: ignored there too.
 			continue
 		}
-		var pp *patchPath
-		var err error
-		if top {
-			pp, err = parsePatchPath(store.Users, k)
-		} else {
-			pp, err = parsePatchPath(store.Users, schema+":"+k)
-		}
+		pp, err := pathlessKey(store.Users, schema, k, top)
 		if err != nil {
 			return err
 		}
@@ -104,12 +87,6 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 		}
 		return up.applyObject(kind, p.schema, value, false)
 	}
-	readOnly := func() error {
-		if pathless {
-			return nil
-		}
-		return badRequest(typeMutability, "%s is read-only and cannot be changed", p.raw)
-	}
 	switch p.schema {
 	case schemaEnterprise:
 		return up.enterprise(kind, p, value)
@@ -139,7 +116,7 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 			u.AccessExpiresAt = d.T
 			return nil
 		case "lastactiveat", "seat":
-			return readOnly()
+			return readOnlyAttr(p, pathless)
 		}
 		return unknownAttr(p)
 	}
@@ -202,10 +179,7 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 	case "password":
 		return nil // accepted, never stored
 	case "id", "meta", "schemas", "groups":
-		if pathless {
-			return nil // Okta sends the id inside a pathless value
-		}
-		return badRequest(typeMutability, "%s is read-only and cannot be changed", p.raw)
+		return readOnlyAttr(p, pathless)
 	}
 	return unknownAttr(p)
 }
