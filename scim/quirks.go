@@ -31,7 +31,7 @@ import (
 //     no work email; RFC 7644 §3.5.2.3 says noTarget) — applyElements and multiValueFromEq
 //     (patch_multivalued.go);
 //   - decision 13 (Okta's 2016 SPEC Test: bodies without Content-Type; OneLogin: answers in
-//     application/json; RFC 7644 §3.1/§8.1) — readBody and acceptsOnlyJSON (scim.go);
+//     application/json; RFC 7644 §3.1/§8.1) — readBody (scim.go) and scimwire.OnlyJSON;
 //   - decision 14 (Okta's password placeholder, Entra's nulls and ADSCIM group schema;
 //     RFC 7644 §3.3) — userIn (user_json.go) and checkSchemas;
 //   - decision 15 (Entra's ?aadOptscim062020 on every request; RFC 7644 §3.4.2) — call.param
