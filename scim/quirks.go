@@ -249,19 +249,26 @@ func (m *managerRef) UnmarshalJSON(data []byte) error {
 		}
 		*m = managerRef(s)
 	case '{':
-		var v struct {
-			Value string `json:"value"`
-		}
-		if err := json.Unmarshal(data, &v); err != nil {
+		id, err := refValue(data)
+		if err != nil {
 			return err
 		}
-		*m = managerRef(v.Value)
+		*m = managerRef(id)
 	case 'n':
 		*m = ""
 	default:
 		return errString("manager takes an object {\"value\": id} or an id")
 	}
 	return nil
+}
+
+// refValue reads a reference object {"value": id} as its id.
+func refValue(data []byte) (string, error) {
+	var v struct {
+		Value string `json:"value"`
+	}
+	err := json.Unmarshal(data, &v)
+	return v.Value, err
 }
 
 // Decision 7, a single value where an array is due. Older OneLogin templates send
@@ -327,13 +334,11 @@ func (l *stringList) UnmarshalJSON(data []byte) error {
 				return err
 			}
 		case '{': // [{"value": "store-1"}]
-			var v struct {
-				Value string `json:"value"`
-			}
-			if err := json.Unmarshal(r, &v); err != nil {
+			id, err := refValue(r)
+			if err != nil {
 				return err
 			}
-			s = v.Value
+			s = id
 		default:
 			return errString("stores takes an array of store ids")
 		}
