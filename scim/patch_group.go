@@ -1,5 +1,8 @@
 package scim
 
+// PATCH of a group: displayName, externalId and membership, as row-level member
+// operations (store.GroupUpdate), never a rewritten member list.
+
 import (
 	"encoding/json"
 	"strings"

@@ -1,5 +1,9 @@
 package scim
 
+// PATCH, the engine shared by users and groups: operations on a multi-valued attribute
+// (a whole list, the elements a value filter selects, one sub-attribute of each) and on
+// single string values, with the per-list caps.
+
 import (
 	"encoding/json"
 	"slices"

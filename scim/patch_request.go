@@ -1,5 +1,10 @@
 package scim
 
+// PATCH, the request (RFC 7644 §3.5.2): the body, the operations, the path grammar
+// attr[filter].sub, and the numbering of an operation's errors, for users and groups.
+// patch_multivalued.go holds the operations on multi-valued attributes, patch_user.go and
+// patch_group.go apply the operations to one resource; the IdP leniencies are in quirks.go.
+
 import (
 	"encoding/json"
 	"strconv"

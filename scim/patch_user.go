@@ -1,5 +1,8 @@
 package scim
 
+// PATCH of a user: the core attributes, name, the enterprise and Roster extensions, and
+// the explicit role an operation sets.
+
 import (
 	"encoding/json"
 	"strings"
