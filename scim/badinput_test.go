@@ -56,6 +56,15 @@ func TestBadInput(t *testing.T) {
 			{"group schema on a user", "PUT", "/Users/" + id, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"userName":"target@x.com"}`, 400, "invalidValue", ""},
 			{"userName a number", "POST", "/Users", `{"userName":5}`, 400, "invalidValue", ""},
 			{"active not a boolean", "POST", "/Users", `{"userName":"b@x.com","active":"yes"}`, 400, "invalidValue", ""},
+			// Only "true" and "false" (any case) stand for booleans: no IdP sends
+			// strconv.ParseBool's other spellings (docs/idp-decisions.md, 1).
+			{"active \"1\"", "POST", "/Users", `{"userName":"b@x.com","active":"1"}`, 400, "invalidValue", ""},
+			{"primary \"t\"", "POST", "/Users", `{"userName":"b@x.com","emails":[{"value":"b@x.com","primary":"t"}]}`, 400, "invalidValue", ""},
+			{"PATCH active \"F\"", "PATCH", "/Users/" + id, patch(`{"op":"Replace","path":"active","value":"F"}`), 400, "invalidValue", ""},
+			{"PATCH active \" true\"", "PATCH", "/Users/" + id, patch(`{"op":"Replace","path":"active","value":" true"}`), 400, "invalidValue", ""},
+			{"PATCH primary \"0\"", "PATCH", "/Users/" + id, patch(`{"op":"add","path":"emails","value":[{"value":"p@x.com","primary":"0"}]}`), 400, "invalidValue", ""},
+			{"filter active \"1\"", "GET", "/Users?filter=" + url.QueryEscape(`active eq "1"`), "", 400, "invalidFilter", ""},
+			{"filter primary \"T\"", "GET", "/Users?filter=" + url.QueryEscape(`emails[primary eq "T"]`), "", 400, "invalidFilter", ""},
 			{"emails a string", "POST", "/Users", `{"userName":"b@x.com","emails":"b@x.com"}`, 400, "invalidValue", ""},
 			{"name a string", "POST", "/Users", `{"userName":"b@x.com","name":"Bob"}`, 400, "invalidValue", ""},
 			{"manager a number", "POST", "/Users", `{"userName":"b@x.com","` + ent + `":{"manager":7}}`, 400, "invalidValue", ""},

@@ -116,7 +116,7 @@ run:
 		case !stopped: // a circular reference
 			e := Error{Status: http.StatusConflict, ScimType: typeInvalidValue,
 				Detail: "the bulkId references of this operation form a cycle; they cannot be resolved"}
-			out.Operations = append(out.Operations, bulkOpOut{Method: strings.ToUpper(op.Method), BulkID: op.BulkID, Status: "409", Response: e.body()})
+			out.Operations = append(out.Operations, bulkOpOut{Method: strings.ToUpper(op.Method), BulkID: op.BulkID, Status: "409", Response: e.Body()})
 		}
 	}
 	return result{status: http.StatusOK, v: &out}, nil
@@ -151,7 +151,7 @@ func (h *handler) bulkOne(parent *call, op bulkOp, ids map[string]string) bulkOp
 	o := bulkOpOut{Method: method, BulkID: op.BulkID}
 	fail := func(e Error) bulkOpOut {
 		o.Status = strconv.Itoa(e.Status)
-		o.Response = e.body()
+		o.Response = e.Body()
 		return o
 	}
 	switch method {

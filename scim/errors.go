@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/internal/scimwire"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -24,30 +24,12 @@ const (
 	typeInvalidValue  = "invalidValue"
 )
 
-const errorSchema = "urn:ietf:params:scim:api:messages:2.0:Error"
-
-// Error is a SCIM error: it renders as an RFC 7644 §3.12 body. Every error
-// that leaves the package is one (toSCIM), so the detail is always written for
-// the IT admin reading an IdP's provisioning log, never an internal message.
-type Error struct {
-	Status   int
-	ScimType string
-	Detail   string
-}
-
-func (e Error) Error() string { return e.Detail }
-
-// errorBody is the wire form of an Error.
-type errorBody struct {
-	Schemas  []string `json:"schemas"`
-	Status   string   `json:"status"`
-	ScimType string   `json:"scimType,omitempty"`
-	Detail   string   `json:"detail,omitempty"`
-}
-
-func (e Error) body() errorBody {
-	return errorBody{Schemas: []string{errorSchema}, Status: strconv.Itoa(e.Status), ScimType: e.ScimType, Detail: e.Detail}
-}
+// Error is a SCIM error: it renders as an RFC 7644 §3.12 body (written by
+// scimwire.WriteError, which the guard in front of the handler uses too).
+// Every error that leaves the package is one (toSCIM), so the detail is
+// always written for the IT admin reading an IdP's provisioning log, never
+// an internal message.
+type Error = scimwire.Error
 
 func badRequest(scimType, format string, args ...any) Error {
 	return Error{Status: http.StatusBadRequest, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}

@@ -2,6 +2,7 @@ package scim_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/scim"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
@@ -110,4 +113,58 @@ func TestErrors_panicIsSCIM500(t *testing.T) {
 	assert.Equal(t, 500, rec.Code)
 	assert.Contains(t, rec.Body.String(), `"status":"500"`)
 	assert.NotContains(t, rec.Body.String(), "nil map")
+}
+
+// unavailableAuth is a store whose authentication read fails as an outage.
+type unavailableAuth struct{ store.Store }
+
+func (unavailableAuth) CheckToken(string, string, []byte) store.TokenCheck { return store.TokenUnsure }
+
+func (unavailableAuth) Authenticate(context.Context, string, string) (store.Tenant, store.Token, *store.SAMLConfig, error) {
+	return store.Tenant{}, store.Token{}, nil, fmt.Errorf("auth: %w", store.ErrUnavailable)
+}
+
+// TestErrors_guardAndHandlerAlike: the same error answers with the same
+// bytes and headers whether the guard meets it (the authentication read
+// fails) or the SCIM handler does (a user read fails), in both media types.
+// Both write through one writer; this pins the words too.
+func TestErrors_guardAndHandlerAlike(t *testing.T) {
+	token, _, _, err := auth.New(rand.Reader)
+	require.NoError(t, err)
+	for _, accept := range []string{"", "application/json"} {
+		guard := tenancy.New(tenancy.Config{Store: unavailableAuth{memory.New(memory.Options{})}})
+		mux := http.NewServeMux()
+		mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: memory.New(memory.Options{}), BaseURL: baseURL})))
+		req := httptest.NewRequest("GET", "/scim/v2/acme/Users/u1", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", accept)
+		byGuard := httptest.NewRecorder()
+		mux.ServeHTTP(byGuard, req)
+		guard.Close()
+
+		h := scim.New(scim.Config{Store: failingStore{Store: memory.New(memory.Options{}), err: store.ErrUnavailable},
+			BaseURL: baseURL, Logger: zerolog.Nop()})
+		req = httptest.NewRequest("GET", "/scim/v2/acme/Users/u1", nil)
+		req.Header.Set("Accept", accept)
+		req = req.WithContext(tenancy.WithPrincipal(req.Context(), tenancy.Principal{Tenant: store.Tenant{ID: "acme"}}))
+		byHandler := httptest.NewRecorder()
+		h.ServeHTTP(byHandler, req)
+
+		assert.Equal(t, http.StatusServiceUnavailable, byGuard.Code, accept)
+		assert.Equal(t, byGuard.Code, byHandler.Code, accept)
+		assert.Equal(t, byGuard.Header(), byHandler.Header(), accept)
+		assert.Equal(t, byGuard.Body.String(), byHandler.Body.String(), accept)
+		assert.Equal(t, "nosniff", byHandler.Header().Get("X-Content-Type-Options"), accept)
+		assert.Equal(t, "no-store", byHandler.Header().Get("Cache-Control"), accept)
+	}
+}
+
+// TestErrors_unauthorizedChallenges: a 401 of the handler carries the
+// bearer challenge RFC 7235 §3.1 requires, as the guard's do.
+func TestErrors_unauthorizedChallenges(t *testing.T) {
+	h := scim.New(scim.Config{Store: memory.New(memory.Options{}), BaseURL: baseURL})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/scim/v2/acme/Users", nil))
+	assert.Equal(t, 401, rec.Code)
+	assert.Equal(t, `Bearer realm="roster"`, rec.Header().Get("WWW-Authenticate"))
 }

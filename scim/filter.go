@@ -53,6 +53,7 @@ func parseFilter(res store.Resource, s string) (store.Filter, error) {
 	if p.i < len(p.s) {
 		return nil, p.errorf("unexpected %q", p.rest())
 	}
+	f, _ = filterBools(store.AttrsOf(res), f)
 	n, err := store.Normalize(res, f)
 	if err != nil {
 		return nil, badRequest(typeInvalidFilter, "invalid filter: %s", strings.TrimPrefix(err.Error(), store.ErrInvalidFilter.Error()+": "))

@@ -3,7 +3,6 @@ package scim
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/internal/requestid"
+	"github.com/roster-dev/roster/internal/scimwire"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/tenancy"
 )
@@ -116,7 +116,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l := h.log // a copy: request fields must not reach the shared logger
 		log = &l
 	}
-	jsonOnly := acceptsOnlyJSON(r.Header.Get("Accept"))
+	jsonOnly := scimwire.OnlyJSON(r.Header.Get("Accept"))
 	// A bug must still answer as SCIM: a generic 500 body, the panic in the
 	// log. (Answers are written only at the end, so nothing was sent yet;
 	// a streamed answer that fails once begun aborts the connection.)
@@ -400,20 +400,6 @@ func (h *handler) dispatch(c *call) (result, error) {
 
 // Response writing.
 
-func acceptsOnlyJSON(accept string) bool {
-	if accept == "" || !strings.Contains(accept, "application/json") {
-		return false
-	}
-	return !strings.Contains(accept, "scim+json") && !strings.Contains(accept, "*/*")
-}
-
-func contentType(jsonOnly bool) string {
-	if jsonOnly {
-		return "application/json; charset=utf-8"
-	}
-	return "application/scim+json; charset=utf-8"
-}
-
 func writeResult(w http.ResponseWriter, jsonOnly bool, res result) {
 	if res.v == nil && res.raw == nil {
 		setLocators(w.Header(), res)
@@ -470,21 +456,9 @@ func putBuf(b *[]byte) {
 	}
 }
 
+// writeError answers e through the writer the guard shares.
 func writeError(w http.ResponseWriter, jsonOnly bool, e Error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(e.body())
-	body := buf.Bytes()
-	hd := w.Header()
-	hd.Set("Content-Type", contentType(jsonOnly))
-	hd.Set("Cache-Control", "no-store")
-	status := e.Status
-	if status == 499 {
-		status = http.StatusBadRequest
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	scimwire.WriteError(w, jsonOnly, e)
 }
 
 // ETags: meta.version is W/"<version>".

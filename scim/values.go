@@ -3,66 +3,15 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/roster-dev/roster/access"
 	"github.com/roster-dev/roster/store"
 )
 
-// Input value types: each accepts the IdP shapes docs/idp-decisions.md lists and refuses
-// anything else with an error naming the expected type.
-
-// flexBool is a boolean that also accepts the string forms IdPs send
-// ("True", "false", "1").
-type flexBool struct {
-	Set   bool
-	Value bool
-}
-
-func (b *flexBool) UnmarshalJSON(data []byte) error {
-	v, ok := parseBoolJSON(data)
-	if !ok {
-		return errString("active and primary take true or false, not " + truncate(string(data), 40))
-	}
-	if v != nil {
-		*b = flexBool{Set: true, Value: *v}
-	}
-	return nil
-}
-
-var (
-	boolTrue  = true
-	boolFalse = false
-)
-
-// parseBoolJSON reads a JSON boolean, a string boolean or null (nil).
-func parseBoolJSON(data []byte) (*bool, bool) {
-	switch string(data) {
-	case "true":
-		return &boolTrue, true
-	case "false":
-		return &boolFalse, true
-	case "null":
-		return nil, true
-	}
-	if len(data) >= 2 && data[0] == '"' {
-		var s string
-		if json.Unmarshal(data, &s) != nil {
-			return nil, false
-		}
-		v, err := strconv.ParseBool(strings.TrimSpace(s))
-		if err != nil {
-			return nil, false
-		}
-		if v {
-			return &boolTrue, true
-		}
-		return &boolFalse, true
-	}
-	return nil, false
-}
+// Input value types: each accepts the IdP shapes docs/idp-decisions.md lists (the
+// leniencies themselves are in quirks.go) and refuses anything else with an error naming
+// the expected type.
 
 // multiValueIn is one value of emails, phoneNumbers or roles.
 type multiValueIn struct {
@@ -88,34 +37,6 @@ func (m *multiValues) UnmarshalJSON(data []byte) error {
 	}
 	*m = out
 	return nil
-}
-
-// objectList decodes a multi-valued attribute of objects and converts each
-// with conv: an array, a single object as a one-element array, or null (nil).
-// Any other JSON value is refused with other.
-func objectList[In, Out any](data []byte, conv func(In) Out, other string) ([]Out, error) {
-	var list []In
-	switch firstByte(data) {
-	case '{':
-		var one In
-		if err := json.Unmarshal(data, &one); err != nil {
-			return nil, err
-		}
-		list = []In{one}
-	case '[':
-		if err := json.Unmarshal(data, &list); err != nil {
-			return nil, err
-		}
-	case 'n':
-		return nil, nil
-	default:
-		return nil, errString(other)
-	}
-	out := make([]Out, 0, len(list))
-	for _, v := range list {
-		out = append(out, conv(v))
-	}
-	return out, nil
 }
 
 type addressIn struct {
@@ -145,34 +66,6 @@ func (m *addresses) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// managerRef is the enterprise manager: {"value": id}, a bare id string, or
-// "" / null for none.
-type managerRef string
-
-func (m *managerRef) UnmarshalJSON(data []byte) error {
-	switch firstByte(data) {
-	case '"':
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		*m = managerRef(s)
-	case '{':
-		var v struct {
-			Value string `json:"value"`
-		}
-		if err := json.Unmarshal(data, &v); err != nil {
-			return err
-		}
-		*m = managerRef(v.Value)
-	case 'n':
-		*m = ""
-	default:
-		return errString("manager takes an object {\"value\": id} or an id")
-	}
-	return nil
-}
-
 // dateTime is an RFC 3339 dateTime; null or "" is unset.
 type dateTime struct{ T *time.Time }
 
@@ -192,79 +85,6 @@ func (d *dateTime) UnmarshalJSON(data []byte) error {
 	t = store.Timestamp(t)
 	d.T = &t
 	return nil
-}
-
-// stringList is a multi-valued string (the Roster extension's stores); a
-// single string is taken as a one-element list.
-type stringList []string
-
-func (l *stringList) UnmarshalJSON(data []byte) error {
-	switch firstByte(data) {
-	case '"':
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		*l = []string{s}
-		return nil
-	case 'n':
-		*l = nil
-		return nil
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return errString("stores takes an array of store ids")
-	}
-	out := make([]string, 0, len(raw))
-	for _, r := range raw {
-		var s string
-		switch firstByte(r) {
-		case '"':
-			if err := json.Unmarshal(r, &s); err != nil {
-				return err
-			}
-		case '{': // [{"value": "store-1"}]
-			var v struct {
-				Value string `json:"value"`
-			}
-			if err := json.Unmarshal(r, &v); err != nil {
-				return err
-			}
-			s = v.Value
-		default:
-			return errString("stores takes an array of store ids")
-		}
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	*l = out
-	return nil
-}
-
-func firstByte(data []byte) byte {
-	data = bytes.TrimLeft(data, " \t\r\n")
-	if len(data) == 0 {
-		return 0
-	}
-	return data[0]
-}
-
-// decodeRoleValue decodes the role value Entra sends in its default PATCH
-// form, a JSON-encoded object {"id","value","displayName"} inside the string
-// (access.RoleValue: one place for it).
-func decodeRoleValue(v string) string {
-	if r := access.RoleValue(v); r != "" {
-		return r
-	}
-	return v
-}
-
-func decodeRoles(roles []store.MultiValue) []store.MultiValue {
-	for i := range roles {
-		roles[i].Value = decodeRoleValue(roles[i].Value)
-	}
-	return roles
 }
 
 // settleMultiValued applies RFC 7643 §2.4 to the multi-valued attributes of
@@ -340,4 +160,13 @@ func countPrimary[T any](list []T, primary func(T) bool) int {
 		}
 	}
 	return n
+}
+
+// firstByte is the first byte of a JSON value past white space (0 if none).
+func firstByte(data []byte) byte {
+	data = bytes.TrimLeft(data, " \t\r\n")
+	if len(data) == 0 {
+		return 0
+	}
+	return data[0]
 }

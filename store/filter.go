@@ -270,16 +270,10 @@ func checkCompare(a Attr, op Op, v any) (any, error) {
 		if op != OpEq && op != OpNe {
 			return nil, bad("a boolean compares only with eq or ne")
 		}
-		switch b := v.(type) {
-		case bool:
+		// Only a boolean: the string forms IdPs send ("True") are read by
+		// the transport that accepts them (the SCIM layer), not here.
+		if b, ok := v.(bool); ok {
 			return b, nil
-		case string: // roles[primary eq "True"]: Entra's string boolean
-			switch strings.ToLower(b) {
-			case "true":
-				return true, nil
-			case "false":
-				return false, nil
-			}
 		}
 		return nil, bad("needs true or false")
 	case TypeTime:

@@ -2,7 +2,6 @@ package tenancy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/ratelimit"
 	"github.com/roster-dev/roster/internal/requestid"
+	"github.com/roster-dev/roster/internal/scimwire"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
@@ -243,11 +243,13 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	case errors.Is(err, store.ErrUnavailable):
 		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.AnErr("cause", err) })
 		w.Header().Set("Retry-After", "5")
-		writeError(w, r, http.StatusServiceUnavailable, "", "Roster is temporarily unavailable; retry shortly")
+		// The words of the SCIM handler's 503 (scim toSCIM): an IdP's log
+		// shows one message for one cause, whichever layer met it.
+		writeError(w, r, http.StatusServiceUnavailable, "the directory is temporarily unavailable; retry shortly")
 		return Principal{}, false
 	case err != nil:
 		log.Error().Err(err).Msg("scim authentication failed")
-		writeError(w, r, http.StatusInternalServerError, "", "internal error; the cause is in Roster's log")
+		writeError(w, r, http.StatusInternalServerError, "internal error; the cause is in Roster's log")
 		return Principal{}, false
 	}
 	// The token id was found; the secret decides, compared in constant time
@@ -274,7 +276,7 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 		if errors.As(err, &gate) {
 			log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("gate", gate.Gate) })
 		}
-		writeError(w, r, http.StatusForbidden, "", err.Error())
+		writeError(w, r, http.StatusForbidden, err.Error())
 		return Principal{}, false
 	}
 
@@ -336,45 +338,25 @@ func shortScheme(s string) string {
 }
 
 // ErrorSchema is the schema of a SCIM error body (RFC 7644 §3.12).
-const ErrorSchema = "urn:ietf:params:scim:api:messages:2.0:Error"
+const ErrorSchema = scimwire.ErrorSchema
 
-type scimError struct {
-	Schemas  []string `json:"schemas"`
-	Status   string   `json:"status"`
-	ScimType string   `json:"scimType,omitempty"`
-	Detail   string   `json:"detail"`
-}
-
-func writeError(w http.ResponseWriter, r *http.Request, status int, scimType, detail string) {
-	h := w.Header()
-	h.Set("Content-Type", contentType(r.Header.Get("Accept")))
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(scimError{
-		Schemas: []string{ErrorSchema}, Status: strconv.Itoa(status), ScimType: scimType, Detail: detail,
-	})
-}
-
-// contentType is application/scim+json, or application/json when the
-// client's Accept asks only for that (docs/idp-decisions.md, 13), as the SCIM handler does.
-func contentType(accept string) string {
-	if strings.Contains(accept, "application/json") && !strings.Contains(accept, "scim+json") && !strings.Contains(accept, "*/*") {
-		return "application/json; charset=utf-8"
-	}
-	return "application/scim+json; charset=utf-8"
+// writeError answers a refusal as the SCIM handler answers its errors
+// (scimwire.WriteError: same body, same headers, the media type the
+// client's Accept asks for).
+func writeError(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	scimwire.WriteError(w, scimwire.OnlyJSON(r.Header.Get("Accept")), scimwire.Error{Status: status, Detail: detail})
 }
 
 // writeUnauthorized answers 401 with the RFC 6750 challenge; code is the
 // error attribute ("invalid_token"), or "" when no credentials were sent.
 func writeUnauthorized(w http.ResponseWriter, r *http.Request, code, detail string) {
-	challenge := `Bearer realm="roster"`
+	challenge := scimwire.DefaultChallenge
 	if code != "" {
 		challenge += `, error="` + code + `"`
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
 	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("auth_error", detail) })
-	writeError(w, r, http.StatusUnauthorized, "", detail)
+	writeError(w, r, http.StatusUnauthorized, detail)
 }
 
 func writeTooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, detail string) {
@@ -383,5 +365,5 @@ func writeTooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, de
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeError(w, r, http.StatusTooManyRequests, "", detail)
+	writeError(w, r, http.StatusTooManyRequests, detail)
 }

@@ -88,7 +88,6 @@ func testUserFilters(t *testing.T, open Factory) {
 		{"id of nobody", cmp{Attr: "id", Op: store.OpEq, Value: "nope"}, nil},
 		{"active true", cmp{Attr: "active", Op: store.OpEq, Value: true}, []string{"ann", "carol", "quote"}},
 		{"active ne true", cmp{Attr: "active", Op: store.OpNe, Value: true}, []string{"bob"}},
-		{"active string False", cmp{Attr: "active", Op: store.OpEq, Value: "False"}, []string{"bob"}},
 		{"title pr", cmp{Attr: "title", Op: store.OpPr}, []string{"ann", "carol"}},
 		{"not title pr", notOf(cmp{Attr: "title", Op: store.OpPr}), []string{"bob", "quote"}},
 		{"title eq empty is absent", cmp{Attr: "title", Op: store.OpEq, Value: ""}, []string{"bob", "quote"}},
@@ -104,7 +103,6 @@ func testUserFilters(t *testing.T, open Factory) {
 		{"value path, both on one value", vp{Attr: "emails", Filter: andOf(cmp{Attr: "type", Op: store.OpEq, Value: "work"}, cmp{Attr: "value", Op: store.OpCo, Value: "@example.com"})}, []string{"ann"}},
 		{"value path, never across values", vp{Attr: "emails", Filter: andOf(cmp{Attr: "type", Op: store.OpEq, Value: "home"}, cmp{Attr: "value", Op: store.OpCo, Value: "@example.com"})}, nil},
 		{"value path primary", vp{Attr: "emails", Filter: cmp{Attr: "primary", Op: store.OpEq, Value: true}}, []string{"ann"}},
-		{"roles primary string True", vp{Attr: "roles", Filter: cmp{Attr: "primary", Op: store.OpEq, Value: "True"}}, []string{"ann"}},
 		{"not value path", notOf(vp{Attr: "emails", Filter: cmp{Attr: "type", Op: store.OpEq, Value: "work"}}), []string{"carol", "quote"}},
 		{"enterprise department", cmp{Attr: "enterprise.department", Op: store.OpEq, Value: "support"}, []string{"ann"}},
 		{"enterprise manager", cmp{Attr: "enterprise.manager.value", Op: store.OpEq, Value: "mgr-A"}, []string{"ann"}},
@@ -191,10 +189,15 @@ func testInvalidFilters(t *testing.T, open Factory) {
 		"unknown operator":      cmp{Attr: "userName", Op: "regex", Value: "x"},
 		"bool with gt":          cmp{Attr: "active", Op: store.OpGt, Value: true},
 		"bool with yes":         cmp{Attr: "active", Op: store.OpEq, Value: "yes"},
-		"string with number":    cmp{Attr: "userName", Op: store.OpEq, Value: 12.0},
-		"bad dateTime":          cmp{Attr: "meta.created", Op: store.OpGt, Value: "yesterday"},
-		"co on dateTime":        cmp{Attr: "meta.created", Op: store.OpCo, Value: "2026"},
-		"too deep":              deep,
+		// The string booleans IdPs send ("False", roles[primary eq "True"])
+		// are read by the SCIM layer (scim/quirks.go); the store takes
+		// booleans only, so no backend keeps a reader of its own.
+		"bool as a string":            cmp{Attr: "active", Op: store.OpEq, Value: "False"},
+		"value path bool as a string": vp{Attr: "roles", Filter: cmp{Attr: "primary", Op: store.OpEq, Value: "True"}},
+		"string with number":          cmp{Attr: "userName", Op: store.OpEq, Value: 12.0},
+		"bad dateTime":                cmp{Attr: "meta.created", Op: store.OpGt, Value: "yesterday"},
+		"co on dateTime":              cmp{Attr: "meta.created", Op: store.OpCo, Value: "2026"},
+		"too deep":                    deep,
 	} {
 		_, err := s.ListUsers(ctx, "acme", store.UserQuery{Filter: f, Count: 10})
 		assert.ErrorIs(t, err, store.ErrInvalidFilter, name)
