@@ -3,7 +3,7 @@
 // translated to store.Filter; paging, sorting, attributes and
 // excludedAttributes; POST .search; ETags; Bulk; and the discovery
 // endpoints. New builds the handler for /scim/v2/{tenant}/; the caller
-// (tenant, token, actor) comes from tenancy.FromContext, set by tenancy's
+// (tenant, token, actor) comes from scimauth.FromContext, set by scimauth's
 // Guard, which authenticates and gates every request before it.
 //
 // Every IdP quirk (docs/idp-decisions.md) is normalised on
@@ -13,5 +13,5 @@
 // values, member removal by value list). Answers are always strict RFC form.
 // Every error leaves as an RFC 7644 §3.12 body built in errors.go.
 //
-// It depends on store, access and tenancy only; cmd/rosterd wires a backend in.
+// It depends on store, access, scimauth and internal/scimwire only; cmd/rosterd wires a backend in.
 package scim

@@ -15,9 +15,9 @@ import (
 
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/scim"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // failingStore answers GetUser with a fixed error.
@@ -63,7 +63,7 @@ func TestErrors_neverLeak(t *testing.T) {
 		st := failingStore{Store: memory.New(memory.Options{}), err: tc.err}
 		h := scim.New(scim.Config{Store: st, BaseURL: baseURL, Logger: zerolog.Nop()})
 		req := httptest.NewRequest("GET", "/scim/v2/acme/Users/u1", nil)
-		req = req.WithContext(tenancy.WithPrincipal(req.Context(), tenancy.Principal{Tenant: store.Tenant{ID: "acme"}}))
+		req = req.WithContext(scimauth.WithPrincipal(req.Context(), scimauth.Principal{Tenant: store.Tenant{ID: "acme"}}))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		assert.Equal(t, tc.status, rec.Code, tc.err.Error())
@@ -86,7 +86,7 @@ func TestErrors_noPrincipal(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/scim/v2/acme/Users", nil))
 	assert.Equal(t, 401, rec.Code)
 	req := httptest.NewRequest("GET", "/scim/v2/other/Users", nil)
-	req = req.WithContext(tenancy.WithPrincipal(req.Context(), tenancy.Principal{Tenant: store.Tenant{ID: "acme"}}))
+	req = req.WithContext(scimauth.WithPrincipal(req.Context(), scimauth.Principal{Tenant: store.Tenant{ID: "acme"}}))
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, 404, rec.Code, "another tenant's path")
@@ -107,7 +107,7 @@ func (panickingStore) GetUserWithGroups(context.Context, string, string) (store.
 func TestErrors_panicIsSCIM500(t *testing.T) {
 	h := scim.New(scim.Config{Store: panickingStore{memory.New(memory.Options{})}, BaseURL: baseURL, Logger: zerolog.Nop()})
 	req := httptest.NewRequest("GET", "/scim/v2/acme/Users/u1", nil)
-	req = req.WithContext(tenancy.WithPrincipal(req.Context(), tenancy.Principal{Tenant: store.Tenant{ID: "acme"}}))
+	req = req.WithContext(scimauth.WithPrincipal(req.Context(), scimauth.Principal{Tenant: store.Tenant{ID: "acme"}}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, 500, rec.Code)
@@ -132,7 +132,7 @@ func TestErrors_guardAndHandlerAlike(t *testing.T) {
 	token, _, _, err := auth.New(rand.Reader)
 	require.NoError(t, err)
 	for _, accept := range []string{"", "application/json"} {
-		guard := tenancy.New(tenancy.Config{Store: unavailableAuth{memory.New(memory.Options{})}})
+		guard := scimauth.New(scimauth.Config{Store: unavailableAuth{memory.New(memory.Options{})}})
 		mux := http.NewServeMux()
 		mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: memory.New(memory.Options{}), BaseURL: baseURL})))
 		req := httptest.NewRequest("GET", "/scim/v2/acme/Users/u1", nil)
@@ -146,7 +146,7 @@ func TestErrors_guardAndHandlerAlike(t *testing.T) {
 			BaseURL: baseURL, Logger: zerolog.Nop()})
 		req = httptest.NewRequest("GET", "/scim/v2/acme/Users/u1", nil)
 		req.Header.Set("Accept", accept)
-		req = req.WithContext(tenancy.WithPrincipal(req.Context(), tenancy.Principal{Tenant: store.Tenant{ID: "acme"}}))
+		req = req.WithContext(scimauth.WithPrincipal(req.Context(), scimauth.Principal{Tenant: store.Tenant{ID: "acme"}}))
 		byHandler := httptest.NewRecorder()
 		h.ServeHTTP(byHandler, req)
 

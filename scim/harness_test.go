@@ -17,10 +17,10 @@ import (
 
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/scim"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -70,10 +70,10 @@ func newEnv(t testing.TB, open func(testing.TB, func() time.Time) store.Store, s
 	require.NoError(t, err)
 	e.tenant = tn
 	h := scim.New(scim.Config{Store: e.st, BaseURL: baseURL, Now: e.clock, Logger: zerolog.Nop()})
-	p := tenancy.Principal{Tenant: tn, Token: store.Token{TenantID: tenantID, ID: "tok-1", Name: "okta"},
+	p := scimauth.Principal{Tenant: tn, Token: store.Token{TenantID: tenantID, ID: "tok-1", Name: "okta"},
 		Actor: store.Actor{Kind: "token", ID: "tok-1", Name: "okta"}}
 	e.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := requestid.NewContext(tenancy.WithPrincipal(r.Context(), p), "req-1")
+		ctx := requestid.NewContext(scimauth.WithPrincipal(r.Context(), p), "req-1")
 		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 	return e

@@ -18,8 +18,8 @@ import (
 
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/internal/scimwire"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // MaxBodyBytes caps a request body (and a Bulk request's payload): larger
@@ -38,8 +38,8 @@ type Config struct {
 }
 
 // handler serves /scim/v2/{tenant}/… for every tenant. The caller (tenant,
-// token, actor) comes from tenancy.FromContext: authentication, the plan and
-// SSO gates and the rate limit run before it (tenancy.Guard).
+// token, actor) comes from scimauth.FromContext: authentication, the plan and
+// SSO gates and the rate limit run before it (scimauth.Guard).
 type handler struct {
 	st    store.Store
 	base  string
@@ -130,7 +130,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				Detail: "internal error; retry later, and contact support quoting the request id if it persists"})
 		}
 	}()
-	p, ok := tenancy.FromContext(r.Context())
+	p, ok := scimauth.FromContext(r.Context())
 	if !ok {
 		writeError(w, jsonOnly, Error{Status: http.StatusUnauthorized, Detail: "authentication required: send the tenant's SCIM bearer token"})
 		return

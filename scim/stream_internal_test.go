@@ -17,10 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/internal/requestid"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // chunkStore records how a streamed answer reads members: every chunk size
@@ -88,10 +88,10 @@ func newStreamEnv(t *testing.T, open func(t *testing.T) store.Store) *streamEnv 
 		Seats: 1000, Settings: store.DefaultSettings()}, store.ActorSystem)
 	require.NoError(t, err)
 	sh := New(Config{Store: st, BaseURL: "https://roster.example.com", Logger: zerolog.Nop(), MemberChunk: streamChunk})
-	p := tenancy.Principal{Tenant: tn, Token: store.Token{TenantID: streamTenant, ID: "tok-1", Name: "okta"},
+	p := scimauth.Principal{Tenant: tn, Token: store.Token{TenantID: streamTenant, ID: "tok-1", Name: "okta"},
 		Actor: store.Actor{Kind: "token", ID: "tok-1", Name: "okta"}}
 	return &streamEnv{st: st, hh: sh.(*handler), h: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := requestid.NewContext(tenancy.WithPrincipal(r.Context(), p), "req-1")
+		ctx := requestid.NewContext(scimauth.WithPrincipal(r.Context(), p), "req-1")
 		sh.ServeHTTP(w, r.WithContext(ctx))
 	})}
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/scim"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // heapWriter is a ResponseWriter that keeps no body: it counts the bytes
@@ -62,7 +62,7 @@ func TestGroupStream_memoryBounded(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b.open, 10)
 			sh := scim.New(scim.Config{Store: e.st, BaseURL: baseURL, Now: e.clock, Logger: zerolog.Nop(), MemberChunk: 100})
-			p := tenancy.Principal{Tenant: e.tenant, Token: store.Token{TenantID: tenantID, ID: "tok-1", Name: "okta"}, Actor: tokenActor}
+			p := scimauth.Principal{Tenant: e.tenant, Token: store.Token{TenantID: tenantID, ID: "tok-1", Name: "okta"}, Actor: tokenActor}
 			ctx := context.Background()
 			ids := make([]string, 1500)
 			var wg sync.WaitGroup
@@ -88,7 +88,7 @@ func TestGroupStream_memoryBounded(t *testing.T) {
 			}
 			list := func() *heapWriter {
 				req := httptest.NewRequest("GET", "/scim/v2/"+tenantID+"/Groups?count=1000", nil)
-				req = req.WithContext(requestid.NewContext(tenancy.WithPrincipal(req.Context(), p), "req-1"))
+				req = req.WithContext(requestid.NewContext(scimauth.WithPrincipal(req.Context(), p), "req-1"))
 				w := &heapWriter{header: http.Header{}}
 				sh.ServeHTTP(w, req)
 				require.Equal(t, http.StatusOK, w.code)

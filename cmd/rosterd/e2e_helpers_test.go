@@ -1,6 +1,6 @@
 package main
 
-// The end-to-end tests' driver: rosterd's whole handler (tenancy.Guard →
+// The end-to-end tests' driver: rosterd's whole handler (scimauth.Guard →
 // scim, admin, saml) on the memory and the PostgreSQL store, an operator who
 // sets up tenant acme through the admin API, and requests shaped like Okta's
 // and Entra's.
@@ -23,10 +23,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // TestMain stops the throwaway PostgreSQL cluster of this package's tests.
@@ -108,11 +108,11 @@ func forEachStore(t *testing.T, test func(t *testing.T, open storeOpener)) {
 	}
 }
 
-// handlerOn is rosterd's whole handler on d.Store, behind a tenancy.Guard on
+// handlerOn is rosterd's whole handler on d.Store, behind a scimauth.Guard on
 // the same store and clock (closed when the test ends).
 func handlerOn(t *testing.T, d handlerDeps) http.Handler {
 	t.Helper()
-	guard := tenancy.New(tenancy.Config{Store: d.Store, Now: d.Now})
+	guard := scimauth.New(scimauth.Config{Store: d.Store, Now: d.Now})
 	t.Cleanup(guard.Close)
 	d.Guard = guard
 	return newHandler(d)

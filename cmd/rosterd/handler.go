@@ -13,8 +13,8 @@ import (
 	"github.com/roster-dev/roster/admin"
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/httpjson"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // Server timeouts. WriteTimeout bounds a whole response, so it is longer than
@@ -33,7 +33,7 @@ const (
 // handlerDeps is what the HTTP layer is built from. Transports join it as they
 // arrive, each from its own package: the SCIM API under /scim/v2/{tenant}/
 // (scim/), the admin API under /admin/v1/ (admin/), SAML under /saml/{tenant}/
-// (saml/). The tenancy issue brings the SCIM gates (plan, SAML prerequisite).
+// (saml/). The SCIM gates (plan, SAML prerequisite) are scimauth's Guard.
 type handlerDeps struct {
 	Store  store.Store
 	Logger zerolog.Logger
@@ -48,9 +48,9 @@ type handlerDeps struct {
 	Sources authlimit.Sources
 
 	// Guard authenticates SCIM requests and applies the plan and SSO gates
-	// (tenancy). serve builds it and closes it at shutdown, after the
+	// (scimauth). serve builds it and closes it at shutdown, after the
 	// server has drained, so that token last-use times are written.
-	Guard *tenancy.Guard
+	Guard *scimauth.Guard
 
 	// Admin is the admin API, built and closed by serve so that its
 	// background jobs stop before the store closes; nil: built here.

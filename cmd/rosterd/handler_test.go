@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/internal/requestid"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // failingPing is a real store whose Ping fails, as PostgreSQL's does when the
@@ -39,7 +39,7 @@ func testHandler(t *testing.T, st store.Store, routes func(*http.ServeMux)) (htt
 	}
 	var logs bytes.Buffer
 	clock := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	guard := tenancy.New(tenancy.Config{Store: st})
+	guard := scimauth.New(scimauth.Config{Store: st})
 	t.Cleanup(guard.Close)
 	return newHandler(handlerDeps{
 		Store:  st,

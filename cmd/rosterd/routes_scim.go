@@ -6,7 +6,7 @@ import (
 	"github.com/roster-dev/roster/scim"
 )
 
-// mountSCIM registers the SCIM API under /scim/v2/{tenant}/: tenancy's Guard
+// mountSCIM registers the SCIM API under /scim/v2/{tenant}/: scimauth's Guard
 // (bearer token → tenant, plan and SSO gates, rate limit) in front of the
 // scim handler.
 func mountSCIM(mux *http.ServeMux, d handlerDeps) {

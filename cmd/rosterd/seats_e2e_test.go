@@ -1,7 +1,7 @@
 package main
 
 // End-to-end seats: SCIM requests shaped like Okta's and Entra's
-// go through rosterd's whole handler (tenancy.Guard → scim) and the seat
+// go through rosterd's whole handler (scimauth.Guard → scim) and the seat
 // report and ledger of the admin API are checked after each step.
 
 import (

@@ -15,9 +15,9 @@ import (
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/lifecycle"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // demoTenantID is the tenant seeded into the in-memory store.
@@ -77,7 +77,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	// closes.
 	trusted, _ := authlimit.ParseTrustedProxies(cfg.TrustedProxies) // Validate has checked it
 	sources := authlimit.NewSources(trusted)
-	guard := tenancy.New(tenancy.Config{Store: st, Now: sys.now, Logger: log, Sources: sources,
+	guard := scimauth.New(scimauth.Config{Store: st, Now: sys.now, Logger: log, Sources: sources,
 		FailedAuthPerSource: cfg.FailedAuthPerSource, FailedAuthGlobal: cfg.FailedAuthGlobal})
 	defer guard.Close()
 

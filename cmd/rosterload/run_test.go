@@ -15,13 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/scim"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // TestRun_endToEnd seeds a small data set, serves the real SCIM stack
-// (tenancy.Guard in front of the scim handler, as rosterd mounts it) on the
+// (scimauth.Guard in front of the scim handler, as rosterd mounts it) on the
 // same database, and runs every scenario of `rosterload run` for a moment:
 // each must produce its row with both sides measured and no errors.
 func TestRun_endToEnd(t *testing.T) {
@@ -39,7 +39,7 @@ func TestRun_endToEnd(t *testing.T) {
 	st, err := postgres.Open(ctx, dsn, postgres.Options{})
 	require.NoError(t, err)
 	defer st.Close()
-	guard := tenancy.New(tenancy.Config{Store: st})
+	guard := scimauth.New(scimauth.Config{Store: st})
 	defer guard.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: st, BaseURL: "https://roster.example.com"})))
@@ -113,7 +113,7 @@ func TestRun_authFlood(t *testing.T) {
 	st, err := postgres.Open(ctx, dsn, postgres.Options{})
 	require.NoError(t, err)
 	defer st.Close()
-	guard := tenancy.New(tenancy.Config{Store: st})
+	guard := scimauth.New(scimauth.Config{Store: st})
 	defer guard.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: st, BaseURL: "https://roster.example.com"})))

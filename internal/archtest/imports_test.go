@@ -19,7 +19,7 @@ const module = "github.com/roster-dev/roster"
 
 // Transports answer HTTP; they reach persistence only through the store
 // interface, never through a backend.
-var transports = []string{"scim", "admin", "saml", "session", "tenancy", "console"}
+var transports = []string{"scim", "admin", "saml", "session", "scimauth", "console"}
 
 // Domain packages hold rules and persistence contracts; they know nothing of
 // HTTP or of who calls them.

@@ -15,10 +15,10 @@ import (
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/saml"
 	"github.com/roster-dev/roster/scim"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -75,7 +75,7 @@ func newStack(t *testing.T, backend string) stack {
 	_, err = st.CreateToken(ctx, tenantID, store.Token{ID: id, Name: "okta", Hash: hash}, adminActor)
 	require.NoError(t, err)
 
-	guard := tenancy.New(tenancy.Config{Store: st})
+	guard := scimauth.New(scimauth.Config{Store: st})
 	t.Cleanup(guard.Close)
 	mux := http.NewServeMux()
 	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: st, BaseURL: publicBaseURL})))

@@ -1,8 +1,8 @@
 // Package scimwire writes SCIM error answers (RFC 7644 §3.12). The SCIM handler
-// (package scim) and the guard in front of it (package tenancy) both answer
+// (package scim) and the guard in front of it (package scimauth) both answer
 // through WriteError, so that a refusal has the same body and headers
 // whichever of them writes it. It sits apart from both because scim imports
-// tenancy (for the Principal) and tenancy must not import scim.
+// scimauth (for the Principal) and scimauth must not import scim.
 package scimwire
 
 import (

@@ -52,7 +52,7 @@ type tenant struct {
 	tokens     map[string]store.Token
 	tokenOrder []string
 	saml       *store.SAMLConfig
-	spKey      *spKeyPair // SAML SP key pair (tenancy.go)
+	spKey      *spKeyPair // SAML SP key pair (scimauth.go)
 	roles      map[string]store.Role
 	roleOrder  []string
 	mappings   []store.RoleMapping

@@ -1,4 +1,4 @@
-package tenancy_test
+package scimauth_test
 
 import (
 	"context"
@@ -19,11 +19,11 @@ import (
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/licensing"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
 	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -69,12 +69,12 @@ type harness struct {
 	t       testing.TB
 	store   store.Store
 	counted *countingStore // what the guard reads through
-	guard   *tenancy.Guard
+	guard   *scimauth.Guard
 	mux     *http.ServeMux
 
 	mu      sync.Mutex
 	now     time.Time
-	seen    []tenancy.Principal
+	seen    []scimauth.Principal
 	settled int
 }
 
@@ -96,11 +96,11 @@ func newHarness(t testing.TB, open func(t testing.TB, now func() time.Time) stor
 	h.counted = &countingStore{Store: h.store}
 	// A long flush interval: tests flush by hand, so nothing is written
 	// behind their back.
-	h.guard = tenancy.New(tenancy.Config{Store: h.counted, Now: h.clock, FlushInterval: time.Hour, FailedAuthPerSource: 5, FailedAuthGlobal: 50})
+	h.guard = scimauth.New(scimauth.Config{Store: h.counted, Now: h.clock, FlushInterval: time.Hour, FailedAuthPerSource: 5, FailedAuthGlobal: 50})
 	t.Cleanup(h.guard.Close)
 	h.mux = http.NewServeMux()
 	h.mux.Handle("/scim/v2/{tenant}/", h.guard.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := tenancy.FromContext(r.Context())
+		p, ok := scimauth.FromContext(r.Context())
 		require.True(t, ok, "the principal is in the context")
 		h.mu.Lock()
 		h.seen = append(h.seen, p)
@@ -146,7 +146,7 @@ func (h *harness) getFrom(remote, path, authz string) answer {
 	if w.Code != http.StatusOK {
 		require.Equal(h.t, "application/scim+json; charset=utf-8", w.Header().Get("Content-Type"))
 		require.NoError(h.t, json.Unmarshal(w.Body.Bytes(), &a.Body), w.Body.String())
-		assert.Equal(h.t, []any{tenancy.ErrorSchema}, a.Body["schemas"], "a SCIM error body")
+		assert.Equal(h.t, []any{scimauth.ErrorSchema}, a.Body["schemas"], "a SCIM error body")
 		assert.Equal(h.t, fmt.Sprint(w.Code), a.Body["status"], "status as a string")
 	}
 	return a

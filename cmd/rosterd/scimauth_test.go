@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
-	"github.com/roster-dev/roster/tenancy"
 )
 
 // TestServe_demoTenantPassesTheGuard proves that the demo tenant serve seeds
@@ -40,12 +40,12 @@ func TestServe_demoTenantPassesTheGuard(t *testing.T) {
 	assert.Equal(t, base+"/saml/demo/dev-idp/metadata", cfg.EntityID, "generated for this server's base URL")
 	assert.Equal(t, base+"/saml/demo/dev-idp/sso", cfg.SSOURL)
 
-	guard := tenancy.New(tenancy.Config{Store: st})
+	guard := scimauth.New(scimauth.Config{Store: st})
 	t.Cleanup(guard.Close)
-	var seen tenancy.Principal
+	var seen scimauth.Principal
 	mux := http.NewServeMux()
 	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen, _ = tenancy.FromContext(r.Context())
+		seen, _ = scimauth.FromContext(r.Context())
 	})))
 	req := httptest.NewRequest("GET", "/scim/v2/demo/Users", nil)
 	req.Header.Set("Authorization", "Bearer "+token)

@@ -1,13 +1,13 @@
-// Package tenancy authenticates SCIM requests and applies the gates that guard
+// Package scimauth authenticates SCIM requests and applies the gates that guard
 // SCIM: the bearer token names exactly one tenant, the tenant's plan must
 // include SCIM and its SAML SSO configuration must be valid now; then the
 // tenant's rate limit. Handlers behind the middleware read the Principal from
 // the request context.
 //
-//	guard := tenancy.New(tenancy.Config{Store: st, Now: time.Now, Logger: log})
+//	guard := scimauth.New(scimauth.Config{Store: st, Now: time.Now, Logger: log})
 //	defer guard.Close() // writes the last token uses
 //	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scimHandler))
-package tenancy
+package scimauth
 
 import (
 	"context"
