@@ -29,25 +29,9 @@ func TestRun_endToEnd(t *testing.T) {
 		t.Skip("seeds 20,000 users")
 	}
 	ctx := context.Background()
-	dsn := pgtest.New(t)
 	dir := t.TempDir()
-	statePath := filepath.Join(dir, "state.json")
+	dsn, statePath, st, srv := seedAndServe(t, "2500", "5000")
 	var out, log bytes.Buffer
-	require.NoError(t, run(ctx, []string{"seed", "-db", dsn, "-users", "20000", "-page-users", "2500", "-big-members", "5000",
-		"-saml-metadata", "../../testdata/saml/okta.xml", "-state", statePath}, &out, &log), log.String())
-
-	st, err := postgres.Open(ctx, dsn, postgres.Options{})
-	require.NoError(t, err)
-	defer st.Close()
-	guard := scimauth.New(scimauth.Config{Store: st})
-	defer guard.Close()
-	mux := http.NewServeMux()
-	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: st, BaseURL: "https://roster.example.com"})))
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	out.Reset()
-	log.Reset()
 	jsonPath := filepath.Join(dir, "rows.json")
 	// One round of half a second per side: a 200 ms window measured no
 	// request at all on a busy two-core machine under -race.
@@ -107,23 +91,8 @@ func TestRun_authFlood(t *testing.T) {
 		t.Skip("seeds 20,000 users")
 	}
 	ctx := context.Background()
-	dsn := pgtest.New(t)
-	statePath := filepath.Join(t.TempDir(), "state.json")
+	dsn, statePath, _, srv := seedAndServe(t, "100", "100")
 	var out, log bytes.Buffer
-	require.NoError(t, run(ctx, []string{"seed", "-db", dsn, "-users", "20000", "-page-users", "100", "-big-members", "100",
-		"-saml-metadata", "../../testdata/saml/okta.xml", "-state", statePath}, &out, &log), log.String())
-	st, err := postgres.Open(ctx, dsn, postgres.Options{})
-	require.NoError(t, err)
-	defer st.Close()
-	guard := scimauth.New(scimauth.Config{Store: st})
-	defer guard.Close()
-	mux := http.NewServeMux()
-	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: st, BaseURL: "https://roster.example.com"})))
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	out.Reset()
-	log.Reset()
 	jsonPath := filepath.Join(t.TempDir(), "rows.json")
 	require.NoError(t, run(ctx, []string{"run", "-target", srv.URL, "-db", dsn, "-state", statePath, "-c", "4",
 		"-d", "400ms", "-stats-wait", "0s", "-scenario", "authflood", "-json", jsonPath}, &out, &log), log.String())
@@ -136,4 +105,28 @@ func TestRun_authFlood(t *testing.T) {
 	assert.Contains(t, rows[0].Note, ", 0 answered 429,", rows[0].Note)
 	assert.Positive(t, rows[0].Roster.Requests, "made-up tokens were sent")
 	assert.NotContains(t, rows[0].Note, "429 ×", "no request at all was throttled: made-up tokens are refused from memory")
+}
+
+// seedAndServe seeds 20,000 users (and pageUsers users of the paging
+// tenant, a big group of bigMembers) into a fresh database with `rosterload
+// seed`, and serves the real SCIM stack on it (scimauth.Guard in front of
+// the scim handler, as rosterd mounts it) until the test ends.
+func seedAndServe(t *testing.T, pageUsers, bigMembers string) (dsn, statePath string, st *postgres.Store, srv *httptest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	dsn = pgtest.New(t)
+	statePath = filepath.Join(t.TempDir(), "state.json")
+	var out, log bytes.Buffer
+	require.NoError(t, run(ctx, []string{"seed", "-db", dsn, "-users", "20000", "-page-users", pageUsers, "-big-members", bigMembers,
+		"-saml-metadata", "../../testdata/saml/okta.xml", "-state", statePath}, &out, &log), log.String())
+	st, err := postgres.Open(ctx, dsn, postgres.Options{})
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	guard := scimauth.New(scimauth.Config{Store: st})
+	t.Cleanup(guard.Close)
+	mux := http.NewServeMux()
+	mux.Handle("/scim/v2/{tenant}/", guard.Wrap(scim.New(scim.Config{Store: st, BaseURL: "https://roster.example.com"})))
+	srv = httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return dsn, statePath, st, srv
 }
