@@ -154,63 +154,32 @@ func keyOf(a store.Attr, v values) sortKey {
 
 type userValues struct{ u *store.User }
 
+// userGetters and groupGetters are the accessors of the attribute tables
+// (store/attrs.go), by filter name as store.Normalize spells it.
+var (
+	userGetters  = getters(store.UserAttrs, func(a store.Attr) func(*store.User) any { return a.UserValue })
+	groupGetters = getters(store.GroupAttrs, func(a store.Attr) func(*store.Group) any { return a.GroupValue })
+)
+
+func getters[R any](attrs map[string]store.Attr, get func(store.Attr) func(*R) any) map[string]func(*R) any {
+	m := make(map[string]func(*R) any, len(attrs))
+	for _, a := range attrs {
+		if g := get(a); g != nil {
+			m[a.Name] = g
+		}
+	}
+	return m
+}
+
 func (v userValues) scalar(attr string) any {
-	u := v.u
-	switch attr {
-	case "id":
-		return u.ID
-	case "externalId":
-		return u.ExternalID
-	case "userName":
-		return u.UserName
-	case "displayName":
-		return u.DisplayName
-	case "nickName":
-		return u.NickName
-	case "title":
-		return u.Title
-	case "userType":
-		return u.UserType
-	case "preferredLanguage":
-		return u.PreferredLanguage
-	case "locale":
-		return u.Locale
-	case "timezone":
-		return u.Timezone
-	case "active":
-		return u.Active
-	case "name.givenName":
-		return u.Name.GivenName
-	case "name.familyName":
-		return u.Name.FamilyName
-	case "name.formatted":
-		return u.Name.Formatted
-	case "meta.created":
-		return &u.CreatedAt
-	case "meta.lastModified":
-		return &u.UpdatedAt
-	case "enterprise.employeeNumber":
-		return u.Enterprise.EmployeeNumber
-	case "enterprise.costCenter":
-		return u.Enterprise.CostCenter
-	case "enterprise.organization":
-		return u.Enterprise.Organization
-	case "enterprise.division":
-		return u.Enterprise.Division
-	case "enterprise.department":
-		return u.Enterprise.Department
-	case "enterprise.manager.value":
-		return u.Enterprise.ManagerID
-	case "roster.role":
-		return u.Role
-	case "roster.accessExpiresAt":
-		return u.AccessExpiresAt
-	case "roster.lastActiveAt":
-		return u.LastActiveAt
+	if get := userGetters[attr]; get != nil {
+		return get(v.u)
 	}
 	return nil
 }
 
+// multi reads a multi-valued attribute: each has its own field, and the
+// sub-attributes of a value are read by multiValue.
 func (v userValues) multi(attr string) []values {
 	var vs []store.MultiValue
 	switch attr {
@@ -252,22 +221,14 @@ type groupValues struct {
 }
 
 func (v groupValues) scalar(attr string) any {
-	g := &v.rec.g
-	switch attr {
-	case "id":
-		return g.ID
-	case "externalId":
-		return g.ExternalID
-	case "displayName":
-		return g.DisplayName
-	case "meta.created":
-		return &g.CreatedAt
-	case "meta.lastModified":
-		return &g.UpdatedAt
+	if get := groupGetters[attr]; get != nil {
+		return get(&v.rec.g)
 	}
 	return nil
 }
 
+// multi reads members, which live in the tenant's membership index rather
+// than on the group.
 func (v groupValues) multi(attr string) []values {
 	if attr != "members" {
 		return nil
