@@ -88,9 +88,9 @@ func TestEncode_returnsWhatTheTableSays(t *testing.T) {
 	}
 	u := &store.User{ID: "u1", ExternalID: "x", UserName: "n", DisplayName: "d", NickName: "k", ProfileURL: "https://p",
 		Title: "t", UserType: "External", PreferredLanguage: "en", Locale: "en-GB", Timezone: "Europe/London", Active: true,
-		Name: store.Name{Formatted: "f", FamilyName: "fa", GivenName: "g", MiddleName: "m", HonorificPrefix: "hp", HonorificSuffix: "hs"},
+		Name:   store.Name{Formatted: "f", FamilyName: "fa", GivenName: "g", MiddleName: "m", HonorificPrefix: "hp", HonorificSuffix: "hs"},
 		Emails: mv("a@x.com"), PhoneNumbers: mv("1"), Roles: mv("agent"), Role: "agent",
-		Addresses: []store.Address{{Formatted: "f", StreetAddress: "s", Locality: "l", Region: "r", PostalCode: "p", Country: "GB", Type: "work", Primary: true}},
+		Addresses:  []store.Address{{Formatted: "f", StreetAddress: "s", Locality: "l", Region: "r", PostalCode: "p", Country: "GB", Type: "work", Primary: true}},
 		Enterprise: store.Enterprise{EmployeeNumber: "1", CostCenter: "c", Organization: "o", Division: "d", Department: "dp", ManagerID: "m1"},
 		Stores:     []string{"s"}, AccessExpiresAt: &when, LastActiveAt: &when, Seat: store.SeatFull,
 		Version: 1, CreatedAt: when, UpdatedAt: when}
@@ -102,68 +102,61 @@ func TestEncode_returnsWhatTheTableSays(t *testing.T) {
 	}
 	ext := map[string]string{store.SchemaEnterprise: schemaEnterprise, store.SchemaRoster: schemaRoster}
 
-	// keys lists the keys of a JSON object (of the first element of an array).
-	keys := func(v any) map[string]bool {
-		if a, ok := v.([]any); ok && len(a) > 0 {
-			v = a[0]
+	// object is the JSON object at a path of keys (of an array, its first
+	// element); keys lists its keys.
+	object := func(path ...string) map[string]any {
+		var v any = got
+		for _, k := range path {
+			m, _ := v.(map[string]any)
+			v = m[k]
+			if a, ok := v.([]any); ok && len(a) > 0 {
+				v = a[0]
+			}
 		}
 		m, _ := v.(map[string]any)
-		out := map[string]bool{}
-		for k := range m {
-			out[k] = true
-		}
-		return out
+		return m
 	}
+	type objPath struct{ ext, attr string }
+	want := map[objPath]map[string]bool{{}: {"schemas": true}}
 	returned := func(a store.AttrDef[store.User]) bool { return a.Returned != store.ReturnedNever }
-	want := map[string]map[string]bool{"": {"schemas": true}} // object path → keys
 	for _, a := range store.UserSchema {
 		if !returned(a) {
 			continue
 		}
-		obj := ""
-		if a.Schema != store.SchemaCore {
-			obj = ext[a.Schema]
-			want[""][obj] = true
+		at := objPath{ext: ext[a.Schema]}
+		if at.ext != "" {
+			want[objPath{}][at.ext] = true
 		}
-		if want[obj] == nil {
-			want[obj] = map[string]bool{}
+		if want[at] == nil {
+			want[at] = map[string]bool{}
 		}
-		want[obj][a.Name] = true
+		want[at][a.Name] = true
 		if a.Type == "complex" && !a.Common { // meta's sub-attributes are RFC 7643 §3.1's, not the table's
-			path := a.Name
-			if obj != "" {
-				path = obj + "." + a.Name
-			}
-			want[path] = map[string]bool{}
+			sub := objPath{at.ext, a.Name}
+			want[sub] = map[string]bool{}
 			for _, s := range a.Sub {
 				if returned(s) {
-					want[path][s.Name] = true
+					want[sub][s.Name] = true
 				}
 			}
 		}
 	}
-	for path, w := range want {
-		var v any = got
-		if path != "" {
-			head, rest, nested := path, "", false
-			if i := len(schemaEnterprise); len(path) > i && (path[:i] == schemaEnterprise || path[:i] == schemaRoster) {
-				head, rest, nested = path[:i], path[i+1:], true
-			}
-			if nested {
-				v = got[head].(map[string]any)[rest]
-			} else {
-				v = got[head]
+	for at, w := range want {
+		var path []string
+		for _, k := range []string{at.ext, at.attr} {
+			if k != "" {
+				path = append(path, k)
 			}
 		}
-		g := keys(v)
+		g := object(path...)
 		for k := range w {
-			if !g[k] {
-				t.Errorf("%q: the table says %q is returned; the encoder does not write it", path, k)
+			if _, ok := g[k]; !ok {
+				t.Errorf("%v: the table says %q is returned; the encoder does not write it", path, k)
 			}
 		}
 		for k := range g {
 			if !w[k] {
-				t.Errorf("%q: the encoder writes %q; the table does not declare it returned", path, k)
+				t.Errorf("%v: the encoder writes %q; the table does not declare it returned", path, k)
 			}
 		}
 	}
