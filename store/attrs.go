@@ -67,7 +67,7 @@ type AttrDef[R any] struct {
 	Field func(*R) *string
 }
 
-// FilterName is the attribute's name in a Filter: the extension prefix, the
+// filterName is an attribute's name in a Filter: the extension prefix, the
 // parent (for a sub-attribute of a single-valued complex one) and the name.
 func filterName(schema, parent, name string) string {
 	n := name
@@ -189,7 +189,7 @@ var GroupSchema = []AttrDef[Group]{
 		attr[Group]("value").exact().refs("User").filter("m.user_id"),
 		attr[Group]("$ref").typ("reference").refs("User").ro(),
 		attr[Group]("display").ro().filter(`case when mu.display_name <> '' then mu.display_name else mu.user_name end`),
-		attr[Group]("type").ro().canon("User")).filter(""),
+		attr[Group]("type").ro().canon("User")).filter(""), // the members subquery is store/postgres's (groupsTable.multi)
 	metaAttr(func(g *Group) any { return &g.CreatedAt }, func(g *Group) any { return &g.UpdatedAt }, "g"),
 }
 
