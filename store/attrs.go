@@ -60,7 +60,8 @@ type AttrDef[R any] struct {
 	// multi-valued attribute, under the alias of the value (e or m).
 	Column string
 	// Get reads a filterable single-valued attribute for the in-memory
-	// evaluator: string, bool or *time.Time.
+	// evaluator: string, bool or *time.Time (a string with a Field needs
+	// none).
 	Get func(*R) any
 	// Field is the writable string of a simple single-valued string
 	// attribute: PATCH sets it through this.
@@ -102,9 +103,6 @@ func (a AttrDef[R]) get(f func(*R) any) AttrDef[R]   { a.Get = f; return a }
 func (a AttrDef[R]) filter(column string) AttrDef[R] { a.Filterable, a.Column = true, column; return a }
 func (a AttrDef[R]) field(f func(*R) *string) AttrDef[R] {
 	a.Field = f
-	if a.Get == nil {
-		a.Get = func(r *R) any { return *f(r) }
-	}
 	return a
 }
 
@@ -193,6 +191,12 @@ var GroupSchema = []AttrDef[Group]{
 	metaAttr(func(g *Group) any { return &g.CreatedAt }, func(g *Group) any { return &g.UpdatedAt }, "g"),
 }
 
+// userString reads a string attribute through its setter. Not generic: the
+// in-memory evaluator calls it for every user a filter scans.
+func userString(f func(*User) *string) func(*User) any {
+	return func(u *User) any { return *f(u) }
+}
+
 // filterType is the filter type of a filterable attribute.
 func filterType[R any](a AttrDef[R]) AttrType {
 	switch {
@@ -219,6 +223,9 @@ func filterTable[R any](schema []AttrDef[R]) map[string]Attr {
 			fa.UserValue = get
 		case func(*Group) any:
 			fa.GroupValue = get
+		}
+		if f, ok := any(a.Field).(func(*User) *string); ok && f != nil && fa.UserValue == nil {
+			fa.UserValue = userString(f)
 		}
 		if a.Multi {
 			fa.Sub = map[string]Attr{}
