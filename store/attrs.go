@@ -217,7 +217,7 @@ func filterType[R any](a AttrDef[R]) AttrType {
 func filterTable[R any](schema []AttrDef[R]) map[string]Attr {
 	m := map[string]Attr{}
 	add := func(name string, a AttrDef[R]) {
-		fa := Attr{Name: name, Type: filterType(a), Column: a.Column}
+		fa := Attr{Name: name, Type: filterType(a), Access: &Access{Column: a.Column}}
 		switch get := any(a.Get).(type) {
 		case func(*User) any:
 			fa.UserValue = get
@@ -231,7 +231,7 @@ func filterTable[R any](schema []AttrDef[R]) map[string]Attr {
 			fa.Sub = map[string]Attr{}
 			for _, s := range a.Sub {
 				if s.Filterable {
-					fa.Sub[strings.ToLower(s.Name)] = Attr{Name: s.Name, Type: filterType(s), Column: s.Column}
+					fa.Sub[strings.ToLower(s.Name)] = Attr{Name: s.Name, Type: filterType(s), Access: &Access{Column: s.Column}}
 				}
 			}
 		}

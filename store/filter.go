@@ -93,6 +93,14 @@ type Attr struct {
 	Name string
 	Type AttrType
 	Sub  map[string]Attr // TypeMulti: the sub-attributes, by lower-case name
+	// *Access is set on every attribute of UserAttrs and GroupAttrs. A
+	// pointer keeps Attr small: Normalize copies it for every comparison
+	// of every filter it checks.
+	*Access
+}
+
+// Access is how each backend reads a filterable attribute.
+type Access struct {
 	// Column is the PostgreSQL expression (AttrDef.Column).
 	Column string
 	// UserValue, GroupValue read a single-valued attribute for the

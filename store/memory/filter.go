@@ -179,7 +179,7 @@ type userValues struct{ u *store.User }
 // scalar reads a single-valued attribute through the attribute table's
 // accessor (store/attrs.go), carried by the filter's store.Attr.
 func (v userValues) scalar(a store.Attr) any {
-	if a.UserValue != nil {
+	if a.Access != nil && a.UserValue != nil {
 		return a.UserValue(v.u)
 	}
 	return nil
@@ -228,7 +228,7 @@ type groupValues struct {
 }
 
 func (v groupValues) scalar(a store.Attr) any {
-	if a.GroupValue != nil {
+	if a.Access != nil && a.GroupValue != nil {
 		return a.GroupValue(&v.rec.g)
 	}
 	return nil

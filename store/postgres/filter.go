@@ -98,10 +98,10 @@ func (b *sqlBuilder) cond(f store.Filter, t *table, multi string) (string, error
 			attrs = t.attrs[strings.ToLower(multi)].Sub
 		}
 		a, ok := attrs[strings.ToLower(f.Attr)]
-		col := a.Column
-		if !ok || col == "" || a.Type == store.TypeMulti {
+		if !ok || a.Column == "" || a.Type == store.TypeMulti {
 			return "", fmt.Errorf("%w: %q is not a filterable attribute", store.ErrInvalidFilter, f.Attr)
 		}
+		col := a.Column
 		userName := multi == "" && t == usersTable && a.Name == "userName"
 		return b.compare(a, col, f.Op, f.Value, userName)
 	}
