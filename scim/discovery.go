@@ -3,6 +3,8 @@ package scim
 import (
 	"net/http"
 	"strings"
+
+	"github.com/roster-dev/roster/store"
 )
 
 // Discovery (RFC 7644 §4): ServiceProviderConfig, ResourceTypes and Schemas
@@ -48,89 +50,132 @@ type metaRef struct {
 	Location     string `json:"location"`
 }
 
-// attribute builders
-func str(name, desc string) *attrDef {
-	return &attrDef{Name: name, Type: "string", Description: desc, Mutability: "readWrite", Returned: "default", Uniqueness: "none"}
-}
+// The attributes /Schemas declares come from the attribute tables
+// (store.UserSchema, store.GroupSchema); this file adds only the
+// descriptions, which are SCIM's to word.
 
-func (a *attrDef) req() *attrDef            { a.Required = true; return a }
-func (a *attrDef) exact() *attrDef          { a.CaseExact = true; return a }
-func (a *attrDef) multi() *attrDef          { a.MultiValued = true; return a }
-func (a *attrDef) ro() *attrDef             { a.Mutability = "readOnly"; return a }
-func (a *attrDef) always() *attrDef         { a.Returned = "always"; return a }
-func (a *attrDef) typ(t string) *attrDef    { a.Type = t; return a }
-func (a *attrDef) unique(u string) *attrDef { a.Uniqueness = u; return a }
-func (a *attrDef) canon(v ...string) *attrDef {
-	a.CanonicalValues = v
-	return a
-}
-func (a *attrDef) refs(r ...string) *attrDef { a.ReferenceTypes = r; return a }
-func (a *attrDef) subs(s ...*attrDef) *attrDef {
-	a.Type = "complex"
-	a.SubAttributes = s
-	return a
-}
-
-func multiValuedSubs(types ...string) []*attrDef {
-	return []*attrDef{
-		str("value", "The value."),
-		str("display", "A human-readable name."),
-		str("type", "A label indicating the value's function.").canon(types...),
-		str("primary", "The primary or preferred value.").typ("boolean"),
+// Descriptions by attribute path within its schema ("name.givenName",
+// "manager.value"). A sub-attribute of emails, phoneNumbers or roles not
+// listed falls back to multiValuedDesc.
+var (
+	userDesc = map[string]string{
+		"id":                      "Unique identifier assigned by Roster.",
+		"externalId":              "Identifier of the user in the provisioning client.",
+		"userName":                "Unique identifier of the user in the tenant, compared case-insensitively.",
+		"name":                    "The components of the user's name.",
+		"name.formatted":          "The full name.",
+		"name.familyName":         "The family name.",
+		"name.givenName":          "The given name.",
+		"name.middleName":         "The middle name.",
+		"name.honorificPrefix":    "The honorific prefix.",
+		"name.honorificSuffix":    "The honorific suffix.",
+		"displayName":             "The name displayed to end-users.",
+		"nickName":                "The casual name.",
+		"profileUrl":              "A URI of the user's online profile.",
+		"title":                   "The user's title.",
+		"userType":                "The relationship to the organisation; \"External\" users carry accessExpiresAt.",
+		"preferredLanguage":       "Preferred language (RFC 7231 Accept-Language).",
+		"locale":                  "Default location for localisation.",
+		"timezone":                "Time zone in IANA form.",
+		"active":                  "Whether the user may sign in and holds a seat; removing it deactivates the user.",
+		"password":                "Accepted and never stored.",
+		"emails":                  "Email addresses.",
+		"phoneNumbers":            "Phone numbers.",
+		"addresses":               "Physical mailing addresses.",
+		"addresses.formatted":     "The full address.",
+		"addresses.streetAddress": "Street.",
+		"addresses.locality":      "City.",
+		"addresses.region":        "State or region.",
+		"addresses.postalCode":    "Postal code.",
+		"addresses.country":       "Country (ISO 3166-1 alpha-2).",
+		"addresses.type":          "The kind of address.",
+		"addresses.primary":       "The primary address.",
+		"roles":                   "The user's role: one primary value, the role the user holds, with the display and type sent with it. roles.type and roles.display cannot be filtered.",
+		"groups":                  "The groups (teams) the user belongs to; change them on the Group.",
+		"groups.value":            "The group's id.",
+		"groups.$ref":             "The group's URI.",
+		"groups.display":          "The group's displayName.",
+		"groups.type":             "direct",
 	}
+	groupDesc = map[string]string{
+		"id":              "Unique identifier assigned by Roster.",
+		"externalId":      "Identifier of the group in the provisioning client.",
+		"displayName":     "The group's name, unique in the tenant.",
+		"members":         "The members of the group.",
+		"members.value":   "The member's id.",
+		"members.$ref":    "The member's URI.",
+		"members.display": "The member's displayName.",
+		"members.type":    "User",
+	}
+	enterpriseDesc = map[string]string{
+		"employeeNumber": "Employee number.",
+		"costCenter":     "Cost center.",
+		"organization":   "Organisation.",
+		"division":       "Division.",
+		"department":     "Department.",
+		"manager":        "The user's manager: {\"value\": id}; a bare id is accepted, \"\" removes it.",
+		"manager.value":  "The manager's id.",
+		"manager.$ref":   "The manager's URI.",
+	}
+	rosterDesc = map[string]string{
+		"role":            "The role the user holds: admin, supervisor, agent or a custom role. On write, the role the IdP assigns; read, the role in force.",
+		"stores":          "The stores the user may see, by store id (compared exactly, as the store catalogue does).",
+		"accessExpiresAt": "When an external user's access ends.",
+		"lastActiveAt":    "The user's last sign-in.",
+		"seat":            "The seat the user holds.",
+	}
+	multiValuedDesc = map[string]string{
+		"value":   "The value.",
+		"display": "A human-readable name.",
+		"type":    "A label indicating the value's function.",
+		"primary": "The primary or preferred value.",
+	}
+)
+
+// declare turns the attributes of one schema of a resource's table into
+// /Schemas declarations. A missing description panics at start-up: every
+// declared attribute has one (TestGolden_discovery would show it anyway).
+func declare[R any](attrs []store.AttrDef[R], schema string, desc map[string]string) []*attrDef {
+	var out []*attrDef
+	for _, a := range attrs {
+		if a.Schema != schema || a.Common {
+			continue
+		}
+		out = append(out, declared(a, "", desc))
+	}
+	return out
+}
+
+func declared[R any](a store.AttrDef[R], parent string, desc map[string]string) *attrDef {
+	path := a.Name
+	if parent != "" {
+		path = parent + "." + a.Name
+	}
+	d, ok := desc[path]
+	if !ok && parent != "" {
+		d, ok = multiValuedDesc[a.Name]
+	}
+	if !ok {
+		panic("scim: no /Schemas description for " + path)
+	}
+	out := &attrDef{Name: a.Name, Type: a.Type, MultiValued: a.Multi, Description: d, Required: a.Required,
+		CanonicalValues: a.Canonical, CaseExact: a.CaseExact, Mutability: a.Mutability, Returned: a.Returned,
+		Uniqueness: a.Uniqueness, ReferenceTypes: a.RefTypes}
+	for _, s := range a.Sub {
+		out.SubAttributes = append(out.SubAttributes, declared(s, path, desc))
+	}
+	return out
 }
 
 func buildDiscovery() discovery {
-	user := &schemaDef{ID: schemaUser, Name: "User", Description: "User Account", Attributes: []*attrDef{
-		str("id", "Unique identifier assigned by Roster.").exact().ro().always().unique("server"),
-		str("externalId", "Identifier of the user in the provisioning client.").exact(),
-		str("userName", "Unique identifier of the user in the tenant, compared case-insensitively.").req().unique("server"),
-		str("name", "The components of the user's name.").subs(
-			str("formatted", "The full name."), str("familyName", "The family name."),
-			str("givenName", "The given name."), str("middleName", "The middle name."),
-			str("honorificPrefix", "The honorific prefix."), str("honorificSuffix", "The honorific suffix.")),
-		str("displayName", "The name displayed to end-users."),
-		str("nickName", "The casual name."),
-		str("profileUrl", "A URI of the user's online profile.").typ("reference").refs("external"),
-		str("title", "The user's title."),
-		str("userType", "The relationship to the organisation; \"External\" users carry accessExpiresAt."),
-		str("preferredLanguage", "Preferred language (RFC 7231 Accept-Language)."),
-		str("locale", "Default location for localisation."),
-		str("timezone", "Time zone in IANA form."),
-		str("active", "Whether the user may sign in and holds a seat; removing it deactivates the user.").typ("boolean"),
-		{Name: "password", Type: "string", Description: "Accepted and never stored.", Mutability: "writeOnly", Returned: "never", Uniqueness: "none"},
-		str("emails", "Email addresses.").multi().subs(multiValuedSubs("work", "home", "other")...),
-		str("phoneNumbers", "Phone numbers.").multi().subs(multiValuedSubs("work", "home", "mobile", "fax", "pager", "other")...),
-		str("addresses", "Physical mailing addresses.").multi().subs(
-			str("formatted", "The full address."), str("streetAddress", "Street."), str("locality", "City."),
-			str("region", "State or region."), str("postalCode", "Postal code."), str("country", "Country (ISO 3166-1 alpha-2)."),
-			str("type", "The kind of address.").canon("work", "home", "other"), str("primary", "The primary address.").typ("boolean")),
-		str("roles", "The user's role: one primary value, the role the user holds, with the display and type sent with it. roles.type and roles.display cannot be filtered.").multi().subs(multiValuedSubs()...),
-		str("groups", "The groups (teams) the user belongs to; change them on the Group.").multi().ro().subs(
-			str("value", "The group's id.").ro(), str("$ref", "The group's URI.").typ("reference").refs("Group").ro(),
-			str("display", "The group's displayName.").ro(), str("type", "direct").ro().canon("direct")),
-	}}
-	group := &schemaDef{ID: schemaGroup, Name: "Group", Description: "Group (a team)", Attributes: []*attrDef{
-		str("id", "Unique identifier assigned by Roster.").exact().ro().always().unique("server"),
-		str("externalId", "Identifier of the group in the provisioning client.").exact(),
-		str("displayName", "The group's name, unique in the tenant.").req().unique("server"),
-		str("members", "The members of the group.").multi().subs(
-			str("value", "The member's id.").exact().refs("User"), str("$ref", "The member's URI.").typ("reference").refs("User").ro(),
-			str("display", "The member's displayName.").ro(), str("type", "User").ro().canon("User")),
-	}}
-	enterprise := &schemaDef{ID: schemaEnterprise, Name: "EnterpriseUser", Description: "Enterprise User", Attributes: []*attrDef{
-		str("employeeNumber", "Employee number."), str("costCenter", "Cost center."),
-		str("organization", "Organisation."), str("division", "Division."), str("department", "Department."),
-		str("manager", "The user's manager: {\"value\": id}; a bare id is accepted, \"\" removes it.").subs(
-			str("value", "The manager's id.").exact(), str("$ref", "The manager's URI.").typ("reference").refs("User").ro()),
-	}}
-	roster := &schemaDef{ID: schemaRoster, Name: "RosterUser", Description: "Roster user extension", Attributes: []*attrDef{
-		str("role", "The role the user holds: admin, supervisor, agent or a custom role. On write, the role the IdP assigns; read, the role in force."),
-		str("stores", "The stores the user may see, by store id (compared exactly, as the store catalogue does).").exact().multi(),
-		str("accessExpiresAt", "When an external user's access ends.").typ("dateTime"),
-		str("lastActiveAt", "The user's last sign-in.").typ("dateTime").ro(),
-		str("seat", "The seat the user holds.").ro().canon("consumed", "light", "none"),
-	}}
+	user := &schemaDef{ID: schemaUser, Name: "User", Description: "User Account",
+		Attributes: declare(store.UserSchema, store.SchemaCore, userDesc)}
+	group := &schemaDef{ID: schemaGroup, Name: "Group", Description: "Group (a team)",
+		Attributes: declare(store.GroupSchema, store.SchemaCore, groupDesc)}
+	enterprise := &schemaDef{ID: schemaEnterprise, Name: "EnterpriseUser", Description: "Enterprise User",
+		Attributes: declare(store.UserSchema, store.SchemaEnterprise, enterpriseDesc)}
+	roster := &schemaDef{ID: schemaRoster, Name: "RosterUser", Description: "Roster user extension",
+		Attributes: declare(store.UserSchema, store.SchemaRoster, rosterDesc)}
 	return discovery{schemas: []*schemaDef{user, group, enterprise, roster}}
 }
 

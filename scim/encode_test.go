@@ -75,3 +75,89 @@ func FuzzEncodeUser(f *testing.F) {
 		}
 	})
 }
+
+// TestEncode_returnsWhatTheTableSays: the hand-written user encoder (kept
+// for speed) writes exactly the attributes — and, of the complex ones, the
+// sub-attributes — that the attribute table (store.UserSchema) says are
+// returned, for a user with every attribute set. An attribute added to the
+// table and not to the encoder, or the other way round, fails here.
+func TestEncode_returnsWhatTheTableSays(t *testing.T) {
+	when := time.Date(2026, 11, 28, 8, 1, 2, 0, time.UTC)
+	mv := func(v string) []store.MultiValue {
+		return []store.MultiValue{{Value: v, Display: "d", Type: "work", Primary: true}}
+	}
+	u := &store.User{ID: "u1", ExternalID: "x", UserName: "n", DisplayName: "d", NickName: "k", ProfileURL: "https://p",
+		Title: "t", UserType: "External", PreferredLanguage: "en", Locale: "en-GB", Timezone: "Europe/London", Active: true,
+		Name:   store.Name{Formatted: "f", FamilyName: "fa", GivenName: "g", MiddleName: "m", HonorificPrefix: "hp", HonorificSuffix: "hs"},
+		Emails: mv("a@x.com"), PhoneNumbers: mv("1"), Roles: mv("agent"), Role: "agent",
+		Addresses:  []store.Address{{Formatted: "f", StreetAddress: "s", Locality: "l", Region: "r", PostalCode: "p", Country: "GB", Type: "work", Primary: true}},
+		Enterprise: store.Enterprise{EmployeeNumber: "1", CostCenter: "c", Organization: "o", Division: "d", Department: "dp", ManagerID: "m1"},
+		Stores:     []string{"s"}, AccessExpiresAt: &when, LastActiveAt: &when, Seat: store.SeatFull,
+		Version: 1, CreatedAt: when, UpdatedAt: when}
+	h := &handler{}
+	out := h.userView("https://x/scim/v2/t", u, []store.Group{{ID: "g1", DisplayName: "G"}}, when.Add(-time.Hour))
+	var got map[string]any
+	if err := json.Unmarshal(out.appendJSON(nil), &got); err != nil {
+		t.Fatal(err)
+	}
+	ext := map[string]string{store.SchemaEnterprise: schemaEnterprise, store.SchemaRoster: schemaRoster}
+
+	// object is the JSON object at a path of keys (of an array, its first
+	// element); keys lists its keys.
+	object := func(path ...string) map[string]any {
+		var v any = got
+		for _, k := range path {
+			m, _ := v.(map[string]any)
+			v = m[k]
+			if a, ok := v.([]any); ok && len(a) > 0 {
+				v = a[0]
+			}
+		}
+		m, _ := v.(map[string]any)
+		return m
+	}
+	type objPath struct{ ext, attr string }
+	want := map[objPath]map[string]bool{{}: {"schemas": true}}
+	returned := func(a store.AttrDef[store.User]) bool { return a.Returned != store.ReturnedNever }
+	for _, a := range store.UserSchema {
+		if !returned(a) {
+			continue
+		}
+		at := objPath{ext: ext[a.Schema]}
+		if at.ext != "" {
+			want[objPath{}][at.ext] = true
+		}
+		if want[at] == nil {
+			want[at] = map[string]bool{}
+		}
+		want[at][a.Name] = true
+		if a.Type == "complex" && !a.Common { // meta's sub-attributes are RFC 7643 §3.1's, not the table's
+			sub := objPath{at.ext, a.Name}
+			want[sub] = map[string]bool{}
+			for _, s := range a.Sub {
+				if returned(s) {
+					want[sub][s.Name] = true
+				}
+			}
+		}
+	}
+	for at, w := range want {
+		var path []string
+		for _, k := range []string{at.ext, at.attr} {
+			if k != "" {
+				path = append(path, k)
+			}
+		}
+		g := object(path...)
+		for k := range w {
+			if _, ok := g[k]; !ok {
+				t.Errorf("%v: the table says %q is returned; the encoder does not write it", path, k)
+			}
+		}
+		for k := range g {
+			if !w[k] {
+				t.Errorf("%v: the encoder writes %q; the table does not declare it returned", path, k)
+			}
+		}
+	}
+}

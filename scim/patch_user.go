@@ -130,12 +130,15 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 			return badRequest(typeInvalidPath, "path %q: only multi-valued attributes take a [filter]", p.raw)
 		}
 	}
-	if field := userStringField(u, p.attr); field != nil {
+	if field := userFields[fieldKey{store.SchemaCore, p.attr, ""}]; field != nil {
 		if p.sub != "" {
 			return unknownAttr(p)
 		}
-		return setString(kind, p, value, field)
+		return setString(kind, p, value, field(u))
 	}
+	// The rest is explicit: each has semantics of its own (a boolean that
+	// removal clears, name as a whole, multi-valued values and their caps,
+	// roles that name the explicit role).
 	switch p.attr {
 	case "active":
 		if p.sub != "" {
@@ -154,7 +157,7 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 		u.Active = *b
 		return nil
 	case "name":
-		return applyName(kind, p, value, &u.Name)
+		return applyName(kind, p, value, u)
 	case "emails", "phonenumbers", "roles":
 		list := &u.Emails
 		switch p.attr {
@@ -187,46 +190,41 @@ func (up *userPatch) applyPath(kind opKind, p *patchPath, value json.RawMessage,
 	return unknownAttr(p)
 }
 
-func userStringField(u *store.User, attr string) *string {
-	switch attr {
-	case "externalid":
-		return &u.ExternalID
-	case "username":
-		return &u.UserName
-	case "displayname":
-		return &u.DisplayName
-	case "nickname":
-		return &u.NickName
-	case "profileurl":
-		return &u.ProfileURL
-	case "title":
-		return &u.Title
-	case "usertype":
-		return &u.UserType
-	case "preferredlanguage":
-		return &u.PreferredLanguage
-	case "locale":
-		return &u.Locale
-	case "timezone":
-		return &u.Timezone
+// fieldKey names a simple single-valued string of the user attribute table:
+// its table schema, lower-case attribute and, for a part of a single-valued
+// complex attribute (name.givenName), lower-case sub-attribute.
+type fieldKey struct{ schema, attr, sub string }
+
+// userFields are the PATCH setters of the attribute table's simple
+// single-valued strings (store.AttrDef.Field).
+var userFields = func() map[fieldKey]func(*store.User) *string {
+	m := map[fieldKey]func(*store.User) *string{}
+	for _, a := range store.UserSchema {
+		if a.Field != nil {
+			m[fieldKey{a.Schema, strings.ToLower(a.Name), ""}] = a.Field
+		}
+		if a.Multi {
+			continue
+		}
+		for _, s := range a.Sub {
+			if s.Field != nil {
+				m[fieldKey{a.Schema, strings.ToLower(a.Name), strings.ToLower(s.Name)}] = s.Field
+			}
+		}
 	}
-	return nil
-}
+	return m
+}()
 
 func (up *userPatch) enterprise(kind opKind, p *patchPath, value json.RawMessage) error {
+	if field := userFields[fieldKey{store.SchemaEnterprise, p.attr, ""}]; field != nil {
+		if p.sub != "" {
+			return unknownAttr(p)
+		}
+		return setString(kind, p, value, field(up.u))
+	}
+	// manager is explicit: an object or a bare id, its $ref derived.
 	e := &up.u.Enterprise
-	var field *string
 	switch p.attr {
-	case "employeenumber":
-		field = &e.EmployeeNumber
-	case "costcenter":
-		field = &e.CostCenter
-	case "organization":
-		field = &e.Organization
-	case "division":
-		field = &e.Division
-	case "department":
-		field = &e.Department
 	case "manager":
 		if p.sub != "" && p.sub != "value" {
 			if p.sub == "displayname" || p.sub == "$ref" {
@@ -244,19 +242,17 @@ func (up *userPatch) enterprise(kind opKind, p *patchPath, value json.RawMessage
 		}
 		e.ManagerID = string(m)
 		return nil
-	default:
-		return unknownAttr(p)
 	}
-	if p.sub != "" {
-		return unknownAttr(p)
-	}
-	return setString(kind, p, value, field)
+	return unknownAttr(p)
 }
 
-func applyName(kind opKind, p *patchPath, value json.RawMessage, n *store.Name) error {
+// applyName applies an operation on name: as a whole it is explicit (an
+// object whose keys are the parts); each part is a simple string of the
+// attribute table.
+func applyName(kind opKind, p *patchPath, value json.RawMessage, u *store.User) error {
 	if p.sub == "" {
 		if kind == opRemove {
-			*n = store.Name{}
+			u.Name = store.Name{}
 			return nil
 		}
 		var in map[string]json.RawMessage
@@ -264,28 +260,15 @@ func applyName(kind opKind, p *patchPath, value json.RawMessage, n *store.Name) 
 			return badRequest(typeInvalidValue, "name must be an object")
 		}
 		for k, v := range in {
-			if err := applyName(kind, &patchPath{attr: "name", sub: strings.ToLower(k), raw: "name." + k}, v, n); err != nil {
+			if err := applyName(kind, &patchPath{attr: "name", sub: strings.ToLower(k), raw: "name." + k}, v, u); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	var field *string
-	switch p.sub {
-	case "formatted":
-		field = &n.Formatted
-	case "familyname":
-		field = &n.FamilyName
-	case "givenname":
-		field = &n.GivenName
-	case "middlename":
-		field = &n.MiddleName
-	case "honorificprefix":
-		field = &n.HonorificPrefix
-	case "honorificsuffix":
-		field = &n.HonorificSuffix
-	default:
+	field := userFields[fieldKey{store.SchemaCore, "name", p.sub}]
+	if field == nil {
 		return unknownAttr(p)
 	}
-	return setString(kind, p, value, field)
+	return setString(kind, p, value, field(u))
 }

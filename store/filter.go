@@ -87,11 +87,26 @@ const (
 	TypeMulti // multi-valued complex: filtered through sub-attributes
 )
 
-// Attr describes one filterable attribute.
+// Attr describes one filterable attribute, as the attribute table
+// (attrs.go) declares it.
 type Attr struct {
 	Name string
 	Type AttrType
 	Sub  map[string]Attr // TypeMulti: the sub-attributes, by lower-case name
+	// *Access is set on every attribute of UserAttrs and GroupAttrs. A
+	// pointer keeps Attr small: Normalize copies it for every comparison
+	// of every filter it checks.
+	*Access
+}
+
+// Access is how each backend reads a filterable attribute.
+type Access struct {
+	// Column is the PostgreSQL expression (AttrDef.Column).
+	Column string
+	// UserValue, GroupValue read a single-valued attribute for the
+	// in-memory evaluator (AttrDef.Get); nil for a multi-valued one.
+	UserValue  func(*User) any
+	GroupValue func(*Group) any
 }
 
 // Resource names what a filter applies to.
@@ -102,67 +117,14 @@ const (
 	Groups
 )
 
-var multiSub = map[string]Attr{
-	"value":   {Name: "value", Type: TypeString},
-	"type":    {Name: "type", Type: TypeString},
-	"display": {Name: "display", Type: TypeString},
-	"primary": {Name: "primary", Type: TypeBool},
-}
+// UserAttrs are the filterable user attributes, keyed by lower-case name,
+// derived from UserSchema. The SCIM layer maps the enterprise and Roster
+// extension URNs to the "enterprise." and "roster." names.
+var UserAttrs = filterTable(UserSchema)
 
-// UserAttrs are the filterable user attributes, keyed by lower-case name. The
-// SCIM layer maps the enterprise and Roster extension URNs to the
-// "enterprise." and "roster." names.
-var UserAttrs = attrTable(
-	Attr{Name: "id", Type: TypeExactString},
-	Attr{Name: "externalId", Type: TypeExactString},
-	Attr{Name: "userName", Type: TypeString},
-	Attr{Name: "displayName", Type: TypeString},
-	Attr{Name: "nickName", Type: TypeString},
-	Attr{Name: "title", Type: TypeString},
-	Attr{Name: "userType", Type: TypeString},
-	Attr{Name: "preferredLanguage", Type: TypeString},
-	Attr{Name: "locale", Type: TypeString},
-	Attr{Name: "timezone", Type: TypeString},
-	Attr{Name: "active", Type: TypeBool},
-	Attr{Name: "name.givenName", Type: TypeString},
-	Attr{Name: "name.familyName", Type: TypeString},
-	Attr{Name: "name.formatted", Type: TypeString},
-	Attr{Name: "meta.created", Type: TypeTime},
-	Attr{Name: "meta.lastModified", Type: TypeTime},
-	Attr{Name: "emails", Type: TypeMulti, Sub: multiSub},
-	Attr{Name: "phoneNumbers", Type: TypeMulti, Sub: multiSub},
-	Attr{Name: "roles", Type: TypeMulti, Sub: multiSub},
-	Attr{Name: "enterprise.employeeNumber", Type: TypeString},
-	Attr{Name: "enterprise.costCenter", Type: TypeString},
-	Attr{Name: "enterprise.organization", Type: TypeString},
-	Attr{Name: "enterprise.division", Type: TypeString},
-	Attr{Name: "enterprise.department", Type: TypeString},
-	Attr{Name: "enterprise.manager.value", Type: TypeExactString},
-	Attr{Name: "roster.role", Type: TypeString},
-	Attr{Name: "roster.accessExpiresAt", Type: TypeTime},
-	Attr{Name: "roster.lastActiveAt", Type: TypeTime},
-)
-
-// GroupAttrs are the filterable group attributes, keyed by lower-case name.
-var GroupAttrs = attrTable(
-	Attr{Name: "id", Type: TypeExactString},
-	Attr{Name: "externalId", Type: TypeExactString},
-	Attr{Name: "displayName", Type: TypeString},
-	Attr{Name: "meta.created", Type: TypeTime},
-	Attr{Name: "meta.lastModified", Type: TypeTime},
-	Attr{Name: "members", Type: TypeMulti, Sub: map[string]Attr{
-		"value":   {Name: "value", Type: TypeExactString},
-		"display": {Name: "display", Type: TypeString},
-	}},
-)
-
-func attrTable(attrs ...Attr) map[string]Attr {
-	m := make(map[string]Attr, len(attrs))
-	for _, a := range attrs {
-		m[strings.ToLower(a.Name)] = a
-	}
-	return m
-}
+// GroupAttrs are the filterable group attributes, keyed by lower-case name,
+// derived from GroupSchema.
+var GroupAttrs = filterTable(GroupSchema)
 
 // AttrsOf returns the attribute table of a resource.
 func AttrsOf(r Resource) map[string]Attr {

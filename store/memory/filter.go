@@ -10,7 +10,7 @@ import (
 // values gives a filter the attribute values of one record (or of one value
 // of a multi-valued attribute). A string attribute that is absent is "".
 type values interface {
-	scalar(attr string) any     // string, bool or *time.Time
+	scalar(a store.Attr) any    // string, bool or *time.Time
 	multi(attr string) []values // the values of a multi-valued attribute
 }
 
@@ -37,21 +37,43 @@ func evalIn(f store.Filter, sub map[string]store.Attr, v values) bool {
 		}
 		return false
 	case store.Compare:
-		return compare(lookup(sub, f.Attr, v), f.Op, f.Value, v.scalar(f.Attr))
+		a := lookup(sub, f.Attr, v)
+		return compare(a, f.Op, f.Value, v.scalar(a))
 	}
 	return false
 }
 
 // lookup finds an attribute's description: in the sub-attribute table inside
-// a value path, else in the record's table.
+// a value path, else in the record's table. Normalize spells names as the
+// table does, so the record's table is looked up by that name first (no
+// lower-casing for every record a filter scans).
 func lookup(sub map[string]store.Attr, name string, v values) store.Attr {
 	if sub != nil {
 		return sub[strings.ToLower(name)]
 	}
+	byName, attrs := userAttrsByName, store.UserAttrs
 	if _, ok := v.(groupValues); ok {
-		return store.GroupAttrs[strings.ToLower(name)]
+		byName, attrs = groupAttrsByName, store.GroupAttrs
 	}
-	return store.UserAttrs[strings.ToLower(name)]
+	if a, ok := byName[name]; ok {
+		return a
+	}
+	return attrs[strings.ToLower(name)]
+}
+
+// userAttrsByName and groupAttrsByName are the filter tables keyed by the
+// names as spelled.
+var (
+	userAttrsByName  = byName(store.UserAttrs)
+	groupAttrsByName = byName(store.GroupAttrs)
+)
+
+func byName(attrs map[string]store.Attr) map[string]store.Attr {
+	m := make(map[string]store.Attr, len(attrs))
+	for _, a := range attrs {
+		m[a.Name] = a
+	}
+	return m
 }
 
 func compare(a store.Attr, op store.Op, want, got any) bool {
@@ -138,7 +160,7 @@ func (k sortKey) less(o sortKey) bool {
 }
 
 func keyOf(a store.Attr, v values) sortKey {
-	switch x := v.scalar(a.Name).(type) {
+	switch x := v.scalar(a).(type) {
 	case string:
 		if a.Type == store.TypeString {
 			x = strings.ToLower(x)
@@ -154,63 +176,17 @@ func keyOf(a store.Attr, v values) sortKey {
 
 type userValues struct{ u *store.User }
 
-func (v userValues) scalar(attr string) any {
-	u := v.u
-	switch attr {
-	case "id":
-		return u.ID
-	case "externalId":
-		return u.ExternalID
-	case "userName":
-		return u.UserName
-	case "displayName":
-		return u.DisplayName
-	case "nickName":
-		return u.NickName
-	case "title":
-		return u.Title
-	case "userType":
-		return u.UserType
-	case "preferredLanguage":
-		return u.PreferredLanguage
-	case "locale":
-		return u.Locale
-	case "timezone":
-		return u.Timezone
-	case "active":
-		return u.Active
-	case "name.givenName":
-		return u.Name.GivenName
-	case "name.familyName":
-		return u.Name.FamilyName
-	case "name.formatted":
-		return u.Name.Formatted
-	case "meta.created":
-		return &u.CreatedAt
-	case "meta.lastModified":
-		return &u.UpdatedAt
-	case "enterprise.employeeNumber":
-		return u.Enterprise.EmployeeNumber
-	case "enterprise.costCenter":
-		return u.Enterprise.CostCenter
-	case "enterprise.organization":
-		return u.Enterprise.Organization
-	case "enterprise.division":
-		return u.Enterprise.Division
-	case "enterprise.department":
-		return u.Enterprise.Department
-	case "enterprise.manager.value":
-		return u.Enterprise.ManagerID
-	case "roster.role":
-		return u.Role
-	case "roster.accessExpiresAt":
-		return u.AccessExpiresAt
-	case "roster.lastActiveAt":
-		return u.LastActiveAt
+// scalar reads a single-valued attribute through the attribute table's
+// accessor (store/attrs.go), carried by the filter's store.Attr.
+func (v userValues) scalar(a store.Attr) any {
+	if a.Access != nil && a.UserValue != nil {
+		return a.UserValue(v.u)
 	}
 	return nil
 }
 
+// multi reads a multi-valued attribute: each has its own field, and the
+// sub-attributes of a value are read by multiValue.
 func (v userValues) multi(attr string) []values {
 	var vs []store.MultiValue
 	switch attr {
@@ -230,8 +206,8 @@ func (v userValues) multi(attr string) []values {
 
 type multiValue struct{ m *store.MultiValue }
 
-func (v multiValue) scalar(attr string) any {
-	switch attr {
+func (v multiValue) scalar(a store.Attr) any {
+	switch a.Name {
 	case "value":
 		return v.m.Value
 	case "type":
@@ -251,23 +227,15 @@ type groupValues struct {
 	rec *groupRec
 }
 
-func (v groupValues) scalar(attr string) any {
-	g := &v.rec.g
-	switch attr {
-	case "id":
-		return g.ID
-	case "externalId":
-		return g.ExternalID
-	case "displayName":
-		return g.DisplayName
-	case "meta.created":
-		return &g.CreatedAt
-	case "meta.lastModified":
-		return &g.UpdatedAt
+func (v groupValues) scalar(a store.Attr) any {
+	if a.Access != nil && a.GroupValue != nil {
+		return a.GroupValue(&v.rec.g)
 	}
 	return nil
 }
 
+// multi reads members, which live in the tenant's membership index rather
+// than on the group.
 func (v groupValues) multi(attr string) []values {
 	if attr != "members" {
 		return nil
@@ -282,8 +250,8 @@ func (v groupValues) multi(attr string) []values {
 
 type memberValue struct{ m store.Member }
 
-func (v memberValue) scalar(attr string) any {
-	switch attr {
+func (v memberValue) scalar(a store.Attr) any {
+	switch a.Name {
 	case "value":
 		return v.m.UserID
 	case "display":

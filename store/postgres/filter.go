@@ -10,87 +10,43 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// table describes how a resource's filterable attributes map to SQL: a
-// whitelist of column expressions (zitadel's field-path mapping), for a query
-// that reads the resource under a fixed alias. Values never enter the SQL
-// text; they become $n placeholders.
+// table is a resource's filter whitelist (store.UserAttrs or
+// store.GroupAttrs, whose Column is the SQL expression of each attribute,
+// from the attribute table in store/attrs.go) for a query that reads the
+// resource under a fixed alias. Values never enter the SQL text; they become
+// $n placeholders.
 type table struct {
-	attrs map[string]store.Attr // store.UserAttrs or store.GroupAttrs
-	cols  map[string]string     // attribute name → column expression
-	seq   string                // the creation-order column
-	// multi returns the exists(…) test of a multi-valued attribute whose
-	// sub-attribute expressions are subCols, given the inner condition.
-	multi   func(attr, inner string) string
-	subCols map[string]map[string]string // attribute → sub-attribute → expression
-}
-
-var jsonSub = map[string]string{
-	"value":   `coalesce(e.value ->> 'value', '')`,
-	"type":    `coalesce(e.value ->> 'type', '')`,
-	"display": `coalesce(e.value ->> 'display', '')`,
-	"primary": `coalesce((e.value ->> 'primary')::boolean, false)`,
+	attrs map[string]store.Attr
+	seq   string // the creation-order column
+	// multi returns the exists(…) test of a multi-valued attribute, given
+	// the inner condition on one value. The shape of that subquery is
+	// special to each resource (a JSON array; the group_members rows), so it
+	// stays here rather than in the attribute table.
+	multi func(a store.Attr, inner string) string
 }
 
 var usersTable = &table{
 	attrs: store.UserAttrs,
-	cols: map[string]string{
-		"id":                        "u.id",
-		"externalId":                "u.external_id",
-		"userName":                  "u.user_name",
-		"displayName":               "u.display_name",
-		"nickName":                  "u.nick_name",
-		"title":                     "u.title",
-		"userType":                  "u.user_type",
-		"preferredLanguage":         "u.preferred_language",
-		"locale":                    "u.locale",
-		"timezone":                  "u.timezone",
-		"active":                    "u.active",
-		"name.givenName":            "u.name_given",
-		"name.familyName":           "u.name_family",
-		"name.formatted":            "u.name_formatted",
-		"meta.created":              "u.created_at",
-		"meta.lastModified":         "u.updated_at",
-		"emails":                    "u.emails",
-		"phoneNumbers":              "u.phone_numbers",
-		"roles":                     "u.scim_roles",
-		"enterprise.employeeNumber": "u.ent_employee_number",
-		"enterprise.costCenter":     "u.ent_cost_center",
-		"enterprise.organization":   "u.ent_organization",
-		"enterprise.division":       "u.ent_division",
-		"enterprise.department":     "u.ent_department",
-		"enterprise.manager.value":  "u.ent_manager_id",
-		"roster.role":               "u.role",
-		"roster.accessExpiresAt":    "u.access_expires_at",
-		"roster.lastActiveAt":       "u.last_active_at",
-	},
-	seq: "u.seq",
-	multi: func(attr, inner string) string {
-		col := map[string]string{"emails": "u.emails", "phoneNumbers": "u.phone_numbers", "roles": "u.scim_roles"}[attr]
+	seq:   "u.seq",
+	multi: func(a store.Attr, inner string) string {
 		// A null column (no values) gives no rows: the test is false.
-		return "exists (select 1 from jsonb_array_elements(" + col + ") e where " + inner + ")"
+		return "exists (select 1 from jsonb_array_elements(" + a.Column + ") e where " + inner + ")"
 	},
-	subCols: map[string]map[string]string{"emails": jsonSub, "phoneNumbers": jsonSub, "roles": jsonSub},
 }
 
-// memberDisplay is a member's display: the user's displayName, else userName.
-const memberDisplay = `case when mu.display_name <> '' then mu.display_name else mu.user_name end`
+// memberDisplay is a member's display (the user's displayName, else
+// userName): the column of members.display in the attribute table, which
+// every member listing reads too.
+var memberDisplay = store.GroupAttrs["members"].Sub["display"].Column
 
 var groupsTable = &table{
 	attrs: store.GroupAttrs,
-	cols: map[string]string{
-		"id":                "g.id",
-		"externalId":        "g.external_id",
-		"displayName":       "g.display_name",
-		"meta.created":      "g.created_at",
-		"meta.lastModified": "g.updated_at",
-	},
-	seq: "g.seq",
-	multi: func(_, inner string) string {
+	seq:   "g.seq",
+	multi: func(_ store.Attr, inner string) string {
 		return `exists (select 1 from group_members m
 	join users mu on mu.tenant_id = m.tenant_id and mu.id = m.user_id
 	where m.tenant_id = g.tenant_id and m.group_id = g.id and ` + inner + `)`
 	},
-	subCols: map[string]map[string]string{"members": {"value": "m.user_id", "display": memberDisplay}},
 }
 
 // sqlBuilder collects the arguments of a statement; $1 is the tenant.
@@ -110,19 +66,18 @@ func (b *sqlBuilder) filter(f store.Filter, t *table) (string, error) {
 	if f == nil {
 		return "true", nil
 	}
-	return b.cond(f, t, "", nil)
+	return b.cond(f, t, "")
 }
 
-// cond translates f; inside a value path, multi names the attribute and sub
-// its sub-attribute expressions.
-func (b *sqlBuilder) cond(f store.Filter, t *table, multi string, sub map[string]string) (string, error) {
+// cond translates f; inside a value path, multi names the attribute.
+func (b *sqlBuilder) cond(f store.Filter, t *table, multi string) (string, error) {
 	switch f := f.(type) {
 	case store.And:
-		return b.pair(f.Left, f.Right, "and", t, multi, sub)
+		return b.pair(f.Left, f.Right, "and", t, multi)
 	case store.Or:
-		return b.pair(f.Left, f.Right, "or", t, multi, sub)
+		return b.pair(f.Left, f.Right, "or", t, multi)
 	case store.Not:
-		in, err := b.cond(f.Filter, t, multi, sub)
+		in, err := b.cond(f.Filter, t, multi)
 		if err != nil {
 			return "", err
 		}
@@ -132,33 +87,33 @@ func (b *sqlBuilder) cond(f store.Filter, t *table, multi string, sub map[string
 		if !ok || a.Type != store.TypeMulti || multi != "" {
 			return "", fmt.Errorf("%w: %q is not a filterable multi-valued attribute", store.ErrInvalidFilter, f.Attr)
 		}
-		in, err := b.cond(f.Filter, t, a.Name, t.subCols[a.Name])
+		in, err := b.cond(f.Filter, t, a.Name)
 		if err != nil {
 			return "", err
 		}
-		return t.multi(a.Name, in), nil
+		return t.multi(a, in), nil
 	case store.Compare:
-		attrs, cols := t.attrs, t.cols
+		attrs := t.attrs
 		if multi != "" {
-			attrs, cols = t.attrs[strings.ToLower(multi)].Sub, sub
+			attrs = t.attrs[strings.ToLower(multi)].Sub
 		}
 		a, ok := attrs[strings.ToLower(f.Attr)]
-		col, okc := cols[a.Name]
-		if !ok || !okc || a.Type == store.TypeMulti {
+		if !ok || a.Column == "" || a.Type == store.TypeMulti {
 			return "", fmt.Errorf("%w: %q is not a filterable attribute", store.ErrInvalidFilter, f.Attr)
 		}
+		col := a.Column
 		userName := multi == "" && t == usersTable && a.Name == "userName"
 		return b.compare(a, col, f.Op, f.Value, userName)
 	}
 	return "", fmt.Errorf("%w: unsupported expression %T", store.ErrInvalidFilter, f)
 }
 
-func (b *sqlBuilder) pair(l, r store.Filter, op string, t *table, multi string, sub map[string]string) (string, error) {
-	ls, err := b.cond(l, t, multi, sub)
+func (b *sqlBuilder) pair(l, r store.Filter, op string, t *table, multi string) (string, error) {
+	ls, err := b.cond(l, t, multi)
 	if err != nil {
 		return "", err
 	}
-	rs, err := b.cond(r, t, multi, sub)
+	rs, err := b.cond(r, t, multi)
 	if err != nil {
 		return "", err
 	}
@@ -255,7 +210,7 @@ func orderBy(a store.Attr, t *table, desc bool) string {
 	if a.Name == "" {
 		return t.seq
 	}
-	col := t.cols[a.Name]
+	col := a.Column
 	dir := "asc nulls first"
 	if desc {
 		dir = "desc nulls last"

@@ -22,7 +22,7 @@ coalesce((select c.members from group_member_counts c where c.tenant_id = g.tena
 // groupMembersCol is an extra column holding a group's members as a JSON
 // array of [id, display] pairs in user creation order, for loading the members
 // of a whole page in the page's one query.
-const groupMembersCol = `(select coalesce(jsonb_agg(jsonb_build_array(mu.id, ` + memberDisplay + `) order by mu.seq), '[]')
+var groupMembersCol = `(select coalesce(jsonb_agg(jsonb_build_array(mu.id, ` + memberDisplay + `) order by mu.seq), '[]')
 	from group_members m join users mu on mu.tenant_id = m.tenant_id and mu.id = m.user_id
 	where m.tenant_id = g.tenant_id and m.group_id = g.id)`
 
@@ -52,7 +52,7 @@ func decodeMembers(b []byte) ([]store.Member, error) {
 }
 
 // membersSQL lists a group's members ($1 tenant, $2 group) in user creation order.
-const membersSQL = `select mu.id, ` + memberDisplay + ` from group_members m
+var membersSQL = `select mu.id, ` + memberDisplay + ` from group_members m
 join users mu on mu.tenant_id = m.tenant_id and mu.id = m.user_id
 where m.tenant_id = $1 and m.group_id = $2
 order by mu.seq`
@@ -433,7 +433,7 @@ const memberOrderKey = `(length(m.tenant_id)::text || '/' || m.tenant_id || m.gr
 // statistics for as one row, scanned the group by primary key and sorted it
 // for every chunk, and probed the users by tenant alone, walking every user
 // of the tenant for each member (0.8 s for 100 members of 1,500).
-const groupMembersChunkSQL = `select m.user_seq, u.id, u.display from (
+var groupMembersChunkSQL = `select m.user_seq, u.id, u.display from (
 	select m.user_seq, m.user_id from group_members m
 	where ` + memberOrderKey + ` = (length($1::text)::text || '/' || $1::text || $2::text) and m.user_seq > $3
 	order by ` + memberOrderKey + `, m.user_seq
