@@ -13,6 +13,7 @@ import (
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
+	"github.com/roster-dev/roster/store/storetest"
 )
 
 // process is one rosterd's store: its own pool on the shared database.
@@ -68,16 +69,7 @@ func TestSeats_capHoldsAcrossProcesses(t *testing.T) {
 			_, err := s.CreateUser(ctx, tenant, store.User{UserName: fmt.Sprintf("new%02d@x", i), Active: true, Role: store.RoleAgent}, store.ActorAdmin)
 			return err
 		})
-		wins := 0
-		for _, err := range errs {
-			if err == nil {
-				wins++
-				continue
-			}
-			var limit *store.SeatLimitError
-			require.ErrorAs(t, err, &limit, "trial %d", trial)
-			require.Equal(t, store.SeatLimitError{TenantID: tenant, InUse: k, Purchased: k}, *limit, "trial %d", trial)
-		}
+		wins := storetest.SeatWins(t, errs, tenant, k, trial)
 		require.Equal(t, k, wins, "trial %d: exactly k activations win across both processes", trial)
 		for _, s := range procs {
 			counts, err := s.SeatCounts(ctx, tenant)

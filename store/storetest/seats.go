@@ -361,6 +361,14 @@ func raceActivations(t *testing.T, s store.Store, tenant string, trial, racers, 
 		_, err := s.CreateUser(ctx, tenant, store.User{UserName: fmt.Sprintf("new%02d@x.com", i), Active: true}, token)
 		return err
 	})
+	return errs, SeatWins(t, errs, tenant, usable, trial)
+}
+
+// SeatWins counts the racers of a seat-cap race that won (nil error) and
+// requires every other to be refused by the seat limit naming usable of
+// usable seats: a race may end only in wins or that one refusal.
+func SeatWins(t *testing.T, errs []error, tenant string, usable, trial int) int {
+	t.Helper()
 	wins := 0
 	for _, err := range errs {
 		if err == nil {
@@ -371,5 +379,5 @@ func raceActivations(t *testing.T, s store.Store, tenant string, trial, racers, 
 		require.ErrorAs(t, err, &limit, "trial %d", trial)
 		require.Equal(t, store.SeatLimitError{TenantID: tenant, InUse: usable, Purchased: usable}, *limit, "trial %d", trial)
 	}
-	return errs, wins
+	return wins
 }
