@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/httpjson"
 	"github.com/roster-dev/roster/internal/requestid"
@@ -51,6 +52,7 @@ const (
 // API serves /admin/v1.
 type API struct {
 	store     store.Store
+	dir       *directory.Directory
 	tokenHash [sha256.Size]byte
 	now       func() time.Time
 	rand      io.Reader
@@ -71,7 +73,7 @@ func New(c Config) *API {
 		c.JobOwner = uuid.NewString()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &API{store: c.Store, tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
+	return &API{store: c.Store, dir: directory.New(c.Store), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
 		sources: c.Sources, failed: authlimit.NewBudget(failedPerSource, failedGlobal),
 		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll}}
 }

@@ -533,7 +533,7 @@ func (a *API) decideApproval(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("aid")
-	ap, err := a.store.DecideApproval(r.Context(), t.ID, id, approve, actor(r))
+	ap, err := a.dir.DecideApproval(r.Context(), t.ID, id, approve, actor(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no approval %q in tenant %s", id, t.ID)
 	}

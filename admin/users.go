@@ -77,7 +77,7 @@ func (a *API) setUsersRole(w http.ResponseWriter, r *http.Request) error {
 	if len(missing) > 0 {
 		return invalid(FieldError{"users", "no such user in tenant " + t.ID + " (by id or userName): " + strings.Join(missing, ", ") + "; nothing was changed"})
 	}
-	changes, err := a.store.SetUsersRole(r.Context(), t.ID, ids, *in.Role, actor(r))
+	changes, err := a.dir.SetUsersRole(r.Context(), t.ID, ids, *in.Role, actor(r))
 	if err != nil {
 		return err
 	}

@@ -352,16 +352,6 @@ func TeamError(id, name, reason string) error {
 	return &InvalidError{Field: "teams", Reason: fmt.Sprintf("%s: %s", name, reason)}
 }
 
-// RoleChange is one user's move in a bulk role change.
-type RoleChange struct {
-	UserID   string
-	UserName string
-	OldRole  string
-	NewRole  string
-	OldSeat  SeatClass
-	NewSeat  SeatClass
-}
-
 // UnknownRoleError is a role that the tenant does not have. It changes nothing.
 type UnknownRoleError struct {
 	Role  string

@@ -535,9 +535,6 @@ type Store interface {
 	// and DeleteRole (replacement) re-resolve the users they move, in the same
 	// transaction, with seat moves and audit events.
 	//
-	// SetUsersRole gives the listed users the role explicitly, all or
-	// nothing, answering each user's old and new role in the order asked.
-	SetUsersRole(ctx context.Context, tenantID string, userIDs []string, role string, by Actor) ([]RoleChange, error)
 	// ImportUser is one row of a bulk import, in one transaction: it creates
 	// u, or — when a live user has u's userName — applies fn to that user
 	// (written only when it changes something), then adds the user to the
@@ -583,11 +580,13 @@ type Store interface {
 	// ListApprovals lists privileged grants held for approval, oldest first;
 	// status "" lists all.
 	ListApprovals(ctx context.Context, tenantID, status string) ([]Approval, error)
-	// DecideApproval approves (the user gets the role explicitly, in the same
-	// transaction) or rejects a pending approval; one decided already is an
-	// *ApprovalDecidedError. When the user or the role is gone the approval
-	// ends superseded.
-	DecideApproval(ctx context.Context, tenantID, id string, approve bool, by Actor) (Approval, error)
+
+	// Change is the transaction of a directory use case (change.go): it
+	// locks and reads what lock names, passes it to fn, and writes the plan
+	// fn answers (nil: nothing), all or nothing. An error from fn is
+	// returned as is and nothing is written; ErrNotFound for an unknown
+	// tenant.
+	Change(ctx context.Context, tenantID string, lock Lock, fn func(*View) (*Plan, error)) error
 
 	// Ping answers nil when the store can serve requests (readiness).
 	Ping(ctx context.Context) error

@@ -36,7 +36,7 @@ var debt = map[string]string{}
 
 // TestImportRules proves the layering: transports never import a backend;
 // directory, store and licensing import no transport and no net/http;
-// licensing imports no store; only cmd/ (and tests) wire a backend in.
+// the store never imports the directory; licensing imports no store; only cmd/ (and tests) wire a backend in.
 func TestImportRules(t *testing.T) {
 	imports := moduleImports(t)
 	var broken []string
@@ -84,6 +84,8 @@ func forbidden(pkg, dep string) string {
 		return "domain packages do not know their transports"
 	case under(pkg, domain) && !under(pkg, backends) && dep == "net/http":
 		return "domain packages speak in error kinds, not HTTP statuses"
+	case under(pkg, []string{"store"}) && pkg != "store/storetest" && under(dep, []string{"directory"}):
+		return "the store persists what the directory decides; it never calls up into it"
 	case pkg == "licensing" && under(dep, []string{"store"}):
 		return "licensing is pure and owns its own types"
 	case under(dep, backends) && !strings.HasPrefix(pkg, "cmd/") && !under(pkg, backends):
@@ -170,6 +172,12 @@ func TestForbidden_table(t *testing.T) {
 		{"store/postgres", "net", false},
 		{"store/postgres/pgtest", "store/postgres", false},
 		{"store/storetest", "store", false},
+		{"store", "directory", true},
+		{"store/postgres", "directory", true},
+		{"store/memory", "directory", true},
+		{"store/storetest", "directory", false},
+		{"directory", "store", false},
+		{"admin", "directory", false},
 	}
 	for _, c := range cases {
 		if got := forbidden(c.pkg, c.dep) != ""; got != c.bad {

@@ -191,7 +191,7 @@ func (s *Store) CreateGroup(_ context.Context, tenantID string, g store.Group, b
 	rec.setMembers(ops)
 	// Members of a new role group get its role in this change.
 	rc := t.roleContext()
-	var moves []roleMove
+	var moves []store.Move
 	if store.IsMappedGroup(g.DisplayName, rc.Mappings) {
 		ch := &groupChange{rec: rec, name: g.DisplayName, members: rec.members}
 		if moves, err = t.planMoves(ids, rc, ch, by, now, nil); err != nil {

@@ -47,65 +47,49 @@ func (t *tenant) groupNames(userID string, pending *groupChange) []string {
 	return out
 }
 
-// roleMove is one user's re-resolved role, checked and ready to apply.
-type roleMove struct {
-	rec    *userRec
-	before store.User
-	after  store.User
-	d      store.RoleDecision
-	ts     []store.Transition
-}
-
 // planMoves re-resolves the listed users (live ones, each once) under rc,
-// seeing the pending group change, after mutate (when given) edits each.
-// Users whose role and explicit role stay are left out. The seat moves of
-// all are checked against the cap together: all or nothing.
+// seeing the pending group change, after mutate (when given) edits each
+// (store.PlanMoves). The seat moves of all are checked against the cap
+// together: all or nothing.
 func (t *tenant) planMoves(ids []string, rc *store.RoleContext, pending *groupChange, by store.Actor,
-	now time.Time, mutate func(*store.User)) ([]roleMove, error) {
-	var moves []roleMove
-	var all []store.Transition
-	seen := map[string]bool{}
-	for _, id := range ids {
-		rec, err := t.liveUser(id)
-		if err != nil || seen[id] {
-			continue
-		}
-		seen[id] = true
-		u := rec.u.Clone()
-		if mutate != nil {
-			mutate(&u)
-		}
-		d, err := store.DecideRole(rc, &rec.u, &u, t.groupNames(id, pending), by)
-		if err != nil {
-			return nil, err
-		}
-		u.Seat = store.SeatFor(u.Active, d.Class)
-		if u.Role == rec.u.Role && u.ExplicitRole == rec.u.ExplicitRole && u.Seat == rec.u.Seat && d.Pending == nil {
-			continue
-		}
-		ts := store.SeatTransitions(store.OnUpdate, rec.u.Seat, u.Seat, false)
-		all = append(all, ts...)
-		moves = append(moves, roleMove{rec: rec, before: rec.u.Clone(), after: u, d: d, ts: ts})
+	now time.Time, mutate func(*store.User)) ([]store.Move, error) {
+	users, groups := t.usersAndGroups(ids, pending)
+	moves, err := store.PlanMoves(ids, users, groups, rc, by, mutate)
+	if err != nil {
+		return nil, err
 	}
-	if err := t.checkCap(store.Delta(all), now); err != nil {
+	if err := t.checkCap(store.MovesDelta(moves), now); err != nil {
 		return nil, err
 	}
 	return moves, nil
 }
 
+// usersAndGroups copies the live users among ids and the displayNames of
+// their groups, seeing the pending group change.
+func (t *tenant) usersAndGroups(ids []string, pending *groupChange) (map[string]store.User, map[string][]string) {
+	users := make(map[string]store.User, len(ids))
+	groups := make(map[string][]string, len(ids))
+	for _, id := range ids {
+		if rec, err := t.liveUser(id); err == nil {
+			users[id] = rec.u.Clone()
+			groups[id] = t.groupNames(id, pending)
+		}
+	}
+	return users, groups
+}
+
 // applyMoves writes planned moves: the users, their ledger entries, and the
 // audit events (user.updated naming the role change, privileged grants,
 // approval requests).
-func (t *tenant) applyMoves(moves []roleMove, by store.Actor, now time.Time, why string, newID func() string) {
+func (t *tenant) applyMoves(moves []store.Move, by store.Actor, now time.Time, why string, newID func() string) {
 	for _, m := range moves {
-		u := m.after
-		u.Version, u.UpdatedAt = m.before.Version+1, now
-		t.recordSeats(m.ts, u.ID, by, now)
-		m.rec.u = u.Clone()
-		detail := fmt.Sprintf("role %s → %s (%s)", m.before.Role, u.Role, why)
+		u := m.After
+		u.Version, u.UpdatedAt = m.Before.Version+1, now
+		t.recordSeats(m.Transitions, u.ID, by, now)
+		t.users[u.ID].u = u.Clone()
 		t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.updated", TargetType: "user", TargetID: u.ID,
-			Detail: detail, Before: store.AuditJSON(m.before), After: store.AuditJSON(u)})
-		t.recordDecision(m.d, u.ID, by, now, newID)
+			Detail: store.MoveDetail(m, why), Before: store.AuditJSON(m.Before), After: store.AuditJSON(u)})
+		t.recordDecision(m.Decision, u.ID, by, now, newID)
 	}
 }
 
@@ -169,60 +153,6 @@ func (t *tenant) liveIDs() []string {
 	return out
 }
 
-// SetUsersRole gives each listed user the role explicitly, all or nothing.
-func (s *Store) SetUsersRole(_ context.Context, tenantID string, userIDs []string, role string, by store.Actor) ([]store.RoleChange, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.tenant(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	role = store.CanonicalRole(role)
-	rc := t.roleContext()
-	if _, _, ok := rc.Lookup(role); !ok {
-		return nil, &store.UnknownRoleError{Role: role, Known: rc.Known()}
-	}
-	var missing []string
-	for _, id := range userIDs {
-		if _, err := t.liveUser(id); err != nil && !slices.Contains(missing, id) {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, &store.UnknownMembersError{IDs: missing}
-	}
-	now := s.clock()
-	moves, err := t.planMoves(userIDs, rc, nil, by, now, func(u *store.User) { u.ExplicitRole = role })
-	if err != nil {
-		return nil, err
-	}
-	t.applyMoves(moves, by, now, "bulk role change", s.newID)
-	return roleChanges(userIDs, func(id string) store.User { return t.users[id].u }, moves), nil
-}
-
-// roleChanges answers a bulk change in the order asked, each user once.
-func roleChanges(ids []string, current func(string) store.User, moves []roleMove) []store.RoleChange {
-	byID := map[string]roleMove{}
-	for _, m := range moves {
-		byID[m.after.ID] = m
-	}
-	out := []store.RoleChange{}
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		u := current(id)
-		c := store.RoleChange{UserID: id, UserName: u.UserName, OldRole: u.Role, NewRole: u.Role, OldSeat: u.Seat, NewSeat: u.Seat}
-		if m, ok := byID[id]; ok {
-			c.OldRole, c.OldSeat = m.before.Role, m.before.Seat
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
 func (s *Store) ListApprovals(_ context.Context, tenantID, status string) ([]store.Approval, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -247,48 +177,48 @@ func cloneApproval(a store.Approval) store.Approval {
 	return a
 }
 
-func (s *Store) DecideApproval(_ context.Context, tenantID, id string, approve bool, by store.Actor) (store.Approval, error) {
+// Change runs a directory use case under the store's one lock (store.Store).
+func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn func(*store.View) (*store.Plan, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tenant(tenantID)
 	if err != nil {
-		return store.Approval{}, err
+		return err
 	}
-	i := slices.IndexFunc(t.approvals, func(a store.Approval) bool { return a.ID == id })
-	if i < 0 {
-		return store.Approval{}, store.ErrNotFound
-	}
-	a := t.approvals[i]
-	if a.Status != store.ApprovalPending {
-		return store.Approval{}, &store.ApprovalDecidedError{ID: id, Status: a.Status}
-	}
-	now := s.clock()
-	rc := t.roleContext()
-	_, _, roleOK := rc.Lookup(a.Role)
-	_, userErr := t.liveUser(a.UserID)
-	var moves []roleMove
-	switch {
-	case !approve:
-		a.Status = store.ApprovalRejected
-	case !roleOK || userErr != nil:
-		a.Status = store.ApprovalSuperseded
-	default:
-		moves, err = t.planMoves([]string{a.UserID}, rc, nil, by, now, func(u *store.User) { u.ExplicitRole = a.Role })
-		if err != nil {
-			return store.Approval{}, err
+	v := &store.View{Roles: t.roleContext(), Now: s.clock()}
+	ids := lock.Users
+	approval := -1
+	if lock.Approval != "" {
+		approval = slices.IndexFunc(t.approvals, func(a store.Approval) bool { return a.ID == lock.Approval })
+		if approval < 0 {
+			return store.ErrNotFound
 		}
-		a.Status = store.ApprovalApproved
+		a := cloneApproval(t.approvals[approval])
+		v.Approval = &a
+		ids = append(slices.Clip(ids), a.UserID)
 	}
-	a.DecidedAt, a.DecidedBy = &now, by.Kind+":"+by.ID
-	t.approvals[i] = a
-	t.appendAudit(store.ApprovalAudit(a, by, now))
-	t.applyMoves(moves, by, now, "approval "+a.ID, s.newID)
-	return cloneApproval(a), nil
+	v.Users, v.Groups = t.usersAndGroups(ids, nil)
+	p, err := fn(v)
+	if err != nil || p == nil {
+		return err
+	}
+	if err := t.checkCap(store.MovesDelta(p.Moves), v.Now); err != nil {
+		return err
+	}
+	if p.Approval != nil {
+		if approval < 0 || p.Approval.ID != lock.Approval {
+			return fmt.Errorf("memory: a plan may decide only the approval it locked")
+		}
+		t.approvals[approval] = cloneApproval(*p.Approval)
+		t.appendAudit(store.ApprovalAudit(*p.Approval, p.By, v.Now))
+	}
+	t.applyMoves(p.Moves, p.By, v.Now, p.Why, s.newID)
+	return nil
 }
 
 // remapPlan checks a new mapping list and plans the moves of the users it
 // re-resolves. Users with an explicit role keep it.
-func (t *tenant) remapPlan(m []store.RoleMapping, by store.Actor, now time.Time) ([]roleMove, error) {
+func (t *tenant) remapPlan(m []store.RoleMapping, by store.Actor, now time.Time) ([]store.Move, error) {
 	rc := t.roleContext()
 	rc.Mappings = slices.Clone(m)
 	if err := store.ValidateMappings(rc, m); err != nil {
@@ -317,7 +247,7 @@ func (t *tenant) holders(name string) []string {
 // deleteRolePlan checks a role deletion and plans the holders' moves: their
 // explicit role becomes the replacement, mappings to the role follow it (or
 // go, without a replacement), and every holder re-resolves.
-func (t *tenant) deleteRolePlan(name, replacement string, by store.Actor, now time.Time) ([]roleMove, []store.RoleMapping, error) {
+func (t *tenant) deleteRolePlan(name, replacement string, by store.Actor, now time.Time) ([]store.Move, []store.RoleMapping, error) {
 	holders := t.holders(name)
 	if len(holders) > 0 && replacement == "" {
 		return nil, nil, &store.RoleInUseError{Role: name, Users: len(holders)}
@@ -496,7 +426,7 @@ func (s *Store) importLocked(t *tenant, idx map[string][]*userRec, row store.Imp
 // defaultRolePlan plans the moves of a tenant update that changes the
 // default role: users without an explicit role re-resolve (those a mapping
 // decides stay). The seat cap is the updated tenant's.
-func (t *tenant) defaultRolePlan(c store.Tenant, by store.Actor) ([]roleMove, error) {
+func (t *tenant) defaultRolePlan(c store.Tenant, by store.Actor) ([]store.Move, error) {
 	if c.Settings.DefaultRole == t.t.Settings.DefaultRole {
 		return nil, nil
 	}

@@ -14,7 +14,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -133,13 +132,6 @@ on conflict (tenant_id, user_id, role) where status = 'pending' do nothing`,
 	return err
 }
 
-// move is one user's re-resolved role, checked and ready to write.
-type move struct {
-	before, after store.User
-	d             store.RoleDecision
-	ts            []store.Transition
-}
-
 // lockUsersSQL locks live users ($2) in id order, the order every
 // multi-user write takes.
 const lockUsersSQL = `select ` + userCols + ` from users u
@@ -164,15 +156,9 @@ func lockUsers(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (m
 	return out, nil
 }
 
-// planMoves locks the listed users (live ones, each once), reads their
-// groups as this transaction sees them, and re-resolves each under rc after
-// mutate (when given) edits it. Users whose role, explicit role and seat stay
-// are left out.
-func planMoves(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rc *store.RoleContext, by store.Actor,
-	mutate func(*store.User)) ([]move, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
+// lockUsersWithGroups locks the live users among ids, in id order, and
+// reads their groups' displayNames after the locks, in one round trip.
+func lockUsersWithGroups(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (map[string]store.User, map[string][]string, error) {
 	// The users' locks, then their groups, in one round trip.
 	b := &pgx.Batch{}
 	b.Queue(lockUsersSQL, tenantID, storable(ids))
@@ -181,12 +167,12 @@ func planMoves(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rc
 	rows, err := br.Query()
 	if err != nil {
 		br.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
 	if err != nil {
 		br.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	users := make(map[string]store.User, len(list))
 	for _, u := range list {
@@ -195,36 +181,33 @@ func planMoves(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rc
 	rows, err = br.Query()
 	if err != nil {
 		br.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	groups, err := collectGroupNames(rows)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
+		return nil, nil, err
+	}
+	return users, groups, nil
+}
+
+// planMoves locks the listed users (live ones, each once), reads their
+// groups as this transaction sees them, and re-resolves each under rc after
+// mutate (when given) edits it (store.PlanMoves).
+func planMoves(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rc *store.RoleContext, by store.Actor,
+	mutate func(*store.User)) ([]store.Move, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	users, groups, err := lockUsersWithGroups(ctx, tx, tenantID, ids)
+	if err != nil {
 		return nil, err
 	}
-	var moves []move
-	seen := map[string]bool{}
-	for _, id := range ids {
-		old, ok := users[id]
-		if !ok || seen[id] {
-			continue
-		}
-		seen[id] = true
-		u := old.Clone()
-		if mutate != nil {
-			mutate(&u)
-		}
-		d, err := store.DecideRole(rc, &old, &u, groups[id], by)
-		if err != nil {
-			return nil, callerErr{err}
-		}
-		u.Seat = store.SeatFor(u.Active, d.Class)
-		if u.Role == old.Role && u.ExplicitRole == old.ExplicitRole && u.Seat == old.Seat && d.Pending == nil {
-			continue
-		}
-		moves = append(moves, move{before: old, after: u, d: d, ts: store.SeatTransitions(store.OnUpdate, old.Seat, u.Seat, false)})
+	moves, err := store.PlanMoves(ids, users, groups, rc, by, mutate)
+	if err != nil {
+		return nil, callerErr{err}
 	}
 	return moves, nil
 }
@@ -233,7 +216,7 @@ func planMoves(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rc
 // counters (cap-checked, all or nothing), the ledger, the users, and an
 // audit event per user (user.updated naming the role change), then the
 // privileged grants and approval requests.
-func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, moves []move, by store.Actor, now time.Time, why string) error {
+func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, moves []store.Move, by store.Actor, now time.Time, why string) error {
 	if len(moves) == 0 {
 		return nil
 	}
@@ -242,16 +225,16 @@ func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, move
 	var evDelta []int32
 	var ids, roles, explicit, seats, details, befores, afters []string
 	for _, m := range moves {
-		for _, t := range m.ts {
-			evUser, evClass, evDelta, evReason = append(evUser, m.after.ID), append(evClass, string(t.Class)),
+		for _, t := range m.Transitions {
+			evUser, evClass, evDelta, evReason = append(evUser, m.After.ID), append(evClass, string(t.Class)),
 				append(evDelta, int32(t.Delta)), append(evReason, t.Reason)
 		}
-		all = append(all, m.ts...)
-		after := m.after
-		after.Version, after.UpdatedAt = m.before.Version+1, now
+		all = append(all, m.Transitions...)
+		after := m.After
+		after.Version, after.UpdatedAt = m.Before.Version+1, now
 		ids, roles, explicit, seats = append(ids, after.ID), append(roles, after.Role), append(explicit, after.ExplicitRole), append(seats, string(after.Seat))
-		details = append(details, fmt.Sprintf("role %s → %s (%s)", m.before.Role, after.Role, why))
-		befores, afters = append(befores, store.AuditJSON(m.before)), append(afters, store.AuditJSON(after))
+		details = append(details, store.MoveDetail(m, why))
+		befores, afters = append(befores, store.AuditJSON(m.Before)), append(afters, store.AuditJSON(after))
 	}
 	b := &pgx.Batch{}
 	if len(all) > 0 {
@@ -286,7 +269,7 @@ order by v.n`, slices.Concat([]any{tenantID, now}, actorArgs(by), []any{ids, det
 		return err
 	}
 	for _, m := range moves {
-		if err := s.recordDecision(ctx, tx, tenantID, m.after.ID, m.d, by, now); err != nil {
+		if err := s.recordDecision(ctx, tx, tenantID, m.After.ID, m.Decision, by, now); err != nil {
 			return err
 		}
 	}
@@ -316,67 +299,6 @@ func mappingKeys(lists ...[]store.RoleMapping) []string {
 	return keys
 }
 
-func (s *Store) SetUsersRole(ctx context.Context, tenantID string, userIDs []string, role string, by store.Actor) ([]store.RoleChange, error) {
-	if !keysOK(tenantID) {
-		return nil, store.ErrNotFound
-	}
-	role = store.CanonicalRole(role)
-	var out []store.RoleChange
-	err := s.inTx(ctx, "SetUsersRole", nil, func(tx pgx.Tx) error {
-		rc, err := roleContext(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		if _, _, ok := rc.Lookup(role); !ok {
-			return callerErr{&store.UnknownRoleError{Role: role, Known: rc.Known()}}
-		}
-		users, err := lockUsers(ctx, tx, tenantID, userIDs)
-		if err != nil {
-			return err
-		}
-		var missing []string
-		for _, id := range userIDs {
-			if _, ok := users[id]; !ok && !slices.Contains(missing, id) {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return callerErr{&store.UnknownMembersError{IDs: missing}}
-		}
-		moves, err := planMoves(ctx, tx, tenantID, userIDs, rc, by, func(u *store.User) { u.ExplicitRole = role })
-		if err != nil {
-			return err
-		}
-		now := s.clock()
-		if err := s.applyMoves(ctx, tx, tenantID, moves, by, now, "bulk role change"); err != nil {
-			return err
-		}
-		byID := map[string]move{}
-		for _, m := range moves {
-			byID[m.after.ID] = m
-		}
-		out = []store.RoleChange{}
-		seen := map[string]bool{}
-		for _, id := range userIDs {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			u := users[id]
-			c := store.RoleChange{UserID: id, UserName: u.UserName, OldRole: u.Role, NewRole: u.Role, OldSeat: u.Seat, NewSeat: u.Seat}
-			if m, ok := byID[id]; ok {
-				c.NewRole, c.NewSeat = m.after.Role, m.after.Seat
-			}
-			out = append(out, c)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 const approvalCols = `tenant_id, id, user_id, role, status, created_at, decided_at, decided_by,
 	requested_kind, requested_id, requested_name, request_id`
 
@@ -398,64 +320,94 @@ func (s *Store) ListApprovals(ctx context.Context, tenantID, status string) ([]s
 where tenant_id = $1 and ($2 = '' or status = $2) order by seq`, scanApproval, tenantID, status)
 }
 
-func (s *Store) DecideApproval(ctx context.Context, tenantID, id string, approve bool, by store.Actor) (store.Approval, error) {
-	if !keysOK(tenantID, id) {
-		return store.Approval{}, store.ErrNotFound
+// Change runs a directory use case in one transaction (store.Store): the
+// users' locks (an approval's user first, then the approval), their groups
+// and the role context in one round trip; then the plan, in a few set-based
+// statements.
+func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn func(*store.View) (*store.Plan, error)) error {
+	if !keysOK(tenantID, lock.Approval) || !keysOK(lock.Users...) {
+		return store.ErrNotFound
 	}
-	var out store.Approval
-	err := s.inTx(ctx, "DecideApproval", nil, func(tx pgx.Tx) error {
-		// Lock order: the user first (as every user write), then the approval.
-		var userID string
-		if err := tx.QueryRow(ctx, `select user_id from approvals where tenant_id = $1 and id = $2`, tenantID, id).Scan(&userID); err != nil {
-			return err
-		}
-		users, err := lockUsers(ctx, tx, tenantID, []string{userID})
-		if err != nil {
-			return err
-		}
-		a, err := scanApproval(tx.QueryRow(ctx, `select `+approvalCols+` from approvals
-where tenant_id = $1 and id = $2 for update`, tenantID, id))
-		if err != nil {
-			return err
-		}
-		if a.Status != store.ApprovalPending {
-			return callerErr{&store.ApprovalDecidedError{ID: id, Status: a.Status}}
-		}
-		now := s.clock()
-		rc, err := roleContext(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		_, _, roleOK := rc.Lookup(a.Role)
-		_, userOK := users[userID]
-		var moves []move
-		switch {
-		case !approve:
-			a.Status = store.ApprovalRejected
-		case !roleOK || !userOK:
-			a.Status = store.ApprovalSuperseded
-		default:
-			if moves, err = planMoves(ctx, tx, tenantID, []string{userID}, rc, by, func(u *store.User) { u.ExplicitRole = a.Role }); err != nil {
+	return s.inTx(ctx, "Change", nil, func(tx pgx.Tx) error {
+		ids := lock.Users
+		if lock.Approval != "" {
+			var userID string
+			if err := tx.QueryRow(ctx, `select user_id from approvals where tenant_id = $1 and id = $2`, tenantID, lock.Approval).Scan(&userID); err != nil {
 				return err
 			}
-			a.Status = store.ApprovalApproved
+			ids = append(slices.Clip(ids), userID)
 		}
-		a.DecidedAt, a.DecidedBy = &now, by.Kind+":"+by.ID
-		if _, err := tx.Exec(ctx, `update approvals set status = $3, decided_at = $4, decided_by = $5
-where tenant_id = $1 and id = $2`, tenantID, id, a.Status, now, a.DecidedBy); err != nil {
+		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}}
+		b := &pgx.Batch{}
+		if len(ids) > 0 {
+			b.Queue(lockUsersSQL, tenantID, storable(ids))
+			b.Queue(groupNamesSQL, tenantID, storable(ids))
+		}
+		if lock.Approval != "" {
+			b.Queue(`select `+approvalCols+` from approvals where tenant_id = $1 and id = $2 for update`, tenantID, lock.Approval)
+		}
+		b.Queue(roleContextSQL, tenantID)
+		err := func() error {
+			br := tx.SendBatch(ctx, b)
+			defer br.Close()
+			if len(ids) > 0 {
+				rows, err := br.Query()
+				if err != nil {
+					return err
+				}
+				list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+				if err != nil {
+					return err
+				}
+				for _, u := range list {
+					v.Users[u.ID] = u
+				}
+				if rows, err = br.Query(); err != nil {
+					return err
+				}
+				if v.Groups, err = collectGroupNames(rows); err != nil {
+					return err
+				}
+			}
+			if lock.Approval != "" {
+				a, err := scanApproval(br.QueryRow())
+				if err != nil {
+					return err
+				}
+				v.Approval = &a
+			}
+			var err error
+			if v.Roles, err = scanRoleContext(br.QueryRow()); err != nil {
+				return err
+			}
+			return br.Close()
+		}()
+		if err != nil {
 			return err
 		}
-		e := store.ApprovalAudit(a, by, now)
-		if _, err := tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, e.Action, e.TargetType, e.TargetID, e.Detail, "", e.After)...); err != nil {
-			return err
+		v.Now = s.clock()
+		p, err := fn(v)
+		if err != nil {
+			return callerErr{err}
 		}
-		out = a
-		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "approval "+a.ID)
+		if p == nil {
+			return nil
+		}
+		if a := p.Approval; a != nil {
+			if a.ID != lock.Approval {
+				return errors.New("postgres: a plan may decide only the approval it locked")
+			}
+			if _, err := tx.Exec(ctx, `update approvals set status = $3, decided_at = $4, decided_by = $5
+where tenant_id = $1 and id = $2`, tenantID, a.ID, a.Status, a.DecidedAt, a.DecidedBy); err != nil {
+				return err
+			}
+			e := store.ApprovalAudit(*a, p.By, v.Now)
+			if _, err := tx.Exec(ctx, auditInsert, auditArgs(tenantID, v.Now, p.By, e.Action, e.TargetType, e.TargetID, e.Detail, "", e.After)...); err != nil {
+				return err
+			}
+		}
+		return s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why)
 	})
-	if err != nil {
-		return store.Approval{}, err
-	}
-	return out, nil
 }
 
 // mappingsShared takes the mappings lock shared (see lockMappings).

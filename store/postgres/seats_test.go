@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/postgres"
@@ -154,7 +155,7 @@ func TestSeats_capAgreesWithLicensing(t *testing.T) {
 				case 2: // a role change from a light seat to a full one
 					u, err := s.CreateUser(ctx, tenant, store.User{UserName: name, Active: true, Role: "viewer"}, store.ActorAdmin)
 					require.NoError(t, err)
-					_, attempt = s.SetUsersRole(ctx, tenant, []string{u.ID}, store.RoleAgent, store.ActorAdmin)
+					_, attempt = directory.New(s).SetUsersRole(ctx, tenant, []string{u.ID}, store.RoleAgent, store.ActorAdmin)
 				}
 				if want {
 					require.NoError(t, attempt, "%s with %d consumed", tenant, consumed)
@@ -174,7 +175,7 @@ func TestSeats_capAgreesWithLicensing(t *testing.T) {
 				case 2:
 					u, gerr := s.GetUserByUserName(ctx, tenant, name)
 					require.NoError(t, gerr)
-					_, err = s.SetUsersRole(ctx, tenant, []string{u.ID}, store.RoleAgent, store.ActorAdmin)
+					_, err = directory.New(s).SetUsersRole(ctx, tenant, []string{u.ID}, store.RoleAgent, store.ActorAdmin)
 				}
 				require.NoError(t, err)
 				setOverage(tenant, false)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
@@ -274,7 +275,7 @@ func testSeatsUsableMinimum(t *testing.T, open Factory) {
 	require.NoError(t, err, "the 7th seat: a role change from a light to a full seat")
 	light2, err := s.CreateUser(ctx, "acme", store.User{UserName: "light2@x.com", Active: true, Role: "viewer"}, token)
 	require.NoError(t, err)
-	_, err = s.SetUsersRole(ctx, "acme", []string{light2.ID}, store.RoleAgent, store.ActorAdmin)
+	_, err = directory.New(s).SetUsersRole(ctx, "acme", []string{light2.ID}, store.RoleAgent, store.ActorAdmin)
 	require.NoError(t, err, "the 8th seat: a bulk role change")
 	assert.Equal(t, store.SeatCounts{Full: 8}, counts(t, s, "acme"))
 

@@ -101,8 +101,6 @@ func Run(t *testing.T, open Factory) {
 		{"Roles", testRoles},
 		{"Roles_resolution", testRoleResolution},
 		{"Roles_errorsChangeNothing", testRoleErrors},
-		{"Roles_privilegedGrants", testPrivilegedRoles},
-		{"Roles_bulkChangeAllOrNothing", testSetUsersRole},
 		{"Roles_deleteWithReplacement", testDeleteRoleReplacement},
 		{"Roles_concurrentMappedGroupChanges", testRoleRace},
 		{"Roles_importUserOneTransaction", testImportUser},

@@ -1,0 +1,111 @@
+package store
+
+// The transactional API the directory's use cases run on (docs/architecture.md
+// "The directory layer"): a backend locks and reads what a Lock names, hands
+// it to the use case as a View, and writes the Plan the use case decides, in
+// one transaction. The use case decides in Go and never touches SQL; the
+// backend decides nothing.
+
+import (
+	"slices"
+	"time"
+)
+
+// Lock names what Store.Change locks and reads before its closure decides.
+type Lock struct {
+	// Users are locked against other writers (live ones; an id that is no
+	// live user of the tenant is absent from View.Users), in id order, the
+	// order every multi-user write takes. Their groups' displayNames, as
+	// the transaction sees them after the locks, are in View.Groups.
+	Users []string
+	// Approval is an approval to decide: its user is locked first (the
+	// order every user write takes), then the approval; View.Approval holds
+	// it. ErrNotFound from Change when there is no such approval.
+	Approval string
+}
+
+// View is what Store.Change read under its locks.
+type View struct {
+	Roles    *RoleContext        // the tenant's settings, custom roles and role mappings
+	Users    map[string]User     // the live users of Lock.Users (and of Lock.Approval's user)
+	Groups   map[string][]string // displayNames of each locked user's groups, in creation order
+	Approval *Approval           // Lock.Approval
+	Now      time.Time           // the store's clock, for everything the plan stamps
+}
+
+// Plan is what a use case asks Store.Change to write, all or nothing.
+type Plan struct {
+	By Actor // who causes the change: every event the plan writes names them
+	// Moves are users whose role (and so perhaps seat) changes: each is
+	// written with Version+1 and UpdatedAt = View.Now, its ledger entries,
+	// a user.updated audit event whose detail names the move and Why, and
+	// what its RoleDecision asks for (RecordsOf). Their full-seat moves
+	// together must fit the cap (*SeatLimitError otherwise, nothing
+	// written).
+	Moves []Move
+	Why   string
+	// Approval, when set, is the decided approval to store (Status,
+	// DecidedAt, DecidedBy) with its audit event; written before the moves.
+	Approval *Approval
+}
+
+// Move is one user's re-resolved role, decided and ready to write.
+type Move struct {
+	Before, After User
+	Decision      RoleDecision
+	Transitions   []Transition
+}
+
+// PlanMoves re-resolves each listed user found in users (each once, in the
+// order listed) under rc, after mutate (when given) edits the user, with the
+// groups each is in. Users whose role, explicit role and seat stay, and who
+// ask for no approval, are left out. It checks no cap: the backend does, for
+// all moves together, when it writes them.
+func PlanMoves(ids []string, users map[string]User, groups map[string][]string, rc *RoleContext, by Actor,
+	mutate func(*User)) ([]Move, error) {
+	var moves []Move
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		old, ok := users[id]
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		u := old.Clone()
+		if mutate != nil {
+			mutate(&u)
+		}
+		d, err := DecideRole(rc, &old, &u, groups[id], by)
+		if err != nil {
+			return nil, err
+		}
+		u.Seat = SeatFor(u.Active, d.Class)
+		if u.Role == old.Role && u.ExplicitRole == old.ExplicitRole && u.Seat == old.Seat && d.Pending == nil {
+			continue
+		}
+		moves = append(moves, Move{Before: old, After: u, Decision: d,
+			Transitions: SeatTransitions(OnUpdate, old.Seat, u.Seat, false)})
+	}
+	return moves, nil
+}
+
+// MovesDelta is the change of seats in use of all moves together.
+func MovesDelta(moves []Move) SeatCounts {
+	var all []Transition
+	for _, m := range moves {
+		all = append(all, m.Transitions...)
+	}
+	return Delta(all)
+}
+
+// MoveDetail is the detail of a move's user.updated audit event.
+func MoveDetail(m Move, why string) string {
+	return "role " + m.Before.Role + " → " + m.After.Role + " (" + why + ")"
+}
+
+// LockOrder is ids as Store.Change locks them: sorted, each once.
+func LockOrder(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
