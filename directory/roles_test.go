@@ -145,4 +145,3 @@ func testSetUsersRole(t *testing.T, open storetest.Factory) {
 	assert.Equal(t, []step{{store.ReasonRoleChanged, store.SeatFull, -1}, {store.ReasonRoleChanged, store.SeatLight, 1},
 		{store.ReasonRoleChanged, store.SeatLight, -1}, {store.ReasonRoleChanged, store.SeatFull, 1}}, pairs, "one ledger pair per class change")
 }
-
