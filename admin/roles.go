@@ -303,7 +303,7 @@ func (a *API) deleteRole(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusForbidden, Code: "built_in", Message: fmt.Sprintf("%s is a built-in role and cannot be deleted", name)}
 	}
 	replacement, _ := param(r.URL.Query(), "replacement")
-	err = a.store.DeleteRole(r.Context(), t.ID, name, store.CanonicalRole(replacement), actor(r))
+	err = a.dir.DeleteRole(r.Context(), t.ID, name, store.CanonicalRole(replacement), actor(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no role %q in tenant %s", name, t.ID)
 	}
@@ -391,7 +391,7 @@ func (a *API) putRoleMappings(w http.ResponseWriter, r *http.Request) error {
 	if m == nil {
 		m = []store.RoleMapping{}
 	}
-	if err := a.store.PutRoleMappings(r.Context(), t.ID, m, actor(r)); err != nil {
+	if err := a.dir.PutRoleMappings(r.Context(), t.ID, m, actor(r)); err != nil {
 		var inv *store.InvalidError
 		if errors.As(err, &inv) {
 			return invalid(FieldError{inv.Field, inv.Reason})

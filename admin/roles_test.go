@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
 )
@@ -319,7 +320,7 @@ func TestAdmin_importCSV(t *testing.T) {
 		}
 		_, err := c.store.CreateOutlet(t.Context(), "acme", store.Outlet{ID: "store-1", Name: "Main"}, store.ActorAdmin)
 		require.NoError(t, err)
-		require.NoError(t, c.store.PutRoleMappings(t.Context(), "acme", []store.RoleMapping{{Group: "Leads", Role: "supervisor"}}, store.ActorAdmin))
+		require.NoError(t, directory.New(c.store).PutRoleMappings(t.Context(), "acme", []store.RoleMapping{{Group: "Leads", Role: "supervisor"}}, store.ActorAdmin))
 		csvHeader := []string{"Content-Type", "text/csv"}
 
 		r := c.do("POST", "/admin/v1/tenants/acme/users/import", importCSV, "Content-Type", "application/json")

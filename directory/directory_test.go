@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
@@ -59,7 +60,7 @@ func roleTenant(t *testing.T, s store.Store, id string, seats int, policy string
 	require.NoError(t, err)
 	_, err = s.CreateRole(ctx, id, store.Role{Name: "owner", Permissions: []string{"billing.manage"}, Privileged: true}, store.ActorAdmin)
 	require.NoError(t, err)
-	require.NoError(t, s.PutRoleMappings(ctx, id, mappings, store.ActorAdmin))
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, id, mappings, store.ActorAdmin))
 }
 
 func roleOf(t *testing.T, s store.Store, tenant, id string) (string, store.SeatClass) {

@@ -115,3 +115,84 @@ func (d *Directory) DecideApproval(ctx context.Context, tenantID, id string, app
 	}
 	return out, nil
 }
+
+// PutRoleMappings replaces the tenant's group → role mappings (in
+// precedence order; role names canonical) and re-resolves, in the same
+// transaction, the users it can move: members without an explicit role of
+// a group the old or the new list names. A list naming a group twice or an
+// unknown role is refused (*store.InvalidError, *store.UnknownRoleError), as
+// are moves that do not fit the seat cap; each changes nothing.
+func (d *Directory) PutRoleMappings(ctx context.Context, tenantID string, m []store.RoleMapping, by store.Actor) error {
+	m = slices.Clone(m)
+	if m == nil {
+		m = []store.RoleMapping{}
+	}
+	groups := make([]string, len(m))
+	for i := range m {
+		m[i].Role = store.CanonicalRole(m[i].Role)
+		groups[i] = m[i].Group
+	}
+	return d.st.Change(ctx, tenantID, store.Lock{Mappings: true, Remap: groups}, func(v *store.View) (*store.Plan, error) {
+		rc := *v.Roles
+		rc.Mappings = m
+		if err := store.ValidateMappings(&rc, m); err != nil {
+			return nil, err
+		}
+		moves, err := store.PlanMoves(v.Remapped, v.Users, v.Groups, &rc, by, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &store.Plan{By: by, Mappings: m, Moves: moves, Why: "role mappings changed"}, nil
+	})
+}
+
+// DeleteRole deletes a custom role. Users holding it (or naming it
+// explicitly) block the delete (*store.RoleInUseError) unless a replacement
+// is named; then their explicit role becomes the replacement, mappings to
+// the role follow it (or go, without a replacement), and every holder
+// re-resolves in the same transaction, with seat moves checked against the
+// cap. The tenant's default role cannot be deleted; pending approvals of the
+// role end superseded.
+func (d *Directory) DeleteRole(ctx context.Context, tenantID, name, replacement string, by store.Actor) error {
+	lock := store.Lock{Mappings: true, Holders: name, Role: name}
+	return d.st.Change(ctx, tenantID, lock, func(v *store.View) (*store.Plan, error) {
+		if len(v.Holders) > 0 && replacement == "" {
+			return nil, &store.RoleInUseError{Role: name, Users: len(v.Holders)}
+		}
+		if v.Roles.Settings.DefaultRole == name {
+			return nil, &store.InvalidError{Field: "role",
+				Reason: name + " is the tenant's default role; change settings.default_role first"}
+		}
+		rc := *v.Roles
+		rc.Roles = slices.DeleteFunc(slices.Clone(rc.Roles), func(r store.Role) bool { return r.Name == name })
+		if replacement != "" {
+			if _, _, ok := rc.Lookup(replacement); !ok || replacement == name {
+				return nil, &store.UnknownRoleError{Role: replacement, Known: rc.Known()}
+			}
+		}
+		mappings := []store.RoleMapping{}
+		for _, m := range v.Roles.Mappings {
+			if m.Role == name {
+				if replacement == "" {
+					continue
+				}
+				m.Role = replacement
+			}
+			mappings = append(mappings, m)
+		}
+		rc.Mappings = mappings
+		moves, err := store.PlanMoves(v.Holders, v.Users, v.Groups, &rc, by, func(u *store.User) {
+			if u.ExplicitRole == name {
+				u.ExplicitRole = replacement
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		p := &store.Plan{By: by, DeleteRole: name, Moves: moves, Why: "role " + name + " deleted"}
+		if !slices.Equal(mappings, v.Roles.Mappings) {
+			p.Mappings = mappings
+		}
+		return p, nil
+	})
+}

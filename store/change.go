@@ -22,6 +22,24 @@ type Lock struct {
 	// order every user write takes), then the approval; View.Approval holds
 	// it. ErrNotFound from Change when there is no such approval.
 	Approval string
+
+	// Role-administration locks, taken before the users. Mappings takes the
+	// tenant's role-mapping lock exclusively: writers of mappings and of
+	// roles serialise on it, and a group write (which reads the mappings
+	// under it, shared) either sees the change or is seen by it.
+	Mappings bool
+	// Holders also locks the live users who hold this role or name it
+	// explicitly. With Role the same name, the role's row is locked after
+	// them (no new holder can appear) and holders who committed in
+	// between are locked too; View.Holders lists them all, in id order.
+	Holders string
+	// Role locks a custom role's row; ErrNotFound when there is none.
+	Role string
+	// Remap also locks the live users without an explicit role who are in
+	// a group that the tenant's current mappings name or that Remap names
+	// (displayNames): the users a new mapping list can move. View.Remapped
+	// lists them, in id order.
+	Remap []string
 }
 
 // View is what Store.Change read under its locks.
@@ -30,6 +48,8 @@ type View struct {
 	Users    map[string]User     // the live users of Lock.Users (and of Lock.Approval's user)
 	Groups   map[string][]string // displayNames of each locked user's groups, in creation order
 	Approval *Approval           // Lock.Approval
+	Holders  []string            // Lock.Holders
+	Remapped []string            // Lock.Remap
 	Now      time.Time           // the store's clock, for everything the plan stamps
 }
 
@@ -47,6 +67,12 @@ type Plan struct {
 	// Approval, when set, is the decided approval to store (Status,
 	// DecidedAt, DecidedBy) with its audit event; written before the moves.
 	Approval *Approval
+	// DeleteRole deletes the custom role of that name, closes the pending
+	// approvals of it as superseded, and writes role.deleted.
+	DeleteRole string
+	// Mappings, when not nil, replaces the tenant's role-mapping list (in
+	// precedence order) and writes role_mappings.updated; before the moves.
+	Mappings []RoleMapping
 }
 
 // Move is one user's re-resolved role, decided and ready to write.

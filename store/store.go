@@ -452,10 +452,8 @@ type Store interface {
 	GetRole(ctx context.Context, tenantID, name string) (Role, error)
 	ListRoles(ctx context.Context, tenantID string) ([]Role, error)
 	UpdateRole(ctx context.Context, tenantID, name string, by Actor, fn func(*Role) error) (Role, error)
-	// DeleteRole refuses with a RoleInUseError while users hold the role,
-	// unless replacement names the role those users move to.
-	DeleteRole(ctx context.Context, tenantID, name, replacement string, by Actor) error
-	PutRoleMappings(ctx context.Context, tenantID string, m []RoleMapping, by Actor) error
+	// Deleting a role and replacing the mappings re-resolve users: they are
+	// directory use cases, written through Change.
 	GetRoleMappings(ctx context.Context, tenantID string) ([]RoleMapping, error)
 
 	// Ledger and audit trail.

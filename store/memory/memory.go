@@ -578,59 +578,6 @@ func (s *Store) UpdateRole(_ context.Context, tenantID, name string, by store.Ac
 	return r, nil
 }
 
-func (s *Store) DeleteRole(_ context.Context, tenantID, name, replacement string, by store.Actor) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.tenant(tenantID)
-	if err != nil {
-		return err
-	}
-	if _, ok := t.roles[name]; !ok {
-		return store.ErrNotFound
-	}
-	now := s.clock()
-	moves, mappings, err := t.deleteRolePlan(name, replacement, by, now)
-	if err != nil {
-		return err
-	}
-	delete(t.roles, name)
-	t.roleOrder = slices.DeleteFunc(t.roleOrder, func(x string) bool { return x == name })
-	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "role.deleted", TargetType: "role", TargetID: name})
-	if !slices.Equal(mappings, t.mappings) {
-		t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: store.ActionMappingsUpdated, TargetType: "role_mappings",
-			TargetID: t.t.ID, Before: store.MappingsAudit(t.mappings), After: store.MappingsAudit(mappings)})
-		t.mappings = mappings
-	}
-	t.applyMoves(moves, by, now, "role "+name+" deleted", s.newID)
-	t.supersede(func(a store.Approval) bool { return a.Role == name }, now)
-	return nil
-}
-
-func (s *Store) PutRoleMappings(_ context.Context, tenantID string, m []store.RoleMapping, by store.Actor) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.tenant(tenantID)
-	if err != nil {
-		return err
-	}
-	now := s.clock()
-	m = slices.Clone(m)
-	for i := range m {
-		m[i].Role = store.CanonicalRole(m[i].Role)
-	}
-	// Validate, then re-resolve the users the new list moves: audit order is
-	// the mappings, then each user moved.
-	moves, err := t.remapPlan(m, by, now)
-	if err != nil {
-		return err
-	}
-	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: store.ActionMappingsUpdated,
-		TargetType: "role_mappings", TargetID: tenantID, Before: store.MappingsAudit(t.mappings), After: store.MappingsAudit(m)})
-	t.mappings = m
-	t.applyMoves(moves, by, now, "role mappings changed", s.newID)
-	return nil
-}
-
 func (s *Store) GetRoleMappings(_ context.Context, tenantID string) ([]store.RoleMapping, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

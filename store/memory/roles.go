@@ -186,7 +186,20 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		return err
 	}
 	v := &store.View{Roles: t.roleContext(), Now: s.clock()}
-	ids := lock.Users
+	ids := slices.Clip(lock.Users)
+	if lock.Role != "" {
+		if _, ok := t.roles[lock.Role]; !ok {
+			return store.ErrNotFound
+		}
+	}
+	if lock.Holders != "" {
+		v.Holders = store.LockOrder(t.holders(lock.Holders))
+		ids = append(ids, v.Holders...)
+	}
+	if lock.Remap != nil {
+		v.Remapped = t.remapped(lock.Remap)
+		ids = append(ids, v.Remapped...)
+	}
 	approval := -1
 	if lock.Approval != "" {
 		approval = slices.IndexFunc(t.approvals, func(a store.Approval) bool { return a.ID == lock.Approval })
@@ -195,7 +208,7 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		}
 		a := cloneApproval(t.approvals[approval])
 		v.Approval = &a
-		ids = append(slices.Clip(ids), a.UserID)
+		ids = append(ids, a.UserID)
 	}
 	v.Users, v.Groups = t.usersAndGroups(ids, nil)
 	p, err := fn(v)
@@ -212,25 +225,48 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		t.approvals[approval] = cloneApproval(*p.Approval)
 		t.appendAudit(store.ApprovalAudit(*p.Approval, p.By, v.Now))
 	}
+	if p.DeleteRole != "" {
+		t.deleteRole(p.DeleteRole, p.By, v.Now)
+	}
+	if p.Mappings != nil {
+		t.appendAudit(store.AuditEvent{Time: v.Now, Actor: p.By, Action: store.ActionMappingsUpdated, TargetType: "role_mappings",
+			TargetID: t.t.ID, Before: store.MappingsAudit(t.mappings), After: store.MappingsAudit(p.Mappings)})
+		t.mappings = slices.Clone(p.Mappings)
+	}
 	t.applyMoves(p.Moves, p.By, v.Now, p.Why, s.newID)
 	return nil
 }
 
-// remapPlan checks a new mapping list and plans the moves of the users it
-// re-resolves. Users with an explicit role keep it.
-func (t *tenant) remapPlan(m []store.RoleMapping, by store.Actor, now time.Time) ([]store.Move, error) {
-	rc := t.roleContext()
-	rc.Mappings = slices.Clone(m)
-	if err := store.ValidateMappings(rc, m); err != nil {
-		return nil, err
+// deleteRole removes a custom role and closes its pending approvals.
+func (t *tenant) deleteRole(name string, by store.Actor, now time.Time) {
+	delete(t.roles, name)
+	t.roleOrder = slices.DeleteFunc(t.roleOrder, func(x string) bool { return x == name })
+	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "role.deleted", TargetType: "role", TargetID: name})
+	t.supersede(func(a store.Approval) bool { return a.Role == name }, now)
+}
+
+// remapped lists, in id order, the live users without an explicit role who
+// are in a group the current mappings or the names given name.
+func (t *tenant) remapped(names []string) []string {
+	keys := map[string]bool{}
+	for _, m := range t.mappings {
+		keys[store.FoldKey(m.Group)] = true
 	}
-	var ids []string
-	for _, rec := range t.userList {
-		if !rec.deleted && rec.u.ExplicitRole == "" {
-			ids = append(ids, rec.u.ID)
+	for _, n := range names {
+		keys[store.FoldKey(n)] = true
+	}
+	var out []string
+	for _, g := range t.groupList {
+		if !keys[store.FoldKey(g.g.DisplayName)] {
+			continue
+		}
+		for id := range g.members {
+			if rec, err := t.liveUser(id); err == nil && rec.u.ExplicitRole == "" {
+				out = append(out, id)
+			}
 		}
 	}
-	return t.planMoves(ids, rc, nil, by, now, nil)
+	return store.LockOrder(out)
 }
 
 // holders lists the live users who hold the role or name it explicitly.
@@ -242,44 +278,6 @@ func (t *tenant) holders(name string) []string {
 		}
 	}
 	return out
-}
-
-// deleteRolePlan checks a role deletion and plans the holders' moves: their
-// explicit role becomes the replacement, mappings to the role follow it (or
-// go, without a replacement), and every holder re-resolves.
-func (t *tenant) deleteRolePlan(name, replacement string, by store.Actor, now time.Time) ([]store.Move, []store.RoleMapping, error) {
-	holders := t.holders(name)
-	if len(holders) > 0 && replacement == "" {
-		return nil, nil, &store.RoleInUseError{Role: name, Users: len(holders)}
-	}
-	if t.t.Settings.DefaultRole == name {
-		return nil, nil, &store.InvalidError{Field: "role",
-			Reason: fmt.Sprintf("%s is the tenant's default role; change settings.default_role first", name)}
-	}
-	rc := t.roleContext()
-	rc.Roles = slices.DeleteFunc(rc.Roles, func(r store.Role) bool { return r.Name == name })
-	if replacement != "" {
-		if _, _, ok := rc.Lookup(replacement); !ok || replacement == name {
-			return nil, nil, &store.UnknownRoleError{Role: replacement, Known: rc.Known()}
-		}
-	}
-	mappings := []store.RoleMapping{}
-	for _, m := range t.mappings {
-		if m.Role == name {
-			if replacement == "" {
-				continue
-			}
-			m.Role = replacement
-		}
-		mappings = append(mappings, m)
-	}
-	rc.Mappings = mappings
-	moves, err := t.planMoves(holders, rc, nil, by, now, func(u *store.User) {
-		if u.ExplicitRole == name {
-			u.ExplicitRole = replacement
-		}
-	})
-	return moves, mappings, err
 }
 
 // supersede closes the pending approvals a change makes moot.

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
@@ -348,7 +349,7 @@ func TestDeleteTenant_cascades(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer"}, store.ActorAdmin)
 	require.NoError(t, err)
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "G", Role: "viewer"}}, store.ActorAdmin))
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "G", Role: "viewer"}}, store.ActorAdmin))
 	_, err = s.PutSAMLConfig(ctx, "acme", store.SAMLConfig{EntityID: "e"}, store.ActorAdmin)
 	require.NoError(t, err)
 

@@ -325,19 +325,27 @@ where tenant_id = $1 and ($2 = '' or status = $2) order by seq`, scanApproval, t
 // and the role context in one round trip; then the plan, in a few set-based
 // statements.
 func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn func(*store.View) (*store.Plan, error)) error {
-	if !keysOK(tenantID, lock.Approval) || !keysOK(lock.Users...) {
+	if !keysOK(tenantID, lock.Approval, lock.Holders, lock.Role) || !keysOK(lock.Users...) {
 		return store.ErrNotFound
 	}
+	if !keysOK(lock.Remap...) {
+		return &store.InvalidError{Field: "mappings.group", Reason: "is not valid UTF-8 text"}
+	}
 	return s.inTx(ctx, "Change", nil, func(tx pgx.Tx) error {
-		ids := lock.Users
+		ids := slices.Clip(lock.Users)
+		holders, remapped, err := lockRoleAdmin(ctx, tx, tenantID, lock)
+		if err != nil {
+			return err
+		}
+		ids = append(append(ids, holders...), remapped...)
 		if lock.Approval != "" {
 			var userID string
 			if err := tx.QueryRow(ctx, `select user_id from approvals where tenant_id = $1 and id = $2`, tenantID, lock.Approval).Scan(&userID); err != nil {
 				return err
 			}
-			ids = append(slices.Clip(ids), userID)
+			ids = append(ids, userID)
 		}
-		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}}
+		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}, Holders: holders, Remapped: remapped}
 		b := &pgx.Batch{}
 		if len(ids) > 0 {
 			b.Queue(lockUsersSQL, tenantID, storable(ids))
@@ -347,7 +355,7 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			b.Queue(`select `+approvalCols+` from approvals where tenant_id = $1 and id = $2 for update`, tenantID, lock.Approval)
 		}
 		b.Queue(roleContextSQL, tenantID)
-		err := func() error {
+		err = func() error {
 			br := tx.SendBatch(ctx, b)
 			defer br.Close()
 			if len(ids) > 0 {
@@ -406,8 +414,82 @@ where tenant_id = $1 and id = $2`, tenantID, a.ID, a.Status, a.DecidedAt, a.Deci
 				return err
 			}
 		}
+		if err := applyRoleAdmin(ctx, tx, tenantID, p, v); err != nil {
+			return err
+		}
 		return s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why)
 	})
+}
+
+// lockRoleAdmin takes the role-administration locks of a Change (store.Lock):
+// the mappings lock, the holders, the role's row, the holders again; or the
+// users a new mapping list can move. It answers the holders and those
+// users, each in id order.
+func lockRoleAdmin(ctx context.Context, tx pgx.Tx, tenantID string, lock store.Lock) (holders, remapped []string, err error) {
+	if lock.Mappings {
+		if err := lockMappings(ctx, tx, tenantID); err != nil {
+			return nil, nil, err
+		}
+	}
+	if lock.Holders != "" {
+		// The holders first, as every user write locks its user before it
+		// touches the role row; then the role, which stops new holders; then
+		// the holders again (any that committed in between).
+		if _, err := lockUsers(ctx, tx, tenantID, holdersOf(ctx, tx, tenantID, lock.Holders, &err)); err != nil {
+			return nil, nil, err
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if lock.Role != "" {
+		var one int
+		if err := tx.QueryRow(ctx, `select 1 from roles where tenant_id = $1 and name = $2 for update`, tenantID, lock.Role).Scan(&one); err != nil {
+			return nil, nil, err
+		}
+	}
+	if lock.Holders != "" {
+		if holders = holdersOf(ctx, tx, tenantID, lock.Holders, &err); err != nil {
+			return nil, nil, err
+		}
+	}
+	if lock.Remap != nil {
+		rc, err := roleContext(ctx, tx, tenantID)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys := mappingKeys(rc.Mappings)
+		for _, g := range lock.Remap {
+			if k := store.FoldKey(g); !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+		if remapped, err = queryStrings(ctx, tx, mappedMembersSQL, tenantID, keys, true); err != nil {
+			return nil, nil, err
+		}
+	}
+	return holders, remapped, nil
+}
+
+// applyRoleAdmin writes a plan's role deletion and new mapping list, in one
+// round trip.
+func applyRoleAdmin(ctx context.Context, tx pgx.Tx, tenantID string, p *store.Plan, v *store.View) error {
+	b := &pgx.Batch{}
+	if name := p.DeleteRole; name != "" {
+		b.Queue(`delete from roles where tenant_id = $1 and name = $2`, tenantID, name)
+		b.Queue(auditInsert, auditArgs(tenantID, v.Now, p.By, "role.deleted", "role", name, "", "", "")...)
+		b.Queue(`update approvals set status = 'superseded', decided_at = $3, decided_by = 'system:rosterd'
+where tenant_id = $1 and role = $2 and status = 'pending'`, tenantID, name, v.Now)
+	}
+	if p.Mappings != nil {
+		queueMappings(b, tenantID, p.Mappings)
+		b.Queue(auditInsert, auditArgs(tenantID, v.Now, p.By, store.ActionMappingsUpdated, "role_mappings", tenantID, "",
+			store.MappingsAudit(v.Roles.Mappings), store.MappingsAudit(p.Mappings))...)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // mappingsShared takes the mappings lock shared (see lockMappings).

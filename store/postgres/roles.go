@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -134,96 +133,6 @@ returning `+roleCols, tenantID, name, r.Description, r.Permissions, r.Privileged
 	return out, nil
 }
 
-// DeleteRole deletes a custom role. Users holding it (or naming it
-// explicitly) block the delete unless a replacement is named; then their
-// explicit role becomes the replacement, mappings to the role follow it (or
-// go, without a replacement), and every holder re-resolves in the same
-// transaction, with seat moves checked against the cap. The tenant's default
-// role cannot be deleted.
-//
-// Lock order: the mappings lock, the holders (id order), the role, the
-// tenant row.
-func (s *Store) DeleteRole(ctx context.Context, tenantID, name, replacement string, by store.Actor) error {
-	if !keysOK(tenantID, name, replacement) {
-		return store.ErrNotFound
-	}
-	return s.inTx(ctx, "DeleteRole", nil, func(tx pgx.Tx) error {
-		if err := lockMappings(ctx, tx, tenantID); err != nil {
-			return err
-		}
-		// The holders first, as every user write locks its user before it
-		// touches the role row; then the role, which stops new holders; then
-		// the holders again (any that committed in between).
-		var err error
-		if _, err := lockUsers(ctx, tx, tenantID, holdersOf(ctx, tx, tenantID, name, &err)); err != nil {
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		var one int
-		if err := tx.QueryRow(ctx, `select 1 from roles where tenant_id = $1 and name = $2 for update`, tenantID, name).Scan(&one); err != nil {
-			return err
-		}
-		holders := holdersOf(ctx, tx, tenantID, name, &err)
-		if err != nil {
-			return err
-		}
-		if len(holders) > 0 && replacement == "" {
-			return callerErr{&store.RoleInUseError{Role: name, Users: len(holders)}}
-		}
-		rc, err := roleContext(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		if rc.Settings.DefaultRole == name {
-			return callerErr{&store.InvalidError{Field: "role",
-				Reason: name + " is the tenant's default role; change settings.default_role first"}}
-		}
-		rc.Roles = slices.DeleteFunc(rc.Roles, func(r store.Role) bool { return r.Name == name })
-		if replacement != "" {
-			if _, _, ok := rc.Lookup(replacement); !ok || replacement == name {
-				return callerErr{&store.UnknownRoleError{Role: replacement, Known: rc.Known()}}
-			}
-		}
-		oldMappings := rc.Mappings
-		mappings := []store.RoleMapping{}
-		for _, m := range oldMappings {
-			if m.Role == name {
-				if replacement == "" {
-					continue
-				}
-				m.Role = replacement
-			}
-			mappings = append(mappings, m)
-		}
-		rc.Mappings = mappings
-		now := s.clock()
-		moves, err := planMoves(ctx, tx, tenantID, holders, rc, by, func(u *store.User) {
-			if u.ExplicitRole == name {
-				u.ExplicitRole = replacement
-			}
-		})
-		if err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		b.Queue(`delete from roles where tenant_id = $1 and name = $2`, tenantID, name)
-		b.Queue(auditInsert, auditArgs(tenantID, now, by, "role.deleted", "role", name, "", "", "")...)
-		b.Queue(`update approvals set status = 'superseded', decided_at = $3, decided_by = 'system:rosterd'
-where tenant_id = $1 and role = $2 and status = 'pending'`, tenantID, name, now)
-		if !slices.Equal(mappings, oldMappings) {
-			queueMappings(b, tenantID, mappings)
-			b.Queue(auditInsert, auditArgs(tenantID, now, by, store.ActionMappingsUpdated, "role_mappings", tenantID, "",
-				store.MappingsAudit(oldMappings), store.MappingsAudit(mappings))...)
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "role "+name+" deleted")
-	})
-}
-
 // holdersOf lists, in id order, the live users who hold the role or name it
 // explicitly; a failure is left in *errp.
 func holdersOf(ctx context.Context, tx pgx.Tx, tenantID, name string, errp *error) []string {
@@ -256,53 +165,6 @@ func queueMappings(b *pgx.Batch, tenantID string, m []store.RoleMapping) {
 	b.Queue(`insert into role_mappings (tenant_id, position, group_name, role)
 select $1, v.n, v.group_name, v.role from unnest($2::text[], $3::text[]) with ordinality as v (group_name, role, n)`,
 		tenantID, groups, roles)
-}
-
-// PutRoleMappings replaces the tenant's mappings, keeping their order, and
-// re-resolves the users it can move — members, without an explicit role, of
-// the groups the old or new list names — in the same transaction.
-func (s *Store) PutRoleMappings(ctx context.Context, tenantID string, m []store.RoleMapping, by store.Actor) error {
-	if !keysOK(tenantID) {
-		return store.ErrNotFound
-	}
-	m = slices.Clone(m)
-	for i := range m {
-		m[i].Role = store.CanonicalRole(m[i].Role)
-		if !textOK(m[i].Group) {
-			return &store.InvalidError{Field: "mappings.group", Reason: "is not valid UTF-8 text"}
-		}
-	}
-	return s.inTx(ctx, "PutRoleMappings", nil, func(tx pgx.Tx) error {
-		if err := lockMappings(ctx, tx, tenantID); err != nil {
-			return err
-		}
-		rc, err := roleContext(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		old := rc.Mappings
-		rc.Mappings = m
-		if err := store.ValidateMappings(rc, m); err != nil {
-			return callerErr{err}
-		}
-		ids, err := queryStrings(ctx, tx, mappedMembersSQL, tenantID, mappingKeys(old, m), true)
-		if err != nil {
-			return err
-		}
-		moves, err := planMoves(ctx, tx, tenantID, ids, rc, by, nil)
-		if err != nil {
-			return err
-		}
-		now := s.clock()
-		b := &pgx.Batch{}
-		queueMappings(b, tenantID, m)
-		b.Queue(auditInsert, auditArgs(tenantID, now, by, store.ActionMappingsUpdated, "role_mappings", tenantID, "",
-			store.MappingsAudit(old), store.MappingsAudit(m))...)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "role mappings changed")
-	})
 }
 
 func (s *Store) GetRoleMappings(ctx context.Context, tenantID string) ([]store.RoleMapping, error) {

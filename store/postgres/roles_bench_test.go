@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -19,7 +20,7 @@ func BenchmarkAddMemberRoleGroup(b *testing.B) {
 	const n = 10_000
 	s := benchStore(b)
 	seedUsers(b, s.Pool(), "bench", n)
-	if err := s.PutRoleMappings(ctx, "bench", []store.RoleMapping{{Group: "Leads", Role: store.RoleSupervisor}}, store.ActorAdmin); err != nil {
+	if err := directory.New(s).PutRoleMappings(ctx, "bench", []store.RoleMapping{{Group: "Leads", Role: store.RoleSupervisor}}, store.ActorAdmin); err != nil {
 		b.Fatal(err)
 	}
 	addMembersOneByOne(b, s, "Leads", n)
@@ -68,7 +69,7 @@ func BenchmarkPutRoleMappings(b *testing.B) {
 		if i%2 == 0 {
 			m = nil
 		}
-		if err := s.PutRoleMappings(ctx, "bench", m, store.ActorAdmin); err != nil {
+		if err := directory.New(s).PutRoleMappings(ctx, "bench", m, store.ActorAdmin); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -129,12 +130,12 @@ func testAdminAudit(t *testing.T, open Factory) {
 	assert.Equal(t, false, decode(t, e.Before)["privileged"])
 	assert.Equal(t, true, decode(t, e.After)["privileged"])
 
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "Support Admins", Role: "admin"}}, operator))
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "Support Admins", Role: "admin"}}, operator))
 	e = latestAudit(t, s, "acme")
 	check(e, store.ActionMappingsUpdated, "role_mappings", "acme")
 	assert.Equal(t, "[]", e.Before)
 	assert.JSONEq(t, `[{"group":"Support Admins","role":"admin"}]`, e.After)
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", nil, operator))
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, "acme", nil, operator))
 	e = latestAudit(t, s, "acme")
 	assert.JSONEq(t, `[{"group":"Support Admins","role":"admin"}]`, e.Before)
 	assert.Equal(t, "[]", e.After)
@@ -198,7 +199,7 @@ func testAdminAuditFailures(t *testing.T, open Factory) {
 	assert.ErrorIs(t, err, refused)
 	_, err = s.UpdateRole(ctx, "acme", "missing", operator, func(*store.Role) error { return nil })
 	assert.ErrorIs(t, err, store.ErrNotFound)
-	assert.ErrorIs(t, s.PutRoleMappings(ctx, "nope", nil, operator), store.ErrNotFound)
+	assert.ErrorIs(t, directory.New(s).PutRoleMappings(ctx, "nope", nil, operator), store.ErrNotFound)
 
 	assert.Equal(t, n, auditCount(t, s, "acme"), "no failed change left an event")
 	assert.Equal(t, ops, auditCount(t, s, store.OperatorTrail))

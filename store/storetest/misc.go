@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -101,12 +102,12 @@ func testRoles(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "b@x.com", Active: false, Role: "viewer"}, token)
 	require.NoError(t, err)
-	err = s.DeleteRole(ctx, "acme", "viewer", "", token)
+	err = directory.New(s).DeleteRole(ctx, "acme", "viewer", "", token)
 	var inUse *store.RoleInUseError
 	require.ErrorAs(t, err, &inUse)
 	assert.Equal(t, 2, inUse.Users)
 
-	require.NoError(t, s.DeleteRole(ctx, "acme", "viewer", store.RoleAgent, token))
+	require.NoError(t, directory.New(s).DeleteRole(ctx, "acme", "viewer", store.RoleAgent, token))
 	_, err = s.GetRole(ctx, "acme", "viewer")
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	moved, err := s.GetUser(ctx, "acme", u.ID)
@@ -117,14 +118,14 @@ func testRoles(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Equal(t, store.SeatCounts{Full: 1}, counts)
 	assert.Equal(t, counts, replay(ledger(t, s, "acme")))
-	require.NoError(t, s.DeleteRole(ctx, "acme", "auditor", "", token), "an unused role deletes")
+	require.NoError(t, directory.New(s).DeleteRole(ctx, "acme", "auditor", "", token), "an unused role deletes")
 
 	mappings := []store.RoleMapping{{Group: "Support Admins", Role: "admin"}, {Group: "Leads", Role: "supervisor"}}
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", mappings, store.ActorAdmin))
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, "acme", mappings, store.ActorAdmin))
 	gotMappings, err := s.GetRoleMappings(ctx, "acme")
 	require.NoError(t, err)
 	assert.Equal(t, mappings, gotMappings, "precedence order kept")
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", nil, store.ActorAdmin))
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, "acme", nil, store.ActorAdmin))
 	gotMappings, err = s.GetRoleMappings(ctx, "acme")
 	require.NoError(t, err)
 	assert.Empty(t, gotMappings)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -28,7 +29,7 @@ func roleTenant(t *testing.T, s store.Store, id string, seats int, policy string
 	require.NoError(t, err)
 	_, err = s.CreateRole(ctx, id, store.Role{Name: "owner", Permissions: []string{"billing.manage"}, Privileged: true}, store.ActorAdmin)
 	require.NoError(t, err)
-	require.NoError(t, s.PutRoleMappings(ctx, id, mappings, store.ActorAdmin))
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, id, mappings, store.ActorAdmin))
 }
 
 func roleOf(t *testing.T, s store.Store, tenant, id string) (string, store.SeatClass) {
@@ -124,13 +125,13 @@ func testRoleResolution(t *testing.T, open Factory) {
 
 	// New mappings re-resolve the members of the groups they name.
 	newGroup(t, s, "acme", "Night shift", ann.ID)
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "Night Shift", Role: "Auditor"}}, store.ActorAdmin))
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, "acme", []store.RoleMapping{{Group: "Night Shift", Role: "Auditor"}}, store.ActorAdmin))
 	role, _ = roleOf(t, s, "acme", ann.ID)
 	assert.Equal(t, "auditor", role)
 	got, err := s.GetRoleMappings(ctx, "acme")
 	require.NoError(t, err)
 	assert.Equal(t, []store.RoleMapping{{Group: "Night Shift", Role: "auditor"}}, got, "roles stored canonical")
-	require.NoError(t, s.PutRoleMappings(ctx, "acme", nil, store.ActorAdmin))
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, "acme", nil, store.ActorAdmin))
 	role, _ = roleOf(t, s, "acme", ann.ID)
 	assert.Equal(t, store.RoleAgent, role)
 
@@ -205,7 +206,7 @@ func testRoleErrors(t *testing.T, open Factory) {
 		{{Group: "Leads", Role: "agent"}, {Group: "leads", Role: "supervisor"}},
 		{{Group: " ", Role: "agent"}},
 	} {
-		err := s.PutRoleMappings(ctx, "acme", bad, store.ActorAdmin)
+		err := directory.New(s).PutRoleMappings(ctx, "acme", bad, store.ActorAdmin)
 		assert.ErrorIs(t, err, store.ErrInvalid, "%v", bad)
 	}
 	m, err := s.GetRoleMappings(ctx, "acme")
@@ -229,15 +230,15 @@ func testDeleteRoleReplacement(t *testing.T, open Factory) {
 	bob := userNamed(t, s, "acme", "bob@x.com", "")
 	newGroup(t, s, "acme", "Auditors", bob.ID)
 
-	err := s.DeleteRole(ctx, "acme", "auditor", "", store.ActorAdmin)
+	err := directory.New(s).DeleteRole(ctx, "acme", "auditor", "", store.ActorAdmin)
 	var inUse *store.RoleInUseError
 	require.ErrorAs(t, err, &inUse)
 	assert.Equal(t, 2, inUse.Users)
-	err = s.DeleteRole(ctx, "acme", "auditor", "wizard", store.ActorAdmin)
+	err = directory.New(s).DeleteRole(ctx, "acme", "auditor", "wizard", store.ActorAdmin)
 	var unknown *store.UnknownRoleError
 	require.ErrorAs(t, err, &unknown)
 
-	require.NoError(t, s.DeleteRole(ctx, "acme", "auditor", "supervisor", store.ActorAdmin))
+	require.NoError(t, directory.New(s).DeleteRole(ctx, "acme", "auditor", "supervisor", store.ActorAdmin))
 	for _, id := range []string{ann.ID, bob.ID} {
 		role, seat := roleOf(t, s, "acme", id)
 		assert.Equal(t, store.RoleSupervisor, role)
@@ -256,7 +257,7 @@ func testDeleteRoleReplacement(t *testing.T, open Factory) {
 
 	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = "owner"; return nil })
 	require.NoError(t, err)
-	assert.ErrorIs(t, s.DeleteRole(ctx, "acme", "owner", "agent", store.ActorAdmin), store.ErrInvalid)
+	assert.ErrorIs(t, directory.New(s).DeleteRole(ctx, "acme", "owner", "agent", store.ActorAdmin), store.ErrInvalid)
 
 	// A seat-class change of a role moves its holders' seats.
 	carl := userNamed(t, s, "acme", "carl@x.com", "")
@@ -325,7 +326,7 @@ func testRoleRace(t *testing.T, open Factory) {
 				if i%2 == 1 {
 					m = swapped
 				}
-				return s.PutRoleMappings(ctx, "acme", m, store.ActorAdmin)
+				return directory.New(s).PutRoleMappings(ctx, "acme", m, store.ActorAdmin)
 			default:
 				if len(sets[i]) == 0 {
 					return nil
@@ -435,7 +436,7 @@ func testDeleteRoleRace(t *testing.T, open Factory) {
 	}
 	errs := parallel(len(users)+1, func(i int) error {
 		if i == len(users) {
-			return s.DeleteRole(ctx, "acme", "temp", store.RoleSupervisor, store.ActorAdmin)
+			return directory.New(s).DeleteRole(ctx, "acme", "temp", store.RoleSupervisor, store.ActorAdmin)
 		}
 		_, err := s.UpdateUser(ctx, "acme", users[i], token, func(u *store.User) error {
 			if i%2 == 0 {

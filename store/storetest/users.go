@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -97,7 +98,7 @@ func testTenantIsolation(t *testing.T, open Factory) {
 	nf("GetRole", err)
 	_, err = s.UpdateRole(ctx, "b", "auditor", store.ActorAdmin, func(*store.Role) error { return nil })
 	nf("UpdateRole", err)
-	nf("DeleteRole", s.DeleteRole(ctx, "b", "auditor", "", token))
+	nf("DeleteRole", directory.New(s).DeleteRole(ctx, "b", "auditor", "", token))
 	_, err = s.GetSAMLConfig(ctx, "b")
 	nf("GetSAMLConfig", err)
 
