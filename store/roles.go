@@ -97,6 +97,26 @@ func IsMappedGroup(displayName string, mappings []RoleMapping) bool {
 	return false
 }
 
+// GroupChangeReach says whose role a change of a group can move. A team's
+// changes move nobody (reach false). A change of a role group — before or
+// after it (newName "" when it is deleted) — moves, when it renames the
+// group to another mapping key, deletes it or replaces its members, every
+// member before and after (whole); else only the users its operations name
+// (named, each once, sorted).
+func GroupChangeReach(rc *RoleContext, oldName, newName string, ops []MemberOp) (reach, whole bool, named []string) {
+	deleted := newName == ""
+	if !IsMappedGroup(oldName, rc.Mappings) && (deleted || !IsMappedGroup(newName, rc.Mappings)) {
+		return false, false, nil
+	}
+	whole = deleted || FoldKey(oldName) != FoldKey(newName)
+	for _, op := range ops {
+		whole = whole || op.Kind == MembersReplace
+		named = append(named, op.UserIDs...)
+	}
+	slices.Sort(named)
+	return true, whole, slices.Compact(named)
+}
+
 // RoleContext is what role resolution reads inside the write transaction.
 type RoleContext struct {
 	Settings Settings

@@ -299,7 +299,7 @@ func (s *Store) UpdateGroup(_ context.Context, tenantID, id string, by store.Act
 		// absent ones (the row count PostgreSQL's statements affect).
 		return t.view(rec, false), nil
 	}
-	moves, err := t.planMoves(membersOfChange(rc, rec.g.DisplayName, rec.members, ch), rc, ch, by, now, nil)
+	moves, err := t.planMoves(groupReach(rc, rec.g.DisplayName, rec.members, ch, up.Members), rc, ch, by, now, nil)
 	if err != nil {
 		return store.Group{}, err
 	}
@@ -331,7 +331,7 @@ func (s *Store) DeleteGroup(_ context.Context, tenantID, id string, by store.Act
 	// Deleting a role group re-resolves its members.
 	rc := t.roleContext()
 	ch := &groupChange{rec: rec, name: rec.g.DisplayName}
-	moves, err := t.planMoves(membersOfChange(rc, rec.g.DisplayName, rec.members, ch), rc, ch, by, now, nil)
+	moves, err := t.planMoves(groupReach(rc, rec.g.DisplayName, rec.members, ch, nil), rc, ch, by, now, nil)
 	if err != nil {
 		return err
 	}

@@ -113,44 +113,25 @@ func (t *tenant) recordDecision(d store.RoleDecision, userID string, by store.Ac
 	t.appendAudit(store.PendingAudit(a, by, now))
 }
 
-// membersOfChange lists the users whose resolution a group change can alter:
-// none unless the group is (or becomes, or stops being) a role group; all
-// members before and after when its name changes that; else those who join
-// or leave.
-func membersOfChange(rc *store.RoleContext, oldName string, oldMembers map[string]bool, ch *groupChange) []string {
-	wasMapped := store.IsMappedGroup(oldName, rc.Mappings)
-	isMapped := ch.members != nil && store.IsMappedGroup(ch.name, rc.Mappings)
-	if !wasMapped && !isMapped {
-		return nil
+// groupReach lists the users whose role a group change can move
+// (store.GroupChangeReach): the members before and after when it reaches
+// them all.
+func groupReach(rc *store.RoleContext, oldName string, oldMembers map[string]bool, ch *groupChange, ops []store.MemberOp) []string {
+	newName := ""
+	if ch.members != nil {
+		newName = ch.name
 	}
-	var ids []string
-	renamed := ch.members == nil || store.FoldKey(oldName) != store.FoldKey(ch.name)
+	reach, whole, ids := store.GroupChangeReach(rc, oldName, newName, ops)
+	if !reach || !whole {
+		return ids
+	}
 	for id := range oldMembers {
-		if renamed || !ch.members[id] {
-			ids = append(ids, id)
-		}
+		ids = append(ids, id)
 	}
 	for id := range ch.members {
-		if renamed && oldMembers[id] {
-			continue
-		}
-		if renamed || !oldMembers[id] {
-			ids = append(ids, id)
-		}
+		ids = append(ids, id)
 	}
-	slices.Sort(ids)
-	return ids
-}
-
-// liveIDs lists the tenant's live users in creation order.
-func (t *tenant) liveIDs() []string {
-	var out []string
-	for _, rec := range t.userList {
-		if !rec.deleted {
-			out = append(out, rec.u.ID)
-		}
-	}
-	return out
+	return store.LockOrder(ids)
 }
 
 func (s *Store) ListApprovals(_ context.Context, tenantID, status string) ([]store.Approval, error) {

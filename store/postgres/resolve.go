@@ -541,31 +541,23 @@ func roleGroupChange(ctx context.Context, tx pgx.Tx, tenantID, groupID, oldName,
 	return rc, ids, err
 }
 
-// roleGroupMembers lists and locks, when the group is a role group before or
-// after the change (newName "" when it is deleted), the users whose role the
-// change can move: every member before and after when the change renames or
-// deletes it or replaces its members, else the users it adds or removes.
-// Nothing is read for a team.
+// roleGroupMembers lists and locks the users whose role a change of the
+// group can move (store.GroupChangeReach; newName "" when it is deleted),
+// reading the members only when the change reaches them all. Nothing is
+// read for a team.
 func roleGroupMembers(ctx context.Context, tx pgx.Tx, rc *store.RoleContext, tenantID, groupID, oldName, newName string, ops []store.MemberOp) ([]string, error) {
-	deleted := newName == ""
-	if !store.IsMappedGroup(oldName, rc.Mappings) && (deleted || !store.IsMappedGroup(newName, rc.Mappings)) {
+	reach, whole, ids := store.GroupChangeReach(rc, oldName, newName, ops)
+	if !reach {
 		return nil, nil
 	}
-	var ids []string
-	whole := deleted || store.FoldKey(oldName) != store.FoldKey(newName)
-	for _, op := range ops {
-		whole = whole || op.Kind == store.MembersReplace
-		ids = append(ids, storable(op.UserIDs)...)
-	}
+	ids = storable(ids)
 	if whole {
 		members, err := queryStrings(ctx, tx, `select user_id from group_members where tenant_id = $1 and group_id = $2`, tenantID, groupID)
 		if err != nil {
 			return nil, err
 		}
-		ids = append(ids, members...)
+		ids = store.LockOrder(append(ids, members...))
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
 	if _, err := lockUsers(ctx, tx, tenantID, ids); err != nil {
 		return nil, err
 	}
