@@ -283,7 +283,7 @@ func (a *API) putRole(w http.ResponseWriter, r *http.Request) error {
 	if len(bad) > 0 {
 		return invalid(bad...)
 	}
-	updated, err := a.store.UpdateRole(r.Context(), t.ID, name, actor(r), func(x *store.Role) error {
+	updated, err := a.dir.UpdateRole(r.Context(), t.ID, name, actor(r), func(x *store.Role) error {
 		x.Description, x.Permissions, x.Privileged, x.SeatClass = role.Description, role.Permissions, role.Privileged, role.SeatClass
 		return nil
 	})

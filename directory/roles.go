@@ -196,3 +196,47 @@ func (d *Directory) DeleteRole(ctx context.Context, tenantID, name, replacement 
 		return p, nil
 	})
 }
+
+// UpdateRole changes a custom role through fn (its name stays). A change of
+// seat class moves the holders' seats in the same transaction, checked
+// against the cap together; an invalid role or moves beyond the cap change
+// nothing. The holders are locked before the role, as every user write
+// locks its user before it reads the role.
+func (d *Directory) UpdateRole(ctx context.Context, tenantID, name string, by store.Actor, fn func(*store.Role) error) (store.Role, error) {
+	var out store.Role
+	err := d.st.Change(ctx, tenantID, store.Lock{Holders: name, Role: name}, func(v *store.View) (*store.Plan, error) {
+		old := *v.Role
+		r := old.Clone()
+		if err := fn(&r); err != nil {
+			return nil, err
+		}
+		r.TenantID, r.Name, r.CreatedAt, r.UpdatedAt = old.TenantID, old.Name, old.CreatedAt, v.Now
+		if err := store.ValidateRole(&r); err != nil {
+			return nil, err
+		}
+		if r.SeatClass == "" {
+			r.SeatClass = store.SeatFull
+		}
+		p := &store.Plan{By: by, Role: &r}
+		if r.SeatClass != old.SeatClass {
+			rc := *v.Roles
+			rc.Roles = slices.Clone(rc.Roles)
+			for i := range rc.Roles {
+				if rc.Roles[i].Name == name {
+					rc.Roles[i] = r.Clone()
+				}
+			}
+			moves, err := store.PlanMoves(v.Holders, v.Users, v.Groups, &rc, by, nil)
+			if err != nil {
+				return nil, err
+			}
+			p.Moves, p.Why = moves, "seat class of role "+name+" changed"
+		}
+		out = r
+		return p, nil
+	})
+	if err != nil {
+		return store.Role{}, err
+	}
+	return out, nil
+}

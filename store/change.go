@@ -33,7 +33,8 @@ type Lock struct {
 	// them (no new holder can appear) and holders who committed in
 	// between are locked too; View.Holders lists them all, in id order.
 	Holders string
-	// Role locks a custom role's row; ErrNotFound when there is none.
+	// Role locks a custom role's row (View.Role); ErrNotFound when there
+	// is none.
 	Role string
 	// Remap also locks the live users without an explicit role who are in
 	// a group that the tenant's current mappings name or that Remap names
@@ -49,6 +50,7 @@ type View struct {
 	Groups   map[string][]string // displayNames of each locked user's groups, in creation order
 	Approval *Approval           // Lock.Approval
 	Holders  []string            // Lock.Holders
+	Role     *Role               // Lock.Role
 	Remapped []string            // Lock.Remap
 	Now      time.Time           // the store's clock, for everything the plan stamps
 }
@@ -67,6 +69,10 @@ type Plan struct {
 	// Approval, when set, is the decided approval to store (Status,
 	// DecidedAt, DecidedBy) with its audit event; written before the moves.
 	Approval *Approval
+	// Role, when set, is the locked custom role as it is to be stored
+	// (description, permissions, privileged, seat class; UpdatedAt =
+	// View.Now), with its role.updated audit event; before the moves.
+	Role *Role
 	// DeleteRole deletes the custom role of that name, closes the pending
 	// approvals of it as superseded, and writes role.deleted.
 	DeleteRole string

@@ -451,9 +451,8 @@ type Store interface {
 	CreateRole(ctx context.Context, tenantID string, r Role, by Actor) (Role, error)
 	GetRole(ctx context.Context, tenantID, name string) (Role, error)
 	ListRoles(ctx context.Context, tenantID string) ([]Role, error)
-	UpdateRole(ctx context.Context, tenantID, name string, by Actor, fn func(*Role) error) (Role, error)
-	// Deleting a role and replacing the mappings re-resolve users: they are
-	// directory use cases, written through Change.
+	// Changing or deleting a role and replacing the mappings re-resolve
+	// users: they are directory use cases, written through Change.
 	GetRoleMappings(ctx context.Context, tenantID string) ([]RoleMapping, error)
 
 	// Ledger and audit trail.

@@ -538,46 +538,6 @@ func (s *Store) ListRoles(_ context.Context, tenantID string) ([]store.Role, err
 	return out, nil
 }
 
-func (s *Store) UpdateRole(_ context.Context, tenantID, name string, by store.Actor, fn func(*store.Role) error) (store.Role, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.tenant(tenantID)
-	if err != nil {
-		return store.Role{}, err
-	}
-	old, ok := t.roles[name]
-	if !ok {
-		return store.Role{}, store.ErrNotFound
-	}
-	r := old.Clone()
-	if err := fn(&r); err != nil {
-		return store.Role{}, err
-	}
-	r.TenantID, r.Name, r.CreatedAt, r.UpdatedAt = tenantID, old.Name, old.CreatedAt, s.clock()
-	if err := store.ValidateRole(&r); err != nil {
-		return store.Role{}, err
-	}
-	if r.SeatClass == "" {
-		r.SeatClass = store.SeatFull
-	}
-	// A change of seat class moves the holders' seats now (cap-checked).
-	rc := t.roleContext()
-	for i := range rc.Roles {
-		if rc.Roles[i].Name == name {
-			rc.Roles[i] = r.Clone()
-		}
-	}
-	moves, err := t.planMoves(t.holders(name), rc, nil, by, r.UpdatedAt, nil)
-	if err != nil {
-		return store.Role{}, err
-	}
-	t.roles[name] = r.Clone()
-	t.appendAudit(store.AuditEvent{Time: r.UpdatedAt, Actor: by, Action: store.ActionRoleUpdated,
-		TargetType: "role", TargetID: name, Before: store.RoleAudit(old), After: store.RoleAudit(r)})
-	t.applyMoves(moves, by, r.UpdatedAt, "seat class of role "+name+" changed", s.newID)
-	return r, nil
-}
-
 func (s *Store) GetRoleMappings(_ context.Context, tenantID string) ([]store.RoleMapping, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -169,9 +169,12 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 	v := &store.View{Roles: t.roleContext(), Now: s.clock()}
 	ids := slices.Clip(lock.Users)
 	if lock.Role != "" {
-		if _, ok := t.roles[lock.Role]; !ok {
+		r, ok := t.roles[lock.Role]
+		if !ok {
 			return store.ErrNotFound
 		}
+		r = r.Clone()
+		v.Role = &r
 	}
 	if lock.Holders != "" {
 		v.Holders = store.LockOrder(t.holders(lock.Holders))
@@ -205,6 +208,15 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		}
 		t.approvals[approval] = cloneApproval(*p.Approval)
 		t.appendAudit(store.ApprovalAudit(*p.Approval, p.By, v.Now))
+	}
+	if r := p.Role; r != nil {
+		old, ok := t.roles[r.Name]
+		if !ok || lock.Role != r.Name {
+			return fmt.Errorf("memory: a plan may change only the role it locked")
+		}
+		t.roles[r.Name] = r.Clone()
+		t.appendAudit(store.AuditEvent{Time: v.Now, Actor: p.By, Action: store.ActionRoleUpdated,
+			TargetType: "role", TargetID: r.Name, Before: store.RoleAudit(old), After: store.RoleAudit(*r)})
 	}
 	if p.DeleteRole != "" {
 		t.deleteRole(p.DeleteRole, p.By, v.Now)

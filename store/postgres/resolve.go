@@ -333,7 +333,7 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 	}
 	return s.inTx(ctx, "Change", nil, func(tx pgx.Tx) error {
 		ids := slices.Clip(lock.Users)
-		holders, remapped, err := lockRoleAdmin(ctx, tx, tenantID, lock)
+		holders, remapped, role, err := lockRoleAdmin(ctx, tx, tenantID, lock)
 		if err != nil {
 			return err
 		}
@@ -345,7 +345,7 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			}
 			ids = append(ids, userID)
 		}
-		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}, Holders: holders, Remapped: remapped}
+		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}, Holders: holders, Remapped: remapped, Role: role}
 		b := &pgx.Batch{}
 		if len(ids) > 0 {
 			b.Queue(lockUsersSQL, tenantID, storable(ids))
@@ -414,7 +414,7 @@ where tenant_id = $1 and id = $2`, tenantID, a.ID, a.Status, a.DecidedAt, a.Deci
 				return err
 			}
 		}
-		if err := applyRoleAdmin(ctx, tx, tenantID, p, v); err != nil {
+		if err := applyRoleAdmin(ctx, tx, tenantID, lock, p, v); err != nil {
 			return err
 		}
 		return s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why)
@@ -425,10 +425,10 @@ where tenant_id = $1 and id = $2`, tenantID, a.ID, a.Status, a.DecidedAt, a.Deci
 // the mappings lock, the holders, the role's row, the holders again; or the
 // users a new mapping list can move. It answers the holders and those
 // users, each in id order.
-func lockRoleAdmin(ctx context.Context, tx pgx.Tx, tenantID string, lock store.Lock) (holders, remapped []string, err error) {
+func lockRoleAdmin(ctx context.Context, tx pgx.Tx, tenantID string, lock store.Lock) (holders, remapped []string, role *store.Role, err error) {
 	if lock.Mappings {
 		if err := lockMappings(ctx, tx, tenantID); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if lock.Holders != "" {
@@ -436,27 +436,28 @@ func lockRoleAdmin(ctx context.Context, tx pgx.Tx, tenantID string, lock store.L
 		// touches the role row; then the role, which stops new holders; then
 		// the holders again (any that committed in between).
 		if _, err := lockUsers(ctx, tx, tenantID, holdersOf(ctx, tx, tenantID, lock.Holders, &err)); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if lock.Role != "" {
-		var one int
-		if err := tx.QueryRow(ctx, `select 1 from roles where tenant_id = $1 and name = $2 for update`, tenantID, lock.Role).Scan(&one); err != nil {
-			return nil, nil, err
+		r, err := scanRole(tx.QueryRow(ctx, `select `+roleCols+` from roles where tenant_id = $1 and name = $2 for update`, tenantID, lock.Role))
+		if err != nil {
+			return nil, nil, nil, err
 		}
+		role = &r
 	}
 	if lock.Holders != "" {
 		if holders = holdersOf(ctx, tx, tenantID, lock.Holders, &err); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if lock.Remap != nil {
 		rc, err := roleContext(ctx, tx, tenantID)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		keys := mappingKeys(rc.Mappings)
 		for _, g := range lock.Remap {
@@ -465,16 +466,26 @@ func lockRoleAdmin(ctx context.Context, tx pgx.Tx, tenantID string, lock store.L
 			}
 		}
 		if remapped, err = queryStrings(ctx, tx, mappedMembersSQL, tenantID, keys, true); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return holders, remapped, nil
+	return holders, remapped, role, nil
 }
 
 // applyRoleAdmin writes a plan's role deletion and new mapping list, in one
 // round trip.
-func applyRoleAdmin(ctx context.Context, tx pgx.Tx, tenantID string, p *store.Plan, v *store.View) error {
+func applyRoleAdmin(ctx context.Context, tx pgx.Tx, tenantID string, lock store.Lock, p *store.Plan, v *store.View) error {
 	b := &pgx.Batch{}
+	if r := p.Role; r != nil {
+		if r.Name != lock.Role {
+			return errors.New("postgres: a plan may change only the role it locked")
+		}
+		b.Queue(`update roles
+set description = $3, permissions = $4, privileged = $5, seat_class = $6, updated_at = $7
+where tenant_id = $1 and name = $2`, tenantID, r.Name, r.Description, r.Permissions, r.Privileged, r.SeatClass, v.Now)
+		b.Queue(auditInsert, auditArgs(tenantID, v.Now, p.By, store.ActionRoleUpdated, "role", r.Name, "",
+			store.RoleAudit(*v.Role), store.RoleAudit(*r))...)
+	}
 	if name := p.DeleteRole; name != "" {
 		b.Queue(`delete from roles where tenant_id = $1 and name = $2`, tenantID, name)
 		b.Queue(auditInsert, auditArgs(tenantID, v.Now, p.By, "role.deleted", "role", name, "", "", "")...)
@@ -489,7 +500,7 @@ where tenant_id = $1 and role = $2 and status = 'pending'`, tenantID, name, v.No
 	if b.Len() == 0 {
 		return nil
 	}
-	return tx.SendBatch(ctx, b).Close()
+	return roleClassError(tx.SendBatch(ctx, b).Close())
 }
 
 // mappingsShared takes the mappings lock shared (see lockMappings).

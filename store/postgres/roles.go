@@ -80,59 +80,6 @@ func (s *Store) ListRoles(ctx context.Context, tenantID string) ([]store.Role, e
 // UpdateRole edits a role's description, permissions, privilege and seat
 // class; the name is its key and stays. Users holding the role keep the seat
 // they hold until their next write, as in every backend.
-func (s *Store) UpdateRole(ctx context.Context, tenantID, name string, by store.Actor, fn func(*store.Role) error) (store.Role, error) {
-	if !keysOK(tenantID, name) {
-		return store.Role{}, store.ErrNotFound
-	}
-	var out store.Role
-	err := s.inTx(ctx, "UpdateRole", nil, func(tx pgx.Tx) error {
-		old, err := scanRole(tx.QueryRow(ctx, `select `+roleCols+` from roles where tenant_id = $1 and name = $2 for no key update`, tenantID, name))
-		if err != nil {
-			return err
-		}
-		r := old.Clone()
-		if err := fn(&r); err != nil {
-			return callerErr{err}
-		}
-		r.Name = old.Name
-		if err := store.ValidateRole(&r); err != nil {
-			return callerErr{err}
-		}
-		if r.SeatClass == "" {
-			r.SeatClass = store.SeatFull
-		}
-		now := s.clock()
-		out, err = scanRole(tx.QueryRow(ctx, `update roles
-set description = $3, permissions = $4, privileged = $5, seat_class = $6, updated_at = $7
-where tenant_id = $1 and name = $2
-returning `+roleCols, tenantID, name, r.Description, r.Permissions, r.Privileged, r.SeatClass, now))
-		if err != nil {
-			return roleClassError(err)
-		}
-		if _, err = tx.Exec(ctx, auditInsert, auditArgs(tenantID, now, by, store.ActionRoleUpdated, "role", name, "",
-			store.RoleAudit(old), store.RoleAudit(out))...); err != nil {
-			return err
-		}
-		if old.SeatClass == out.SeatClass {
-			return nil
-		}
-		// A change of seat class moves the holders' seats now (cap-checked).
-		rc, err := roleContext(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		moves, err := planMoves(ctx, tx, tenantID, holdersOf(ctx, tx, tenantID, name, &err), rc, by, nil)
-		if err != nil {
-			return err
-		}
-		return s.applyMoves(ctx, tx, tenantID, moves, by, now, "seat class of role "+name+" changed")
-	})
-	if err != nil {
-		return store.Role{}, err
-	}
-	return out, nil
-}
-
 // holdersOf lists, in id order, the live users who hold the role or name it
 // explicitly; a failure is left in *errp.
 func holdersOf(ctx context.Context, tx pgx.Tx, tenantID, name string, errp *error) []string {

@@ -82,7 +82,7 @@ func testRoles(t *testing.T, open Factory) {
 	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer", SeatClass: store.SeatLight, Privileged: false}, store.ActorAdmin)
 	require.NoError(t, err)
 
-	up, err := s.UpdateRole(ctx, "acme", "auditor", store.ActorAdmin, func(x *store.Role) error {
+	up, err := directory.New(s).UpdateRole(ctx, "acme", "auditor", store.ActorAdmin, func(x *store.Role) error {
 		x.Permissions = append(x.Permissions, "reporting.view_team")
 		x.Privileged = true
 		x.Name = "renamed" // the name is the key: immutable

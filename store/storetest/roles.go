@@ -262,7 +262,7 @@ func testDeleteRoleReplacement(t *testing.T, open Factory) {
 	// A seat-class change of a role moves its holders' seats.
 	carl := userNamed(t, s, "acme", "carl@x.com", "")
 	assert.Equal(t, "owner", carl.Role, "the tenant's default role")
-	_, err = s.UpdateRole(ctx, "acme", "owner", store.ActorAdmin, func(r *store.Role) error { r.SeatClass = store.SeatLight; return nil })
+	_, err = directory.New(s).UpdateRole(ctx, "acme", "owner", store.ActorAdmin, func(r *store.Role) error { r.SeatClass = store.SeatLight; return nil })
 	require.NoError(t, err)
 	_, seat := roleOf(t, s, "acme", carl.ID)
 	assert.Equal(t, store.SeatLight, seat)

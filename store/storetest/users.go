@@ -96,7 +96,7 @@ func testTenantIsolation(t *testing.T, open Factory) {
 	nf("RevokeToken", s.RevokeToken(ctx, "b", tok.ID, time.Now(), store.ActorAdmin))
 	_, err = s.GetRole(ctx, "b", "auditor")
 	nf("GetRole", err)
-	_, err = s.UpdateRole(ctx, "b", "auditor", store.ActorAdmin, func(*store.Role) error { return nil })
+	_, err = directory.New(s).UpdateRole(ctx, "b", "auditor", store.ActorAdmin, func(*store.Role) error { return nil })
 	nf("UpdateRole", err)
 	nf("DeleteRole", directory.New(s).DeleteRole(ctx, "b", "auditor", "", token))
 	_, err = s.GetSAMLConfig(ctx, "b")
