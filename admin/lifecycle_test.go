@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -86,7 +87,7 @@ func TestAdmin_stores(t *testing.T) {
 func TestAdmin_dormantReport(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *client) {
 		require.Equal(t, http.StatusCreated, c.do("POST", "/admin/v1/tenants", `{"id":"crm","name":"CRM","plan":"ultimate","seats":10}`).Status)
-		_, err := c.store.UpdateTenant(t.Context(), "crm", store.ActorAdmin, func(x *store.Tenant) error { x.Addons = []string{"hipaa"}; return nil })
+		_, err := directory.New(c.store).UpdateTenant(t.Context(), "crm", store.ActorAdmin, func(x *store.Tenant) error { x.Addons = []string{"hipaa"}; return nil })
 		require.NoError(t, err)
 		start := c.now
 		day := 24 * time.Hour

@@ -250,7 +250,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	updated, err := a.store.UpdateTenant(r.Context(), t.ID, actor(r), func(t *store.Tenant) error {
+	updated, err := a.dir.UpdateTenant(r.Context(), t.ID, actor(r), func(t *store.Tenant) error {
 		before := t.Clone()
 		bad := in.apply(t, roles)
 		bad = append(bad, applyContract(before, t, in, a.now())...) // seats lowered wait for the renewal (admin/seats.go)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -17,7 +18,7 @@ func BenchmarkGuard(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			h := newHarness(b, backends[name])
 			plain, _ := h.ready("acme")
-			_, err := h.store.UpdateTenant(context.Background(), "acme", store.ActorAdmin, func(t *store.Tenant) error {
+			_, err := directory.New(h.store).UpdateTenant(context.Background(), "acme", store.ActorAdmin, func(t *store.Tenant) error {
 				t.Settings.RateLimitPerSecond = 0
 				return nil
 			})

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/scimauth"
@@ -285,7 +286,7 @@ func TestGuard_changesTakeEffectOnNextRequest(t *testing.T) {
 		require.Equal(t, http.StatusOK, h.get(path, "Bearer "+plain).Status)
 
 		setPlan := func(plan string) {
-			_, err := h.store.UpdateTenant(ctx, "acme", store.ActorAdmin, func(t *store.Tenant) error { t.Plan = plan; return nil })
+			_, err := directory.New(h.store).UpdateTenant(ctx, "acme", store.ActorAdmin, func(t *store.Tenant) error { t.Plan = plan; return nil })
 			require.NoError(t, err)
 		}
 		setPlan(licensing.Enterprise)
@@ -417,7 +418,7 @@ func TestGuard_rateLimit(t *testing.T) {
 		plain, _ := h.ready("acme")
 		path := "/scim/v2/acme/Users"
 		setRate := func(n int) {
-			_, err := h.store.UpdateTenant(ctx, "acme", store.ActorAdmin, func(t *store.Tenant) error {
+			_, err := directory.New(h.store).UpdateTenant(ctx, "acme", store.ActorAdmin, func(t *store.Tenant) error {
 				t.Settings.RateLimitPerSecond = n
 				return nil
 			})

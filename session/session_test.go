@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/saml"
 	"github.com/roster-dev/roster/session"
 	"github.com/roster-dev/roster/store"
@@ -430,7 +431,7 @@ func TestSignIn_deactivationEndsSessions(t *testing.T) {
 		assert.Equal(t, "session_expired", body["reason"])
 
 		bob := h.signIn("acme", "bob")
-		_, err = h.st.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan = "enterprise"; return nil })
+		_, err = directory.New(h.st).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan = "enterprise"; return nil })
 		require.NoError(t, err)
 		code, body = h.getSession(bob, true)
 		assert.Equal(t, http.StatusUnauthorized, code)
@@ -451,7 +452,7 @@ func TestSignIn_refusedResponses(t *testing.T) {
 		refused(t, h.post("acme", resp), http.StatusForbidden, "does not answer a sign-in started here")
 
 		// Replay where IdP-initiated sign-in is on: the spent-assertion store refuses it.
-		_, err := h.st.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Settings.IdPInitiatedSSO = true; return nil })
+		_, err := directory.New(h.st).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Settings.IdPInitiatedSSO = true; return nil })
 		require.NoError(t, err)
 		unsolicited := h.idpInitiated("acme", "ann@acme.test")
 		require.Equal(t, http.StatusSeeOther, h.post("acme", unsolicited).Code)
@@ -465,7 +466,7 @@ func TestSignIn_refusedResponses(t *testing.T) {
 		// audience, recipient and destination refuse it.
 		forAcme := h.login("acme", "bea@beta.test")
 		refused(t, h.post("beta", forAcme), http.StatusForbidden, "does not answer a sign-in started here")
-		_, err = h.st.UpdateTenant(ctx, "beta", store.ActorAdmin, func(x *store.Tenant) error { x.Settings.IdPInitiatedSSO = true; return nil })
+		_, err = directory.New(h.st).UpdateTenant(ctx, "beta", store.ActorAdmin, func(x *store.Tenant) error { x.Settings.IdPInitiatedSSO = true; return nil })
 		require.NoError(t, err)
 		refused(t, h.post("beta", h.idpInitiated("acme", "bea@beta.test")), http.StatusForbidden, "could not be verified")
 
@@ -584,7 +585,7 @@ func TestSignIn_otherBrowser(t *testing.T) {
 // without Subject, which makes the library panic, is a refusal.
 func TestSignIn_missingSubjectNoPanic(t *testing.T) {
 	h := newHarness(t, backends[0].open)
-	_, err := h.st.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Settings.IdPInitiatedSSO = true; return nil })
+	_, err := directory.New(h.st).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Settings.IdPInitiatedSSO = true; return nil })
 	require.NoError(t, err)
 	h.idp.AssertionMaker = noSubject{}
 	refused(t, h.post("acme", h.idpInitiated("acme", "ann@acme.test")), http.StatusForbidden, "")

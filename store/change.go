@@ -36,6 +36,11 @@ type Lock struct {
 	// Role locks a custom role's row (View.Role); ErrNotFound when there
 	// is none.
 	Role string
+	// Unassigned also locks every live user without an explicit role
+	// (View.Unassigned, in id order): the users a new default role moves.
+	Unassigned bool
+	// Tenant locks the tenant's row, after the users (View.Tenant).
+	Tenant bool
 	// Remap also locks the live users without an explicit role who are in
 	// a group that the tenant's current mappings name or that Remap names
 	// (displayNames): the users a new mapping list can move. View.Remapped
@@ -51,8 +56,11 @@ type View struct {
 	Approval *Approval           // Lock.Approval
 	Holders  []string            // Lock.Holders
 	Role     *Role               // Lock.Role
-	Remapped []string            // Lock.Remap
-	Now      time.Time           // the store's clock, for everything the plan stamps
+	Tenant   *Tenant             // Lock.Tenant
+	// Unassigned lists the users of Lock.Unassigned.
+	Unassigned []string
+	Remapped   []string  // Lock.Remap
+	Now        time.Time // the store's clock, for everything the plan stamps
 }
 
 // Plan is what a use case asks Store.Change to write, all or nothing.
@@ -69,6 +77,11 @@ type Plan struct {
 	// Approval, when set, is the decided approval to store (Status,
 	// DecidedAt, DecidedBy) with its audit event; written before the moves.
 	Approval *Approval
+	// Tenant, when set, is the locked tenant as it is to be stored (name,
+	// plan, seats, add-ons, settings, contract terms; UpdatedAt =
+	// View.Now), with its tenant.updated audit event; first of all, so
+	// that the moves' seat cap is the updated tenant's.
+	Tenant *Tenant
 	// Role, when set, is the locked custom role as it is to be stored
 	// (description, permissions, privileged, seat class; UpdatedAt =
 	// View.Now), with its role.updated audit event; before the moves.

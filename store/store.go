@@ -379,7 +379,8 @@ type Store interface {
 	CreateTenant(ctx context.Context, t Tenant, by Actor) (Tenant, error)
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
-	UpdateTenant(ctx context.Context, id string, by Actor, fn func(*Tenant) error) (Tenant, error)
+	// Updating a tenant can move its users (a new default role): a
+	// directory use case, written through Change.
 	DeleteTenant(ctx context.Context, id string, by Actor) error
 	SeatCounts(ctx context.Context, tenantID string) (SeatCounts, error)
 

@@ -163,37 +163,6 @@ func (s *Store) ListTenants(context.Context) ([]store.Tenant, error) {
 	return out, nil
 }
 
-func (s *Store) UpdateTenant(_ context.Context, id string, by store.Actor, fn func(*store.Tenant) error) (store.Tenant, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.tenant(id)
-	if err != nil {
-		return store.Tenant{}, err
-	}
-	c := t.t.Clone()
-	if err := fn(&c); err != nil {
-		return store.Tenant{}, err
-	}
-	if err := c.ValidateContract(); err != nil {
-		return store.Tenant{}, err
-	}
-	c.ID, c.CreatedAt, c.UpdatedAt = t.t.ID, t.t.CreatedAt, s.clock()
-	if c.ContractStart.IsZero() {
-		c.ContractStart = t.t.ContractStart
-	}
-	c = c.Clone() // normalises the contract's times, as PostgreSQL stores them
-	// A new default role moves who holds it by default (roles.go).
-	moves, err := t.defaultRolePlan(c, by)
-	if err != nil {
-		return store.Tenant{}, err
-	}
-	t.appendAudit(store.AuditEvent{Time: c.UpdatedAt, Actor: by, Action: store.ActionTenantUpdated,
-		TargetType: "tenant", TargetID: id, Before: store.TenantAudit(t.t), After: store.TenantAudit(c)})
-	t.t = c.Clone()
-	t.applyMoves(moves, by, c.UpdatedAt, "default role changed", s.newID)
-	return c, nil
-}
-
 func (s *Store) DeleteTenant(_ context.Context, id string, by store.Actor) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -184,6 +184,14 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		v.Remapped = t.remapped(lock.Remap)
 		ids = append(ids, v.Remapped...)
 	}
+	if lock.Unassigned {
+		v.Unassigned = t.unassigned()
+		ids = append(ids, v.Unassigned...)
+	}
+	if lock.Tenant {
+		c := t.t.Clone()
+		v.Tenant = &c
+	}
 	approval := -1
 	if lock.Approval != "" {
 		approval = slices.IndexFunc(t.approvals, func(a store.Approval) bool { return a.ID == lock.Approval })
@@ -199,8 +207,16 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 	if err != nil || p == nil {
 		return err
 	}
-	if err := t.checkCap(store.MovesDelta(p.Moves), v.Now); err != nil {
+	if p.Tenant != nil && !lock.Tenant {
+		return fmt.Errorf("memory: a plan may change the tenant only when it locked it")
+	}
+	if err := t.checkPlanCap(p, v.Now); err != nil {
 		return err
+	}
+	if p.Tenant != nil {
+		t.appendAudit(store.AuditEvent{Time: v.Now, Actor: p.By, Action: store.ActionTenantUpdated,
+			TargetType: "tenant", TargetID: t.t.ID, Before: store.TenantAudit(t.t), After: store.TenantAudit(*p.Tenant)})
+		t.t = p.Tenant.Clone()
 	}
 	if p.Approval != nil {
 		if approval < 0 || p.Approval.ID != lock.Approval {
@@ -228,6 +244,28 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 	}
 	t.applyMoves(p.Moves, p.By, v.Now, p.Why, s.newID)
 	return nil
+}
+
+// checkPlanCap checks the plan's moves against the cap of the tenant as the
+// plan leaves it.
+func (t *tenant) checkPlanCap(p *store.Plan, now time.Time) error {
+	if p.Tenant != nil {
+		old := t.t
+		t.t = *p.Tenant
+		defer func() { t.t = old }()
+	}
+	return t.checkCap(store.MovesDelta(p.Moves), now)
+}
+
+// unassigned lists, in id order, the live users without an explicit role.
+func (t *tenant) unassigned() []string {
+	var out []string
+	for _, rec := range t.userList {
+		if !rec.deleted && rec.u.ExplicitRole == "" {
+			out = append(out, rec.u.ID)
+		}
+	}
+	return store.LockOrder(out)
 }
 
 // deleteRole removes a custom role and closes its pending approvals.
@@ -412,23 +450,4 @@ func (s *Store) importLocked(t *tenant, idx map[string][]*userRec, row store.Imp
 		}
 	}
 	return out, outcome, nil
-}
-
-// defaultRolePlan plans the moves of a tenant update that changes the
-// default role: users without an explicit role re-resolve (those a mapping
-// decides stay). The seat cap is the updated tenant's.
-func (t *tenant) defaultRolePlan(c store.Tenant, by store.Actor) ([]store.Move, error) {
-	if c.Settings.DefaultRole == t.t.Settings.DefaultRole {
-		return nil, nil
-	}
-	old := t.t
-	t.t = c
-	defer func() { t.t = old }()
-	var ids []string
-	for _, rec := range t.userList {
-		if !rec.deleted && rec.u.ExplicitRole == "" {
-			ids = append(ids, rec.u.ID)
-		}
-	}
-	return t.planMoves(ids, t.roleContext(), nil, by, c.UpdatedAt, nil)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/postgres"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
@@ -102,7 +103,7 @@ func TestAuthCache_answersFromMemoryAndForgetsOnEveryChange(t *testing.T) {
 	assert.Equal(t, "ultimate", f.plan(t, f.b), "answered from the cache")
 
 	// A plan change through a store: its own cache forgets at once (no wait).
-	_, err := f.a.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan = "enterprise"; return nil })
+	_, err := directory.New(f.a).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan = "enterprise"; return nil })
 	require.NoError(t, err)
 	assert.Equal(t, "enterprise", f.plan(t, f.a), "the next call in the same process")
 	require.Eventually(t, func() bool { return f.plan(t, f.b) == "enterprise" }, 5*time.Second, time.Millisecond,

@@ -331,6 +331,9 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 	if !keysOK(lock.Remap...) {
 		return &store.InvalidError{Field: "mappings.group", Reason: "is not valid UTF-8 text"}
 	}
+	if lock.Tenant {
+		defer s.auth.invalidate(tenantID) // after the commit (authcache.go)
+	}
 	return s.inTx(ctx, "Change", nil, func(tx pgx.Tx) error {
 		ids := slices.Clip(lock.Users)
 		holders, remapped, role, err := lockRoleAdmin(ctx, tx, tenantID, lock)
@@ -338,6 +341,14 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			return err
 		}
 		ids = append(append(ids, holders...), remapped...)
+		var unassigned []string
+		if lock.Unassigned {
+			if unassigned, err = queryStrings(ctx, tx, `select id from users
+where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`, tenantID); err != nil {
+				return err
+			}
+			ids = append(ids, unassigned...)
+		}
 		if lock.Approval != "" {
 			var userID string
 			if err := tx.QueryRow(ctx, `select user_id from approvals where tenant_id = $1 and id = $2`, tenantID, lock.Approval).Scan(&userID); err != nil {
@@ -345,7 +356,7 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			}
 			ids = append(ids, userID)
 		}
-		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}, Holders: holders, Remapped: remapped, Role: role}
+		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}, Holders: holders, Remapped: remapped, Role: role, Unassigned: unassigned}
 		b := &pgx.Batch{}
 		if len(ids) > 0 {
 			b.Queue(lockUsersSQL, tenantID, storable(ids))
@@ -353,6 +364,9 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 		}
 		if lock.Approval != "" {
 			b.Queue(`select `+approvalCols+` from approvals where tenant_id = $1 and id = $2 for update`, tenantID, lock.Approval)
+		}
+		if lock.Tenant {
+			b.Queue(`select `+tenantCols+` from tenants where id = $1 for no key update`, tenantID)
 		}
 		b.Queue(roleContextSQL, tenantID)
 		err = func() error {
@@ -384,6 +398,13 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 				}
 				v.Approval = &a
 			}
+			if lock.Tenant {
+				t, err := scanTenant(br.QueryRow())
+				if err != nil {
+					return err
+				}
+				v.Tenant = &t
+			}
 			var err error
 			if v.Roles, err = scanRoleContext(br.QueryRow()); err != nil {
 				return err
@@ -400,6 +421,14 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 		}
 		if p == nil {
 			return nil
+		}
+		if p.Tenant != nil {
+			if !lock.Tenant {
+				return errors.New("postgres: a plan may change the tenant only when it locked it")
+			}
+			if err := applyTenant(ctx, tx, p, v); err != nil {
+				return err
+			}
 		}
 		if a := p.Approval; a != nil {
 			if a.ID != lock.Approval {
@@ -470,6 +499,30 @@ func lockRoleAdmin(ctx context.Context, tx pgx.Tx, tenantID string, lock store.L
 		}
 	}
 	return holders, remapped, role, nil
+}
+
+// applyTenant writes a plan's tenant and its audit event.
+func applyTenant(ctx context.Context, tx pgx.Tx, p *store.Plan, v *store.View) error {
+	t := p.Tenant
+	settings, err := json.Marshal(t.Settings)
+	if err != nil {
+		return err
+	}
+	contract, err := contractArgs(*t)
+	if err != nil {
+		return err
+	}
+	out, err := scanTenant(tx.QueryRow(ctx, `update tenants
+set name = $2, plan = $3, seats = $4, addons = $5, settings = $6, updated_at = $7,
+    contract_start = $8, seats_at_renewal = $9, seats_at_renewal_from = $10, seat_changes = $11
+where id = $1
+returning `+tenantCols, append([]any{v.Tenant.ID, t.Name, t.Plan, t.Seats, t.Addons, settings, v.Now}, contract...)...))
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, auditInsert, auditArgs(out.ID, v.Now, p.By, store.ActionTenantUpdated, "tenant", out.ID, "",
+		store.TenantAudit(*v.Tenant), store.TenantAudit(out))...)
+	return err
 }
 
 // applyRoleAdmin writes a plan's role deletion and new mapping list, in one
@@ -573,30 +626,6 @@ func roleGroupMembers(ctx context.Context, tx pgx.Tx, rc *store.RoleContext, ten
 		return nil, err
 	}
 	return ids, nil
-}
-
-// defaultRoleChanged re-resolves, inside the tenant update that changed the
-// default role, the users without an explicit role (those a mapping decides
-// stay). The tenant row is locked before the users here, the reverse of a
-// user write: a user write that also moves a seat at that instant can
-// deadlock with it, and PostgreSQL then aborts one of the two: UpdateTenant
-// runs again when it was the victim; a user write that was answers 503 with
-// Retry-After, which IdPs retry. Changing the default role is a rare operator
-// action.
-func (s *Store) defaultRoleChanged(ctx context.Context, tx pgx.Tx, tenantID string, by store.Actor, now time.Time) error {
-	rc, err := roleContext(ctx, tx, tenantID)
-	if err != nil {
-		return err
-	}
-	ids, err := queryStrings(ctx, tx, `select id from users where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`, tenantID)
-	if err != nil {
-		return err
-	}
-	moves, err := planMoves(ctx, tx, tenantID, ids, rc, by, nil)
-	if err != nil {
-		return err
-	}
-	return s.applyMoves(ctx, tx, tenantID, moves, by, now, "default role changed")
 }
 
 // errStaleDefault says a fast creation assumed a default role the tenant no

@@ -122,7 +122,7 @@ func TestSeats_capAgreesWithLicensing(t *testing.T) {
 
 	setOverage := func(tenant string, on bool) {
 		t.Helper()
-		_, err := s.UpdateTenant(ctx, tenant, store.ActorAdmin, func(x *store.Tenant) error { x.Settings.Overage = on; return nil })
+		_, err := directory.New(s).UpdateTenant(ctx, tenant, store.ActorAdmin, func(x *store.Tenant) error { x.Settings.Overage = on; return nil })
 		require.NoError(t, err)
 	}
 	for _, id := range plans {

@@ -372,65 +372,6 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 	return out, nil
 }
 
-func (s *Store) UpdateTenant(ctx context.Context, id string, by store.Actor, fn func(*store.Tenant) error) (store.Tenant, error) {
-	if !keysOK(id) {
-		return store.Tenant{}, store.ErrNotFound
-	}
-	defer s.auth.invalidate(id) // after the commit (authcache.go)
-	var out store.Tenant
-	// A change of the default role re-resolves users after the tenant row is
-	// locked, the reverse of a user write's order (see defaultRoleChanged):
-	// PostgreSQL may abort it as a deadlock victim, and then it runs again.
-	err := retryOnDeadlock(func() error {
-		return s.inTx(ctx, "UpdateTenant", nil, func(tx pgx.Tx) error {
-			old, err := scanTenant(tx.QueryRow(ctx, `select `+tenantCols+` from tenants where id = $1 for no key update`, id))
-			if err != nil {
-				return err
-			}
-			t := old.Clone()
-			if err := fn(&t); err != nil {
-				return callerErr{err}
-			}
-			if err := t.ValidateContract(); err != nil {
-				return callerErr{err}
-			}
-			t.ID, t.CreatedAt = old.ID, old.CreatedAt
-			settings, err := json.Marshal(t.Settings)
-			if err != nil {
-				return err
-			}
-			now := s.clock()
-			if t.ContractStart.IsZero() {
-				t.ContractStart = old.ContractStart
-			}
-			contract, err := contractArgs(t)
-			if err != nil {
-				return err
-			}
-			out, err = scanTenant(tx.QueryRow(ctx, `update tenants
-set name = $2, plan = $3, seats = $4, addons = $5, settings = $6, updated_at = $7,
-    contract_start = $8, seats_at_renewal = $9, seats_at_renewal_from = $10, seat_changes = $11
-where id = $1
-returning `+tenantCols, append([]any{id, t.Name, t.Plan, t.Seats, t.Addons, settings, now}, contract...)...))
-			if err != nil {
-				return err
-			}
-			if _, err = tx.Exec(ctx, auditInsert, auditArgs(id, now, by, store.ActionTenantUpdated, "tenant", id, "",
-				store.TenantAudit(old), store.TenantAudit(out))...); err != nil {
-				return err
-			}
-			if old.Settings.DefaultRole == out.Settings.DefaultRole {
-				return nil
-			}
-			return s.defaultRoleChanged(ctx, tx, id, by, now) // resolve.go
-		})
-	})
-	if err != nil {
-		return store.Tenant{}, err
-	}
-	return out, nil
-}
-
 // DeleteTenant removes the tenant and everything it owns: by cascade, and
 // explicitly for users, seat_events and audit_events (no foreign keys, see
 // migration 0003) and group_members (0011).

@@ -68,7 +68,7 @@ func testAdminAudit(t *testing.T, open Factory) {
 	assert.Equal(t, "trial", decode(t, e.After)["plan"])
 
 	clock.Advance(time.Second)
-	_, err = s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Plan = "ultimate"; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Plan = "ultimate"; return nil })
 	require.NoError(t, err)
 	e = latestAudit(t, s, "acme")
 	check(e, store.ActionTenantUpdated, "tenant", "acme")
@@ -180,9 +180,9 @@ func testAdminAuditFailures(t *testing.T, open Factory) {
 
 	_, err = s.CreateTenant(ctx, store.Tenant{ID: "acme", Plan: "trial"}, operator)
 	assert.ErrorIs(t, err, store.ErrConflict)
-	_, err = s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats = 99; return refused })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats = 99; return refused })
 	assert.ErrorIs(t, err, refused)
-	_, err = s.UpdateTenant(ctx, "nope", operator, func(*store.Tenant) error { return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "nope", operator, func(*store.Tenant) error { return nil })
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	assert.ErrorIs(t, s.DeleteTenant(ctx, "nope", operator), store.ErrNotFound)
 	_, err = s.CreateToken(ctx, "acme", store.Token{ID: tok.ID, Name: "dup", Hash: []byte{2}}, operator)
@@ -219,10 +219,10 @@ func testAdminAuditConcurrent(t *testing.T, open Factory) {
 	const n = 16
 	errs := parallel(n, func(i int) error {
 		if i%4 == 3 { // some callers refuse their own change
-			_, err := s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats += 1000; return errors.New("refused") })
+			_, err := directory.New(s).UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats += 1000; return errors.New("refused") })
 			return err
 		}
-		_, err := s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats++; return nil })
+		_, err := directory.New(s).UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats++; return nil })
 		return err
 	})
 	ok := 0
@@ -259,7 +259,7 @@ func testAuditAPINames(t *testing.T, open Factory) {
 	s := open(t, clock.Now)
 	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Name: "Acme", Plan: "ultimate", Seats: 10, Settings: store.DefaultSettings()}, operator)
 	require.NoError(t, err)
-	_, err = s.UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats = 12; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", operator, func(x *store.Tenant) error { x.Seats = 12; return nil })
 	require.NoError(t, err)
 	_, err = s.CreateOutlet(ctx, "acme", store.Outlet{ID: "store-1", Name: "Main"}, operator)
 	require.NoError(t, err)

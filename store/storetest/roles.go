@@ -22,7 +22,7 @@ func roleTenant(t *testing.T, s store.Store, id string, seats int, policy string
 	t.Helper()
 	newCappedTenant(t, s, id, seats)
 	if policy != "" {
-		_, err := s.UpdateTenant(ctx, id, store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.PrivilegedRoles = policy; return nil })
+		_, err := directory.New(s).UpdateTenant(ctx, id, store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.PrivilegedRoles = policy; return nil })
 		require.NoError(t, err)
 	}
 	_, err := s.CreateRole(ctx, id, store.Role{Name: "auditor", Permissions: []string{"reporting.view_org"}, SeatClass: store.SeatLight}, store.ActorAdmin)
@@ -137,7 +137,7 @@ func testRoleResolution(t *testing.T, open Factory) {
 
 	// A new default role moves, at once, the users who held the old one by default.
 	carl := userNamed(t, s, "acme", "carl@x.com", "supervisor")
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = "auditor"; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = "auditor"; return nil })
 	require.NoError(t, err)
 	for id, want := range map[string]string{ann.ID: "auditor", bob.ID: "auditor", carl.ID: store.RoleSupervisor} {
 		role, _ := roleOf(t, s, "acme", id)
@@ -147,11 +147,11 @@ func testRoleResolution(t *testing.T, open Factory) {
 	assert.Equal(t, store.SeatLight, seat)
 	// New users get the new default at once, and the old one again after it changes back.
 	assert.Equal(t, "auditor", userNamed(t, s, "acme", "dee@x.com", "").Role)
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = store.RoleAgent; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = store.RoleAgent; return nil })
 	require.NoError(t, err)
 	assert.Equal(t, store.RoleAgent, userNamed(t, s, "acme", "eve@x.com", "").Role)
 	assert.Equal(t, store.RoleAgent, userNamed(t, s, "acme", "fay@x.com", "").Role)
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = store.RoleSupervisor; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = store.RoleSupervisor; return nil })
 	require.NoError(t, err)
 	assert.Equal(t, store.RoleSupervisor, userNamed(t, s, "acme", "gus@x.com", "").Role, "a cached default that moved is caught")
 	c := counts(t, s, "acme")
@@ -255,7 +255,7 @@ func testDeleteRoleReplacement(t *testing.T, open Factory) {
 	assert.Equal(t, []store.RoleMapping{{Group: "Auditors", Role: "supervisor"}}, m)
 	assert.Equal(t, counts(t, s, "acme"), replay(ledger(t, s, "acme")))
 
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = "owner"; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(tn *store.Tenant) error { tn.Settings.DefaultRole = "owner"; return nil })
 	require.NoError(t, err)
 	assert.ErrorIs(t, directory.New(s).DeleteRole(ctx, "acme", "owner", "agent", store.ActorAdmin), store.ErrInvalid)
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
@@ -229,7 +230,7 @@ func testContractRoundTrip(t *testing.T, open Factory) {
 
 	start := time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC)
 	renewal := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
-	up, err := s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error {
+	up, err := directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error {
 		x.ContractStart = start
 		x.Seats = 3
 		one, at := 1, time.Date(2026, 9, 1, 0, 0, 0, 0, time.FixedZone("X", 7200)).Add(2*time.Hour) // the same instant
@@ -246,7 +247,7 @@ func testContractRoundTrip(t *testing.T, open Factory) {
 	assert.Equal(t, 1, *got.SeatsAtRenewal)
 	assert.True(t, renewal.Equal(*got.SeatsAtRenewalFrom))
 	assert.Equal(t, []store.SeatChange{{At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), From: 2, To: 3}}, got.SeatChanges)
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.ContractStart = time.Time{}; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.ContractStart = time.Time{}; return nil })
 	require.NoError(t, err)
 	got, err = s.GetTenant(ctx, "acme")
 	require.NoError(t, err)
@@ -259,7 +260,7 @@ func testContractRoundTrip(t *testing.T, open Factory) {
 		"negative reduction": func(x *store.Tenant) { n := -1; x.SeatsAtRenewal = &n },
 		"negative seats":     func(x *store.Tenant) { x.Seats = -3 },
 	} {
-		_, err := s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { fn(x); return nil })
+		_, err := directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { fn(x); return nil })
 		assert.ErrorIs(t, err, store.ErrInvalid, name)
 	}
 	_, err = s.CreateTenant(ctx, store.Tenant{ID: "half", Plan: "ultimate", SeatsAtRenewalFrom: &renewal}, store.ActorAdmin)

@@ -176,7 +176,7 @@ func testSeatsOverage(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.False(t, got.Active, "a refused reactivation leaves the user inactive")
 
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Settings.Overage = true; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Settings.Overage = true; return nil })
 	require.NoError(t, err)
 	require.NoError(t, setActive(t, s, "acme", idle.ID, true))
 	counts, err := s.SeatCounts(ctx, "acme")
@@ -288,7 +288,7 @@ func testSeatsUsableMinimum(t *testing.T, open Factory) {
 	assert.ErrorIs(t, err, store.ErrNotFound, "a refused creation writes nothing")
 
 	// Purchased beyond the minimum: the purchased count is the cap.
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Seats = 9; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Seats = 9; return nil })
 	require.NoError(t, err)
 	newUser(t, s, "acme", "ninth@x.com", true)
 	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "tenth@x.com", Active: true}, token)
@@ -296,7 +296,7 @@ func testSeatsUsableMinimum(t *testing.T, open Factory) {
 	assert.Equal(t, store.SeatLimitError{TenantID: "acme", InUse: 9, Purchased: 9}, *limit)
 
 	// Down to a trial of 3 seats: nothing is taken away, nothing more is given.
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan, x.Seats = "trial", 3; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan, x.Seats = "trial", 3; return nil })
 	require.NoError(t, err)
 	require.NoError(t, setActive(t, s, "acme", ids[0], false), "a release is never refused")
 	err = setActive(t, s, "acme", ids[0], true)
@@ -304,7 +304,7 @@ func testSeatsUsableMinimum(t *testing.T, open Factory) {
 	assert.Equal(t, store.SeatLimitError{TenantID: "acme", InUse: 8, Purchased: 3}, *limit)
 
 	// Back to a paid plan with 3 purchased: 8 usable again, and 8 in use.
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan = "ultimate"; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan = "ultimate"; return nil })
 	require.NoError(t, err)
 	err = setActive(t, s, "acme", ids[0], true)
 	require.ErrorAs(t, err, &limit)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -33,7 +34,7 @@ func testAuthenticate(t *testing.T, open Factory) {
 	exp := time.Date(2031, 2, 3, 4, 5, 6, 789000000, time.UTC)
 	put, err := s.PutSAMLConfig(ctx, "acme", store.SAMLConfig{MetadataXML: "<md/>", EntityID: "https://idp", SSOURL: "https://idp/sso", CertNotAfter: exp}, store.ActorAdmin)
 	require.NoError(t, err)
-	_, err = s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan = "enterprise"; return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error { x.Plan = "enterprise"; return nil })
 	require.NoError(t, err)
 	require.NoError(t, s.RevokeToken(ctx, "acme", tok.ID, clock.Now(), store.ActorAdmin))
 

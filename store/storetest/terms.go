@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
@@ -70,7 +71,7 @@ func testSeatsCapFollowsContractTerms(t *testing.T, open Factory) {
 			last = ch.at
 		}
 		clock.Set(last)
-		_, err = s.UpdateTenant(ctx, tenant, store.ActorAdmin, func(x *store.Tenant) error { x.SetContract(c); return nil })
+		_, err = directory.New(s).UpdateTenant(ctx, tenant, store.ActorAdmin, func(x *store.Tenant) error { x.SetContract(c); return nil })
 		require.NoError(t, err, tc.name)
 		stored, err = s.GetTenant(ctx, tenant)
 		require.NoError(t, err)

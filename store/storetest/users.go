@@ -26,7 +26,7 @@ func testTenants(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Equal(t, tn, got)
 
-	up, err := s.UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error {
+	up, err := directory.New(s).UpdateTenant(ctx, "acme", store.ActorAdmin, func(x *store.Tenant) error {
 		x.Plan, x.Seats, x.Addons = "enterprise", 12, []string{"hipaa"}
 		x.Settings.Overage = true
 		x.ID = "hijack" // immutable
@@ -55,7 +55,7 @@ func testTenants(t *testing.T, open Factory) {
 	_, err = s.GetUser(ctx, "beta", u.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	assert.ErrorIs(t, s.DeleteTenant(ctx, "beta", store.ActorAdmin), store.ErrNotFound)
-	_, err = s.UpdateTenant(ctx, "nope", store.ActorAdmin, func(*store.Tenant) error { return nil })
+	_, err = directory.New(s).UpdateTenant(ctx, "nope", store.ActorAdmin, func(*store.Tenant) error { return nil })
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.CreateUser(ctx, "nope", store.User{UserName: "a", Active: true}, token)
 	assert.ErrorIs(t, err, store.ErrNotFound, "user of an unknown tenant")
