@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -389,8 +390,8 @@ func (t *tenant) checkCap(d store.SeatCounts, now time.Time) error {
 
 // recordSeats moves the counters and appends the ledger entries of a change
 // that checkCap has allowed.
-func (t *tenant) recordSeats(ts []store.Transition, userID string, by store.Actor, now time.Time) {
-	d := store.Delta(ts)
+func (t *tenant) recordSeats(ts []licensing.Transition, userID string, by store.Actor, now time.Time) {
+	d := licensing.Delta(ts)
 	t.counts.Full += d.Full
 	t.counts.Light += d.Light
 	for _, tr := range ts {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -53,7 +54,7 @@ type roleMove struct {
 	before store.User
 	after  store.User
 	d      store.RoleDecision
-	ts     []store.Transition
+	ts     []licensing.Transition
 }
 
 // planMoves re-resolves the listed users (live ones, each once) under rc,
@@ -63,7 +64,7 @@ type roleMove struct {
 func (t *tenant) planMoves(ids []string, rc *store.RoleContext, pending *groupChange, by store.Actor,
 	now time.Time, mutate func(*store.User)) ([]roleMove, error) {
 	var moves []roleMove
-	var all []store.Transition
+	var all []licensing.Transition
 	seen := map[string]bool{}
 	for _, id := range ids {
 		rec, err := t.liveUser(id)
@@ -79,15 +80,15 @@ func (t *tenant) planMoves(ids []string, rc *store.RoleContext, pending *groupCh
 		if err != nil {
 			return nil, err
 		}
-		u.Seat = store.SeatFor(u.Active, d.Class)
+		u.Seat = licensing.SeatFor(u.Active, d.Class)
 		if u.Role == rec.u.Role && u.ExplicitRole == rec.u.ExplicitRole && u.Seat == rec.u.Seat && d.Pending == nil {
 			continue
 		}
-		ts := store.SeatTransitions(store.OnUpdate, rec.u.Seat, u.Seat, false)
+		ts := licensing.SeatTransitions(licensing.OnUpdate, rec.u.Seat, u.Seat, false)
 		all = append(all, ts...)
 		moves = append(moves, roleMove{rec: rec, before: rec.u.Clone(), after: u, d: d, ts: ts})
 	}
-	if err := t.checkCap(store.Delta(all), now); err != nil {
+	if err := t.checkCap(licensing.Delta(all), now); err != nil {
 		return nil, err
 	}
 	return moves, nil

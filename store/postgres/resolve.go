@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -137,7 +138,7 @@ on conflict (tenant_id, user_id, role) where status = 'pending' do nothing`,
 type move struct {
 	before, after store.User
 	d             store.RoleDecision
-	ts            []store.Transition
+	ts            []licensing.Transition
 }
 
 // lockUsersSQL locks live users ($2) in id order, the order every
@@ -220,11 +221,11 @@ func planMoves(ctx context.Context, tx pgx.Tx, tenantID string, ids []string, rc
 		if err != nil {
 			return nil, callerErr{err}
 		}
-		u.Seat = store.SeatFor(u.Active, d.Class)
+		u.Seat = licensing.SeatFor(u.Active, d.Class)
 		if u.Role == old.Role && u.ExplicitRole == old.ExplicitRole && u.Seat == old.Seat && d.Pending == nil {
 			continue
 		}
-		moves = append(moves, move{before: old, after: u, d: d, ts: store.SeatTransitions(store.OnUpdate, old.Seat, u.Seat, false)})
+		moves = append(moves, move{before: old, after: u, d: d, ts: licensing.SeatTransitions(licensing.OnUpdate, old.Seat, u.Seat, false)})
 	}
 	return moves, nil
 }
@@ -237,7 +238,7 @@ func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, move
 	if len(moves) == 0 {
 		return nil
 	}
-	var all []store.Transition
+	var all []licensing.Transition
 	var evUser, evClass, evReason []string
 	var evDelta []int32
 	var ids, roles, explicit, seats, details, befores, afters []string
@@ -255,7 +256,7 @@ func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, move
 	}
 	b := &pgx.Batch{}
 	if len(all) > 0 {
-		d := store.Delta(all)
+		d := licensing.Delta(all)
 		var inUse, purchased int
 		var overage bool
 		var seq int64

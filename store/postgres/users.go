@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -100,9 +101,10 @@ func scanUser(row pgx.Row, extra ...any) (store.User, error) {
 
 // seatPlans carries the seat outcome of a write for each possible seat class
 // of the user's role (plan 1: full, plan 2: light), computed in Go by
-// store.SeatFor and store.SeatTransitions. The SQL picks the plan from the
-// roles table in the same statement, which saves the round trip of looking
-// the role up first, while the rules stay in one place (package store).
+// licensing.SeatFor and licensing.SeatTransitions. The SQL picks the plan from
+// the roles table in the same statement, which saves the round trip of
+// looking the role up first, while the rules stay in one place (package
+// licensing).
 type seatPlans struct {
 	seat   []string // the user's seat under each plan
 	dFull  []int32  // change of tenants.seats_full
@@ -118,9 +120,9 @@ type seatPlans struct {
 	evReason []string
 }
 
-func (p *seatPlans) add(seat store.SeatClass, ts []store.Transition) {
+func (p *seatPlans) add(seat store.SeatClass, ts []licensing.Transition) {
 	plan := int32(len(p.seat) + 1)
-	d := store.Delta(ts)
+	d := licensing.Delta(ts)
 	p.seat = append(p.seat, string(seat))
 	p.dFull = append(p.dFull, int32(d.Full))
 	p.dLight = append(p.dLight, int32(d.Light))
@@ -137,11 +139,11 @@ func (p *seatPlans) add(seat store.SeatClass, ts []store.Transition) {
 // userPlans builds the two plans of a user write of u (whose Seat is
 // ignored): its seat under each role class, the transitions from old, and the
 // audited record (store.AuditJSON of u with the plan's seat).
-func userPlans(kind store.TransitionKind, old store.SeatClass, u store.User, expired bool) *seatPlans {
-	full, light := store.SeatFor(u.Active, store.SeatFull), store.SeatFor(u.Active, store.SeatLight)
+func userPlans(kind licensing.TransitionKind, old store.SeatClass, u store.User, expired bool) *seatPlans {
+	full, light := licensing.SeatFor(u.Active, store.SeatFull), licensing.SeatFor(u.Active, store.SeatLight)
 	p := &seatPlans{}
-	p.add(full, store.SeatTransitions(kind, old, full, expired))
-	p.add(light, store.SeatTransitions(kind, old, light, expired))
+	p.add(full, licensing.SeatTransitions(kind, old, full, expired))
+	p.add(light, licensing.SeatTransitions(kind, old, light, expired))
 	u.Seat = full
 	p.audit = store.AuditJSON(u)
 	return p
@@ -334,7 +336,7 @@ func (s *Store) bindCreate(rc *store.RoleContext, tenantID string, u store.User,
 	if err != nil {
 		return nil, err
 	}
-	plans := userPlans(store.OnCreate, store.SeatNone, u, false)
+	plans := userPlans(licensing.OnCreate, store.SeatNone, u, false)
 	cols, err := userWriteArgs(&u)
 	if err != nil {
 		return nil, err
@@ -576,7 +578,7 @@ func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, ol
 		if err != nil {
 			return callerErr{err}
 		}
-		plans := userPlans(store.OnUpdate, old.Seat, u, store.Expired(u.AccessExpiresAt, now))
+		plans := userPlans(licensing.OnUpdate, old.Seat, u, store.Expired(u.AccessExpiresAt, now))
 		cols, err := userWriteArgs(&u)
 		if err != nil {
 			return err
@@ -650,8 +652,8 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, by store.Ac
 		if err != nil {
 			return err
 		}
-		ts := store.SeatTransitions(store.OnDelete, old.Seat, store.SeatNone, false)
-		d := store.Delta(ts)
+		ts := licensing.SeatTransitions(licensing.OnDelete, old.Seat, store.SeatNone, false)
+		d := licensing.Delta(ts)
 		classes, deltas, reasons := []string{}, []int32{}, []string{}
 		for _, t := range ts {
 			classes, deltas, reasons = append(classes, string(t.Class)), append(deltas, int32(t.Delta)), append(reasons, t.Reason)
