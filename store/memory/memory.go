@@ -375,14 +375,15 @@ func (t *tenant) seatClassOf(role string) store.SeatClass {
 	return store.SeatFull
 }
 
-// checkCap refuses a change of seat counts that would take more full seats
-// than are usable at now — the purchased seats in force (a pending reduction
-// counts from its renewal), raised to the contract minimum on a paid plan
+// checkCap refuses a change of seat counts that the cap does not allow
+// (licensing.CapAllows): one that would take more full seats than are usable
+// at now — the purchased seats in force (a pending reduction counts from its
+// renewal), raised to the contract minimum on a paid plan
 // (licensing.Contract.UsableAt) — unless the tenant allows overage.
 func (t *tenant) checkCap(d store.SeatCounts, now time.Time) error {
 	c := t.t.Contract()
 	usable := c.UsableAt(now)
-	if d.Full > 0 && !t.t.Settings.Overage && t.counts.Full+d.Full > usable {
+	if !licensing.CapAllows(t.counts.Full, d.Full, usable, c.Overage) {
 		return &store.SeatLimitError{TenantID: t.t.ID, InUse: t.counts.Full, Purchased: usable}
 	}
 	return nil

@@ -267,7 +267,7 @@ returning seats_full, `+usableSQL("tenants", "$5")+`, coalesce((settings ->> 'ov
 			tenantID, d.Full, d.Light, len(all), now).Scan(&inUse, &purchased, &overage, &seq); err != nil {
 			return err
 		}
-		if d.Full > 0 && !overage && inUse > purchased {
+		if !licensing.CapAllows(inUse-d.Full, d.Full, purchased, overage) {
 			return callerErr{&store.SeatLimitError{TenantID: tenantID, InUse: inUse - d.Full, Purchased: purchased}}
 		}
 		b.Queue(`insert into seat_events `+seatEventCols+`

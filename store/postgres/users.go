@@ -237,9 +237,7 @@ var createUserSQL = bind(`with `+roleClassCTE+`, t as (
 	    seat_seq = tn.seat_seq + `+byPlan("nev", "int", "r.p")+`
 	from r
 	where tn.id = {tenant}
-	  and (`+byPlan("dfull", "int", "r.p")+` <= 0
-	       or tn.seats_full + `+byPlan("dfull", "int", "r.p")+` <= `+usableSQL("tn", "{now}")+`
-	       or coalesce((tn.settings ->> 'overage')::boolean, false))
+	  and `+capSQL("tn", byPlan("dfull", "int", "r.p"), "{now}")+`
 	  and ({defguard}::text is null or coalesce(nullif(tn.settings ->> 'default_role', ''), 'agent') = {defguard}::text)
 	returning tn.user_seq, tn.seat_seq, r.p
 ), u as (
@@ -376,7 +374,7 @@ func (c *pendingCreate) exec(ctx context.Context, q querier) (store.User, error)
 func (s *Store) whyNotCreated(ctx context.Context, tenantID string, u *store.User, now time.Time) (retry bool, err error) {
 	var inUse, purchased int
 	var overage, nameTaken, idTaken, roleOK bool
-	err = s.pool.QueryRow(ctx, `select seats_full, `+usableSQL("tenants", "$4")+`, coalesce((settings ->> 'overage')::boolean, false),
+	err = s.pool.QueryRow(ctx, `select seats_full, `+usableSQL("tenants", "$4")+`, `+overageSQL("tenants")+`,
 	exists (select 1 from users where tenant_id = $1 and user_name_key = $2 and deleted_at is null),
 	exists (select 1 from users where tenant_id = $1 and id = $3),
 	$5 in ('admin', 'supervisor', 'agent') or exists (select 1 from roles where tenant_id = $1 and name = $5)
@@ -395,7 +393,7 @@ from tenants where id = $1`, tenantID, store.FoldKey(u.UserName), u.ID, now, u.R
 			return false, s.convert("CreateUser", err, nil)
 		}
 		return false, &store.UnknownRoleError{Role: u.Role, Known: rc.Known()}
-	case overage || inUse+1 <= purchased:
+	case licensing.CapAllows(inUse, 1, purchased, overage):
 		return true, limit
 	}
 	return false, limit
@@ -503,7 +501,7 @@ var updateUserSQL = func() string {
 	    seat_seq = tn.seat_seq + ({nev}::int[])[r.p]
 	from r
 	where tn.id = {tenant} and ({nev}::int[])[r.p] > 0
-	returning tn.seats_full, `+usableSQL("tn", "{now}")+` as seats, coalesce((tn.settings ->> 'overage')::boolean, false) as overage, tn.seat_seq
+	returning tn.seats_full, `+usableSQL("tn", "{now}")+` as seats, `+overageSQL("tn")+` as overage, tn.seat_seq
 ), u as (
 	update users u
 	set `+strings.Join(sets, ", ")+`, seat = ({seat}::text[])[r.p], version = u.version + 1, updated_at = {now}
@@ -594,7 +592,8 @@ func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, ol
 		if err != nil {
 			return callerErr{s.convert("UpdateUser", err, vals{"userName": u.UserName})}
 		}
-		if _, dFull := plans.pick(plan); dFull > 0 && inUse != nil && !*overage && *inUse > *purchased {
+		// inUse is counted after the move: the cap is judged on the seats held before it.
+		if _, dFull := plans.pick(plan); inUse != nil && !licensing.CapAllows(*inUse-dFull, dFull, *purchased, *overage) {
 			return callerErr{&store.SeatLimitError{TenantID: tenantID, InUse: *inUse - dFull, Purchased: *purchased}}
 		}
 		return s.recordDecision(ctx, tx, tenantID, id, d, by, now)
