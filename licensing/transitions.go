@@ -80,12 +80,7 @@ func SeatTransitions(kind TransitionKind, old, new SeatClass, expired bool) []Tr
 func Delta(ts []Transition) SeatCounts {
 	var d SeatCounts
 	for _, t := range ts {
-		switch t.Class {
-		case SeatFull:
-			d.Full += t.Delta
-		case SeatLight:
-			d.Light += t.Delta
-		}
+		d.add(t.Class, t.Delta)
 	}
 	return d
 }
