@@ -297,8 +297,9 @@ func ptr[T any](v T) *T { return &v }
 // overage on and off. Each row also says the expected answer, so that the
 // two cannot drift apart together. Where the change is one seat, the writes
 // that check the cap — a creation (the cap in SQL), a reactivation and a
-// role change from a light seat to a full one (the cap in Go, after the
-// counter moved) — admit exactly what the table says.
+// role's seat class changed from light to full, which moves its holder into
+// a full seat (the cap in Go, on the counter the statement moved) — admit
+// exactly what the table says.
 func TestSeats_capPredicateAgreesWithLicensing(t *testing.T) {
 	dsn := pgtest.New(t)
 	pool := connect(t, dsn)
@@ -378,7 +379,7 @@ func TestSeats_capPredicateAgreesWithLicensing(t *testing.T) {
 			require.NoError(t, err)
 			idle, err := s.CreateUser(ctx, tenant, store.User{UserName: "idle@x", Role: store.RoleAgent}, store.ActorAdmin)
 			require.NoError(t, err)
-			light, err := s.CreateUser(ctx, tenant, store.User{UserName: "light@x", Active: true, Role: "viewer"}, store.ActorAdmin)
+			_, err = s.CreateUser(ctx, tenant, store.User{UserName: "light@x", Active: true, Role: "viewer"}, store.ActorAdmin)
 			require.NoError(t, err)
 			for _, w := range []struct {
 				name  string
@@ -392,8 +393,8 @@ func TestSeats_capPredicateAgreesWithLicensing(t *testing.T) {
 					_, err := s.UpdateUser(ctx, tenant, idle.ID, store.ActorAdmin, func(u *store.User) error { u.Active = true; return nil })
 					return err
 				}},
-				{"a role change into a full seat", func() error {
-					_, err := s.SetUsersRole(ctx, tenant, []string{light.ID}, store.RoleAgent, store.ActorAdmin)
+				{"a role's seat class made full", func() error {
+					_, err := s.UpdateRole(ctx, tenant, "viewer", store.ActorAdmin, func(r *store.Role) error { r.SeatClass = store.SeatFull; return nil })
 					return err
 				}},
 			} {
