@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -730,9 +731,9 @@ func (a *API) seatForecast(ctx context.Context, t store.Tenant, neededFull int) 
 		return nil, err
 	}
 	c := t.Contract()
-	free := max(c.UsableAt(a.now())-counts.Full, 0)
-	return &importSeats{NeededFull: neededFull, Available: free, Overage: t.Settings.Overage,
-		Enough: t.Settings.Overage || neededFull <= free}, nil
+	usable := c.UsableAt(a.now())
+	return &importSeats{NeededFull: neededFull, Available: max(usable-counts.Full, 0), Overage: c.Overage,
+		Enough: licensing.CapAllows(counts.Full, neededFull, usable, c.Overage)}, nil
 }
 
 // neededFull counts the full seats the dry run's new users would take.

@@ -28,6 +28,16 @@ type SeatCounts struct {
 	Light int
 }
 
+// add moves the count of class by delta; a class of no seat counts nowhere.
+func (c *SeatCounts) add(class SeatClass, delta int) {
+	switch class {
+	case SeatFull:
+		c.Full += delta
+	case SeatLight:
+		c.Light += delta
+	}
+}
+
 // SeatChange is one change of a tenant's purchased seats. The JSON names are
 // the form a change is recorded in (the PostgreSQL store keeps a term's
 // changes as a JSON array).
@@ -304,12 +314,7 @@ func CountsAt(events []SeatMove, at time.Time) SeatCounts {
 		if e.Time.After(at) {
 			continue
 		}
-		switch e.Class {
-		case SeatFull:
-			c.Full += e.Delta
-		case SeatLight:
-			c.Light += e.Delta
-		}
+		c.add(e.Class, e.Delta)
 	}
 	return c
 }
@@ -319,12 +324,7 @@ func Replay(events []SeatMove) SeatCounts {
 	var c SeatCounts
 	for i := range events {
 		e := &events[i]
-		switch e.Class {
-		case SeatFull:
-			c.Full += e.Delta
-		case SeatLight:
-			c.Light += e.Delta
-		}
+		c.add(e.Class, e.Delta)
 	}
 	return c
 }
@@ -352,12 +352,7 @@ func Unbalanced(events []SeatMove, held map[string]SeatClass) []UserBalance {
 			sums[e.UserID] = c
 			order = append(order, e.UserID)
 		}
-		switch e.Class {
-		case SeatFull:
-			c.Full += e.Delta
-		case SeatLight:
-			c.Light += e.Delta
-		}
+		c.add(e.Class, e.Delta)
 		if c.Full < 0 || c.Light < 0 || c.Full+c.Light > 1 {
 			broken[e.UserID] = true
 		}

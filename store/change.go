@@ -9,6 +9,8 @@ package store
 import (
 	"slices"
 	"time"
+
+	"github.com/roster-dev/roster/licensing"
 )
 
 // Lock names what Store.Change locks and reads before its closure decides.
@@ -98,7 +100,7 @@ type Plan struct {
 type Move struct {
 	Before, After User
 	Decision      RoleDecision
-	Transitions   []Transition
+	Transitions   []licensing.Transition
 }
 
 // PlanMoves re-resolves each listed user found in users (each once, in the
@@ -124,23 +126,23 @@ func PlanMoves(ids []string, users map[string]User, groups map[string][]string, 
 		if err != nil {
 			return nil, err
 		}
-		u.Seat = SeatFor(u.Active, d.Class)
+		u.Seat = licensing.SeatFor(u.Active, d.Class)
 		if u.Role == old.Role && u.ExplicitRole == old.ExplicitRole && u.Seat == old.Seat && d.Pending == nil {
 			continue
 		}
 		moves = append(moves, Move{Before: old, After: u, Decision: d,
-			Transitions: SeatTransitions(OnUpdate, old.Seat, u.Seat, false)})
+			Transitions: licensing.SeatTransitions(licensing.OnUpdate, old.Seat, u.Seat, false)})
 	}
 	return moves, nil
 }
 
 // MovesDelta is the change of seats in use of all moves together.
 func MovesDelta(moves []Move) SeatCounts {
-	var all []Transition
+	var all []licensing.Transition
 	for _, m := range moves {
 		all = append(all, m.Transitions...)
 	}
-	return Delta(all)
+	return licensing.Delta(all)
 }
 
 // MoveDetail is the detail of a move's user.updated audit event.

@@ -286,14 +286,14 @@ var (
 	ActorAdmin  = Actor{Kind: "admin", ID: "operator"}
 )
 
-// Seat-event reasons.
+// Seat-event reasons: licensing's, which SeatTransitions writes.
 const (
-	ReasonProvisioned = "provisioned"
-	ReasonReactivated = "reactivated"
-	ReasonDeactivated = "deactivated"
-	ReasonDeleted     = "deleted"
-	ReasonExpired     = "expired"
-	ReasonRoleChanged = "role_changed"
+	ReasonProvisioned = licensing.ReasonProvisioned
+	ReasonReactivated = licensing.ReasonReactivated
+	ReasonDeactivated = licensing.ReasonDeactivated
+	ReasonDeleted     = licensing.ReasonDeleted
+	ReasonExpired     = licensing.ReasonExpired
+	ReasonRoleChanged = licensing.ReasonRoleChanged
 )
 
 // SeatEvent is one entry of the append-only seat ledger: a consumption

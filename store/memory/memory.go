@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -343,14 +344,15 @@ func (t *tenant) seatClassOf(role string) store.SeatClass {
 	return store.SeatFull
 }
 
-// checkCap refuses a change of seat counts that would take more full seats
-// than are usable at now — the purchased seats in force (a pending reduction
-// counts from its renewal), raised to the contract minimum on a paid plan
+// checkCap refuses a change of seat counts that the cap does not allow
+// (licensing.CapAllows): one that would take more full seats than are usable
+// at now — the purchased seats in force (a pending reduction counts from its
+// renewal), raised to the contract minimum on a paid plan
 // (licensing.Contract.UsableAt) — unless the tenant allows overage.
 func (t *tenant) checkCap(d store.SeatCounts, now time.Time) error {
 	c := t.t.Contract()
 	usable := c.UsableAt(now)
-	if d.Full > 0 && !t.t.Settings.Overage && t.counts.Full+d.Full > usable {
+	if !licensing.CapAllows(t.counts.Full, d.Full, usable, c.Overage) {
 		return &store.SeatLimitError{TenantID: t.t.ID, InUse: t.counts.Full, Purchased: usable}
 	}
 	return nil
@@ -358,8 +360,8 @@ func (t *tenant) checkCap(d store.SeatCounts, now time.Time) error {
 
 // recordSeats moves the counters and appends the ledger entries of a change
 // that checkCap has allowed.
-func (t *tenant) recordSeats(ts []store.Transition, userID string, by store.Actor, now time.Time) {
-	d := store.Delta(ts)
+func (t *tenant) recordSeats(ts []licensing.Transition, userID string, by store.Actor, now time.Time) {
+	d := licensing.Delta(ts)
 	t.counts.Full += d.Full
 	t.counts.Light += d.Light
 	for _, tr := range ts {

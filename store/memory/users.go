@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -42,9 +43,9 @@ func (s *Store) createUser(t *tenant, u store.User, by store.Actor) (store.User,
 	if err != nil {
 		return store.User{}, err
 	}
-	u.Seat = store.SeatFor(u.Active, d.Class)
-	ts := store.SeatTransitions(store.OnCreate, store.SeatNone, u.Seat, false)
-	if err := t.checkCap(store.Delta(ts), now); err != nil {
+	u.Seat = licensing.SeatFor(u.Active, d.Class)
+	ts := licensing.SeatTransitions(licensing.OnCreate, store.SeatNone, u.Seat, false)
+	if err := t.checkCap(licensing.Delta(ts), now); err != nil {
 		return store.User{}, err
 	}
 	t.recordSeats(ts, u.ID, by, now)
@@ -166,9 +167,9 @@ func (s *Store) updateUser(t *tenant, id string, by store.Actor, fn func(*store.
 	if err != nil {
 		return store.User{}, err
 	}
-	u.Seat = store.SeatFor(u.Active, d.Class)
-	ts := store.SeatTransitions(store.OnUpdate, old.Seat, u.Seat, store.Expired(u.AccessExpiresAt, now))
-	if err := t.checkCap(store.Delta(ts), now); err != nil {
+	u.Seat = licensing.SeatFor(u.Active, d.Class)
+	ts := licensing.SeatTransitions(licensing.OnUpdate, old.Seat, u.Seat, store.Expired(u.AccessExpiresAt, now))
+	if err := t.checkCap(licensing.Delta(ts), now); err != nil {
 		return store.User{}, err
 	}
 	t.recordSeats(ts, u.ID, by, now)
@@ -197,7 +198,7 @@ func (s *Store) DeleteUser(_ context.Context, tenantID, id string, by store.Acto
 	}
 	now := s.clock()
 	before := store.AuditJSON(rec.u)
-	t.recordSeats(store.SeatTransitions(store.OnDelete, rec.u.Seat, store.SeatNone, false), id, by, now)
+	t.recordSeats(licensing.SeatTransitions(licensing.OnDelete, rec.u.Seat, store.SeatNone, false), id, by, now)
 	rec.deleted = true
 	t.supersede(func(a store.Approval) bool { return a.UserID == id }, now) // nobody left to approve
 	rec.u.Seat, rec.u.UpdatedAt = store.SeatNone, now

@@ -208,9 +208,7 @@ var createBatchSQL = func() string {
 	from agg
 	where tn.id = $1
 	  and agg.c = cardinality($3::text[])
-	  and (agg.df <= 0
-	       or tn.seats_full + agg.df <= ` + usableSQL("tn", "agg.at") + `
-	       or coalesce((tn.settings ->> 'overage')::boolean, false))
+	  and ` + capSQL("tn", "agg.df", "agg.at") + `
 	  and ($2::text is null or coalesce(nullif(tn.settings ->> 'default_role', ''), 'agent') = $2::text)
 	returning tn.user_seq - agg.c as useq0, tn.seat_seq - agg.ne as sseq0
 ), u as (

@@ -12,6 +12,8 @@ var (
 	EmbeddedMigrations = embeddedMigrations
 	GetByUserNameSQL   = getByUserNameSQL
 	ImportByEmailSQL   = importByEmailSQL
+	UsableSQL          = usableSQL
+	CapSQL             = capSQL
 	BoundStatements    = map[string]string{
 		"createUser": createUserSQL, "updateUser": updateUserSQL, "deleteUser": deleteUserSQL,
 	}

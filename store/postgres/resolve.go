@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -220,7 +221,7 @@ func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, move
 	if len(moves) == 0 {
 		return nil
 	}
-	var all []store.Transition
+	var all []licensing.Transition
 	var evUser, evClass, evReason []string
 	var evDelta []int32
 	var ids, roles, explicit, seats, details, befores, afters []string
@@ -238,7 +239,7 @@ func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, move
 	}
 	b := &pgx.Batch{}
 	if len(all) > 0 {
-		d := store.Delta(all)
+		d := licensing.Delta(all)
 		var inUse, purchased int
 		var overage bool
 		var seq int64
@@ -249,7 +250,7 @@ returning seats_full, `+usableSQL("tenants", "$5")+`, coalesce((settings ->> 'ov
 			tenantID, d.Full, d.Light, len(all), now).Scan(&inUse, &purchased, &overage, &seq); err != nil {
 			return err
 		}
-		if d.Full > 0 && !overage && inUse > purchased {
+		if !licensing.CapAllows(inUse-d.Full, d.Full, purchased, overage) {
 			return callerErr{&store.SeatLimitError{TenantID: tenantID, InUse: inUse - d.Full, Purchased: purchased}}
 		}
 		b.Queue(`insert into seat_events `+seatEventCols+`

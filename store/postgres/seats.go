@@ -11,6 +11,24 @@ func usableSQL(alias, at string) string {
 	return "roster_usable_seats(" + alias + ".plan, roster_purchased_seats(" + alias + ".seats, " + alias + ".seats_at_renewal, " + alias + ".seats_at_renewal_from, " + at + "))"
 }
 
+// overageSQL is the overage setting of the tenant row alias (a SQL boolean):
+// licensing.Contract.Overage, read where the cap is.
+func overageSQL(alias string) string {
+	return "coalesce((" + alias + ".settings ->> 'overage')::boolean, false)"
+}
+
+// capSQL is licensing.CapAllows in SQL (a boolean expression): whether the
+// tenant row alias, whose seats_full are the full seats in use, admits a
+// change of delta full seats (a SQL expression) at the time at, under its
+// usable seats (usableSQL) and its overage setting. The statements that
+// create users put it in the where clause of the update that moves the
+// locked tenant row's counters (createUserSQL, createBatchSQL), so that the
+// check and the move are one step however many writers race;
+// TestSeats_capPredicateAgreesWithLicensing compares it with CapAllows.
+func capSQL(alias, delta, at string) string {
+	return "(" + delta + " <= 0 or " + alias + ".seats_full + " + delta + " <= " + usableSQL(alias, at) + " or " + overageSQL(alias) + ")"
+}
+
 // auditSeatSQL is the audited user JSON audit (a SQL text expression) with its
 // seat changed from the seat from to the seat to (SQL expressions of seat
 // classes): a statement that chooses between two seat plans in SQL (the cap

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/directory"
@@ -286,3 +287,129 @@ func TestSeats_inForceAgreesWithLicensing(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSeats_capPredicateAgreesWithLicensing proves that the seat cap the
+// PostgreSQL store writes in SQL — the usable seats (usableSQL) and the cap
+// predicate of the statements that create users (capSQL, in createUserSQL's
+// and createBatchSQL's where clause) — is licensing's: Contract.UsableAt and
+// CapAllows, evaluated on the same tenant row, over a table of seats in use,
+// full-seat changes, purchased seats, plans with and without a contract
+// minimum, pending reductions before, at and after their renewal, and
+// overage on and off. Each row also says the expected answer, so that the
+// two cannot drift apart together. Where the change is one seat, the writes
+// that check the cap — a creation (the cap in SQL), a reactivation and a
+// role's seat class changed from light to full, which moves its holder into
+// a full seat (the cap in Go, on the counter the statement moved) — admit
+// exactly what the table says.
+func TestSeats_capPredicateAgreesWithLicensing(t *testing.T) {
+	dsn := pgtest.New(t)
+	pool := connect(t, dsn)
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	s := process(t, dsn, func() time.Time { return now })
+	future, past := now.AddDate(0, 3, 0), now.AddDate(0, -3, 0)
+	for i, tc := range []struct {
+		name         string
+		plan         string
+		seats        int
+		later        *int       // pending reduction (SeatsAtRenewal)
+		from         *time.Time // its renewal (SeatsAtRenewalFrom)
+		overage      bool
+		inUse, delta int
+		usable       int  // the expected usable seats
+		allowed      bool // the expected answer of the cap
+	}{
+		{"paid, below the minimum: the minimum is usable", licensing.Ultimate, 3, nil, nil, false, 7, 1, 8, true},
+		{"paid, the minimum taken", licensing.Ultimate, 3, nil, nil, false, 8, 1, 8, false},
+		{"paid, above the minimum: the last seat", licensing.Enterprise, 12, nil, nil, false, 11, 1, 12, true},
+		{"paid, above the minimum: all taken", licensing.Enterprise, 12, nil, nil, false, 12, 1, 12, false},
+		{"paid, two at once that fit", licensing.Ultimate, 12, nil, nil, false, 10, 2, 12, true},
+		{"paid, three at once, one too many", licensing.Ultimate, 12, nil, nil, false, 10, 3, 12, false},
+		{"trial: no minimum", licensing.Trial, 3, nil, nil, false, 2, 1, 3, true},
+		{"trial: the granted seats taken", licensing.Trial, 3, nil, nil, false, 3, 1, 3, false},
+		{"trial without seats", licensing.Trial, 0, nil, nil, false, 0, 1, 0, false},
+		{"trial without seats, overage", licensing.Trial, 0, nil, nil, true, 0, 1, 0, true},
+		{"an unknown plan has no minimum", "gold", 3, nil, nil, false, 3, 1, 3, false},
+		{"reduction before its renewal: the seats bought are in force", licensing.Ultimate, 20, ptr(10), &future, false, 15, 1, 20, true},
+		{"reduction at its renewal: in force", licensing.Ultimate, 20, ptr(10), &now, false, 10, 1, 10, false},
+		{"reduction after its renewal: in force", licensing.Ultimate, 20, ptr(10), &past, false, 9, 1, 10, true},
+		{"reduction after its renewal, beyond the new cap", licensing.Ultimate, 20, ptr(10), &past, false, 15, 1, 10, false},
+		{"reduction below the minimum: the minimum stays usable", licensing.Enterprise, 20, ptr(4), &past, false, 7, 1, 8, true},
+		{"reduction below the minimum, the minimum taken", licensing.Enterprise, 20, ptr(4), &past, false, 8, 1, 8, false},
+		{"trial reduced: no minimum", licensing.Trial, 10, ptr(2), &past, false, 2, 1, 2, false},
+		{"beyond the cap with overage", licensing.Ultimate, 20, ptr(10), &past, true, 15, 1, 10, true},
+		{"all taken with overage", licensing.Ultimate, 12, nil, nil, true, 12, 3, 12, true},
+		{"beyond the cap, no full seat moved", licensing.Ultimate, 20, ptr(10), &past, false, 15, 0, 10, true},
+		{"beyond the cap, a release", licensing.Ultimate, 20, ptr(10), &past, false, 15, -1, 10, true},
+		{"a release at the cap", licensing.Trial, 0, nil, nil, false, 1, -1, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tenant := fmt.Sprintf("agree-%02d", i)
+			settings := store.DefaultSettings()
+			settings.Overage = tc.overage
+			_, err := s.CreateTenant(ctx, store.Tenant{ID: tenant, Plan: tc.plan, Seats: tc.seats,
+				SeatsAtRenewal: tc.later, SeatsAtRenewalFrom: tc.from, Settings: settings}, store.ActorAdmin)
+			require.NoError(t, err)
+			// The full seats in use, set on the row as if held: the cap reads
+			// the counter, not the users.
+			holding := func() {
+				t.Helper()
+				_, err := pool.Exec(ctx, `update tenants set seats_full = $2 where id = $1`, tenant, tc.inUse)
+				require.NoError(t, err)
+			}
+			holding()
+
+			var usableSQL int
+			var allowedSQL bool
+			require.NoError(t, pool.QueryRow(ctx, `select `+postgres.UsableSQL("tn", "$2::timestamptz")+`, `+
+				postgres.CapSQL("tn", "$3::int", "$2::timestamptz")+` from tenants tn where tn.id = $1`,
+				tenant, now, tc.delta).Scan(&usableSQL, &allowedSQL))
+			tn, err := s.GetTenant(ctx, tenant)
+			require.NoError(t, err)
+			c := tn.Contract()
+			usable := c.UsableAt(now)
+			allowed := licensing.CapAllows(tc.inUse, tc.delta, usable, c.Overage)
+			require.Equal(t, tc.usable, usable, "licensing's usable seats")
+			require.Equal(t, tc.allowed, allowed, "licensing's cap")
+			assert.Equal(t, usable, usableSQL, "usableSQL agrees with Contract.UsableAt")
+			assert.Equal(t, allowed, allowedSQL, "capSQL agrees with CapAllows")
+			if tc.delta != 1 {
+				return
+			}
+
+			_, err = s.CreateRole(ctx, tenant, store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+			require.NoError(t, err)
+			idle, err := s.CreateUser(ctx, tenant, store.User{UserName: "idle@x", Role: store.RoleAgent}, store.ActorAdmin)
+			require.NoError(t, err)
+			_, err = s.CreateUser(ctx, tenant, store.User{UserName: "light@x", Active: true, Role: "viewer"}, store.ActorAdmin)
+			require.NoError(t, err)
+			for _, w := range []struct {
+				name  string
+				write func() error
+			}{
+				{"a creation", func() error {
+					_, err := s.CreateUser(ctx, tenant, store.User{UserName: "new@x", Active: true, Role: store.RoleAgent}, store.ActorAdmin)
+					return err
+				}},
+				{"a reactivation", func() error {
+					_, err := s.UpdateUser(ctx, tenant, idle.ID, store.ActorAdmin, func(u *store.User) error { u.Active = true; return nil })
+					return err
+				}},
+				{"a role's seat class made full", func() error {
+					_, err := directory.New(s).UpdateRole(ctx, tenant, "viewer", store.ActorAdmin, func(r *store.Role) error { r.SeatClass = store.SeatFull; return nil })
+					return err
+				}},
+			} {
+				holding()
+				err := w.write()
+				if tc.allowed {
+					assert.NoError(t, err, w.name)
+					continue
+				}
+				var limit *store.SeatLimitError
+				if assert.ErrorAs(t, err, &limit, w.name) {
+					assert.Equal(t, store.SeatLimitError{TenantID: tenant, InUse: tc.inUse, Purchased: tc.usable}, *limit, w.name)
+				}
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -100,9 +101,10 @@ func scanUser(row pgx.Row, extra ...any) (store.User, error) {
 
 // seatPlans carries the seat outcome of a write for each possible seat class
 // of the user's role (plan 1: full, plan 2: light), computed in Go by
-// store.SeatFor and store.SeatTransitions. The SQL picks the plan from the
-// roles table in the same statement, which saves the round trip of looking
-// the role up first, while the rules stay in one place (package store).
+// licensing.SeatFor and licensing.SeatTransitions. The SQL picks the plan from
+// the roles table in the same statement, which saves the round trip of
+// looking the role up first, while the rules stay in one place (package
+// licensing).
 type seatPlans struct {
 	seat   []string // the user's seat under each plan
 	dFull  []int32  // change of tenants.seats_full
@@ -118,9 +120,9 @@ type seatPlans struct {
 	evReason []string
 }
 
-func (p *seatPlans) add(seat store.SeatClass, ts []store.Transition) {
+func (p *seatPlans) add(seat store.SeatClass, ts []licensing.Transition) {
 	plan := int32(len(p.seat) + 1)
-	d := store.Delta(ts)
+	d := licensing.Delta(ts)
 	p.seat = append(p.seat, string(seat))
 	p.dFull = append(p.dFull, int32(d.Full))
 	p.dLight = append(p.dLight, int32(d.Light))
@@ -137,11 +139,11 @@ func (p *seatPlans) add(seat store.SeatClass, ts []store.Transition) {
 // userPlans builds the two plans of a user write of u (whose Seat is
 // ignored): its seat under each role class, the transitions from old, and the
 // audited record (store.AuditJSON of u with the plan's seat).
-func userPlans(kind store.TransitionKind, old store.SeatClass, u store.User, expired bool) *seatPlans {
-	full, light := store.SeatFor(u.Active, store.SeatFull), store.SeatFor(u.Active, store.SeatLight)
+func userPlans(kind licensing.TransitionKind, old store.SeatClass, u store.User, expired bool) *seatPlans {
+	full, light := licensing.SeatFor(u.Active, store.SeatFull), licensing.SeatFor(u.Active, store.SeatLight)
 	p := &seatPlans{}
-	p.add(full, store.SeatTransitions(kind, old, full, expired))
-	p.add(light, store.SeatTransitions(kind, old, light, expired))
+	p.add(full, licensing.SeatTransitions(kind, old, full, expired))
+	p.add(light, licensing.SeatTransitions(kind, old, light, expired))
 	u.Seat = full
 	p.audit = store.AuditJSON(u)
 	return p
@@ -235,9 +237,7 @@ var createUserSQL = bind(`with `+roleClassCTE+`, t as (
 	    seat_seq = tn.seat_seq + `+byPlan("nev", "int", "r.p")+`
 	from r
 	where tn.id = {tenant}
-	  and (`+byPlan("dfull", "int", "r.p")+` <= 0
-	       or tn.seats_full + `+byPlan("dfull", "int", "r.p")+` <= `+usableSQL("tn", "{now}")+`
-	       or coalesce((tn.settings ->> 'overage')::boolean, false))
+	  and `+capSQL("tn", byPlan("dfull", "int", "r.p"), "{now}")+`
 	  and ({defguard}::text is null or coalesce(nullif(tn.settings ->> 'default_role', ''), 'agent') = {defguard}::text)
 	returning tn.user_seq, tn.seat_seq, r.p
 ), u as (
@@ -334,7 +334,7 @@ func (s *Store) bindCreate(rc *store.RoleContext, tenantID string, u store.User,
 	if err != nil {
 		return nil, err
 	}
-	plans := userPlans(store.OnCreate, store.SeatNone, u, false)
+	plans := userPlans(licensing.OnCreate, store.SeatNone, u, false)
 	cols, err := userWriteArgs(&u)
 	if err != nil {
 		return nil, err
@@ -374,7 +374,7 @@ func (c *pendingCreate) exec(ctx context.Context, q querier) (store.User, error)
 func (s *Store) whyNotCreated(ctx context.Context, tenantID string, u *store.User, now time.Time) (retry bool, err error) {
 	var inUse, purchased int
 	var overage, nameTaken, idTaken, roleOK bool
-	err = s.pool.QueryRow(ctx, `select seats_full, `+usableSQL("tenants", "$4")+`, coalesce((settings ->> 'overage')::boolean, false),
+	err = s.pool.QueryRow(ctx, `select seats_full, `+usableSQL("tenants", "$4")+`, `+overageSQL("tenants")+`,
 	exists (select 1 from users where tenant_id = $1 and user_name_key = $2 and deleted_at is null),
 	exists (select 1 from users where tenant_id = $1 and id = $3),
 	$5 in ('admin', 'supervisor', 'agent') or exists (select 1 from roles where tenant_id = $1 and name = $5)
@@ -393,7 +393,7 @@ from tenants where id = $1`, tenantID, store.FoldKey(u.UserName), u.ID, now, u.R
 			return false, s.convert("CreateUser", err, nil)
 		}
 		return false, &store.UnknownRoleError{Role: u.Role, Known: rc.Known()}
-	case overage || inUse+1 <= purchased:
+	case licensing.CapAllows(inUse, 1, purchased, overage):
 		return true, limit
 	}
 	return false, limit
@@ -501,7 +501,7 @@ var updateUserSQL = func() string {
 	    seat_seq = tn.seat_seq + ({nev}::int[])[r.p]
 	from r
 	where tn.id = {tenant} and ({nev}::int[])[r.p] > 0
-	returning tn.seats_full, `+usableSQL("tn", "{now}")+` as seats, coalesce((tn.settings ->> 'overage')::boolean, false) as overage, tn.seat_seq
+	returning tn.seats_full, `+usableSQL("tn", "{now}")+` as seats, `+overageSQL("tn")+` as overage, tn.seat_seq
 ), u as (
 	update users u
 	set `+strings.Join(sets, ", ")+`, seat = ({seat}::text[])[r.p], version = u.version + 1, updated_at = {now}
@@ -576,7 +576,7 @@ func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, ol
 		if err != nil {
 			return callerErr{err}
 		}
-		plans := userPlans(store.OnUpdate, old.Seat, u, store.Expired(u.AccessExpiresAt, now))
+		plans := userPlans(licensing.OnUpdate, old.Seat, u, store.Expired(u.AccessExpiresAt, now))
 		cols, err := userWriteArgs(&u)
 		if err != nil {
 			return err
@@ -592,7 +592,8 @@ func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, ol
 		if err != nil {
 			return callerErr{s.convert("UpdateUser", err, vals{"userName": u.UserName})}
 		}
-		if _, dFull := plans.pick(plan); dFull > 0 && inUse != nil && !*overage && *inUse > *purchased {
+		// inUse is counted after the move: the cap is judged on the seats held before it.
+		if _, dFull := plans.pick(plan); inUse != nil && !licensing.CapAllows(*inUse-dFull, dFull, *purchased, *overage) {
 			return callerErr{&store.SeatLimitError{TenantID: tenantID, InUse: *inUse - dFull, Purchased: *purchased}}
 		}
 		return s.recordDecision(ctx, tx, tenantID, id, d, by, now)
@@ -650,8 +651,8 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, by store.Ac
 		if err != nil {
 			return err
 		}
-		ts := store.SeatTransitions(store.OnDelete, old.Seat, store.SeatNone, false)
-		d := store.Delta(ts)
+		ts := licensing.SeatTransitions(licensing.OnDelete, old.Seat, store.SeatNone, false)
+		d := licensing.Delta(ts)
 		classes, deltas, reasons := []string{}, []int32{}, []string{}
 		for _, t := range ts {
 			classes, deltas, reasons = append(classes, string(t.Class)), append(deltas, int32(t.Delta)), append(reasons, t.Reason)
