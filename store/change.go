@@ -22,6 +22,15 @@ type Lock struct {
 	// order every user write takes), then the approval; View.Approval holds
 	// it. ErrNotFound from Change when there is no such approval.
 	Approval string
+
+	// Spend is an assertion to spend once (the SAML assertion a sign-in
+	// presents). The backend spends it before it takes any other lock, and
+	// across processes once only (PostgreSQL: the primary key of
+	// saml_assertions); a spent one still remembered (until its ExpiresAt)
+	// sets View.Replayed instead. The spend is kept when the change
+	// commits, that is when the closure answers no error and its plan is
+	// written; otherwise nothing of it remains.
+	Spend *Assertion
 }
 
 // View is what Store.Change read under its locks.
@@ -31,6 +40,14 @@ type View struct {
 	Groups   map[string][]string // displayNames of each locked user's groups, in creation order
 	Approval *Approval           // Lock.Approval
 	Now      time.Time           // the store's clock, for everything the plan stamps
+
+	// Replayed says Lock.Spend was spent already: the use case refuses it
+	// (ErrReplay); a plan written anyway does not spend it again.
+	Replayed bool
+	// Deleted holds the ids of Lock.Users (and Lock.Approval's user) that
+	// name a deleted user of the tenant. They are absent from Users, as
+	// unknown ids are: this tells the two apart.
+	Deleted map[string]bool
 }
 
 // Plan is what a use case asks Store.Change to write, all or nothing.
@@ -47,6 +64,19 @@ type Plan struct {
 	// Approval, when set, is the decided approval to store (Status,
 	// DecidedAt, DecidedBy) with its audit event; written before the moves.
 	Approval *Approval
+
+	// Session, when set, is a session to start for one of the locked live
+	// users, stored as given for the tenant (the use case sets UserID,
+	// Hash, CreatedAt and ExpiresAt). Session ids are unique across
+	// tenants: a taken one is a *ConflictError on "id", nothing written.
+	Session *Session
+	// LastActive are locked live users whose lastActiveAt becomes
+	// View.Now. Activity is not a provisioning change: their version,
+	// updatedAt and seat stay, and no audit event is written for it.
+	LastActive []string
+	// Audit are further audit events, written last, in order; the backend
+	// sets their TenantID, Time (View.Now) and Actor (By).
+	Audit []AuditEvent
 }
 
 // Move is one user's re-resolved role, decided and ready to write.

@@ -198,11 +198,18 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		ids = append(slices.Clip(ids), a.UserID)
 	}
 	v.Users, v.Groups = t.usersAndGroups(ids, nil)
+	t.viewSignIn(v, lock, ids)
 	p, err := fn(v)
-	if err != nil || p == nil {
+	if err != nil {
 		return err
 	}
+	if p == nil {
+		p = &store.Plan{} // nothing to write but the spend
+	}
 	if err := t.checkCap(store.MovesDelta(p.Moves), v.Now); err != nil {
+		return err
+	}
+	if err := s.checkSignIn(v, p); err != nil {
 		return err
 	}
 	if p.Approval != nil {
@@ -213,6 +220,7 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		t.appendAudit(store.ApprovalAudit(*p.Approval, p.By, v.Now))
 	}
 	t.applyMoves(p.Moves, p.By, v.Now, p.Why, s.newID)
+	s.applySignIn(t, lock, v, p)
 	return nil
 }
 

@@ -325,8 +325,11 @@ where tenant_id = $1 and ($2 = '' or status = $2) order by seq`, scanApproval, t
 // and the role context in one round trip; then the plan, in a few set-based
 // statements.
 func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn func(*store.View) (*store.Plan, error)) error {
-	if !keysOK(tenantID, lock.Approval) || !keysOK(lock.Users...) {
+	if !keysOK(tenantID, lock.Approval) {
 		return store.ErrNotFound
+	}
+	if err := checkSpend(lock.Spend); err != nil {
+		return err
 	}
 	return s.inTx(ctx, "Change", nil, func(tx pgx.Tx) error {
 		ids := lock.Users
@@ -339,6 +342,7 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 		}
 		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}}
 		b := &pgx.Batch{}
+		queueSpend(b, tenantID, lock.Spend, s.clock()) // first: the spend is first in the lock order
 		if len(ids) > 0 {
 			b.Queue(lockUsersSQL, tenantID, storable(ids))
 			b.Queue(groupNamesSQL, tenantID, storable(ids))
@@ -347,9 +351,13 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			b.Queue(`select `+approvalCols+` from approvals where tenant_id = $1 and id = $2 for update`, tenantID, lock.Approval)
 		}
 		b.Queue(roleContextSQL, tenantID)
+		queueDeleted(b, tenantID, ids)
 		err := func() error {
 			br := tx.SendBatch(ctx, b)
 			defer br.Close()
+			if err := readSpend(br, lock.Spend, v); err != nil {
+				return err
+			}
 			if len(ids) > 0 {
 				rows, err := br.Query()
 				if err != nil {
@@ -380,6 +388,9 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			if v.Roles, err = scanRoleContext(br.QueryRow()); err != nil {
 				return err
 			}
+			if err := readDeleted(br, ids, v); err != nil {
+				return err
+			}
 			return br.Close()
 		}()
 		if err != nil {
@@ -406,7 +417,10 @@ where tenant_id = $1 and id = $2`, tenantID, a.ID, a.Status, a.DecidedAt, a.Deci
 				return err
 			}
 		}
-		return s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why)
+		if err := s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why); err != nil {
+			return err
+		}
+		return applySignIn(ctx, tx, tenantID, v, p)
 	})
 }
 

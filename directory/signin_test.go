@@ -1,0 +1,229 @@
+package directory_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/directory"
+	"github.com/roster-dev/roster/store"
+	"github.com/roster-dev/roster/store/storetest"
+)
+
+// Sign-in: spent assertions and sessions, on both backends. The store only
+// spends, locks and writes (store.Lock.Spend, store.Plan.Session); who may
+// sign in is decided in directory.SignIn.
+
+func TestSignIn(t *testing.T) { forEachBackend(t, testSignIn) }
+
+func TestSignIn_assertionSpentOnce(t *testing.T) { forEachBackend(t, testAssertionReplay) }
+
+func TestSignIn_racesDeactivation(t *testing.T) { forEachBackend(t, testSignInRacesDeactivation) }
+
+var signer = store.Actor{Kind: "user", ID: "saml"}
+
+func session(id string, expires time.Time) store.Session {
+	return store.Session{ID: id, Hash: []byte("hash-" + id), ExpiresAt: expires}
+}
+
+func assertion(id string, expires time.Time) store.Assertion {
+	return store.Assertion{Issuer: "https://idp.test", ID: id, ExpiresAt: expires}
+}
+
+// signInTenant creates a tenant on a paid plan with the given purchased seats.
+func signInTenant(t *testing.T, s store.Store, id string, seats int) store.Tenant {
+	t.Helper()
+	tn, err := s.CreateTenant(ctx, store.Tenant{ID: id, Name: "Tenant " + id, Plan: "ultimate", Seats: seats, Settings: store.DefaultSettings()}, store.ActorSystem)
+	require.NoError(t, err)
+	return tn
+}
+
+// signInUser creates an agent, active or not.
+func signInUser(t *testing.T, s store.Store, tenant, userName string, active bool) store.User {
+	t.Helper()
+	u, err := s.CreateUser(ctx, tenant, store.User{UserName: userName, Active: active, Role: store.RoleAgent}, token)
+	require.NoError(t, err)
+	return u
+}
+
+// testSignIn proves that a sign-in records lastActiveAt and a session, that
+// the session ends at logout, deactivation and deletion (and stays ended on
+// reactivation), and that each kind of user who may not sign in is refused
+// with its reason and nothing recorded.
+func testSignIn(t *testing.T, open storetest.Factory) {
+	clock := storetest.NewClock()
+	s := open(t, clock.Now)
+	d := directory.New(s)
+	signInTenant(t, s, "acme", 10)
+	u := signInUser(t, s, "acme", "ann@acme.test", true)
+	exp := clock.Now().Add(time.Hour)
+
+	got, sess, err := d.SignIn(ctx, "acme", u.ID, assertion("a1", exp), session("s1", exp), signer)
+	require.NoError(t, err)
+	now := store.Timestamp(clock.Now())
+	require.NotNil(t, got.LastActiveAt)
+	assert.Equal(t, now, *got.LastActiveAt)
+	assert.Equal(t, store.Session{ID: "s1", TenantID: "acme", UserID: u.ID, Hash: []byte("hash-s1"), CreatedAt: now, ExpiresAt: store.Timestamp(exp)}, sess)
+	stored, err := s.GetUser(ctx, "acme", u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, now, *stored.LastActiveAt)
+	assert.Equal(t, u.Version, stored.Version, "activity is not a provisioning change")
+	read, err := s.GetSession(ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, sess, read)
+	trail, err := s.ListAudit(ctx, "acme", store.EventQuery{Action: "user.signed_in"})
+	require.NoError(t, err)
+	require.Len(t, trail, 1)
+	assert.Equal(t, u.ID, trail[0].TargetID)
+
+	// Logout.
+	require.NoError(t, s.DeleteSession(ctx, "s1"))
+	_, err = s.GetSession(ctx, "s1")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, s.DeleteSession(ctx, "s1"), store.ErrNotFound)
+
+	// Deactivation ends sessions; reactivation does not revive them.
+	_, _, err = d.SignIn(ctx, "acme", u.ID, assertion("a2", exp), session("s2", exp), signer)
+	require.NoError(t, err)
+	setActive := func(active bool) {
+		_, err := s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.Active = active; return nil })
+		require.NoError(t, err)
+	}
+	setActive(false)
+	_, err = s.GetSession(ctx, "s2")
+	assert.ErrorIs(t, err, store.ErrNotFound, "deactivation ends the session")
+	setActive(true)
+	_, err = s.GetSession(ctx, "s2")
+	assert.ErrorIs(t, err, store.ErrNotFound, "reactivation revives no session")
+
+	refused := func(name, userID, reason string) {
+		t.Helper()
+		_, _, err := d.SignIn(ctx, "acme", userID, assertion("r-"+name, exp), session("r-"+name, exp), signer)
+		var re *store.SignInRefusedError
+		require.ErrorAs(t, err, &re, name)
+		assert.Equal(t, reason, re.Reason, name)
+		assert.ErrorIs(t, err, store.ErrSignInRefused)
+		_, err = s.GetSession(ctx, "r-"+name)
+		assert.ErrorIs(t, err, store.ErrNotFound, "%s: no session recorded", name)
+	}
+	refused("unknown", "no-such-user", store.RefusedUnknown)
+	inactive := signInUser(t, s, "acme", "ina@acme.test", false)
+	refused("deactivated", inactive.ID, store.RefusedDeactivated)
+	past := clock.Now().Add(-time.Second)
+	ext, err := s.CreateUser(ctx, "acme", store.User{UserName: "ext@partner.test", Active: true, UserType: "External", AccessExpiresAt: &past}, token)
+	require.NoError(t, err)
+	refused("expired", ext.ID, store.RefusedExpired)
+	_, _, err = d.SignIn(ctx, "acme", u.ID, assertion("a3", exp), session("s3", exp), signer)
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteUser(ctx, "acme", u.ID, token))
+	_, err = s.GetSession(ctx, "s3")
+	assert.ErrorIs(t, err, store.ErrNotFound, "deletion ends the session")
+	refused("deleted", u.ID, store.RefusedDeleted)
+
+	// A refused sign-in leaves the user's lastActiveAt alone.
+	got, err = s.GetUser(ctx, "acme", inactive.ID)
+	require.NoError(t, err)
+	assert.Nil(t, got.LastActiveAt)
+
+	// Another tenant's user is unknown here; an unknown tenant is not found.
+	other := signInTenant(t, s, "other", 10)
+	ou := signInUser(t, s, other.ID, "oz@other.test", true)
+	refused("cross-tenant", ou.ID, store.RefusedUnknown)
+	_, _, err = d.SignIn(ctx, "nope", u.ID, assertion("n", exp), session("n", exp), signer)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// testAssertionReplay proves that an assertion is spent once per tenant and
+// issuer, until it expires, and that exactly one of many concurrent sign-ins
+// with the same assertion wins.
+func testAssertionReplay(t *testing.T, open storetest.Factory) {
+	clock := storetest.NewClock()
+	s := open(t, clock.Now)
+	d := directory.New(s)
+	signInTenant(t, s, "acme", 10)
+	signInTenant(t, s, "beta", 10)
+	a := signInUser(t, s, "acme", "ann@acme.test", true)
+	b := signInUser(t, s, "beta", "bob@beta.test", true)
+	exp := clock.Now().Add(5 * time.Minute)
+	sexp := clock.Now().Add(time.Hour)
+
+	_, _, err := d.SignIn(ctx, "acme", a.ID, assertion("dup", exp), session("s1", sexp), signer)
+	require.NoError(t, err)
+	_, _, err = d.SignIn(ctx, "acme", a.ID, assertion("dup", exp), session("s2", sexp), signer)
+	assert.ErrorIs(t, err, store.ErrReplay)
+	_, err = s.GetSession(ctx, "s2")
+	assert.ErrorIs(t, err, store.ErrNotFound, "a replay starts no session")
+	other := assertion("dup", exp)
+	other.Issuer = "https://other-idp.test"
+	_, _, err = d.SignIn(ctx, "acme", a.ID, other, session("s3", sexp), signer)
+	assert.NoError(t, err, "another issuer's assertion id is another assertion")
+	_, _, err = d.SignIn(ctx, "beta", b.ID, assertion("dup", exp), session("s4", sexp), signer)
+	assert.NoError(t, err, "spent assertions are per tenant")
+
+	// Concurrent replays: one winner.
+	errs := storetest.Parallel(12, func(i int) error {
+		_, _, err := d.SignIn(ctx, "acme", a.ID, assertion("race", exp), session(fmt.Sprintf("race-%d", i), sexp), signer)
+		return err
+	})
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+		} else {
+			assert.ErrorIs(t, err, store.ErrReplay)
+		}
+	}
+	assert.Equal(t, 1, wins)
+
+	// Purging drops what expired; the session that outlives it stays.
+	clock.Advance(10 * time.Minute)
+	n, err := s.PurgeExpired(ctx, clock.Now())
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, 4, "spent assertions expired")
+	_, err = s.GetSession(ctx, "s1")
+	assert.NoError(t, err)
+	clock.Advance(time.Hour)
+	_, err = s.PurgeExpired(ctx, clock.Now())
+	require.NoError(t, err)
+	_, err = s.GetSession(ctx, "s1")
+	assert.ErrorIs(t, err, store.ErrNotFound, "an expired session is purged")
+
+	// Deleting a tenant ends its sessions.
+	_, _, err = d.SignIn(ctx, "beta", b.ID, assertion("late", clock.Now().Add(time.Minute)), session("s5", clock.Now().Add(time.Hour)), signer)
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteTenant(ctx, "beta", store.ActorAdmin))
+	_, err = s.GetSession(ctx, "s5")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// testSignInRacesDeactivation proves that a sign-in racing a deactivation
+// never leaves a session behind: either the sign-in is refused, or its
+// session is ended by the deactivation.
+func testSignInRacesDeactivation(t *testing.T, open storetest.Factory) {
+	clock := storetest.NewClock()
+	s := open(t, clock.Now)
+	d := directory.New(s)
+	signInTenant(t, s, "acme", 50)
+	exp := clock.Now().Add(time.Hour)
+	for round := range 8 {
+		u := signInUser(t, s, "acme", fmt.Sprintf("r%d@acme.test", round), true)
+		sid := fmt.Sprintf("race-%d", round)
+		errs := storetest.Parallel(2, func(i int) error {
+			if i == 0 {
+				_, _, err := d.SignIn(ctx, "acme", u.ID, assertion(sid, exp), session(sid, exp), signer)
+				return err
+			}
+			_, err := s.UpdateUser(ctx, "acme", u.ID, token, func(x *store.User) error { x.Active = false; return nil })
+			return err
+		})
+		require.NoError(t, errs[1], "the deactivation")
+		if errs[0] != nil {
+			assert.ErrorIs(t, errs[0], store.ErrSignInRefused)
+		}
+		_, err := s.GetSession(ctx, sid)
+		assert.ErrorIs(t, err, store.ErrNotFound, "round %d: no session outlives the deactivation", round)
+	}
+}
