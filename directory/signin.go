@@ -39,7 +39,9 @@ func (d *Directory) SignIn(ctx context.Context, tenantID, userID string, a store
 		if err := store.CanSignIn(u, v.Now); err != nil {
 			return nil, err
 		}
-		if sess.ID == "" || len(sess.Hash) == 0 || !sess.ExpiresAt.After(v.Now) {
+		// The expiry as stored (store.Timestamp) must be after now: a
+		// session is not stored ended.
+		if sess.ID == "" || len(sess.Hash) == 0 || !store.Timestamp(sess.ExpiresAt).After(v.Now) {
 			return nil, &store.InvalidError{Field: "session", Reason: "needs an id, a hash and a future expiry"}
 		}
 		sess = sess.Clone()

@@ -227,3 +227,121 @@ func testSignInRacesDeactivation(t *testing.T, open storetest.Factory) {
 		assert.ErrorIs(t, err, store.ErrNotFound, "round %d: no session outlives the deactivation", round)
 	}
 }
+
+// TestSignIn_refusalSpendsNothing: a sign-in refused for any reason — the
+// user, the session, a taken session id — records nothing, not even the
+// spend: the same assertion signs in once the cause is gone.
+func TestSignIn_refusalSpendsNothing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open storetest.Factory) {
+		clock := storetest.NewClock()
+		s := open(t, clock.Now)
+		d := directory.New(s)
+		signInTenant(t, s, "acme", 10)
+		ann := signInUser(t, s, "acme", "ann@acme.test", false)
+		bob := signInUser(t, s, "acme", "bob@acme.test", true)
+		exp := clock.Now().Add(time.Hour)
+		a := assertion("once", exp)
+
+		_, _, err := d.SignIn(ctx, "acme", ann.ID, a, session("s1", exp), signer)
+		require.ErrorIs(t, err, store.ErrSignInRefused)
+		_, _, err = d.SignIn(ctx, "acme", bob.ID, a, store.Session{ID: "s1", ExpiresAt: exp}, signer)
+		var invalid *store.InvalidError
+		require.ErrorAs(t, err, &invalid, "a session without a hash")
+		assert.Equal(t, "session", invalid.Field)
+		_, _, err = d.SignIn(ctx, "acme", bob.ID, a, session("s1", clock.Now()), signer)
+		require.ErrorAs(t, err, &invalid, "a session that ends now")
+		_, _, err = d.SignIn(ctx, "acme", "bad\x00id", a, session("s1", exp), signer)
+		var re *store.SignInRefusedError
+		require.ErrorAs(t, err, &re, "an id no store can hold names no user")
+		assert.Equal(t, store.RefusedUnknown, re.Reason)
+
+		_, _, err = d.SignIn(ctx, "acme", bob.ID, assertion("first", exp), session("taken", exp), signer)
+		require.NoError(t, err)
+		_, _, err = d.SignIn(ctx, "acme", bob.ID, a, session("taken", exp), signer)
+		var conflict *store.ConflictError
+		require.ErrorAs(t, err, &conflict, "a taken session id")
+		assert.Equal(t, "id", conflict.Field)
+		assert.Equal(t, "taken", conflict.Value)
+
+		trail, err := s.ListAudit(ctx, "acme", store.EventQuery{Action: "user.signed_in"})
+		require.NoError(t, err)
+		assert.Len(t, trail, 1, "only the sign-in that happened")
+		got, err := s.GetUser(ctx, "acme", bob.ID)
+		require.NoError(t, err)
+		require.NotNil(t, got.LastActiveAt)
+
+		_, err = s.UpdateUser(ctx, "acme", ann.ID, token, func(u *store.User) error { u.Active = true; return nil })
+		require.NoError(t, err)
+		user, sess, err := d.SignIn(ctx, "acme", ann.ID, a, session("s1", exp), signer)
+		require.NoError(t, err, "the refusals left the assertion unspent")
+		assert.Equal(t, ann.ID, user.ID)
+		assert.Equal(t, "acme", sess.TenantID)
+		_, _, err = d.SignIn(ctx, "acme", bob.ID, a, session("s2", exp), signer)
+		assert.ErrorIs(t, err, store.ErrReplay, "and now it is spent")
+	})
+}
+
+// TestExpire: the sweep's rule, under the row lock — a user still active
+// and expired is deactivated (seat released with reason "expired", sessions
+// ended); one not due is left alone; one gone is not found; of concurrent
+// expiries one deactivates.
+func TestExpire(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open storetest.Factory) {
+		clock := storetest.NewClock()
+		s := open(t, clock.Now)
+		d := directory.New(s)
+		sweep := store.Actor{Kind: "system", ID: "access-expiry"}
+		signInTenant(t, s, "pay", 10)
+		start := clock.Now()
+		until := start.Add(time.Hour)
+		ext, err := s.CreateUser(ctx, "pay", store.User{UserName: "ext@partner.test", Active: true, UserType: "External", AccessExpiresAt: &until}, token)
+		require.NoError(t, err)
+		staff := signInUser(t, s, "pay", "staff@pay.test", true)
+		_, _, err = d.SignIn(ctx, "pay", ext.ID, assertion("a1", until), session("s1", until), signer)
+		require.NoError(t, err)
+
+		ref := store.UserRef{TenantID: "pay", UserID: ext.ID}
+		expired, err := d.Expire(ctx, ref, until.Add(-time.Second), sweep)
+		require.NoError(t, err)
+		assert.False(t, expired, "not due before the instant")
+		expired, err = d.Expire(ctx, store.UserRef{TenantID: "pay", UserID: staff.ID}, until, sweep)
+		require.NoError(t, err)
+		assert.False(t, expired, "no expiry, never due")
+
+		clock.Set(until)
+		won := make([]bool, 4)
+		errs := storetest.Parallel(len(won), func(i int) error {
+			var err error
+			won[i], err = d.Expire(ctx, ref, until, sweep)
+			return err
+		})
+		wins := 0
+		for i, err := range errs {
+			require.NoError(t, err)
+			if won[i] {
+				wins++
+			}
+		}
+		assert.Equal(t, 1, wins, "one of the concurrent expiries deactivates")
+		got, err := s.GetUser(ctx, "pay", ext.ID)
+		require.NoError(t, err)
+		assert.False(t, got.Active)
+		assert.Equal(t, store.SeatNone, got.Seat)
+		var released []string
+		for _, e := range ledger(t, s, "pay") {
+			if e.UserID == ext.ID && e.Delta < 0 {
+				released = append(released, e.Reason)
+			}
+		}
+		assert.Equal(t, []string{store.ReasonExpired}, released, "the seat is released once, as expired")
+		_, err = s.GetSession(ctx, "s1")
+		assert.ErrorIs(t, err, store.ErrNotFound, "deactivation ends the session")
+		expired, err = d.Expire(ctx, ref, until, sweep)
+		require.NoError(t, err)
+		assert.False(t, expired, "deactivated already")
+
+		require.NoError(t, s.DeleteUser(ctx, "pay", staff.ID, token))
+		_, err = d.Expire(ctx, store.UserRef{TenantID: "pay", UserID: staff.ID}, until, sweep)
+		assert.ErrorIs(t, err, store.ErrNotFound)
+	})
+}
