@@ -126,7 +126,7 @@ func (s *Service) acs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	if err := store.CanSignIn(user, now); err != nil { // checked again, under lock, by SignIn
+	if err := store.CanSignIn(user, now); err != nil { // checked again, under lock, by the directory's SignIn
 		s.refuse(w, r, storeRefusal(err, t, a.NameID))
 		return
 	}

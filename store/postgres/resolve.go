@@ -321,9 +321,10 @@ where tenant_id = $1 and ($2 = '' or status = $2) order by seq`, scanApproval, t
 }
 
 // Change runs a directory use case in one transaction (store.Store): the
-// users' locks (an approval's user first, then the approval), their groups
-// and the role context in one round trip; then the plan, in a few set-based
-// statements.
+// spend of an assertion (first in the lock order), the users' locks (an
+// approval's user first, then the approval), their groups, the role context
+// and which users are deleted in one round trip; then the plan, in a few
+// set-based statements. Ids no column can hold name no user.
 func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn func(*store.View) (*store.Plan, error)) error {
 	if !keysOK(tenantID, lock.Approval) {
 		return store.ErrNotFound
