@@ -10,6 +10,8 @@ import (
 
 	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
+	"github.com/roster-dev/roster/store/memory"
+	"github.com/roster-dev/roster/store/postgres/pgtest"
 	"github.com/roster-dev/roster/store/storetest"
 )
 
@@ -344,4 +346,35 @@ func TestExpire(t *testing.T) {
 		_, err = d.Expire(ctx, store.UserRef{TenantID: "pay", UserID: staff.ID}, until, sweep)
 		assert.ErrorIs(t, err, store.ErrNotFound)
 	})
+}
+
+// BenchmarkSignIn measures a sign-in on each backend: one Change (the
+// spend, the user's lock and reads in one round trip; the session, the
+// activity and the audit event in another).
+func BenchmarkSignIn(b *testing.B) {
+	for _, backend := range []string{"memory", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			var s store.Store
+			if backend == "memory" {
+				m := memory.New(memory.Options{})
+				b.Cleanup(m.Close)
+				s = m
+			} else {
+				s = pgtest.Store(b, nil)
+			}
+			d := directory.New(s)
+			_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Name: "Acme", Plan: "ultimate", Seats: 10, Settings: store.DefaultSettings()}, store.ActorSystem)
+			require.NoError(b, err)
+			u, err := s.CreateUser(ctx, "acme", store.User{UserName: "ann@acme.test", Active: true}, token)
+			require.NoError(b, err)
+			exp := time.Now().Add(time.Hour)
+			b.ResetTimer()
+			for i := range b.N {
+				id := fmt.Sprintf("b-%d", i)
+				if _, _, err := d.SignIn(ctx, "acme", u.ID, assertion(id, exp), session(id, exp), signer); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
