@@ -35,22 +35,6 @@ func assertion(id string, expires time.Time) store.Assertion {
 	return store.Assertion{Issuer: "https://idp.test", ID: id, ExpiresAt: expires}
 }
 
-// signInTenant creates a tenant on a paid plan with the given purchased seats.
-func signInTenant(t *testing.T, s store.Store, id string, seats int) store.Tenant {
-	t.Helper()
-	tn, err := s.CreateTenant(ctx, store.Tenant{ID: id, Name: "Tenant " + id, Plan: "ultimate", Seats: seats, Settings: store.DefaultSettings()}, store.ActorSystem)
-	require.NoError(t, err)
-	return tn
-}
-
-// signInUser creates an agent, active or not.
-func signInUser(t *testing.T, s store.Store, tenant, userName string, active bool) store.User {
-	t.Helper()
-	u, err := s.CreateUser(ctx, tenant, store.User{UserName: userName, Active: active, Role: store.RoleAgent}, token)
-	require.NoError(t, err)
-	return u
-}
-
 // testSignIn proves that a sign-in records lastActiveAt and a session, that
 // the session ends at logout, deactivation and deletion (and stays ended on
 // reactivation), and that each kind of user who may not sign in is refused
@@ -59,8 +43,8 @@ func testSignIn(t *testing.T, open storetest.Factory) {
 	clock := storetest.NewClock()
 	s := open(t, clock.Now)
 	d := directory.New(s)
-	signInTenant(t, s, "acme", 10)
-	u := signInUser(t, s, "acme", "ann@acme.test", true)
+	storetest.NewTenant(t, s, "acme", 10)
+	u := storetest.NewUser(t, s, "acme", "ann@acme.test", true)
 	exp := clock.Now().Add(time.Hour)
 
 	got, sess, err := d.SignIn(ctx, "acme", u.ID, assertion("a1", exp), session("s1", exp), signer)
@@ -112,7 +96,7 @@ func testSignIn(t *testing.T, open storetest.Factory) {
 		assert.ErrorIs(t, err, store.ErrNotFound, "%s: no session recorded", name)
 	}
 	refused("unknown", "no-such-user", store.RefusedUnknown)
-	inactive := signInUser(t, s, "acme", "ina@acme.test", false)
+	inactive := storetest.NewUser(t, s, "acme", "ina@acme.test", false)
 	refused("deactivated", inactive.ID, store.RefusedDeactivated)
 	past := clock.Now().Add(-time.Second)
 	ext, err := s.CreateUser(ctx, "acme", store.User{UserName: "ext@partner.test", Active: true, UserType: "External", AccessExpiresAt: &past}, token)
@@ -131,8 +115,8 @@ func testSignIn(t *testing.T, open storetest.Factory) {
 	assert.Nil(t, got.LastActiveAt)
 
 	// Another tenant's user is unknown here; an unknown tenant is not found.
-	other := signInTenant(t, s, "other", 10)
-	ou := signInUser(t, s, other.ID, "oz@other.test", true)
+	other := storetest.NewTenant(t, s, "other", 10)
+	ou := storetest.NewUser(t, s, other.ID, "oz@other.test", true)
 	refused("cross-tenant", ou.ID, store.RefusedUnknown)
 	_, _, err = d.SignIn(ctx, "nope", u.ID, assertion("n", exp), session("n", exp), signer)
 	assert.ErrorIs(t, err, store.ErrNotFound)
@@ -145,10 +129,10 @@ func testAssertionReplay(t *testing.T, open storetest.Factory) {
 	clock := storetest.NewClock()
 	s := open(t, clock.Now)
 	d := directory.New(s)
-	signInTenant(t, s, "acme", 10)
-	signInTenant(t, s, "beta", 10)
-	a := signInUser(t, s, "acme", "ann@acme.test", true)
-	b := signInUser(t, s, "beta", "bob@beta.test", true)
+	storetest.NewTenant(t, s, "acme", 10)
+	storetest.NewTenant(t, s, "beta", 10)
+	a := storetest.NewUser(t, s, "acme", "ann@acme.test", true)
+	b := storetest.NewUser(t, s, "beta", "bob@beta.test", true)
 	exp := clock.Now().Add(5 * time.Minute)
 	sexp := clock.Now().Add(time.Hour)
 
@@ -208,10 +192,10 @@ func testSignInRacesDeactivation(t *testing.T, open storetest.Factory) {
 	clock := storetest.NewClock()
 	s := open(t, clock.Now)
 	d := directory.New(s)
-	signInTenant(t, s, "acme", 50)
+	storetest.NewTenant(t, s, "acme", 50)
 	exp := clock.Now().Add(time.Hour)
 	for round := range 8 {
-		u := signInUser(t, s, "acme", fmt.Sprintf("r%d@acme.test", round), true)
+		u := storetest.NewUser(t, s, "acme", fmt.Sprintf("r%d@acme.test", round), true)
 		sid := fmt.Sprintf("race-%d", round)
 		errs := storetest.Parallel(2, func(i int) error {
 			if i == 0 {
@@ -238,9 +222,9 @@ func TestSignIn_refusalSpendsNothing(t *testing.T) {
 		clock := storetest.NewClock()
 		s := open(t, clock.Now)
 		d := directory.New(s)
-		signInTenant(t, s, "acme", 10)
-		ann := signInUser(t, s, "acme", "ann@acme.test", false)
-		bob := signInUser(t, s, "acme", "bob@acme.test", true)
+		storetest.NewTenant(t, s, "acme", 10)
+		ann := storetest.NewUser(t, s, "acme", "ann@acme.test", false)
+		bob := storetest.NewUser(t, s, "acme", "bob@acme.test", true)
 		exp := clock.Now().Add(time.Hour)
 		a := assertion("once", exp)
 
@@ -293,12 +277,12 @@ func TestExpire(t *testing.T) {
 		s := open(t, clock.Now)
 		d := directory.New(s)
 		sweep := store.Actor{Kind: "system", ID: "access-expiry"}
-		signInTenant(t, s, "pay", 10)
+		storetest.NewTenant(t, s, "pay", 10)
 		start := clock.Now()
 		until := start.Add(time.Hour)
 		ext, err := s.CreateUser(ctx, "pay", store.User{UserName: "ext@partner.test", Active: true, UserType: "External", AccessExpiresAt: &until}, token)
 		require.NoError(t, err)
-		staff := signInUser(t, s, "pay", "staff@pay.test", true)
+		staff := storetest.NewUser(t, s, "pay", "staff@pay.test", true)
 		_, _, err = d.SignIn(ctx, "pay", ext.ID, assertion("a1", until), session("s1", until), signer)
 		require.NoError(t, err)
 

@@ -196,6 +196,18 @@ func memberIDs(g store.Group) []string {
 	return out
 }
 
+// NewTenant and NewUser are newTenant and newUser for the directory's
+// tests: a tenant on a paid plan, an agent active or not.
+func NewTenant(t *testing.T, s store.Store, id string, seats int) store.Tenant {
+	t.Helper()
+	return newTenant(t, s, id, seats)
+}
+
+func NewUser(t *testing.T, s store.Store, tenant, userName string, active bool) store.User {
+	t.Helper()
+	return newUser(t, s, tenant, userName, active)
+}
+
 // Parallel runs fn n times at once, released together, and returns the
 // errors: the races of the directory's tests, run as storetest's are.
 func Parallel(n int, fn func(i int) error) []error { return parallel(n, fn) }
