@@ -13,6 +13,15 @@ import (
 
 // Lock names what Store.Change locks and reads before its closure decides.
 type Lock struct {
+	// Spend is an assertion to spend once (the SAML assertion a sign-in
+	// presents). The backend spends it first, before the other locks, and
+	// across processes once only (PostgreSQL: the primary key of
+	// saml_assertions); a spent one still remembered (until its ExpiresAt)
+	// sets View.Replayed instead. The spend is kept when the change
+	// commits, that is when the closure answers no error and its plan is
+	// written; otherwise nothing of it remains.
+	Spend *Assertion
+
 	// Users are locked against other writers (live ones; an id that is no
 	// live user of the tenant is absent from View.Users), in id order, the
 	// order every multi-user write takes. Their groups' displayNames, as
@@ -22,15 +31,6 @@ type Lock struct {
 	// order every user write takes), then the approval; View.Approval holds
 	// it. ErrNotFound from Change when there is no such approval.
 	Approval string
-
-	// Spend is an assertion to spend once (the SAML assertion a sign-in
-	// presents). The backend spends it before it takes any other lock, and
-	// across processes once only (PostgreSQL: the primary key of
-	// saml_assertions); a spent one still remembered (until its ExpiresAt)
-	// sets View.Replayed instead. The spend is kept when the change
-	// commits, that is when the closure answers no error and its plan is
-	// written; otherwise nothing of it remains.
-	Spend *Assertion
 }
 
 // View is what Store.Change read under its locks.
@@ -61,10 +61,6 @@ type Plan struct {
 	// written).
 	Moves []Move
 	Why   string
-	// Approval, when set, is the decided approval to store (Status,
-	// DecidedAt, DecidedBy) with its audit event; written before the moves.
-	Approval *Approval
-
 	// Session, when set, is a session to start for one of the locked live
 	// users, stored as given for the tenant (the use case sets UserID,
 	// Hash, CreatedAt and ExpiresAt). Session ids are unique across
@@ -74,9 +70,14 @@ type Plan struct {
 	// View.Now. Activity is not a provisioning change: their version,
 	// updatedAt and seat stay, and no audit event is written for it.
 	LastActive []string
-	// Audit are further audit events, written last, in order; the backend
-	// sets their TenantID, Time (View.Now) and Actor (By).
+	// Audit are further audit events, written after the rest of the plan,
+	// in order; the backend sets their TenantID, Time (View.Now) and Actor
+	// (By).
 	Audit []AuditEvent
+
+	// Approval, when set, is the decided approval to store (Status,
+	// DecidedAt, DecidedBy) with its audit event; written before the moves.
+	Approval *Approval
 }
 
 // Move is one user's re-resolved role, decided and ready to write.

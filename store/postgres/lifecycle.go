@@ -53,30 +53,22 @@ func readSpend(br pgx.BatchResults, a *store.Assertion, v *store.View) error {
 	return err
 }
 
-// deletedSQL lists which of the users $2 are deleted.
+// deletedSQL lists which of the users $2 are deleted (store.View.Deleted),
+// read after the users' locks.
 const deletedSQL = `select id from users where tenant_id = $1 and id = any($2::text[]) and deleted_at is not null`
 
-func queueDeleted(b *pgx.Batch, tenantID string, ids []string) {
-	if len(ids) > 0 {
-		b.Queue(deletedSQL, tenantID, storable(ids))
-	}
-}
-
-func readDeleted(br pgx.BatchResults, ids []string, v *store.View) error {
-	v.Deleted = map[string]bool{}
-	if len(ids) == 0 {
-		return nil
-	}
+func readDeleted(br pgx.BatchResults) (map[string]bool, error) {
 	rows, err := br.Query()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	deleted := map[string]bool{}
 	var id string
 	_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
-		v.Deleted[id] = true
+		deleted[id] = true
 		return nil
 	})
-	return err
+	return deleted, err
 }
 
 // applySignIn writes a plan's last-active times, session and further audit

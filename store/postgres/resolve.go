@@ -347,12 +347,12 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 		if len(ids) > 0 {
 			b.Queue(lockUsersSQL, tenantID, storable(ids))
 			b.Queue(groupNamesSQL, tenantID, storable(ids))
+			b.Queue(deletedSQL, tenantID, storable(ids))
 		}
 		if lock.Approval != "" {
 			b.Queue(`select `+approvalCols+` from approvals where tenant_id = $1 and id = $2 for update`, tenantID, lock.Approval)
 		}
 		b.Queue(roleContextSQL, tenantID)
-		queueDeleted(b, tenantID, ids)
 		err := func() error {
 			br := tx.SendBatch(ctx, b)
 			defer br.Close()
@@ -377,6 +377,9 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 				if v.Groups, err = collectGroupNames(rows); err != nil {
 					return err
 				}
+				if v.Deleted, err = readDeleted(br); err != nil {
+					return err
+				}
 			}
 			if lock.Approval != "" {
 				a, err := scanApproval(br.QueryRow())
@@ -387,9 +390,6 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			}
 			var err error
 			if v.Roles, err = scanRoleContext(br.QueryRow()); err != nil {
-				return err
-			}
-			if err := readDeleted(br, ids, v); err != nil {
 				return err
 			}
 			return br.Close()
