@@ -92,7 +92,7 @@ func TestAdmin_dormantReport(t *testing.T) {
 		start := c.now
 		day := 24 * time.Hour
 		signIn := func(u store.User, id string) {
-			_, _, err := c.store.SignIn(t.Context(), "crm", u.ID, store.Assertion{Issuer: "idp", ID: id, ExpiresAt: c.now.Add(time.Minute)},
+			_, _, err := directory.New(c.store).SignIn(t.Context(), "crm", u.ID, store.Assertion{Issuer: "idp", ID: id, ExpiresAt: c.now.Add(time.Minute)},
 				store.Session{ID: id, Hash: []byte(id), ExpiresAt: c.now.Add(time.Hour)}, store.Actor{Kind: "user", ID: u.ID})
 			require.NoError(t, err)
 		}

@@ -6,8 +6,8 @@
 //
 // The sweep keeps no state of its own: each run asks the store which users
 // are due (store.DueExpirations) and deactivates each through
-// store.UpdateUser, whose closure re-checks, under the row lock, that the
-// user is still active and expired. So it survives restarts (nothing is
+// directory.Expire, which re-checks, under the row lock, that the user is
+// still active and expired. So it survives restarts (nothing is
 // scheduled in memory) and any number of rosterd processes may sweep at once:
 // a user due in two sweeps is deactivated by one, skipped by the other, and
 // the seat is released once.
@@ -23,6 +23,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -52,9 +53,6 @@ type Result struct {
 	Purged  int // ended sessions, spent assertions and stale logins removed
 }
 
-// errSkip aborts an update whose user is no longer due.
-var errSkip = errors.New("lifecycle: user no longer due")
-
 // SweepOnce deactivates every user due at the sweeper's now, in batches,
 // then purges what has expired. It returns the first error that stopped it;
 // single failed users are counted, logged and left for the next sweep.
@@ -65,6 +63,7 @@ func (s *Sweeper) SweepOnce(ctx context.Context) (Result, error) {
 		batch = defaultBatch
 	}
 	var res Result
+	dir := directory.New(s.Store)
 	for {
 		due, err := s.Store.DueExpirations(ctx, now, batch)
 		if err != nil {
@@ -72,11 +71,11 @@ func (s *Sweeper) SweepOnce(ctx context.Context) (Result, error) {
 		}
 		progress := 0
 		for _, ref := range due {
-			switch err := s.expire(ctx, ref, now); {
-			case err == nil:
+			switch expired, err := dir.Expire(ctx, ref, now, Actor); {
+			case err == nil && expired:
 				res.Expired++
 				progress++
-			case errors.Is(err, errSkip), errors.Is(err, store.ErrNotFound):
+			case err == nil, errors.Is(err, store.ErrNotFound):
 				res.Skipped++
 				progress++
 			case ctx.Err() != nil:
@@ -102,19 +101,6 @@ func (s *Sweeper) SweepOnce(ctx context.Context) (Result, error) {
 			Msg("access expiry sweep")
 	}
 	return res, nil
-}
-
-// expire deactivates one user if, under the row lock, they are still active
-// and expired. The store releases the seat with reason "expired".
-func (s *Sweeper) expire(ctx context.Context, ref store.UserRef, now time.Time) error {
-	_, err := s.Store.UpdateUser(ctx, ref.TenantID, ref.UserID, Actor, func(u *store.User) error {
-		if !u.Active || !store.Expired(u.AccessExpiresAt, now) {
-			return errSkip
-		}
-		u.Active = false
-		return nil
-	})
-	return err
 }
 
 // Run sweeps at once and then every Interval until ctx is done. A failed

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/lifecycle"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
@@ -66,7 +67,7 @@ func TestSweep_expiresAtTheInstant(t *testing.T) {
 		external(t, st, "pay", "off@partner.test", start.Add(time.Hour), false)
 		staff, err := st.CreateUser(ctx, "pay", store.User{UserName: "staff@pay.test", Active: true}, store.ActorAdmin)
 		require.NoError(t, err)
-		_, _, err = st.SignIn(ctx, "pay", auditor.ID, store.Assertion{Issuer: "idp", ID: "a1", ExpiresAt: start.Add(time.Minute)},
+		_, _, err = directory.New(st).SignIn(ctx, "pay", auditor.ID, store.Assertion{Issuer: "idp", ID: "a1", ExpiresAt: start.Add(time.Minute)},
 			store.Session{ID: "s1", Hash: []byte{1}, ExpiresAt: start.Add(time.Hour)}, store.Actor{Kind: "user", ID: auditor.ID})
 		require.NoError(t, err)
 

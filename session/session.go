@@ -25,6 +25,7 @@ import (
 	crewsaml "github.com/crewjam/saml"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/saml"
 	"github.com/roster-dev/roster/store"
@@ -59,6 +60,7 @@ type Config struct {
 // Service serves sign-in and the application API.
 type Service struct {
 	store    store.Store
+	dir      *directory.Directory // sign-in is a directory use case
 	baseURL  string
 	secure   bool // https base URL: cookies are Secure, the login cookie SameSite=None
 	now      func() time.Time
@@ -84,7 +86,7 @@ func New(c Config) *Service {
 	base := strings.TrimRight(c.BaseURL, "/")
 	u, err := url.Parse(base)
 	return &Service{
-		store: c.Store, baseURL: base, secure: err == nil && u.Scheme == "https",
+		store: c.Store, dir: directory.New(c.Store), baseURL: base, secure: err == nil && u.Scheme == "https",
 		now: c.Now, random: c.Random, lifetime: c.Lifetime, landing: c.Landing,
 	}
 }

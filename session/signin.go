@@ -126,7 +126,7 @@ func (s *Service) acs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	if err := store.CanSignIn(user, now); err != nil { // checked again, under lock, by SignIn
+	if err := store.CanSignIn(user, now); err != nil { // checked again, under lock, by the directory's SignIn
 		s.refuse(w, r, storeRefusal(err, t, a.NameID))
 		return
 	}
@@ -143,7 +143,7 @@ func (s *Service) acs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	by := store.Actor{Kind: "user", ID: user.ID, Name: user.UserName, RequestID: requestID(r)}
-	_, sess, err := s.store.SignIn(ctx, t.ID, user.ID, store.Assertion{Issuer: a.Issuer, ID: a.ID, ExpiresAt: a.ExpiresAt},
+	_, sess, err := s.dir.SignIn(ctx, t.ID, user.ID, store.Assertion{Issuer: a.Issuer, ID: a.ID, ExpiresAt: a.ExpiresAt},
 		store.Session{ID: id, Hash: hash, ExpiresAt: expires}, by)
 	if err != nil {
 		s.refuse(w, r, storeRefusal(err, t, a.NameID))

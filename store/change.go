@@ -15,6 +15,15 @@ import (
 
 // Lock names what Store.Change locks and reads before its closure decides.
 type Lock struct {
+	// Spend is an assertion to spend once (the SAML assertion a sign-in
+	// presents). The backend spends it first, before the other locks, and
+	// across processes once only (PostgreSQL: the primary key of
+	// saml_assertions); a spent one still remembered (until its ExpiresAt)
+	// sets View.Replayed instead. The spend is kept when the change
+	// commits, that is when the closure answers no error and its plan is
+	// written; otherwise nothing of it remains.
+	Spend *Assertion
+
 	// Users are locked against other writers (live ones; an id that is no
 	// live user of the tenant is absent from View.Users), in id order, the
 	// order every multi-user write takes. Their groups' displayNames, as
@@ -63,6 +72,14 @@ type View struct {
 	Unassigned []string
 	Remapped   []string  // Lock.Remap
 	Now        time.Time // the store's clock, for everything the plan stamps
+
+	// Replayed says Lock.Spend was spent already: the use case refuses it
+	// (ErrReplay); a plan written anyway does not spend it again.
+	Replayed bool
+	// Deleted holds the ids of Lock.Users (and Lock.Approval's user) that
+	// name a deleted user of the tenant. They are absent from Users, as
+	// unknown ids are: this tells the two apart.
+	Deleted map[string]bool
 }
 
 // Plan is what a use case asks Store.Change to write, all or nothing.
@@ -76,6 +93,20 @@ type Plan struct {
 	// written).
 	Moves []Move
 	Why   string
+	// Session, when set, is a session to start for one of the locked live
+	// users, stored as given for the tenant (the use case sets UserID,
+	// Hash, CreatedAt and ExpiresAt). Session ids are unique across
+	// tenants: a taken one is a *ConflictError on "id", nothing written.
+	Session *Session
+	// LastActive are locked live users whose lastActiveAt becomes
+	// View.Now. Activity is not a provisioning change: their version,
+	// updatedAt and seat stay, and no audit event is written for it.
+	LastActive []string
+	// Audit are further audit events, written after the rest of the plan,
+	// in order; the backend sets their TenantID, Time (View.Now) and Actor
+	// (By).
+	Audit []AuditEvent
+
 	// Approval, when set, is the decided approval to store (Status,
 	// DecidedAt, DecidedBy) with its audit event; written before the moves.
 	Approval *Approval

@@ -464,16 +464,9 @@ type Store interface {
 	// Sign-in and lifecycle (types in lifecycle.go): SAML sign-in,
 	// application sessions, the store catalogue, the access-expiry sweep.
 	// Deactivating or deleting a user ends their sessions in the same
-	// transaction; deleting a user clears their stores.
+	// transaction; deleting a user clears their stores. A sign-in itself is
+	// a directory use case (directory.SignIn, over Change).
 	//
-	// SignIn spends a SAML assertion and starts a session in one transaction:
-	// an assertion (tenant, issuer, id) already spent and not yet expired is
-	// ErrReplay; a user who is not live, active and unexpired at the store's
-	// clock is a *SignInRefusedError and nothing is recorded. Otherwise the
-	// user's LastActiveAt becomes now (Version does not move: activity is not
-	// a provisioning change), sess (ID, Hash, ExpiresAt from the caller) is
-	// stored and a user.signed_in audit event is written.
-	SignIn(ctx context.Context, tenantID, userID string, a Assertion, sess Session, by Actor) (User, Session, error)
 	// PutAuthnRequest remembers an SP-initiated AuthnRequest until its
 	// ExpiresAt; TakeAuthnRequest returns and forgets it (once: a second take
 	// or an expired one is ErrNotFound), keyed by (tenant, RelayState).
@@ -581,9 +574,9 @@ type Store interface {
 
 	// Change is the transaction of a directory use case (change.go): it
 	// locks and reads what lock names, passes it to fn, and writes the plan
-	// fn answers (nil: nothing), all or nothing. An error from fn is
-	// returned as is and nothing is written; ErrNotFound for an unknown
-	// tenant.
+	// fn answers (nil: nothing but the spend of lock.Spend), all or
+	// nothing. An error from fn is returned as is and nothing is written;
+	// ErrNotFound for an unknown tenant.
 	Change(ctx context.Context, tenantID string, lock Lock, fn func(*View) (*Plan, error)) error
 
 	// Ping answers nil when the store can serve requests (readiness).

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -65,48 +66,69 @@ func (t *tenant) checkStores(stores []string) error {
 	return nil
 }
 
-func (s *Store) SignIn(_ context.Context, tenantID, userID string, a store.Assertion, sess store.Session, by store.Actor) (store.User, store.Session, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.tenant(tenantID)
-	if err != nil {
-		return store.User{}, store.Session{}, err
+// The sign-in parts of Change (store.Lock.Spend, store.View.Replayed and
+// Deleted, store.Plan.Session, LastActive and Audit); the caller holds s.mu.
+
+// viewSignIn reads, for the View, whether lock.Spend was spent already and
+// which of ids name deleted users.
+func (t *tenant) viewSignIn(v *store.View, lock store.Lock, ids []string) {
+	if a := lock.Spend; a != nil {
+		until, used := t.life.assertions[assertionKey{a.Issuer, a.ID}]
+		v.Replayed = used && until.After(v.Now)
 	}
-	now := s.clock()
-	key := assertionKey{a.Issuer, a.ID}
-	if until, used := t.life.assertions[key]; used && until.After(now) {
-		return store.User{}, store.Session{}, store.ErrReplay
+	v.Deleted = map[string]bool{}
+	for _, id := range ids {
+		if rec, ok := t.users[id]; ok && rec.deleted {
+			v.Deleted[id] = true
+		}
 	}
-	rec, ok := t.users[userID]
-	switch {
-	case !ok:
-		return store.User{}, store.Session{}, &store.SignInRefusedError{Reason: store.RefusedUnknown}
-	case rec.deleted:
-		return store.User{}, store.Session{}, &store.SignInRefusedError{Reason: store.RefusedDeleted}
+}
+
+// checkSignIn refuses, before anything is written, a plan's session whose
+// id is taken (ids are unique across tenants) or whose user it did not lock.
+func (s *Store) checkSignIn(v *store.View, p *store.Plan) error {
+	for _, id := range p.LastActive {
+		if _, ok := v.Users[id]; !ok {
+			return fmt.Errorf("memory: a plan may record activity only of a user it locked")
+		}
 	}
-	if err := store.CanSignIn(rec.u, now); err != nil {
-		return store.User{}, store.Session{}, err
+	if p.Session == nil {
+		return nil
 	}
-	if sess.ID == "" || len(sess.Hash) == 0 || !sess.ExpiresAt.After(now) {
-		return store.User{}, store.Session{}, &store.InvalidError{Field: "session", Reason: "needs an id, a hash and a future expiry"}
+	if _, ok := v.Users[p.Session.UserID]; !ok {
+		return fmt.Errorf("memory: a plan may start a session only for a user it locked")
 	}
-	if _, taken := s.life.sessions[sess.ID]; taken {
-		return store.User{}, store.Session{}, &store.ConflictError{Field: "id", Value: sess.ID}
+	if _, taken := s.life.sessions[p.Session.ID]; taken {
+		return &store.ConflictError{Field: "id", Value: p.Session.ID}
 	}
-	if t.life.assertions == nil {
-		t.life.assertions = map[assertionKey]time.Time{}
+	return nil
+}
+
+// applySignIn writes the spend, the last-active times, the session and the
+// further audit events of a checked plan.
+func (s *Store) applySignIn(t *tenant, lock store.Lock, v *store.View, p *store.Plan) {
+	if a := lock.Spend; a != nil && !v.Replayed {
+		if t.life.assertions == nil {
+			t.life.assertions = map[assertionKey]time.Time{}
+		}
+		t.life.assertions[assertionKey{a.Issuer, a.ID}] = store.Timestamp(a.ExpiresAt)
 	}
-	t.life.assertions[key] = store.Timestamp(a.ExpiresAt)
-	rec.u.LastActiveAt = &now
-	sess = sess.Clone()
-	sess.TenantID, sess.UserID, sess.CreatedAt, sess.ExpiresAt = tenantID, userID, now, store.Timestamp(sess.ExpiresAt)
-	if s.life.sessions == nil {
-		s.life.sessions = map[string]sessionRec{}
+	for _, id := range p.LastActive {
+		now := v.Now
+		t.users[id].u.LastActiveAt = &now
 	}
-	s.life.sessions[sess.ID] = sessionRec{s: sess.Clone(), t: t}
-	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.signed_in", TargetType: "user", TargetID: userID,
-		Detail: "SAML sign-in; session " + sess.ID})
-	return rec.u.Clone(), sess, nil
+	if p.Session != nil {
+		sess := p.Session.Clone()
+		sess.TenantID = t.t.ID
+		if s.life.sessions == nil {
+			s.life.sessions = map[string]sessionRec{}
+		}
+		s.life.sessions[sess.ID] = sessionRec{s: sess, t: t}
+	}
+	for _, e := range p.Audit {
+		e.Time, e.Actor = v.Now, p.By
+		t.appendAudit(e)
+	}
 }
 
 func (s *Store) GetSession(_ context.Context, id string) (store.Session, error) {

@@ -203,14 +203,21 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		ids = append(ids, a.UserID)
 	}
 	v.Users, v.Groups = t.usersAndGroups(ids, nil)
+	t.viewSignIn(v, lock, ids)
 	p, err := fn(v)
-	if err != nil || p == nil {
+	if err != nil {
 		return err
+	}
+	if p == nil {
+		p = &store.Plan{} // nothing to write but the spend
 	}
 	if p.Tenant != nil && !lock.Tenant {
 		return fmt.Errorf("memory: a plan may change the tenant only when it locked it")
 	}
 	if err := t.checkPlanCap(p, v.Now); err != nil {
+		return err
+	}
+	if err := s.checkSignIn(v, p); err != nil {
 		return err
 	}
 	if p.Tenant != nil {
@@ -243,6 +250,7 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		t.mappings = slices.Clone(p.Mappings)
 	}
 	t.applyMoves(p.Moves, p.By, v.Now, p.Why, s.newID)
+	s.applySignIn(t, lock, v, p)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,70 +16,124 @@ import (
 // Lock order: a spent-assertion row, then the user row, then session rows;
 // a catalogue delete locks the users holding the store, then the store row.
 
-// SignIn spends the assertion (the primary key of saml_assertions makes it
-// once across processes), locks the user, checks they may sign in, records
-// lastActiveAt and stores the session, in one transaction.
-func (s *Store) SignIn(ctx context.Context, tenantID, userID string, a store.Assertion, sess store.Session, by store.Actor) (store.User, store.Session, error) {
-	if !keysOK(tenantID) {
-		return store.User{}, store.Session{}, store.ErrNotFound
+// The sign-in parts of Change (store.Lock.Spend, store.View.Replayed and
+// Deleted, store.Plan.Session, LastActive and Audit). The spend is the first
+// statement of Change's read batch, before the users' locks: the primary
+// key of saml_assertions makes it once across processes, and an expired row
+// may be taken over (the SAML library refuses an assertion past its expiry
+// before it gets here). Its insert is rolled back with the transaction when
+// the use case refuses.
+
+// checkSpend refuses an assertion whose keys cannot be stored.
+func checkSpend(a *store.Assertion) error {
+	if a != nil && !keysOK(a.Issuer, a.ID) {
+		return &store.InvalidError{Field: "assertion", Reason: "contains characters that cannot be stored"}
 	}
-	if !keysOK(userID) {
-		return store.User{}, store.Session{}, &store.SignInRefusedError{Reason: store.RefusedUnknown}
-	}
-	if !keysOK(a.Issuer, a.ID, sess.ID) {
-		return store.User{}, store.Session{}, &store.InvalidError{Field: "assertion", Reason: "contains characters that cannot be stored"}
-	}
-	now := s.clock()
-	if sess.ID == "" || len(sess.Hash) == 0 || !sess.ExpiresAt.After(now) {
-		return store.User{}, store.Session{}, &store.InvalidError{Field: "session", Reason: "needs an id, a hash and a future expiry"}
-	}
-	var user store.User
-	err := s.inTx(ctx, "SignIn", vals{"id": sess.ID}, func(tx pgx.Tx) error {
-		// An expired row may be taken over: the library refuses an assertion
-		// past its expiry before it gets here.
-		tag, err := tx.Exec(ctx, `insert into saml_assertions as x (tenant_id, issuer, assertion_id, expires_at)
+	return nil
+}
+
+const spendSQL = `insert into saml_assertions as x (tenant_id, issuer, assertion_id, expires_at)
 values ($1, $2, $3, $4)
 on conflict on constraint saml_assertions_pkey do update set expires_at = excluded.expires_at
-where x.expires_at <= $5`, tenantID, a.Issuer, a.ID, store.Timestamp(a.ExpiresAt), now)
+where x.expires_at <= $5`
+
+func queueSpend(b *pgx.Batch, tenantID string, a *store.Assertion, now time.Time) {
+	if a != nil {
+		b.Queue(spendSQL, tenantID, a.Issuer, a.ID, store.Timestamp(a.ExpiresAt), now)
+	}
+}
+
+// readSpend reads the spend's answer: no row written means spent already.
+func readSpend(br pgx.BatchResults, a *store.Assertion, v *store.View) error {
+	if a == nil {
+		return nil
+	}
+	tag, err := br.Exec()
+	v.Replayed = err == nil && tag.RowsAffected() == 0
+	return err
+}
+
+// deletedSQL lists which of the users $2 are deleted (store.View.Deleted),
+// read after the users' locks.
+const deletedSQL = `select id from users where tenant_id = $1 and id = any($2::text[]) and deleted_at is not null`
+
+func readDeleted(br pgx.BatchResults) (map[string]bool, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	deleted := map[string]bool{}
+	var id string
+	_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+		deleted[id] = true
+		return nil
+	})
+	return deleted, err
+}
+
+// applySignIn writes a plan's last-active times, session and further audit
+// events in one round trip. A taken session id is a *store.ConflictError.
+func applySignIn(ctx context.Context, tx pgx.Tx, tenantID string, v *store.View, p *store.Plan) error {
+	for _, id := range p.LastActive {
+		if _, ok := v.Users[id]; !ok {
+			return errors.New("postgres: a plan may record activity only of a user it locked")
+		}
+	}
+	sess := p.Session
+	if sess != nil {
+		if _, ok := v.Users[sess.UserID]; !ok {
+			return errors.New("postgres: a plan may start a session only for a user it locked")
+		}
+		if !keysOK(sess.ID) {
+			return callerErr{&store.InvalidError{Field: "session", Reason: "id contains characters that cannot be stored"}}
+		}
+	}
+	b := &pgx.Batch{}
+	if len(p.LastActive) > 0 {
+		b.Queue(`update users set last_active_at = $3 where tenant_id = $1 and id = any($2::text[])`, tenantID, p.LastActive, v.Now)
+	}
+	if sess != nil {
+		b.Queue(`insert into sessions (id, tenant_id, user_id, hash, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)
+on conflict on constraint sessions_pkey do nothing`,
+			sess.ID, tenantID, sess.UserID, sess.Hash, sess.CreatedAt, sess.ExpiresAt)
+	}
+	if len(p.Audit) > 0 {
+		var actions, types, targets, details, befores, afters []string
+		for _, e := range p.Audit {
+			actions, types, targets = append(actions, e.Action), append(types, e.TargetType), append(targets, e.TargetID)
+			details, befores, afters = append(details, e.Detail), append(befores, e.Before), append(afters, e.After)
+		}
+		b.Queue(`insert into audit_events `+auditColsDetail+`
+select $1, $2, $3, $4, $5, $6, e.action, e.target_type, e.target_id, e.detail, e.before, e.after
+from unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+	with ordinality as e (action, target_type, target_id, detail, before, after, n)
+order by e.n`, slices.Concat([]any{tenantID, v.Now}, actorArgs(p.By), []any{actions, types, targets, details, befores, afters})...)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if len(p.LastActive) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	if sess != nil {
+		tag, err := br.Exec()
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return callerErr{store.ErrReplay}
+			return callerErr{&store.ConflictError{Field: "id", Value: sess.ID}}
 		}
-		var deleted bool
-		u, err := scanUser(tx.QueryRow(ctx, `select u.deleted_at is not null, `+userCols+` from users u
-where u.tenant_id = $1 and u.id = $2
-for no key update`, tenantID, userID), &deleted)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return callerErr{&store.SignInRefusedError{Reason: store.RefusedUnknown}}
-		case err != nil:
-			return err
-		case deleted:
-			return callerErr{&store.SignInRefusedError{Reason: store.RefusedDeleted}}
-		}
-		if err := store.CanSignIn(u, now); err != nil {
-			return callerErr{err}
-		}
-		b := &pgx.Batch{}
-		b.Queue(`update users set last_active_at = $3 where tenant_id = $1 and id = $2`, tenantID, userID, now)
-		b.Queue(`insert into sessions (id, tenant_id, user_id, hash, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)`,
-			sess.ID, tenantID, userID, sess.Hash, now, store.Timestamp(sess.ExpiresAt))
-		b.Queue(auditInsert, auditArgs(tenantID, now, by, "user.signed_in", "user", userID, "SAML sign-in; session "+sess.ID, "", "")...)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		u.LastActiveAt = &now
-		user = u
-		return nil
-	})
-	if err != nil {
-		return store.User{}, store.Session{}, err
 	}
-	sess = sess.Clone()
-	sess.TenantID, sess.UserID, sess.CreatedAt, sess.ExpiresAt = tenantID, userID, now, store.Timestamp(sess.ExpiresAt)
-	return user, sess, nil
+	if len(p.Audit) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	return br.Close()
 }
 
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {

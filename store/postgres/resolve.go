@@ -322,15 +322,19 @@ where tenant_id = $1 and ($2 = '' or status = $2) order by seq`, scanApproval, t
 }
 
 // Change runs a directory use case in one transaction (store.Store): the
-// users' locks (an approval's user first, then the approval), their groups
-// and the role context in one round trip; then the plan, in a few set-based
-// statements.
+// spend of an assertion (first in the lock order), the users' locks (an
+// approval's user first, then the approval), their groups, the role context
+// and which users are deleted in one round trip; then the plan, in a few
+// set-based statements. Ids no column can hold name no user.
 func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn func(*store.View) (*store.Plan, error)) error {
-	if !keysOK(tenantID, lock.Approval, lock.Holders, lock.Role) || !keysOK(lock.Users...) {
+	if !keysOK(tenantID, lock.Approval, lock.Holders, lock.Role) {
 		return store.ErrNotFound
 	}
 	if !keysOK(lock.Remap...) {
 		return &store.InvalidError{Field: "mappings.group", Reason: "is not valid UTF-8 text"}
+	}
+	if err := checkSpend(lock.Spend); err != nil {
+		return err
 	}
 	if lock.Tenant {
 		defer s.auth.invalidate(tenantID) // after the commit (authcache.go)
@@ -359,9 +363,11 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 		}
 		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}, Holders: holders, Remapped: remapped, Role: role, Unassigned: unassigned}
 		b := &pgx.Batch{}
+		queueSpend(b, tenantID, lock.Spend, s.clock()) // first: the spend is first in the lock order
 		if len(ids) > 0 {
 			b.Queue(lockUsersSQL, tenantID, storable(ids))
 			b.Queue(groupNamesSQL, tenantID, storable(ids))
+			b.Queue(deletedSQL, tenantID, storable(ids))
 		}
 		if lock.Approval != "" {
 			b.Queue(`select `+approvalCols+` from approvals where tenant_id = $1 and id = $2 for update`, tenantID, lock.Approval)
@@ -373,6 +379,9 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 		err = func() error {
 			br := tx.SendBatch(ctx, b)
 			defer br.Close()
+			if err := readSpend(br, lock.Spend, v); err != nil {
+				return err
+			}
 			if len(ids) > 0 {
 				rows, err := br.Query()
 				if err != nil {
@@ -389,6 +398,9 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 					return err
 				}
 				if v.Groups, err = collectGroupNames(rows); err != nil {
+					return err
+				}
+				if v.Deleted, err = readDeleted(br); err != nil {
 					return err
 				}
 			}
@@ -447,7 +459,10 @@ where tenant_id = $1 and id = $2`, tenantID, a.ID, a.Status, a.DecidedAt, a.Deci
 		if err := applyRoleAdmin(ctx, tx, tenantID, lock, p, v); err != nil {
 			return err
 		}
-		return s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why)
+		if err := s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why); err != nil {
+			return err
+		}
+		return applySignIn(ctx, tx, tenantID, v, p)
 	})
 }
 

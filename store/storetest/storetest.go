@@ -106,14 +106,11 @@ func Run(t *testing.T, open Factory) {
 		{"Roles_importUserOneTransaction", testImportUser},
 		{"Roles_deleteWhileAssigning", testDeleteRoleRace},
 		{"Audit", testAudit},
-		{"SignIn_sessions", testSignIn},
-		{"SignIn_assertionSpentOnce", testAssertionReplay},
 		{"SignIn_authnRequestsTakenOnce", testAuthnRequests},
 		{"Outlets_catalogue", testOutlets},
 		{"ExternalUsers_dueExpirations", testExternalUsers},
 		{"Users_existingUserNamesTheirRole", testUserExistsNamesRole},
 		{"Outlets_deleteRacesUserWrites", testOutletDeleteRace},
-		{"SignIn_racesDeactivation", testSignInRacesDeactivation},
 		{"Audit_adminChangesInTheirTransaction", testAdminAudit},
 		{"Audit_failedAdminChangesRecordNothing", testAdminAuditFailures},
 		{"Audit_concurrentAdminChangesEachRecorded", testAdminAuditConcurrent},
@@ -198,6 +195,22 @@ func memberIDs(g store.Group) []string {
 	}
 	return out
 }
+
+// NewTenant and NewUser are newTenant and newUser for the directory's
+// tests: a tenant on a paid plan, an agent active or not.
+func NewTenant(t *testing.T, s store.Store, id string, seats int) store.Tenant {
+	t.Helper()
+	return newTenant(t, s, id, seats)
+}
+
+func NewUser(t *testing.T, s store.Store, tenant, userName string, active bool) store.User {
+	t.Helper()
+	return newUser(t, s, tenant, userName, active)
+}
+
+// Parallel runs fn n times at once, released together, and returns the
+// errors: the races of the directory's tests, run as storetest's are.
+func Parallel(n int, fn func(i int) error) []error { return parallel(n, fn) }
 
 // parallel runs fn n times at once, released together, and returns the errors.
 func parallel(n int, fn func(i int) error) []error {
