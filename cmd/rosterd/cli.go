@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -30,6 +32,15 @@ func adminCommands() []command {
 		{"token", "manage a tenant's SCIM tokens: create, list, revoke (admin API)", tokenCmd},
 		{"saml", "manage a tenant's SAML SSO: set TENANT FILE, get, delete (admin API)", samlCmd},
 		{"users", "bulk-import users from CSV, bulk-change roles (admin API)", usersCmd},
+		{"roles", "manage a tenant's roles: list, get, create, update, delete (admin API)", rolesCmd},
+		{"role-mappings", "show or replace a tenant's group → role mappings (admin API)", roleMappingsCmd},
+		{"stores", "manage a tenant's store catalogue: list, create, rename, delete (admin API)", storesCmd},
+		{"approvals", "list, approve and reject privileged grants held for approval (admin API)", approvalsCmd},
+		{"teams", "list a tenant's teams and role groups (admin API)", teamsCmd},
+		{"jobs", "show an import job and its per-row results (admin API)", jobsCmd},
+		{"seats", "a tenant's seat report, or its seat ledger: seats events (admin API)", seatsCmd},
+		{"report", "reports: dormant seat holders (admin API)", reportCmd},
+		{"audit", "a tenant's audit trail, or the operator trail with --operator (admin API)", auditCmd},
 	}
 }
 
@@ -38,7 +49,7 @@ const (
 	ExitOK          = 0 // success
 	ExitRefused     = 1 // the API refused the request (validation, not found, conflict) or another failure
 	ExitUsage       = 2 // bad command line
-	ExitUnreachable = 3 // the server cannot be reached or answered 5xx, or it refused the operator token
+	ExitUnreachable = 3 // the server cannot be reached or answered 5xx, or it refused the credential (401)
 )
 
 // cliHelp is the part of `rosterd help` about the admin commands.
@@ -46,9 +57,12 @@ const cliHelp = `
 Admin commands call the admin API of a running server:
   ROSTER_URL          server to call (--url), default http://localhost:8080
   ROSTER_ADMIN_TOKEN  operator token of that server (--admin-token; prefer the variable)
+  ROSTER_API_KEY      a tenant API key, rsk_… (--api-key): acts within that tenant only
   --json              print the API's JSON answer instead of text
-  These three may come before the command (rosterd --json tenant get ID),
+  These may come before the command (rosterd --json tenant get ID),
   between it and its subcommand, or anywhere after.
+  Credential: a flag on the command line wins (not both); else ROSTER_API_KEY
+  wins over ROSTER_ADMIN_TOKEN. Either is sent as Authorization: Bearer.
 
   rosterd tenant create ID --plan PLAN [--name NAME] [--seats N] [--addons a,b] [--setting KEY=VALUE]...
   rosterd tenant get ID | list | delete ID --yes
@@ -60,10 +74,31 @@ Admin commands call the admin API of a running server:
       when a row failed or a dry run would fail (a row, or too few seats), 3 when
       the server's job failed
   rosterd users role TENANT ROLE USER...   (ids or userNames; all or nothing)
+  rosterd roles list TENANT | get TENANT ROLE | delete TENANT ROLE [--replacement ROLE]
+  rosterd roles create TENANT NAME --permissions a.b,c.d [--description TEXT] [--privileged] [--seat-class full|light]
+  rosterd roles update TENANT ROLE [--permissions a.b,c.d] [--description TEXT] [--privileged=true|false] [--seat-class full|light]
+      update changes only the flags given (it reads the role and sends it whole)
+  rosterd role-mappings get TENANT
+  rosterd role-mappings set TENANT GROUP=ROLE...   (precedence order as given;
+      replaces every mapping; with no GROUP=ROLE it clears them and needs --yes)
+  rosterd stores list TENANT | create TENANT ID NAME | rename TENANT ID NAME | delete TENANT ID
+  rosterd approvals list TENANT [--status pending|approved|rejected|superseded|all]
+  rosterd approvals approve TENANT ID | reject TENANT ID
+  rosterd teams list TENANT
+  rosterd jobs get TENANT JOB_ID | results TENANT JOB_ID   (every page of results)
+  rosterd seats TENANT      (the seat report)
+  rosterd seats events TENANT [--user ID] [--from T] [--to T] [--limit N] [--cursor C] [--all]
+  rosterd report dormant TENANT [--days N]
+  rosterd audit TENANT [--user ID] [--actor ID] [--action A] [--from T] [--to T] [--limit N] [--cursor C] [--all]
+  rosterd audit --operator [same flags]   (events that outlive a tenant)
+      seats events and audit print one page (--limit, server default 100) and,
+      when there is more, the --cursor of the next page on stderr; --all
+      follows every page. T is an RFC 3339 time (seats events: or a date).
 
 Exit codes: 0 success; 1 the API refused the request (validation, not found,
-conflict) or another failure; 2 bad command line; 3 the server cannot be
-reached or failed (5xx), or it refused the operator token.
+conflict, a permission the credential lacks: 403) or another failure; 2 bad
+command line; 3 the server cannot be reached or failed (5xx), or it refused
+the credential (401) or none was given.
 `
 
 // exitError carries an exit code; main exits with it.
@@ -124,22 +159,25 @@ type cli struct {
 	name    string // the command, for messages
 	sys     *system
 	baseURL string
-	token   string
+	token   string // the credential sent as the bearer token
+	apiKey  bool   // token is a tenant API key, not the operator token
 	json    bool
 	client  *http.Client
 }
 
 // parseCLI parses args for the command name (e.g. "tenant create"): the
-// common flags (--json, --url, --admin-token), those setup adds, and
+// common flags (--json, --url, --admin-token, --api-key), those setup adds, and
 // positional arguments, in any order ("--" ends flags). It answers
 // flag.ErrHelp after printing usage for -h/--help.
 func parseCLI(sys *system, name string, args []string, setup func(fs *flag.FlagSet)) (*cli, []string, error) {
-	c := &cli{sys: sys, client: &http.Client{Timeout: 60 * time.Second}}
+	c := &cli{name: name, sys: sys, client: &http.Client{Timeout: 60 * time.Second}}
 	fs := flag.NewFlagSet("rosterd "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&c.json, "json", false, "print the API's JSON answer")
 	fs.StringVar(&c.baseURL, "url", "", "server to call (default $ROSTER_URL, else http://localhost:8080)")
-	fs.StringVar(&c.token, "admin-token", "", "operator token (default $ROSTER_ADMIN_TOKEN)")
+	var adminToken, apiKey string
+	fs.StringVar(&adminToken, "admin-token", "", "operator token (default $ROSTER_ADMIN_TOKEN)")
+	fs.StringVar(&apiKey, "api-key", "", "tenant API key rsk_… (default $ROSTER_API_KEY)")
 	if setup != nil {
 		setup(fs)
 	}
@@ -173,13 +211,38 @@ func parseCLI(sys *system, name string, args []string, setup func(fs *flag.FlagS
 		return nil, nil, usageErr("%s: ROSTER_URL (--url) %q is not an http(s) URL such as http://localhost:8080", name, c.baseURL)
 	}
 	c.baseURL = strings.TrimRight(c.baseURL, "/")
-	if c.token == "" {
-		c.token = sys.getenv("ROSTER_ADMIN_TOKEN")
+	if err := c.credential(fs, adminToken, apiKey); err != nil {
+		return nil, nil, err
 	}
 	// A missing token is reported by call, so that the command checks its
 	// arguments first: a bad command line is exit 2 whatever the environment.
-	c.name = name
 	return c, pos, nil
+}
+
+// credential picks what the CLI authenticates with: a credential flag on the
+// command line wins (giving both is a usage error); else ROSTER_API_KEY wins
+// over ROSTER_ADMIN_TOKEN, so that a shell set up for one tenant acts as that
+// tenant even where an operator token is also exported.
+func (c *cli) credential(fs *flag.FlagSet, adminToken, apiKey string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var from string
+	switch {
+	case given["admin-token"] && given["api-key"]:
+		return usageErr("%s: give --api-key or --admin-token, not both", c.name)
+	case given["api-key"]:
+		c.token, c.apiKey, from = apiKey, true, "--api-key"
+	case given["admin-token"]:
+		c.token = adminToken
+	case c.sys.getenv("ROSTER_API_KEY") != "":
+		c.token, c.apiKey, from = c.sys.getenv("ROSTER_API_KEY"), true, "ROSTER_API_KEY"
+	default:
+		c.token = c.sys.getenv("ROSTER_ADMIN_TOKEN")
+	}
+	if c.apiKey && !strings.HasPrefix(c.token, "rsk_") {
+		return usageErr("%s: %s is not a tenant API key: those read rsk_…; the operator token goes in ROSTER_ADMIN_TOKEN (--admin-token)", c.name, from)
+	}
+	return nil
 }
 
 // wantArgs checks the number of positional arguments.
@@ -218,10 +281,11 @@ func (e *apiError) Error() string {
 	return msg
 }
 
-// ExitCode: an authentication failure or a server failure is 3, any other
-// refusal 1.
+// ExitCode: a refused credential (401) or a server failure is 3, any other
+// refusal 1 — a 403 included: the credential is good but lacks a permission,
+// or the plan or the seat count refuses the change.
 func (e *apiError) ExitCode() int {
-	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Status >= 500 {
+	if e.Status == http.StatusUnauthorized || e.Status >= 500 {
 		return ExitUnreachable
 	}
 	return ExitRefused
@@ -241,7 +305,7 @@ func (c *cli) call(ctx context.Context, method, path string, body []byte, conten
 func (c *cli) callHeader(ctx context.Context, method, path string, body []byte, contentType string, header http.Header, out any) ([]byte, error) {
 	if c.token == "" {
 		return nil, &exitError{code: ExitUnreachable, err: fmt.Errorf(
-			"%s: no operator token: set ROSTER_ADMIN_TOKEN (or --admin-token) to the admin token of the server at %s", c.name, c.baseURL)}
+			"%s: no credential: set ROSTER_ADMIN_TOKEN (or --admin-token) to the admin token of the server at %s, or ROSTER_API_KEY (--api-key) to a tenant API key", c.name, c.baseURL)}
 	}
 	var rd io.Reader
 	if body != nil {
@@ -281,6 +345,9 @@ func (c *cli) callHeader(ctx context.Context, method, path string, body []byte, 
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
 			e.Message = fmt.Sprintf("the server at %s refused the operator token: set ROSTER_ADMIN_TOKEN to its admin token", c.baseURL)
+			if c.apiKey {
+				e.Message = fmt.Sprintf("the server at %s refused the API key (ROSTER_API_KEY, --api-key): it is unknown, revoked or expired, or the server does not take API keys", c.baseURL)
+			}
 		}
 		if c.json && len(raw) > 0 && json.Valid(raw) {
 			_, _ = c.sys.stdout.Write(indentJSON(raw))
@@ -360,4 +427,177 @@ func timeOrDash(t *time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// parseArgs is parseCLI for a command with a fixed number of positional
+// arguments, named for the usage message.
+func parseArgs(sys *system, name string, args []string, setup func(fs *flag.FlagSet), names ...string) (*cli, []string, error) {
+	c, pos, err := parseCLI(sys, name, args, setup)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := wantArgs(name, pos, names...); err != nil {
+		return nil, nil, err
+	}
+	return c, pos, nil
+}
+
+// do sends body (nil: none; else as JSON) to the admin API, decodes the
+// answer into out and prints it: the API's JSON with --json, else text.
+func (c *cli) do(ctx context.Context, method, path string, body, out any, text func(w io.Writer) error) error {
+	var b []byte
+	ct := ""
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return err
+		}
+		ct = "application/json"
+	}
+	raw, err := c.call(ctx, method, path, b, ct, out)
+	if err != nil {
+		return err
+	}
+	return c.print(raw, text)
+}
+
+// tenantPath is the admin API path of a tenant's resource: tenantPath("acme",
+// "roles", "lead") is /admin/v1/tenants/acme/roles/lead, each part escaped.
+func tenantPath(tenant string, parts ...string) string {
+	p := "/admin/v1/tenants/" + escape(tenant)
+	for _, x := range parts {
+		p += "/" + escape(x)
+	}
+	return p
+}
+
+// withParams adds to path the query parameters of the flags given on the
+// command line among names: each flag maps to the API parameter of its name.
+func withParams(path string, fs *flag.FlagSet, names ...string) string {
+	q := url.Values{}
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(names, f.Name) {
+			q.Set(f.Name, f.Value.String())
+		}
+	})
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// writeTable writes a header and rows as aligned columns; an empty cell
+// shows as "-".
+func writeTable(w io.Writer, header string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		cells := make([]string, len(r))
+		for i, x := range r {
+			cells[i] = orDash(x)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}
+
+// writeFields writes label/value lines aligned ("plan:  ultimate").
+func writeFields(w io.Writer, fields ...[2]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range fields {
+		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
+	}
+	return tw.Flush()
+}
+
+// money shows US cents as dollars: 123456 → $1,234.56.
+func money(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	d := strconv.FormatInt(cents/100, 10)
+	for i := len(d) - 3; i > 0; i -= 3 {
+		d = d[:i] + "," + d[i:]
+	}
+	return fmt.Sprintf("%s$%s.%02d", sign, d, cents%100)
+}
+
+// pageFlags are the paging flags of a cursor-paged list (seat events,
+// audit): --limit and --cursor are the API's parameters; --all follows
+// next_cursor to the end.
+type pageFlags struct {
+	limit  int
+	cursor string
+	all    bool
+}
+
+func (p *pageFlags) setup(fs *flag.FlagSet) {
+	fs.IntVar(&p.limit, "limit", 0, "events per page (the server's default when not given)")
+	fs.StringVar(&p.cursor, "cursor", "", "start after this cursor: the next_cursor of a previous page")
+	fs.BoolVar(&p.all, "all", false, "follow every page to the end")
+}
+
+// eventPage is one page of a cursor-paged list.
+type eventPage struct {
+	Events []json.RawMessage `json:"events"`
+	Next   *string           `json:"next_cursor"`
+}
+
+// events reads a cursor-paged list at path (its query made by withParams):
+// one page, or with --all every page from there. It answers the events, the
+// JSON to print for --json (the page as the API sent it, or every event with
+// next_cursor null) and the cursor of the next page ("" at the end).
+func (c *cli) events(ctx context.Context, path string, p pageFlags) ([]json.RawMessage, []byte, string, error) {
+	var all []json.RawMessage
+	for {
+		var page eventPage
+		raw, err := c.call(ctx, "GET", path, nil, "", &page)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		all = append(all, page.Events...)
+		next := ""
+		if page.Next != nil {
+			next = *page.Next
+		}
+		if !p.all {
+			return all, raw, next, nil
+		}
+		if next == "" || len(page.Events) == 0 {
+			if all == nil {
+				all = []json.RawMessage{}
+			}
+			raw, err := json.Marshal(eventPage{Events: all})
+			return all, raw, "", err
+		}
+		u, err := url.Parse(path)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		q := u.Query()
+		q.Set("cursor", next)
+		u.RawQuery = q.Encode()
+		path = u.String()
+	}
+}
+
+// printEvents prints a page of events (decoded one by one into a T for
+// rows) as a table, then, in text, where to go on.
+func printEvents[T any](c *cli, events []json.RawMessage, raw []byte, next, header string, row func(T) []string) error {
+	rows := make([][]string, 0, len(events))
+	for _, e := range events {
+		var v T
+		if err := json.Unmarshal(e, &v); err != nil {
+			return fmt.Errorf("the server's answer is not the JSON expected: %w", err)
+		}
+		rows = append(rows, row(v))
+	}
+	if err := c.print(raw, func(w io.Writer) error { return writeTable(w, header, rows) }); err != nil {
+		return err
+	}
+	if next != "" && !c.json {
+		fmt.Fprintf(c.sys.stderr, "rosterd: more: add --cursor %s for the next page, or --all for every page\n", next)
+	}
+	return nil
 }

@@ -287,23 +287,55 @@ func followJob(ctx context.Context, c *cli, job *importJob, show func(importJob)
 	}
 }
 
-// jobResults reads every result of a done job, a page at a time.
+// jobResults reads every result of a done job.
 func jobResults(ctx context.Context, c *cli, job importJob) ([]importResult, error) {
-	var out []importResult
-	for from := 0; ; {
-		var page struct {
-			Next    *int           `json:"next"`
-			Results []importResult `json:"results"`
-		}
-		if _, err := c.call(ctx, "GET", fmt.Sprintf("%s?from=%d", job.ResultsURL, from), nil, "", &page); err != nil {
-			return nil, err
-		}
-		out = append(out, page.Results...)
-		if page.Next == nil || len(page.Results) == 0 {
-			return out, nil
-		}
-		from = *page.Next
+	_, raw, err := allResults(ctx, c, job.ResultsURL)
+	if err != nil {
+		return nil, err
 	}
+	return decodeResults(raw)
+}
+
+// allResults reads every page of a job's results at path (from=0, then each
+// page's next). It answers the last page (state, total, processed) and the
+// results as the API sent them.
+func allResults(ctx context.Context, c *cli, path string) (map[string]json.RawMessage, []json.RawMessage, error) {
+	all := []json.RawMessage{}
+	for from := 0; ; {
+		var page map[string]json.RawMessage
+		if _, err := c.call(ctx, "GET", fmt.Sprintf("%s?from=%d", path, from), nil, "", &page); err != nil {
+			return nil, nil, err
+		}
+		var results []json.RawMessage
+		var next *int
+		if err := errors.Join(json.Unmarshal(orNull(page["results"]), &results), json.Unmarshal(orNull(page["next"]), &next)); err != nil {
+			return nil, nil, fmt.Errorf("the server's answer is not the JSON expected: %w", err)
+		}
+		all = append(all, results...)
+		if next == nil || len(results) == 0 {
+			return page, all, nil
+		}
+		from = *next
+	}
+}
+
+func decodeResults(raw []json.RawMessage) ([]importResult, error) {
+	out := make([]importResult, 0, len(raw))
+	for _, x := range raw {
+		var r importResult
+		if err := json.Unmarshal(x, &r); err != nil {
+			return nil, fmt.Errorf("the server's answer is not the JSON expected: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func orNull(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage("null")
+	}
+	return raw
 }
 
 // withResults adds the results (lines as in the file) to a job's JSON, for --json.

@@ -124,10 +124,10 @@ func leadingFlags(args []string) (lead, rest []string) {
 
 // globalValueFlags are the flags that may come before the command name and
 // take a value: the configuration flags of serve, migrate and healthcheck,
-// and the admin commands' --url and --admin-token. (--json is the admin
+// and the admin commands' --url, --admin-token and --api-key. (--json is the admin
 // commands' boolean one.)
 func globalValueFlags() map[string]bool {
-	out := map[string]bool{"url": true, "admin-token": true}
+	out := map[string]bool{"url": true, "admin-token": true, "api-key": true}
 	var c Config
 	for _, v := range c.vars() {
 		out[v.flag] = true
