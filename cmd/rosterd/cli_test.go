@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,27 +28,83 @@ import (
 
 const cliAdminToken = "cli-test-admin-token-0123456789abcdef"
 
-// cliServer is the real rosterd handler on a memory store, over HTTP.
+// cliServer is the real rosterd handler on a memory store, over HTTP. It
+// records the requests it is sent; intercept, when set, answers a request
+// instead of the handler (a server side not built yet).
 type cliServer struct {
 	url   string
 	store store.Store
+
+	mu        sync.Mutex
+	reqs      []cliRequest
+	intercept func(w http.ResponseWriter, r *http.Request) bool
+}
+
+// cliRequest is a request the CLI made: method, path with query, body and
+// Authorization header.
+type cliRequest struct {
+	Method, URI, Body, Auth string
 }
 
 func newCLIServer(t *testing.T) *cliServer {
 	t.Helper()
 	st := memory.New(memory.Options{})
-	srv := httptest.NewServer(handlerOn(t, handlerDeps{
+	s := &cliServer{store: st}
+	h := handlerOn(t, handlerDeps{
 		Store: st, Logger: zerolog.Nop(), Now: time.Now, NewID: func() string { return "req" }, Random: rand.Reader,
 		BaseURL: "http://roster.test", AdminToken: cliAdminToken,
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.mu.Lock()
+		s.reqs = append(s.reqs, cliRequest{r.Method, r.URL.RequestURI(), string(body), r.Header.Get("Authorization")})
+		intercept := s.intercept
+		s.mu.Unlock()
+		if intercept != nil && intercept(w, r) {
+			return
+		}
+		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return &cliServer{url: srv.URL, store: st}
+	s.url = srv.URL
+	return s
+}
+
+// requests are the requests recorded since the n-th (mark's answer).
+func (s *cliServer) requests(n int) []cliRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.reqs[n:])
+}
+
+// mark is the number of requests so far.
+func (s *cliServer) mark() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.reqs)
+}
+
+// last is the last request made.
+func (s *cliServer) last(t *testing.T) cliRequest {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.NotEmpty(t, s.reqs)
+	return s.reqs[len(s.reqs)-1]
+}
+
+func (s *cliServer) setIntercept(f func(w http.ResponseWriter, r *http.Request) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intercept = f
 }
 
 type cliResult struct {
-	out  string
-	code int
-	err  error
+	out    string
+	errOut string
+	code   int
+	err    error
 }
 
 // run runs rosterd with args against the server, with env on top of
@@ -54,10 +115,10 @@ func (s *cliServer) run(t *testing.T, stdin string, env map[string]string, args 
 	for k, v := range env {
 		full[k] = v
 	}
-	sys, stdout, _ := testSystem(full)
+	sys, stdout, stderr := testSystem(full)
 	sys.stdin = strings.NewReader(stdin)
 	err := runSystem(context.Background(), args, sys)
-	return cliResult{out: stdout.String(), code: exitCode(err), err: err}
+	return cliResult{out: stdout.String(), errOut: stderr.String(), code: exitCode(err), err: err}
 }
 
 func (s *cliServer) ok(t *testing.T, args ...string) string {
