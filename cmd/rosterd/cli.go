@@ -582,9 +582,13 @@ func (c *cli) events(ctx context.Context, path string, p pageFlags) ([]json.RawM
 	}
 }
 
-// printEvents prints a page of events (decoded one by one into a T for
-// rows) as a table, then, in text, where to go on.
-func printEvents[T any](c *cli, events []json.RawMessage, raw []byte, next, header string, row func(T) []string) error {
+// listEvents reads a cursor-paged list (c.events) and prints it: each event
+// decoded into a T for its row of a table, then, in text, where to go on.
+func listEvents[T any](ctx context.Context, c *cli, path string, p pageFlags, header string, row func(T) []string) error {
+	events, raw, next, err := c.events(ctx, path, p)
+	if err != nil {
+		return err
+	}
 	rows := make([][]string, 0, len(events))
 	for _, e := range events {
 		var v T

@@ -173,10 +173,6 @@ func seatEvents(ctx context.Context, sys *system, args []string) error {
 		return err
 	}
 	path := withParams(tenantPath(pos[0], "seats", "events"), fs, "user", "from", "to", "limit", "cursor")
-	events, raw, next, err := c.events(ctx, path, p)
-	if err != nil {
-		return err
-	}
 	type event struct {
 		Seq    int64     `json:"seq"`
 		At     string    `json:"at"`
@@ -186,7 +182,7 @@ func seatEvents(ctx context.Context, sys *system, args []string) error {
 		Reason string    `json:"reason"`
 		Actor  actorJSON `json:"actor"`
 	}
-	return printEvents(c, events, raw, next, "SEQ\tAT\tUSER\tSEAT\tCHANGE\tREASON\tBY", func(e event) []string {
+	return listEvents(ctx, c, path, p, "SEQ\tAT\tUSER\tSEAT\tCHANGE\tREASON\tBY", func(e event) []string {
 		return []string{strconv.FormatInt(e.Seq, 10), e.At, e.UserID, e.Seat, fmt.Sprintf("%+d", e.Delta), e.Reason, e.Actor.String()}
 	})
 }
@@ -284,10 +280,6 @@ func auditCmd(ctx context.Context, sys *system, args []string) error {
 		path = tenantPath(pos[0], "audit")
 	}
 	path = withParams(path, fs, "user", "actor", "action", "from", "to", "limit", "cursor")
-	events, raw, next, err := c.events(ctx, path, p)
-	if err != nil {
-		return err
-	}
 	type event struct {
 		Seq        int64     `json:"seq"`
 		Time       time.Time `json:"time"`
@@ -297,7 +289,7 @@ func auditCmd(ctx context.Context, sys *system, args []string) error {
 		TargetID   string    `json:"target_id"`
 		Detail     string    `json:"detail"`
 	}
-	return printEvents(c, events, raw, next, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tDETAIL", func(e event) []string {
+	return listEvents(ctx, c, path, p, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tDETAIL", func(e event) []string {
 		return []string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339), e.Actor.String(), e.Action,
 			strings.TrimSuffix(e.TargetType+" "+e.TargetID, " "), e.Detail}
 	})
