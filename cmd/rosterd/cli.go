@@ -564,7 +564,7 @@ func (c *cli) events(ctx context.Context, path string, p pageFlags) ([]json.RawM
 		if !p.all {
 			return all, raw, next, nil
 		}
-		if next == "" || len(page.Events) == 0 {
+		if next == "" || len(page.Events) == 0 || next == p.cursor {
 			if all == nil {
 				all = []json.RawMessage{}
 			}
@@ -578,7 +578,7 @@ func (c *cli) events(ctx context.Context, path string, p pageFlags) ([]json.RawM
 		q := u.Query()
 		q.Set("cursor", next)
 		u.RawQuery = q.Encode()
-		path = u.String()
+		path, p.cursor = u.String(), next // a server repeating a cursor ends the walk
 	}
 }
 

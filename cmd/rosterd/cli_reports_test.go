@@ -91,7 +91,8 @@ func TestCLI_seatEvents(t *testing.T) {
 	assert.Nil(t, all["next_cursor"])
 	assert.Len(t, s.requests(n), 2, "a page of one each, the second with nothing after")
 
-	page = s.jsonOf(t, "seats", "events", "acme", "--user", "ann@acme.test")
+	// Flags between "seats" and "events" go where they belong.
+	page = s.jsonOf(t, "seats", "--url", s.url, "events", "acme", "--user", "ann@acme.test")
 	s.wasSent(t, "GET", "/admin/v1/tenants/acme/seats/events?user=ann%40acme.test", "")
 	assert.Len(t, page["events"], 1)
 
