@@ -97,6 +97,7 @@ func Run(t *testing.T, open Factory) {
 		{"Copies", testCopies},
 		{"Timestamps_roundTrip", testTimestamps},
 		{"Tokens", testTokens},
+		{"APIKeys", testAPIKeys},
 		{"SAMLConfig", testSAML},
 		{"Roles", testRoles},
 		{"Roles_resolution", testRoleResolution},
