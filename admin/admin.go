@@ -43,17 +43,17 @@ type Config struct {
 
 // API serves /admin/v1.
 type API struct {
-	store     store.Store
-	dir       *directory.Directory
-	tokenHash [sha256.Size]byte
-	now       func() time.Time
-	rand      io.Reader
-	sources   authlimit.Sources
-	failed    *authlimit.Budget
-	jobs      *jobs
-	log       zerolog.Logger
-	sessions  *session.Service // people signed in by SAML SSO (admin/credentials.go)
-	keyUse    keyUse           // API keys' last use, written in batches
+	store      store.Store
+	dir        *directory.Directory
+	tokenHash  [sha256.Size]byte
+	now        func() time.Time
+	rand       io.Reader
+	sources    authlimit.Sources
+	failed     *authlimit.Budget
+	jobs       *jobs
+	log        zerolog.Logger
+	sessions   *session.Service // people signed in by SAML SSO (admin/credentials.go)
+	keyUse     keyUse           // API keys' last use, written in batches
 	stopFlush  chan struct{}
 	flushDone  chan struct{}
 	closeFlush sync.Once
