@@ -57,6 +57,7 @@ type API struct {
 	stopFlush  chan struct{}
 	flushDone  chan struct{}
 	closeFlush sync.Once
+	routes     []routeNeed // as registered, for the tests of the permission table
 }
 
 // New builds the admin API.
@@ -88,7 +89,8 @@ const maxJSONBody = 1 << 20
 // anyCredential of the tenant; docs/contract.md lists the same table.
 func (a *API) Register(mux *http.ServeMux) {
 	route := func(pattern string, n need, h func(http.ResponseWriter, *http.Request) error) {
-		mux.Handle(pattern, a.authenticate(pattern, n, h))
+		a.routes = append(a.routes, routeNeed{pattern, n})
+		mux.Handle(pattern, a.authenticate(n, h))
 	}
 	route("POST /admin/v1/tenants", operatorOnly, a.createTenant)
 	route("GET /admin/v1/tenants", operatorOnly, a.listTenants)

@@ -216,7 +216,7 @@ func (a *API) identifyPerson(r *http.Request) (caller, error) {
 // budget of their source address and the global one, and past it are
 // answered 429. (A guesser still learns right from wrong at whatever rate
 // it sends: the credentials' strength is the defence.)
-func (a *API) authenticate(pattern string, n need, h func(http.ResponseWriter, *http.Request) error) http.Handler {
+func (a *API) authenticate(n need, h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.identify(r)
 		var af *authFailure
@@ -228,7 +228,7 @@ func (a *API) authenticate(pattern string, n need, h func(http.ResponseWriter, *
 			a.fail(w, r, err)
 			return
 		}
-		if err := admit(r, c, n, pattern); err != nil {
+		if err := admit(r, c, n); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -256,21 +256,28 @@ func (a *API) refuse(w http.ResponseWriter, r *http.Request, af *authFailure) {
 // admit checks a caller against a route: a tenant credential reaches only
 // its own tenant's paths (another tenant's is 404, as if it did not exist),
 // never an operator-only route, and only with the route's permission.
-func admit(r *http.Request, c caller, n need, pattern string) error {
+func admit(r *http.Request, c caller, n need) error {
 	if c.operator() {
 		return nil
 	}
-	if id := r.PathValue("id"); strings.Contains(pattern, "{id}") && id != c.tenantID {
+	if id := r.PathValue("id"); id != "" && id != c.tenantID {
 		return notFound("no tenant %q", id)
 	}
+	what := r.Method + " " + r.URL.Path
 	if n.operatorOnly {
 		return &Error{Status: http.StatusForbidden, Code: "forbidden",
-			Message: fmt.Sprintf("%s is for the operator only: a tenant's credential cannot use it", pattern)}
+			Message: fmt.Sprintf("%s is for the operator only: a tenant's credential cannot use it", what)}
 	}
 	if n.perm != "" && !c.can(n.perm) {
-		return forbidden(c, []string{n.perm}, pattern)
+		return forbidden(c, []string{n.perm}, what)
 	}
 	return nil
+}
+
+// routeNeed is one route of the table and what it needs.
+type routeNeed struct {
+	pattern string
+	need    need
 }
 
 // forbidden is a 403 naming the permissions the caller lacks for what.
