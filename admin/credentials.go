@@ -195,7 +195,10 @@ func (a *API) identifyPerson(r *http.Request) (caller, error) {
 		return caller{}, &authFailure{reason: reason, message: "the session has ended: " + text}
 	}
 	if session.NoSession(err) {
-		return caller{}, &authFailure{message: "this session is not valid: sign in again"}
+		// A deactivated or deleted user's sessions are deleted with the
+		// change, so they come here as unknown.
+		return caller{}, &authFailure{message: "this session is not valid or has ended " +
+			"(signed out, or the account was deactivated or removed): sign in again"}
 	}
 	if err != nil {
 		return caller{}, err
