@@ -69,11 +69,8 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if len(bad) > 0 {
 		return invalid(bad...)
 	}
-	c := callerOf(r)
-	if missing := c.lacks(perms); len(missing) > 0 {
-		e := forbidden(c, missing, "granting them to a new API key")
-		e.Message += ": a credential can grant only permissions it holds"
-		return e
+	if err := mayGrant(callerOf(r), perms, "granting them to a new API key"); err != nil {
+		return err
 	}
 	t, err := a.tenant(r)
 	if err != nil {

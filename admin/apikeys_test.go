@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/access"
 	"github.com/roster-dev/roster/admin"
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/store"
@@ -230,7 +231,7 @@ func TestCredentials_operatorFields(t *testing.T) {
 func TestCredentials_auditActorPerKind(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *client) {
 		c.tenant("acme", "ultimate", 5)
-		k, keyID := c.mintKey("acme", "hr-sync", []string{"settings.manage", "users.roles"})
+		k, keyID := c.mintKey("acme", "hr-sync", access.AllFlags())
 		u, tok := c.person("acme", "ann@acme.test", store.RoleAdmin)
 		require.Equal(t, http.StatusCreated, c.do("POST", "/admin/v1/tenants/acme/stores", `{"id":"s-op","name":"Op"}`, "X-Request-Id", "req-op").Status)
 		require.Equal(t, http.StatusCreated, c.as(k, "POST", "/admin/v1/tenants/acme/stores", `{"id":"s-key","name":"Key"}`, "X-Request-Id", "req-key").Status)
@@ -336,4 +337,40 @@ func jsonField(t *testing.T, body, name string) string {
 	v, _ := m[name].(string)
 	require.NotEmpty(t, v, "%s in %s", name, body)
 	return v
+}
+
+// TestCredentials_noEscalationThroughRoles: users.roles gives roles only
+// within what the caller holds — a custom role with more permissions, a
+// stronger role for users or for a group's members is a 403 naming what
+// the caller lacks, and nothing changes.
+func TestCredentials_noEscalationThroughRoles(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		c.tenant("acme", "ultimate", 5)
+		k, _ := c.mintKey("acme", "roles", []string{"users.view", "users.roles", "teams.view"})
+		r := c.as(k, "POST", "/admin/v1/tenants/acme/roles", `{"name":"payroll","permissions":["users.view","billing.manage"]}`)
+		require.Equal(t, http.StatusForbidden, r.Status, r.Raw)
+		assert.Equal(t, []any{"billing.manage"}, r.Body["missing_permissions"])
+		r = c.as(k, "POST", "/admin/v1/tenants/acme/roles", `{"name":"viewer","permissions":["users.view","teams.view"]}`)
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		r = c.as(k, "PUT", "/admin/v1/tenants/acme/roles/viewer", `{"permissions":["users.*"]}`)
+		require.Equal(t, http.StatusForbidden, r.Status, r.Raw)
+		assert.Equal(t, []any{"users.manage"}, r.Body["missing_permissions"])
+
+		bob := c.user("acme", "bob@acme.test", true, store.RoleAgent)
+		r = c.as(k, "POST", "/admin/v1/tenants/acme/users/role", `{"users":["`+bob.ID+`"],"role":"supervisor"}`)
+		require.Equal(t, http.StatusForbidden, r.Status, r.Raw)
+		assert.Contains(t, r.Body["message"], "giving the role supervisor")
+		r = c.as(k, "PUT", "/admin/v1/tenants/acme/role-mappings", `[{"group":"Support","role":"viewer"},{"group":"Leads","role":"supervisor"}]`)
+		require.Equal(t, http.StatusForbidden, r.Status, r.Raw)
+		role, _ := c.roleOf("acme", bob.ID)
+		assert.Equal(t, store.RoleAgent, role)
+		mappings, err := c.store.GetRoleMappings(t.Context(), "acme")
+		require.NoError(t, err)
+		assert.Empty(t, mappings)
+
+		r = c.as(k, "POST", "/admin/v1/tenants/acme/users/role", `{"users":["`+bob.ID+`"],"role":"viewer"}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		r = c.as(k, "PUT", "/admin/v1/tenants/acme/role-mappings", `[{"group":"Support","role":"viewer"}]`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	})
 }

@@ -374,3 +374,39 @@ func (a *API) flushKeyUseLoop(stop <-chan struct{}, done chan<- struct{}) {
 		}
 	}
 }
+
+// mayGive refuses a tenant credential that would give roles holding
+// permissions it lacks itself — a custom role it defines, or a role it
+// assigns to users or maps to groups — so that users.roles cannot be
+// turned into more than the caller holds (a person giving themselves a
+// stronger role). Unknown roles pass: the store's answer names them.
+func (a *API) mayGive(r *http.Request, tenantID string, roles ...string) error {
+	c := callerOf(r)
+	if c.operator() {
+		return nil
+	}
+	custom, err := a.store.ListRoles(r.Context(), tenantID)
+	if err != nil {
+		return err
+	}
+	for _, role := range roles {
+		perms, ok := access.Permissions(store.CanonicalRole(role), custom)
+		if !ok {
+			continue
+		}
+		if err := mayGrant(c, perms, "giving the role "+role); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mayGrant refuses a caller granting permissions it lacks itself.
+func mayGrant(c caller, perms []string, what string) error {
+	if missing := c.lacks(perms); len(missing) > 0 {
+		e := forbidden(c, missing, what)
+		e.Message += ": a credential can grant only permissions it holds"
+		return e
+	}
+	return nil
+}

@@ -247,6 +247,9 @@ func (a *API) createRole(w http.ResponseWriter, r *http.Request) error {
 	if len(bad) > 0 {
 		return invalid(bad...)
 	}
+	if err := mayGrant(callerOf(r), role.Permissions, "a role holding them"); err != nil {
+		return err
+	}
 	created, err := a.store.CreateRole(r.Context(), t.ID, role, actor(r))
 	if errors.Is(err, store.ErrConflict) {
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf("role %q already exists in tenant %s", name, t.ID)}
@@ -282,6 +285,9 @@ func (a *API) putRole(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(bad) > 0 {
 		return invalid(bad...)
+	}
+	if err := mayGrant(callerOf(r), role.Permissions, "a role holding them"); err != nil {
+		return err
 	}
 	updated, err := a.store.UpdateRole(r.Context(), t.ID, name, actor(r), func(x *store.Role) error {
 		x.Description, x.Permissions, x.Privileged, x.SeatClass = role.Description, role.Permissions, role.Privileged, role.SeatClass
@@ -390,6 +396,13 @@ func (a *API) putRoleMappings(w http.ResponseWriter, r *http.Request) error {
 	}
 	if m == nil {
 		m = []store.RoleMapping{}
+	}
+	mapped := make([]string, len(m))
+	for i, x := range m {
+		mapped[i] = x.Role
+	}
+	if err := a.mayGive(r, t.ID, mapped...); err != nil {
+		return err
 	}
 	if err := a.dir.PutRoleMappings(r.Context(), t.ID, m, actor(r)); err != nil {
 		var inv *store.InvalidError
