@@ -1,11 +1,6 @@
 package auth
 
-import (
-	"encoding/hex"
-	"fmt"
-	"io"
-	"strings"
-)
+import "io"
 
 // A tenant's admin API key reads
 //
@@ -22,32 +17,16 @@ const (
 	APIKeyPrefix = "rsk_"
 	// APIKeyPattern is a regular expression matching an API key, for secret scanners.
 	APIKeyPattern = `rsk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}`
-
-	apiKeyLen = len(APIKeyPrefix) + idLen + 1 + secretLen
 )
 
 // NewAPIKey makes an admin API key from r. It returns the plaintext (shown
 // to its creator once), the key id (the store key) and the hash to store.
 func NewAPIKey(r io.Reader) (plaintext, id string, hash []byte, err error) {
-	var buf [idBytes + secretBytes]byte
-	if _, err := io.ReadFull(r, buf[:]); err != nil {
-		return "", "", nil, fmt.Errorf("auth: read random bytes: %w", err)
-	}
-	id = hex.EncodeToString(buf[:idBytes])
-	plaintext = APIKeyPrefix + id + string(idSecretSep) + secretEncoding.EncodeToString(buf[idBytes:])
-	return plaintext, id, Hash(plaintext), nil
+	return newCredential(APIKeyPrefix, r)
 }
 
 // ParseAPIKey checks that plaintext has the shape of an API key and returns
 // its id. Whether the key is valid is for the stored hash to say.
 func ParseAPIKey(plaintext string) (id string, ok bool) {
-	const off = len(APIKeyPrefix) + idLen + 1
-	if len(plaintext) != apiKeyLen || !strings.HasPrefix(plaintext, APIKeyPrefix) || plaintext[off-1] != idSecretSep {
-		return "", false
-	}
-	id = plaintext[len(APIKeyPrefix) : len(APIKeyPrefix)+idLen]
-	if !isLowerHex(id) || !isSecret(plaintext[off:]) {
-		return "", false
-	}
-	return id, true
+	return parseCredential(APIKeyPrefix, plaintext)
 }
