@@ -374,3 +374,37 @@ func TestCredentials_noEscalationThroughRoles(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	})
 }
+
+// TestCredentials_approvalByTenantCredential: under privileged_roles
+// "approve", a key's privileged grant waits for approval, and a person
+// holding users.roles approves it: the grant is made (not queued again),
+// and the approval names who decided.
+func TestCredentials_approvalByTenantCredential(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		c.tenant("acme", "ultimate", 10)
+		require.Equal(t, http.StatusOK, c.do("PATCH", "/admin/v1/tenants/acme", `{"settings":{"privileged_roles":"approve"}}`).Status)
+		k, keyID := c.mintKey("acme", "all", access.AllFlags())
+		bob := c.user("acme", "bob@acme.test", true, store.RoleAgent)
+		r := c.as(k, "POST", "/admin/v1/tenants/acme/users/role", `{"users":["`+bob.ID+`"],"role":"admin"}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		role, _ := c.roleOf("acme", bob.ID)
+		require.Equal(t, store.RoleAgent, role, "held for approval")
+
+		boss, tok := c.person("acme", "boss@acme.test", store.RoleAdmin)
+		r = c.as(cred{bearer: tok}, "GET", "/admin/v1/tenants/acme/approvals", "")
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		list := r.Body["approvals"].([]any)
+		require.Len(t, list, 1)
+		a := list[0].(map[string]any)
+		assert.Equal(t, map[string]any{"kind": "key", "id": keyID, "name": "all"}, a["requested_by"])
+
+		r = c.as(cred{bearer: tok}, "POST", "/admin/v1/tenants/acme/approvals/"+a["id"].(string), `{"decision":"approve"}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		assert.Equal(t, "approved", r.Body["status"])
+		assert.Equal(t, "user:"+boss.ID, r.Body["decided_by"])
+		role, _ = c.roleOf("acme", bob.ID)
+		assert.Equal(t, store.RoleAdmin, role, "the approved grant is made")
+		r = c.do("GET", "/admin/v1/tenants/acme/approvals", "")
+		assert.Empty(t, r.Body["approvals"], "and not queued again")
+	})
+}
