@@ -370,6 +370,11 @@ func TestCredentials_noEscalationThroughRoles(t *testing.T) {
 
 		r = c.as(k, "POST", "/admin/v1/tenants/acme/users/role", `{"users":["`+bob.ID+`"],"role":"viewer"}`)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		r = c.as(k, "DELETE", "/admin/v1/tenants/acme/roles/viewer?replacement=supervisor", "")
+		require.Equal(t, http.StatusForbidden, r.Status, r.Raw)
+		assert.Contains(t, r.Body["message"], "giving the role supervisor")
+		role, _ = c.roleOf("acme", bob.ID)
+		assert.Equal(t, "viewer", role, "the role and its holders stay")
 		r = c.as(k, "PUT", "/admin/v1/tenants/acme/role-mappings", `[{"group":"Support","role":"viewer"}]`)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	})

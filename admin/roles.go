@@ -309,6 +309,11 @@ func (a *API) deleteRole(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusForbidden, Code: "built_in", Message: fmt.Sprintf("%s is a built-in role and cannot be deleted", name)}
 	}
 	replacement, _ := param(r.URL.Query(), "replacement")
+	if replacement != "" {
+		if err := a.mayGive(r, t.ID, replacement); err != nil {
+			return err
+		}
+	}
 	err = a.dir.DeleteRole(r.Context(), t.ID, name, store.CanonicalRole(replacement), actor(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no role %q in tenant %s", name, t.ID)
