@@ -551,6 +551,21 @@ func (a *API) decideApproval(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("aid")
+	if approve && !callerOf(r).operator() {
+		// Approving gives the role: within the approver's own permissions.
+		pending, err := a.store.ListApprovals(r.Context(), t.ID, store.ApprovalPending)
+		if err != nil {
+			return err
+		}
+		for _, p := range pending {
+			if p.ID != id {
+				continue
+			}
+			if err := a.mayGive(r, t.ID, p.Role); err != nil {
+				return err
+			}
+		}
+	}
 	ap, err := a.dir.DecideApproval(r.Context(), t.ID, id, approve, actor(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no approval %q in tenant %s", id, t.ID)
