@@ -29,6 +29,7 @@ func adminCommands() []command {
 		{"tenant", "manage tenants: create, get, list, update, delete (admin API)", tenantCmd},
 		{"token", "manage a tenant's SCIM tokens: create, list, revoke (admin API)", tokenCmd},
 		{"saml", "manage a tenant's SAML SSO: set TENANT FILE, get, delete (admin API)", samlCmd},
+		{"apikey", "manage a tenant's admin API keys: create, list, revoke (admin API)", apikeyCmd},
 		{"users", "bulk-import users from CSV, bulk-change roles (admin API)", usersCmd},
 	}
 }
@@ -54,6 +55,7 @@ Admin commands call the admin API of a running server:
   rosterd tenant get ID | list | delete ID --yes
   rosterd tenant update ID [--plan PLAN] [--name NAME] [--seats N] [--addons a,b] [--setting KEY=VALUE]...
   rosterd token create TENANT NAME | list TENANT | revoke TENANT TOKEN_ID
+  rosterd apikey create TENANT NAME [--permissions users.view,users.manage] | list TENANT | revoke TENANT KEY_ID
   rosterd saml set TENANT FILE (- for stdin) | get TENANT | delete TENANT
   rosterd users import TENANT FILE (- for stdin) [--dry-run] [--mode create|update] [--batch N]
       sends the file as an import job and follows it (progress on stderr); exits 1
@@ -199,7 +201,8 @@ type apiError struct {
 		Field   string `json:"field"`
 		Message string `json:"message"`
 	} `json:"fields,omitempty"`
-	raw []byte
+	Reason string `json:"reason,omitempty"` // why a tenant credential that existed is refused (401)
+	raw    []byte
 }
 
 func (e *apiError) Error() string {
@@ -280,7 +283,11 @@ func (c *cli) callHeader(ctx context.Context, method, path string, body []byte, 
 			e.Message = fmt.Sprintf("the server answered %s", resp.Status)
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			e.Message = fmt.Sprintf("the server at %s refused the operator token: set ROSTER_ADMIN_TOKEN to its admin token", c.baseURL)
+			why := ""
+			if e.Reason != "" { // a tenant's key or session that existed: the server says why
+				why = " (" + e.Message + ")"
+			}
+			e.Message = fmt.Sprintf("the server at %s refused the operator token%s: set ROSTER_ADMIN_TOKEN to its admin token, or to a valid API key of a tenant", c.baseURL, why)
 		}
 		if c.json && len(raw) > 0 && json.Valid(raw) {
 			_, _ = c.sys.stdout.Write(indentJSON(raw))
