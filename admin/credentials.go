@@ -21,7 +21,7 @@ import (
 )
 
 // The admin API has one set of routes and three kinds of caller
-// (docs/contract.md "Admin API: callers and permissions"):
+// (docs/contract.md, "Admin API", "Callers and permissions"):
 //
 //   - the operator, with ROSTER_ADMIN_TOKEN: everything;
 //   - a tenant's API key (rsk_…, admin/apikeys.go): its own tenant's
@@ -82,13 +82,12 @@ func withCaller(ctx context.Context, c caller) context.Context {
 	return context.WithValue(ctx, callerKey{}, c)
 }
 
-// callerOf is the caller of an authenticated request (the operator when
-// none was recorded: only authenticate builds requests for handlers).
+// callerOf is the caller of an authenticated request. A request that did
+// not pass authenticate has none: a caller of no kind, holding nothing, so
+// that a mistake fails closed.
 func callerOf(r *http.Request) caller {
-	if c, ok := r.Context().Value(callerKey{}).(caller); ok {
-		return c
-	}
-	return caller{actor: store.ActorAdmin}
+	c, _ := r.Context().Value(callerKey{}).(caller)
+	return c
 }
 
 // actor is who acts, with the request id, for audit events: the operator,
@@ -133,9 +132,9 @@ type authFailure struct {
 
 func (e *authFailure) Error() string { return e.message }
 
-// identify establishes the caller of r. A nil caller with a nil error never
-// happens: either a caller, an *authFailure, or another error (the store's,
-// answered as such without spending the budget).
+// identify establishes the caller of r. It answers the caller, or an
+// *authFailure (a credential refused), or another error (the store's,
+// answered as such without spending the failure budget).
 func (a *API) identify(r *http.Request) (caller, error) {
 	tok, hasBearer := bearer(r)
 	given := sha256.Sum256([]byte(tok))
