@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,7 +281,7 @@ func TestCredentials_failuresLimitedNeverAValidKey(t *testing.T) {
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-			st := open(t, func() time.Time { return now })
+			st := &readCounter{Store: open(t, func() time.Time { return now }), reads: map[string]int{}}
 			api := admin.New(admin.Config{Store: st, AdminToken: adminToken, Now: func() time.Time { return now }, Rand: rand.Reader})
 			t.Cleanup(api.Close)
 			mux := http.NewServeMux()
@@ -302,7 +304,7 @@ func TestCredentials_failuresLimitedNeverAValidKey(t *testing.T) {
 			require.Equal(t, http.StatusCreated, post("/admin/v1/tenants", `{"id":"acme","plan":"ultimate","seats":5}`).Code)
 			w := post("/admin/v1/tenants/acme/api-keys", `{"name":"ok","permissions":[]}`)
 			require.Equal(t, http.StatusCreated, w.Code)
-			valid := "Bearer " + jsonField(t, w.Body.String(), "key")
+			valid, validID := "Bearer "+jsonField(t, w.Body.String(), "key"), jsonField(t, w.Body.String(), "id")
 			w = post("/admin/v1/tenants/acme/api-keys", `{"name":"old","permissions":[]}`)
 			revoked := "Bearer " + jsonField(t, w.Body.String(), "key")
 			r := httptest.NewRequest("DELETE", "/admin/v1/tenants/acme/api-keys/"+jsonField(t, w.Body.String(), "id"), nil)
@@ -310,7 +312,11 @@ func TestCredentials_failuresLimitedNeverAValidKey(t *testing.T) {
 			mux.ServeHTTP(httptest.NewRecorder(), r)
 
 			const guesser, other = "203.0.113.9:5000", "198.51.100.7:5000"
-			wrongs := []string{revoked, "Bearer rsk_0000000000000000_" + fmt.Sprintf("%043d", 0), "Bearer rss_0000000000000000_" + fmt.Sprintf("%043d", 0), "Bearer nope"}
+			madeUp := "rsk_0000000000000000_" + fmt.Sprintf("%043d", 0)
+			// PostgreSQL judges keys from memory once its change listener is proven.
+			require.Eventually(t, func() bool { return st.CheckAPIKey("0000000000000000", auth.Hash(madeUp)) == store.TokenNoMatch },
+				10*time.Second, time.Millisecond)
+			wrongs := []string{revoked, "Bearer " + madeUp, "Bearer rss_0000000000000000_" + fmt.Sprintf("%043d", 0), "Bearer nope"}
 			statuses := map[int]int{}
 			for i := range 40 {
 				w := get(guesser, wrongs[i%len(wrongs)])
@@ -321,6 +327,8 @@ func TestCredentials_failuresLimitedNeverAValidKey(t *testing.T) {
 				assert.Equal(t, http.StatusOK, get(guesser, valid).Code, "a valid key behind the same address")
 			}
 			assert.Equal(t, map[int]int{http.StatusUnauthorized: 10, http.StatusTooManyRequests: 30}, statuses)
+			assert.Zero(t, st.readsOf("0000000000000000"), "a made-up key is refused from memory, without a read")
+			assert.Positive(t, st.readsOf(validID), "a valid key is read: its revocation and permissions are current")
 			assert.Equal(t, http.StatusUnauthorized, get(other, revoked).Code, "another address has its own budget")
 			now = now.Add(time.Second)
 			assert.Equal(t, http.StatusUnauthorized, get(guesser, revoked).Code, "and the budget refills")
@@ -427,4 +435,24 @@ func TestCredentials_approvalByTenantCredential(t *testing.T) {
 		r = c.do("GET", "/admin/v1/tenants/acme/approvals", "")
 		assert.Empty(t, r.Body["approvals"], "and not queued again")
 	})
+}
+
+// readCounter counts the API key reads of a store, by key id.
+type readCounter struct {
+	store.Store
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (s *readCounter) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
+	s.mu.Lock()
+	s.reads[id]++
+	s.mu.Unlock()
+	return s.Store.GetAPIKey(ctx, id)
+}
+
+func (s *readCounter) readsOf(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads[id]
 }

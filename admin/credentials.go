@@ -158,11 +158,18 @@ func hasSessionCookie(r *http.Request) bool {
 
 var errKeyInvalid = &authFailure{message: "this API key is not valid: check that it was copied whole, or ask an administrator of the tenant for a new one"}
 
-// identifyKey checks an API key: its shape, then its stored hash in constant
-// time, then that it is not revoked.
+// identifyKey checks an API key: its shape, then its hash against what the
+// store holds in memory (store.CheckAPIKey: a made-up or wrong key is
+// refused without a read), then the stored key — its hash again, in
+// constant time, and that it is not revoked. A key the store cannot judge
+// from memory (PostgreSQL while its change listener is not proven) is read,
+// so that a valid key is never refused for want of a budget.
 func (a *API) identifyKey(ctx context.Context, tok string) (caller, error) {
 	id, ok := auth.ParseAPIKey(tok)
 	if !ok {
+		return caller{}, errKeyInvalid
+	}
+	if a.store.CheckAPIKey(id, auth.Hash(tok)) == store.TokenNoMatch {
 		return caller{}, errKeyInvalid
 	}
 	k, err := a.store.GetAPIKey(ctx, id)

@@ -91,4 +91,11 @@ type APIKeyStore interface {
 	// TouchAPIKeys records last-use times (key id → time) in one write, for
 	// batching; a time never moves back, unknown keys are ignored.
 	TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
+	// CheckAPIKey says, from memory and without I/O, whether id is a stored
+	// key with this hash (revoked ones included): TokenMatch, TokenNoMatch,
+	// or TokenUnsure when only a read can tell (the PostgreSQL store while
+	// its change listener is not proven). The admin API calls it before
+	// GetAPIKey, so that a made-up key costs no read unless the store is
+	// unsure, and then only within the failure budget.
+	CheckAPIKey(id string, hash []byte) TokenCheck
 }

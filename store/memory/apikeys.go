@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -118,6 +119,17 @@ func (s *Store) TouchAPIKeys(_ context.Context, used map[string]time.Time) error
 		}
 	}
 	return nil
+}
+
+// CheckAPIKey answers from the map: the memory store is always sure.
+func (s *Store) CheckAPIKey(id string, hash []byte) store.TokenCheck {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keys.byID[id]
+	if !ok || !auth.Equal(hash, k.Hash) {
+		return store.TokenNoMatch
+	}
+	return store.TokenMatch
 }
 
 func tsPtr(p *time.Time) *time.Time {

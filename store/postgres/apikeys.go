@@ -63,6 +63,7 @@ returning `+apiKeyCols, tenantID, k.ID, k.Name, perms, k.Hash, now, by.Kind, by.
 	if err != nil {
 		return store.APIKey{}, err
 	}
+	s.keys.add(tenantID, out.ID, out.Hash) // after the commit; other processes reload on its NOTIFY
 	return out, nil
 }
 
@@ -72,8 +73,13 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) 
 	}
 	k, err := scanAPIKey(s.pool.QueryRow(ctx, `select `+apiKeyCols+` from api_keys where id = $1`, id))
 	if err != nil {
-		return store.APIKey{}, s.convert("GetAPIKey", err, nil)
+		err = s.convert("GetAPIKey", err, nil)
+		if errors.Is(err, store.ErrNotFound) {
+			s.keys.remove(id)
+		}
+		return store.APIKey{}, err
 	}
+	s.keys.add(k.TenantID, k.ID, k.Hash) // known from now on, even while the listener is not proven
 	return k, nil
 }
 

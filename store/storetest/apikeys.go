@@ -114,3 +114,27 @@ func testAPIKeys(t *testing.T, open Factory) {
 	_, err = s.CreateAPIKey(ctx, "globex", store.APIKey{ID: a.ID, Name: "reused", Hash: []byte{4}}, by)
 	assert.NoError(t, err, "a deleted key's id is free again")
 }
+
+// testCheckAPIKey: the store judges a key from memory — a created key
+// matches at once, a wrong hash never does, revoked keys still match (the
+// admin API reads and explains them), a deleted tenant's keys never match.
+func testCheckAPIKey(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	k, err := s.CreateAPIKey(ctx, "acme", store.APIKey{ID: "00000000000000aa", Name: "ci", Hash: hash}, store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, store.TokenMatch, s.CheckAPIKey(k.ID, hash), "the next call after the creation")
+	assert.Equal(t, store.TokenNoMatch, s.CheckAPIKey(k.ID, []byte("0123456789abcdef0123456789abcdeX")), "a wrong hash of a known id")
+	assert.Equal(t, store.TokenNoMatch, s.CheckAPIKey(k.ID, hash[:8]), "a prefix of the hash")
+	assert.NotEqual(t, store.TokenMatch, s.CheckAPIKey("00000000000000ff", hash), "an unknown id")
+	assert.NotEqual(t, store.TokenMatch, s.CheckAPIKey("", nil))
+
+	_, err = s.RevokeAPIKey(ctx, "acme", k.ID, clock.Now(), store.ActorAdmin)
+	require.NoError(t, err)
+	assert.Equal(t, store.TokenMatch, s.CheckAPIKey(k.ID, hash), "revoked: still the admin API's to read and explain")
+
+	require.NoError(t, s.DeleteTenant(ctx, "acme", store.ActorAdmin))
+	assert.NotEqual(t, store.TokenMatch, s.CheckAPIKey(k.ID, hash), "the tenant is gone")
+}

@@ -98,6 +98,7 @@ func Run(t *testing.T, open Factory) {
 		{"Timestamps_roundTrip", testTimestamps},
 		{"Tokens", testTokens},
 		{"APIKeys", testAPIKeys},
+		{"APIKeys_checkedFromMemory", testCheckAPIKey},
 		{"SAMLConfig", testSAML},
 		{"Roles", testRoles},
 		{"Roles_resolution", testRoleResolution},
