@@ -58,12 +58,12 @@ type apiKeyAudit struct {
 // times, never the hash.
 func APIKeyAudit(k APIKey) string {
 	return AuditJSON(apiKeyAudit{ID: k.ID, Name: k.Name, Permissions: nonNil(k.Permissions), CreatedAt: k.CreatedAt,
-		CreatedBy: ActorLabel(k.CreatedBy), RevokedAt: k.RevokedAt})
+		CreatedBy: actorRef(k.CreatedBy), RevokedAt: k.RevokedAt})
 }
 
-// ActorLabel names an actor for people: "kind:id" ("admin:operator",
-// "key:0123456789abcdef", "user:<id>").
-func ActorLabel(a Actor) string {
+// actorRef names an actor as approvals' decided_by does: "kind:id"
+// ("admin:operator", "key:0123456789abcdef", "user:<id>").
+func actorRef(a Actor) string {
 	if a.Kind == "" {
 		return ""
 	}
