@@ -283,11 +283,13 @@ func (a *API) putRole(w http.ResponseWriter, r *http.Request) error {
 	if in.Name != nil && *in.Name != name {
 		bad = append(bad, FieldError{"name", "cannot be changed: a role's name is its key; create a new role and move users with DELETE …?replacement="})
 	}
+	if len(bad) == 0 {
+		if err := mayGrant(callerOf(r), role.Permissions, "a role holding them"); err != nil {
+			return err
+		}
+	}
 	if len(bad) > 0 {
 		return invalid(bad...)
-	}
-	if err := mayGrant(callerOf(r), role.Permissions, "a role holding them"); err != nil {
-		return err
 	}
 	updated, err := a.store.UpdateRole(r.Context(), t.ID, name, actor(r), func(x *store.Role) error {
 		x.Description, x.Permissions, x.Privileged, x.SeatClass = role.Description, role.Permissions, role.Privileged, role.SeatClass

@@ -201,8 +201,7 @@ type apiError struct {
 		Field   string `json:"field"`
 		Message string `json:"message"`
 	} `json:"fields,omitempty"`
-	Reason string `json:"reason,omitempty"` // why a tenant credential that existed is refused (401)
-	raw    []byte
+	raw []byte
 }
 
 func (e *apiError) Error() string {
@@ -283,11 +282,7 @@ func (c *cli) callHeader(ctx context.Context, method, path string, body []byte, 
 			e.Message = fmt.Sprintf("the server answered %s", resp.Status)
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			why := ""
-			if e.Reason != "" { // a tenant's key or session that existed: the server says why
-				why = " (" + e.Message + ")"
-			}
-			e.Message = fmt.Sprintf("the server at %s refused the operator token%s: set ROSTER_ADMIN_TOKEN to its admin token, or to a valid API key of a tenant", c.baseURL, why)
+			e.Message = fmt.Sprintf("the server at %s refused the operator token: set ROSTER_ADMIN_TOKEN to its admin token", c.baseURL)
 		}
 		if c.json && len(raw) > 0 && json.Valid(raw) {
 			_, _ = c.sys.stdout.Write(indentJSON(raw))

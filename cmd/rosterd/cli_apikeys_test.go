@@ -12,8 +12,7 @@ import (
 )
 
 // TestCLI_apikeys: the operator mints, lists and revokes a tenant's API
-// keys; the key is printed once, and works as the CLI's credential on its
-// own tenant's paths within its permissions.
+// keys; the key is printed once and never listed.
 func TestCLI_apikeys(t *testing.T) {
 	s := newCLIServer(t)
 	s.ok(t, "tenant", "create", "acme", "--plan", "ultimate")
@@ -30,14 +29,6 @@ func TestCLI_apikeys(t *testing.T) {
 	assert.NotContains(t, out, key, "the list never shows a key")
 	assert.Regexp(t, `(?m)^`+id+`\s+hr-sync\s+integrations.view,users.view\s+admin:operator\s+\S+\s+-\s+-$`, out)
 
-	// The key as the CLI's credential: its own tenant, its permissions.
-	asKey := map[string]string{"ROSTER_ADMIN_TOKEN": key}
-	r := s.run(t, "", asKey, "apikey", "list", "acme", "--json")
-	require.NoError(t, r.err)
-	r = s.run(t, "", asKey, "apikey", "create", "acme", "more", "--permissions", "billing.view")
-	assert.Equal(t, ExitUnreachable, r.code, "a 403 exits 3, as every refusal of the credential")
-	assert.Contains(t, r.err.Error(), "integrations.manage")
-
 	assert.Contains(t, s.ok(t, "apikey", "revoke", "acme", id), "revoked")
 	var list struct {
 		Keys []map[string]any `json:"api_keys"`
@@ -45,11 +36,8 @@ func TestCLI_apikeys(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(s.ok(t, "apikey", "list", "acme", "--json")), &list))
 	require.Len(t, list.Keys, 1)
 	assert.NotNil(t, list.Keys[0]["revoked_at"])
-	r = s.run(t, "", asKey, "apikey", "list", "acme")
-	assert.Equal(t, ExitUnreachable, r.code, "a revoked key is refused like a wrong operator token")
-	assert.Contains(t, r.err.Error(), "revoked")
 
-	r = s.run(t, "", nil, "apikey", "revoke", "acme", "nope")
+	r := s.run(t, "", nil, "apikey", "revoke", "acme", "nope")
 	assert.Equal(t, ExitRefused, r.code)
 	r = s.run(t, "", nil, "apikey", "create", "acme")
 	assert.Equal(t, ExitUsage, r.code)
