@@ -1,19 +1,20 @@
-// Package admin is the operator's JSON API under /admin/v1: tenants, their
-// SAML configuration, SCIM tokens and the audit trail. Every request carries
-// the operator credential (ROSTER_ADMIN_TOKEN) as a bearer token.
+// Package admin is the JSON API under /admin/v1: tenants, their SAML
+// configuration, SCIM tokens, API keys and the audit trail. The operator
+// (ROSTER_ADMIN_TOKEN) reaches everything; a tenant's API key or signed-in
+// person reaches that tenant's paths with their permissions
+// (admin/credentials.go).
 package admin
 
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,7 +23,7 @@ import (
 	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/httpjson"
-	"github.com/roster-dev/roster/internal/requestid"
+	"github.com/roster-dev/roster/session"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -40,25 +41,23 @@ type Config struct {
 	Sources authlimit.Sources
 }
 
-// Limits on wrong operator tokens, per source address and for all sources
-// together (per second; bursts twice that). Over them a wrong token is
-// answered 429 instead of 401; the right token is compared first and never
-// limited.
-const (
-	failedPerSource = 5
-	failedGlobal    = 50
-)
-
 // API serves /admin/v1.
 type API struct {
-	store     store.Store
-	dir       *directory.Directory
-	tokenHash [sha256.Size]byte
-	now       func() time.Time
-	rand      io.Reader
-	sources   authlimit.Sources
-	failed    *authlimit.Budget
-	jobs      *jobs
+	store      store.Store
+	dir        *directory.Directory
+	tokenHash  [sha256.Size]byte
+	now        func() time.Time
+	rand       io.Reader
+	sources    authlimit.Sources
+	failed     *authlimit.Budget
+	jobs       *jobs
+	log        zerolog.Logger
+	sessions   *session.Service // people signed in by SAML SSO (admin/credentials.go)
+	keyUse     keyUse           // API keys' last use, written in batches
+	stopFlush  chan struct{}
+	flushDone  chan struct{}
+	closeFlush sync.Once
+	routes     []routeNeed // as registered, for the tests of the permission table
 }
 
 // New builds the admin API.
@@ -73,93 +72,74 @@ func New(c Config) *API {
 		c.JobOwner = uuid.NewString()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &API{store: c.Store, dir: directory.New(c.Store), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
+	a := &API{store: c.Store, dir: directory.New(c.Store), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
 		sources: c.Sources, failed: authlimit.NewBudget(failedPerSource, failedGlobal),
-		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll}}
+		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll},
+		log:  c.Logger, sessions: session.New(session.Config{Store: c.Store, Now: c.Now}),
+		stopFlush: make(chan struct{}), flushDone: make(chan struct{})}
+	go a.flushKeyUseLoop(a.stopFlush, a.flushDone)
+	return a
 }
 
 // maxJSONBody caps admin request bodies (IdP metadata has its own cap).
 const maxJSONBody = 1 << 20
 
-// Register adds the admin routes to mux.
+// Register adds the admin routes to mux. Every route says what its caller
+// needs (admin/credentials.go): operatorOnly, a permission flag (perm), or
+// anyCredential of the tenant; docs/contract.md lists the same table.
 func (a *API) Register(mux *http.ServeMux) {
-	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
-		mux.Handle(pattern, a.authenticate(h))
+	route := func(pattern string, n need, h func(http.ResponseWriter, *http.Request) error) {
+		a.routes = append(a.routes, routeNeed{pattern, n})
+		mux.Handle(pattern, a.authenticate(n, h))
 	}
-	route("POST /admin/v1/tenants", a.createTenant)
-	route("GET /admin/v1/tenants", a.listTenants)
-	route("GET /admin/v1/tenants/{id}", a.getTenant)
-	route("PATCH /admin/v1/tenants/{id}", a.patchTenant)
-	route("DELETE /admin/v1/tenants/{id}", a.deleteTenant)
-	route("PUT /admin/v1/tenants/{id}/saml", a.putSAML)
-	route("GET /admin/v1/tenants/{id}/saml", a.getSAML)
-	route("DELETE /admin/v1/tenants/{id}/saml", a.deleteSAML)
-	route("POST /admin/v1/tenants/{id}/tokens", a.createToken)
-	route("GET /admin/v1/tenants/{id}/tokens", a.listTokens)
-	route("DELETE /admin/v1/tenants/{id}/tokens/{tokenID}", a.revokeToken)
-	route("GET /admin/v1/tenants/{id}/audit", a.listAudit)
+	route("POST /admin/v1/tenants", operatorOnly, a.createTenant)
+	route("GET /admin/v1/tenants", operatorOnly, a.listTenants)
+	route("GET /admin/v1/tenants/{id}", anyCredential, a.getTenant)
+	// plan, seats, addons and contract terms stay the operator's (patchTenant).
+	route("PATCH /admin/v1/tenants/{id}", perm("settings.manage"), a.patchTenant)
+	route("DELETE /admin/v1/tenants/{id}", operatorOnly, a.deleteTenant)
+	route("PUT /admin/v1/tenants/{id}/saml", perm("integrations.manage"), a.putSAML)
+	route("GET /admin/v1/tenants/{id}/saml", perm("integrations.view"), a.getSAML)
+	route("DELETE /admin/v1/tenants/{id}/saml", perm("integrations.manage"), a.deleteSAML)
+	route("POST /admin/v1/tenants/{id}/tokens", perm("integrations.manage"), a.createToken)
+	route("GET /admin/v1/tenants/{id}/tokens", perm("integrations.view"), a.listTokens)
+	route("DELETE /admin/v1/tenants/{id}/tokens/{tokenID}", perm("integrations.manage"), a.revokeToken)
+	// Tenants' admin API keys (admin/apikeys.go).
+	route("POST /admin/v1/tenants/{id}/api-keys", perm("integrations.manage"), a.createAPIKey)
+	route("GET /admin/v1/tenants/{id}/api-keys", perm("integrations.view"), a.listAPIKeys)
+	route("DELETE /admin/v1/tenants/{id}/api-keys/{keyID}", perm("integrations.manage"), a.revokeAPIKey)
+	route("GET /admin/v1/tenants/{id}/audit", perm("settings.view"), a.listAudit)
 	// The operator trail: events that outlive a tenant (tenant.deleted).
-	route("GET /admin/v1/audit", a.listOperatorAudit)
-	route("GET /admin/v1/tenants/{id}/seats", a.getSeats) // admin/seats.go
-	route("GET /admin/v1/tenants/{id}/seats/events", a.listSeatEvents)
+	route("GET /admin/v1/audit", operatorOnly, a.listOperatorAudit)
+	route("GET /admin/v1/tenants/{id}/seats", perm("billing.view"), a.getSeats) // admin/seats.go
+	route("GET /admin/v1/tenants/{id}/seats/events", perm("billing.view"), a.listSeatEvents)
 	// Roles, mappings, teams, approvals (admin/roles.go); bulk role
 	// change (admin/users.go); CSV import (admin/import.go).
-	route("GET /admin/v1/tenants/{id}/roles", a.listRoles)
-	route("POST /admin/v1/tenants/{id}/roles", a.createRole)
-	route("GET /admin/v1/tenants/{id}/roles/{role}", a.getRole)
-	route("PUT /admin/v1/tenants/{id}/roles/{role}", a.putRole)
-	route("DELETE /admin/v1/tenants/{id}/roles/{role}", a.deleteRole)
-	route("GET /admin/v1/tenants/{id}/role-mappings", a.getRoleMappings)
-	route("PUT /admin/v1/tenants/{id}/role-mappings", a.putRoleMappings)
-	route("GET /admin/v1/tenants/{id}/teams", a.listTeams)
-	route("GET /admin/v1/tenants/{id}/approvals", a.listApprovals)
-	route("POST /admin/v1/tenants/{id}/approvals/{aid}", a.decideApproval)
-	route("POST /admin/v1/tenants/{id}/users/role", a.setUsersRole)
-	route("POST /admin/v1/tenants/{id}/users/import", a.importUsers)
+	route("GET /admin/v1/tenants/{id}/roles", perm("users.view"), a.listRoles)
+	route("POST /admin/v1/tenants/{id}/roles", perm("users.roles"), a.createRole)
+	route("GET /admin/v1/tenants/{id}/roles/{role}", perm("users.view"), a.getRole)
+	route("PUT /admin/v1/tenants/{id}/roles/{role}", perm("users.roles"), a.putRole)
+	route("DELETE /admin/v1/tenants/{id}/roles/{role}", perm("users.roles"), a.deleteRole)
+	route("GET /admin/v1/tenants/{id}/role-mappings", perm("users.view"), a.getRoleMappings)
+	route("PUT /admin/v1/tenants/{id}/role-mappings", perm("users.roles"), a.putRoleMappings)
+	route("GET /admin/v1/tenants/{id}/teams", perm("teams.view"), a.listTeams)
+	route("GET /admin/v1/tenants/{id}/approvals", perm("users.roles"), a.listApprovals)
+	route("POST /admin/v1/tenants/{id}/approvals/{aid}", perm("users.roles"), a.decideApproval)
+	route("POST /admin/v1/tenants/{id}/users/role", perm("users.roles"), a.setUsersRole)
+	route("POST /admin/v1/tenants/{id}/users/import", perm("users.manage"), a.importUsers)
 	// Long work (admin/jobs.go): a large import is a job.
-	route("GET /admin/v1/tenants/{id}/jobs/{jobID}", a.getJob)
-	route("GET /admin/v1/tenants/{id}/jobs/{jobID}/results", a.jobResults)
+	route("GET /admin/v1/tenants/{id}/jobs/{jobID}", perm("users.manage"), a.getJob)
+	route("GET /admin/v1/tenants/{id}/jobs/{jobID}/results", perm("users.manage"), a.jobResults)
 	// The store catalogue (admin/stores.go) and the dormant-seat report (admin/reports.go).
-	route("GET /admin/v1/tenants/{id}/stores", a.listStores)
-	route("POST /admin/v1/tenants/{id}/stores", a.createStore)
-	route("PATCH /admin/v1/tenants/{id}/stores/{store}", a.renameStore)
-	route("DELETE /admin/v1/tenants/{id}/stores/{store}", a.deleteStore)
-	route("GET /admin/v1/tenants/{id}/reports/dormant", a.dormantReport)
+	route("GET /admin/v1/tenants/{id}/stores", perm("users.view"), a.listStores)
+	route("POST /admin/v1/tenants/{id}/stores", perm("settings.manage"), a.createStore)
+	route("PATCH /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.renameStore)
+	route("DELETE /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.deleteStore)
+	route("GET /admin/v1/tenants/{id}/reports/dormant", perm("billing.view"), a.dormantReport)
 	// Anything else under /admin/ is a JSON 404 (after authentication, so
 	// that the API's shape is not probed anonymously).
-	route("/admin/", func(http.ResponseWriter, *http.Request) error {
+	route("/admin/", anyCredential, func(http.ResponseWriter, *http.Request) error {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such admin endpoint"}
-	})
-}
-
-// authenticate checks the operator credential in constant time, then runs h
-// and renders its error. The credential is compared before any limit, so
-// that nobody's wrong guesses can lock the operator out; wrong ones spend
-// the failure budget of their source address and the global one, and past
-// it are answered 429. (A guesser still learns right from wrong at whatever
-// rate it sends: the token's strength, checked at start, is the defence.)
-func (a *API) authenticate(h func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearer(r)
-		given := sha256.Sum256([]byte(token))
-		if !ok || subtle.ConstantTimeCompare(given[:], a.tokenHash[:]) != 1 {
-			now, source := a.now(), a.sources.Of(r)
-			if wait, allowed := a.failed.Allows(source, now); !allowed {
-				secs := max(1, int((wait+time.Second-1)/time.Second))
-				w.Header().Set("Retry-After", strconv.Itoa(secs))
-				a.fail(w, r, &Error{Status: http.StatusTooManyRequests, Code: "too_many_requests",
-					Message: "too many requests with a wrong operator token; retry after the time in Retry-After"})
-				return
-			}
-			a.failed.Spend(source, now)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="roster-admin"`)
-			a.fail(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
-				Message: "a valid operator token is required: Authorization: Bearer $ROSTER_ADMIN_TOKEN"})
-			return
-		}
-		if err := h(w, r); err != nil {
-			a.fail(w, r, err)
-		}
 	})
 }
 
@@ -171,19 +151,17 @@ func bearer(r *http.Request) (string, bool) {
 	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
-// actor is the operator, with the request id, for audit events.
-func actor(r *http.Request) store.Actor {
-	a := store.ActorAdmin
-	a.RequestID = requestid.FromContext(r.Context())
-	return a
-}
-
 // Error is an admin API error body.
 type Error struct {
 	Status  int          `json:"-"`
 	Code    string       `json:"error"`
 	Message string       `json:"message"`
 	Fields  []FieldError `json:"fields,omitempty"`
+	// Missing names the permission flags a tenant credential lacks (403).
+	Missing []string `json:"missing_permissions,omitempty"`
+	// Reason says why a credential that existed is refused (401):
+	// key_revoked, or why the session ended (deactivated, session_expired, …).
+	Reason string `json:"reason,omitempty"`
 }
 
 // FieldError names one bad field of a request.

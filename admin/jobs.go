@@ -62,6 +62,13 @@ type jobs struct {
 func (a *API) Close() {
 	a.jobs.cancel()
 	a.jobs.wg.Wait()
+	a.closeFlush.Do(func() {
+		close(a.stopFlush)
+		<-a.flushDone
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.FlushKeyUse(ctx)
+	})
 }
 
 // RunJobs claims and runs the jobs no runner holds — left queued, or whose

@@ -247,6 +247,9 @@ func (a *API) createRole(w http.ResponseWriter, r *http.Request) error {
 	if len(bad) > 0 {
 		return invalid(bad...)
 	}
+	if err := mayGrant(callerOf(r), role.Permissions, "a role holding them"); err != nil {
+		return err
+	}
 	created, err := a.store.CreateRole(r.Context(), t.ID, role, actor(r))
 	if errors.Is(err, store.ErrConflict) {
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf("role %q already exists in tenant %s", name, t.ID)}
@@ -280,6 +283,11 @@ func (a *API) putRole(w http.ResponseWriter, r *http.Request) error {
 	if in.Name != nil && *in.Name != name {
 		bad = append(bad, FieldError{"name", "cannot be changed: a role's name is its key; create a new role and move users with DELETE …?replacement="})
 	}
+	if len(bad) == 0 {
+		if err := mayGrant(callerOf(r), role.Permissions, "a role holding them"); err != nil {
+			return err
+		}
+	}
 	if len(bad) > 0 {
 		return invalid(bad...)
 	}
@@ -303,6 +311,11 @@ func (a *API) deleteRole(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusForbidden, Code: "built_in", Message: fmt.Sprintf("%s is a built-in role and cannot be deleted", name)}
 	}
 	replacement, _ := param(r.URL.Query(), "replacement")
+	if replacement != "" {
+		if err := a.mayGive(r, t.ID, replacement); err != nil {
+			return err
+		}
+	}
 	err = a.dir.DeleteRole(r.Context(), t.ID, name, store.CanonicalRole(replacement), actor(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no role %q in tenant %s", name, t.ID)
@@ -390,6 +403,13 @@ func (a *API) putRoleMappings(w http.ResponseWriter, r *http.Request) error {
 	}
 	if m == nil {
 		m = []store.RoleMapping{}
+	}
+	mapped := make([]string, len(m))
+	for i, x := range m {
+		mapped[i] = x.Role
+	}
+	if err := a.mayGive(r, t.ID, mapped...); err != nil {
+		return err
 	}
 	if err := a.dir.PutRoleMappings(r.Context(), t.ID, m, actor(r)); err != nil {
 		var inv *store.InvalidError
@@ -533,6 +553,21 @@ func (a *API) decideApproval(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("aid")
+	if approve && !callerOf(r).operator() {
+		// Approving gives the role: within the approver's own permissions.
+		pending, err := a.store.ListApprovals(r.Context(), t.ID, store.ApprovalPending)
+		if err != nil {
+			return err
+		}
+		for _, p := range pending {
+			if p.ID != id {
+				continue
+			}
+			if err := a.mayGive(r, t.ID, p.Role); err != nil {
+				return err
+			}
+		}
+	}
 	ap, err := a.dir.DecideApproval(r.Context(), t.ID, id, approve, actor(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no approval %q in tenant %s", id, t.ID)

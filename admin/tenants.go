@@ -240,6 +240,12 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request) error {
 	if in.ID != nil {
 		return invalid(FieldError{"id", "cannot be changed"})
 	}
+	// A tenant's own credential changes its name and settings; what the
+	// tenant buys is the operator's to change.
+	if err := operatorFields(r, fieldGiven{"plan", in.Plan != nil}, fieldGiven{"seats", in.Seats != nil},
+		fieldGiven{"addons", in.Addons != nil}, fieldGiven{"contract_start", in.ContractStart != nil}); err != nil {
+		return err
+	}
 	t, err := a.tenant(r)
 	if err != nil {
 		return err

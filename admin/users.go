@@ -62,6 +62,9 @@ func (a *API) setUsersRole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := a.mayGive(r, t.ID, *in.Role); err != nil {
+		return err
+	}
 	var ids, missing []string
 	for _, ref := range *in.Users {
 		u, err := a.lookupUser(r, t.ID, strings.TrimSpace(ref))

@@ -37,15 +37,13 @@ const (
 	// Pattern is a regular expression matching a SCIM token, for secret scanners.
 	Pattern = `rst_[0-9a-f]{16}_[A-Za-z0-9_-]{43}`
 
-	idBytes      = 8
-	idLen        = 2 * idBytes // hex
-	secretBytes  = 32
-	secretLen    = 43 // base64.RawURLEncoding.EncodedLen(secretBytes)
-	tokenLen     = len(Prefix) + idLen + 1 + secretLen
-	adminLen     = len(AdminPrefix) + secretLen
-	hashLen      = sha256.Size
-	idSecretSep  = '_'
-	secretOffset = len(Prefix) + idLen + 1
+	idBytes     = 8
+	idLen       = 2 * idBytes // hex
+	secretBytes = 32
+	secretLen   = 43 // base64.RawURLEncoding.EncodedLen(secretBytes)
+	adminLen    = len(AdminPrefix) + secretLen
+	hashLen     = sha256.Size
+	idSecretSep = '_'
 )
 
 // secretEncoding is strict so that one secret has exactly one spelling (the
@@ -55,25 +53,36 @@ var secretEncoding = base64.RawURLEncoding.Strict()
 // New makes a SCIM token from r. It returns the plaintext (shown to the user
 // once), the token id (the store key) and the hash to store.
 func New(r io.Reader) (plaintext, id string, hash []byte, err error) {
-	var buf [idBytes + secretBytes]byte
-	if _, err := io.ReadFull(r, buf[:]); err != nil {
-		return "", "", nil, fmt.Errorf("auth: read random bytes: %w", err)
-	}
-	id = hex.EncodeToString(buf[:idBytes])
-	plaintext = Prefix + id + string(idSecretSep) + secretEncoding.EncodeToString(buf[idBytes:])
-	return plaintext, id, Hash(plaintext), nil
+	return newCredential(Prefix, r)
 }
 
 // Parse checks that plaintext has the shape of a SCIM token and returns its
 // id. It says nothing about whether the token is valid: compare
 // Hash(plaintext) with the stored hash for that.
 func Parse(plaintext string) (id string, ok bool) {
-	if len(plaintext) != tokenLen || !strings.HasPrefix(plaintext, Prefix) ||
-		plaintext[secretOffset-1] != idSecretSep {
+	return parseCredential(Prefix, plaintext)
+}
+
+// newCredential makes prefix<id>_<secret> from r: the shape of SCIM tokens
+// and API keys.
+func newCredential(prefix string, r io.Reader) (plaintext, id string, hash []byte, err error) {
+	var buf [idBytes + secretBytes]byte
+	if _, err := io.ReadFull(r, buf[:]); err != nil {
+		return "", "", nil, fmt.Errorf("auth: read random bytes: %w", err)
+	}
+	id = hex.EncodeToString(buf[:idBytes])
+	plaintext = prefix + id + string(idSecretSep) + secretEncoding.EncodeToString(buf[idBytes:])
+	return plaintext, id, Hash(plaintext), nil
+}
+
+// parseCredential checks the shape prefix<id>_<secret> and returns the id.
+func parseCredential(prefix, plaintext string) (id string, ok bool) {
+	off := len(prefix) + idLen + 1 // where the secret starts
+	if len(plaintext) != off+secretLen || !strings.HasPrefix(plaintext, prefix) || plaintext[off-1] != idSecretSep {
 		return "", false
 	}
-	id = plaintext[len(Prefix) : len(Prefix)+idLen]
-	if !isLowerHex(id) || !isSecret(plaintext[secretOffset:]) {
+	id = plaintext[len(prefix) : len(prefix)+idLen]
+	if !isLowerHex(id) || !isSecret(plaintext[off:]) {
 		return "", false
 	}
 	return id, true

@@ -98,7 +98,12 @@ func (d *Directory) DecideApproval(ctx context.Context, tenantID, id string, app
 		case !roleOK || !userOK:
 			a.Status = store.ApprovalSuperseded
 		default:
-			moves, err := store.PlanMoves([]string{a.UserID}, v.Users, v.Groups, v.Roles, by, func(u *store.User) { u.ExplicitRole = a.Role })
+			// Approving is the privileged-role policy's consent: the grant is
+			// planned as allowed, whoever approves (a tenant's key or person
+			// is otherwise held to the policy, which would queue it again).
+			rc := *v.Roles
+			rc.Settings.PrivilegedRoles = store.PrivilegedAllow
+			moves, err := store.PlanMoves([]string{a.UserID}, v.Users, v.Groups, &rc, by, func(u *store.User) { u.ExplicitRole = a.Role })
 			if err != nil {
 				return nil, err
 			}

@@ -78,3 +78,18 @@ func TestServerError_byKind(t *testing.T) {
 		assert.Equal(t, tc.retry, rec.Header().Get("Retry-After"))
 	}
 }
+
+// TestEnded_andNoSession: the exported readers of Authenticate's answers
+// tell an ended session (with its reason and sentence) from no session.
+func TestEnded_andNoSession(t *testing.T) {
+	reason, text, ok := Ended(&ended{reason: store.RefusedDeactivated})
+	assert.True(t, ok)
+	assert.Equal(t, store.RefusedDeactivated, reason)
+	assert.Equal(t, "the account has been deactivated", text)
+	_, _, ok = Ended(errNoSession)
+	assert.False(t, ok)
+	assert.True(t, NoSession(errNoSession))
+	assert.False(t, NoSession(&ended{reason: "plan"}))
+	assert.False(t, IsToken("rss_nope"))
+	assert.True(t, HasPrefix("rss_nope"))
+}

@@ -186,8 +186,9 @@ func ExplicitFrom(old *User, u *User) string {
 // DecideRole resolves the role of a user being written (u, after the
 // caller's change; old is nil on creation) who is in the groups named, and
 // applies the tenant's rules: an unknown explicit role is an
-// *UnknownRoleError; a privileged role newly granted explicitly by a SCIM
-// token follows the privileged_roles policy (deny: *PrivilegedRoleError;
+// *UnknownRoleError; a privileged role newly granted explicitly by anyone but
+// the operator or the system (a SCIM token, a tenant's API key or person)
+// follows the privileged_roles policy (deny: *PrivilegedRoleError;
 // approve: the user gets what they would hold without it and Pending is set).
 // A mapping or default naming a role that no longer exists is skipped (the
 // admin API refuses to create one). It sets u.ExplicitRole and u.Role.
@@ -205,7 +206,7 @@ func DecideRole(rc *RoleContext, old *User, u *User, groups []string, by Actor) 
 		oldRole = old.Role
 	}
 	newGrant := d.Privileged && d.Role != oldRole
-	if newGrant && d.Source == SourceExplicit && by.Kind == "token" {
+	if newGrant && d.Source == SourceExplicit && by.Kind != ActorAdmin.Kind && by.Kind != ActorSystem.Kind { // tokens, API keys and people
 		switch rc.Settings.PrivilegedRoles {
 		case PrivilegedAllow:
 		case PrivilegedApprove:

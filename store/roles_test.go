@@ -68,6 +68,8 @@ func roleContext(policy string) *store.RoleContext {
 var (
 	token    = store.Actor{Kind: "token", ID: "tok-1", Name: "okta"}
 	operator = store.ActorAdmin
+	apiKey   = store.Actor{Kind: "key", ID: "00000000000000aa", Name: "hr-sync"}
+	person   = store.Actor{Kind: "user", ID: "u-1", Name: "ann@acme.test"}
 )
 
 // TestDecideRole covers what the store applies on top of the rule: unknown
@@ -107,6 +109,16 @@ func TestDecideRole(t *testing.T) {
 		{name: "approve: falls back to the mapping", policy: "approve", in: store.User{ExplicitRole: "admin"}, groups: []string{"Auditors"}, by: token,
 			wantRole: "auditor", wantClass: store.SeatLight, wantPend: "admin"},
 		{name: "privileged by an operator: granted whatever the policy", policy: "deny", in: store.User{ExplicitRole: "admin"}, by: operator,
+			wantRole: "admin", wantExpl: "admin", wantClass: store.SeatFull, wantGrant: true},
+		{name: "privileged by a tenant's API key, deny", policy: "deny", in: store.User{ExplicitRole: "admin"}, by: apiKey,
+			wantErr: &store.PrivilegedRoleError{}},
+		{name: "privileged by a tenant's person, deny", policy: "deny", in: store.User{ExplicitRole: "admin"}, by: person,
+			wantErr: &store.PrivilegedRoleError{}},
+		{name: "privileged by a tenant's API key, approve: pending", policy: "approve", in: store.User{ExplicitRole: "admin"}, by: apiKey,
+			wantRole: "agent", wantExpl: "", wantClass: store.SeatFull, wantPend: "admin"},
+		{name: "privileged by a tenant's person, allow", policy: "allow", in: store.User{ExplicitRole: "admin"}, by: person,
+			wantRole: "admin", wantExpl: "admin", wantClass: store.SeatFull, wantGrant: true},
+		{name: "privileged by the system: granted whatever the policy", policy: "deny", in: store.User{ExplicitRole: "admin"}, by: store.ActorSystem,
 			wantRole: "admin", wantExpl: "admin", wantClass: store.SeatFull, wantGrant: true},
 		{name: "already held: re-sent by SCIM is no grant", policy: "deny",
 			old: &store.User{ExplicitRole: "admin", Role: "admin"}, in: store.User{ExplicitRole: "admin", Role: "admin"}, by: token,

@@ -394,6 +394,9 @@ type Store interface {
 	// TouchTokens records last-use times in one write, for batching.
 	TouchTokens(ctx context.Context, used map[TokenKey]time.Time) error
 
+	// Tenants' admin API keys (store/apikeys.go).
+	APIKeyStore
+
 	// SAML configuration.
 	PutSAMLConfig(ctx context.Context, tenantID string, c SAMLConfig, by Actor) (SAMLConfig, error)
 	GetSAMLConfig(ctx context.Context, tenantID string) (SAMLConfig, error)

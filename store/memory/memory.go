@@ -32,6 +32,7 @@ type Store struct {
 	order   []string           // tenant ids in creation order
 	opAudit []store.AuditEvent // the operator trail (store.OperatorTrail)
 	life    lifeIndex          // sessions (lifecycle.go)
+	keys    apiKeys            // tenants' admin API keys (apikeys.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -175,6 +176,7 @@ func (s *Store) DeleteTenant(_ context.Context, id string, by store.Actor) error
 		Time: s.clock(), Actor: by, Action: store.ActionTenantDeleted, TargetType: "tenant", TargetID: id,
 		Before: store.TenantAudit(t.t)})
 	delete(s.tenants, id)
+	s.keys.dropTenant(id)
 	s.order = slices.DeleteFunc(s.order, func(x string) bool { return x == id })
 	return nil
 }

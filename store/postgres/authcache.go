@@ -133,6 +133,7 @@ func (s *Store) listen(ctx context.Context, done chan<- struct{}) {
 		}
 		s.auth.setLive(false)
 		s.tokens.setSure(false)
+		s.keys.setSure(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -141,6 +142,9 @@ func (s *Store) listen(ctx context.Context, done chan<- struct{}) {
 		// process is known without a read within one back-off.
 		if lerr := s.loadTokens(ctx); lerr != nil && ctx.Err() == nil {
 			s.log.Warn().Err(lerr).Msg("postgres: reloading the token ids failed")
+		}
+		if lerr := s.loadAPIKeys(ctx); lerr != nil && ctx.Err() == nil {
+			s.log.Warn().Err(lerr).Msg("postgres: reloading the API key ids failed")
 		}
 		if s.noListen {
 			backoff = unprovenReload
@@ -188,8 +192,12 @@ func (s *Store) listenOnce(ctx context.Context) error {
 	if err := s.loadTokens(ctx); err != nil {
 		return err
 	}
+	if err := s.loadAPIKeys(ctx); err != nil {
+		return err
+	}
 	s.auth.setLive(true) // from here on, no change goes unnoticed
 	s.tokens.setSure(true)
+	s.keys.setSure(true)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
@@ -197,6 +205,7 @@ func (s *Store) listenOnce(ctx context.Context) error {
 		}
 		s.auth.invalidate(n.Payload)
 		s.reloadTenant(ctx, n.Payload)
+		s.reloadTenantAPIKeys(ctx, n.Payload)
 		s.auth.mu.Lock()
 		s.auth.last = n.Payload
 		s.auth.mu.Unlock()

@@ -19,6 +19,7 @@ import (
 var conflictFields = map[string]string{
 	"tenants_pkey":               "id",
 	"tokens_pkey":                "id",
+	"api_keys_pkey":              "id",
 	"roles_pkey":                 "name",
 	"users_pkey":                 "id",
 	"users_user_name_key_uq":     "userName",

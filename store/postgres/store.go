@@ -68,6 +68,7 @@ type Store struct {
 	authReads atomic.Int64 // Authenticate's database reads
 	// tokens is every token id and hash, for CheckToken (tokenset.go).
 	tokens     tokenSet
+	keys       keySet // admin API keys (apikeyset.go)
 	noListen   bool
 	stopListen context.CancelFunc
 	listenDone chan struct{}
@@ -103,12 +104,15 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	}
 	// The zero zerolog.Logger is disabled, like zerolog.Nop().
 	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger, noListen: opts.NoListen,
-		auth: authCache{entries: map[authKey]authEntry{}}, tokens: newTokenSet(), listenDone: make(chan struct{})}
+		auth: authCache{entries: map[authKey]authEntry{}}, tokens: newTokenSet(), keys: newKeySet(), listenDone: make(chan struct{})}
 	// Know the tokens from the start, so that a correct token is recognised
 	// before the listener is proven (or when it never is).
 	lctx, lcancel := context.WithTimeout(context.Background(), authProbeWait)
 	if err := s.loadTokens(lctx); err != nil {
 		s.log.Warn().Err(err).Msg("postgres: loading the token ids failed; unknown ids are looked up under the failure budget until the next load")
+	}
+	if err := s.loadAPIKeys(lctx); err != nil {
+		s.log.Warn().Err(err).Msg("postgres: loading the API key ids failed; unknown ids are looked up under the failure budget until the next load")
 	}
 	lcancel()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -384,6 +388,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string, by store.Actor) (er
 	defer func() {
 		if err == nil {
 			s.tokens.dropTenant(id) // after the commit; other processes reload on the NOTIFY
+			s.keys.dropTenant(id)
 		}
 	}()
 	return s.inTx(ctx, "DeleteTenant", nil, func(tx pgx.Tx) error {

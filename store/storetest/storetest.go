@@ -97,6 +97,8 @@ func Run(t *testing.T, open Factory) {
 		{"Copies", testCopies},
 		{"Timestamps_roundTrip", testTimestamps},
 		{"Tokens", testTokens},
+		{"APIKeys", testAPIKeys},
+		{"APIKeys_checkedFromMemory", testCheckAPIKey},
 		{"SAMLConfig", testSAML},
 		{"Roles", testRoles},
 		{"Roles_resolution", testRoleResolution},
