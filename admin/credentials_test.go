@@ -17,6 +17,7 @@ import (
 
 	"github.com/roster-dev/roster/access"
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/session"
 	"github.com/roster-dev/roster/store"
 )
@@ -65,7 +66,7 @@ func (c *client) signIn(tenant string, u store.User) string {
 	id := hex.EncodeToString(buf[:8])
 	tok := "rss_" + id + "_" + base64.RawURLEncoding.EncodeToString(buf[8:])
 	require.True(c.t, session.IsToken(tok))
-	_, _, err = c.store.SignIn(c.t.Context(), tenant, u.ID, store.Assertion{Issuer: "idp", ID: id, ExpiresAt: c.now.Add(time.Hour)},
+	_, _, err = directory.New(c.store).SignIn(c.t.Context(), tenant, u.ID, store.Assertion{Issuer: "idp", ID: id, ExpiresAt: c.now.Add(time.Hour)},
 		store.Session{ID: id, Hash: auth.Hash(tok), ExpiresAt: c.now.Add(8 * time.Hour)}, store.Actor{Kind: "user", ID: u.ID})
 	require.NoError(c.t, err)
 	return tok
