@@ -178,6 +178,24 @@ func BenchmarkRefuseWideObjects(b *testing.B) {
 	}
 }
 
+// BenchmarkPatch_hugeListsRefused: the refusal of each huge PATCH list
+// (hugeListPatches) on the memory store — milliseconds, where comparing the
+// values with each other took tens of seconds.
+func BenchmarkPatch_hugeListsRefused(b *testing.B) {
+	e := newEnv(b, backends[0].open, 10)
+	id := e.createUser("huge@x.com")
+	for name, body := range hugeListPatches() {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if s := serve(b, e, http.MethodPatch, "/Users/"+id, body); s != 400 {
+					b.Fatal(s)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkFilterScan: a filter no index answers, evaluated on every user of
 // the tenant (the memory store's accessors; PostgreSQL's column expressions).
 func BenchmarkFilterScan(b *testing.B) {
