@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -159,5 +160,52 @@ func TestEncode_returnsWhatTheTableSays(t *testing.T) {
 				t.Errorf("%v: the encoder writes %q; the table does not declare it returned", path, k)
 			}
 		}
+	}
+}
+
+// benchUser is a user as an IdP typically provisions one: names, one email,
+// a few simple strings, the enterprise department, one group.
+func benchUser(i int, when time.Time) (*store.User, []store.Group) {
+	id := "u" + strconv.Itoa(i)
+	u := &store.User{ID: id, ExternalID: "00ujl29u0le5T6Aj10h7", UserName: id + "@example.com", DisplayName: "Ann Lee",
+		Title: "Store manager", Locale: "en-GB", Timezone: "Europe/London", Active: true, Role: "agent",
+		Name:       store.Name{GivenName: "Ann", FamilyName: "Lee"},
+		Emails:     []store.MultiValue{{Value: id + "@example.com", Type: "work", Primary: true}},
+		Enterprise: store.Enterprise{Department: "Retail", ManagerID: "u0"},
+		Seat:       store.SeatFull, Version: 3, CreatedAt: when, UpdatedAt: when}
+	return u, []store.Group{{ID: "g1", DisplayName: "Team 1"}}
+}
+
+// BenchmarkEncodeUser: rendering one user (userView) and encoding it, the
+// SCIM layer's own cost of a GET.
+func BenchmarkEncodeUser(b *testing.B) {
+	when := time.Date(2026, 11, 28, 8, 1, 2, 345678000, time.UTC)
+	h := &handler{}
+	u, groups := benchUser(1, when)
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		buf = h.userView("https://x/scim/v2/t", u, groups, when).appendJSON(buf[:0])
+	}
+}
+
+// BenchmarkEncodeUserPage100: rendering and encoding a list page of 100
+// users, the SCIM layer's own cost of a list.
+func BenchmarkEncodeUserPage100(b *testing.B) {
+	when := time.Date(2026, 11, 28, 8, 1, 2, 345678000, time.UTC)
+	h := &handler{}
+	users := make([]*store.User, 100)
+	groups := make([][]store.Group, 100)
+	for i := range users {
+		users[i], groups[i] = benchUser(i, when)
+	}
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		l := &listOut{Schemas: schemasList, TotalResults: 1000, ItemsPerPage: 100, StartIndex: 1, Resources: make([]any, len(users))}
+		for i, u := range users {
+			l.Resources[i] = h.userView("https://x/scim/v2/t", u, groups[i], when)
+		}
+		buf = l.appendJSON(buf[:0])
 	}
 }
