@@ -294,38 +294,27 @@ type refOut struct {
 	Type    string `json:"type,omitempty"`
 }
 
+// userOut is a user as SCIM answers it. Its simple strings (the attribute
+// table's store.UserStrings) are not copied: the encoder (encode.go) reads
+// them from user through the table. The rest is what userView decided.
 type userOut struct {
-	Schemas           []string           `json:"schemas"`
-	ID                string             `json:"id"`
-	ExternalID        string             `json:"externalId,omitempty"`
-	UserName          string             `json:"userName"`
-	Name              *store.Name        `json:"name,omitempty"`
-	DisplayName       string             `json:"displayName,omitempty"`
-	NickName          string             `json:"nickName,omitempty"`
-	ProfileURL        string             `json:"profileUrl,omitempty"`
-	Title             string             `json:"title,omitempty"`
-	UserType          string             `json:"userType,omitempty"`
-	PreferredLanguage string             `json:"preferredLanguage,omitempty"`
-	Locale            string             `json:"locale,omitempty"`
-	Timezone          string             `json:"timezone,omitempty"`
-	Active            bool               `json:"active"`
-	Emails            []store.MultiValue `json:"emails,omitempty"`
-	PhoneNumbers      []store.MultiValue `json:"phoneNumbers,omitempty"`
-	Addresses         []store.Address    `json:"addresses,omitempty"`
-	Roles             []store.MultiValue `json:"roles,omitempty"`
-	Groups            []refOut           `json:"groups,omitempty"`
-	Enterprise        *enterpriseOut     `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User,omitempty"`
-	Roster            rosterOut          `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
-	Meta              metaOut            `json:"meta"`
+	user         *store.User
+	Schemas      []string
+	ID           string
+	Name         bool // name is written: the user has one of its sub-attributes
+	Active       bool
+	Emails       []store.MultiValue
+	PhoneNumbers []store.MultiValue
+	Addresses    []store.Address
+	Roles        []store.MultiValue
+	Groups       []refOut
+	Enterprise   *enterpriseOut // the enterprise extension is written: the user has one of its attributes
+	Roster       rosterOut
+	Meta         metaOut
 }
 
 type enterpriseOut struct {
-	EmployeeNumber string  `json:"employeeNumber,omitempty"`
-	CostCenter     string  `json:"costCenter,omitempty"`
-	Organization   string  `json:"organization,omitempty"`
-	Division       string  `json:"division,omitempty"`
-	Department     string  `json:"department,omitempty"`
-	Manager        *refOut `json:"manager,omitempty"`
+	Manager *refOut
 }
 
 type rosterOut struct {
@@ -347,16 +336,10 @@ func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) 
 // inactive with no seat, even before the sweeper has deactivated them.
 func (h *handler) userView(base string, u *store.User, groups []store.Group, now time.Time) *userOut {
 	o := &userOut{
-		Schemas: schemasUser, ID: u.ID, ExternalID: u.ExternalID, UserName: u.UserName,
-		DisplayName: u.DisplayName, NickName: u.NickName, ProfileURL: u.ProfileURL, Title: u.Title,
-		UserType: u.UserType, PreferredLanguage: u.PreferredLanguage, Locale: u.Locale, Timezone: u.Timezone,
+		user: u, Schemas: schemasUser, ID: u.ID, Name: u.Name != (store.Name{}),
 		Active: u.Active, Emails: u.Emails, PhoneNumbers: u.PhoneNumbers, Addresses: u.Addresses,
 		Meta: metaOut{ResourceType: "User", Created: u.CreatedAt, LastModified: u.UpdatedAt,
 			Location: base + "/Users/" + u.ID, Version: etag(u.Version)},
-	}
-	if u.Name != (store.Name{}) {
-		n := u.Name
-		o.Name = &n
 	}
 	if u.Role != "" {
 		o.Roles = []store.MultiValue{shownRole(u)}
@@ -368,8 +351,7 @@ func (h *handler) userView(base string, u *store.User, groups []store.Group, now
 	o.Roster = rosterOut{Role: u.Role, Stores: u.Stores, AccessExpiresAt: u.AccessExpiresAt, LastActiveAt: u.LastActiveAt, Seat: seat}
 	if e := u.Enterprise; e != (store.Enterprise{}) {
 		o.Schemas = schemasUserEnterprise
-		o.Enterprise = &enterpriseOut{EmployeeNumber: e.EmployeeNumber, CostCenter: e.CostCenter,
-			Organization: e.Organization, Division: e.Division, Department: e.Department}
+		o.Enterprise = &enterpriseOut{}
 		if e.ManagerID != "" {
 			o.Enterprise.Manager = &refOut{Value: e.ManagerID, Ref: base + "/Users/" + e.ManagerID}
 		}
