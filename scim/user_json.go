@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -15,28 +16,24 @@ import (
 // userIn is a User as POST and PUT send it. Attribute names match
 // case-insensitively (encoding/json); readOnly attributes (id, meta, groups,
 // lastActiveAt, seat) are not declared and so ignored; password is read and
-// dropped.
+// dropped. Its simple strings (store.UserStrings) are not fields: decodeUser
+// decodes them in the same pass, through userInType.
 type userIn struct {
-	Schemas           []string      `json:"schemas"`
-	ExternalID        string        `json:"externalId"`
-	UserName          string        `json:"userName"`
-	Name              *nameIn       `json:"name"`
-	DisplayName       string        `json:"displayName"`
-	NickName          string        `json:"nickName"`
-	ProfileURL        string        `json:"profileUrl"`
-	Title             string        `json:"title"`
-	UserType          string        `json:"userType"`
-	PreferredLanguage string        `json:"preferredLanguage"`
-	Locale            string        `json:"locale"`
-	Timezone          string        `json:"timezone"`
-	Active            flexBool      `json:"active"`
-	Password          ignored       `json:"password"`
-	Emails            multiValues   `json:"emails"`
-	PhoneNumbers      multiValues   `json:"phoneNumbers"`
-	Addresses         addresses     `json:"addresses"`
-	Roles             multiValues   `json:"roles"`
-	Enterprise        *enterpriseIn `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`
-	Roster            *rosterIn     `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
+	Schemas      []string    `json:"schemas"`
+	Name         *nameIn     `json:"name"`
+	Active       flexBool    `json:"active"`
+	Password     ignored     `json:"password"`
+	Emails       multiValues `json:"emails"`
+	PhoneNumbers multiValues `json:"phoneNumbers"`
+	Addresses    addresses   `json:"addresses"`
+	Roles        multiValues `json:"roles"`
+	Roster       *rosterIn   `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
+
+	// Set by decodeUser: the simple strings by position in
+	// store.UserStrings ("" when absent; name's are in Name), and the
+	// enterprise extension's manager.
+	strings []string
+	manager managerRef
 }
 
 // ignored accepts any JSON value and keeps nothing (password).
@@ -53,19 +50,75 @@ type nameIn struct {
 	HonorificSuffix string `json:"honorificSuffix"`
 }
 
+// enterpriseIn is the enterprise extension's attribute that is not a simple
+// string.
 type enterpriseIn struct {
-	EmployeeNumber string     `json:"employeeNumber"`
-	CostCenter     string     `json:"costCenter"`
-	Organization   string     `json:"organization"`
-	Division       string     `json:"division"`
-	Department     string     `json:"department"`
-	Manager        managerRef `json:"manager"`
+	Manager managerRef `json:"manager"`
 }
 
 type rosterIn struct {
 	Role            string     `json:"role"`
 	Stores          stringList `json:"stores"`
 	AccessExpiresAt dateTime   `json:"accessExpiresAt"`
+}
+
+// userInType is the struct a user body is decoded into, made once from
+// the attribute table so that encoding/json reads everything in one pass,
+// with its own rules (names matched case-insensitively, the first type error
+// naming the attribute's path): userIn embedded, one string per core simple
+// string of store.UserStrings, and the enterprise extension as enterpriseIn
+// embedded plus one string per simple string of its own.
+var userInType, userInStrings, enterpriseInStrings = func() (reflect.Type, []stringIn, []stringIn) {
+	ent, entStrings := withStrings(reflect.TypeFor[enterpriseIn](), store.SchemaEnterprise, nil)
+	user, userStrings := withStrings(reflect.TypeFor[userIn](), store.SchemaCore, []reflect.StructField{{
+		Name: "Enterprise", Type: reflect.PointerTo(ent), Tag: `json:"` + schemaEnterprise + `"`,
+	}})
+	return user, userStrings, entStrings
+}()
+
+// stringIn says where the simple string at position attr of
+// store.UserStrings is decoded: field index of the struct made by withStrings.
+type stringIn struct{ attr, index int }
+
+// withStrings makes a struct type of base (embedded, its fields promoted),
+// the extra fields, and one string field per top-level simple string of
+// schema, tagged with the attribute's name.
+func withStrings(base reflect.Type, schema string, extra []reflect.StructField) (reflect.Type, []stringIn) {
+	fields := append([]reflect.StructField{{Name: "Base", Type: base, Anonymous: true}}, extra...)
+	var where []stringIn
+	for i, a := range store.UserStrings {
+		if a.Schema == schema && a.Parent == "" {
+			where = append(where, stringIn{attr: i, index: len(fields)})
+			fields = append(fields, reflect.StructField{Name: "S" + strconv.Itoa(i), Type: reflect.TypeFor[string](), Tag: reflect.StructTag(`json:"` + a.Name + `"`)})
+		}
+	}
+	return reflect.StructOf(fields), where
+}
+
+// decodeUser decodes a User body (decodeBody's checks, then one
+// encoding/json pass into userInType).
+func decodeUser(body []byte) (*userIn, error) {
+	if err := checkJSON(body); err != nil {
+		return nil, err
+	}
+	v := reflect.New(userInType)
+	if err := json.Unmarshal(body, v.Interface()); err != nil {
+		return nil, decodeError(err)
+	}
+	e := v.Elem()
+	in := e.Field(0).Addr().Interface().(*userIn)
+	in.strings = make([]string, len(store.UserStrings))
+	for _, w := range userInStrings {
+		in.strings[w.attr] = e.Field(w.index).String()
+	}
+	if ent := e.Field(1); !ent.IsNil() {
+		ent = ent.Elem()
+		in.manager = ent.Field(0).Interface().(enterpriseIn).Manager
+		for _, w := range enterpriseInStrings {
+			in.strings[w.attr] = ent.Field(w.index).String()
+		}
+	}
+	return in, nil
 }
 
 // decodeBody decodes a JSON request body into v, turning decoder errors into
@@ -155,14 +208,16 @@ func (in *userIn) apply(u *store.User, create bool) error {
 	if err := checkSchemas(in.Schemas, schemaUser, schemaEnterprise, schemaRoster); err != nil {
 		return err
 	}
-	u.ExternalID = in.ExternalID
-	u.UserName = in.UserName
 	u.Name = store.Name{}
 	if in.Name != nil {
 		u.Name = store.Name(*in.Name)
 	}
-	u.DisplayName, u.NickName, u.ProfileURL, u.Title = in.DisplayName, in.NickName, in.ProfileURL, in.Title
-	u.UserType, u.PreferredLanguage, u.Locale, u.Timezone = in.UserType, in.PreferredLanguage, in.Locale, in.Timezone
+	u.Enterprise = store.Enterprise{ManagerID: string(in.manager)}
+	for i, a := range store.UserStrings {
+		if a.Parent == "" {
+			*a.Field(u) = in.strings[i]
+		}
+	}
 	switch {
 	case in.Active.Set:
 		u.Active = in.Active.Value
@@ -171,11 +226,6 @@ func (in *userIn) apply(u *store.User, create bool) error {
 	}
 	u.Emails, u.PhoneNumbers, u.Addresses = in.Emails, in.PhoneNumbers, in.Addresses
 	roles := decodeRoles([]store.MultiValue(in.Roles))
-	u.Enterprise = store.Enterprise{}
-	if e := in.Enterprise; e != nil {
-		u.Enterprise = store.Enterprise{EmployeeNumber: e.EmployeeNumber, CostCenter: e.CostCenter,
-			Organization: e.Organization, Division: e.Division, Department: e.Department, ManagerID: string(e.Manager)}
-	}
 	var extRole string
 	u.Stores, u.AccessExpiresAt = nil, nil
 	if r := in.Roster; r != nil {
