@@ -66,9 +66,9 @@ func TestDecodeUser_everySimpleString(t *testing.T) {
 func TestDecodeUser_typeErrorNamesTheAttribute(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"userName":"a","title":5}`: `attribute "title" must be a string, not a JSON number`,
-		`{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"costCenter":[]}}`: `attribute "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.costCenter" must be a string, not a JSON array`,
+		`{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"costCenter":[]}}`:               `attribute "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.costCenter" must be a string, not a JSON array`,
 		`{"userName":"a","locale":true,"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"costCenter":[]}}`: `attribute "locale" must be a string, not a JSON bool`,
-		`{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"costCenter":1},"locale":true}`: `attribute "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.costCenter" must be a string, not a JSON number`,
+		`{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"costCenter":1},"locale":true}`:  `attribute "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.costCenter" must be a string, not a JSON number`,
 	} {
 		_, err := decodeUser([]byte(body))
 		var e Error
