@@ -267,17 +267,12 @@ func checkUser(u *store.User) error {
 		}
 		return nil
 	}
-	for _, f := range [...]struct{ n, v string }{
-		{"userName", u.UserName}, {"externalId", u.ExternalID}, {"displayName", u.DisplayName},
-		{"nickName", u.NickName}, {"profileUrl", u.ProfileURL}, {"title", u.Title}, {"userType", u.UserType},
-		{"preferredLanguage", u.PreferredLanguage}, {"locale", u.Locale}, {"timezone", u.Timezone},
-		{"name.formatted", u.Name.Formatted}, {"name.familyName", u.Name.FamilyName}, {"name.givenName", u.Name.GivenName},
-		{"name.middleName", u.Name.MiddleName}, {"name.honorificPrefix", u.Name.HonorificPrefix},
-		{"name.honorificSuffix", u.Name.HonorificSuffix}, {"employeeNumber", u.Enterprise.EmployeeNumber},
-		{"costCenter", u.Enterprise.CostCenter}, {"organization", u.Enterprise.Organization},
-		{"division", u.Enterprise.Division}, {"department", u.Enterprise.Department}, {"manager", u.Enterprise.ManagerID},
-		{"role", u.ExplicitRole},
-	} {
+	for _, a := range store.UserStrings {
+		if err := check(a.Path(), *a.Field(u)); err != nil {
+			return err
+		}
+	}
+	for _, f := range [...]struct{ n, v string }{{"manager", u.Enterprise.ManagerID}, {"role", u.ExplicitRole}} {
 		if err := check(f.n, f.v); err != nil {
 			return err
 		}

@@ -206,6 +206,16 @@ type StringAttr[R any] struct {
 	Parent string
 }
 
+// Path is the attribute's name as an error names it: parent.name for a
+// sub-attribute (name.givenName), else its name (an extension's without the
+// prefix, as its own object holds it).
+func (a StringAttr[R]) Path() string {
+	if a.Parent != "" {
+		return a.Parent + "." + a.Name
+	}
+	return a.Name
+}
+
 // UserStrings are the simple single-valued strings of UserSchema, in its
 // order: the core ones, name's sub-attributes among them, then the
 // enterprise extension's.

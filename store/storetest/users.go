@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,6 +255,26 @@ func testUserStringsRoundTrip(t *testing.T, open Factory) {
 	got, err = s.GetUser(ctx, "acme", created.ID)
 	require.NoError(t, err)
 	check(got, "b")
+}
+
+// testUserStringsCapped: every simple string of the attribute table is held
+// to store.MaxStringLen by the store itself, whoever the caller: a longer one
+// is refused naming the attribute, and nothing is written.
+func testUserStringsCapped(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 10)
+	long := strings.Repeat("x", store.MaxStringLen+1)
+	for _, a := range store.UserStrings {
+		u := store.User{UserName: "ann@x.com", Active: true}
+		*a.Field(&u) = long
+		_, err := s.CreateUser(ctx, "acme", u, token)
+		var inv *store.InvalidError
+		require.ErrorAs(t, err, &inv, a.Path())
+		assert.Equal(t, a.Path(), inv.Field)
+	}
+	page, err := s.ListUsers(ctx, "acme", store.UserQuery{})
+	require.NoError(t, err)
+	assert.Zero(t, page.Total)
 }
 
 func testUsersCRUD(t *testing.T, open Factory) {
