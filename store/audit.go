@@ -100,6 +100,13 @@ const (
 
 // userAudit is a user under its SCIM attribute names. Every field a caller
 // can set is here (SameUser compares users through it).
+//
+// It mirrors the attribute table by hand, unlike the SCIM decoder and
+// encoder: its JSON is a stored contract that is not the SCIM answer
+// (explicitRole, a manager without $ref, no groups, schemas or location),
+// encoding/json needs a Go struct for its order, and every user write
+// encodes it, some twice (SameUser). TestUserAudit_followsTheTable fails when
+// the table has a simple string this mirror lacks or names differently.
 type userAudit struct {
 	ID                string           `json:"id"`
 	ExternalID        string           `json:"externalId,omitempty"`
