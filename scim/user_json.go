@@ -16,11 +16,11 @@ import (
 // userIn is a User as POST and PUT send it. Attribute names match
 // case-insensitively (encoding/json); readOnly attributes (id, meta, groups,
 // lastActiveAt, seat) are not declared and so ignored; password is read and
-// dropped. Its simple strings (store.UserStrings) are not fields: decodeUser
-// decodes them in the same pass, through userInType.
+// dropped. Its simple strings (store.UserStrings, name's and the enterprise
+// extension's included) are not fields: decodeUser decodes them in the same
+// pass, through userInType.
 type userIn struct {
 	Schemas      []string    `json:"schemas"`
-	Name         *nameIn     `json:"name"`
 	Active       flexBool    `json:"active"`
 	Password     ignored     `json:"password"`
 	Emails       multiValues `json:"emails"`
@@ -30,9 +30,9 @@ type userIn struct {
 	Roster       *rosterIn   `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
 
 	// Set by decodeUser: the simple strings by position in
-	// store.UserStrings ("" when absent; name's are in Name), and the
-	// enterprise extension's manager.
-	strings []string
+	// store.UserStrings ("" when absent), and the enterprise extension's
+	// manager.
+	values  []string
 	manager managerRef
 }
 
@@ -40,15 +40,6 @@ type userIn struct {
 type ignored struct{}
 
 func (ignored) UnmarshalJSON([]byte) error { return nil }
-
-type nameIn struct {
-	Formatted       string `json:"formatted"`
-	FamilyName      string `json:"familyName"`
-	GivenName       string `json:"givenName"`
-	MiddleName      string `json:"middleName"`
-	HonorificPrefix string `json:"honorificPrefix"`
-	HonorificSuffix string `json:"honorificSuffix"`
-}
 
 // enterpriseIn is the enterprise extension's attribute that is not a simple
 // string.
@@ -65,34 +56,59 @@ type rosterIn struct {
 // userInType is the struct a user body is decoded into, made once from
 // the attribute table so that encoding/json reads everything in one pass,
 // with its own rules (names matched case-insensitively, the first type error
-// naming the attribute's path): userIn embedded, one string per core simple
-// string of store.UserStrings, and the enterprise extension as enterpriseIn
-// embedded plus one string per simple string of its own.
-var userInType, userInStrings, enterpriseInStrings = func() (reflect.Type, []stringIn, []stringIn) {
-	ent, entStrings := withStrings(reflect.TypeFor[enterpriseIn](), store.SchemaEnterprise, nil)
-	user, userStrings := withStrings(reflect.TypeFor[userIn](), store.SchemaCore, []reflect.StructField{{
-		Name: "Enterprise", Type: reflect.PointerTo(ent), Tag: `json:"` + schemaEnterprise + `"`,
-	}})
-	return user, userStrings, entStrings
+// naming the attribute's path): userIn embedded, then the enterprise
+// extension (enterpriseIn embedded and a string per simple string of its
+// own), then name (a string per sub-attribute), then a string per core
+// simple string.
+var userInType, enterpriseInType, nameInType = func() (*stringsStruct, *stringsStruct, *stringsStruct) {
+	ent := withStrings(reflect.TypeFor[enterpriseIn](), store.SchemaEnterprise, "")
+	name := withStrings(nil, store.SchemaCore, "name")
+	user := withStrings(reflect.TypeFor[userIn](), store.SchemaCore, "",
+		reflect.StructField{Name: "Enterprise", Type: reflect.PointerTo(ent.typ), Tag: `json:"` + schemaEnterprise + `"`},
+		reflect.StructField{Name: "Name", Type: reflect.PointerTo(name.typ), Tag: `json:"name"`})
+	return user, ent, name
 }()
 
-// stringIn says where the simple string at position attr of
-// store.UserStrings is decoded: field index of the struct made by withStrings.
-type stringIn struct{ attr, index int }
+// Where userInType has the enterprise extension and name (the extra fields
+// of withStrings, after userIn).
+const (
+	userInEnterprise = 1
+	userInName       = 2
+)
 
-// withStrings makes a struct type of base (embedded, its fields promoted),
-// the extra fields, and one string field per top-level simple string of
-// schema, tagged with the attribute's name.
-func withStrings(base reflect.Type, schema string, extra []reflect.StructField) (reflect.Type, []stringIn) {
-	fields := append([]reflect.StructField{{Name: "Base", Type: base, Anonymous: true}}, extra...)
-	var where []stringIn
+// stringsStruct is a struct type made by withStrings and where its strings
+// are: field index by position in store.UserStrings.
+type stringsStruct struct {
+	typ     reflect.Type
+	strings []struct{ attr, index int }
+}
+
+// withStrings makes a struct type of base (embedded, its fields promoted;
+// none when nil), the extra fields, and one string field per simple string
+// of schema under parent ("" for the top), tagged with the attribute's name.
+func withStrings(base reflect.Type, schema, parent string, extra ...reflect.StructField) *stringsStruct {
+	var fields []reflect.StructField
+	if base != nil {
+		fields = append(fields, reflect.StructField{Name: "Base", Type: base, Anonymous: true})
+	}
+	fields = append(fields, extra...)
+	s := &stringsStruct{}
 	for i, a := range store.UserStrings {
-		if a.Schema == schema && a.Parent == "" {
-			where = append(where, stringIn{attr: i, index: len(fields)})
-			fields = append(fields, reflect.StructField{Name: "S" + strconv.Itoa(i), Type: reflect.TypeFor[string](), Tag: reflect.StructTag(`json:"` + a.Name + `"`)})
+		if a.Schema == schema && a.Parent == parent {
+			s.strings = append(s.strings, struct{ attr, index int }{i, len(fields)})
+			fields = append(fields, reflect.StructField{Name: "S" + strconv.Itoa(i), Type: reflect.TypeFor[string](),
+				Tag: reflect.StructTag(`json:"` + a.Name + `"`)})
 		}
 	}
-	return reflect.StructOf(fields), where
+	s.typ = reflect.StructOf(fields)
+	return s
+}
+
+// read copies the strings of v, a value of the type, into values.
+func (s *stringsStruct) read(v reflect.Value, values []string) {
+	for _, w := range s.strings {
+		values[w.attr] = v.Field(w.index).String()
+	}
 }
 
 // decodeUser decodes a User body (decodeBody's checks, then one
@@ -101,22 +117,20 @@ func decodeUser(body []byte) (*userIn, error) {
 	if err := checkJSON(body); err != nil {
 		return nil, err
 	}
-	v := reflect.New(userInType)
+	v := reflect.New(userInType.typ)
 	if err := json.Unmarshal(body, v.Interface()); err != nil {
 		return nil, decodeError(err)
 	}
 	e := v.Elem()
 	in := e.Field(0).Addr().Interface().(*userIn)
-	in.strings = make([]string, len(store.UserStrings))
-	for _, w := range userInStrings {
-		in.strings[w.attr] = e.Field(w.index).String()
+	in.values = make([]string, len(store.UserStrings))
+	userInType.read(e, in.values)
+	if ent := e.Field(userInEnterprise); !ent.IsNil() {
+		in.manager = ent.Elem().Field(0).Interface().(enterpriseIn).Manager
+		enterpriseInType.read(ent.Elem(), in.values)
 	}
-	if ent := e.Field(1); !ent.IsNil() {
-		ent = ent.Elem()
-		in.manager = ent.Field(0).Interface().(enterpriseIn).Manager
-		for _, w := range enterpriseInStrings {
-			in.strings[w.attr] = ent.Field(w.index).String()
-		}
+	if name := e.Field(userInName); !name.IsNil() {
+		nameInType.read(name.Elem(), in.values)
 	}
 	return in, nil
 }
@@ -208,15 +222,9 @@ func (in *userIn) apply(u *store.User, create bool) error {
 	if err := checkSchemas(in.Schemas, schemaUser, schemaEnterprise, schemaRoster); err != nil {
 		return err
 	}
-	u.Name = store.Name{}
-	if in.Name != nil {
-		u.Name = store.Name(*in.Name)
-	}
-	u.Enterprise = store.Enterprise{ManagerID: string(in.manager)}
+	u.Name, u.Enterprise = store.Name{}, store.Enterprise{ManagerID: string(in.manager)}
 	for i, a := range store.UserStrings {
-		if a.Parent == "" {
-			*a.Field(u) = in.strings[i]
-		}
+		*a.Field(u) = in.values[i]
 	}
 	switch {
 	case in.Active.Set:
