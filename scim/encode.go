@@ -226,37 +226,12 @@ var userWriters = map[string]func(b []byte, o *userOut) []byte{
 		b = o.appendSteps(b, userNameSteps)
 		return append(b, '}')
 	},
-	"active": func(b []byte, o *userOut) []byte { return strconv.AppendBool(field(b, "active"), o.Active) },
-	"emails": func(b []byte, o *userOut) []byte {
-		if len(o.Emails) == 0 {
-			return b
-		}
-		return appendArray(field(b, "emails"), o.Emails, appendMultiValue)
-	},
-	"phoneNumbers": func(b []byte, o *userOut) []byte {
-		if len(o.PhoneNumbers) == 0 {
-			return b
-		}
-		return appendArray(field(b, "phoneNumbers"), o.PhoneNumbers, appendMultiValue)
-	},
-	"addresses": func(b []byte, o *userOut) []byte {
-		if len(o.Addresses) == 0 {
-			return b
-		}
-		return appendArray(field(b, "addresses"), o.Addresses, appendAddress)
-	},
-	"roles": func(b []byte, o *userOut) []byte {
-		if len(o.Roles) == 0 {
-			return b
-		}
-		return appendArray(field(b, "roles"), o.Roles, appendMultiValue)
-	},
-	"groups": func(b []byte, o *userOut) []byte {
-		if len(o.Groups) == 0 {
-			return b
-		}
-		return appendArray(field(b, "groups"), o.Groups, appendRef)
-	},
+	"active":       func(b []byte, o *userOut) []byte { return strconv.AppendBool(field(b, "active"), o.Active) },
+	"emails":       listWriter("emails", func(o *userOut) []store.MultiValue { return o.Emails }, appendMultiValue),
+	"phoneNumbers": listWriter("phoneNumbers", func(o *userOut) []store.MultiValue { return o.PhoneNumbers }, appendMultiValue),
+	"addresses":    listWriter("addresses", func(o *userOut) []store.Address { return o.Addresses }, appendAddress),
+	"roles":        listWriter("roles", func(o *userOut) []store.MultiValue { return o.Roles }, appendMultiValue),
+	"groups":       listWriter("groups", func(o *userOut) []refOut { return o.Groups }, appendRef),
 	"enterprise.manager": func(b []byte, o *userOut) []byte {
 		if m := o.Enterprise.Manager; m != nil {
 			return m.appendJSON(field(b, "manager"))
@@ -283,6 +258,16 @@ var userWriters = map[string]func(b []byte, o *userOut) []byte{
 		return b
 	},
 	"roster.seat": func(b []byte, o *userOut) []byte { return strField(b, "seat", o.Roster.Seat) },
+}
+
+// listWriter writes a multi-valued attribute, unless it has no value.
+func listWriter[T any](name string, list func(*userOut) []T, elem func([]byte, *T) []byte) func([]byte, *userOut) []byte {
+	return func(b []byte, o *userOut) []byte {
+		if l := list(o); len(l) > 0 {
+			return appendArray(field(b, name), l, elem)
+		}
+		return b
+	}
 }
 
 // The steps of appendJSON, made from the table once: the core attributes
