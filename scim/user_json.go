@@ -29,10 +29,9 @@ type userIn struct {
 	Roles        multiValues `json:"roles"`
 	Roster       *rosterIn   `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
 
-	// Set by decodeUser: the simple strings by position in
-	// store.UserStrings ("" when absent), and the enterprise extension's
-	// manager.
-	values  []string
+	// Set by decodeUser: the value of userInType decoded, which holds the
+	// simple strings, and the enterprise extension's manager.
+	decoded reflect.Value
 	manager managerRef
 }
 
@@ -104,10 +103,10 @@ func withStrings(base reflect.Type, schema, parent string, extra ...reflect.Stru
 	return s
 }
 
-// read copies the strings of v, a value of the type, into values.
-func (s *stringsStruct) read(v reflect.Value, values []string) {
+// write sets u's simple strings from v, a value of the type.
+func (s *stringsStruct) write(v reflect.Value, u *store.User) {
 	for _, w := range s.strings {
-		values[w.attr] = v.Field(w.index).String()
+		*store.UserStrings[w.attr].Field(u) = v.Field(w.index).String()
 	}
 }
 
@@ -123,16 +122,23 @@ func decodeUser(body []byte) (*userIn, error) {
 	}
 	e := v.Elem()
 	in := e.Field(0).Addr().Interface().(*userIn)
-	in.values = make([]string, len(store.UserStrings))
-	userInType.read(e, in.values)
+	in.decoded = e
 	if ent := e.Field(userInEnterprise); !ent.IsNil() {
-		in.manager = ent.Elem().Field(0).Interface().(enterpriseIn).Manager
-		enterpriseInType.read(ent.Elem(), in.values)
-	}
-	if name := e.Field(userInName); !name.IsNil() {
-		nameInType.read(name.Elem(), in.values)
+		in.manager = ent.Elem().Field(0).Addr().Interface().(*enterpriseIn).Manager
 	}
 	return in, nil
+}
+
+// setStrings writes the decoded simple strings onto u; name and the
+// enterprise extension, when absent, leave theirs as they are.
+func (in *userIn) setStrings(u *store.User) {
+	userInType.write(in.decoded, u)
+	if ent := in.decoded.Field(userInEnterprise); !ent.IsNil() {
+		enterpriseInType.write(ent.Elem(), u)
+	}
+	if name := in.decoded.Field(userInName); !name.IsNil() {
+		nameInType.write(name.Elem(), u)
+	}
 }
 
 // decodeBody decodes a JSON request body into v, turning decoder errors into
@@ -223,9 +229,7 @@ func (in *userIn) apply(u *store.User, create bool) error {
 		return err
 	}
 	u.Name, u.Enterprise = store.Name{}, store.Enterprise{ManagerID: string(in.manager)}
-	for i, a := range store.UserStrings {
-		*a.Field(u) = in.values[i]
-	}
+	in.setStrings(u)
 	switch {
 	case in.Active.Set:
 		u.Active = in.Active.Value
@@ -276,7 +280,7 @@ func checkUser(u *store.User) error {
 		return nil
 	}
 	for _, a := range store.UserStrings {
-		if err := check(a.Path(), *a.Field(u)); err != nil {
+		if err := check(a.Path, *a.Field(u)); err != nil {
 			return err
 		}
 	}

@@ -204,16 +204,10 @@ var GroupSchema = []AttrDef[Group]{
 type StringAttr[R any] struct {
 	AttrDef[R]
 	Parent string
-}
-
-// Path is the attribute's name as an error names it: parent.name for a
-// sub-attribute (name.givenName), else its name (an extension's without the
-// prefix, as its own object holds it).
-func (a StringAttr[R]) Path() string {
-	if a.Parent != "" {
-		return a.Parent + "." + a.Name
-	}
-	return a.Name
+	// Path is the attribute's name as an error names it: parent.name for
+	// a sub-attribute (name.givenName), else its name (an extension's
+	// without the prefix, as its own object holds it).
+	Path string
 }
 
 // UserStrings are the simple single-valued strings of UserSchema, in its
@@ -225,14 +219,14 @@ func stringAttrs[R any](schema []AttrDef[R]) []StringAttr[R] {
 	var out []StringAttr[R]
 	for _, a := range schema {
 		if a.Field != nil {
-			out = append(out, StringAttr[R]{AttrDef: a})
+			out = append(out, StringAttr[R]{AttrDef: a, Path: a.Name})
 		}
 		if a.Multi {
 			continue
 		}
 		for _, s := range a.Sub {
 			if s.Field != nil {
-				out = append(out, StringAttr[R]{AttrDef: s, Parent: a.Name})
+				out = append(out, StringAttr[R]{AttrDef: s, Parent: a.Name, Path: a.Name + "." + s.Name})
 			}
 		}
 	}

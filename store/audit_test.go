@@ -13,7 +13,7 @@ import (
 func TestUserAudit_followsTheTable(t *testing.T) {
 	var u User
 	for _, a := range UserStrings {
-		*a.Field(&u) = "v-" + a.Path()
+		*a.Field(&u) = "v-" + a.Path
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(AuditJSON(u)), &m); err != nil {
@@ -31,8 +31,8 @@ func TestUserAudit_followsTheTable(t *testing.T) {
 		default:
 			core[a.Name] = true
 		}
-		if got := at[a.Name]; got != "v-"+a.Path() {
-			t.Errorf("%s: the audit view has %v", a.Path(), got)
+		if got := at[a.Name]; got != "v-"+a.Path {
+			t.Errorf("%s: the audit view has %v", a.Path, got)
 		}
 	}
 	for k, v := range m {

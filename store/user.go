@@ -113,7 +113,7 @@ func ValidateUser(u *User) error {
 		return &InvalidError{Field: "accessExpiresAt", Reason: "is required when userType is External: set the date and time their access ends"}
 	}
 	for _, a := range UserStrings {
-		if err := checkString(a.Path(), *a.Field(u)); err != nil {
+		if err := checkString(a.Path, *a.Field(u)); err != nil {
 			return err
 		}
 	}

@@ -269,8 +269,8 @@ func testUserStringsCapped(t *testing.T, open Factory) {
 		*a.Field(&u) = long
 		_, err := s.CreateUser(ctx, "acme", u, token)
 		var inv *store.InvalidError
-		require.ErrorAs(t, err, &inv, a.Path())
-		assert.Equal(t, a.Path(), inv.Field)
+		require.ErrorAs(t, err, &inv, a.Path)
+		assert.Equal(t, a.Path, inv.Field)
 	}
 	page, err := s.ListUsers(ctx, "acme", store.UserQuery{})
 	require.NoError(t, err)
