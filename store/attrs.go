@@ -11,8 +11,9 @@ import "strings"
 //   - the PATCH setter of a simple single-valued string (AttrDef.Field);
 //   - through UserStrings, every other place that handles the simple
 //     single-valued strings one by one: the SCIM decoder and encoder
-//     (scim/user_json.go, scim/encode.go), the audit view (audit.go) and the
-//     PostgreSQL columns written and read (store/postgres/users.go).
+//     (scim/user_json.go, scim/encode.go), the length checks (ValidateUser)
+//     and the PostgreSQL columns written and read (store/postgres/users.go);
+//     the audit view (audit.go) mirrors them by hand, held to them by tests.
 //
 // Attributes whose semantics are special (name as a whole, manager, the
 // multi-valued attributes, members, roles, the Roster extension's role) keep
