@@ -75,11 +75,16 @@ const (
 	userInName       = 2
 )
 
-// stringsStruct is a struct type made by withStrings and where its strings
-// are: field index by position in store.UserStrings.
+// stringsStruct is a struct type made by withStrings, and its string
+// fields: where each is and which simple string of the user it holds.
 type stringsStruct struct {
 	typ     reflect.Type
-	strings []struct{ attr, index int }
+	strings []stringField
+}
+
+type stringField struct {
+	index int
+	field func(*store.User) *string
 }
 
 // withStrings makes a struct type of base (embedded, its fields promoted;
@@ -94,7 +99,7 @@ func withStrings(base reflect.Type, schema, parent string, extra ...reflect.Stru
 	s := &stringsStruct{}
 	for i, a := range store.UserStrings {
 		if a.Schema == schema && a.Parent == parent {
-			s.strings = append(s.strings, struct{ attr, index int }{i, len(fields)})
+			s.strings = append(s.strings, stringField{index: len(fields), field: a.Field})
 			fields = append(fields, reflect.StructField{Name: "S" + strconv.Itoa(i), Type: reflect.TypeFor[string](),
 				Tag: reflect.StructTag(`json:"` + a.Name + `"`)})
 		}
@@ -106,7 +111,7 @@ func withStrings(base reflect.Type, schema, parent string, extra ...reflect.Stru
 // write sets u's simple strings from v, a value of the type.
 func (s *stringsStruct) write(v reflect.Value, u *store.User) {
 	for _, w := range s.strings {
-		*store.UserStrings[w.attr].Field(u) = v.Field(w.index).String()
+		*w.field(u) = v.Field(w.index).String()
 	}
 }
 
@@ -279,7 +284,8 @@ func checkUser(u *store.User) error {
 		}
 		return nil
 	}
-	for _, a := range store.UserStrings {
+	for i := range store.UserStrings {
+		a := &store.UserStrings[i]
 		if err := check(a.Path, *a.Field(u)); err != nil {
 			return err
 		}

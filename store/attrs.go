@@ -200,15 +200,21 @@ var GroupSchema = []AttrDef[Group]{
 }
 
 // StringAttr is a simple single-valued string attribute of a table: one
-// with a Field. Parent is the single-valued complex attribute it belongs to
-// ("name"), "" for one at the top of its schema.
+// with a Field, with what the layers that handle it one by one need of its
+// AttrDef (a small struct: they loop over all of them for every user).
 type StringAttr[R any] struct {
-	AttrDef[R]
+	Name   string
+	Schema string
+	// Parent is the single-valued complex attribute it belongs to ("name"),
+	// "" for one at the top of its schema.
 	Parent string
 	// Path is the attribute's name as an error names it: parent.name for
 	// a sub-attribute (name.givenName), else its name (an extension's
 	// without the prefix, as its own object holds it).
-	Path string
+	Path     string
+	Required bool
+	Column   string
+	Field    func(*R) *string
 }
 
 // UserStrings are the simple single-valued strings of UserSchema, in its
@@ -220,18 +226,26 @@ func stringAttrs[R any](schema []AttrDef[R]) []StringAttr[R] {
 	var out []StringAttr[R]
 	for _, a := range schema {
 		if a.Field != nil {
-			out = append(out, StringAttr[R]{AttrDef: a, Path: a.Name})
+			out = append(out, stringAttr(a, ""))
 		}
 		if a.Multi {
 			continue
 		}
 		for _, s := range a.Sub {
 			if s.Field != nil {
-				out = append(out, StringAttr[R]{AttrDef: s, Parent: a.Name, Path: a.Name + "." + s.Name})
+				out = append(out, stringAttr(s, a.Name))
 			}
 		}
 	}
 	return out
+}
+
+func stringAttr[R any](a AttrDef[R], parent string) StringAttr[R] {
+	path := a.Name
+	if parent != "" {
+		path = parent + "." + a.Name
+	}
+	return StringAttr[R]{Name: a.Name, Schema: a.Schema, Parent: parent, Path: path, Required: a.Required, Column: a.Column, Field: a.Field}
 }
 
 // userString reads a string attribute through its setter. Not generic: the

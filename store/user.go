@@ -112,7 +112,8 @@ func ValidateUser(u *User) error {
 	if IsExternal(u.UserType) && u.AccessExpiresAt == nil { // lifecycle.go
 		return &InvalidError{Field: "accessExpiresAt", Reason: "is required when userType is External: set the date and time their access ends"}
 	}
-	for _, a := range UserStrings {
+	for i := range UserStrings {
+		a := &UserStrings[i]
 		if err := checkString(a.Path, *a.Field(u)); err != nil {
 			return err
 		}

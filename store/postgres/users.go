@@ -62,8 +62,8 @@ func userWriteArgs(u *store.User) ([]any, error) {
 		return nil, err
 	}
 	args := make([]any, 0, len(userWriteCols))
-	for _, a := range store.UserStrings {
-		args = append(args, *a.Field(u))
+	for i := range store.UserStrings {
+		args = append(args, *store.UserStrings[i].Field(u))
 	}
 	return append(args,
 		store.FoldKey(u.UserName), u.Active, emails, phones, addresses, roles, u.Enterprise.ManagerID,
@@ -99,8 +99,8 @@ func scanUser(row pgx.Row, extra ...any) (store.User, error) {
 	dest := make([]any, 0, len(extra)+userColCount)
 	dest = append(dest, extra...)
 	dest = append(dest, &u.TenantID, &u.ID)
-	for _, a := range store.UserStrings {
-		dest = append(dest, a.Field(&u))
+	for i := range store.UserStrings {
+		dest = append(dest, store.UserStrings[i].Field(&u))
 	}
 	dest = append(dest,
 		&u.Active, &emails, &phones, &addresses, &roles, &u.Enterprise.ManagerID,
