@@ -165,74 +165,156 @@ func (m *metaOut) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// MarshalJSON encodes a user as appendJSON does, for the answers that go
+// through encoding/json (a projection reads the user back from it).
+func (o *userOut) MarshalJSON() ([]byte, error) { return o.appendJSON(nil), nil }
+
+// appendJSON writes a user in the order of the attribute table
+// (store.UserSchema): the core attributes, the enterprise extension when the
+// user has any of it, the Roster extension, then meta. A simple string is
+// written through the table's Field, unless empty (a required one always);
+// any other attribute by its writer in userWriters.
 func (o *userOut) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendStrings(field(b, "schemas"), o.Schemas)
-	b = strField(b, "id", o.ID)
-	b = optStr(b, "externalId", o.ExternalID)
-	b = strField(b, "userName", o.UserName)
-	if n := o.Name; n != nil {
-		b = append(field(b, "name"), '{')
-		b = optStr(b, "formatted", n.Formatted)
-		b = optStr(b, "familyName", n.FamilyName)
-		b = optStr(b, "givenName", n.GivenName)
-		b = optStr(b, "middleName", n.MiddleName)
-		b = optStr(b, "honorificPrefix", n.HonorificPrefix)
-		b = optStr(b, "honorificSuffix", n.HonorificSuffix)
-		b = append(b, '}')
-	}
-	b = optStr(b, "displayName", o.DisplayName)
-	b = optStr(b, "nickName", o.NickName)
-	b = optStr(b, "profileUrl", o.ProfileURL)
-	b = optStr(b, "title", o.Title)
-	b = optStr(b, "userType", o.UserType)
-	b = optStr(b, "preferredLanguage", o.PreferredLanguage)
-	b = optStr(b, "locale", o.Locale)
-	b = optStr(b, "timezone", o.Timezone)
-	b = strconv.AppendBool(field(b, "active"), o.Active)
-	if len(o.Emails) > 0 {
-		b = appendArray(field(b, "emails"), o.Emails, appendMultiValue)
-	}
-	if len(o.PhoneNumbers) > 0 {
-		b = appendArray(field(b, "phoneNumbers"), o.PhoneNumbers, appendMultiValue)
-	}
-	if len(o.Addresses) > 0 {
-		b = appendArray(field(b, "addresses"), o.Addresses, appendAddress)
-	}
-	if len(o.Roles) > 0 {
-		b = appendArray(field(b, "roles"), o.Roles, appendMultiValue)
-	}
-	if len(o.Groups) > 0 {
-		b = appendArray(field(b, "groups"), o.Groups, appendRef)
-	}
-	if e := o.Enterprise; e != nil {
+	b = o.appendSteps(b, userCoreSteps)
+	if o.Enterprise != nil {
 		b = append(field(b, schemaEnterprise), '{')
-		b = optStr(b, "employeeNumber", e.EmployeeNumber)
-		b = optStr(b, "costCenter", e.CostCenter)
-		b = optStr(b, "organization", e.Organization)
-		b = optStr(b, "division", e.Division)
-		b = optStr(b, "department", e.Department)
-		if e.Manager != nil {
-			b = e.Manager.appendJSON(field(b, "manager"))
-		}
+		b = o.appendSteps(b, userEnterpriseSteps)
 		b = append(b, '}')
 	}
-	r := &o.Roster
 	b = append(field(b, schemaRoster), '{')
-	b = optStr(b, "role", r.Role)
-	if len(r.Stores) > 0 {
-		b = appendStrings(field(b, "stores"), r.Stores)
-	}
-	if r.AccessExpiresAt != nil {
-		b = appendTime(field(b, "accessExpiresAt"), *r.AccessExpiresAt)
-	}
-	if r.LastActiveAt != nil {
-		b = appendTime(field(b, "lastActiveAt"), *r.LastActiveAt)
-	}
-	b = strField(b, "seat", r.Seat)
+	b = o.appendSteps(b, userRosterSteps)
 	b = append(b, '}')
 	b = o.Meta.appendJSON(field(b, "meta"))
 	return append(b, '}')
+}
+
+func (o *userOut) appendSteps(b []byte, steps []userStep) []byte {
+	for i := range steps {
+		s := &steps[i]
+		if s.write != nil {
+			b = s.write(b, o)
+			continue
+		}
+		if v := *s.field(o.user); v != "" || s.always {
+			b = strField(b, s.name, v)
+		}
+	}
+	return b
+}
+
+// userStep writes one attribute of a user: a simple string (field), else
+// through write.
+type userStep struct {
+	name   string
+	field  func(*store.User) *string
+	always bool // required: written even when empty
+	write  func(b []byte, o *userOut) []byte
+}
+
+// userWriters write the attributes of a user that are not simple strings,
+// by filter name (store.AttrDef, filterName): each has semantics of its own.
+// meta (a common attribute) is written last by appendJSON.
+var userWriters = map[string]func(b []byte, o *userOut) []byte{
+	"id": func(b []byte, o *userOut) []byte { return strField(b, "id", o.ID) },
+	"name": func(b []byte, o *userOut) []byte {
+		if !o.Name {
+			return b
+		}
+		b = append(field(b, "name"), '{')
+		b = o.appendSteps(b, userNameSteps)
+		return append(b, '}')
+	},
+	"active":       func(b []byte, o *userOut) []byte { return strconv.AppendBool(field(b, "active"), o.Active) },
+	"emails":       listWriter("emails", func(o *userOut) []store.MultiValue { return o.Emails }, appendMultiValue),
+	"phoneNumbers": listWriter("phoneNumbers", func(o *userOut) []store.MultiValue { return o.PhoneNumbers }, appendMultiValue),
+	"addresses":    listWriter("addresses", func(o *userOut) []store.Address { return o.Addresses }, appendAddress),
+	"roles":        listWriter("roles", func(o *userOut) []store.MultiValue { return o.Roles }, appendMultiValue),
+	"groups":       listWriter("groups", func(o *userOut) []refOut { return o.Groups }, appendRef),
+	"enterprise.manager": func(b []byte, o *userOut) []byte {
+		if m := o.Enterprise.Manager; m != nil {
+			return m.appendJSON(field(b, "manager"))
+		}
+		return b
+	},
+	"roster.role": func(b []byte, o *userOut) []byte { return optStr(b, "role", o.Roster.Role) },
+	"roster.stores": func(b []byte, o *userOut) []byte {
+		if len(o.Roster.Stores) == 0 {
+			return b
+		}
+		return appendStrings(field(b, "stores"), o.Roster.Stores)
+	},
+	"roster.accessExpiresAt": func(b []byte, o *userOut) []byte {
+		if t := o.Roster.AccessExpiresAt; t != nil {
+			return appendTime(field(b, "accessExpiresAt"), *t)
+		}
+		return b
+	},
+	"roster.lastActiveAt": func(b []byte, o *userOut) []byte {
+		if t := o.Roster.LastActiveAt; t != nil {
+			return appendTime(field(b, "lastActiveAt"), *t)
+		}
+		return b
+	},
+	"roster.seat": func(b []byte, o *userOut) []byte { return strField(b, "seat", o.Roster.Seat) },
+}
+
+// listWriter writes a multi-valued attribute, unless it has no value.
+func listWriter[T any](name string, list func(*userOut) []T, elem func([]byte, *T) []byte) func([]byte, *userOut) []byte {
+	return func(b []byte, o *userOut) []byte {
+		if l := list(o); len(l) > 0 {
+			return appendArray(field(b, name), l, elem)
+		}
+		return b
+	}
+}
+
+// The steps of appendJSON, made from the table once: the core attributes
+// (meta aside), name's sub-attributes, and each extension's.
+var (
+	userCoreSteps       = userSteps(store.SchemaCore)
+	userNameSteps       = stringSteps("name")
+	userEnterpriseSteps = userSteps(store.SchemaEnterprise)
+	userRosterSteps     = userSteps(store.SchemaRoster)
+)
+
+// stringSteps are the simple strings of a single-valued complex attribute
+// (name), in the table's order.
+func stringSteps(parent string) []userStep {
+	var steps []userStep
+	for _, a := range store.UserStrings {
+		if a.Parent == parent {
+			steps = append(steps, userStep{name: a.Name, field: a.Field, always: a.Required})
+		}
+	}
+	return steps
+}
+
+// userSteps are the returned attributes of one schema of store.UserSchema,
+// in its order. An attribute that is neither a simple string nor in
+// userWriters panics: the table and the encoder would disagree.
+func userSteps(schema string) []userStep {
+	var steps []userStep
+	for _, a := range store.UserSchema {
+		if a.Schema != schema || a.Returned == store.ReturnedNever || a.Common {
+			continue
+		}
+		if a.Field != nil {
+			steps = append(steps, userStep{name: a.Name, field: a.Field, always: a.Required})
+			continue
+		}
+		key := a.Name
+		if schema != store.SchemaCore {
+			key = schema + "." + a.Name
+		}
+		w := userWriters[key]
+		if w == nil {
+			panic("scim: no writer for the user attribute " + key)
+		}
+		steps = append(steps, userStep{name: a.Name, write: w})
+	}
+	return steps
 }
 
 func (o *groupOut) appendJSON(b []byte) []byte {

@@ -109,8 +109,7 @@ func FuzzDecodeUser(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var in userIn
-		err := decodeBody(body, &in)
+		in, err := decodeUser(body)
 		if err == nil {
 			var u store.User
 			err = in.apply(&u, true)

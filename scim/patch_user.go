@@ -199,17 +199,11 @@ type fieldKey struct{ schema, attr, sub string }
 // single-valued strings (store.AttrDef.Field).
 var userFields = func() map[fieldKey]func(*store.User) *string {
 	m := map[fieldKey]func(*store.User) *string{}
-	for _, a := range store.UserSchema {
-		if a.Field != nil {
+	for _, a := range store.UserStrings {
+		if a.Parent == "" {
 			m[fieldKey{a.Schema, strings.ToLower(a.Name), ""}] = a.Field
-		}
-		if a.Multi {
-			continue
-		}
-		for _, s := range a.Sub {
-			if s.Field != nil {
-				m[fieldKey{a.Schema, strings.ToLower(a.Name), strings.ToLower(s.Name)}] = s.Field
-			}
+		} else {
+			m[fieldKey{a.Schema, strings.ToLower(a.Parent), strings.ToLower(a.Name)}] = a.Field
 		}
 	}
 	return m

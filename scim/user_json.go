@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -15,28 +16,23 @@ import (
 // userIn is a User as POST and PUT send it. Attribute names match
 // case-insensitively (encoding/json); readOnly attributes (id, meta, groups,
 // lastActiveAt, seat) are not declared and so ignored; password is read and
-// dropped.
+// dropped. Its simple strings (store.UserStrings, name's and the enterprise
+// extension's included) are not fields: decodeUser decodes them in the same
+// pass, through userInType.
 type userIn struct {
-	Schemas           []string      `json:"schemas"`
-	ExternalID        string        `json:"externalId"`
-	UserName          string        `json:"userName"`
-	Name              *nameIn       `json:"name"`
-	DisplayName       string        `json:"displayName"`
-	NickName          string        `json:"nickName"`
-	ProfileURL        string        `json:"profileUrl"`
-	Title             string        `json:"title"`
-	UserType          string        `json:"userType"`
-	PreferredLanguage string        `json:"preferredLanguage"`
-	Locale            string        `json:"locale"`
-	Timezone          string        `json:"timezone"`
-	Active            flexBool      `json:"active"`
-	Password          ignored       `json:"password"`
-	Emails            multiValues   `json:"emails"`
-	PhoneNumbers      multiValues   `json:"phoneNumbers"`
-	Addresses         addresses     `json:"addresses"`
-	Roles             multiValues   `json:"roles"`
-	Enterprise        *enterpriseIn `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`
-	Roster            *rosterIn     `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
+	Schemas      []string    `json:"schemas"`
+	Active       flexBool    `json:"active"`
+	Password     ignored     `json:"password"`
+	Emails       multiValues `json:"emails"`
+	PhoneNumbers multiValues `json:"phoneNumbers"`
+	Addresses    addresses   `json:"addresses"`
+	Roles        multiValues `json:"roles"`
+	Roster       *rosterIn   `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
+
+	// Set by decodeUser: the value of userInType decoded, which holds the
+	// simple strings, and the enterprise extension's manager.
+	decoded reflect.Value
+	manager managerRef
 }
 
 // ignored accepts any JSON value and keeps nothing (password).
@@ -44,28 +40,110 @@ type ignored struct{}
 
 func (ignored) UnmarshalJSON([]byte) error { return nil }
 
-type nameIn struct {
-	Formatted       string `json:"formatted"`
-	FamilyName      string `json:"familyName"`
-	GivenName       string `json:"givenName"`
-	MiddleName      string `json:"middleName"`
-	HonorificPrefix string `json:"honorificPrefix"`
-	HonorificSuffix string `json:"honorificSuffix"`
-}
-
+// enterpriseIn is the enterprise extension's attribute that is not a simple
+// string.
 type enterpriseIn struct {
-	EmployeeNumber string     `json:"employeeNumber"`
-	CostCenter     string     `json:"costCenter"`
-	Organization   string     `json:"organization"`
-	Division       string     `json:"division"`
-	Department     string     `json:"department"`
-	Manager        managerRef `json:"manager"`
+	Manager managerRef `json:"manager"`
 }
 
 type rosterIn struct {
 	Role            string     `json:"role"`
 	Stores          stringList `json:"stores"`
 	AccessExpiresAt dateTime   `json:"accessExpiresAt"`
+}
+
+// userInType is the struct a user body is decoded into, made once from
+// the attribute table so that encoding/json reads everything in one pass,
+// with its own rules (names matched case-insensitively, the first type error
+// naming the attribute's path): userIn embedded, then the enterprise
+// extension (enterpriseIn embedded and a string per simple string of its
+// own), then name (a string per sub-attribute), then a string per core
+// simple string.
+var userInType, enterpriseInType, nameInType = func() (*stringsStruct, *stringsStruct, *stringsStruct) {
+	ent := withStrings(reflect.TypeFor[enterpriseIn](), store.SchemaEnterprise, "")
+	name := withStrings(nil, store.SchemaCore, "name")
+	user := withStrings(reflect.TypeFor[userIn](), store.SchemaCore, "",
+		reflect.StructField{Name: "Enterprise", Type: reflect.PointerTo(ent.typ), Tag: `json:"` + schemaEnterprise + `"`},
+		reflect.StructField{Name: "Name", Type: reflect.PointerTo(name.typ), Tag: `json:"name"`})
+	return user, ent, name
+}()
+
+// Where userInType has the enterprise extension and name (the extra fields
+// of withStrings, after userIn).
+const (
+	userInEnterprise = 1
+	userInName       = 2
+)
+
+// stringsStruct is a struct type made by withStrings, and its string
+// fields: where each is and which simple string of the user it holds.
+type stringsStruct struct {
+	typ     reflect.Type
+	strings []stringField
+}
+
+type stringField struct {
+	index int
+	field func(*store.User) *string
+}
+
+// withStrings makes a struct type of base (embedded, its fields promoted;
+// none when nil), the extra fields, and one string field per simple string
+// of schema under parent ("" for the top), tagged with the attribute's name.
+func withStrings(base reflect.Type, schema, parent string, extra ...reflect.StructField) *stringsStruct {
+	var fields []reflect.StructField
+	if base != nil {
+		fields = append(fields, reflect.StructField{Name: "Base", Type: base, Anonymous: true})
+	}
+	fields = append(fields, extra...)
+	s := &stringsStruct{}
+	for i, a := range store.UserStrings {
+		if a.Schema == schema && a.Parent == parent {
+			s.strings = append(s.strings, stringField{index: len(fields), field: a.Field})
+			fields = append(fields, reflect.StructField{Name: "S" + strconv.Itoa(i), Type: reflect.TypeFor[string](),
+				Tag: reflect.StructTag(`json:"` + a.Name + `"`)})
+		}
+	}
+	s.typ = reflect.StructOf(fields)
+	return s
+}
+
+// write sets u's simple strings from v, a value of the type.
+func (s *stringsStruct) write(v reflect.Value, u *store.User) {
+	for _, w := range s.strings {
+		*w.field(u) = v.Field(w.index).String()
+	}
+}
+
+// decodeUser decodes a User body (decodeBody's checks, then one
+// encoding/json pass into userInType).
+func decodeUser(body []byte) (*userIn, error) {
+	if err := checkJSON(body); err != nil {
+		return nil, err
+	}
+	v := reflect.New(userInType.typ)
+	if err := json.Unmarshal(body, v.Interface()); err != nil {
+		return nil, decodeError(err)
+	}
+	e := v.Elem()
+	in := e.Field(0).Addr().Interface().(*userIn)
+	in.decoded = e
+	if ent := e.Field(userInEnterprise); !ent.IsNil() {
+		in.manager = ent.Elem().Field(0).Addr().Interface().(*enterpriseIn).Manager
+	}
+	return in, nil
+}
+
+// setStrings writes the decoded simple strings onto u; name and the
+// enterprise extension, when absent, leave theirs as they are.
+func (in *userIn) setStrings(u *store.User) {
+	userInType.write(in.decoded, u)
+	if ent := in.decoded.Field(userInEnterprise); !ent.IsNil() {
+		enterpriseInType.write(ent.Elem(), u)
+	}
+	if name := in.decoded.Field(userInName); !name.IsNil() {
+		nameInType.write(name.Elem(), u)
+	}
 }
 
 // decodeBody decodes a JSON request body into v, turning decoder errors into
@@ -155,14 +233,8 @@ func (in *userIn) apply(u *store.User, create bool) error {
 	if err := checkSchemas(in.Schemas, schemaUser, schemaEnterprise, schemaRoster); err != nil {
 		return err
 	}
-	u.ExternalID = in.ExternalID
-	u.UserName = in.UserName
-	u.Name = store.Name{}
-	if in.Name != nil {
-		u.Name = store.Name(*in.Name)
-	}
-	u.DisplayName, u.NickName, u.ProfileURL, u.Title = in.DisplayName, in.NickName, in.ProfileURL, in.Title
-	u.UserType, u.PreferredLanguage, u.Locale, u.Timezone = in.UserType, in.PreferredLanguage, in.Locale, in.Timezone
+	u.Name, u.Enterprise = store.Name{}, store.Enterprise{ManagerID: string(in.manager)}
+	in.setStrings(u)
 	switch {
 	case in.Active.Set:
 		u.Active = in.Active.Value
@@ -171,11 +243,6 @@ func (in *userIn) apply(u *store.User, create bool) error {
 	}
 	u.Emails, u.PhoneNumbers, u.Addresses = in.Emails, in.PhoneNumbers, in.Addresses
 	roles := decodeRoles([]store.MultiValue(in.Roles))
-	u.Enterprise = store.Enterprise{}
-	if e := in.Enterprise; e != nil {
-		u.Enterprise = store.Enterprise{EmployeeNumber: e.EmployeeNumber, CostCenter: e.CostCenter,
-			Organization: e.Organization, Division: e.Division, Department: e.Department, ManagerID: string(e.Manager)}
-	}
 	var extRole string
 	u.Stores, u.AccessExpiresAt = nil, nil
 	if r := in.Roster; r != nil {
@@ -217,17 +284,13 @@ func checkUser(u *store.User) error {
 		}
 		return nil
 	}
-	for _, f := range [...]struct{ n, v string }{
-		{"userName", u.UserName}, {"externalId", u.ExternalID}, {"displayName", u.DisplayName},
-		{"nickName", u.NickName}, {"profileUrl", u.ProfileURL}, {"title", u.Title}, {"userType", u.UserType},
-		{"preferredLanguage", u.PreferredLanguage}, {"locale", u.Locale}, {"timezone", u.Timezone},
-		{"name.formatted", u.Name.Formatted}, {"name.familyName", u.Name.FamilyName}, {"name.givenName", u.Name.GivenName},
-		{"name.middleName", u.Name.MiddleName}, {"name.honorificPrefix", u.Name.HonorificPrefix},
-		{"name.honorificSuffix", u.Name.HonorificSuffix}, {"employeeNumber", u.Enterprise.EmployeeNumber},
-		{"costCenter", u.Enterprise.CostCenter}, {"organization", u.Enterprise.Organization},
-		{"division", u.Enterprise.Division}, {"department", u.Enterprise.Department}, {"manager", u.Enterprise.ManagerID},
-		{"role", u.ExplicitRole},
-	} {
+	for i := range store.UserStrings {
+		a := &store.UserStrings[i]
+		if err := check(a.Path, *a.Field(u)); err != nil {
+			return err
+		}
+	}
+	for _, f := range [...]struct{ n, v string }{{"manager", u.Enterprise.ManagerID}, {"role", u.ExplicitRole}} {
 		if err := check(f.n, f.v); err != nil {
 			return err
 		}
@@ -294,38 +357,27 @@ type refOut struct {
 	Type    string `json:"type,omitempty"`
 }
 
+// userOut is a user as SCIM answers it. Its simple strings (the attribute
+// table's store.UserStrings) are not copied: the encoder (encode.go) reads
+// them from user through the table. The rest is what userView decided.
 type userOut struct {
-	Schemas           []string           `json:"schemas"`
-	ID                string             `json:"id"`
-	ExternalID        string             `json:"externalId,omitempty"`
-	UserName          string             `json:"userName"`
-	Name              *store.Name        `json:"name,omitempty"`
-	DisplayName       string             `json:"displayName,omitempty"`
-	NickName          string             `json:"nickName,omitempty"`
-	ProfileURL        string             `json:"profileUrl,omitempty"`
-	Title             string             `json:"title,omitempty"`
-	UserType          string             `json:"userType,omitempty"`
-	PreferredLanguage string             `json:"preferredLanguage,omitempty"`
-	Locale            string             `json:"locale,omitempty"`
-	Timezone          string             `json:"timezone,omitempty"`
-	Active            bool               `json:"active"`
-	Emails            []store.MultiValue `json:"emails,omitempty"`
-	PhoneNumbers      []store.MultiValue `json:"phoneNumbers,omitempty"`
-	Addresses         []store.Address    `json:"addresses,omitempty"`
-	Roles             []store.MultiValue `json:"roles,omitempty"`
-	Groups            []refOut           `json:"groups,omitempty"`
-	Enterprise        *enterpriseOut     `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User,omitempty"`
-	Roster            rosterOut          `json:"urn:ietf:params:scim:schemas:extension:roster:2.0:User"`
-	Meta              metaOut            `json:"meta"`
+	user         *store.User
+	Schemas      []string
+	ID           string
+	Name         bool // name is written: the user has one of its sub-attributes
+	Active       bool
+	Emails       []store.MultiValue
+	PhoneNumbers []store.MultiValue
+	Addresses    []store.Address
+	Roles        []store.MultiValue
+	Groups       []refOut
+	Enterprise   *enterpriseOut // the enterprise extension is written: the user has one of its attributes
+	Roster       rosterOut
+	Meta         metaOut
 }
 
 type enterpriseOut struct {
-	EmployeeNumber string  `json:"employeeNumber,omitempty"`
-	CostCenter     string  `json:"costCenter,omitempty"`
-	Organization   string  `json:"organization,omitempty"`
-	Division       string  `json:"division,omitempty"`
-	Department     string  `json:"department,omitempty"`
-	Manager        *refOut `json:"manager,omitempty"`
+	Manager *refOut
 }
 
 type rosterOut struct {
@@ -347,16 +399,10 @@ func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) 
 // inactive with no seat, even before the sweeper has deactivated them.
 func (h *handler) userView(base string, u *store.User, groups []store.Group, now time.Time) *userOut {
 	o := &userOut{
-		Schemas: schemasUser, ID: u.ID, ExternalID: u.ExternalID, UserName: u.UserName,
-		DisplayName: u.DisplayName, NickName: u.NickName, ProfileURL: u.ProfileURL, Title: u.Title,
-		UserType: u.UserType, PreferredLanguage: u.PreferredLanguage, Locale: u.Locale, Timezone: u.Timezone,
+		user: u, Schemas: schemasUser, ID: u.ID, Name: u.Name != (store.Name{}),
 		Active: u.Active, Emails: u.Emails, PhoneNumbers: u.PhoneNumbers, Addresses: u.Addresses,
 		Meta: metaOut{ResourceType: "User", Created: u.CreatedAt, LastModified: u.UpdatedAt,
 			Location: base + "/Users/" + u.ID, Version: etag(u.Version)},
-	}
-	if u.Name != (store.Name{}) {
-		n := u.Name
-		o.Name = &n
 	}
 	if u.Role != "" {
 		o.Roles = []store.MultiValue{shownRole(u)}
@@ -368,8 +414,7 @@ func (h *handler) userView(base string, u *store.User, groups []store.Group, now
 	o.Roster = rosterOut{Role: u.Role, Stores: u.Stores, AccessExpiresAt: u.AccessExpiresAt, LastActiveAt: u.LastActiveAt, Seat: seat}
 	if e := u.Enterprise; e != (store.Enterprise{}) {
 		o.Schemas = schemasUserEnterprise
-		o.Enterprise = &enterpriseOut{EmployeeNumber: e.EmployeeNumber, CostCenter: e.CostCenter,
-			Organization: e.Organization, Division: e.Division, Department: e.Department}
+		o.Enterprise = &enterpriseOut{}
 		if e.ManagerID != "" {
 			o.Enterprise.Manager = &refOut{Value: e.ManagerID, Ref: base + "/Users/" + e.ManagerID}
 		}

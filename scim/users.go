@@ -13,8 +13,8 @@ func (h *handler) createUser(c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	var in userIn
-	if err := decodeBody(c.body, &in); err != nil {
+	in, err := decodeUser(c.body)
+	if err != nil {
 		return result{}, err
 	}
 	var u store.User
@@ -97,8 +97,8 @@ func (h *handler) replaceUser(c *call, id string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	var in userIn
-	if err := decodeBody(c.body, &in); err != nil {
+	in, err := decodeUser(c.body)
+	if err != nil {
 		return result{}, err
 	}
 	return h.updateUser(c, id, proj, func(u *store.User) error { return in.apply(u, false) })

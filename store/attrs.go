@@ -8,7 +8,12 @@ import "strings"
 //   - the filter and sortBy whitelist (UserAttrs, GroupAttrs in filter.go);
 //   - the PostgreSQL column of a filterable attribute (AttrDef.Column);
 //   - the in-memory evaluator's accessor (AttrDef.Get);
-//   - the PATCH setter of a simple single-valued string (AttrDef.Field).
+//   - the PATCH setter of a simple single-valued string (AttrDef.Field);
+//   - through UserStrings, every other place that handles the simple
+//     single-valued strings one by one: the SCIM decoder and encoder
+//     (scim/user_json.go, scim/encode.go), the length checks (ValidateUser)
+//     and the PostgreSQL columns written and read (store/postgres/users.go);
+//     the audit view (audit.go) mirrors them by hand, held to them by tests.
 //
 // Attributes whose semantics are special (name as a whole, manager, the
 // multi-valued attributes, members, roles, the Roster extension's role) keep
@@ -57,7 +62,9 @@ type AttrDef[R any] struct {
 	Filterable bool
 	// Column is the PostgreSQL expression of a filterable attribute, under
 	// the alias u (users) or g (groups); for a sub-attribute of a
-	// multi-valued attribute, under the alias of the value (e or m).
+	// multi-valued attribute, under the alias of the value (e or m). A
+	// simple string that is not filterable names its column too (u.<column>):
+	// the PostgreSQL store writes and reads every one of them by it.
 	Column string
 	// Get reads a filterable single-valued attribute for the in-memory
 	// evaluator: string, bool or *time.Time (a string with a Field needs
@@ -101,6 +108,7 @@ func (a AttrDef[R]) refs(r ...string) AttrDef[R]     { a.RefTypes = r; return a 
 func (a AttrDef[R]) subs(s ...AttrDef[R]) AttrDef[R] { a.Type = "complex"; a.Sub = s; return a }
 func (a AttrDef[R]) get(f func(*R) any) AttrDef[R]   { a.Get = f; return a }
 func (a AttrDef[R]) filter(column string) AttrDef[R] { a.Filterable, a.Column = true, column; return a }
+func (a AttrDef[R]) column(column string) AttrDef[R] { a.Column = column; return a }
 func (a AttrDef[R]) field(f func(*R) *string) AttrDef[R] {
 	a.Field = f
 	return a
@@ -136,12 +144,12 @@ var UserSchema = []AttrDef[User]{
 		attr[User]("formatted").filter("u.name_formatted").field(func(u *User) *string { return &u.Name.Formatted }),
 		attr[User]("familyName").filter("u.name_family").field(func(u *User) *string { return &u.Name.FamilyName }),
 		attr[User]("givenName").filter("u.name_given").field(func(u *User) *string { return &u.Name.GivenName }),
-		attr[User]("middleName").field(func(u *User) *string { return &u.Name.MiddleName }),
-		attr[User]("honorificPrefix").field(func(u *User) *string { return &u.Name.HonorificPrefix }),
-		attr[User]("honorificSuffix").field(func(u *User) *string { return &u.Name.HonorificSuffix })),
+		attr[User]("middleName").column("u.name_middle").field(func(u *User) *string { return &u.Name.MiddleName }),
+		attr[User]("honorificPrefix").column("u.name_honorific_prefix").field(func(u *User) *string { return &u.Name.HonorificPrefix }),
+		attr[User]("honorificSuffix").column("u.name_honorific_suffix").field(func(u *User) *string { return &u.Name.HonorificSuffix })),
 	attr[User]("displayName").filter("u.display_name").field(func(u *User) *string { return &u.DisplayName }),
 	attr[User]("nickName").filter("u.nick_name").field(func(u *User) *string { return &u.NickName }),
-	attr[User]("profileUrl").typ("reference").refs("external").field(func(u *User) *string { return &u.ProfileURL }),
+	attr[User]("profileUrl").typ("reference").refs("external").column("u.profile_url").field(func(u *User) *string { return &u.ProfileURL }),
 	attr[User]("title").filter("u.title").field(func(u *User) *string { return &u.Title }),
 	attr[User]("userType").filter("u.user_type").field(func(u *User) *string { return &u.UserType }),
 	attr[User]("preferredLanguage").filter("u.preferred_language").field(func(u *User) *string { return &u.PreferredLanguage }),
@@ -189,6 +197,55 @@ var GroupSchema = []AttrDef[Group]{
 		attr[Group]("display").ro().filter(`case when mu.display_name <> '' then mu.display_name else mu.user_name end`),
 		attr[Group]("type").ro().canon("User")).filter(""), // the members subquery is store/postgres's (groupsTable.multi)
 	metaAttr(func(g *Group) any { return &g.CreatedAt }, func(g *Group) any { return &g.UpdatedAt }, "g"),
+}
+
+// StringAttr is a simple single-valued string attribute of a table: one
+// with a Field, with what the layers that handle it one by one need of its
+// AttrDef (a small struct: they loop over all of them for every user).
+type StringAttr[R any] struct {
+	Name   string
+	Schema string
+	// Parent is the single-valued complex attribute it belongs to ("name"),
+	// "" for one at the top of its schema.
+	Parent string
+	// Path is the attribute's name as an error names it: parent.name for
+	// a sub-attribute (name.givenName), else its name (an extension's
+	// without the prefix, as its own object holds it).
+	Path     string
+	Required bool
+	Column   string
+	Field    func(*R) *string
+}
+
+// UserStrings are the simple single-valued strings of UserSchema, in its
+// order: the core ones, name's sub-attributes among them, then the
+// enterprise extension's.
+var UserStrings = stringAttrs(UserSchema)
+
+func stringAttrs[R any](schema []AttrDef[R]) []StringAttr[R] {
+	var out []StringAttr[R]
+	for _, a := range schema {
+		if a.Field != nil {
+			out = append(out, stringAttr(a, ""))
+		}
+		if a.Multi {
+			continue
+		}
+		for _, s := range a.Sub {
+			if s.Field != nil {
+				out = append(out, stringAttr(s, a.Name))
+			}
+		}
+	}
+	return out
+}
+
+func stringAttr[R any](a AttrDef[R], parent string) StringAttr[R] {
+	path := a.Name
+	if parent != "" {
+		path = parent + "." + a.Name
+	}
+	return StringAttr[R]{Name: a.Name, Schema: a.Schema, Parent: parent, Path: path, Required: a.Required, Column: a.Column, Field: a.Field}
 }
 
 // userString reads a string attribute through its setter. Not generic: the

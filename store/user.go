@@ -39,16 +39,14 @@ func ValidateUser(u *User) error {
 	if IsExternal(u.UserType) && u.AccessExpiresAt == nil { // lifecycle.go
 		return &InvalidError{Field: "accessExpiresAt", Reason: "is required when userType is External: set the date and time their access ends"}
 	}
-	for field, v := range map[string]string{
-		"userName": u.UserName, "externalId": u.ExternalID, "displayName": u.DisplayName,
-		"nickName": u.NickName, "title": u.Title, "userType": u.UserType, "role": u.Role,
-		"name.givenName": u.Name.GivenName, "name.familyName": u.Name.FamilyName,
-		"name.formatted": u.Name.Formatted, "locale": u.Locale, "timezone": u.Timezone,
-		"preferredLanguage": u.PreferredLanguage, "profileUrl": u.ProfileURL,
-	} {
-		if err := checkString(field, v); err != nil {
+	for i := range UserStrings {
+		a := &UserStrings[i]
+		if err := checkString(a.Path, *a.Field(u)); err != nil {
 			return err
 		}
+	}
+	if err := checkString("role", u.Role); err != nil {
+		return err
 	}
 	for _, e := range u.Emails {
 		if err := checkString("emails.value", e.Value); err != nil {

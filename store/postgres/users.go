@@ -14,16 +14,27 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
+// userStringCols are the columns of the user's simple strings
+// (store.UserStrings, whose Column is u.<column>), in the table's order.
+var userStringCols = func() []string {
+	out := make([]string, len(store.UserStrings))
+	for i, a := range store.UserStrings {
+		c, ok := strings.CutPrefix(a.Column, "u.")
+		if !ok || c == "" || strings.ContainsAny(c, " .()") {
+			panic("postgres: the simple string " + a.Name + " has no users column (store.UserSchema)")
+		}
+		out[i] = c
+	}
+	return out
+}()
+
 // userWriteCols are the user columns a caller's values set, in the order of
-// userWriteArgs.
-var userWriteCols = []string{
-	"external_id", "user_name", "user_name_key",
-	"name_formatted", "name_family", "name_given", "name_middle", "name_honorific_prefix", "name_honorific_suffix",
-	"display_name", "nick_name", "profile_url", "title", "user_type", "preferred_language", "locale", "timezone",
-	"active", "emails", "phone_numbers", "addresses", "scim_roles",
-	"ent_employee_number", "ent_cost_center", "ent_organization", "ent_division", "ent_department", "ent_manager_id",
+// userWriteArgs: the simple strings, then the attributes written their own
+// way (a folded key, booleans, JSON, the roles, arrays, times).
+var userWriteCols = slices.Concat(userStringCols, []string{
+	"user_name_key", "active", "emails", "phone_numbers", "addresses", "scim_roles", "ent_manager_id",
 	"role", "stores", "access_expires_at", "last_active_at", "explicit_role",
-}
+})
 
 // colNames are the template tokens of userWriteArgs: {c_<column>}.
 var colNames = func() []string {
@@ -51,36 +62,49 @@ func userWriteArgs(u *store.User) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{
-		u.ExternalID, u.UserName, store.FoldKey(u.UserName),
-		u.Name.Formatted, u.Name.FamilyName, u.Name.GivenName, u.Name.MiddleName, u.Name.HonorificPrefix, u.Name.HonorificSuffix,
-		u.DisplayName, u.NickName, u.ProfileURL, u.Title, u.UserType, u.PreferredLanguage, u.Locale, u.Timezone,
-		u.Active, emails, phones, addresses, roles,
-		u.Enterprise.EmployeeNumber, u.Enterprise.CostCenter, u.Enterprise.Organization, u.Enterprise.Division,
-		u.Enterprise.Department, u.Enterprise.ManagerID,
+	args := make([]any, 0, len(userWriteCols))
+	for i := range store.UserStrings {
+		args = append(args, *store.UserStrings[i].Field(u))
+	}
+	return append(args,
+		store.FoldKey(u.UserName), u.Active, emails, phones, addresses, roles, u.Enterprise.ManagerID,
 		u.Role, u.Stores, tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt), u.ExplicitRole,
-	}, nil
+	), nil
 }
 
-// userCols are the columns scanUser reads, qualified by the alias u.
-const userCols = `u.tenant_id, u.id, u.external_id, u.user_name,
+// userCols are the columns scanUser reads, qualified by the alias u: the
+// simple strings in the order of store.UserStrings, then the rest. Spelled
+// out because constant statements are built from it;
+// TestUserCols_followTheTable holds it to userColumns, which the table
+// derives.
+const userCols = `u.tenant_id, u.id,
+u.external_id, u.user_name,
 u.name_formatted, u.name_family, u.name_given, u.name_middle, u.name_honorific_prefix, u.name_honorific_suffix,
 u.display_name, u.nick_name, u.profile_url, u.title, u.user_type, u.preferred_language, u.locale, u.timezone,
-u.active, u.emails, u.phone_numbers, u.addresses, u.scim_roles,
-u.ent_employee_number, u.ent_cost_center, u.ent_organization, u.ent_division, u.ent_department, u.ent_manager_id,
+u.ent_employee_number, u.ent_cost_center, u.ent_organization, u.ent_division, u.ent_department,
+u.active, u.emails, u.phone_numbers, u.addresses, u.scim_roles, u.ent_manager_id,
 u.role, u.stores, u.seat, u.access_expires_at, u.last_active_at, u.version, u.created_at, u.updated_at, u.explicit_role`
+
+// userColumns is what userCols must say, derived from the table.
+var userColumns = "u." + strings.Join(slices.Concat([]string{"tenant_id", "id"}, userStringCols, []string{
+	"active", "emails", "phone_numbers", "addresses", "scim_roles", "ent_manager_id",
+	"role", "stores", "seat", "access_expires_at", "last_active_at", "version", "created_at", "updated_at", "explicit_role",
+}), ", u.")
+
+var userColCount = strings.Count(userColumns, ",") + 1
 
 // scanUser reads userCols, after the extra destinations when given.
 func scanUser(row pgx.Row, extra ...any) (store.User, error) {
 	var u store.User
 	var emails, phones, addresses, roles []byte
-	dest := append(extra,
-		&u.TenantID, &u.ID, &u.ExternalID, &u.UserName,
-		&u.Name.Formatted, &u.Name.FamilyName, &u.Name.GivenName, &u.Name.MiddleName, &u.Name.HonorificPrefix, &u.Name.HonorificSuffix,
-		&u.DisplayName, &u.NickName, &u.ProfileURL, &u.Title, &u.UserType, &u.PreferredLanguage, &u.Locale, &u.Timezone,
-		&u.Active, &emails, &phones, &addresses, &roles,
-		&u.Enterprise.EmployeeNumber, &u.Enterprise.CostCenter, &u.Enterprise.Organization, &u.Enterprise.Division,
-		&u.Enterprise.Department, &u.Enterprise.ManagerID,
+	dest := make([]any, 0, len(extra)+userColCount)
+	dest = append(dest, extra...)
+	dest = append(dest, &u.TenantID, &u.ID)
+	for i := range store.UserStrings {
+		dest = append(dest, store.UserStrings[i].Field(&u))
+	}
+	dest = append(dest,
+		&u.Active, &emails, &phones, &addresses, &roles, &u.Enterprise.ManagerID,
 		&u.Role, &u.Stores, &u.Seat, &u.AccessExpiresAt, &u.LastActiveAt, &u.Version, &u.CreatedAt, &u.UpdatedAt, &u.ExplicitRole,
 	)
 	if err := row.Scan(dest...); err != nil {

@@ -63,6 +63,8 @@ func Run(t *testing.T, open Factory) {
 		{"UserName_uniqueCaseInsensitive", testUserNameUnique},
 		{"UserName_oneWinnerUnderConcurrency", testUserNameOneWinner},
 		{"Users_createGetUpdateDelete", testUsersCRUD},
+		{"Users_everySimpleStringRoundTrips", testUserStringsRoundTrip},
+		{"Users_everySimpleStringCapped", testUserStringsCapped},
 		{"Users_closureErrorChangesNothing", testUserClosureError},
 		{"Seats_consumedAndReleased", testSeatsLifecycle},
 		{"Seats_neverOversold", testSeatsNeverOversold},

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,6 +214,68 @@ func testUserNameOneWinner(t *testing.T, open Factory) {
 		require.NoError(t, err)
 		require.Equal(t, 1, counts.Full, "losers consumed no seat, trial %d", trial)
 	}
+}
+
+// testUserStringsRoundTrip: every simple string of the attribute table
+// (store.UserStrings) is written and read back into its own field, on
+// create and on update, so that a backend that lists its columns from the
+// table cannot shift one value into a neighbour's field.
+func testUserStringsRoundTrip(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 10)
+	set := func(u *store.User, prefix string) {
+		for _, a := range store.UserStrings {
+			*a.Field(u) = prefix + a.Parent + "." + a.Name
+		}
+		u.UserType = prefix + "Employee" // External would need an expiry
+	}
+	check := func(u store.User, prefix string) {
+		t.Helper()
+		for _, a := range store.UserStrings {
+			want := prefix + a.Parent + "." + a.Name
+			if a.Name == "userType" {
+				want = prefix + "Employee"
+			}
+			assert.Equal(t, want, *a.Field(&u), "%s %s", a.Parent, a.Name)
+		}
+	}
+	in := store.User{Active: true}
+	set(&in, "a")
+	created, err := s.CreateUser(ctx, "acme", in, token)
+	require.NoError(t, err)
+	check(created, "a")
+	got, err := s.GetUser(ctx, "acme", created.ID)
+	require.NoError(t, err)
+	check(got, "a")
+	up, err := s.UpdateUser(ctx, "acme", created.ID, token, func(u *store.User) error {
+		set(u, "b")
+		return nil
+	})
+	require.NoError(t, err)
+	check(up, "b")
+	got, err = s.GetUser(ctx, "acme", created.ID)
+	require.NoError(t, err)
+	check(got, "b")
+}
+
+// testUserStringsCapped: every simple string of the attribute table is held
+// to store.MaxStringLen by the store itself, whoever the caller: a longer one
+// is refused naming the attribute, and nothing is written.
+func testUserStringsCapped(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	newTenant(t, s, "acme", 10)
+	long := strings.Repeat("x", store.MaxStringLen+1)
+	for _, a := range store.UserStrings {
+		u := store.User{UserName: "ann@x.com", Active: true}
+		*a.Field(&u) = long
+		_, err := s.CreateUser(ctx, "acme", u, token)
+		var inv *store.InvalidError
+		require.ErrorAs(t, err, &inv, a.Path)
+		assert.Equal(t, a.Path, inv.Field)
+	}
+	page, err := s.ListUsers(ctx, "acme", store.UserQuery{})
+	require.NoError(t, err)
+	assert.Zero(t, page.Total)
 }
 
 func testUsersCRUD(t *testing.T, open Factory) {
