@@ -8,7 +8,7 @@ package admin
 // ids separated by ";"), userType, accessExpiresAt (RFC 3339 or a date).
 // Every row is validated first; with ?dry_run=true nothing is written and
 // each row says what would happen. Otherwise the valid rows go to the store
-// (ImportUsers: each row as if in its own transaction — create or update,
+// (directory.ImportUsers: each row as if in its own transaction — create or update,
 // join teams, seat check), so one refused row never undoes another. A row
 // updates the user with its userName, else the one user holding its email
 // (one person, one seat); it may change that user's role or drop stores only
@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -539,7 +540,7 @@ func (a *API) importRun(ctx context.Context, t store.Tenant, p *parsedImport, re
 
 // applyRows applies the valid rows through the store, in order.
 func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, mode string, by store.Actor) ([]importResult, error) {
-	var batch []store.ImportRow
+	var batch []directory.ImportRow
 	var at []int
 	changes := make([][]fieldChange, len(rows))
 	for i, row := range rows {
@@ -547,7 +548,7 @@ func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, m
 			continue
 		}
 		apply := row.apply(mode)
-		batch = append(batch, store.ImportRow{User: row.newUser(), Groups: row.teams, Apply: func(u *store.User) error {
+		batch = append(batch, directory.ImportRow{User: row.newUser(), Groups: row.teams, Apply: func(u *store.User) error {
 			before := u.Clone()
 			if err := apply(u); err != nil {
 				return err
@@ -557,7 +558,7 @@ func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, m
 		}})
 		at = append(at, i)
 	}
-	done, err := a.store.ImportUsers(ctx, t.ID, batch, by)
+	done, err := a.dir.ImportUsers(ctx, t.ID, batch, by)
 	// The results run up to the last row the store answered (all of them
 	// unless err); a row the store stopped before has none.
 	n := len(rows)
@@ -585,7 +586,7 @@ func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, m
 			continue
 		}
 		res.Status, res.ID, res.Role, res.UserName = string(r.Outcome), r.User.ID, r.User.Role, r.User.UserName
-		if r.Outcome == store.ImportUpdated {
+		if r.Outcome == directory.ImportUpdated {
 			res.Changes = changes[i]
 		}
 		out = append(out, res)
@@ -683,24 +684,16 @@ func (a *API) userIndex(ctx context.Context, tenantID string) (*userIndex, error
 	}
 }
 
-// match is the user a row would update, as the store matches it.
+// match is the user a row would update, as the import matches it
+// (directory.MatchUser).
 func (idx *userIndex) match(row importRow) (*store.User, error) {
-	if u, ok := idx.byName[store.FoldKey(row.userName)]; ok {
-		return u, nil
-	}
-	k := strings.ToLower(strings.TrimSpace(row.email))
-	switch holders := idx.byEmail[k]; len(holders) {
-	case 0:
-		return nil, nil
-	case 1:
-		return holders[0], nil
-	default:
-		names := make([]string, len(holders))
-		for i, u := range holders {
-			names[i] = u.UserName
+	return directory.MatchUser(idx.byName[store.FoldKey(row.userName)], func(k string) []store.User {
+		out := make([]store.User, len(idx.byEmail[k]))
+		for i, u := range idx.byEmail[k] {
+			out[i] = *u
 		}
-		return nil, &store.AmbiguousEmailError{Email: k, UserNames: names}
-	}
+		return out
+	}, []store.MultiValue{{Value: row.email}})
 }
 
 // summarize totals results into the answer of an import.

@@ -22,6 +22,26 @@ type Lock struct {
 	// order every user write takes), then the approval; View.Approval holds
 	// it. ErrNotFound from Change when there is no such approval.
 	Approval string
+
+	// Users found by key, and teams (the reads of an import; change_keys.go).
+	//
+	// UserNames and EmailKeys name users by key rather than by id: the live
+	// users holding one of the userNames (compared by FoldKey), and those
+	// whose EmailKey is one of the addresses (lower-cased, as EmailKeys
+	// answers them), are read into View.Users and indexed in View.Named and
+	// View.Emailed. They are locked after Teams and Users — the userNames'
+	// holders, then the addresses', each in id order — unless Peek.
+	UserNames []string
+	EmailKeys []string
+	// Peek reads the users found by key as committed, without locking
+	// them: for a plan that only creates users where the keys found none,
+	// whose creations the uniqueness of userNames still guards.
+	Peek bool
+	// Teams are groups (ids) locked before any user, in id order, with the
+	// role mappings held (shared) so that none becomes a role group
+	// meanwhile, as a membership change locks them. View.Teams holds those
+	// that exist, View.InTeams which of them each user of View.Users is in.
+	Teams []string
 }
 
 // View is what Store.Change read under its locks.
@@ -31,6 +51,13 @@ type View struct {
 	Groups   map[string][]string // displayNames of each locked user's groups, in creation order
 	Approval *Approval           // Lock.Approval
 	Now      time.Time           // the store's clock, for everything the plan stamps
+
+	// Users found by key, and teams (Lock.UserNames, Lock.EmailKeys,
+	// Lock.Teams; change_keys.go).
+	Named   map[string]string   // FoldKey(userName) → id of the live user holding it
+	Emailed map[string][]string // email key → ids of the live users whose EmailKey it is, in id order
+	Teams   map[string]Group    // the groups of Lock.Teams that exist: ID and DisplayName, no members
+	InTeams map[string][]string // user id (of Users) → the ids of the Lock.Teams they are in, in id order
 }
 
 // Plan is what a use case asks Store.Change to write, all or nothing.
@@ -47,6 +74,10 @@ type Plan struct {
 	// Approval, when set, is the decided approval to store (Status,
 	// DecidedAt, DecidedBy) with its audit event; written before the moves.
 	Approval *Approval
+
+	// Writes are users to create or update, and the teams they join
+	// (change_keys.go). A plan with Writes has no Moves and no Approval.
+	Writes []UserWrite
 }
 
 // Move is one user's re-resolved role, decided and ready to write.

@@ -338,7 +338,9 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			ids = append(slices.Clip(ids), userID)
 		}
 		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}}
+		keys := keyed(lock) // change_keys.go
 		b := &pgx.Batch{}
+		keys.queueTeams(b, tenantID)
 		if len(ids) > 0 {
 			b.Queue(lockUsersSQL, tenantID, storable(ids))
 			b.Queue(groupNamesSQL, tenantID, storable(ids))
@@ -347,9 +349,13 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			b.Queue(`select `+approvalCols+` from approvals where tenant_id = $1 and id = $2 for update`, tenantID, lock.Approval)
 		}
 		b.Queue(roleContextSQL, tenantID)
+		keys.queueUsers(b, tenantID)
 		err := func() error {
 			br := tx.SendBatch(ctx, b)
 			defer br.Close()
+			if err := keys.readTeams(br, tenantID, v); err != nil {
+				return err
+			}
 			if len(ids) > 0 {
 				rows, err := br.Query()
 				if err != nil {
@@ -380,8 +386,14 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			if v.Roles, err = scanRoleContext(br.QueryRow()); err != nil {
 				return err
 			}
+			if err := keys.readUsers(br, v); err != nil {
+				return err
+			}
 			return br.Close()
 		}()
+		if err == nil {
+			err = keys.readInTeams(ctx, tx, tenantID, v)
+		}
 		if err != nil {
 			return err
 		}
@@ -405,6 +417,9 @@ where tenant_id = $1 and id = $2`, tenantID, a.ID, a.Status, a.DecidedAt, a.Deci
 			if _, err := tx.Exec(ctx, auditInsert, auditArgs(tenantID, v.Now, p.By, e.Action, e.TargetType, e.TargetID, e.Detail, "", e.After)...); err != nil {
 				return err
 			}
+		}
+		if len(p.Writes) > 0 {
+			return s.applyWrites(ctx, tx, tenantID, v, p) // change_keys.go
 		}
 		return s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why)
 	})

@@ -1,0 +1,273 @@
+package directory
+
+// The CSV import's use case: rows become users — created, or the existing
+// user updated — and join teams, each row as if in its own transaction.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/roster-dev/roster/store"
+)
+
+// ImportOutcome says what an import did with one row's user.
+type ImportOutcome string
+
+const (
+	ImportCreated   ImportOutcome = "created"
+	ImportUpdated   ImportOutcome = "updated"
+	ImportUnchanged ImportOutcome = "unchanged" // nothing written, no audit event
+)
+
+// ImportRow is one row of an import: the user to create when no live user
+// matches, what to apply to the one that does, and the teams (group ids) to
+// join.
+type ImportRow struct {
+	User   store.User
+	Apply  func(*store.User) error
+	Groups []string
+}
+
+// ImportRowResult is what the import did with one row: the user as written
+// (or found unchanged) and the outcome, or Err, the row's refusal.
+type ImportRowResult struct {
+	User    store.User
+	Outcome ImportOutcome
+	Err     error
+}
+
+// maxRun is the most rows created together in one Change.
+const maxRun = 250
+
+// ImportUsers applies the rows in order, each as if in its own transaction:
+// the user the row matches (MatchUser: by userName, else the one user
+// holding one of its addresses; several holders are an
+// *store.AmbiguousEmailError) gets Apply, written only when it changes
+// something (store.SameUser); without a match the row's user is created.
+// Then the user joins the row's teams they are not in yet; an unknown group,
+// or a role group, refuses the row (*store.InvalidError, field teams). Seat
+// cap and role resolution are the store's, as for any user write; a refused
+// row changes nothing. A creation that loses the race for its userName to a
+// concurrent one (the same file imported twice at once) updates the winner,
+// as importing the row again would: importing a row twice is a no-op the
+// second time.
+//
+// Rows that only create users (no teams, no stores, no id) and that no live
+// user and no earlier row of the run matches are created together, up to
+// maxRun in one Change, which a backend may write as one statement; a run
+// that cannot be written whole (the cap reached part-way, a userName taken
+// meanwhile) writes nothing and its rows are applied one by one, each with
+// the answer it would get alone.
+//
+// It stops at the first error that is not a row's (store.ImportErrorFatal)
+// and answers it with the results of the rows before.
+func (d *Directory) ImportUsers(ctx context.Context, tenantID string, rows []ImportRow, by store.Actor) ([]ImportRowResult, error) {
+	out := make([]ImportRowResult, 0, len(rows))
+	for i := 0; i < len(rows); {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		alone := 1
+		if createsOnly(rows[i]) {
+			done, n, err := d.createRun(ctx, tenantID, rows[i:min(i+maxRun, len(rows))], by)
+			if err == nil && n > 0 {
+				out = append(out, done...)
+				i += n
+				continue
+			}
+			if err != nil && store.ImportErrorFatal(err) {
+				return out, err
+			}
+			alone = max(n, 1)
+		}
+		for _, row := range rows[i : i+alone] {
+			res := d.importRow(ctx, tenantID, row, by)
+			if res.Err != nil && store.ImportErrorFatal(res.Err) {
+				return out, res.Err
+			}
+			out = append(out, res)
+		}
+		i += alone
+	}
+	return out, nil
+}
+
+// createsOnly says whether a row may be created together with others, if
+// nobody matches it: it joins no team and names no stores and no id.
+func createsOnly(row ImportRow) bool {
+	return len(row.Groups) == 0 && row.User.Stores == nil && row.User.ID == ""
+}
+
+// createRun creates the leading rows that nobody matches — no live user (as
+// the store reads them, unlocked: the uniqueness of userNames guards the
+// creations) and no earlier row of the run — in one Change, and answers
+// their results and how many they are. With an error, n rows were planned
+// and none written.
+func (d *Directory) createRun(ctx context.Context, tenantID string, rows []ImportRow, by store.Actor) ([]ImportRowResult, int, error) {
+	lock := store.Lock{Peek: true}
+	for _, row := range rows {
+		lock.UserNames = append(lock.UserNames, row.User.UserName)
+		lock.EmailKeys = append(lock.EmailKeys, store.EmailKeys(row.User.Emails)...)
+	}
+	var p *store.Plan
+	err := d.st.Change(ctx, tenantID, lock, func(v *store.View) (*store.Plan, error) {
+		p = &store.Plan{By: by}
+		names, emails := map[string]bool{}, map[string]bool{}
+	rows:
+		for _, row := range rows {
+			if !createsOnly(row) {
+				break
+			}
+			u := row.User.Clone()
+			if store.ValidateUser(&u) != nil {
+				break // refused alone, with its reason
+			}
+			key := store.FoldKey(u.UserName)
+			if _, held := v.Named[key]; held || names[key] {
+				break
+			}
+			for _, k := range store.EmailKeys(u.Emails) {
+				if len(v.Emailed[k]) > 0 || emails[k] {
+					break rows
+				}
+			}
+			names[key], emails[store.EmailKey(u.Emails)] = true, true
+			p.Writes = append(p.Writes, store.UserWrite{After: row.User})
+		}
+		if len(p.Writes) == 0 {
+			p = nil
+		}
+		return p, nil
+	})
+	if p == nil {
+		return nil, 0, err
+	}
+	if err != nil {
+		return nil, len(p.Writes), err
+	}
+	out := make([]ImportRowResult, len(p.Writes))
+	for i, w := range p.Writes {
+		out[i] = ImportRowResult{User: w.Written, Outcome: ImportCreated}
+	}
+	return out, len(out), nil
+}
+
+// importRow applies one row in its own Change. A creation that lost the
+// race for its userName is applied again: it then finds the winner.
+func (d *Directory) importRow(ctx context.Context, tenantID string, row ImportRow, by store.Actor) ImportRowResult {
+	res := d.importOnce(ctx, tenantID, row, by)
+	var exists *store.UserExistsError
+	if errors.As(res.Err, &exists) {
+		res = d.importOnce(ctx, tenantID, row, by)
+	}
+	return res
+}
+
+func (d *Directory) importOnce(ctx context.Context, tenantID string, row ImportRow, by store.Actor) ImportRowResult {
+	var teams []string
+	for _, id := range row.Groups {
+		if !slices.Contains(teams, id) {
+			teams = append(teams, id)
+		}
+	}
+	lock := store.Lock{UserNames: []string{row.User.UserName}, EmailKeys: store.EmailKeys(row.User.Emails), Teams: teams}
+	var res ImportRowResult
+	var p *store.Plan
+	err := d.st.Change(ctx, tenantID, lock, func(v *store.View) (*store.Plan, error) {
+		for _, id := range teams {
+			g, ok := v.Teams[id]
+			switch {
+			case !ok:
+				return nil, teamError(id, "", "no such group")
+			case store.IsMappedGroup(g.DisplayName, v.Roles.Mappings):
+				return nil, teamError(id, g.DisplayName, "is a role group (a role mapping names it), not a team; set the role instead")
+			}
+		}
+		var named *store.User
+		if id, ok := v.Named[store.FoldKey(row.User.UserName)]; ok {
+			u := v.Users[id]
+			named = &u
+		}
+		m, err := MatchUser(named, func(k string) []store.User {
+			out := make([]store.User, len(v.Emailed[k]))
+			for i, id := range v.Emailed[k] {
+				out[i] = v.Users[id]
+			}
+			return out
+		}, row.User.Emails)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			res.Outcome = ImportCreated
+			p = &store.Plan{By: by, Writes: []store.UserWrite{{After: row.User, Join: teams}}}
+			return p, nil
+		}
+		probe := m.Clone()
+		if row.Apply != nil {
+			if err := row.Apply(&probe); err != nil {
+				return nil, err
+			}
+		}
+		var join []string
+		for _, id := range teams {
+			if !slices.Contains(v.InTeams[m.ID], id) {
+				join = append(join, id)
+			}
+		}
+		res.User, res.Outcome = *m, ImportUnchanged
+		if !store.SameUser(*m, probe) || len(join) > 0 {
+			res.Outcome = ImportUpdated
+		}
+		if res.Outcome == ImportUnchanged {
+			return nil, nil
+		}
+		p = &store.Plan{By: by, Writes: []store.UserWrite{{Before: m, After: probe, Join: join}}}
+		return p, nil
+	})
+	if err != nil {
+		return ImportRowResult{Err: err}
+	}
+	if p != nil {
+		res.User = p.Writes[0].Written
+	}
+	return res
+}
+
+// MatchUser is the live user an import row updates: named, the holder of
+// its userName, if there is one; else, for the row's addresses in order
+// (store.EmailKeys), the one user whose email key (store.EmailKey) is the
+// first address anyone holds. Several holders of that address are an
+// *store.AmbiguousEmailError: which one the row means is not the
+// importer's guess. holders answers the live users whose email key is k.
+// Nil, nil when nobody matches.
+func MatchUser(named *store.User, holders func(k string) []store.User, emails []store.MultiValue) (*store.User, error) {
+	if named != nil {
+		return named, nil
+	}
+	for _, k := range store.EmailKeys(emails) {
+		switch hs := holders(k); len(hs) {
+		case 0:
+			continue
+		case 1:
+			return &hs[0], nil
+		default:
+			names := make([]string, len(hs))
+			for i, u := range hs {
+				names[i] = u.UserName
+			}
+			return nil, &store.AmbiguousEmailError{Email: k, UserNames: names}
+		}
+	}
+	return nil, nil
+}
+
+// teamError refuses an import's team: unknown, or a role group.
+func teamError(id, name, reason string) error {
+	if name == "" {
+		name = id
+	}
+	return &store.InvalidError{Field: "teams", Reason: fmt.Sprintf("%s: %s", name, reason)}
+}
