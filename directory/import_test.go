@@ -222,9 +222,13 @@ func testImportUsersRuns(t *testing.T, open storetest.Factory) {
 	roleTenant(t, s, "acme", 5, "")
 	title := func(v string) func(*store.User) error { return func(u *store.User) error { u.Title = v; return nil } }
 	var rows []directory.ImportRow
+	row := func(email string) directory.ImportRow {
+		u := emailed(email, email)
+		u.Title = "Agent"
+		return directory.ImportRow{User: u, Apply: title("Agent")}
+	}
 	for i := range 4 {
-		email := fmt.Sprintf("u%d@x.test", i)
-		rows = append(rows, directory.ImportRow{User: emailed(email, email), Apply: title("Agent")})
+		rows = append(rows, row(fmt.Sprintf("u%d@x.test", i)))
 	}
 	// The same address as row 0 under another userName: that user.
 	rows = append(rows, directory.ImportRow{User: emailed("other", "U0@x.test"), Apply: func(u *store.User) error {
@@ -233,8 +237,7 @@ func testImportUsersRuns(t *testing.T, open storetest.Factory) {
 	}})
 	rows = append(rows, directory.ImportRow{User: store.User{UserName: "", Active: true}, Apply: title("X")})
 	for i := 4; i < 7; i++ {
-		email := fmt.Sprintf("u%d@x.test", i)
-		rows = append(rows, directory.ImportRow{User: emailed(email, email), Apply: title("Agent")})
+		rows = append(rows, row(fmt.Sprintf("u%d@x.test", i)))
 	}
 	results, err := d.ImportUsers(ctx, "acme", rows, store.ActorAdmin)
 	require.NoError(t, err)

@@ -94,26 +94,26 @@ func testChangeWrites(t *testing.T, open Factory) {
 	assert.NotEmpty(t, ann.ID)
 	assert.Equal(t, store.RoleSupervisor, ann.Role)
 	assert.Equal(t, store.SeatFull, ann.Seat)
-	assert.Equal(t, 1, ann.Version)
+	assert.EqualValues(t, 1, ann.Version)
 	g, err := s.GetGroup(ctx, "acme", eng.ID, true)
 	require.NoError(t, err)
 	assert.Equal(t, []string{ann.ID}, memberIDs(g))
-	assert.Equal(t, 2, g.Version)
-	assert.Equal(t, []string{"group.created", "user.created", "group.updated"}, auditActions(t, s, "acme", store.EventQuery{}))
+	assert.EqualValues(t, 2, g.Version)
+	assert.Equal(t, []string{"tenant.created", "group.created", "user.created", "group.updated"}, auditActions(t, s, "acme", store.EventQuery{}))
 
 	// An update that changes nothing writes nothing.
 	same := ann
 	out, err = write(store.Lock{Users: []string{ann.ID}}, store.UserWrite{Before: &ann, After: same})
 	require.NoError(t, err)
 	assert.Equal(t, ann, out[0].Written)
-	assert.Len(t, auditActions(t, s, "acme", store.EventQuery{}), 3)
+	assert.Len(t, auditActions(t, s, "acme", store.EventQuery{}), 4)
 	// An update, resolved and audited.
 	upd := ann.Clone()
 	upd.Title, upd.ExplicitRole = "Lead", "agent"
 	out, err = write(store.Lock{Users: []string{ann.ID}}, store.UserWrite{Before: &ann, After: upd})
 	require.NoError(t, err)
 	assert.Equal(t, store.RoleAgent, out[0].Written.Role)
-	assert.Equal(t, 2, out[0].Written.Version)
+	assert.EqualValues(t, 2, out[0].Written.Version)
 	got, err := s.GetUser(ctx, "acme", ann.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "Lead", got.Title)
