@@ -175,9 +175,9 @@ order by group_id`, tenantID, k.teams, ids)
 	return err
 }
 
-// errNotTogether says creations planned together could not be written in
-// one statement (the seat cap reached part-way, a role deleted, the
-// default role changed); nothing of them is written.
+// errNotTogether says creations could not be written in one statement (the
+// seat cap reached part-way, a role deleted, the default role changed): the
+// statement wrote nothing, and failed no transaction.
 var errNotTogether = errors.New("postgres: the planned creations could not be written together (seat cap, role or default role)")
 
 // applyWrites writes a plan's users (store.UserWrite) and the teams they
@@ -214,19 +214,22 @@ func (s *Store) applyWrites(ctx context.Context, tx pgx.Tx, tenantID string, v *
 			reqs[i] = &createReq{ctx: ctx, c: c}
 			together = together && !c.d.Grant && c.d.Pending == nil
 		}
+		written := false
 		if together && batchable(reqs) {
+			// A statement that wrote nothing leaves the transaction usable:
+			// the creations one by one then say which cannot be written.
 			plans, err := s.execCreateBatch(ctx, tx, reqs)
-			if errors.Is(err, errNotTogether) {
-				return callerErr{err}
-			}
-			if err != nil {
+			if err != nil && !errors.Is(err, errNotTogether) {
 				return err
 			}
-			for i, r := range reqs {
-				p.Writes[i].Written = r.c.u
-				p.Writes[i].Written.Seat, _ = r.c.plans.pick(plans[i])
+			if written = err == nil; written {
+				for i, r := range reqs {
+					p.Writes[i].Written = r.c.u
+					p.Writes[i].Written.Seat, _ = r.c.plans.pick(plans[i])
+				}
 			}
-		} else {
+		}
+		if !written {
 			for i, r := range reqs {
 				out, err := r.c.exec(ctx, tx)
 				if err != nil {
