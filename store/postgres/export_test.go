@@ -12,6 +12,7 @@ var (
 	EmbeddedMigrations = embeddedMigrations
 	GetByUserNameSQL   = getByUserNameSQL
 	ImportByEmailSQL   = importByEmailSQL
+	ByUserNameSQL      = byUserNameSQL
 	BoundStatements    = map[string]string{
 		"createUser": createUserSQL, "updateUser": updateUserSQL, "deleteUser": deleteUserSQL,
 	}

@@ -557,7 +557,8 @@ insert into group_member_counts (tenant_id, group_id, members) values ('acme', '
 }
 
 // TestImportByEmail_usesIndexUnanalysed proves the import's email match (one
-// person, one seat) reads users_email_key_idx, also on a table that has
+// person, one seat) reads users_email_key_idx, and its userName match the
+// unique index, also on a table that has
 // never been analysed (a first import right after a bulk load), and that
 // the index expression and store.EmailKey agree: the primary address wins,
 // else the first, in any case.
@@ -593,4 +594,12 @@ from t, generate_series(0, $2 - 1) as g`, "big", 30_000)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	assert.Equal(t, []string{"seed-4242"}, ids)
+
+	// The userNames of a run of rows: one probe of the unique index each.
+	rows, err = s.Pool().Query(ctx, "explain "+postgres.ByUserNameSQL, "big", []string{"upn4242@corp.test", "upn7@corp.test"})
+	require.NoError(t, err)
+	plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	text = strings.Join(plan, "\n")
+	assert.NotContains(t, text, "Seq Scan", text)
 }
