@@ -38,8 +38,13 @@ type ImportRowResult struct {
 	Err     error
 }
 
-// maxRun is the most rows created together in one Change.
-const maxRun = 250
+// maxRun is the most rows created together in one Change; maxPeek the most
+// rows whose keys that Change reads, to know which of the rows after the run
+// someone already holds.
+const (
+	maxRun  = 250
+	maxPeek = 2 * maxRun
+)
 
 // ImportUsers applies the rows in order, each as if in its own transaction:
 // the user the row matches (MatchUser: by userName, else the one user
@@ -65,13 +70,17 @@ const maxRun = 250
 // and answers it with the results of the rows before.
 func (d *Directory) ImportUsers(ctx context.Context, tenantID string, rows []ImportRow, by store.Actor) ([]ImportRowResult, error) {
 	out := make([]ImportRowResult, 0, len(rows))
+	// held says which rows a live user matched when their keys were last
+	// read: those are applied alone, without trying a run first. A row
+	// read free is read again by the run that creates it.
+	held := make([]bool, len(rows))
 	for i := 0; i < len(rows); {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		alone := 1
-		if createsOnly(rows[i]) {
-			done, n, err := d.createRun(ctx, tenantID, rows[i:min(i+maxRun, len(rows))], by)
+		if !held[i] && createsOnly(rows[i]) {
+			done, n, err := d.createRun(ctx, tenantID, rows[i:min(i+maxPeek, len(rows))], held[i:], by)
 			if err == nil && n > 0 {
 				out = append(out, done...)
 				i += n
@@ -100,12 +109,13 @@ func createsOnly(row ImportRow) bool {
 	return len(row.Groups) == 0 && row.User.Stores == nil && row.User.ID == ""
 }
 
-// createRun creates the leading rows that nobody matches — no live user (as
-// the store reads them, unlocked: the uniqueness of userNames guards the
-// creations) and no earlier row of the run — in one Change, and answers
-// their results and how many they are. With an error, n rows were planned
+// createRun reads which of the rows a live user matches (as committed,
+// unlocked: the uniqueness of userNames guards the creations) into held,
+// and creates the leading rows (at most maxRun) that nobody matches — no
+// live user and no earlier row of the run — in the same Change. It answers
+// their results and how many they are; with an error, n rows were planned
 // and none written.
-func (d *Directory) createRun(ctx context.Context, tenantID string, rows []ImportRow, by store.Actor) ([]ImportRowResult, int, error) {
+func (d *Directory) createRun(ctx context.Context, tenantID string, rows []ImportRow, held []bool, by store.Actor) ([]ImportRowResult, int, error) {
 	lock := store.Lock{Peek: true}
 	for _, row := range rows {
 		lock.UserNames = append(lock.UserNames, row.User.UserName)
@@ -113,23 +123,26 @@ func (d *Directory) createRun(ctx context.Context, tenantID string, rows []Impor
 	}
 	var p *store.Plan
 	err := d.st.Change(ctx, tenantID, lock, func(v *store.View) (*store.Plan, error) {
+		for j, row := range rows {
+			_, held[j] = v.Named[store.FoldKey(row.User.UserName)]
+			for _, k := range store.EmailKeys(row.User.Emails) {
+				held[j] = held[j] || len(v.Emailed[k]) > 0
+			}
+		}
 		p = &store.Plan{By: by}
 		names, emails := map[string]bool{}, map[string]bool{}
 	rows:
-		for _, row := range rows {
-			if !createsOnly(row) {
-				break
-			}
+		for j, row := range rows[:min(len(rows), maxRun)] {
 			u := row.User.Clone()
-			if store.ValidateUser(&u) != nil {
-				break // refused alone, with its reason
+			if held[j] || !createsOnly(row) || store.ValidateUser(&u) != nil {
+				break // applied alone: it updates, joins teams, or is refused with its reason
 			}
 			key := store.FoldKey(u.UserName)
-			if _, held := v.Named[key]; held || names[key] {
+			if names[key] {
 				break
 			}
 			for _, k := range store.EmailKeys(u.Emails) {
-				if len(v.Emailed[k]) > 0 || emails[k] {
+				if emails[k] {
 					break rows
 				}
 			}
