@@ -379,14 +379,14 @@ func TestImport_fiftyThousandRowsOnPostgres(t *testing.T) {
 	assert.Len(t, resultsOf(all), 1)
 }
 
-// firstChunkOnly lets the rows of an import's first chunk through (the
-// import's Changes, which name their rows' users by userName) and answers
-// every later one with then.
+// firstChunkOnly lets an import's Changes through until they have planned
+// the writes of its first chunk (every row of these files creates a user),
+// and answers every later one with then.
 type firstChunkOnly struct {
 	store.Store
-	then func(ctx context.Context) error
-	mu   sync.Mutex
-	rows int
+	then    func(ctx context.Context) error
+	mu      sync.Mutex
+	written int
 }
 
 // firstChunk is how many rows admin applies at once (importChunk).
@@ -394,15 +394,20 @@ const firstChunk = 500
 
 func (s *firstChunkOnly) Change(ctx context.Context, tenantID string, lock store.Lock, fn func(*store.View) (*store.Plan, error)) error {
 	s.mu.Lock()
-	through := len(lock.UserNames) == 0 || s.rows < firstChunk
-	if through {
-		s.rows += len(lock.UserNames)
-	}
+	through := s.written < firstChunk
 	s.mu.Unlock()
-	if through {
-		return s.Store.Change(ctx, tenantID, lock, fn)
+	if !through {
+		return s.then(ctx)
 	}
-	return s.then(ctx)
+	return s.Store.Change(ctx, tenantID, lock, func(v *store.View) (*store.Plan, error) {
+		p, err := fn(v)
+		if p != nil {
+			s.mu.Lock()
+			s.written += len(p.Writes)
+			s.mu.Unlock()
+		}
+		return p, err
+	})
 }
 
 // stallingImports lets the first chunk of an import through and holds the

@@ -12,7 +12,7 @@ var (
 	EmbeddedMigrations = embeddedMigrations
 	GetByUserNameSQL   = getByUserNameSQL
 	ImportByEmailSQL   = importByEmailSQL
-	ByUserNameSQL      = byUserNameSQL
+	PeekEmailSQL       = peekEmailSQL
 	BoundStatements    = map[string]string{
 		"createUser": createUserSQL, "updateUser": updateUserSQL, "deleteUser": deleteUserSQL,
 	}
