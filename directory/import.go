@@ -124,9 +124,9 @@ func (d *Directory) createRun(ctx context.Context, tenantID string, rows []Impor
 	var p *store.Plan
 	err := d.st.Change(ctx, tenantID, lock, func(v *store.View) (*store.Plan, error) {
 		for j, row := range rows {
-			_, held[j] = v.Named[store.FoldKey(row.User.UserName)]
+			held[j] = v.NamesHeld[store.FoldKey(row.User.UserName)]
 			for _, k := range store.EmailKeys(row.User.Emails) {
-				held[j] = held[j] || len(v.Emailed[k]) > 0
+				held[j] = held[j] || v.EmailsHeld[k]
 			}
 		}
 		p = &store.Plan{By: by}

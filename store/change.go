@@ -33,9 +33,11 @@ type Lock struct {
 	// holders, then the addresses', each in id order — unless Peek.
 	UserNames []string
 	EmailKeys []string
-	// Peek reads the users found by key as committed, without locking
-	// them: for a plan that only creates users where the keys found none,
-	// whose creations the uniqueness of userNames still guards.
+	// Peek only looks the keys up, as committed and without locks: View.
+	// NamesHeld and View.EmailsHeld say which of them a live user holds,
+	// and no user is read. For a plan that only creates users where the
+	// keys are free, whose creations the uniqueness of userNames still
+	// guards.
 	Peek bool
 	// Teams are groups (ids) locked before any user, in id order, with the
 	// role mappings held (shared) so that none becomes a role group
@@ -58,6 +60,8 @@ type View struct {
 	Emailed map[string][]string // email key → ids of the live users whose EmailKey it is, in id order
 	Teams   map[string]Group    // the groups of Lock.Teams that exist: ID and DisplayName, no members
 	InTeams map[string][]string // user id (of Users) → the ids of the Lock.Teams they are in, in id order
+	// With Lock.Peek: the userName keys (FoldKey) and addresses a live user holds.
+	NamesHeld, EmailsHeld map[string]bool
 }
 
 // Plan is what a use case asks Store.Change to write, all or nothing.

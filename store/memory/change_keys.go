@@ -32,6 +32,10 @@ func (t *tenant) readKeys(v *store.View, lock store.Lock) {
 	}
 	v.Named, v.Emailed = map[string]string{}, map[string][]string{}
 	v.Teams, v.InTeams = map[string]store.Group{}, map[string][]string{}
+	if lock.Peek {
+		t.peekKeys(v, lock)
+		lock.UserNames, lock.EmailKeys = nil, nil
+	}
 	add := func(rec *userRec) {
 		if _, ok := v.Users[rec.u.ID]; !ok {
 			v.Users[rec.u.ID] = rec.u.Clone()
@@ -73,6 +77,24 @@ func (t *tenant) readKeys(v *store.View, lock store.Lock) {
 	}
 	for _, ids := range v.InTeams {
 		slices.Sort(ids)
+	}
+}
+
+// peekKeys says which of lock's keys a live user holds (Lock.Peek).
+func (t *tenant) peekKeys(v *store.View, lock store.Lock) {
+	v.NamesHeld, v.EmailsHeld = map[string]bool{}, map[string]bool{}
+	for _, name := range lock.UserNames {
+		if _, ok := t.byKey[store.FoldKey(name)]; ok {
+			v.NamesHeld[store.FoldKey(name)] = true
+		}
+	}
+	for _, k := range lock.EmailKeys {
+		for _, rec := range t.byEmail[k] {
+			if !rec.deleted && store.EmailKey(rec.u.Emails) == k {
+				v.EmailsHeld[k] = true
+				break
+			}
+		}
 	}
 }
 

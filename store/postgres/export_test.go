@@ -12,7 +12,6 @@ var (
 	EmbeddedMigrations = embeddedMigrations
 	GetByUserNameSQL   = getByUserNameSQL
 	ImportByEmailSQL   = importByEmailSQL
-	PeekEmailSQL       = peekEmailSQL
 	BoundStatements    = map[string]string{
 		"createUser": createUserSQL, "updateUser": updateUserSQL, "deleteUser": deleteUserSQL,
 	}

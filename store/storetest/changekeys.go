@@ -38,7 +38,7 @@ func withEmails(userName string, emails ...store.MultiValue) store.User {
 
 // testChangeKeyedReads: users found by userName (any case) and by email key
 // (the primary address, else the first; deleted users never), teams by id
-// and the view's users' memberships of them, locked or peeked alike.
+// and the view's users' memberships of them; a peek at the same keys.
 func testChangeKeyedReads(t *testing.T, open Factory) {
 	s := open(t, NewClock().Now)
 	newTenant(t, s, "acme", 10)
@@ -53,25 +53,31 @@ func testChangeKeyedReads(t *testing.T, open Factory) {
 	eng := newGroup(t, s, "acme", "Eng", bob.ID)
 	ops := newGroup(t, s, "acme", "Ops")
 
-	for _, peek := range []bool{false, true} {
-		lock := store.Lock{UserNames: []string{"ANN", "nobody"}, EmailKeys: []string{"ann@x.test", "home@x.test", "none@x.test"},
-			Teams: []string{ops.ID, eng.ID, "no-such-group"}, Peek: peek}
-		var v *store.View
-		require.NoError(t, s.Change(ctx, "acme", lock, func(view *store.View) (*store.Plan, error) { v = view; return nil, nil }))
-		assert.Equal(t, map[string]string{"ann": ann.ID}, v.Named, "peek %v", peek)
-		want := []string{ann.ID, bob.ID}
-		if want[0] > want[1] {
-			want[0], want[1] = want[1], want[0]
-		}
-		assert.Equal(t, map[string][]string{"ann@x.test": want}, v.Emailed, "a secondary address is no key; id order")
-		assert.Len(t, v.Users, 2)
-		assert.Equal(t, "Ann", v.Users[ann.ID].UserName)
-		assert.Equal(t, map[string]store.Group{
-			eng.ID: {TenantID: "acme", ID: eng.ID, DisplayName: "Eng"},
-			ops.ID: {TenantID: "acme", ID: ops.ID, DisplayName: "Ops"},
-		}, v.Teams)
-		assert.Equal(t, map[string][]string{bob.ID: {eng.ID}}, v.InTeams)
+	lock := store.Lock{UserNames: []string{"ANN", "nobody"}, EmailKeys: []string{"ann@x.test", "home@x.test", "none@x.test"},
+		Teams: []string{ops.ID, eng.ID, "no-such-group"}}
+	var v *store.View
+	require.NoError(t, s.Change(ctx, "acme", lock, func(view *store.View) (*store.Plan, error) { v = view; return nil, nil }))
+	assert.Equal(t, map[string]string{"ann": ann.ID}, v.Named)
+	want := []string{ann.ID, bob.ID}
+	if want[0] > want[1] {
+		want[0], want[1] = want[1], want[0]
 	}
+	assert.Equal(t, map[string][]string{"ann@x.test": want}, v.Emailed, "a secondary address is no key; id order")
+	assert.Len(t, v.Users, 2)
+	assert.Equal(t, "Ann", v.Users[ann.ID].UserName)
+	assert.Equal(t, map[string]store.Group{
+		eng.ID: {TenantID: "acme", ID: eng.ID, DisplayName: "Eng"},
+		ops.ID: {TenantID: "acme", ID: ops.ID, DisplayName: "Ops"},
+	}, v.Teams)
+	assert.Equal(t, map[string][]string{bob.ID: {eng.ID}}, v.InTeams)
+
+	// A peek says which keys are held, and reads no user.
+	lock = store.Lock{UserNames: []string{"ANN", "gone", "nobody"}, EmailKeys: []string{"ann@x.test", "home@x.test"}, Peek: true}
+	require.NoError(t, s.Change(ctx, "acme", lock, func(view *store.View) (*store.Plan, error) { v = view; return nil, nil }))
+	assert.Equal(t, map[string]bool{"ann": true}, v.NamesHeld)
+	assert.Equal(t, map[string]bool{"ann@x.test": true}, v.EmailsHeld)
+	assert.Empty(t, v.Users)
+	assert.Empty(t, v.Named)
 }
 
 // testChangeWrites: a plan's user writes are written as CreateUser and

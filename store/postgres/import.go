@@ -1,6 +1,6 @@
 package postgres
 
-// The keyed reads and whole-user writes of Store.Change
+// Bulk import: the keyed reads and whole-user writes of Store.Change
 // (store/change_keys.go): the users a CSV import row may update, found by
 // userName or email address, the teams it joins, and the creations and
 // updates it plans.
@@ -31,41 +31,31 @@ import (
 // no colon, so the key is unambiguous.
 const emailKeySQL = `(u.tenant_id || ':' || lower(coalesce(jsonb_path_query_first(u.emails, '$[*] ? (@.primary == true).value'), u.emails -> 0 -> 'value') #>> '{}'))`
 
-// byUserNameSQL reads the live users holding one of the userName keys ($2),
-// in id order: one scan of the unique index for all keys, or of the
-// tenant's users when the planner finds that cheaper for many keys (a
-// hashed "= any" filter: milliseconds for 50,000 users; probing per key,
-// as for the addresses, took seconds on a users table not yet analysed,
-// where the planner probed by another index and filtered).
-const byUserNameSQL = `select ` + userCols + ` from users u
-where u.tenant_id = $1 and u.user_name_key = any($2::text[]) and u.deleted_at is null
-order by u.id`
-
-// byEmailSQL reads the live users whose email key is one of the addresses
-// ($2, lower-cased), in id order; importByEmailSQL locks them. For the few
-// addresses of one row.
-const byEmailSQL = `select ` + userCols + ` from unnest($2::text[]) as k
-join users u on ` + emailKeySQL + ` = $1 || ':' || k and u.deleted_at is null
-order by u.id`
-
-const importByEmailSQL = byEmailSQL + `
+// byUserNameSQL reads, and locks, the live users holding one of the
+// userName keys ($2), in id order (the few keys of one row).
+const byUserNameSQL = `select ` + userCols + ` from unnest($2::text[]) as k
+join users u on u.tenant_id = $1 and u.user_name_key = k and u.deleted_at is null
+order by u.id
 for no key update of u`
 
-// peekEmailSQL is byEmailSQL for the many addresses of a run of rows, read
-// unlocked: one probe of users_email_key_idx per address, in a lateral
-// subquery the planner may not flatten (offset 0). As a join, "= any" or
-// "exists" the planner hashed or merged all the tenant's users instead once
-// it expected many addresses (a tenth to half a second for 500 addresses on
-// 50,000 users, analysed or not); per address, a millisecond to ten. Its
-// estimated cost (each probe expecting many rows) would have it compiled by
-// JIT, which costs more than the probes: the read runs with jit off
-// (jitOff, for its transaction).
-const peekEmailSQL = `select x.* from unnest($2::text[]) as k, lateral (
-	select ` + userCols + ` from users u where ` + emailKeySQL + ` = $1 || ':' || k and u.deleted_at is null offset 0
-) x
-order by x.id`
+// importByEmailSQL reads, and locks, the live users whose email key is one
+// of the addresses ($2, lower-cased), in id order (the few addresses of one
+// row). Two statements, not one with "or", so that each is one index scan
+// per key.
+const importByEmailSQL = `select ` + userCols + ` from unnest($2::text[]) as k
+join users u on ` + emailKeySQL + ` = $1 || ':' || k and u.deleted_at is null
+order by u.id
+for no key update of u`
 
-const jitOff = `set local jit = off`
+// heldNamesSQL and heldEmailsSQL say which of many userName keys and
+// addresses ($2) a live user holds, for Lock.Peek: each key is one probe of
+// its index once the users table is analysed (a scan of the tenant's users
+// filtered by "= any" is what the planner may pick otherwise).
+const heldNamesSQL = `select k from unnest($2::text[]) as k
+where exists (select 1 from users u where u.tenant_id = $1 and u.user_name_key = k and u.deleted_at is null)`
+
+const heldEmailsSQL = `select k from unnest($2::text[]) as k
+where exists (select 1 from users u where ` + emailKeySQL + ` = $1 || ':' || k and u.deleted_at is null)`
 
 // teamsSQL locks the groups $2 in id order (after mappingsShared).
 const teamsSQL = `select id, display_name from groups where tenant_id = $1 and id = any($2::text[]) order by id for no key update`
@@ -124,23 +114,44 @@ func (k keyedLock) readTeams(br pgx.BatchResults, tenantID string, v *store.View
 // queueUsers queues the reads of the users found by key, which come after
 // every other user's lock.
 func (k keyedLock) queueUsers(b *pgx.Batch, tenantID string) {
-	switch {
-	case len(k.names) > 0 && k.peek:
-		b.Queue(byUserNameSQL, tenantID, k.names)
-	case len(k.names) > 0:
-		b.Queue(byUserNameSQL+"\nfor no key update of u", tenantID, k.names)
+	names, emails := byUserNameSQL, importByEmailSQL
+	if k.peek {
+		names, emails = heldNamesSQL, heldEmailsSQL
 	}
-	switch {
-	case len(k.emails) > 0 && k.peek:
-		b.Queue(jitOff)
-		b.Queue(peekEmailSQL, tenantID, k.emails)
-	case len(k.emails) > 0:
-		b.Queue(importByEmailSQL, tenantID, k.emails)
+	if len(k.names) > 0 {
+		b.Queue(names, tenantID, k.names)
+	}
+	if len(k.emails) > 0 {
+		b.Queue(emails, tenantID, k.emails)
 	}
 }
 
-// readUsers reads what queueUsers queued into v.Users, v.Named and v.Emailed.
+// readUsers reads what queueUsers queued: into v.Users, v.Named and
+// v.Emailed, or for a peek into v.NamesHeld and v.EmailsHeld.
 func (k keyedLock) readUsers(br pgx.BatchResults, v *store.View) error {
+	if k.peek {
+		v.NamesHeld, v.EmailsHeld = map[string]bool{}, map[string]bool{}
+		for _, l := range []struct {
+			keys []string
+			held map[string]bool
+		}{{k.names, v.NamesHeld}, {k.emails, v.EmailsHeld}} {
+			if len(l.keys) == 0 {
+				continue
+			}
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			held, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			for _, key := range held {
+				l.held[key] = true
+			}
+		}
+		return nil
+	}
 	read := func() ([]store.User, error) {
 		rows, err := br.Query()
 		if err != nil {
@@ -159,11 +170,6 @@ func (k keyedLock) readUsers(br pgx.BatchResults, v *store.View) error {
 		}
 	}
 	if len(k.emails) > 0 {
-		if k.peek {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-		}
 		users, err := read()
 		if err != nil {
 			return err
