@@ -593,5 +593,4 @@ from t, generate_series(0, $2 - 1) as g`, "big", 30_000)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	assert.Equal(t, []string{"seed-4242"}, ids)
-
 }
