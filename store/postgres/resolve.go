@@ -338,7 +338,7 @@ func (s *Store) Change(ctx context.Context, tenantID string, lock store.Lock, fn
 			ids = append(slices.Clip(ids), userID)
 		}
 		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}}
-		keys := keyed(lock) // change_keys.go
+		keys := keyed(lock) // import.go
 		b := &pgx.Batch{}
 		keys.queueTeams(b, tenantID)
 		if len(ids) > 0 {
@@ -419,7 +419,7 @@ where tenant_id = $1 and id = $2`, tenantID, a.ID, a.Status, a.DecidedAt, a.Deci
 			}
 		}
 		if len(p.Writes) > 0 {
-			return s.applyWrites(ctx, tx, tenantID, v, p) // change_keys.go
+			return s.applyWrites(ctx, tx, tenantID, v, p) // import.go
 		}
 		return s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why)
 	})
