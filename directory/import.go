@@ -38,13 +38,9 @@ type ImportRowResult struct {
 	Err     error
 }
 
-// maxRun is the most rows created together in one Change; maxPeek the most
-// rows whose keys that Change reads, to know which of the rows after the run
-// someone already holds.
-const (
-	maxRun  = 250
-	maxPeek = 2 * maxRun
-)
+// maxRun is the most rows created together in one Change, whose keys it
+// reads first.
+const maxRun = 250
 
 // ImportUsers applies the rows in order, each as if in its own transaction:
 // the user the row matches (MatchUser: by userName, else the one user
@@ -80,7 +76,7 @@ func (d *Directory) ImportUsers(ctx context.Context, tenantID string, rows []Imp
 		}
 		alone := 1
 		if !held[i] && createsOnly(rows[i]) {
-			done, n, err := d.createRun(ctx, tenantID, rows[i:min(i+maxPeek, len(rows))], held[i:], by)
+			done, n, err := d.createRun(ctx, tenantID, rows[i:min(i+maxRun, len(rows))], held[i:], by)
 			if err == nil && n > 0 {
 				out = append(out, done...)
 				i += n
@@ -111,8 +107,8 @@ func createsOnly(row ImportRow) bool {
 
 // createRun reads which of the rows a live user matches (as committed,
 // unlocked: the uniqueness of userNames guards the creations) into held,
-// and creates the leading rows (at most maxRun) that nobody matches — no
-// live user and no earlier row of the run — in the same Change. It answers
+// and creates the leading rows that nobody matches — no live user and no
+// earlier row of the run — in the same Change. It answers
 // their results and how many they are; with an error, n rows were planned
 // and none written.
 func (d *Directory) createRun(ctx context.Context, tenantID string, rows []ImportRow, held []bool, by store.Actor) ([]ImportRowResult, int, error) {
@@ -132,7 +128,7 @@ func (d *Directory) createRun(ctx context.Context, tenantID string, rows []Impor
 		p = &store.Plan{By: by}
 		names, emails := map[string]bool{}, map[string]bool{}
 	rows:
-		for j, row := range rows[:min(len(rows), maxRun)] {
+		for j, row := range rows {
 			u := row.User.Clone()
 			if held[j] || !createsOnly(row) || store.ValidateUser(&u) != nil {
 				break // applied alone: it updates, joins teams, or is refused with its reason

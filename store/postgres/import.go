@@ -32,11 +32,17 @@ import (
 const emailKeySQL = `(u.tenant_id || ':' || lower(coalesce(jsonb_path_query_first(u.emails, '$[*] ? (@.primary == true).value'), u.emails -> 0 -> 'value') #>> '{}'))`
 
 // byUserNameSQL reads, and locks, the live users holding one of the
-// userName keys ($2), in id order (the few keys of one row).
+// userName keys ($2), in id order; importByNameSQL the one holding the
+// userName key $2 (one row's: a plain equality, which the planner answers
+// from the unique index as for any lookup by userName).
 const byUserNameSQL = `select ` + userCols + ` from unnest($2::text[]) as k
 join users u on u.tenant_id = $1 and u.user_name_key = k and u.deleted_at is null
 order by u.id
 for no key update of u`
+
+const importByNameSQL = `select ` + userCols + ` from users u
+where u.tenant_id = $1 and u.user_name_key = $2 and u.deleted_at is null
+for no key update`
 
 // importByEmailSQL reads, and locks, the live users whose email key is one
 // of the addresses ($2, lower-cased), in id order (the few addresses of one
@@ -118,7 +124,10 @@ func (k keyedLock) queueUsers(b *pgx.Batch, tenantID string) {
 	if k.peek {
 		names, emails = heldNamesSQL, heldEmailsSQL
 	}
-	if len(k.names) > 0 {
+	switch {
+	case len(k.names) == 1 && !k.peek:
+		b.Queue(importByNameSQL, tenantID, k.names[0])
+	case len(k.names) > 0:
 		b.Queue(names, tenantID, k.names)
 	}
 	if len(k.emails) > 0 {
