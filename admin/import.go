@@ -7,9 +7,10 @@ package admin
 // familyName, role, teams (displayNames separated by ";"), stores (store
 // ids separated by ";"), userType, accessExpiresAt (RFC 3339 or a date).
 // Every row is validated first; with ?dry_run=true nothing is written and
-// each row says what would happen. Otherwise the valid rows go to the store
-// (directory.ImportUsers: each row as if in its own transaction — create or update,
-// join teams, seat check), so one refused row never undoes another. A row
+// each row says what would happen. Otherwise the valid rows go to the
+// directory's import (directory.ImportUsers: each row as if in its own
+// transaction — create or update, join teams, seat check), so one refused
+// row never undoes another. A row
 // updates the user with its userName, else the one user holding its email
 // (one person, one seat); it may change that user's role or drop stores only
 // with mode=update. The answer lists every row's outcome with its line
@@ -538,7 +539,7 @@ func (a *API) importRun(ctx context.Context, t store.Tenant, p *parsedImport, re
 	return nil
 }
 
-// applyRows applies the valid rows through the store, in order.
+// applyRows applies the valid rows through the directory, in order.
 func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, mode string, by store.Actor) ([]importResult, error) {
 	var batch []directory.ImportRow
 	var at []int
@@ -559,8 +560,8 @@ func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, m
 		at = append(at, i)
 	}
 	done, err := a.dir.ImportUsers(ctx, t.ID, batch, by)
-	// The results run up to the last row the store answered (all of them
-	// unless err); a row the store stopped before has none.
+	// The results run up to the last row the import answered (all of them
+	// unless err); a row it stopped before has none.
 	n := len(rows)
 	if len(done) < len(at) {
 		n = at[len(done)]

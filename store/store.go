@@ -533,7 +533,8 @@ type Store interface {
 	// *PrivilegedRoleError; both change nothing. Group membership changes of
 	// a mapped group, deleting it, PutRoleMappings, UpdateRole (seat class)
 	// and DeleteRole (replacement) re-resolve the users they move, in the same
-	// transaction, with seat moves and audit events.
+	// transaction, with seat moves and audit events. (The CSV import is the
+	// directory's use case over Change: directory/import.go.)
 
 	// Jobs (types and the lease rules in jobs.go). CreateJob stores a new
 	// queued job (an empty ID is made); GetJob answers it without its Input;
