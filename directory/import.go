@@ -38,9 +38,13 @@ type ImportRowResult struct {
 	Err     error
 }
 
-// maxRun is the most rows created together in one Change, whose keys it
-// reads first.
-const maxRun = 250
+// maxRun is the most rows created together in one Change; maxPeek how far
+// ahead such a Change looks keys up, so that the next run needs no look-up
+// of its own (the rows of one admin chunk: one look-up per chunk).
+const (
+	maxRun  = 250
+	maxPeek = 2 * maxRun
+)
 
 // ImportUsers applies the rows in order, each as if in its own transaction:
 // the user the row matches (MatchUser: by userName, else the one user
@@ -55,28 +59,26 @@ const maxRun = 250
 // as importing the row again would: importing a row twice is a no-op the
 // second time.
 //
-// Rows that only create users (no teams, no stores, no id) and that no live
-// user and no earlier row of the run matches are created together, up to
-// maxRun in one Change, which a backend may write as one statement; a run
-// that cannot be written whole (the cap reached part-way, a userName taken
-// meanwhile) writes nothing and its rows are applied one by one, each with
-// the answer it would get alone.
+// Rows that only create users (no teams, no stores, no id) and whose keys
+// nobody holds — no live user when they were looked up, no row applied
+// before — are created together, up to maxRun in one Change, which a
+// backend may write as one statement; a run that cannot be written whole
+// (the cap reached part-way, a userName taken meanwhile) writes nothing and
+// its rows are applied one by one, each with the answer it would get alone.
 //
 // It stops at the first error that is not a row's (store.ImportErrorFatal)
 // and answers it with the results of the rows before.
 func (d *Directory) ImportUsers(ctx context.Context, tenantID string, rows []ImportRow, by store.Actor) ([]ImportRowResult, error) {
+	im := &importer{d: d, tenantID: tenantID, rows: rows, by: by, held: make([]bool, len(rows)),
+		names: map[string]bool{}, emails: map[string]bool{}}
 	out := make([]ImportRowResult, 0, len(rows))
-	// held says which rows a live user matched when their keys were last
-	// read: those are applied alone, without trying a run first. A row
-	// read free is read again by the run that creates it.
-	held := make([]bool, len(rows))
 	for i := 0; i < len(rows); {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		alone := 1
-		if !held[i] && createsOnly(rows[i]) {
-			done, n, err := d.createRun(ctx, tenantID, rows[i:min(i+maxRun, len(rows))], held[i:], by)
+		if !im.held[i] && createsOnly(rows[i]) {
+			done, n, err := im.createRun(ctx, i)
 			if err == nil && n > 0 {
 				out = append(out, done...)
 				i += n
@@ -92,11 +94,48 @@ func (d *Directory) ImportUsers(ctx context.Context, tenantID string, rows []Imp
 			if res.Err != nil && store.ImportErrorFatal(res.Err) {
 				return out, res.Err
 			}
+			im.applied(res)
 			out = append(out, res)
 		}
 		i += alone
 	}
 	return out, nil
+}
+
+// importer is one ImportUsers call's knowledge of which rows' keys are held.
+type importer struct {
+	d        *Directory
+	tenantID string
+	rows     []ImportRow
+	by       store.Actor
+	// held says which rows a live user matched when their keys were looked
+	// up (rows before peeked); those are applied alone, without a run.
+	held   []bool
+	peeked int
+	// names and emails are the keys of the users rows of this call wrote.
+	names, emails map[string]bool
+}
+
+// applied notes the keys of the user a row wrote.
+func (im *importer) applied(res ImportRowResult) {
+	if res.Err == nil {
+		im.names[store.FoldKey(res.User.UserName)] = true
+		im.emails[store.EmailKey(res.User.Emails)] = true
+	}
+}
+
+// takenBefore says whether a row's keys are those of a user an earlier row
+// of this call wrote.
+func (im *importer) takenBefore(u store.User) bool {
+	if im.names[store.FoldKey(u.UserName)] {
+		return true
+	}
+	for _, k := range store.EmailKeys(u.Emails) {
+		if im.emails[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // createsOnly says whether a row may be created together with others, if
@@ -105,32 +144,35 @@ func createsOnly(row ImportRow) bool {
 	return len(row.Groups) == 0 && row.User.Stores == nil && row.User.ID == ""
 }
 
-// createRun reads which of the rows a live user matches (as committed,
-// unlocked: the uniqueness of userNames guards the creations) into held,
-// and creates the leading rows that nobody matches — no live user and no
-// earlier row of the run — in the same Change. It answers
-// their results and how many they are; with an error, n rows were planned
-// and none written.
-func (d *Directory) createRun(ctx context.Context, tenantID string, rows []ImportRow, held []bool, by store.Actor) ([]ImportRowResult, int, error) {
+// createRun looks up (as committed, unlocked: the uniqueness of userNames
+// guards the creations) the keys of the rows from i on not looked up yet,
+// up to maxPeek, and creates the rows from i on that nobody holds, up to
+// maxRun, in the same Change. It answers their results and how many they
+// are; with an error, n rows were planned and none written.
+func (im *importer) createRun(ctx context.Context, i int) ([]ImportRowResult, int, error) {
+	from, to := max(i, im.peeked), min(i+maxPeek, len(im.rows))
 	lock := store.Lock{Peek: true}
-	for _, row := range rows {
+	for _, row := range im.rows[from:to] {
 		lock.UserNames = append(lock.UserNames, row.User.UserName)
 		lock.EmailKeys = append(lock.EmailKeys, store.EmailKeys(row.User.Emails)...)
 	}
 	var p *store.Plan
-	err := d.st.Change(ctx, tenantID, lock, func(v *store.View) (*store.Plan, error) {
-		for j, row := range rows {
-			held[j] = v.NamesHeld[store.FoldKey(row.User.UserName)]
+	err := im.d.st.Change(ctx, im.tenantID, lock, func(v *store.View) (*store.Plan, error) {
+		for j := from; j < to; j++ {
+			row := im.rows[j]
+			im.held[j] = v.NamesHeld[store.FoldKey(row.User.UserName)]
 			for _, k := range store.EmailKeys(row.User.Emails) {
-				held[j] = held[j] || v.EmailsHeld[k]
+				im.held[j] = im.held[j] || v.EmailsHeld[k]
 			}
 		}
-		p = &store.Plan{By: by}
+		im.peeked = max(im.peeked, to)
+		p = &store.Plan{By: im.by}
 		names, emails := map[string]bool{}, map[string]bool{}
 	rows:
-		for j, row := range rows {
+		for j := i; j < min(i+maxRun, len(im.rows)); j++ {
+			row := im.rows[j]
 			u := row.User.Clone()
-			if held[j] || !createsOnly(row) || store.ValidateUser(&u) != nil {
+			if im.held[j] || !createsOnly(row) || store.ValidateUser(&u) != nil || im.takenBefore(u) {
 				break // applied alone: it updates, joins teams, or is refused with its reason
 			}
 			key := store.FoldKey(u.UserName)
@@ -157,8 +199,9 @@ func (d *Directory) createRun(ctx context.Context, tenantID string, rows []Impor
 		return nil, len(p.Writes), err
 	}
 	out := make([]ImportRowResult, len(p.Writes))
-	for i, w := range p.Writes {
-		out[i] = ImportRowResult{User: w.Written, Outcome: ImportCreated}
+	for k, w := range p.Writes {
+		out[k] = ImportRowResult{User: w.Written, Outcome: ImportCreated}
+		im.applied(out[k])
 	}
 	return out, len(out), nil
 }
