@@ -38,13 +38,11 @@ type ImportRowResult struct {
 	Err     error
 }
 
-// maxRun is the most rows created together in one Change; maxPeek how far
-// ahead such a Change looks keys up, so that the next run needs no look-up
-// of its own (the rows of one admin chunk: one look-up per chunk).
-const (
-	maxRun  = 250
-	maxPeek = 2 * maxRun
-)
+// maxRun is the most rows created together in one Change. The first such
+// Change of a call looks up the keys of all its rows (one look-up per call,
+// which on a users table not yet analysed scans the tenant's users once),
+// the later ones those of rows not looked up yet.
+const maxRun = 250
 
 // ImportUsers applies the rows in order, each as if in its own transaction:
 // the user the row matches (MatchUser: by userName, else the one user
@@ -146,11 +144,11 @@ func createsOnly(row ImportRow) bool {
 
 // createRun looks up (as committed, unlocked: the uniqueness of userNames
 // guards the creations) the keys of the rows from i on not looked up yet,
-// up to maxPeek, and creates the rows from i on that nobody holds, up to
+// and creates the rows from i on that nobody holds, up to
 // maxRun, in the same Change. It answers their results and how many they
 // are; with an error, n rows were planned and none written.
 func (im *importer) createRun(ctx context.Context, i int) ([]ImportRowResult, int, error) {
-	from, to := max(i, im.peeked), min(i+maxPeek, len(im.rows))
+	from, to := max(i, im.peeked), len(im.rows)
 	lock := store.Lock{Peek: true}
 	for _, row := range im.rows[from:to] {
 		lock.UserNames = append(lock.UserNames, row.User.UserName)
