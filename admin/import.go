@@ -7,9 +7,10 @@ package admin
 // familyName, role, teams (displayNames separated by ";"), stores (store
 // ids separated by ";"), userType, accessExpiresAt (RFC 3339 or a date).
 // Every row is validated first; with ?dry_run=true nothing is written and
-// each row says what would happen. Otherwise the valid rows go to the store
-// (ImportUsers: each row as if in its own transaction — create or update,
-// join teams, seat check), so one refused row never undoes another. A row
+// each row says what would happen. Otherwise the valid rows go to the
+// directory's import (directory.ImportUsers: each row as if in its own
+// transaction — create or update, join teams, seat check), so one refused
+// row never undoes another. A row
 // updates the user with its userName, else the one user holding its email
 // (one person, one seat); it may change that user's role or drop stores only
 // with mode=update. The answer lists every row's outcome with its line
@@ -30,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
@@ -538,9 +540,9 @@ func (a *API) importRun(ctx context.Context, t store.Tenant, p *parsedImport, re
 	return nil
 }
 
-// applyRows applies the valid rows through the store, in order.
+// applyRows applies the valid rows through the directory, in order.
 func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, mode string, by store.Actor) ([]importResult, error) {
-	var batch []store.ImportRow
+	var batch []directory.ImportRow
 	var at []int
 	changes := make([][]fieldChange, len(rows))
 	for i, row := range rows {
@@ -548,7 +550,7 @@ func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, m
 			continue
 		}
 		apply := row.apply(mode)
-		batch = append(batch, store.ImportRow{User: row.newUser(), Groups: row.teams, Apply: func(u *store.User) error {
+		batch = append(batch, directory.ImportRow{User: row.newUser(), Groups: row.teams, Apply: func(u *store.User) error {
 			before := u.Clone()
 			if err := apply(u); err != nil {
 				return err
@@ -558,9 +560,9 @@ func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, m
 		}})
 		at = append(at, i)
 	}
-	done, err := a.store.ImportUsers(ctx, t.ID, batch, by)
-	// The results run up to the last row the store answered (all of them
-	// unless err); a row the store stopped before has none.
+	done, err := a.dir.ImportUsers(ctx, t.ID, batch, by)
+	// The results run up to the last row the import answered (all of them
+	// unless err); a row it stopped before has none.
 	n := len(rows)
 	if len(done) < len(at) {
 		n = at[len(done)]
@@ -586,7 +588,7 @@ func (a *API) applyRows(ctx context.Context, t store.Tenant, rows []importRow, m
 			continue
 		}
 		res.Status, res.ID, res.Role, res.UserName = string(r.Outcome), r.User.ID, r.User.Role, r.User.UserName
-		if r.Outcome == store.ImportUpdated {
+		if r.Outcome == directory.ImportUpdated {
 			res.Changes = changes[i]
 		}
 		out = append(out, res)
@@ -684,24 +686,16 @@ func (a *API) userIndex(ctx context.Context, tenantID string) (*userIndex, error
 	}
 }
 
-// match is the user a row would update, as the store matches it.
+// match is the user a row would update, as the import matches it
+// (directory.MatchUser).
 func (idx *userIndex) match(row importRow) (*store.User, error) {
-	if u, ok := idx.byName[store.FoldKey(row.userName)]; ok {
-		return u, nil
-	}
-	k := strings.ToLower(strings.TrimSpace(row.email))
-	switch holders := idx.byEmail[k]; len(holders) {
-	case 0:
-		return nil, nil
-	case 1:
-		return holders[0], nil
-	default:
-		names := make([]string, len(holders))
-		for i, u := range holders {
-			names[i] = u.UserName
+	return directory.MatchUser(idx.byName[store.FoldKey(row.userName)], func(k string) []store.User {
+		out := make([]store.User, len(idx.byEmail[k]))
+		for i, u := range idx.byEmail[k] {
+			out[i] = *u
 		}
-		return nil, &store.AmbiguousEmailError{Email: k, UserNames: names}
-	}
+		return out
+	}, []store.MultiValue{{Value: row.email}})
 }
 
 // summarize totals results into the answer of an import.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/admin"
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -270,10 +271,11 @@ func TestImport_jobResumedAfterRestart(t *testing.T) {
 		// It applied the first 3 rows and recorded 2 of them.
 		for i := range 3 {
 			email := fmt.Sprintf("r%05d@acme.test", i)
-			_, _, err := c.store.ImportUser(t.Context(), "acme", store.User{UserName: email, Active: true, ExplicitRole: "agent",
+			res, err := directory.New(c.store).ImportUsers(t.Context(), "acme", []directory.ImportRow{{User: store.User{UserName: email, Active: true, ExplicitRole: "agent",
 				Name: store.Name{GivenName: fmt.Sprintf("User%d", i)}, DisplayName: fmt.Sprintf("User%d", i),
-				Emails: []store.MultiValue{{Value: email, Type: "work", Primary: true}}}, func(*store.User) error { return nil }, nil, store.ActorAdmin)
+				Emails: []store.MultiValue{{Value: email, Type: "work", Primary: true}}}, Apply: func(*store.User) error { return nil }}}, store.ActorAdmin)
 			require.NoError(t, err)
+			require.NoError(t, res[0].Err)
 		}
 		_, err = c.store.RecordJobProgress(t.Context(), "acme", j.ID, "dead-rosterd", store.JobProgress{
 			Results: []store.JobResult{{N: 0, Data: []byte(`{"line":2,"status":"created"}`)}, {N: 1, Data: []byte(`{"line":3,"status":"created"}`)}},
@@ -377,23 +379,47 @@ func TestImport_fiftyThousandRowsOnPostgres(t *testing.T) {
 	assert.Len(t, resultsOf(all), 1)
 }
 
-// stallingImports lets the first chunk of an import through and holds the
-// next until its context ends, as a long chunk would when rosterd stops.
-type stallingImports struct {
+// firstChunkOnly lets an import's Changes through until they have planned
+// the writes of its first chunk (every row of these files creates a user),
+// and answers every later one with then.
+type firstChunkOnly struct {
 	store.Store
-	calls   chan struct{}
-	stalled chan struct{}
+	then    func(ctx context.Context) error
+	mu      sync.Mutex
+	written int
 }
 
-func (s *stallingImports) ImportUsers(ctx context.Context, tenantID string, rows []store.ImportRow, by store.Actor) ([]store.ImportRowResult, error) {
-	select {
-	case s.calls <- struct{}{}:
-		return s.Store.ImportUsers(ctx, tenantID, rows, by)
-	default:
+// firstChunk is how many rows admin applies at once (importChunk).
+const firstChunk = 500
+
+func (s *firstChunkOnly) Change(ctx context.Context, tenantID string, lock store.Lock, fn func(*store.View) (*store.Plan, error)) error {
+	s.mu.Lock()
+	through := s.written < firstChunk
+	s.mu.Unlock()
+	if !through {
+		return s.then(ctx)
 	}
-	close(s.stalled)
-	<-ctx.Done()
-	return nil, ctx.Err()
+	return s.Store.Change(ctx, tenantID, lock, func(v *store.View) (*store.Plan, error) {
+		p, err := fn(v)
+		if p != nil {
+			s.mu.Lock()
+			s.written += len(p.Writes)
+			s.mu.Unlock()
+		}
+		return p, err
+	})
+}
+
+// stallingImports lets the first chunk of an import through and holds the
+// next until its context ends, as a long chunk would when rosterd stops.
+func stallingImports(st store.Store) (store.Store, <-chan struct{}) {
+	stalled := make(chan struct{})
+	var once sync.Once
+	return &firstChunkOnly{Store: st, then: func(ctx context.Context) error {
+		once.Do(func() { close(stalled) })
+		<-ctx.Done()
+		return ctx.Err()
+	}}, stalled
 }
 
 // At shutdown a running job records what it did and is handed back, queued;
@@ -401,7 +427,7 @@ func (s *stallingImports) ImportUsers(ctx context.Context, tenantID string, rows
 func TestImport_jobHandedBackAtShutdown(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *client) {
 		c.tenant("acme", "ultimate", 5000)
-		wrapped := &stallingImports{Store: c.store, calls: make(chan struct{}, 1), stalled: make(chan struct{})}
+		wrapped, stalled := stallingImports(c.store)
 		first := admin.New(admin.Config{Store: wrapped, AdminToken: adminToken, Now: func() time.Time { return c.now }})
 		mux := http.NewServeMux()
 		first.Register(mux)
@@ -409,8 +435,8 @@ func TestImport_jobHandedBackAtShutdown(t *testing.T) {
 		rec := serve(mux, req)
 		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 		loc := rec.Header().Get("Location")
-		<-wrapped.stalled // the first chunk is done, the second is running
-		first.Close()     // SIGTERM
+		<-stalled     // the first chunk is done, the second is running
+		first.Close() // SIGTERM
 
 		j := c.do("GET", loc, "")
 		assert.Equal(t, "queued", j.Body["state"], "handed back")
@@ -444,18 +470,8 @@ func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 
 // failingSecondChunk lets the first chunk of an import through and fails
 // the next as a database outage does.
-type failingSecondChunk struct {
-	store.Store
-	calls chan struct{}
-}
-
-func (s *failingSecondChunk) ImportUsers(ctx context.Context, tenantID string, rows []store.ImportRow, by store.Actor) ([]store.ImportRowResult, error) {
-	select {
-	case s.calls <- struct{}{}:
-		return s.Store.ImportUsers(ctx, tenantID, rows, by)
-	default:
-		return nil, fmt.Errorf("import: %w", store.ErrUnavailable)
-	}
+func failingSecondChunk(st store.Store) store.Store {
+	return &firstChunkOnly{Store: st, then: func(context.Context) error { return fmt.Errorf("import: %w", store.ErrUnavailable) }}
 }
 
 // A synchronous import the store stops part-way answers the error with the
@@ -464,7 +480,7 @@ func TestImport_stoppedPartWayAnswersItsResults(t *testing.T) {
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			c := newClient(t, func(t *testing.T, now func() time.Time) store.Store {
-				return &failingSecondChunk{Store: open(t, now), calls: make(chan struct{}, 1)}
+				return failingSecondChunk(open(t, now))
 			})
 			c.tenant("acme", "ultimate", 5000)
 			r := c.do("POST", "/admin/v1/tenants/acme/users/import", bigCSV(600, "p"), csvHeader...)

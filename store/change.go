@@ -57,6 +57,27 @@ type Lock struct {
 	// (displayNames): the users a new mapping list can move. View.Remapped
 	// lists them, in id order.
 	Remap []string
+	// Users found by key, and teams (the reads of an import; change_keys.go).
+	//
+	// UserNames and EmailKeys name users by key rather than by id: the live
+	// users holding one of the userNames (compared by FoldKey), and those
+	// whose EmailKey is one of the addresses (lower-cased, as EmailKeys
+	// answers them), are read into View.Users and indexed in View.Named and
+	// View.Emailed. They are locked after Teams and Users — the userNames'
+	// holders, then the addresses', each in id order — unless Peek.
+	UserNames []string
+	EmailKeys []string
+	// Peek only looks the keys up, as committed and without locks: View.
+	// NamesHeld and View.EmailsHeld say which of them a live user holds,
+	// and no user is read. For a plan that only creates users where the
+	// keys are free, whose creations the uniqueness of userNames still
+	// guards.
+	Peek bool
+	// Teams are groups (ids) locked before any user, in id order, with the
+	// role mappings held (shared) so that none becomes a role group
+	// meanwhile, as a membership change locks them. View.Teams holds those
+	// that exist, View.InTeams which of them each user of View.Users is in.
+	Teams []string
 }
 
 // View is what Store.Change read under its locks.
@@ -80,6 +101,15 @@ type View struct {
 	// name a deleted user of the tenant. They are absent from Users, as
 	// unknown ids are: this tells the two apart.
 	Deleted map[string]bool
+
+	// Users found by key, and teams (Lock.UserNames, Lock.EmailKeys,
+	// Lock.Teams; change_keys.go).
+	Named   map[string]string   // FoldKey(userName) → id of the live user holding it
+	Emailed map[string][]string // email key → ids of the live users whose EmailKey it is, in id order
+	Teams   map[string]Group    // the groups of Lock.Teams that exist: ID and DisplayName, no members
+	InTeams map[string][]string // user id (of Users) → the ids of the Lock.Teams they are in, in id order
+	// With Lock.Peek: the userName keys (FoldKey) and addresses a live user holds.
+	NamesHeld, EmailsHeld map[string]bool
 }
 
 // Plan is what a use case asks Store.Change to write, all or nothing.
@@ -125,6 +155,10 @@ type Plan struct {
 	// Mappings, when not nil, replaces the tenant's role-mapping list (in
 	// precedence order) and writes role_mappings.updated; before the moves.
 	Mappings []RoleMapping
+
+	// Writes are users to create or update, and the teams they join
+	// (change_keys.go). A plan with Writes has no Moves and no Approval.
+	Writes []UserWrite
 }
 
 // Move is one user's re-resolved role, decided and ready to write.

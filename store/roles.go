@@ -317,19 +317,10 @@ func ApprovalAudit(a Approval, by Actor, at time.Time) AuditEvent {
 		Detail: fmt.Sprintf("approval %s of privileged role %s: %s", a.ID, a.Role, a.Status), After: AuditJSON(a)}
 }
 
-// ImportOutcome says what ImportUser did with one user.
-type ImportOutcome string
-
-const (
-	ImportCreated   ImportOutcome = "created"
-	ImportUpdated   ImportOutcome = "updated"
-	ImportUnchanged ImportOutcome = "unchanged" // nothing written, no audit event
-)
-
 // SameUser says whether a write of after would change nothing of before that
 // a caller can set (Version, timestamps and the derived seat aside). An empty
 // list is the same as none, and times compare as instants, as the stores
-// keep them. UpdateUser and ImportUser write nothing — no new version, no
+// keep them. UpdateUser (and Change, for a UserWrite) write nothing — no new version, no
 // audit or seat event — for a change that leaves the user the same, so that
 // an IdP re-sending what is stored (RFC 7644 §3.5.2.1) does not invalidate
 // ETags.
@@ -363,14 +354,6 @@ func sameForm(u User) User {
 		}
 	}
 	return u
-}
-
-// TeamError refuses an import's team: unknown, or a role group.
-func TeamError(id, name, reason string) error {
-	if name == "" {
-		name = id
-	}
-	return &InvalidError{Field: "teams", Reason: fmt.Sprintf("%s: %s", name, reason)}
 }
 
 // UnknownRoleError is a role that the tenant does not have. It changes nothing.
@@ -444,23 +427,6 @@ func ValidateMappings(rc *RoleContext, m []RoleMapping) error {
 	return nil
 }
 
-// ImportRow is one row of ImportUsers: the user to create when no live user
-// matches, what to apply to the one that does, and the teams (group ids) to
-// join.
-type ImportRow struct {
-	User   User
-	Apply  func(*User) error
-	Groups []string
-}
-
-// ImportRowResult is what ImportUsers did with one row: as ImportUser
-// answers, Err being the row's refusal.
-type ImportRowResult struct {
-	User    User
-	Outcome ImportOutcome
-	Err     error
-}
-
 // EmailKeys are the lower-cased addresses of emails, blanks left out: what
 // an import matches existing users by.
 func EmailKeys(emails []MultiValue) []string {
@@ -510,7 +476,7 @@ func (e *AmbiguousEmailError) Fault() Fault {
 	return Fault{Kind: KindInvalid, Code: CodeAmbiguousEmail, Field: "email"}
 }
 
-// ImportErrorFatal says whether an ImportUser error is not the row's fault
+// ImportErrorFatal says whether an error of an import row is not the row's fault
 // (the store is unavailable, the request was cancelled): the import stops
 // there instead of recording the row as refused.
 func ImportErrorFatal(err error) bool {

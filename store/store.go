@@ -527,28 +527,9 @@ type Store interface {
 	// *PrivilegedRoleError; both change nothing. Group membership changes of
 	// a mapped group, deleting it, PutRoleMappings, UpdateRole (seat class)
 	// and DeleteRole (replacement) re-resolve the users they move, in the same
-	// transaction, with seat moves and audit events.
-	//
-	// ImportUser is one row of a bulk import, in one transaction: it creates
-	// u, or — when a live user has u's userName — applies fn to that user
-	// (written only when it changes something), then adds the user to the
-	// groups (ids) they are not in yet. The groups must be teams: an unknown
-	// group or a role group is an *InvalidError (field teams) and nothing is
-	// written. Seat check and role resolution as in CreateUser/UpdateUser.
-	//
-	// The live user matched is the one with u's userName, else the one
-	// holding one of u's email addresses (compared case-insensitively: one
-	// person, one seat); when several hold it and none has the userName the
-	// row is refused with an *AmbiguousEmailError. A creation that loses a
-	// race for the userName to a concurrent one updates the winner instead,
-	// so that importing a row twice, even at once, is a no-op the second time.
-	ImportUser(ctx context.Context, tenantID string, u User, fn func(*User) error, groupIDs []string, by Actor) (User, ImportOutcome, error)
-	// ImportUsers applies rows in order, each as ImportUser does (its own
-	// transaction, or several rows in one where a backend can give every row
-	// the answer it would get alone). It stops at the first error that is
-	// not a row's (ImportErrorFatal) and answers it with the results of the
-	// rows before.
-	ImportUsers(ctx context.Context, tenantID string, rows []ImportRow, by Actor) ([]ImportRowResult, error)
+	// transaction, with seat moves and audit events. (The CSV import is the
+	// directory's use case over Change: directory/import.go.)
+
 	// Jobs (types and the lease rules in jobs.go). CreateJob stores a new
 	// queued job (an empty ID is made); GetJob answers it without its Input;
 	// JobResults lists its recorded results with N >= from, in order, at

@@ -45,6 +45,10 @@ type tenant struct {
 	users    map[string]*userRec // by id, deleted ones included
 	userList []*userRec          // creation order
 	byKey    map[string]*userRec // live users by FoldKey(userName)
+	// byEmail lists, by email key (store.EmailKey), the users written with
+	// it: a superset, as a user may since have been deleted or have changed
+	// address; readers check (change_keys.go).
+	byEmail map[string][]*userRec
 
 	groupSeq  int64
 	groups    map[string]*groupRec

@@ -204,12 +204,19 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 	}
 	v.Users, v.Groups = t.usersAndGroups(ids, nil)
 	t.viewSignIn(v, lock, ids)
+	t.readKeys(v, lock)
 	p, err := fn(v)
 	if err != nil {
 		return err
 	}
 	if p == nil {
 		p = &store.Plan{} // nothing to write but the spend
+	}
+	if len(p.Writes) > 0 {
+		if len(p.Moves) > 0 || p.Approval != nil || p.Tenant != nil || p.Role != nil || p.DeleteRole != "" || p.Mappings != nil || p.Session != nil {
+			return fmt.Errorf("memory: a plan with writes has nothing else")
+		}
+		return s.applyWrites(t, p, v.Now)
 	}
 	if p.Tenant != nil && !lock.Tenant {
 		return fmt.Errorf("memory: a plan may change the tenant only when it locked it")
@@ -327,135 +334,4 @@ func (t *tenant) supersede(match func(store.Approval) bool, now time.Time) {
 			t.approvals[i] = a
 		}
 	}
-}
-
-func (s *Store) ImportUser(_ context.Context, tenantID string, u store.User, fn func(*store.User) error, groupIDs []string, by store.Actor) (store.User, store.ImportOutcome, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.tenant(tenantID)
-	if err != nil {
-		return store.User{}, "", err
-	}
-	return s.importLocked(t, t.emailIndex(), store.ImportRow{User: u, Apply: fn, Groups: groupIDs}, by)
-}
-
-// ImportUsers applies the rows under one hold of the store's lock, with one
-// index of the users' email addresses kept up to date as rows are applied.
-func (s *Store) ImportUsers(ctx context.Context, tenantID string, rows []store.ImportRow, by store.Actor) ([]store.ImportRowResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.tenant(tenantID)
-	if err != nil {
-		return nil, err
-	}
-	idx := t.emailIndex()
-	out := make([]store.ImportRowResult, 0, len(rows))
-	for _, row := range rows {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		u, outcome, err := s.importLocked(t, idx, row, by)
-		out = append(out, store.ImportRowResult{User: u, Outcome: outcome, Err: err})
-	}
-	return out, nil
-}
-
-// emailIndex maps each live user's email key (store.EmailKey) to the users
-// holding it.
-func (t *tenant) emailIndex() map[string][]*userRec {
-	idx := map[string][]*userRec{}
-	for _, rec := range t.userList {
-		if k := store.EmailKey(rec.u.Emails); !rec.deleted && k != "" {
-			idx[k] = append(idx[k], rec)
-		}
-	}
-	return idx
-}
-
-// importMatch is the live user a row updates: by userName, else the one
-// user holding one of its addresses.
-func (t *tenant) importMatch(idx map[string][]*userRec, u store.User) (*userRec, error) {
-	if rec, ok := t.byKey[store.FoldKey(u.UserName)]; ok {
-		return rec, nil
-	}
-	for _, k := range store.EmailKeys(u.Emails) {
-		var live []*userRec
-		for _, rec := range idx[k] {
-			if !rec.deleted && !slices.Contains(live, rec) &&
-				store.EmailKey(rec.u.Emails) == k {
-				live = append(live, rec)
-			}
-		}
-		switch len(live) {
-		case 0:
-			continue
-		case 1:
-			return live[0], nil
-		}
-		names := make([]string, len(live))
-		for i, rec := range live {
-			names[i] = rec.u.UserName
-		}
-		return nil, &store.AmbiguousEmailError{Email: k, UserNames: names}
-	}
-	return nil, nil
-}
-
-func (s *Store) importLocked(t *tenant, idx map[string][]*userRec, row store.ImportRow, by store.Actor) (store.User, store.ImportOutcome, error) {
-	u, fn, groupIDs := row.User, row.Apply, row.Groups
-	rc := t.roleContext()
-	var groups []*groupRec
-	for _, id := range groupIDs {
-		g, err := t.liveGroup(id)
-		if err != nil {
-			return store.User{}, "", store.TeamError(id, "", "no such group")
-		}
-		if store.IsMappedGroup(g.g.DisplayName, rc.Mappings) {
-			return store.User{}, "", store.TeamError(id, g.g.DisplayName, "is a role group (a role mapping names it), not a team; set the role instead")
-		}
-		if !slices.Contains(groups, g) {
-			groups = append(groups, g)
-		}
-	}
-	rec, err := t.importMatch(idx, u)
-	if err != nil {
-		return store.User{}, "", err
-	}
-	var out store.User
-	outcome := store.ImportCreated
-	if rec != nil {
-		probe := rec.u.Clone()
-		if err := fn(&probe); err != nil {
-			return store.User{}, "", err
-		}
-		out, outcome = rec.u.Clone(), store.ImportUnchanged
-		if !store.SameUser(rec.u, probe) {
-			if out, err = s.updateUser(t, rec.u.ID, by, fn); err != nil {
-				return store.User{}, "", err
-			}
-			outcome = store.ImportUpdated
-		}
-	} else if out, err = s.createUser(t, u, by); err != nil {
-		return store.User{}, "", err
-	}
-	if rec := t.users[out.ID]; rec != nil {
-		if k := store.EmailKey(out.Emails); k != "" && !slices.Contains(idx[k], rec) {
-			idx[k] = append(idx[k], rec)
-		}
-	}
-	now := s.clock()
-	for _, g := range groups {
-		if g.members[out.ID] {
-			continue
-		}
-		before := t.view(g, false)
-		g.addMember(out.ID)
-		g.g.Version, g.g.UpdatedAt = g.g.Version+1, now
-		t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.updated", TargetType: "group", TargetID: g.g.ID,
-			Detail: "add 1 member(s)", Before: store.AuditJSON(before), After: store.AuditJSON(t.view(g, false))})
-		if outcome == store.ImportUnchanged {
-			outcome = store.ImportUpdated
-		}
-	}
-	return out, outcome, nil
 }

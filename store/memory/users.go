@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"time"
 
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
@@ -19,47 +20,69 @@ func (s *Store) CreateUser(_ context.Context, tenantID string, u store.User, by 
 
 // createUser creates a user; the caller holds s.mu.
 func (s *Store) createUser(t *tenant, u store.User, by store.Actor) (store.User, error) {
+	c, err := s.prepareCreation(t, u, by, s.clock())
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := t.checkCap(licensing.Delta(c.ts), c.u.CreatedAt); err != nil {
+		return store.User{}, err
+	}
+	return t.commitCreation(c, by, s.newID), nil
+}
+
+// creation is a user creation checked and resolved, not yet written.
+type creation struct {
+	u  store.User
+	d  store.RoleDecision
+	ts []licensing.Transition
+}
+
+// prepareCreation checks a creation (validation, stores, a free userName
+// and id) and resolves its role and seat at now, writing nothing; the seat
+// cap is the caller's to check.
+func (s *Store) prepareCreation(t *tenant, u store.User, by store.Actor, now time.Time) (creation, error) {
 	tenantID := t.t.ID
 	if err := store.ValidateUser(&u); err != nil {
-		return store.User{}, err
+		return creation{}, err
 	}
 	if err := t.checkStores(u.Stores); err != nil {
-		return store.User{}, err
+		return creation{}, err
 	}
-	key := store.FoldKey(u.UserName)
-	if existing, taken := t.byKey[key]; taken {
-		return store.User{}, store.NewUserExistsError(existing.u, u) // names the role they hold
+	if existing, taken := t.byKey[store.FoldKey(u.UserName)]; taken {
+		return creation{}, store.NewUserExistsError(existing.u, u) // names the role they hold
 	}
 	if u.ID == "" {
 		u.ID = s.newID()
 	}
 	if _, taken := t.users[u.ID]; taken {
-		return store.User{}, &store.ConflictError{Field: "id", Value: u.ID}
+		return creation{}, &store.ConflictError{Field: "id", Value: u.ID}
 	}
-	now := s.clock()
 	u = u.Clone()
 	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
 	d, err := store.DecideRole(t.roleContext(), nil, &u, nil, by) // a new user is in no group yet
 	if err != nil {
-		return store.User{}, err
+		return creation{}, err
 	}
 	u.Seat = licensing.SeatFor(u.Active, d.Class)
-	ts := licensing.SeatTransitions(licensing.OnCreate, store.SeatNone, u.Seat, false)
-	if err := t.checkCap(licensing.Delta(ts), now); err != nil {
-		return store.User{}, err
-	}
-	t.recordSeats(ts, u.ID, by, now)
+	return creation{u: u, d: d, ts: licensing.SeatTransitions(licensing.OnCreate, store.SeatNone, u.Seat, false)}, nil
+}
+
+// commitCreation writes a prepared creation: the user, its ledger entry,
+// its audit events.
+func (t *tenant) commitCreation(c creation, by store.Actor, newID func() string) store.User {
+	u, now := c.u, c.u.CreatedAt
+	t.recordSeats(c.ts, u.ID, by, now)
 	t.userSeq++
 	rec := &userRec{u: u, seq: t.userSeq}
 	t.users[u.ID] = rec
 	t.userList = append(t.userList, rec)
-	t.byKey[key] = rec
+	t.byKey[store.FoldKey(u.UserName)] = rec
+	t.indexEmail(rec)
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.created", TargetType: "user", TargetID: u.ID, After: store.AuditJSON(u)})
-	t.recordDecision(d, u.ID, by, now, s.newID)
-	return u.Clone(), nil
+	t.recordDecision(c.d, u.ID, by, now, newID)
+	return u.Clone()
 }
 
-// liveUser returns a user that exists and is not deleted; the caller holds s.mu.
 func (t *tenant) liveUser(id string) (*userRec, error) {
 	rec, ok := t.users[id]
 	if !ok || rec.deleted {
@@ -179,6 +202,7 @@ func (s *Store) updateUser(t *tenant, id string, by store.Actor, fn func(*store.
 	}
 	delete(t.byKey, oldKey)
 	t.byKey[newKey] = rec
+	t.indexEmail(rec)
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "user.updated", TargetType: "user", TargetID: u.ID,
 		Before: store.AuditJSON(old), After: store.AuditJSON(u)})
 	t.recordDecision(d, u.ID, by, now, s.newID)

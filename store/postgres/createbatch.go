@@ -61,7 +61,7 @@ func (s *Store) runCreates(batch []*createReq) {
 		// The statement is the batch's, not the first client's: it runs to
 		// the end even if that client goes away.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
-		plans, err := s.execCreateBatch(ctx, batch)
+		plans, err := s.execCreateBatch(ctx, s.pool, batch)
 		cancel()
 		if err == nil {
 			s.createBatches.Add(1)
@@ -230,10 +230,11 @@ var createBatchSQL = func() string {
 select w.n, w.p from t, w order by w.n`
 }()
 
-// execCreateBatch writes the batch in one statement and answers the plan
-// each user got (as pendingCreate.exec reads it), or an error when nothing
-// was written.
-func (s *Store) execCreateBatch(ctx context.Context, batch []*createReq) ([]int32, error) {
+// execCreateBatch writes the batch in one statement through q (the pool, or
+// a transaction) and answers the plan each user got (as pendingCreate.exec
+// reads it), or an error when nothing was written (errNotTogether when the
+// statement wrote nothing: the cap, a role or the default role).
+func (s *Store) execCreateBatch(ctx context.Context, q querier, batch []*createReq) ([]int32, error) {
 	args := make([]any, 0, len(batchArgs)+2)
 	args = append(args, batch[0].c.tenantID, (*string)(nil))
 	for _, r := range batch {
@@ -249,7 +250,7 @@ func (s *Store) execCreateBatch(ctx context.Context, batch []*createReq) ([]int3
 		}
 		args = append(args, arr)
 	}
-	rows, err := s.pool.Query(ctx, createBatchSQL, args...)
+	rows, err := q.Query(ctx, createBatchSQL, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +268,7 @@ func (s *Store) execCreateBatch(ctx context.Context, batch []*createReq) ([]int3
 		return nil, err
 	}
 	if len(plans) != len(batch) {
-		return nil, fmt.Errorf("postgres: batch of %d creations not written (cap, role or default role)", len(batch))
+		return nil, fmt.Errorf("batch of %d creations: %w", len(batch), errNotTogether)
 	}
 	return plans, nil
 }

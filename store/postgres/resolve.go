@@ -362,8 +362,10 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 			ids = append(ids, userID)
 		}
 		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}, Holders: holders, Remapped: remapped, Role: role, Unassigned: unassigned}
+		keys := keyed(lock) // import.go
 		b := &pgx.Batch{}
 		queueSpend(b, tenantID, lock.Spend, s.clock()) // first: the spend is first in the lock order
+		keys.queueTeams(b, tenantID)
 		if len(ids) > 0 {
 			b.Queue(lockUsersSQL, tenantID, storable(ids))
 			b.Queue(groupNamesSQL, tenantID, storable(ids))
@@ -376,10 +378,14 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 			b.Queue(`select `+tenantCols+` from tenants where id = $1 for no key update`, tenantID)
 		}
 		b.Queue(roleContextSQL, tenantID)
+		keys.queueUsers(b, tenantID)
 		err = func() error {
 			br := tx.SendBatch(ctx, b)
 			defer br.Close()
 			if err := readSpend(br, lock.Spend, v); err != nil {
+				return err
+			}
+			if err := keys.readTeams(br, tenantID, v); err != nil {
 				return err
 			}
 			if len(ids) > 0 {
@@ -422,8 +428,14 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 			if v.Roles, err = scanRoleContext(br.QueryRow()); err != nil {
 				return err
 			}
+			if err := keys.readUsers(br, v); err != nil {
+				return err
+			}
 			return br.Close()
 		}()
+		if err == nil {
+			err = keys.readInTeams(ctx, tx, tenantID, v)
+		}
 		if err != nil {
 			return err
 		}
@@ -434,6 +446,12 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 		}
 		if p == nil {
 			return nil
+		}
+		if len(p.Writes) > 0 {
+			if len(p.Moves) > 0 || p.Approval != nil || p.Tenant != nil || p.Role != nil || p.DeleteRole != "" || p.Mappings != nil || p.Session != nil {
+				return errors.New("postgres: a plan with writes has nothing else")
+			}
+			return s.applyWrites(ctx, tx, tenantID, v, p) // import.go
 		}
 		if p.Tenant != nil {
 			if !lock.Tenant {

@@ -2,7 +2,7 @@ package postgres_test
 
 // Benchmarks of role resolution:
 //
-//	go test ./store/postgres -run '^$' -bench 'RoleGroup|ImportUser|PutRoleMappings' -benchtime=2000x -count=3
+//	go test ./store/postgres -run '^$' -bench 'RoleGroup|PutRoleMappings' -benchtime=2000x -count=3
 
 import (
 	"fmt"
@@ -24,24 +24,6 @@ func BenchmarkAddMemberRoleGroup(b *testing.B) {
 		b.Fatal(err)
 	}
 	addMembersOneByOne(b, s, "Leads", n)
-}
-
-// BenchmarkImportUser is one CSV import row: a new active user (seat check,
-// ledger, audit) joining one team, in one transaction.
-func BenchmarkImportUser(b *testing.B) {
-	s := benchStore(b)
-	g, err := s.CreateGroup(ctx, "bench", store.Group{DisplayName: "Tier 1"}, benchActor)
-	if err != nil {
-		b.Fatal(err)
-	}
-	i := 0
-	for b.Loop() {
-		i++
-		u := benchUser(i)
-		if _, _, err := s.ImportUser(ctx, "bench", u, func(*store.User) error { return nil }, []string{g.ID}, store.ActorAdmin); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 // BenchmarkPutRoleMappings maps and unmaps a group of 1,000 members: each

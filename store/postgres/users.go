@@ -338,21 +338,25 @@ func (s *Store) prepareCreate(ctx context.Context, q querier, tenantID string, u
 	if err := store.ValidateUser(&u); err != nil {
 		return nil, err
 	}
-	if u.ID == "" {
-		u.ID = s.newID()
-	}
-	now := s.clock()
-	u = u.Clone()
-	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
 	rc, err := roleContext(ctx, q, tenantID)
 	if err != nil {
 		return nil, s.convert("CreateUser", err, nil)
 	}
+	return s.newCreate(rc, tenantID, u, by, s.clock())
+}
+
+// newCreate binds the creation of a validated user under the role context
+// rc, stamped now (an empty ID is made).
+func (s *Store) newCreate(rc *store.RoleContext, tenantID string, u store.User, by store.Actor, now time.Time) (*pendingCreate, error) {
+	if u.ID == "" {
+		u.ID = s.newID()
+	}
+	u = u.Clone()
+	u.TenantID, u.Version, u.CreatedAt, u.UpdatedAt = tenantID, 1, now, now
 	s.defaultRoles.Store(tenantID, rc.Settings.DefaultRole)
 	return s.bindCreate(rc, tenantID, u, by, now, nil)
 }
 
-// bindCreate resolves the new user's role under rc and binds the statement.
 func (s *Store) bindCreate(rc *store.RoleContext, tenantID string, u store.User, by store.Actor, now time.Time, guard *string) (*pendingCreate, error) {
 	d, err := store.DecideRole(rc, nil, &u, nil, by)
 	if err != nil {

@@ -366,57 +366,6 @@ func testRoleRace(t *testing.T, open Factory) {
 	assert.Equal(t, want, replay(ledger(t, s, "acme")))
 }
 
-// testImportUser: one import row is one transaction — create or update,
-// teams joined, nothing written when nothing changes.
-func testImportUser(t *testing.T, open Factory) {
-	s := open(t, NewClock().Now)
-	roleTenant(t, s, "acme", 1, "", store.RoleMapping{Group: "Auditors", Role: "auditor"})
-	eng := newGroup(t, s, "acme", "Eng")
-	aud := newGroup(t, s, "acme", "Auditors")
-	set := func(title, role string) func(*store.User) error {
-		return func(u *store.User) error { u.Title, u.ExplicitRole = title, role; return nil }
-	}
-	in := store.User{UserName: "ann@x.com", Title: "Agent", Active: true, ExplicitRole: "supervisor"}
-	ann, outcome, err := s.ImportUser(ctx, "acme", in, set("Agent", "supervisor"), []string{eng.ID}, store.ActorAdmin)
-	require.NoError(t, err)
-	assert.Equal(t, store.ImportCreated, outcome)
-	assert.Equal(t, store.RoleSupervisor, ann.Role)
-	g, err := s.GetGroup(ctx, "acme", eng.ID, true)
-	require.NoError(t, err)
-	assert.Equal(t, []string{ann.ID}, memberIDs(g))
-	audits := len(auditActions(t, s, "acme", store.EventQuery{}))
-
-	again, outcome, err := s.ImportUser(ctx, "acme", in, set("Agent", "supervisor"), []string{eng.ID}, store.ActorAdmin)
-	require.NoError(t, err)
-	assert.Equal(t, store.ImportUnchanged, outcome, "re-importing changes nothing")
-	assert.Equal(t, ann, again)
-	assert.Len(t, auditActions(t, s, "acme", store.EventQuery{}), audits, "and writes no audit event")
-
-	upd, outcome, err := s.ImportUser(ctx, "acme", in, set("Lead", "agent"), []string{eng.ID}, store.ActorAdmin)
-	require.NoError(t, err)
-	assert.Equal(t, store.ImportUpdated, outcome)
-	assert.Equal(t, "Lead", upd.Title)
-	assert.Equal(t, store.RoleAgent, upd.Role)
-	assert.Equal(t, ann.Version+1, upd.Version)
-
-	// Refusals change nothing: an unknown group, a role group, the seat cap.
-	_, _, err = s.ImportUser(ctx, "acme", store.User{UserName: "bob@x.com", Active: false}, set("", ""), []string{"nope"}, store.ActorAdmin)
-	assert.ErrorIs(t, err, store.ErrInvalid)
-	_, _, err = s.ImportUser(ctx, "acme", store.User{UserName: "bob@x.com", Active: false}, set("", ""), []string{aud.ID}, store.ActorAdmin)
-	var inv *store.InvalidError
-	require.ErrorAs(t, err, &inv)
-	assert.Equal(t, "teams", inv.Field)
-	assert.Contains(t, inv.Reason, "role group")
-	_, _, err = s.ImportUser(ctx, "acme", store.User{UserName: "bob@x.com", Active: true}, set("", ""), []string{eng.ID}, store.ActorAdmin)
-	assert.ErrorIs(t, err, store.ErrSeatLimit)
-	_, err = s.GetUserByUserName(ctx, "acme", "bob@x.com")
-	assert.ErrorIs(t, err, store.ErrNotFound)
-	g, err = s.GetGroup(ctx, "acme", eng.ID, true)
-	require.NoError(t, err)
-	assert.Equal(t, 1, g.MemberCount)
-	assert.Equal(t, counts(t, s, "acme"), replay(ledger(t, s, "acme")))
-}
-
 // testDeleteRoleRace proves that deleting a role with a replacement while
 // users are being given it, or its holders are being written, leaves nobody
 // holding a role that is gone, and that every refused write is a refusal

@@ -107,7 +107,6 @@ func Run(t *testing.T, open Factory) {
 		{"Roles_errorsChangeNothing", testRoleErrors},
 		{"Roles_deleteWithReplacement", testDeleteRoleReplacement},
 		{"Roles_concurrentMappedGroupChanges", testRoleRace},
-		{"Roles_importUserOneTransaction", testImportUser},
 		{"Roles_deleteWhileAssigning", testDeleteRoleRace},
 		{"Audit", testAudit},
 		{"SignIn_authnRequestsTakenOnce", testAuthnRequests},
@@ -126,8 +125,8 @@ func Run(t *testing.T, open Factory) {
 		{"Users_groupsOfUsers", testGroupsOfUsers},
 		{"Jobs_leaseAndResume", testJobsLease},
 		{"Jobs_claimedOnce", testJobsClaimedOnce},
-		{"Import_emailBelongsToExistingUser", testImportMatchesEmail},
-		{"Import_concurrentResubmission", testImportConcurrentResubmission},
+		{"Change_keyedReads", testChangeKeyedReads},
+		{"Change_userWrites", testChangeWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
