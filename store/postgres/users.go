@@ -23,6 +23,7 @@ var userWriteCols = []string{
 	"active", "emails", "phone_numbers", "addresses", "scim_roles",
 	"ent_employee_number", "ent_cost_center", "ent_organization", "ent_division", "ent_department", "ent_manager_id",
 	"role", "stores", "access_expires_at", "last_active_at", "explicit_role",
+	"managed", "idp", "drifted_at",
 }
 
 // colNames are the template tokens of userWriteArgs: {c_<column>}.
@@ -59,6 +60,7 @@ func userWriteArgs(u *store.User) ([]any, error) {
 		u.Enterprise.EmployeeNumber, u.Enterprise.CostCenter, u.Enterprise.Organization, u.Enterprise.Division,
 		u.Enterprise.Department, u.Enterprise.ManagerID,
 		u.Role, u.Stores, tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt), u.ExplicitRole,
+		u.Managed, u.IdP, tsPtr(u.DriftedAt),
 	}, nil
 }
 
@@ -68,7 +70,8 @@ u.name_formatted, u.name_family, u.name_given, u.name_middle, u.name_honorific_p
 u.display_name, u.nick_name, u.profile_url, u.title, u.user_type, u.preferred_language, u.locale, u.timezone,
 u.active, u.emails, u.phone_numbers, u.addresses, u.scim_roles,
 u.ent_employee_number, u.ent_cost_center, u.ent_organization, u.ent_division, u.ent_department, u.ent_manager_id,
-u.role, u.stores, u.seat, u.access_expires_at, u.last_active_at, u.version, u.created_at, u.updated_at, u.explicit_role`
+u.role, u.stores, u.seat, u.access_expires_at, u.last_active_at, u.version, u.created_at, u.updated_at, u.explicit_role,
+u.managed, u.idp, u.drifted_at`
 
 // scanUser reads userCols, after the extra destinations when given.
 func scanUser(row pgx.Row, extra ...any) (store.User, error) {
@@ -82,6 +85,7 @@ func scanUser(row pgx.Row, extra ...any) (store.User, error) {
 		&u.Enterprise.EmployeeNumber, &u.Enterprise.CostCenter, &u.Enterprise.Organization, &u.Enterprise.Division,
 		&u.Enterprise.Department, &u.Enterprise.ManagerID,
 		&u.Role, &u.Stores, &u.Seat, &u.AccessExpiresAt, &u.LastActiveAt, &u.Version, &u.CreatedAt, &u.UpdatedAt, &u.ExplicitRole,
+		&u.Managed, &u.IdP, &u.DriftedAt,
 	)
 	if err := row.Scan(dest...); err != nil {
 		return store.User{}, err
@@ -94,7 +98,7 @@ func scanUser(row pgx.Row, extra ...any) (store.User, error) {
 			return store.User{}, e
 		}
 	}
-	u.AccessExpiresAt, u.LastActiveAt = tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt)
+	u.AccessExpiresAt, u.LastActiveAt, u.DriftedAt = tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt), tsPtr(u.DriftedAt)
 	u.CreatedAt, u.UpdatedAt = store.Timestamp(u.CreatedAt), store.Timestamp(u.UpdatedAt)
 	return u, nil
 }

@@ -124,6 +124,8 @@ func Run(t *testing.T, open Factory) {
 		{"Jobs_claimedOnce", testJobsClaimedOnce},
 		{"Import_emailBelongsToExistingUser", testImportMatchesEmail},
 		{"Import_concurrentResubmission", testImportConcurrentResubmission},
+		{"Managed_roundTripAndTakeOver", testManagedRoundTrip},
+		{"People_newestFirstFilteredPaged", testListPeople},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
