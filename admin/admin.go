@@ -125,6 +125,20 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("PATCH /admin/v1/tenants/{id}/stores/{store}", a.renameStore)
 	route("DELETE /admin/v1/tenants/{id}/stores/{store}", a.deleteStore)
 	route("GET /admin/v1/tenants/{id}/reports/dormant", a.dormantReport)
+
+	// Manual user and team management on every plan (admin/people.go,
+	// admin/teams.go). The permission each needs, for the permission table:
+	route("GET /admin/v1/tenants/{id}/users", a.listPeople)                            // users.view
+	route("POST /admin/v1/tenants/{id}/users", a.invitePerson)                         // users.manage (a role given: users.roles too)
+	route("GET /admin/v1/tenants/{id}/users/{userID}", a.getPerson)                    // users.view
+	route("PATCH /admin/v1/tenants/{id}/users/{userID}", a.patchPerson)                // users.manage; a "role" in the body: users.roles
+	route("DELETE /admin/v1/tenants/{id}/users/{userID}", a.deletePerson)              // users.manage
+	route("POST /admin/v1/tenants/{id}/teams", a.createTeam)                           // teams.manage
+	route("GET /admin/v1/tenants/{id}/teams/{teamID}", a.getTeam)                      // teams.view
+	route("PATCH /admin/v1/tenants/{id}/teams/{teamID}", a.renameTeam)                 // teams.manage
+	route("DELETE /admin/v1/tenants/{id}/teams/{teamID}", a.deleteTeam)                // teams.manage
+	route("POST /admin/v1/tenants/{id}/teams/{teamID}/members", a.addTeamMembers)      // teams.manage
+	route("DELETE /admin/v1/tenants/{id}/teams/{teamID}/members", a.removeTeamMembers) // teams.manage
 	// Anything else under /admin/ is a JSON 404 (after authentication, so
 	// that the API's shape is not probed anonymously).
 	route("/admin/", func(http.ResponseWriter, *http.Request) error {
@@ -227,8 +241,12 @@ var adminAnswers = map[store.KindCode]adminAnswer{
 	{Kind: store.KindConflict}:                                 {status: http.StatusConflict, code: "conflict"},
 	{Kind: store.KindConflict, Code: store.CodeRoleInUse}:      {status: http.StatusConflict, code: "role_in_use"},
 	{Kind: store.KindConflict, Code: store.CodeAlreadyDecided}: {status: http.StatusConflict, code: "already_decided"},
-	{Kind: store.KindInvalid}:                                  {status: http.StatusBadRequest, code: "invalid_request"},
-	{Kind: store.KindInvalid, Code: store.CodeUnknownRole}:     {status: http.StatusBadRequest, code: "unknown_role"},
+	// Manual user and team management (admin/people.go, admin/teams.go).
+	{Kind: store.KindConflict, Code: store.CodeIdPManaged}: {status: http.StatusConflict, code: "idp_managed"},
+	{Kind: store.KindConflict, Code: store.CodeRoleGroup}:  {status: http.StatusConflict, code: "role_group"},
+	{Kind: store.KindConflict, Code: store.CodeUserExists}: {status: http.StatusConflict, code: "user_exists"},
+	{Kind: store.KindInvalid}:                              {status: http.StatusBadRequest, code: "invalid_request"},
+	{Kind: store.KindInvalid, Code: store.CodeUnknownRole}: {status: http.StatusBadRequest, code: "unknown_role"},
 	// Group members in the store are the users a bulk role change names.
 	{Kind: store.KindInvalid, Code: store.CodeUnknownMembers}: {status: http.StatusBadRequest, code: "unknown_users", field: "users"},
 	{Kind: store.KindForbidden}:                               {status: http.StatusForbidden, code: "forbidden"},
