@@ -73,7 +73,7 @@ func New(c Config) *API {
 		c.JobOwner = uuid.NewString()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &API{store: c.Store, dir: directory.New(c.Store), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
+	return &API{store: c.Store, dir: directory.New(c.Store).WithClock(c.Now), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
 		sources: c.Sources, failed: authlimit.NewBudget(failedPerSource, failedGlobal),
 		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll}}
 }
@@ -244,7 +244,6 @@ var adminAnswers = map[store.KindCode]adminAnswer{
 	// Manual user and team management (admin/people.go, admin/teams.go).
 	{Kind: store.KindConflict, Code: store.CodeIdPManaged}: {status: http.StatusConflict, code: "idp_managed"},
 	{Kind: store.KindConflict, Code: store.CodeRoleGroup}:  {status: http.StatusConflict, code: "role_group"},
-	{Kind: store.KindConflict, Code: store.CodeUserExists}: {status: http.StatusConflict, code: "user_exists"},
 	{Kind: store.KindInvalid}:                              {status: http.StatusBadRequest, code: "invalid_request"},
 	{Kind: store.KindInvalid, Code: store.CodeUnknownRole}: {status: http.StatusBadRequest, code: "unknown_role"},
 	// Group members in the store are the users a bulk role change names.

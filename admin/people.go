@@ -96,6 +96,9 @@ func (a *API) people(r *http.Request, tenantID string, users []store.User) ([]pe
 // listPeople answers a page of people, newest first:
 // ?q=&role=&team=&active=&managed=&seat=&cursor=&limit=.
 func (a *API) listPeople(w http.ResponseWriter, r *http.Request) error {
+	if err := onlyParams(r, "q", "role", "team", "active", "managed", "seat", "cursor", "limit"); err != nil {
+		return err
+	}
 	q, err := peopleQuery(r)
 	if err != nil {
 		return err
