@@ -182,8 +182,14 @@ func TestTeams_rules(t *testing.T) {
 		assert.Contains(t, err.Error(), "change the role mappings instead")
 		writes := map[string]func(id string) error{
 			"rename": func(id string) error { _, err := d.RenameTeam(ctx, "tm", id, "Renamed", operator); return err },
-			"add":    func(id string) error { _, err := d.AddTeamMembers(ctx, "tm", id, []string{ann.ID}, operator); return err },
-			"remove": func(id string) error { _, err := d.RemoveTeamMembers(ctx, "tm", id, []string{ann.ID}, operator); return err },
+			"add": func(id string) error {
+				_, err := d.AddTeamMembers(ctx, "tm", id, []string{ann.ID}, operator)
+				return err
+			},
+			"remove": func(id string) error {
+				_, err := d.RemoveTeamMembers(ctx, "tm", id, []string{ann.ID}, operator)
+				return err
+			},
 			"delete": func(id string) error { return d.DeleteTeam(ctx, "tm", id, operator) },
 		}
 		for name, write := range writes {
