@@ -114,12 +114,20 @@ func (a *API) renameTeam(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return a.writeTeam(w, r, func(ctx context.Context, tenantID, id string, by store.Actor) error {
+		_, err := a.dir.RenameTeam(ctx, tenantID, id, name, by)
+		return err
+	})
+}
+
+// writeTeam runs write on the team the path names and answers the team.
+func (a *API) writeTeam(w http.ResponseWriter, r *http.Request, write func(ctx context.Context, tenantID, id string, by store.Actor) error) error {
 	t, err := a.tenant(r)
 	if err != nil {
 		return err
 	}
 	id := r.PathValue("teamID")
-	if _, err := a.dir.RenameTeam(r.Context(), t.ID, id, name, actor(r)); err != nil {
+	if err := write(r.Context(), t.ID, id, actor(r)); err != nil {
 		return teamNotFound(err, t.ID, id)
 	}
 	return a.team(w, r, http.StatusOK, t.ID, id)
@@ -169,13 +177,8 @@ func (a *API) teamMembers(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	t, err := a.tenant(r)
-	if err != nil {
+	return a.writeTeam(w, r, func(ctx context.Context, tenantID, id string, by store.Actor) error {
+		_, err := change(ctx, tenantID, id, users, by)
 		return err
-	}
-	id := r.PathValue("teamID")
-	if _, err := change(r.Context(), t.ID, id, users, actor(r)); err != nil {
-		return teamNotFound(err, t.ID, id)
-	}
-	return a.team(w, r, http.StatusOK, t.ID, id)
+	})
 }
