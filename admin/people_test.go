@@ -299,6 +299,7 @@ func TestTeams_endpoints(t *testing.T) {
 		r = c.do("GET", "/admin/v1/tenants/acme/teams", "")
 		require.Equal(t, http.StatusOK, r.Status)
 		require.Len(t, r.Body["teams"], 1)
+		assert.Equal(t, "manual", r.Body["teams"].([]any)[0].(map[string]any)["managed"])
 
 		// A role group.
 		require.Equal(t, http.StatusOK, c.do("PUT", "/admin/v1/tenants/acme/role-mappings", `{"mappings":[{"group":"Supervisors","role":"supervisor"}]}`).Status)
