@@ -118,7 +118,7 @@ func RoleOfGroup(name string, mappings []store.RoleMapping) (string, bool) {
 	return "", false
 }
 
-// now is the directory's clock for the drift it marks.
+// clock is the directory's time, for the drift it marks.
 func (d *Directory) clock() time.Time {
 	if d.now != nil {
 		return d.now()
