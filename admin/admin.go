@@ -72,7 +72,7 @@ func New(c Config) *API {
 		c.JobOwner = uuid.NewString()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &API{store: c.Store, dir: directory.New(c.Store), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
+	a := &API{store: c.Store, dir: directory.New(c.Store).WithClock(c.Now), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
 		sources: c.Sources, failed: authlimit.NewBudget(failedPerSource, failedGlobal),
 		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll},
 		log:  c.Logger, sessions: session.New(session.Config{Store: c.Store, Now: c.Now}),
@@ -136,6 +136,20 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("PATCH /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.renameStore)
 	route("DELETE /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.deleteStore)
 	route("GET /admin/v1/tenants/{id}/reports/dormant", perm("billing.view"), a.dormantReport)
+	// Manual user and team management on every plan (admin/people.go,
+	// admin/teams.go). A person's PATCH or an invite naming a role needs
+	// users.roles as well, which the handler checks (the body decides).
+	route("GET /admin/v1/tenants/{id}/users", perm("users.view"), a.listPeople)
+	route("POST /admin/v1/tenants/{id}/users", perm("users.manage"), a.invitePerson)
+	route("GET /admin/v1/tenants/{id}/users/{userID}", perm("users.view"), a.getPerson)
+	route("PATCH /admin/v1/tenants/{id}/users/{userID}", perm("users.manage"), a.patchPerson)
+	route("DELETE /admin/v1/tenants/{id}/users/{userID}", perm("users.manage"), a.deletePerson)
+	route("POST /admin/v1/tenants/{id}/teams", perm("teams.manage"), a.createTeam)
+	route("GET /admin/v1/tenants/{id}/teams/{teamID}", perm("teams.view"), a.getTeam)
+	route("PATCH /admin/v1/tenants/{id}/teams/{teamID}", perm("teams.manage"), a.renameTeam)
+	route("DELETE /admin/v1/tenants/{id}/teams/{teamID}", perm("teams.manage"), a.deleteTeam)
+	route("POST /admin/v1/tenants/{id}/teams/{teamID}/members", perm("teams.manage"), a.addTeamMembers)
+	route("DELETE /admin/v1/tenants/{id}/teams/{teamID}/members", perm("teams.manage"), a.removeTeamMembers)
 	// Anything else under /admin/ is a JSON 404 (after authentication, so
 	// that the API's shape is not probed anonymously).
 	route("/admin/", anyCredential, func(http.ResponseWriter, *http.Request) error {
@@ -205,8 +219,11 @@ var adminAnswers = map[store.KindCode]adminAnswer{
 	{Kind: store.KindConflict}:                                 {status: http.StatusConflict, code: "conflict"},
 	{Kind: store.KindConflict, Code: store.CodeRoleInUse}:      {status: http.StatusConflict, code: "role_in_use"},
 	{Kind: store.KindConflict, Code: store.CodeAlreadyDecided}: {status: http.StatusConflict, code: "already_decided"},
-	{Kind: store.KindInvalid}:                                  {status: http.StatusBadRequest, code: "invalid_request"},
-	{Kind: store.KindInvalid, Code: store.CodeUnknownRole}:     {status: http.StatusBadRequest, code: "unknown_role"},
+	// Manual user and team management (admin/people.go, admin/teams.go).
+	{Kind: store.KindConflict, Code: store.CodeIdPManaged}: {status: http.StatusConflict, code: "idp_managed"},
+	{Kind: store.KindConflict, Code: store.CodeRoleGroup}:  {status: http.StatusConflict, code: "role_group"},
+	{Kind: store.KindInvalid}:                              {status: http.StatusBadRequest, code: "invalid_request"},
+	{Kind: store.KindInvalid, Code: store.CodeUnknownRole}: {status: http.StatusBadRequest, code: "unknown_role"},
 	// Group members in the store are the users a bulk role change names.
 	{Kind: store.KindInvalid, Code: store.CodeUnknownMembers}: {status: http.StatusBadRequest, code: "unknown_users", field: "users"},
 	{Kind: store.KindForbidden}:                               {status: http.StatusForbidden, code: "forbidden"},

@@ -131,6 +131,17 @@ var adminRoutes = []adminRoute{
 	{method: "PATCH", path: "/admin/v1/tenants/acme/stores/s-1", body: `{"name":"Main store"}`, perm: "settings.manage"},
 	{method: "DELETE", path: "/admin/v1/tenants/acme/stores/nope", perm: "settings.manage"},
 	{method: "GET", path: "/admin/v1/tenants/acme/reports/dormant?days=30", perm: "billing.view"},
+	{method: "GET", path: "/admin/v1/tenants/acme/users", perm: "users.view"},
+	{method: "POST", path: "/admin/v1/tenants/acme/users", body: `{}`, perm: "users.manage"},
+	{method: "GET", path: "/admin/v1/tenants/acme/users/nope", perm: "users.view"},
+	{method: "PATCH", path: "/admin/v1/tenants/acme/users/nope", body: `{"displayName":"X"}`, perm: "users.manage"},
+	{method: "DELETE", path: "/admin/v1/tenants/acme/users/nope", perm: "users.manage"},
+	{method: "POST", path: "/admin/v1/tenants/acme/teams", body: `{}`, perm: "teams.manage"},
+	{method: "GET", path: "/admin/v1/tenants/acme/teams/nope", perm: "teams.view"},
+	{method: "PATCH", path: "/admin/v1/tenants/acme/teams/nope", body: `{"name":"X"}`, perm: "teams.manage"},
+	{method: "DELETE", path: "/admin/v1/tenants/acme/teams/nope", perm: "teams.manage"},
+	{method: "POST", path: "/admin/v1/tenants/acme/teams/nope/members", body: `{"users":[]}`, perm: "teams.manage"},
+	{method: "DELETE", path: "/admin/v1/tenants/acme/teams/nope/members", body: `{"users":[]}`, perm: "teams.manage"},
 }
 
 // outcome is how the admin API answered a caller on a route.

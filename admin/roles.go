@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/access"
+	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
@@ -432,6 +433,8 @@ type teamView struct {
 	Members     int    `json:"members"`
 	Team        bool   `json:"team"`           // false: a role group (a mapping names it)
 	Role        string `json:"role,omitempty"` // the role a role group gives
+	Managed     string `json:"managed"`        // scim (the IdP pushes it) or manual
+	IdP         string `json:"idp,omitempty"`  // the IdP's name when managed is scim
 }
 
 // listTeams lists the tenant's SCIM groups: teams, and the role groups that
@@ -452,12 +455,12 @@ func (a *API) listTeams(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		for _, g := range page.Groups {
-			v := teamView{ID: g.ID, DisplayName: g.DisplayName, Members: g.MemberCount, Team: true}
-			for _, x := range m {
-				if store.FoldKey(x.Group) == store.FoldKey(g.DisplayName) {
-					v.Team, v.Role = false, x.Role
-					break
-				}
+			v := teamView{ID: g.ID, DisplayName: g.DisplayName, Members: g.MemberCount, Team: true, Managed: store.ManagedOf(g.Managed)}
+			if v.Managed == store.ManagedSCIM {
+				v.IdP = g.IdP
+			}
+			if role, ok := directory.RoleOfGroup(g.DisplayName, m); ok {
+				v.Team, v.Role = false, role
 			}
 			if v.Team {
 				teams = append(teams, v)

@@ -214,7 +214,7 @@ func TestAdmin_roleMappingsAndTeams(t *testing.T) {
 		require.Len(t, teams, 1)
 		require.Len(t, roleGroups, 1)
 		assert.Equal(t, "Tier 1", teams[0].(map[string]any)["display_name"])
-		assert.Equal(t, map[string]any{"id": leads.ID, "display_name": "Leads", "members": 1.0, "team": false, "role": "supervisor"}, roleGroups[0])
+		assert.Equal(t, map[string]any{"id": leads.ID, "display_name": "Leads", "members": 1.0, "team": false, "role": "supervisor", "managed": "manual"}, roleGroups[0])
 
 		r = c.do("PUT", "/admin/v1/tenants/acme/role-mappings", `{"mappings":[]}`)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)

@@ -119,6 +119,8 @@ func applySettings(s *store.Settings, in map[string]json.RawMessage, roles []sto
 			s.PrivilegedRoles = v
 		case "idp_initiated_sso":
 			err = json.Unmarshal(raw, &s.IdPInitiatedSSO)
+		case "manual_overrides":
+			err = json.Unmarshal(raw, &s.ManualOverrides)
 		case "light_seat_price_cents":
 			var n int
 			if err = json.Unmarshal(raw, &n); err == nil && (n < 0 || n > 1_000_000) {
@@ -132,7 +134,7 @@ func applySettings(s *store.Settings, in map[string]json.RawMessage, roles []sto
 			}
 			s.DefaultRole = v
 		default:
-			bad = append(bad, FieldError{field, "is not a known setting; settings: default_role, idp_initiated_sso, light_seat_price_cents, overage, privileged_roles, rate_limit_per_second"})
+			bad = append(bad, FieldError{field, "is not a known setting; settings: default_role, idp_initiated_sso, light_seat_price_cents, manual_overrides, overage, privileged_roles, rate_limit_per_second"})
 			continue
 		}
 		var typeErr *json.UnmarshalTypeError

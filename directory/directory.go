@@ -12,17 +12,27 @@ package directory
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/roster-dev/roster/store"
 )
 
 // Directory runs the use cases on one store.
 type Directory struct {
-	st store.Store
+	st  store.Store
+	now func() time.Time // nil: time.Now
 }
 
 // New is a Directory on st.
 func New(st store.Store) *Directory { return &Directory{st: st} }
+
+// WithClock is the directory with the clock that stamps what it decides
+// outside a Change (a user's drift): the store's own in tests.
+func (d *Directory) WithClock(now func() time.Time) *Directory {
+	c := *d
+	c.now = now
+	return &c
+}
 
 // UpdateTenant changes a tenant through fn (its id and creation time stay).
 // A new default role moves, in the same transaction, the users who hold it

@@ -92,6 +92,7 @@ func (h *handler) createGroup(c *call) (result, error) {
 		return result{}, err
 	}
 	g := store.Group{DisplayName: in.DisplayName, ExternalID: in.ExternalID}
+	c.pushedGroup(&g)
 	for _, id := range ids {
 		g.Members = append(g.Members, store.Member{UserID: id})
 	}
@@ -145,6 +146,7 @@ func (h *handler) replaceGroup(c *call, id string) (result, error) {
 		}
 		u.Group.DisplayName, u.Group.ExternalID = in.DisplayName, in.ExternalID
 		u.Replace(ids...) // PUT replaces the whole membership
+		c.pushedGroup(&u.Group)
 		return nil
 	})
 	if err != nil {
@@ -173,7 +175,11 @@ func (h *handler) patchGroup(c *call, id string) (result, error) {
 		if err := c.checkIfMatch(u.Group.Version); err != nil {
 			return err
 		}
-		return applyGroupPatch(u, ops)
+		if err := applyGroupPatch(u, ops); err != nil {
+			return err
+		}
+		c.pushedGroup(&u.Group)
+		return nil
 	})
 	if err != nil {
 		return result{}, groupNotFound(err, id)

@@ -21,11 +21,24 @@ func (h *handler) createUser(c *call) (result, error) {
 	if err := in.apply(&u, true); err != nil {
 		return result{}, err
 	}
+	c.pushed(&u)
 	created, err := h.st.CreateUser(c.ctx, c.tenant, u, c.actor)
 	if err != nil {
 		return result{}, err
 	}
 	return h.userResult(c, http.StatusCreated, &created, nil, proj), nil
+}
+
+// pushed marks a user as the IdP's: every SCIM create and write hands the
+// user to the IdP that sent it (the token's name is the IdP's name in the
+// admin API's messages) and ends any drift a manual override left.
+func (c *call) pushed(u *store.User) {
+	u.Managed, u.IdP, u.DriftedAt = store.ManagedSCIM, c.actor.Name, nil
+}
+
+// pushedGroup marks a group as the IdP's, as pushed does a user.
+func (c *call) pushedGroup(g *store.Group) {
+	g.Managed, g.IdP = store.ManagedSCIM, c.actor.Name
 }
 
 // userResult renders a user answer. groups are the user's groups when
@@ -123,7 +136,11 @@ func (h *handler) updateUser(c *call, id string, proj projection, change func(*s
 		if err := c.checkIfMatch(u.Version); err != nil {
 			return err
 		}
-		return change(u)
+		if err := change(u); err != nil {
+			return err
+		}
+		c.pushed(u)
+		return nil
 	})
 	if err != nil {
 		return result{}, userNotFound(err, id)

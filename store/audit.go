@@ -157,6 +157,10 @@ type rosterUserAudit struct {
 	AccessExpiresAt *time.Time `json:"accessExpiresAt,omitempty"`
 	LastActiveAt    *time.Time `json:"lastActiveAt,omitempty"`
 	Seat            string     `json:"seat"` // consumed, light or none, as SCIM shows it
+	// Who owns the user (not SCIM attributes; the admin API shows them).
+	Managed   string     `json:"managed,omitempty"`
+	IdP       string     `json:"idp,omitempty"`
+	DriftedAt *time.Time `json:"driftedAt,omitempty"`
 }
 
 type metaAudit struct {
@@ -179,7 +183,8 @@ func userAuditOf(u User) userAudit {
 		PreferredLanguage: u.PreferredLanguage, Locale: u.Locale, Timezone: u.Timezone, Active: u.Active,
 		Emails: u.Emails, PhoneNumbers: u.PhoneNumbers, Addresses: u.Addresses, Roles: u.Roles,
 		Roster: rosterUserAudit{Role: u.Role, ExplicitRole: u.ExplicitRole, Stores: u.Stores,
-			AccessExpiresAt: u.AccessExpiresAt, LastActiveAt: u.LastActiveAt, Seat: SCIMSeat(u.Seat)},
+			AccessExpiresAt: u.AccessExpiresAt, LastActiveAt: u.LastActiveAt, Seat: SCIMSeat(u.Seat),
+			Managed: u.Managed, IdP: u.IdP, DriftedAt: u.DriftedAt},
 		Meta: metaAudit{Created: u.CreatedAt, LastModified: u.UpdatedAt, Version: fmt.Sprintf(`W/"%d"`, u.Version)}}
 	if u.Name != (Name{}) {
 		n := u.Name
@@ -204,6 +209,8 @@ type groupAudit struct {
 	DisplayName string        `json:"displayName"`
 	Members     []memberAudit `json:"members,omitempty"`
 	MemberCount int           `json:"memberCount"`
+	Managed     string        `json:"managed,omitempty"`
+	IdP         string        `json:"idp,omitempty"`
 	Meta        metaAudit     `json:"meta"`
 }
 
@@ -214,6 +221,7 @@ type memberAudit struct {
 
 func groupAuditOf(g Group) groupAudit {
 	a := groupAudit{ID: g.ID, ExternalID: g.ExternalID, DisplayName: g.DisplayName, MemberCount: g.MemberCount,
+		Managed: g.Managed, IdP: g.IdP,
 		Meta: metaAudit{Created: g.CreatedAt, LastModified: g.UpdatedAt, Version: fmt.Sprintf(`W/"%d"`, g.Version)}}
 	for _, m := range g.Members {
 		a.Members = append(a.Members, memberAudit{Value: m.UserID, Display: m.Display})

@@ -72,6 +72,8 @@ const (
 	CodeInvalidFilter  = "invalid_filter"  // Invalid: a filter the store cannot evaluate
 	CodeUserExists     = "user_exists"     // Conflict: a create's userName belongs to a live user
 	CodeRoleInUse      = "role_in_use"     // Conflict: a role to delete is held by users
+	CodeIdPManaged     = "idp_managed"     // Conflict: a manual change of what the IdP pushes
+	CodeRoleGroup      = "role_group"      // Conflict: a team write to the group of a role mapping
 	CodeAlreadyDecided = "already_decided" // Conflict: an approval decided twice
 	CodeLeaseLost      = "lease_lost"      // Conflict: a job's lease is held by another runner
 	CodeNoJob          = "no_job"          // NotFound: nothing to claim

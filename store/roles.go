@@ -348,7 +348,7 @@ func sameForm(u User) User {
 	if len(u.Stores) == 0 {
 		u.Stores = nil
 	}
-	for _, t := range []*time.Time{u.AccessExpiresAt, u.LastActiveAt} {
+	for _, t := range []*time.Time{u.AccessExpiresAt, u.LastActiveAt, u.DriftedAt} {
 		if t != nil {
 			*t = Timestamp(*t)
 		}

@@ -36,6 +36,12 @@ type Settings struct {
 	IdPInitiatedSSO     bool   `json:"idp_initiated_sso"`
 	LightSeatPriceCents int    `json:"light_seat_price_cents"`
 	DefaultRole         string `json:"default_role"`
+	// ManualOverrides lets the admin API change what the IdP pushes for
+	// an IdP-managed user or team (userName, emails, displayName, active;
+	// a team's name, members, deletion); the user is then listed as
+	// drifted until the IdP next writes them. Off, such a change is
+	// refused (*IdPManagedError in package directory).
+	ManualOverrides bool `json:"manual_overrides"`
 }
 
 // DefaultSettings are the settings of a new tenant.
@@ -184,6 +190,17 @@ type User struct {
 	AccessExpiresAt *time.Time
 	LastActiveAt    *time.Time
 
+	// Managed says who owns the user: ManagedSCIM when an IdP pushed them
+	// (created or last written over SCIM; IdP is then the name of the
+	// SCIM token, for messages), ManagedManual when they were invited,
+	// imported or created through the admin API. "" is read as manual.
+	Managed string
+	IdP     string
+	// DriftedAt is when a manual change overrode what the IdP pushes
+	// (the tenant setting manual_overrides); nil when the user is as the
+	// IdP last wrote them. The IdP's next write clears it.
+	DriftedAt *time.Time
+
 	// Seat is derived by the store inside the write transaction from Active and
 	// the seat class of Role; whatever a caller sets is ignored.
 	Seat SeatClass
@@ -191,6 +208,23 @@ type User struct {
 	Version   int64 // increases on every change; meta.version is W/"<Version>"
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Who manages a user or a group (User.Managed, Group.Managed).
+const (
+	ManagedSCIM   = "scim"   // pushed by an IdP over SCIM
+	ManagedManual = "manual" // invited, imported or created through the admin API
+)
+
+// IdPManaged says whether a user or group's Managed value names the IdP.
+func IdPManaged(managed string) bool { return managed == ManagedSCIM }
+
+// ManagedOf is a Managed value as the API shows it: unset is manual.
+func ManagedOf(managed string) string {
+	if managed == ManagedSCIM {
+		return ManagedSCIM
+	}
+	return ManagedManual
 }
 
 // Member is one member of a group.
@@ -207,9 +241,12 @@ type Group struct {
 	ExternalID  string
 	Members     []Member // nil unless asked for
 	MemberCount int
-	Version     int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Managed and IdP: who owns the team, as for a User.
+	Managed   string
+	IdP       string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // MemberPos is a position in a group's member order (GroupMembers): 0 is
@@ -407,6 +444,10 @@ type Store interface {
 	GetUser(ctx context.Context, tenantID, id string) (User, error)
 	GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error)
 	ListUsers(ctx context.Context, tenantID string, q UserQuery) (UserPage, error)
+	// ListPeople lists live users newest first (people.go), at most
+	// q.Limit of them; ErrNotFound for an unknown tenant, an
+	// *InvalidError (field filter) for a filter the store cannot evaluate.
+	ListPeople(ctx context.Context, tenantID string, q PeopleQuery) (PeoplePage, error)
 	// UpdateUser writes nothing (same Version and UpdatedAt, no audit or
 	// seat event) when fn leaves the user as stored (SameUser).
 	UpdateUser(ctx context.Context, tenantID, id string, by Actor, fn func(*User) error) (User, error)

@@ -30,6 +30,9 @@ const MaxStringLen = 2048
 
 // ValidateUser checks what every backend requires of a user before writing it.
 func ValidateUser(u *User) error {
+	if err := checkManaged(u.Managed); err != nil {
+		return err
+	}
 	if strings.TrimSpace(u.UserName) == "" {
 		return &InvalidError{Field: "userName", Reason: "is required"}
 	}
@@ -58,6 +61,9 @@ func ValidateUser(u *User) error {
 
 // ValidateGroup checks what every backend requires of a group before writing it.
 func ValidateGroup(g *Group) error {
+	if err := checkManaged(g.Managed); err != nil {
+		return err
+	}
 	if FoldKey(g.DisplayName) == "" {
 		return &InvalidError{Field: "displayName", Reason: "is required"}
 	}
@@ -65,6 +71,17 @@ func ValidateGroup(g *Group) error {
 		return err
 	}
 	return checkString("externalId", g.ExternalID)
+}
+
+// checkManaged refuses an owner that is neither unset (read as manual) nor
+// one of the two known ones.
+func checkManaged(m string) error {
+	switch m {
+	case "", ManagedSCIM, ManagedManual:
+	default:
+		return &InvalidError{Field: "managed", Reason: "must be scim or manual"}
+	}
+	return nil
 }
 
 func checkString(field, v string) error {
@@ -94,6 +111,7 @@ func (u User) Clone() User {
 	u.Stores = cloneSlice(u.Stores)
 	u.AccessExpiresAt = cloneTime(u.AccessExpiresAt)
 	u.LastActiveAt = cloneTime(u.LastActiveAt)
+	u.DriftedAt = cloneTime(u.DriftedAt)
 	return u
 }
 
@@ -171,10 +189,11 @@ func MemberOpsDetail(ops []MemberOp) string {
 }
 
 // GroupUnchanged says whether an UpdateGroup would change nothing: the same
-// displayName (exactly, so that a change of case is a rename) and externalId,
-// and no membership operation. Backends then write nothing — no new version,
+// displayName (exactly, so that a change of case is a rename), externalId
+// and owner (Managed, IdP), and no membership operation. Backends then write nothing — no new version,
 // no audit event — so that an IdP re-sending the current name (Okta does,
 // with every group push) does not invalidate ETags.
 func GroupUnchanged(old, updated Group, ops []MemberOp) bool {
-	return len(ops) == 0 && old.DisplayName == updated.DisplayName && old.ExternalID == updated.ExternalID
+	return len(ops) == 0 && old.DisplayName == updated.DisplayName && old.ExternalID == updated.ExternalID &&
+		old.Managed == updated.Managed && old.IdP == updated.IdP
 }

@@ -119,7 +119,7 @@ var batchArgs = func() []batchArg {
 		"nev1": "int", "nev2": "int", "audit": "text",
 		"evclass1": "text?", "evclass2": "text?", "evdelta1": "int?", "evdelta2": "int?", "evreason1": "text?", "evreason2": "text?",
 		"c_active": "bool", "c_emails": "jsonb", "c_phone_numbers": "jsonb", "c_addresses": "jsonb", "c_scim_roles": "jsonb",
-		"c_access_expires_at": "timestamptz?", "c_last_active_at": "timestamptz?",
+		"c_access_expires_at": "timestamptz?", "c_last_active_at": "timestamptz?", "c_drifted_at": "timestamptz?",
 	}
 	var out []batchArg
 	for i, name := range createUserNames {

@@ -16,7 +16,7 @@ import (
 
 // groupCols are the columns scanGroup reads: the group under alias g and its
 // member count (kept in group_member_counts, see migration 0004).
-const groupCols = `g.tenant_id, g.id, g.display_name, g.external_id, g.version, g.created_at, g.updated_at,
+const groupCols = `g.tenant_id, g.id, g.display_name, g.external_id, g.version, g.created_at, g.updated_at, g.managed, g.idp,
 coalesce((select c.members from group_member_counts c where c.tenant_id = g.tenant_id and c.group_id = g.id), 0)`
 
 // groupMembersCol is an extra column holding a group's members as a JSON
@@ -29,7 +29,8 @@ var groupMembersCol = `(select coalesce(jsonb_agg(jsonb_build_array(mu.id, ` + m
 func scanGroup(row pgx.Row, extra ...any) (store.Group, error) {
 	var g store.Group
 	var count int64
-	dest := append([]any{&g.TenantID, &g.ID, &g.DisplayName, &g.ExternalID, &g.Version, &g.CreatedAt, &g.UpdatedAt, &count}, extra...)
+	dest := append([]any{&g.TenantID, &g.ID, &g.DisplayName, &g.ExternalID, &g.Version, &g.CreatedAt, &g.UpdatedAt,
+		&g.Managed, &g.IdP, &count}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return store.Group{}, err
 	}
@@ -351,15 +352,15 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, g store.Group,
 		}
 		out = store.Group{
 			TenantID: tenantID, ID: g.ID, DisplayName: g.DisplayName, ExternalID: g.ExternalID,
-			Members: members, MemberCount: len(members), Version: 1, CreatedAt: now, UpdatedAt: now,
+			Managed: g.Managed, IdP: g.IdP, Members: members, MemberCount: len(members), Version: 1, CreatedAt: now, UpdatedAt: now,
 		}
 
 		b = &pgx.Batch{}
 		b.Queue(`with t as (
 	update tenants set group_seq = group_seq + 1 where id = $1 returning group_seq
 )
-insert into groups (tenant_id, id, seq, display_name, display_name_key, external_id, version, created_at, updated_at)
-select $1, $2, t.group_seq, $3, $4, $5, 1, $6, $6 from t`, tenantID, g.ID, g.DisplayName, key, g.ExternalID, now)
+insert into groups (tenant_id, id, seq, display_name, display_name_key, external_id, version, created_at, updated_at, managed, idp)
+select $1, $2, t.group_seq, $3, $4, $5, 1, $6, $6, $7, $8 from t`, tenantID, g.ID, g.DisplayName, key, g.ExternalID, now, g.Managed, g.IdP)
 		b.Queue(`insert into group_members (tenant_id, group_id, user_id, user_seq)
 select $1, $2, a.id, a.seq from unnest($3::text[], $4::bigint[]) as a (id, seq)`, tenantID, g.ID, liveIDs, liveSeqs)
 		b.Queue(`insert into group_member_counts (tenant_id, group_id, members) values ($1, $2, $3)`, tenantID, g.ID, len(members))
@@ -598,8 +599,8 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, by store.A
 		// that waits for the row), and check them all before any change.
 		b := &pgx.Batch{}
 		b.Queue(`update groups set display_name = $3, display_name_key = $4, external_id = $5,
-	version = version + 1, updated_at = $6
-where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.DisplayName), g.ExternalID, now)
+	version = version + 1, updated_at = $6, managed = $7, idp = $8
+where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.DisplayName), g.ExternalID, now, g.Managed, g.IdP)
 		var signs []int64
 		merged := onlyAdds(up.Members)
 		switch {

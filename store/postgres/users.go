@@ -34,6 +34,7 @@ var userStringCols = func() []string {
 var userWriteCols = slices.Concat(userStringCols, []string{
 	"user_name_key", "active", "emails", "phone_numbers", "addresses", "scim_roles", "ent_manager_id",
 	"role", "stores", "access_expires_at", "last_active_at", "explicit_role",
+	"managed", "idp", "drifted_at",
 })
 
 // colNames are the template tokens of userWriteArgs: {c_<column>}.
@@ -69,6 +70,7 @@ func userWriteArgs(u *store.User) ([]any, error) {
 	return append(args,
 		store.FoldKey(u.UserName), u.Active, emails, phones, addresses, roles, u.Enterprise.ManagerID,
 		u.Role, u.Stores, tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt), u.ExplicitRole,
+		u.Managed, u.IdP, tsPtr(u.DriftedAt),
 	), nil
 }
 
@@ -83,12 +85,14 @@ u.name_formatted, u.name_family, u.name_given, u.name_middle, u.name_honorific_p
 u.display_name, u.nick_name, u.profile_url, u.title, u.user_type, u.preferred_language, u.locale, u.timezone,
 u.ent_employee_number, u.ent_cost_center, u.ent_organization, u.ent_division, u.ent_department,
 u.active, u.emails, u.phone_numbers, u.addresses, u.scim_roles, u.ent_manager_id,
-u.role, u.stores, u.seat, u.access_expires_at, u.last_active_at, u.version, u.created_at, u.updated_at, u.explicit_role`
+u.role, u.stores, u.seat, u.access_expires_at, u.last_active_at, u.version, u.created_at, u.updated_at, u.explicit_role,
+u.managed, u.idp, u.drifted_at`
 
 // userColumns is what userCols must say, derived from the table.
 var userColumns = "u." + strings.Join(slices.Concat([]string{"tenant_id", "id"}, userStringCols, []string{
 	"active", "emails", "phone_numbers", "addresses", "scim_roles", "ent_manager_id",
 	"role", "stores", "seat", "access_expires_at", "last_active_at", "version", "created_at", "updated_at", "explicit_role",
+	"managed", "idp", "drifted_at",
 }), ", u.")
 
 var userColCount = strings.Count(userColumns, ",") + 1
@@ -106,6 +110,7 @@ func scanUser(row pgx.Row, extra ...any) (store.User, error) {
 	dest = append(dest,
 		&u.Active, &emails, &phones, &addresses, &roles, &u.Enterprise.ManagerID,
 		&u.Role, &u.Stores, &u.Seat, &u.AccessExpiresAt, &u.LastActiveAt, &u.Version, &u.CreatedAt, &u.UpdatedAt, &u.ExplicitRole,
+		&u.Managed, &u.IdP, &u.DriftedAt,
 	)
 	if err := row.Scan(dest...); err != nil {
 		return store.User{}, err
@@ -118,7 +123,7 @@ func scanUser(row pgx.Row, extra ...any) (store.User, error) {
 			return store.User{}, e
 		}
 	}
-	u.AccessExpiresAt, u.LastActiveAt = tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt)
+	u.AccessExpiresAt, u.LastActiveAt, u.DriftedAt = tsPtr(u.AccessExpiresAt), tsPtr(u.LastActiveAt), tsPtr(u.DriftedAt)
 	u.CreatedAt, u.UpdatedAt = store.Timestamp(u.CreatedAt), store.Timestamp(u.UpdatedAt)
 	return u, nil
 }

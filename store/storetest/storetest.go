@@ -127,6 +127,8 @@ func Run(t *testing.T, open Factory) {
 		{"Jobs_claimedOnce", testJobsClaimedOnce},
 		{"Change_keyedReads", testChangeKeyedReads},
 		{"Change_userWrites", testChangeWrites},
+		{"Managed_roundTripAndTakeOver", testManagedRoundTrip},
+		{"People_newestFirstFilteredPaged", testListPeople},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
