@@ -213,6 +213,38 @@ func NewUser(t *testing.T, s store.Store, tenant, userName string, active bool) 
 	return newUser(t, s, tenant, userName, active)
 }
 
+// RoleTenant, RoleOf, UserNamed, NewGroup, AuditActions and Counts are the
+// role suite's helpers, for the directory's tests (roles.go).
+func RoleTenant(t *testing.T, s store.Store, id string, seats int, policy string, mappings ...store.RoleMapping) {
+	t.Helper()
+	roleTenant(t, s, id, seats, policy, mappings...)
+}
+
+func RoleOf(t *testing.T, s store.Store, tenant, id string) (string, store.SeatClass) {
+	t.Helper()
+	return roleOf(t, s, tenant, id)
+}
+
+func UserNamed(t *testing.T, s store.Store, tenant, userName, explicit string) store.User {
+	t.Helper()
+	return userNamed(t, s, tenant, userName, explicit)
+}
+
+func NewGroup(t *testing.T, s store.Store, tenant, name string, members ...string) store.Group {
+	t.Helper()
+	return newGroup(t, s, tenant, name, members...)
+}
+
+func AuditActions(t *testing.T, s store.Store, tenant string, q store.EventQuery) []string {
+	t.Helper()
+	return auditActions(t, s, tenant, q)
+}
+
+func Counts(t *testing.T, s store.Store, tenant string) store.SeatCounts {
+	t.Helper()
+	return counts(t, s, tenant)
+}
+
 // Parallel runs fn n times at once, released together, and returns the
 // errors: the races of the directory's tests, run as storetest's are.
 func Parallel(n int, fn func(i int) error) []error { return parallel(n, fn) }
