@@ -455,7 +455,9 @@ func yesNo(b bool) string {
 // ---- teams ----
 
 func teamsCmd(ctx context.Context, sys *system, args []string) error {
-	return subs{{"list", teamsList}}.dispatch(ctx, sys, "teams", args)
+	return subs{{"list", teamsList}, {"create", teamCreate}, {"get", teamGet}, {"rename", teamRename}, {"delete", teamDelete},
+		{"add", teamMembers("add", "POST", "added to")}, {"remove", teamMembers("remove", "DELETE", "removed from")}}.
+		dispatch(ctx, sys, "teams", args)
 }
 
 func teamsList(ctx context.Context, sys *system, args []string) error {

@@ -182,7 +182,7 @@ func seatEvents(ctx context.Context, sys *system, args []string) error {
 		Reason string    `json:"reason"`
 		Actor  actorJSON `json:"actor"`
 	}
-	return listEvents(ctx, c, path, p, "SEQ\tAT\tUSER\tSEAT\tCHANGE\tREASON\tBY", func(e event) []string {
+	return listEntries(ctx, c, path, "events", p, "SEQ\tAT\tUSER\tSEAT\tCHANGE\tREASON\tBY", func(e event) []string {
 		return []string{strconv.FormatInt(e.Seq, 10), e.At, e.UserID, e.Seat, fmt.Sprintf("%+d", e.Delta), e.Reason, e.Actor.String()}
 	})
 }
@@ -289,7 +289,7 @@ func auditCmd(ctx context.Context, sys *system, args []string) error {
 		TargetID   string    `json:"target_id"`
 		Detail     string    `json:"detail"`
 	}
-	return listEvents(ctx, c, path, p, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tDETAIL", func(e event) []string {
+	return listEntries(ctx, c, path, "events", p, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tDETAIL", func(e event) []string {
 		return []string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339), e.Actor.String(), e.Action,
 			strings.TrimSuffix(e.TargetType+" "+e.TargetID, " "), e.Detail}
 	})
