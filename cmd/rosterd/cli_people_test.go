@@ -172,6 +172,7 @@ func TestCLI_adminFirstDay(t *testing.T) {
 		"users.*,teams.*,billing.view,conversations.*,customers.*,reporting.*,integrations.view")
 	key := regexp.MustCompile(auth.APIKeyPattern).FindString(out)
 	require.NotEmpty(t, key, out)
+	assert.Regexp(t, `^API key "it-admin" created for tenant acme \(id \S+\), with: conversations.view_assigned, conversations.view_all, `, out)
 	// The admin's shell has only the key: no operator token.
 	env := map[string]string{"ROSTER_API_KEY": key, "ROSTER_ADMIN_TOKEN": ""}
 	admin := func(args ...string) string {
@@ -190,7 +191,7 @@ func TestCLI_adminFirstDay(t *testing.T) {
 	require.Len(t, bob, 2, out)
 
 	out = admin("users", "role", "acme", "supervisor", "ann@acme.test", "bob@acme.test")
-	assert.Contains(t, out, "2 of 2 users now hold role supervisor.")
+	assert.Contains(t, out, "2 of 2 users now hold role supervisor.\n  ann@acme.test: agent → supervisor\n")
 
 	out = admin("teams", "create", "acme", "Support")
 	team := regexp.MustCompile(`^Team Support created in tenant acme \(id (\S+)\)\.`).FindStringSubmatch(out)
@@ -199,7 +200,7 @@ func TestCLI_adminFirstDay(t *testing.T) {
 	assert.Contains(t, out, "2 user(s) added to team Support; it has 2 member(s).")
 
 	out = admin("report", "dormant", "acme")
-	assert.Contains(t, out, "2 seat holder(s) of tenant acme with no sign-in for 30 days or never")
+	assert.Regexp(t, `^2 seat holder\(s\) of tenant acme with no sign-in for 30 days or never \(as of \S+\): \$178.00 per month.\n`, out)
 
 	// The key acts within its tenant only.
 	r := s.run(t, "", env, "people", "list", "other")
