@@ -549,6 +549,31 @@ func (p *pageFlags) setup(fs *flag.FlagSet) {
 	fs.BoolVar(&p.all, "all", false, "follow every page to the end")
 }
 
+// listQuery are the flags of a cursor-paged list: the paging flags and
+// filters, each a string flag sent as the API parameter of its name.
+type listQuery struct {
+	page    pageFlags
+	filters [][2]string // name and usage of each filter flag
+	fs      *flag.FlagSet
+}
+
+func (l *listQuery) setup(fs *flag.FlagSet) {
+	l.fs = fs
+	l.page.setup(fs)
+	for _, f := range l.filters {
+		fs.String(f[0], "", f[1])
+	}
+}
+
+// path is base with the parameters of the flags given on the command line.
+func (l *listQuery) path(base string) string {
+	names := []string{"limit", "cursor"}
+	for _, f := range l.filters {
+		names = append(names, f[0])
+	}
+	return withParams(base, l.fs, names...)
+}
+
 // entries reads a cursor-paged list at path (its query made by withParams)
 // whose entries are the answer's key ("events", "users"): one page, or with
 // --all every page from there. It answers the entries, the JSON to print for

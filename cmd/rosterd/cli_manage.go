@@ -455,7 +455,7 @@ func yesNo(b bool) string {
 // ---- teams ----
 
 func teamsCmd(ctx context.Context, sys *system, args []string) error {
-	return subs{{"list", teamsList}, {"create", teamCreate}, {"get", teamGet}, {"rename", teamRename}, {"delete", teamDelete},
+	return subs{{"list", teamsList}, {"create", teamCreate}, {"get", teamGet}, {"rename", teamRename}, {"delete", confirmedDelete("teams", "teams", "team", "its members stay users")},
 		{"add", teamMembers("add", "POST", "added to")}, {"remove", teamMembers("remove", "DELETE", "removed from")}}.
 		dispatch(ctx, sys, "teams", args)
 }

@@ -17,7 +17,7 @@ import (
 
 func peopleCmd(ctx context.Context, sys *system, args []string) error {
 	return subs{{"list", peopleList}, {"get", personGet}, {"invite", personInvite}, {"update", personUpdate},
-		{"deactivate", personActive(false)}, {"reactivate", personActive(true)}, {"delete", personDelete}}.
+		{"deactivate", personActive(false)}, {"reactivate", personActive(true)}, {"delete", confirmedDelete("people", "users", "person", "their seat is released, their sessions end")}}.
 		dispatch(ctx, sys, "people", args)
 }
 
@@ -67,23 +67,20 @@ func writePerson(w io.Writer, p personAnswer) error {
 
 // peopleList is a page of people, newest first (or every page with --all).
 func peopleList(ctx context.Context, sys *system, args []string) error {
-	var p pageFlags
-	var fs *flag.FlagSet
-	c, pos, err := parseArgs(sys, "people list", args, func(s *flag.FlagSet) {
-		fs = s
-		p.setup(s)
-		s.String("q", "", "people whose userName, display name or email contains this text")
-		s.String("role", "", "people holding this role")
-		s.String("team", "", "members of this team id")
-		s.String("active", "", "true: active people only; false: deactivated only")
-		s.String("managed", "", "scim (pushed by the IdP) or manual")
-		s.String("seat", "", "full, light or none")
-	}, "TENANT")
+	l := listQuery{filters: [][2]string{
+		{"q", "people whose userName, display name or email contains this text"},
+		{"role", "people holding this role"},
+		{"team", "members of this team id"},
+		{"active", "true: active people only; false: deactivated only"},
+		{"managed", "scim (pushed by the IdP) or manual"},
+		{"seat", "full, light or none"},
+	}}
+	c, pos, err := parseArgs(sys, "people list", args, l.setup, "TENANT")
 	if err != nil {
 		return err
 	}
-	path := withParams(tenantPath(pos[0], "users"), fs, "q", "role", "team", "active", "managed", "seat", "limit", "cursor")
-	return listEntries(ctx, c, path, "users", p, "USERNAME\tDISPLAY NAME\tROLE\tSEAT\tACTIVE\tMANAGED\tDRIFTED\tLAST SIGN-IN\tID",
+	path := l.path(tenantPath(pos[0], "users"))
+	return listEntries(ctx, c, path, "users", l.page, "USERNAME\tDISPLAY NAME\tROLE\tSEAT\tACTIVE\tMANAGED\tDRIFTED\tLAST SIGN-IN\tID",
 		func(u personAnswer) []string {
 			return []string{u.UserName, u.DisplayName, u.Role, u.Seat, yesNo(u.Active), managedBy(u.Managed, u.IdP),
 				yesNo(u.Drifted), timeOrDash(u.LastSignIn), u.ID}
@@ -221,21 +218,26 @@ func personActive(active bool) func(context.Context, *system, []string) error {
 	}
 }
 
-func personDelete(ctx context.Context, sys *system, args []string) error {
-	var yes bool
-	c, pos, err := parseArgs(sys, "people delete", args, func(fs *flag.FlagSet) {
-		fs.BoolVar(&yes, "yes", false, "confirm: the person is deleted and their seat released")
-	}, "TENANT", "ID")
-	if err != nil {
-		return err
+// confirmedDelete is "NOUN delete TENANT ID --yes" (people, teams): without
+// --yes it says what the deletion does and sends nothing.
+func confirmedDelete(cmd, collection, what, effect string) func(context.Context, *system, []string) error {
+	name := cmd + " delete"
+	return func(ctx context.Context, sys *system, args []string) error {
+		var yes bool
+		c, pos, err := parseArgs(sys, name, args, func(fs *flag.FlagSet) {
+			fs.BoolVar(&yes, "yes", false, "confirm: the "+what+" is deleted; "+effect)
+		}, "TENANT", "ID")
+		if err != nil {
+			return err
+		}
+		if !yes {
+			return usageErr("%s %s %s deletes the %s (%s); add --yes to confirm", name, pos[0], pos[1], what, effect)
+		}
+		return c.do(ctx, "DELETE", tenantPath(pos[0], collection, pos[1]), nil, nil, func(w io.Writer) error {
+			_, err := fmt.Fprintf(w, "%s %s deleted from tenant %s; %s.\n", strings.ToUpper(what[:1])+what[1:], pos[1], pos[0], effect)
+			return err
+		})
 	}
-	if !yes {
-		return usageErr("people delete %s %s deletes the person (their seat is released, their sessions end); add --yes to confirm", pos[0], pos[1])
-	}
-	return c.do(ctx, "DELETE", tenantPath(pos[0], "users", pos[1]), nil, nil, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "User %s deleted from tenant %s; their seat is released.\n", pos[1], pos[0])
-		return err
-	})
 }
 
 // ---- teams: the writes ----
@@ -310,23 +312,6 @@ func teamRename(ctx context.Context, sys *system, args []string) error {
 	}
 	return teamDo(ctx, c, "PATCH", tenantPath(pos[0], "teams", pos[1]), map[string]string{"name": pos[2]}, func(t teamAnswer) string {
 		return fmt.Sprintf("Team %s of tenant %s renamed to %s.", t.ID, pos[0], t.Name)
-	})
-}
-
-func teamDelete(ctx context.Context, sys *system, args []string) error {
-	var yes bool
-	c, pos, err := parseArgs(sys, "teams delete", args, func(fs *flag.FlagSet) {
-		fs.BoolVar(&yes, "yes", false, "confirm: the team is deleted (its members stay users)")
-	}, "TENANT", "ID")
-	if err != nil {
-		return err
-	}
-	if !yes {
-		return usageErr("teams delete %s %s deletes the team (its members stay users); add --yes to confirm", pos[0], pos[1])
-	}
-	return c.do(ctx, "DELETE", tenantPath(pos[0], "teams", pos[1]), nil, nil, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "Team %s deleted from tenant %s; its members stay users.\n", pos[1], pos[0])
-		return err
 	})
 }
 

@@ -110,7 +110,7 @@ func TestCLI_people(t *testing.T) {
 	out = s.ok(t, "people", "delete", "acme", bobID, "--yes")
 	require.Len(t, s.requests(n), 1)
 	s.wasSent(t, "DELETE", "/admin/v1/tenants/acme/users/"+bobID, "")
-	assert.Equal(t, "User "+bobID+" deleted from tenant acme; their seat is released.\n", out)
+	assert.Equal(t, "Person "+bobID+" deleted from tenant acme; their seat is released, their sessions end.\n", out)
 }
 
 // TestCLI_teamWrites: teams create, get, rename, add, remove and delete send
