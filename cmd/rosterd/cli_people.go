@@ -16,7 +16,7 @@ import (
 // ---- people ----
 
 func peopleCmd(ctx context.Context, sys *system, args []string) error {
-	return subs{{"list", peopleList}, {"get", personGet}, {"invite", personInvite}, {"update", personUpdate},
+	return subs{{"list", peopleList}, {"get", getCmd("people get", "users", "ID", writePerson)}, {"invite", personInvite}, {"update", personUpdate},
 		{"deactivate", personActive(false)}, {"reactivate", personActive(true)}, {"delete", confirmedDelete("people", "users", "person", "their seat is released, their sessions end")}}.
 		dispatch(ctx, sys, "people", args)
 }
@@ -87,15 +87,6 @@ func peopleList(ctx context.Context, sys *system, args []string) error {
 		})
 }
 
-func personGet(ctx context.Context, sys *system, args []string) error {
-	c, pos, err := parseArgs(sys, "people get", args, nil, "TENANT", "ID")
-	if err != nil {
-		return err
-	}
-	var p personAnswer
-	return c.do(ctx, "GET", tenantPath(pos[0], "users", pos[1]), nil, &p, func(w io.Writer) error { return writePerson(w, p) })
-}
-
 // listFlag collects a repeated flag (--team a --team b) as a list; an empty
 // value adds nothing, so that --team "" gives the empty list.
 type listFlag []string
@@ -132,6 +123,17 @@ func (f *personFlags) setup(fs *flag.FlagSet) {
 	}
 }
 
+// parse parses the command line of people invite or update: the flags
+// given as the API's body, and the positional arguments.
+func (f *personFlags) parse(sys *system, name string, args []string, names ...string) (*cli, []string, map[string]any, error) {
+	c, pos, err := parseArgs(sys, name, args, f.setup, names...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	body, err := f.body(name)
+	return c, pos, body, err
+}
+
 // body is the flags given as the API's body.
 func (f *personFlags) body(name string) (map[string]any, error) {
 	b := map[string]any{}
@@ -161,11 +163,7 @@ func (f *personFlags) body(name string) (map[string]any, error) {
 
 func personInvite(ctx context.Context, sys *system, args []string) error {
 	var f personFlags
-	c, pos, err := parseArgs(sys, "people invite", args, f.setup, "TENANT", "USERNAME")
-	if err != nil {
-		return err
-	}
-	body, err := f.body("people invite")
+	c, pos, body, err := f.parse(sys, "people invite", args, "TENANT", "USERNAME")
 	if err != nil {
 		return err
 	}
@@ -188,11 +186,7 @@ func changePerson(ctx context.Context, c *cli, tenant, id string, body map[strin
 
 func personUpdate(ctx context.Context, sys *system, args []string) error {
 	f := personFlags{withActive: true}
-	c, pos, err := parseArgs(sys, "people update", args, f.setup, "TENANT", "ID")
-	if err != nil {
-		return err
-	}
-	body, err := f.body("people update")
+	c, pos, body, err := f.parse(sys, "people update", args, "TENANT", "ID")
 	if err != nil {
 		return err
 	}
@@ -295,14 +289,6 @@ func teamCreate(ctx context.Context, sys *system, args []string) error {
 	return teamDo(ctx, c, "POST", tenantPath(pos[0], "teams"), map[string]string{"name": pos[1]}, func(t teamAnswer) string {
 		return fmt.Sprintf("Team %s created in tenant %s (id %s).", t.Name, pos[0], t.ID)
 	})
-}
-
-func teamGet(ctx context.Context, sys *system, args []string) error {
-	c, pos, err := parseArgs(sys, "teams get", args, nil, "TENANT", "ID")
-	if err != nil {
-		return err
-	}
-	return teamDo(ctx, c, "GET", tenantPath(pos[0], "teams", pos[1]), nil, nil)
 }
 
 func teamRename(ctx context.Context, sys *system, args []string) error {
