@@ -37,7 +37,8 @@ func adminCommands() []command {
 		{"role-mappings", "show or replace a tenant's group → role mappings (admin API)", roleMappingsCmd},
 		{"stores", "manage a tenant's store catalogue: list, create, rename, delete (admin API)", storesCmd},
 		{"approvals", "list, approve and reject privileged grants held for approval (admin API)", approvalsCmd},
-		{"teams", "list a tenant's teams and role groups (admin API)", teamsCmd},
+		{"people", "a tenant's people: list, get, invite, update, deactivate, reactivate, delete (admin API)", peopleCmd},
+		{"teams", "a tenant's teams: list, get, create, rename, delete; add, remove members (admin API)", teamsCmd},
 		{"jobs", "show an import job and its per-row results (admin API)", jobsCmd},
 		{"seats", "a tenant's seat report, or its seat ledger: seats events (admin API)", seatsCmd},
 		{"report", "reports: dormant seat holders (admin API)", reportCmd},
@@ -86,16 +87,24 @@ Admin commands call the admin API of a running server:
   rosterd stores list TENANT | create TENANT ID NAME | rename TENANT ID NAME | delete TENANT ID
   rosterd approvals list TENANT [--status pending|approved|rejected|superseded|all]
   rosterd approvals approve TENANT ID | reject TENANT ID
-  rosterd teams list TENANT
+  rosterd people list TENANT [--q TEXT] [--role R] [--team ID] [--active true|false] [--managed scim|manual]
+      [--seat full|light|none] [--limit N] [--cursor C] [--all]
+  rosterd people get TENANT ID | deactivate TENANT ID | reactivate TENANT ID | delete TENANT ID --yes
+  rosterd people invite TENANT USERNAME [--email E] [--display-name N] [--role R] [--team ID]... [--store ID]...
+  rosterd people update TENANT ID [--role R] [--display-name N] [--email E] [--active true|false] [--team ID]... [--store ID]...
+      --team and --store give the whole list (--team "" for none); a person the
+      IdP pushes keeps what it pushes unless the tenant sets manual_overrides
+  rosterd teams list TENANT | get TENANT ID | create TENANT NAME | rename TENANT ID NAME | delete TENANT ID --yes
+  rosterd teams add TENANT ID USER_ID... | remove TENANT ID USER_ID...
   rosterd jobs get TENANT JOB_ID | results TENANT JOB_ID   (every page of results)
   rosterd seats TENANT      (the seat report)
   rosterd seats events TENANT [--user ID] [--from T] [--to T] [--limit N] [--cursor C] [--all]
   rosterd report dormant TENANT [--days N]
   rosterd audit TENANT [--user ID] [--actor ID] [--action A] [--from T] [--to T] [--limit N] [--cursor C] [--all]
   rosterd audit --operator [same flags]   (events that outlive a tenant)
-      seats events and audit print one page (--limit, server default 100) and,
-      when there is more, the --cursor of the next page on stderr; --all
-      follows every page. T is an RFC 3339 time (seats events: or a date).
+      people list, seats events and audit print one page (--limit; the
+      server's default is 50 people, 100 events) and, when there is more, the
+      --cursor of the next page on stderr; --all follows every page. T is an RFC 3339 time (seats events: or a date).
 
 Exit codes: 0 success; 1 the API refused the request (validation, not found,
 conflict, a permission the credential lacks: 403) or another failure; 2 bad
@@ -526,8 +535,8 @@ func money(cents int64) string {
 }
 
 // pageFlags are the paging flags of a cursor-paged list (seat events,
-// audit): --limit and --cursor are the API's parameters; --all follows
-// next_cursor to the end.
+// audit, people): --limit and --cursor are the API's parameters; --all
+// follows next_cursor to the end.
 type pageFlags struct {
 	limit  int
 	cursor string
@@ -535,42 +544,70 @@ type pageFlags struct {
 }
 
 func (p *pageFlags) setup(fs *flag.FlagSet) {
-	fs.IntVar(&p.limit, "limit", 0, "events per page (the server's default when not given)")
+	fs.IntVar(&p.limit, "limit", 0, "entries per page (the server's default when not given)")
 	fs.StringVar(&p.cursor, "cursor", "", "start after this cursor: the next_cursor of a previous page")
 	fs.BoolVar(&p.all, "all", false, "follow every page to the end")
 }
 
-// eventPage is one page of a cursor-paged list.
-type eventPage struct {
-	Events []json.RawMessage `json:"events"`
-	Next   *string           `json:"next_cursor"`
+// listQuery are the flags of a cursor-paged list: the paging flags and
+// filters, each a string flag sent as the API parameter of its name.
+type listQuery struct {
+	page    pageFlags
+	filters [][2]string // name and usage of each filter flag
+	fs      *flag.FlagSet
 }
 
-// events reads a cursor-paged list at path (its query made by withParams):
-// one page, or with --all every page from there. It answers the events, the
-// JSON to print for --json (the page as the API sent it, or every event with
-// next_cursor null) and the cursor of the next page ("" at the end).
-func (c *cli) events(ctx context.Context, path string, p pageFlags) ([]json.RawMessage, []byte, string, error) {
+func (l *listQuery) setup(fs *flag.FlagSet) {
+	l.fs = fs
+	l.page.setup(fs)
+	for _, f := range l.filters {
+		fs.String(f[0], "", f[1])
+	}
+}
+
+// path is base with the parameters of the flags given on the command line.
+func (l *listQuery) path(base string) string {
+	names := []string{"limit", "cursor"}
+	for _, f := range l.filters {
+		names = append(names, f[0])
+	}
+	return withParams(base, l.fs, names...)
+}
+
+// entries reads a cursor-paged list at path (its query made by withParams)
+// whose entries are the answer's key ("events", "users"): one page, or with
+// --all every page from there. It answers the entries, the JSON to print for
+// --json (the page as the API sent it, or every entry with next_cursor null)
+// and the cursor of the next page ("" at the end).
+func (c *cli) entries(ctx context.Context, path, key string, p pageFlags) ([]json.RawMessage, []byte, string, error) {
 	var all []json.RawMessage
 	for {
-		var page eventPage
+		var page map[string]json.RawMessage
 		raw, err := c.call(ctx, "GET", path, nil, "", &page)
 		if err != nil {
 			return nil, nil, "", err
 		}
-		all = append(all, page.Events...)
-		next := ""
-		if page.Next != nil {
-			next = *page.Next
+		var items []json.RawMessage
+		var next *string
+		if err := unmarshalIfSet(page[key], &items); err != nil {
+			return nil, nil, "", err
+		}
+		if err := unmarshalIfSet(page["next_cursor"], &next); err != nil {
+			return nil, nil, "", err
+		}
+		all = append(all, items...)
+		cursor := ""
+		if next != nil {
+			cursor = *next
 		}
 		if !p.all {
-			return all, raw, next, nil
+			return all, raw, cursor, nil
 		}
-		if next == "" || len(page.Events) == 0 || next == p.cursor {
+		if cursor == "" || len(items) == 0 || cursor == p.cursor {
 			if all == nil {
 				all = []json.RawMessage{}
 			}
-			raw, err := json.Marshal(eventPage{Events: all})
+			raw, err := json.Marshal(map[string]any{key: all, "next_cursor": nil})
 			return all, raw, "", err
 		}
 		u, err := url.Parse(path)
@@ -578,16 +615,27 @@ func (c *cli) events(ctx context.Context, path string, p pageFlags) ([]json.RawM
 			return nil, nil, "", err
 		}
 		q := u.Query()
-		q.Set("cursor", next)
+		q.Set("cursor", cursor)
 		u.RawQuery = q.Encode()
-		path, p.cursor = u.String(), next // a server repeating a cursor ends the walk
+		path, p.cursor = u.String(), cursor // a server repeating a cursor ends the walk
 	}
 }
 
-// listEvents reads a cursor-paged list (c.events) and prints it: each event
-// decoded into a T for its row of a table, then, in text, where to go on.
-func listEvents[T any](ctx context.Context, c *cli, path string, p pageFlags, header string, row func(T) []string) error {
-	events, raw, next, err := c.events(ctx, path, p)
+// unmarshalIfSet decodes raw into out unless it is absent.
+func unmarshalIfSet(raw json.RawMessage, out any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("the server's answer is not the JSON expected: %w", err)
+	}
+	return nil
+}
+
+// listEntries reads a cursor-paged list (c.entries) and prints it: each
+// entry decoded into a T for its row of a table, then, in text, where to go on.
+func listEntries[T any](ctx context.Context, c *cli, path, key string, p pageFlags, header string, row func(T) []string) error {
+	events, raw, next, err := c.entries(ctx, path, key, p)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (s subs) dispatch(ctx context.Context, sys *system, name string, args []str
 // ---- roles ----
 
 func rolesCmd(ctx context.Context, sys *system, args []string) error {
-	return subs{{"list", rolesList}, {"get", roleGet}, {"create", roleCreate}, {"update", roleUpdate}, {"delete", roleDelete}}.
+	return subs{{"list", rolesList}, {"get", getCmd("roles get", "roles", "ROLE", writeRole)}, {"create", roleCreate}, {"update", roleUpdate}, {"delete", roleDelete}}.
 		dispatch(ctx, sys, "roles", args)
 }
 
@@ -78,13 +78,17 @@ func rolesList(ctx context.Context, sys *system, args []string) error {
 	})
 }
 
-func roleGet(ctx context.Context, sys *system, args []string) error {
-	c, pos, err := parseArgs(sys, "roles get", args, nil, "TENANT", "ROLE")
-	if err != nil {
-		return err
+// getCmd is "NOUN get TENANT ID": one resource of the tenant's collection,
+// printed by write.
+func getCmd[T any](name, collection, idName string, write func(io.Writer, T) error) func(context.Context, *system, []string) error {
+	return func(ctx context.Context, sys *system, args []string) error {
+		c, pos, err := parseArgs(sys, name, args, nil, "TENANT", idName)
+		if err != nil {
+			return err
+		}
+		var v T
+		return c.do(ctx, "GET", tenantPath(pos[0], collection, pos[1]), nil, &v, func(w io.Writer) error { return write(w, v) })
 	}
-	var r roleAnswer
-	return c.do(ctx, "GET", tenantPath(pos[0], "roles", pos[1]), nil, &r, func(w io.Writer) error { return writeRole(w, r) })
 }
 
 func writeRole(w io.Writer, r roleAnswer) error {
@@ -455,7 +459,9 @@ func yesNo(b bool) string {
 // ---- teams ----
 
 func teamsCmd(ctx context.Context, sys *system, args []string) error {
-	return subs{{"list", teamsList}}.dispatch(ctx, sys, "teams", args)
+	return subs{{"list", teamsList}, {"create", teamCreate}, {"get", getCmd("teams get", "teams", "ID", writeTeam)}, {"rename", teamRename}, {"delete", confirmedDelete("teams", "teams", "team", "its members stay users")},
+		{"add", teamMembers("add", "POST", "added to")}, {"remove", teamMembers("remove", "DELETE", "removed from")}}.
+		dispatch(ctx, sys, "teams", args)
 }
 
 func teamsList(ctx context.Context, sys *system, args []string) error {

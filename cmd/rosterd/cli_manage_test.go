@@ -233,7 +233,7 @@ func TestCLI_teams(t *testing.T) {
 
 	s.fails(t, ExitRefused, `no tenant "nope"`, "teams", "list", "nope")
 	s.fails(t, ExitUsage, "teams list needs TENANT", "teams", "list")
-	s.fails(t, ExitUsage, `unknown subcommand "create"`, "teams", "create", "acme", "x")
+	s.fails(t, ExitUsage, `unknown subcommand "make"`, "teams", "make", "acme", "x")
 }
 
 // scimPost sends a SCIM POST with the tenant's token.

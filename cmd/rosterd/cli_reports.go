@@ -160,19 +160,16 @@ func writeSeats(w io.Writer, tenant string, s seatAnswer) error {
 
 // seatEvents is the seat ledger, oldest first.
 func seatEvents(ctx context.Context, sys *system, args []string) error {
-	var p pageFlags
-	var fs *flag.FlagSet
-	c, pos, err := parseArgs(sys, "seats events", args, func(s *flag.FlagSet) {
-		fs = s
-		p.setup(s)
-		s.String("user", "", "one user's events: a user id, or the userName of a current user")
-		s.String("from", "", "from this time (inclusive): RFC 3339 or a date")
-		s.String("to", "", "until this time (exclusive): RFC 3339 or a date")
-	}, "TENANT")
+	l := listQuery{filters: [][2]string{
+		{"user", "one user's events: a user id, or the userName of a current user"},
+		{"from", "from this time (inclusive): RFC 3339 or a date"},
+		{"to", "until this time (exclusive): RFC 3339 or a date"},
+	}}
+	c, pos, err := parseArgs(sys, "seats events", args, l.setup, "TENANT")
 	if err != nil {
 		return err
 	}
-	path := withParams(tenantPath(pos[0], "seats", "events"), fs, "user", "from", "to", "limit", "cursor")
+	path := l.path(tenantPath(pos[0], "seats", "events"))
 	type event struct {
 		Seq    int64     `json:"seq"`
 		At     string    `json:"at"`
@@ -182,7 +179,7 @@ func seatEvents(ctx context.Context, sys *system, args []string) error {
 		Reason string    `json:"reason"`
 		Actor  actorJSON `json:"actor"`
 	}
-	return listEvents(ctx, c, path, p, "SEQ\tAT\tUSER\tSEAT\tCHANGE\tREASON\tBY", func(e event) []string {
+	return listEntries(ctx, c, path, "events", l.page, "SEQ\tAT\tUSER\tSEAT\tCHANGE\tREASON\tBY", func(e event) []string {
 		return []string{strconv.FormatInt(e.Seq, 10), e.At, e.UserID, e.Seat, fmt.Sprintf("%+d", e.Delta), e.Reason, e.Actor.String()}
 	})
 }
@@ -253,18 +250,17 @@ func reportDormant(ctx context.Context, sys *system, args []string) error {
 // auditCmd is a tenant's audit trail, newest first, or with --operator the
 // operator trail (events that outlive a tenant).
 func auditCmd(ctx context.Context, sys *system, args []string) error {
-	var p pageFlags
 	var operator bool
-	var fs *flag.FlagSet
+	l := listQuery{filters: [][2]string{
+		{"user", "events about this user id"},
+		{"actor", "events by this actor id"},
+		{"action", "events of this action, e.g. user.created"},
+		{"from", "from this RFC 3339 time"},
+		{"to", "until this RFC 3339 time"},
+	}}
 	c, pos, err := parseCLI(sys, "audit", args, func(s *flag.FlagSet) {
-		fs = s
-		p.setup(s)
+		l.setup(s)
 		s.BoolVar(&operator, "operator", false, "the operator trail instead of a tenant's")
-		s.String("user", "", "events about this user id")
-		s.String("actor", "", "events by this actor id")
-		s.String("action", "", "events of this action, e.g. user.created")
-		s.String("from", "", "from this RFC 3339 time")
-		s.String("to", "", "until this RFC 3339 time")
 	})
 	if err != nil {
 		return err
@@ -279,7 +275,7 @@ func auditCmd(ctx context.Context, sys *system, args []string) error {
 		}
 		path = tenantPath(pos[0], "audit")
 	}
-	path = withParams(path, fs, "user", "actor", "action", "from", "to", "limit", "cursor")
+	path = l.path(path)
 	type event struct {
 		Seq        int64     `json:"seq"`
 		Time       time.Time `json:"time"`
@@ -289,7 +285,7 @@ func auditCmd(ctx context.Context, sys *system, args []string) error {
 		TargetID   string    `json:"target_id"`
 		Detail     string    `json:"detail"`
 	}
-	return listEvents(ctx, c, path, p, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tDETAIL", func(e event) []string {
+	return listEntries(ctx, c, path, "events", l.page, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tDETAIL", func(e event) []string {
 		return []string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339), e.Actor.String(), e.Action,
 			strings.TrimSuffix(e.TargetType+" "+e.TargetID, " "), e.Detail}
 	})
