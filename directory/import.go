@@ -261,6 +261,9 @@ func (d *Directory) importOnce(ctx context.Context, tenantID string, row ImportR
 				return nil, err
 			}
 		}
+		if err := importOwner(v, m, &probe); err != nil {
+			return nil, err
+		}
 		var join []string
 		for _, id := range teams {
 			if !slices.Contains(v.InTeams[m.ID], id) {
@@ -284,6 +287,33 @@ func (d *Directory) importOnce(ctx context.Context, tenantID string, row ImportR
 		res.User = p.Writes[0].Written
 	}
 	return res
+}
+
+// importOwner applies the IdP-ownership rule (owner.go) to a row that
+// updates an existing user: what the IdP pushes (userName, emails,
+// displayName, active) is refused for a user the IdP manages, unless the
+// tenant allows manual overrides — then the user is marked drifted.
+func importOwner(v *store.View, old *store.User, u *store.User) error {
+	o := owner{overrides: v.Roles.Settings.ManualOverrides}
+	drift := false
+	for _, c := range []struct {
+		attr    string
+		changed bool
+	}{
+		{"userName", u.UserName != old.UserName},
+		{"emails", !slices.Equal(u.Emails, old.Emails)},
+		{"displayName", u.DisplayName != old.DisplayName},
+		{"active", u.Active != old.Active},
+	} {
+		if err := o.user(old, c.attr, c.changed, &drift); err != nil {
+			return err
+		}
+	}
+	if drift {
+		now := v.Now
+		u.DriftedAt = &now
+	}
+	return nil
 }
 
 // MatchUser is the live user an import row updates: named, the holder of

@@ -267,3 +267,45 @@ func testImportUsersRuns(t *testing.T, open storetest.Factory) {
 		assert.Equal(t, directory.ImportUnchanged, r.Outcome, "row %d", i)
 	}
 }
+
+// TestImport_idpOwnership: an import row updating a user the IdP pushed
+// follows the rule of manual changes (owner.go): a new displayName is the
+// row's idp_managed refusal, and nothing is written; what the IdP does not
+// push (the title) is updated; with manual_overrides the change is made and
+// the user marked drifted.
+func TestImport_idpOwnership(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open storetest.Factory) {
+		clock := storetest.NewClock()
+		s := open(t, clock.Now)
+		roleTenant(t, s, "acme", 10, "")
+		d := directory.New(s)
+		u := pushedUser(t, s, "acme", "bo@x.com")
+		set := func(f func(*store.User)) func(*store.User) error {
+			return func(x *store.User) error { f(x); return nil }
+		}
+		row := store.User{UserName: "bo@x.com", Active: true}
+
+		_, _, err := importOne(t, d, "acme", row, set(func(x *store.User) { x.DisplayName = "Bo by CSV" }))
+		var owned *directory.IdPManagedError
+		require.ErrorAs(t, err, &owned)
+		assert.Equal(t, "displayName", owned.Attribute)
+		assert.Equal(t, "okta", owned.IdP)
+		got, err := s.GetUser(ctx, "acme", u.ID)
+		require.NoError(t, err)
+		assert.Equal(t, u.Version, got.Version, "nothing written")
+
+		_, outcome, err := importOne(t, d, "acme", row, set(func(x *store.User) { x.Title = "Lead" }))
+		require.NoError(t, err)
+		assert.Equal(t, directory.ImportUpdated, outcome, "what the IdP does not push stays editable")
+
+		allowOverrides(t, s, "acme")
+		_, outcome, err = importOne(t, d, "acme", row, set(func(x *store.User) { x.DisplayName = "Bo by CSV" }))
+		require.NoError(t, err)
+		assert.Equal(t, directory.ImportUpdated, outcome)
+		got, err = s.GetUser(ctx, "acme", u.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "Bo by CSV", got.DisplayName)
+		require.NotNil(t, got.DriftedAt, "listed as drifted")
+		assert.Equal(t, store.ManagedSCIM, got.Managed)
+	})
+}
