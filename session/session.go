@@ -284,3 +284,16 @@ func (s *Service) setCookie(w http.ResponseWriter, token string, expires time.Ti
 func (s *Service) clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
+
+// NewToken makes a session token for a session started elsewhere (a
+// console link, admin/consolelinks.go): the plaintext for the client, the
+// session id and the hash to store.
+func (s *Service) NewToken() (plaintext, id string, hash []byte, err error) {
+	return newToken(s.random)
+}
+
+// SetCookie sets the session cookie of a session started elsewhere, as a
+// SAML sign-in sets it.
+func (s *Service) SetCookie(w http.ResponseWriter, token string, expires time.Time) {
+	s.setCookie(w, token, expires)
+}
