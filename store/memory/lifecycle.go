@@ -31,7 +31,7 @@ type tenantLife struct {
 	assertions map[assertionKey]time.Time    // spent assertion → remembered until
 	requests   map[string]store.AuthnRequest // AuthnRequests in flight by RelayState
 	outlets    map[string]store.Outlet
-	outletList []string // ids in creation order
+	outletList []string                     // ids in creation order
 	links      map[string]store.ConsoleLink // console links by string(code hash)
 }
 
