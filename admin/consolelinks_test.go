@@ -203,3 +203,17 @@ func TestConsoleLinks_failuresSpendTheBudget(t *testing.T) {
 		assert.NotEmpty(t, cookie)
 	})
 }
+
+// TestConsoleLinks_withoutSSO: on a plan without SAML SSO a console link
+// is how a person signs in, and the session it starts lasts.
+func TestConsoleLinks_withoutSSO(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		c.tenant("small", "trial", 5)
+		u, err := c.store.CreateUser(t.Context(), "small", store.User{UserName: "bob@small.test", Active: true, ExplicitRole: store.RoleAdmin, Role: store.RoleAdmin}, store.ActorAdmin)
+		require.NoError(t, err)
+		status, _, cookie, body := c.enter(linkPath(t, c.mintLink(operatorCred, "small", u.UserName)))
+		require.Equal(t, http.StatusSeeOther, status, body)
+		r := c.as(cred{name: "bob by link", cookie: cookie}, "GET", "/admin/v1/tenants/small/seats", "")
+		assert.Equal(t, http.StatusOK, r.Status, r.Raw)
+	})
+}

@@ -65,7 +65,7 @@ func (d *Directory) CreateConsoleLink(ctx context.Context, tenantID, userID, rol
 // EnterConsole redeems a console link (by the SHA-256 of its code) and
 // starts a session for its user, in one change: the link is marked used,
 // sess (ID, Hash, ExpiresAt from the caller; the expiry is cut to the
-// user's access expiry) is stored, the user's LastActiveAt becomes the
+// user's access expiry; ConsoleLink is set) is stored, the user's LastActiveAt becomes the
 // store's now and a user.signed_in audit event, with the user as actor,
 // says "console link". A link the tenant does not have is ErrLinkUnknown,
 // one redeemed already ErrLinkUsed, one past its expiry ErrLinkExpired; a
@@ -103,6 +103,7 @@ func (d *Directory) EnterConsole(ctx context.Context, tenantID string, hash []by
 			return nil, &store.InvalidError{Field: "session", Reason: "needs an id, a hash and a future expiry"}
 		}
 		sess = sess.Clone()
+		sess.ConsoleLink = true
 		sess.TenantID, sess.UserID, sess.CreatedAt, sess.ExpiresAt = tenantID, u.ID, v.Now, store.Timestamp(sess.ExpiresAt)
 		now := v.Now
 		u.LastActiveAt = &now

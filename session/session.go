@@ -215,7 +215,7 @@ func credential(r *http.Request) (string, bool) {
 
 // Authenticate reads the session of r and re-checks, from the store, that it
 // may still be used: not ended, not expired, the tenant still has SSO in its
-// plan, the user is live, active and unexpired. A session found unusable is
+// plan (unless a console link started it), the user is live, active and unexpired. A session found unusable is
 // deleted, so that it stays ended.
 func (s *Service) Authenticate(r *http.Request) (Current, error) {
 	ctx := r.Context()
@@ -254,7 +254,9 @@ func (s *Service) Authenticate(r *http.Request) (Current, error) {
 	if err != nil {
 		return Current{}, err
 	}
-	if plan, ok := licensing.Lookup(t.Plan); !ok || !plan.Has(licensing.SAMLSSO) {
+	// A console link's session does not need SSO in the plan: console
+	// links are how tenants without SSO sign in.
+	if plan, ok := licensing.Lookup(t.Plan); !ok || (!plan.Has(licensing.SAMLSSO) && !sess.ConsoleLink) {
 		return end("plan")
 	}
 	u, teams, err := s.store.GetUserWithGroups(ctx, t.ID, sess.UserID)

@@ -3,7 +3,8 @@
 -- stored; the code is unique across tenants, as a random 32-byte code is.
 -- used_at is set once, when the link is redeemed; a redemption locks the
 -- link's user first, then the link row (store/postgres/consolelinks.go).
--- Deleting the tenant deletes its links.
+-- Deleting the tenant deletes its links. sessions.console_link marks the
+-- sessions a link started: they outlive a plan without SAML SSO.
 create table console_links (
     code_hash  bytea       not null,
     tenant_id  text        not null,
@@ -17,3 +18,5 @@ create table console_links (
 );
 
 create index console_links_tenant_idx on console_links (tenant_id, expires_at);
+
+alter table sessions add column console_link boolean not null default false;
