@@ -39,6 +39,10 @@ type Config struct {
 	// Sources says which address a request comes from, for the limit on
 	// failed attempts (the zero value: the peer address).
 	Sources authlimit.Sources
+	// BaseURL is Roster's public URL (ROSTER_BASE_URL, no trailing
+	// slash): console links are under it, and an https one makes the
+	// session cookie Secure.
+	BaseURL string
 }
 
 // API serves /admin/v1.
@@ -49,6 +53,7 @@ type API struct {
 	now        func() time.Time
 	rand       io.Reader
 	sources    authlimit.Sources
+	baseURL    string
 	failed     *authlimit.Budget
 	jobs       *jobs
 	log        zerolog.Logger
@@ -73,9 +78,9 @@ func New(c Config) *API {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &API{store: c.Store, dir: directory.New(c.Store).WithClock(c.Now), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
-		sources: c.Sources, failed: authlimit.NewBudget(failedPerSource, failedGlobal),
+		sources: c.Sources, baseURL: strings.TrimRight(c.BaseURL, "/"), failed: authlimit.NewBudget(failedPerSource, failedGlobal),
 		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll},
-		log:  c.Logger, sessions: session.New(session.Config{Store: c.Store, Now: c.Now}),
+		log:  c.Logger, sessions: session.New(session.Config{Store: c.Store, Now: c.Now, BaseURL: c.BaseURL, Random: c.Rand}),
 		stopFlush: make(chan struct{}), flushDone: make(chan struct{})}
 	go a.flushKeyUseLoop(a.stopFlush, a.flushDone)
 	return a
@@ -108,6 +113,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("POST /admin/v1/tenants/{id}/api-keys", perm("integrations.manage"), a.createAPIKey)
 	route("GET /admin/v1/tenants/{id}/api-keys", perm("integrations.view"), a.listAPIKeys)
 	route("DELETE /admin/v1/tenants/{id}/api-keys/{keyID}", perm("integrations.manage"), a.revokeAPIKey)
+	// Console links (admin/consolelinks.go); minting also needs every
+	// permission of the user's role.
+	route("POST /admin/v1/tenants/{id}/console-links", perm("users.manage"), a.createConsoleLink)
 	route("GET /admin/v1/tenants/{id}/audit", perm("settings.view"), a.listAudit)
 	// The operator trail: events that outlive a tenant (tenant.deleted).
 	route("GET /admin/v1/audit", operatorOnly, a.listOperatorAudit)

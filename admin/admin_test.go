@@ -43,8 +43,9 @@ func newClient(t *testing.T, open func(t *testing.T, now func() time.Time) store
 	now := func() time.Time { return c.now }
 	c.store = open(t, now)
 	mux := http.NewServeMux()
-	c.api = admin.New(admin.Config{Store: c.store, AdminToken: adminToken, Now: now, Rand: rand.Reader})
+	c.api = admin.New(admin.Config{Store: c.store, AdminToken: adminToken, Now: now, Rand: rand.Reader, BaseURL: "http://roster.test/"})
 	c.api.Register(mux)
+	c.api.RegisterConsole(mux)
 	t.Cleanup(c.api.Close)
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r.WithContext(requestid.NewContext(r.Context(), r.Header.Get("X-Request-Id"))))

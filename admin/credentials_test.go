@@ -108,6 +108,7 @@ var adminRoutes = []adminRoute{
 	{method: "POST", path: "/admin/v1/tenants/acme/api-keys", body: `{"name":"k","permissions":[]}`, perm: "integrations.manage"},
 	{method: "GET", path: "/admin/v1/tenants/acme/api-keys", perm: "integrations.view"},
 	{method: "DELETE", path: "/admin/v1/tenants/acme/api-keys/nope", perm: "integrations.manage"},
+	{method: "POST", path: "/admin/v1/tenants/acme/console-links", body: `{"user":"nope"}`, perm: "users.manage"},
 	{method: "GET", path: "/admin/v1/tenants/acme/audit", perm: "settings.view"},
 	{method: "GET", path: "/admin/v1/audit", operator: true},
 	{method: "GET", path: "/admin/v1/tenants/acme/seats", perm: "billing.view"},

@@ -215,7 +215,7 @@ func credential(r *http.Request) (string, bool) {
 
 // Authenticate reads the session of r and re-checks, from the store, that it
 // may still be used: not ended, not expired, the tenant still has SSO in its
-// plan, the user is live, active and unexpired. A session found unusable is
+// plan (unless a console link started it), the user is live, active and unexpired. A session found unusable is
 // deleted, so that it stays ended.
 func (s *Service) Authenticate(r *http.Request) (Current, error) {
 	ctx := r.Context()
@@ -254,7 +254,9 @@ func (s *Service) Authenticate(r *http.Request) (Current, error) {
 	if err != nil {
 		return Current{}, err
 	}
-	if plan, ok := licensing.Lookup(t.Plan); !ok || !plan.Has(licensing.SAMLSSO) {
+	// A console link's session does not need SSO in the plan: console
+	// links are how tenants without SSO sign in.
+	if plan, ok := licensing.Lookup(t.Plan); !ok || (!plan.Has(licensing.SAMLSSO) && !sess.ConsoleLink) {
 		return end("plan")
 	}
 	u, teams, err := s.store.GetUserWithGroups(ctx, t.ID, sess.UserID)
@@ -283,4 +285,17 @@ func (s *Service) setCookie(w http.ResponseWriter, token string, expires time.Ti
 
 func (s *Service) clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// NewToken makes a session token for a session started elsewhere (a
+// console link, admin/consolelinks.go): the plaintext for the client, the
+// session id and the hash to store.
+func (s *Service) NewToken() (plaintext, id string, hash []byte, err error) {
+	return newToken(s.random)
+}
+
+// SetCookie sets the session cookie of a session started elsewhere, as a
+// SAML sign-in sets it.
+func (s *Service) SetCookie(w http.ResponseWriter, token string, expires time.Time) {
+	s.setCookie(w, token, expires)
 }

@@ -24,6 +24,11 @@ type Lock struct {
 	// written; otherwise nothing of it remains.
 	Spend *Assertion
 
+	// Link is the SHA-256 of a console link's code, to redeem: the link's
+	// user is locked (and read, as Users are), then the link itself;
+	// View.Link holds it, nil when the tenant has no such link.
+	Link []byte
+
 	// Users are locked against other writers (live ones; an id that is no
 	// live user of the tenant is absent from View.Users), in id order, the
 	// order every multi-user write takes. Their groups' displayNames, as
@@ -101,6 +106,8 @@ type View struct {
 	// name a deleted user of the tenant. They are absent from Users, as
 	// unknown ids are: this tells the two apart.
 	Deleted map[string]bool
+	// Link is the console link of Lock.Link, nil when there is none.
+	Link *ConsoleLink
 
 	// Users found by key, and teams (Lock.UserNames, Lock.EmailKeys,
 	// Lock.Teams; change_keys.go).
@@ -132,6 +139,12 @@ type Plan struct {
 	// View.Now. Activity is not a provisioning change: their version,
 	// updatedAt and seat stay, and no audit event is written for it.
 	LastActive []string
+	// NewLink, when set, is a console link to store for one of the locked
+	// live users (the use case sets every field); a hash already stored is
+	// a *ConflictError on "code", nothing written.
+	NewLink *ConsoleLink
+	// UseLink marks the link of Lock.Link used at View.Now.
+	UseLink bool
 	// Audit are further audit events, written after the rest of the plan,
 	// in order; the backend sets their TenantID, Time (View.Now) and Actor
 	// (By).

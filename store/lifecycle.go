@@ -21,6 +21,10 @@ type Session struct {
 	Hash      []byte
 	CreatedAt time.Time
 	ExpiresAt time.Time // the session ends at this instant
+	// ConsoleLink says a console link started it rather than SAML SSO: it
+	// does not end when the tenant's plan lacks SAML SSO (console links
+	// are how tenants without SSO reach the console).
+	ConsoleLink bool
 }
 
 // Clone returns a deep copy of the session.

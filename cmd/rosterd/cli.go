@@ -32,6 +32,7 @@ func adminCommands() []command {
 		{"token", "manage a tenant's SCIM tokens: create, list, revoke (admin API)", tokenCmd},
 		{"saml", "manage a tenant's SAML SSO: set TENANT FILE, get, delete (admin API)", samlCmd},
 		{"apikey", "manage a tenant's admin API keys: create, list, revoke (admin API)", apikeyCmd},
+		{"console-link", "a single-use link, valid 5 minutes, that signs a user into the console (admin API)", consoleLinkCmd},
 		{"users", "bulk-import users from CSV, bulk-change roles (admin API)", usersCmd},
 		{"roles", "manage a tenant's roles: list, get, create, update, delete (admin API)", rolesCmd},
 		{"role-mappings", "show or replace a tenant's group → role mappings (admin API)", roleMappingsCmd},
@@ -71,6 +72,7 @@ Admin commands call the admin API of a running server:
   rosterd tenant update ID [--plan PLAN] [--name NAME] [--seats N] [--addons a,b] [--setting KEY=VALUE]...
   rosterd token create TENANT NAME | list TENANT | revoke TENANT TOKEN_ID
   rosterd apikey create TENANT NAME [--permissions users.view,users.manage] | list TENANT | revoke TENANT KEY_ID
+  rosterd console-link TENANT USER   (id or userName) prints a single-use console link and its expiry
   rosterd saml set TENANT FILE (- for stdin) | get TENANT | delete TENANT
   rosterd users import TENANT FILE (- for stdin) [--dry-run] [--mode create|update] [--batch N]
       sends the file as an import job and follows it (progress on stderr); exits 1

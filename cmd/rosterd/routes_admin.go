@@ -13,15 +13,17 @@ import (
 )
 
 // mountAdmin registers the admin API under /admin/v1/ (admin/), behind the
-// operator credential ROSTER_ADMIN_TOKEN.
+// operator credential ROSTER_ADMIN_TOKEN, and the redemption of console
+// links, GET /console/{tenant}/enter (admin/consolelinks.go).
 func mountAdmin(mux *http.ServeMux, d handlerDeps) {
 	a := d.Admin
 	if a == nil {
-		a = newAdmin(d.Store, d.AdminToken, d.Now, d.Random, d.Logger, d.Sources)
+		a = newAdmin(d.Store, d.AdminToken, d.BaseURL, d.Now, d.Random, d.Logger, d.Sources)
 	}
 	a.Register(mux)
+	a.RegisterConsole(mux)
 }
 
-func newAdmin(st store.Store, token string, now func() time.Time, random io.Reader, log zerolog.Logger, sources authlimit.Sources) *admin.API {
-	return admin.New(admin.Config{Store: st, AdminToken: token, Now: now, Rand: random, Logger: log, Sources: sources})
+func newAdmin(st store.Store, token, baseURL string, now func() time.Time, random io.Reader, log zerolog.Logger, sources authlimit.Sources) *admin.API {
+	return admin.New(admin.Config{Store: st, AdminToken: token, Now: now, Rand: random, Logger: log, Sources: sources, BaseURL: baseURL})
 }

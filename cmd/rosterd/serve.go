@@ -96,7 +96,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	// at shutdown each records its progress and is handed back for the next
 	// claim, before the store closes. Jobs left by a stopped or dead rosterd
 	// are resumed from their recorded progress (admin/jobs.go).
-	adminAPI := newAdmin(st, adminToken, sys.now, sys.random, log, sources)
+	adminAPI := newAdmin(st, adminToken, baseURL, sys.now, sys.random, log, sources)
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() {

@@ -59,6 +59,11 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		v.Approval = &a
 		ids = append(ids, a.UserID)
 	}
+	if lock.Link != nil { // the link's user is locked and read as Lock.Users are
+		if l, ok := t.life.links[string(lock.Link)]; ok {
+			ids = append(ids, l.UserID)
+		}
+	}
 	v.Users, v.Groups = t.usersAndGroups(ids, nil)
 	t.viewSignIn(v, lock, ids)
 	t.readKeys(v, lock)
@@ -70,7 +75,7 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		p = &store.Plan{} // nothing to write but the spend
 	}
 	if len(p.Writes) > 0 {
-		if len(p.Moves) > 0 || p.Approval != nil || p.Tenant != nil || p.Role != nil || p.DeleteRole != "" || p.Mappings != nil || p.Session != nil {
+		if len(p.Moves) > 0 || p.Approval != nil || p.Tenant != nil || p.Role != nil || p.DeleteRole != "" || p.Mappings != nil || p.Session != nil || p.NewLink != nil || p.UseLink {
 			return fmt.Errorf("memory: a plan with writes has nothing else")
 		}
 		return s.applyWrites(t, p, v.Now)
@@ -81,7 +86,7 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 	if err := t.checkPlanCap(p, v.Now); err != nil {
 		return err
 	}
-	if err := s.checkSignIn(v, p); err != nil {
+	if err := s.checkSignIn(t, v, p); err != nil {
 		return err
 	}
 	if p.Tenant != nil {

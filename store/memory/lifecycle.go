@@ -31,7 +31,8 @@ type tenantLife struct {
 	assertions map[assertionKey]time.Time    // spent assertion → remembered until
 	requests   map[string]store.AuthnRequest // AuthnRequests in flight by RelayState
 	outlets    map[string]store.Outlet
-	outletList []string // ids in creation order
+	outletList []string                     // ids in creation order
+	links      map[string]store.ConsoleLink // console links by string(code hash)
 }
 
 type assertionKey struct{ issuer, id string }
@@ -76,6 +77,12 @@ func (t *tenant) viewSignIn(v *store.View, lock store.Lock, ids []string) {
 		until, used := t.life.assertions[assertionKey{a.Issuer, a.ID}]
 		v.Replayed = used && until.After(v.Now)
 	}
+	if lock.Link != nil {
+		if l, ok := t.life.links[string(lock.Link)]; ok {
+			l = l.Clone()
+			v.Link = &l
+		}
+	}
 	v.Deleted = map[string]bool{}
 	for _, id := range ids {
 		if rec, ok := t.users[id]; ok && rec.deleted {
@@ -86,11 +93,22 @@ func (t *tenant) viewSignIn(v *store.View, lock store.Lock, ids []string) {
 
 // checkSignIn refuses, before anything is written, a plan's session whose
 // id is taken (ids are unique across tenants) or whose user it did not lock.
-func (s *Store) checkSignIn(v *store.View, p *store.Plan) error {
+func (s *Store) checkSignIn(t *tenant, v *store.View, p *store.Plan) error {
 	for _, id := range p.LastActive {
 		if _, ok := v.Users[id]; !ok {
 			return fmt.Errorf("memory: a plan may record activity only of a user it locked")
 		}
+	}
+	if l := p.NewLink; l != nil {
+		if _, ok := v.Users[l.UserID]; !ok {
+			return fmt.Errorf("memory: a plan may store a console link only for a user it locked")
+		}
+		if _, taken := t.life.links[string(l.Hash)]; taken {
+			return &store.ConflictError{Field: "code", Value: "(console link code)"}
+		}
+	}
+	if p.UseLink && v.Link == nil {
+		return fmt.Errorf("memory: a plan may use only the console link it locked")
 	}
 	if p.Session == nil {
 		return nil
@@ -116,6 +134,20 @@ func (s *Store) applySignIn(t *tenant, lock store.Lock, v *store.View, p *store.
 	for _, id := range p.LastActive {
 		now := v.Now
 		t.users[id].u.LastActiveAt = &now
+	}
+	if l := p.NewLink; l != nil {
+		if t.life.links == nil {
+			t.life.links = map[string]store.ConsoleLink{}
+		}
+		c := l.Clone()
+		c.TenantID = t.t.ID
+		t.life.links[string(c.Hash)] = c
+	}
+	if p.UseLink {
+		l := t.life.links[string(lock.Link)]
+		now := v.Now
+		l.UsedAt = &now
+		t.life.links[string(lock.Link)] = l
 	}
 	if p.Session != nil {
 		sess := p.Session.Clone()

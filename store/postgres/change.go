@@ -60,6 +60,15 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 			}
 			ids = append(ids, userID)
 		}
+		if lock.Link != nil {
+			userID, err := linkUser(ctx, tx, tenantID, lock.Link)
+			if err != nil {
+				return err
+			}
+			if userID != "" {
+				ids = append(ids, userID)
+			}
+		}
 		v := &store.View{Users: map[string]store.User{}, Groups: map[string][]string{}, Holders: holders, Remapped: remapped, Role: role, Unassigned: unassigned}
 		keys := keyed(lock) // import.go
 		b := &pgx.Batch{}
@@ -73,6 +82,7 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 		if lock.Approval != "" {
 			b.Queue(`select `+approvalCols+` from approvals where tenant_id = $1 and id = $2 for update`, tenantID, lock.Approval)
 		}
+		queueLink(b, tenantID, lock.Link) // after the users: the link's user is locked first
 		if lock.Tenant {
 			b.Queue(`select `+tenantCols+` from tenants where id = $1 for no key update`, tenantID)
 		}
@@ -116,6 +126,9 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 				}
 				v.Approval = &a
 			}
+			if err := readLink(br, lock.Link, v); err != nil {
+				return err
+			}
 			if lock.Tenant {
 				t, err := scanTenant(br.QueryRow())
 				if err != nil {
@@ -147,7 +160,7 @@ where tenant_id = $1 and explicit_role = '' and deleted_at is null order by id`,
 			return nil
 		}
 		if len(p.Writes) > 0 {
-			if len(p.Moves) > 0 || p.Approval != nil || p.Tenant != nil || p.Role != nil || p.DeleteRole != "" || p.Mappings != nil || p.Session != nil {
+			if len(p.Moves) > 0 || p.Approval != nil || p.Tenant != nil || p.Role != nil || p.DeleteRole != "" || p.Mappings != nil || p.Session != nil || p.NewLink != nil || p.UseLink {
 				return errors.New("postgres: a plan with writes has nothing else")
 			}
 			return s.applyWrites(ctx, tx, tenantID, v, p) // import.go
@@ -177,6 +190,9 @@ where tenant_id = $1 and id = $2`, tenantID, a.ID, a.Status, a.DecidedAt, a.Deci
 			return err
 		}
 		if err := s.applyMoves(ctx, tx, tenantID, p.Moves, p.By, v.Now, p.Why); err != nil {
+			return err
+		}
+		if err := applyLinks(ctx, tx, tenantID, lock, v, p); err != nil { // consolelinks.go
 			return err
 		}
 		return applySignIn(ctx, tx, tenantID, v, p)

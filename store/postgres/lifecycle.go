@@ -93,9 +93,9 @@ func applySignIn(ctx context.Context, tx pgx.Tx, tenantID string, v *store.View,
 		b.Queue(`update users set last_active_at = $3 where tenant_id = $1 and id = any($2::text[])`, tenantID, p.LastActive, v.Now)
 	}
 	if sess != nil {
-		b.Queue(`insert into sessions (id, tenant_id, user_id, hash, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)
+		b.Queue(`insert into sessions (id, tenant_id, user_id, hash, created_at, expires_at, console_link) values ($1, $2, $3, $4, $5, $6, $7)
 on conflict on constraint sessions_pkey do nothing`,
-			sess.ID, tenantID, sess.UserID, sess.Hash, sess.CreatedAt, sess.ExpiresAt)
+			sess.ID, tenantID, sess.UserID, sess.Hash, sess.CreatedAt, sess.ExpiresAt, sess.ConsoleLink)
 	}
 	if len(p.Audit) > 0 {
 		var actions, types, targets, details, befores, afters []string
@@ -141,8 +141,8 @@ func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error
 		return store.Session{}, store.ErrNotFound
 	}
 	var x store.Session
-	err := s.pool.QueryRow(ctx, `select id, tenant_id, user_id, hash, created_at, expires_at from sessions where id = $1`, id).
-		Scan(&x.ID, &x.TenantID, &x.UserID, &x.Hash, &x.CreatedAt, &x.ExpiresAt)
+	err := s.pool.QueryRow(ctx, `select id, tenant_id, user_id, hash, created_at, expires_at, console_link from sessions where id = $1`, id).
+		Scan(&x.ID, &x.TenantID, &x.UserID, &x.Hash, &x.CreatedAt, &x.ExpiresAt, &x.ConsoleLink)
 	if err != nil {
 		return store.Session{}, s.convert("GetSession", err, nil)
 	}
