@@ -82,6 +82,19 @@ func TestConsoleLinks_redeemedOnce(t *testing.T) {
 		_, _, err = d.EnterConsole(ctx, "acme", auth.Hash("code-4"), session("s4", exp), "")
 		assert.NoError(t, err, "the refusal did not use the link")
 
+		// Purged a day after its expiry: until then a late click is told it
+		// expired; after, it is unknown.
+		_, err = s.PurgeExpired(ctx, clock.Now())
+		require.NoError(t, err)
+		_, _, err = d.EnterConsole(ctx, "acme", auth.Hash("code-3"), session("s5", exp), "")
+		assert.ErrorIs(t, err, directory.ErrLinkExpired, "kept through the retention")
+		clock.Advance(store.ConsoleLinkRetention)
+		n, err := s.PurgeExpired(ctx, clock.Now())
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, n, 3, "the three links made before the last hour: used, expired, used")
+		_, _, err = d.EnterConsole(ctx, "acme", auth.Hash("code-3"), session("s6", exp), "")
+		assert.ErrorIs(t, err, directory.ErrLinkUnknown, "purged")
+
 		events, err := s.ListAudit(ctx, "acme", store.EventQuery{Action: "user.signed_in", Limit: 10})
 		require.NoError(t, err)
 		assert.Len(t, events, 2, "two redemptions, nothing for the refusals")

@@ -18,6 +18,11 @@ type ConsoleLink struct {
 	UsedAt    *time.Time // set once, when it is redeemed
 }
 
+// ConsoleLinkRetention is how long a console link is kept after its expiry
+// (Store.PurgeExpired), used or not: long enough that a late click is told
+// the link expired, short enough that links do not pile up.
+const ConsoleLinkRetention = 24 * time.Hour
+
 // Clone returns a deep copy.
 func (l ConsoleLink) Clone() ConsoleLink {
 	l.Hash = slices.Clone(l.Hash)

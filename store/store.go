@@ -521,8 +521,11 @@ type Store interface {
 	GetSession(ctx context.Context, id string) (Session, error)
 	// DeleteSession ends a session (logout); ErrNotFound when there is none.
 	DeleteSession(ctx context.Context, id string) error
-	// PurgeExpired removes sessions, AuthnRequests and spent assertions whose expiry is at
-	// or before now, and answers how many it removed.
+	// PurgeExpired removes sessions, AuthnRequests and spent assertions whose
+	// expiry is at or before now, and console links a day past their expiry
+	// (ConsoleLinkRetention: until then a late click is told the link
+	// expired rather than that it never existed), and answers how many it
+	// removed.
 	PurgeExpired(ctx context.Context, now time.Time) (int, error)
 	// DueExpirations lists up to limit users of any tenant who are active and
 	// whose access expired at or before now, earliest expiry first. It locks

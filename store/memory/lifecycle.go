@@ -214,6 +214,12 @@ func (s *Store) PurgeExpired(_ context.Context, now time.Time) (int, error) {
 				n++
 			}
 		}
+		for k, l := range t.life.links {
+			if !l.ExpiresAt.After(now.Add(-store.ConsoleLinkRetention)) {
+				delete(t.life.links, k)
+				n++
+			}
+		}
 	}
 	return n, nil
 }

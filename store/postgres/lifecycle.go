@@ -168,8 +168,10 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `with a as (delete from sessions where expires_at <= $1 returning 1),
 b as (delete from saml_assertions where expires_at <= $1 returning 1),
-c as (delete from saml_requests where expires_at <= $1 returning 1)
-select (select count(*) from a) + (select count(*) from b) + (select count(*) from c)`, store.Timestamp(now)).Scan(&n)
+c as (delete from saml_requests where expires_at <= $1 returning 1),
+d as (delete from console_links where expires_at <= $2 returning 1)
+select (select count(*) from a) + (select count(*) from b) + (select count(*) from c) + (select count(*) from d)`,
+		store.Timestamp(now), store.Timestamp(now.Add(-store.ConsoleLinkRetention))).Scan(&n)
 	if err != nil {
 		return 0, s.convert("PurgeExpired", err, nil)
 	}
