@@ -124,15 +124,7 @@ func TestConsoleLinks_concurrentRedemptionsOneWins(t *testing.T) {
 				_, _, err := d.EnterConsole(ctx, "acme", code, session(fmt.Sprintf("r%d-%d", round, i), exp), "")
 				return err
 			})
-			won := 0
-			for _, err := range errs {
-				if err == nil {
-					won++
-				} else {
-					assert.ErrorIs(t, err, directory.ErrLinkUsed)
-				}
-			}
-			assert.Equal(t, 1, won, "round %d", round)
+			assert.Equal(t, 1, winners(t, errs, directory.ErrLinkUsed), "round %d", round)
 		}
 	})
 }

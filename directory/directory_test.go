@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/licensing"
@@ -42,6 +43,21 @@ func forEachBackend(t *testing.T, fn func(*testing.T, storetest.Factory)) {
 			fn(t, b.open)
 		})
 	}
+}
+
+// winners counts the races that succeeded; each that did not must have
+// failed with loser.
+func winners(t *testing.T, errs []error, loser error) int {
+	t.Helper()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+		} else {
+			assert.ErrorIs(t, err, loser)
+		}
+	}
+	return won
 }
 
 // ledger returns every seat event of a tenant, oldest first.

@@ -154,15 +154,7 @@ func testAssertionReplay(t *testing.T, open storetest.Factory) {
 		_, _, err := d.SignIn(ctx, "acme", a.ID, assertion("race", exp), session(fmt.Sprintf("race-%d", i), sexp), signer)
 		return err
 	})
-	wins := 0
-	for _, err := range errs {
-		if err == nil {
-			wins++
-		} else {
-			assert.ErrorIs(t, err, store.ErrReplay)
-		}
-	}
-	assert.Equal(t, 1, wins)
+	assert.Equal(t, 1, winners(t, errs, store.ErrReplay))
 
 	// Purging drops what expired; the session that outlives it stays.
 	clock.Advance(10 * time.Minute)
