@@ -358,6 +358,10 @@ type AuditEvent struct {
 	Detail     string
 	Before     string // JSON of the target before the change ("" on create); never secrets
 	After      string // JSON of the target after the change ("" on delete)
+	// Members are a group update's membership operations, kept for its
+	// events (team.members_added, …; docs/events.md); ListAudit leaves
+	// them out.
+	Members []MemberOp
 }
 
 // EventQuery pages through seat events or audit events.
@@ -433,6 +437,9 @@ type Store interface {
 
 	// Tenants' admin API keys (store/apikeys.go).
 	APIKeyStore
+
+	// Outbound events and webhook deliveries (store/events.go).
+	EventStore
 
 	// SAML configuration.
 	PutSAMLConfig(ctx context.Context, tenantID string, c SAMLConfig, by Actor) (SAMLConfig, error)

@@ -188,6 +188,58 @@ func MemberOpsDetail(ops []MemberOp) string {
 	return strings.Join(parts, "; ")
 }
 
+// CloneMemberOps returns a deep copy of membership operations.
+func CloneMemberOps(ops []MemberOp) []MemberOp {
+	if len(ops) == 0 {
+		return nil
+	}
+	out := make([]MemberOp, len(ops))
+	for i, op := range ops {
+		out[i] = MemberOp{Kind: op.Kind, UserIDs: cloneSlice(op.UserIDs)}
+	}
+	return out
+}
+
+// memberOpJSON is a membership operation as an audit row keeps it.
+type memberOpJSON struct {
+	Op    string   `json:"op"`
+	Users []string `json:"users"`
+}
+
+var memberOpNames = map[MemberOpKind]string{MembersAdd: "add", MembersRemove: "remove", MembersReplace: "replace"}
+
+// EncodeMemberOps is the JSON of membership operations, for a backend that
+// stores an audit event's Members as text.
+func EncodeMemberOps(ops []MemberOp) string {
+	out := make([]memberOpJSON, len(ops))
+	for i, op := range ops {
+		out[i] = memberOpJSON{Op: memberOpNames[op.Kind], Users: nonNil(op.UserIDs)}
+	}
+	b, _ := json.Marshal(out) // strings only
+	return string(b)
+}
+
+// DecodeMemberOps reads EncodeMemberOps' JSON; "" or anything unreadable
+// is no operation.
+func DecodeMemberOps(s string) []MemberOp {
+	if s == "" {
+		return nil
+	}
+	var in []memberOpJSON
+	if json.Unmarshal([]byte(s), &in) != nil {
+		return nil
+	}
+	var out []MemberOp
+	for _, op := range in {
+		for k, name := range memberOpNames {
+			if name == op.Op {
+				out = append(out, MemberOp{Kind: k, UserIDs: op.Users})
+			}
+		}
+	}
+	return out
+}
+
 // GroupUnchanged says whether an UpdateGroup would change nothing: the same
 // displayName (exactly, so that a change of case is a rename), externalId
 // and owner (Managed, IdP), and no membership operation. Backends then write nothing — no new version,

@@ -157,6 +157,7 @@ func (t *tenant) joinTeams(userID string, groupIDs []string, by store.Actor, now
 		g.addMember(userID)
 		g.g.Version, g.g.UpdatedAt = g.g.Version+1, now
 		t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.updated", TargetType: "group", TargetID: g.g.ID,
-			Detail: "add 1 member(s)", Before: store.AuditJSON(before), After: store.AuditJSON(t.view(g, false))})
+			Detail: "add 1 member(s)", Before: store.AuditJSON(before), After: store.AuditJSON(t.view(g, false)),
+			Members: []store.MemberOp{{Kind: store.MembersAdd, UserIDs: []string{userID}}}})
 	}
 }

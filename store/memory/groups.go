@@ -311,7 +311,8 @@ func (s *Store) UpdateGroup(_ context.Context, tenantID, id string, by store.Act
 	t.groupKeys[newKey] = rec
 	after := t.view(rec, false)
 	t.appendAudit(store.AuditEvent{Time: now, Actor: by, Action: "group.updated", TargetType: "group", TargetID: g.ID,
-		Detail: store.MemberOpsDetail(up.Members), Before: store.AuditJSON(before), After: store.AuditJSON(after)})
+		Detail: store.MemberOpsDetail(up.Members), Before: store.AuditJSON(before), After: store.AuditJSON(after),
+		Members: store.CloneMemberOps(up.Members)})
 	t.applyMoves(moves, by, now, "membership of role group "+g.DisplayName, s.newID)
 	return after, nil
 }

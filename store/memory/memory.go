@@ -33,6 +33,7 @@ type Store struct {
 	opAudit []store.AuditEvent // the operator trail (store.OperatorTrail)
 	life    lifeIndex          // sessions (lifecycle.go)
 	keys    apiKeys            // tenants' admin API keys (apikeys.go)
+	events  eventHub           // outbound events and deliveries (events.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,6 +69,7 @@ type tenant struct {
 	life       tenantLife         // spent assertions, store catalogue (lifecycle.go)
 	jobs       map[string]*jobRec // background jobs by id (jobs.go)
 	jobOrder   []string
+	ev         tenantEvents // events, webhooks, deliveries (events.go)
 }
 
 type userRec struct {
@@ -142,6 +144,7 @@ func (s *Store) CreateTenant(_ context.Context, t store.Tenant, by store.Actor) 
 		groupKeys: map[string]*groupRec{},
 		tokens:    map[string]store.Token{},
 		roles:     map[string]store.Role{},
+		ev:        tenantEvents{hub: &s.events},
 	}
 	s.order = append(s.order, t.ID)
 	s.tenants[t.ID].appendAudit(store.AuditEvent{Time: now, Actor: by, Action: store.ActionTenantCreated,
@@ -375,6 +378,7 @@ func (t *tenant) recordSeats(ts []licensing.Transition, userID string, by store.
 			TenantID: t.t.ID, Seq: int64(len(t.seatEvents) + 1), Time: now, UserID: userID,
 			Class: tr.Class, Delta: tr.Delta, Reason: tr.Reason, Actor: by,
 		})
+		t.ev.seatDrafts = append(t.ev.seatDrafts, store.EventOfSeat(t.seatEvents[len(t.seatEvents)-1]))
 	}
 }
 
@@ -383,6 +387,11 @@ func (t *tenant) appendAudit(e store.AuditEvent) {
 	e.Seq = int64(len(t.audit) + 1)
 	e.Time = store.Timestamp(e.Time)
 	t.audit = append(t.audit, e)
+	// A change's events are those of its audit events, then those of the
+	// seat-ledger entries it recorded before them (docs/events.md).
+	t.ev.emit(store.EventsOfAudit(e)...)
+	t.ev.emit(t.ev.seatDrafts...)
+	t.ev.seatDrafts = t.ev.seatDrafts[:0]
 }
 
 func (s *Store) ListSeatEvents(_ context.Context, tenantID string, q store.EventQuery) ([]store.SeatEvent, error) {
@@ -440,6 +449,7 @@ func (s *Store) ListAudit(_ context.Context, tenantID string, q store.EventQuery
 			(q.ActorID != "" && e.Actor.ID != q.ActorID) || (q.Action != "" && e.Action != q.Action) {
 			continue
 		}
+		e.Members = nil
 		out = append(out, e)
 		if len(out) == limit {
 			break

@@ -28,6 +28,7 @@ var conflictFields = map[string]string{
 	"tenant_stores_pkey":         "id",
 	"sessions_pkey":              "id",
 	"saml_requests_pkey":         "relayState",
+	"webhooks_pkey":              "id",
 }
 
 // vals gives convert the values of the attributes a write could collide on,

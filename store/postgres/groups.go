@@ -546,10 +546,10 @@ const memberCountSentinel = math.MinInt32
 // groupUpdatedAudit records a group update; $12 is the "after" JSON with the
 // member count sentinel.
 var groupUpdatedAudit = `insert into audit_events
-	(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json)
+	(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json, members_json)
 select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
 	replace($12, '"MemberCount":` + strconv.Itoa(memberCountSentinel) + `,', '"MemberCount":' || (
-		select members from group_member_counts where tenant_id = $1 and group_id = $9) || ',')`
+		select members from group_member_counts where tenant_id = $1 and group_id = $9) || ','), $13`
 
 // UpdateGroup locks the group row, lets fn edit the attributes and record
 // membership changes, then applies them set-based — one statement per change,
@@ -657,8 +657,8 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 		b.Queue(`update group_member_counts set members = members + $3
 where tenant_id = $1 and group_id = $2
 returning members`, tenantID, id, delta)
-		b.Queue(groupUpdatedAudit, auditArgs(tenantID, now, by, "group.updated", "group", id,
-			store.MemberOpsDetail(up.Members), store.AuditJSON(old), store.AuditJSON(after))...)
+		b.Queue(groupUpdatedAudit, append(auditArgs(tenantID, now, by, "group.updated", "group", id,
+			store.MemberOpsDetail(up.Members), store.AuditJSON(old), store.AuditJSON(after)), memberOpsJSON(up.Members))...)
 		br = tx.SendBatch(ctx, b)
 		defer br.Close()
 		var members int64

@@ -334,8 +334,9 @@ from l where c.tenant_id = $1 and c.group_id = l.group_id`, tenantID, added)
 	}
 	b = &pgx.Batch{}
 	for _, gid := range added {
-		b.Queue(auditInsert, auditArgs(tenantID, now, by, "group.updated", "group", gid, "add 1 member(s)",
-			store.AuditJSON(befores[gid]), store.AuditJSON(afters[gid]))...)
+		b.Queue(auditInsertMembers, append(auditArgs(tenantID, now, by, "group.updated", "group", gid, "add 1 member(s)",
+			store.AuditJSON(befores[gid]), store.AuditJSON(afters[gid])),
+			memberOpsJSON([]store.MemberOp{{Kind: store.MembersAdd, UserIDs: []string{userID}}}))...)
 	}
 	return tx.SendBatch(ctx, b).Close()
 }

@@ -409,6 +409,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string, by store.Actor) (er
 		b.Queue(`delete from group_members where tenant_id = $1`, id) // no foreign keys (migration 0011)
 		b.Queue(`delete from seat_events where tenant_id = $1`, id)
 		b.Queue(`delete from audit_events where tenant_id = $1`, id)
+		b.Queue(`delete from events where tenant_id = $1`, id)
 		// The deletion itself outlives the tenant, in the operator's trail.
 		b.Queue(auditInsert, auditArgs(store.OperatorTrail, s.clock(), by, store.ActionTenantDeleted, "tenant", id, "",
 			store.TenantAudit(old), "")...)
@@ -722,6 +723,12 @@ for key share`, auditArgs(tenantID, at, e.Actor, e.Action, e.TargetType, e.Targe
 const auditInsert = `insert into audit_events
 	(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json)
 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+
+// auditInsertMembers is auditInsert for a group update: $13 is its
+// membership operations (memberOpsJSON), for its events.
+const auditInsertMembers = `insert into audit_events
+	(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json, members_json)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 func auditArgs(tenantID string, at time.Time, by store.Actor, action, targetType, targetID, detail, before, after string) []any {
 	return []any{tenantID, at, by.Kind, by.ID, by.Name, by.RequestID, action, targetType, targetID, detail, before, after}

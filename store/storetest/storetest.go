@@ -129,6 +129,11 @@ func Run(t *testing.T, open Factory) {
 		{"Change_userWrites", testChangeWrites},
 		{"Managed_roundTripAndTakeOver", testManagedRoundTrip},
 		{"People_newestFirstFilteredPaged", testListPeople},
+		{"Events_ofEveryChange", testEventsOfChanges},
+		{"Events_failedChangesMakeNone", testEventsFailedChangesMakeNone},
+		{"Events_orderedPerUser", testEventsOrderedPerUser},
+		{"Events_purged", testEventsPurged},
+		{"Webhooks_deliveries", testWebhookDeliveries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,112 @@
+-- 0020_events: outbound events and webhook deliveries (docs/events.md).
+--
+-- Every change already writes its audit events and seat-ledger entries in
+-- its own transaction. The triggers below add one small outbox row per such
+-- row, in that same transaction: a change that rolls back leaves none, a
+-- committed one is never lost. The sequencer (store/postgres/events.go)
+-- later reads the committed outbox rows in id order, turns them into events
+-- (one mapping in Go, shared with the memory store), numbers them in that
+-- order, queues their deliveries and deletes the outbox rows — all in one
+-- transaction, one sequencer at a time (a transaction-scoped advisory lock,
+-- which works behind a transaction-mode pooler).
+--
+-- Why id order is commit order where it matters: rows of a transaction still
+-- running are invisible, so they are numbered by a later pass than anything
+-- that committed before them. Two changes of one user are serialised by the
+-- user's row lock, so the second one's outbox rows are inserted after the
+-- first committed.
+create table outbox (
+    id         bigint generated always as identity,
+    tx         xid8        not null default pg_current_xact_id(),
+    tenant_id  text        not null,
+    source     "char"      not null, -- 'a': audit_events, 's': seat_events
+    source_seq bigint      not null,
+    created_at timestamptz not null default now(),
+    constraint outbox_pkey primary key (id)
+);
+
+create function outbox_from_audit() returns trigger language plpgsql as $$
+begin
+    insert into outbox (tenant_id, source, source_seq)
+    select tenant_id, 'a', seq from new_audit where tenant_id <> '' order by seq;
+    return null;
+end $$;
+
+create function outbox_from_seats() returns trigger language plpgsql as $$
+begin
+    insert into outbox (tenant_id, source, source_seq)
+    select tenant_id, 's', seq from new_seats order by seq;
+    return null;
+end $$;
+
+create trigger audit_events_outbox after insert on audit_events
+    referencing new table as new_audit for each statement execute function outbox_from_audit();
+create trigger seat_events_outbox after insert on seat_events
+    referencing new table as new_seats for each statement execute function outbox_from_seats();
+
+-- A group update's membership operations, for its events; the trail's own
+-- answer leaves them out.
+alter table audit_events add column members_json text;
+
+-- Numbers of events: a sequence rather than max(seq) + 1, so that a cursor
+-- never points past numbers handed out again after a purge.
+create sequence events_seq;
+
+-- Events in commit order (seq), as the pull API lists them and deliveries
+-- send them: body is the exact JSON delivered.
+create table events (
+    seq         bigint      not null,
+    tenant_id   text        not null,
+    id          text        not null,
+    type        text        not null,
+    subject     text        not null,
+    occurred_at timestamptz not null,
+    body        text        not null,
+    constraint events_pkey primary key (seq)
+);
+create index events_tenant_seq_idx on events (tenant_id, seq);
+create index events_occurred_idx on events (occurred_at);
+
+create table webhooks (
+    tenant_id       text        not null,
+    id              text        not null,
+    url             text        not null,
+    events          text[]      not null default '{}',
+    secret          text        not null,
+    created_at      timestamptz not null,
+    created_by_kind text        not null default '',
+    created_by_id   text        not null default '',
+    created_by_name text        not null default '',
+    failing_since   timestamptz,
+    disabled_at     timestamptz,
+    disabled_reason text        not null default '',
+    constraint webhooks_pkey primary key (tenant_id, id),
+    constraint webhooks_tenant_fkey foreign key (tenant_id) references tenants (id) on delete cascade
+);
+
+-- One row per event and endpoint, with its last attempt. lease_until keeps
+-- a claimed delivery from other deliverers until it runs out (a deliverer
+-- that died loses it).
+create table deliveries (
+    id              bigint generated always as identity,
+    tenant_id       text        not null,
+    webhook_id      text        not null,
+    event_seq       bigint      not null,
+    subject         text        not null,
+    status          text        not null default 'pending',
+    attempts        integer     not null default 0,
+    next_at         timestamptz not null,
+    lease_until     timestamptz,
+    created_at      timestamptz not null,
+    last_attempt_at timestamptz,
+    response_code   integer     not null default 0,
+    duration_ms     integer     not null default 0,
+    last_error      text        not null default '',
+    constraint deliveries_pkey primary key (id),
+    constraint deliveries_webhook_fkey foreign key (tenant_id, webhook_id) references webhooks (tenant_id, id) on delete cascade
+);
+-- Due work, and the per-subject order check of a claim.
+create index deliveries_pending_idx on deliveries (next_at) where status = 'pending';
+create index deliveries_chain_idx on deliveries (tenant_id, webhook_id, subject, event_seq) where status = 'pending';
+-- The delivery log of an endpoint, newest first.
+create index deliveries_log_idx on deliveries (tenant_id, webhook_id, id);
