@@ -43,26 +43,31 @@ type Config struct {
 	// slash): console links are under it, and an https one makes the
 	// session cookie Secure.
 	BaseURL string
+	// WebhookAllowPrivate (ROSTER_WEBHOOK_ALLOW_PRIVATE) lets webhook URLs
+	// be http and name private addresses.
+	WebhookAllowPrivate bool
 }
 
 // API serves /admin/v1.
 type API struct {
-	store      store.Store
-	dir        *directory.Directory
-	tokenHash  [sha256.Size]byte
-	now        func() time.Time
-	rand       io.Reader
-	sources    authlimit.Sources
-	baseURL    string
-	failed     *authlimit.Budget
-	jobs       *jobs
-	log        zerolog.Logger
-	sessions   *session.Service // people signed in by SAML SSO (admin/credentials.go)
-	keyUse     keyUse           // API keys' last use, written in batches
-	stopFlush  chan struct{}
-	flushDone  chan struct{}
-	closeFlush sync.Once
-	routes     []routeNeed // as registered, for the tests of the permission table
+	store     store.Store
+	dir       *directory.Directory
+	tokenHash [sha256.Size]byte
+	now       func() time.Time
+	rand      io.Reader
+	sources   authlimit.Sources
+	baseURL   string
+	failed    *authlimit.Budget
+	jobs      *jobs
+	log       zerolog.Logger
+	sessions  *session.Service // people signed in by SAML SSO (admin/credentials.go)
+	keyUse    keyUse           // API keys' last use, written in batches
+	// webhookAllowPrivate: http and private webhook URLs allowed (webhooks.go).
+	webhookAllowPrivate bool
+	stopFlush           chan struct{}
+	flushDone           chan struct{}
+	closeFlush          sync.Once
+	routes              []routeNeed // as registered, for the tests of the permission table
 }
 
 // New builds the admin API.
@@ -78,7 +83,7 @@ func New(c Config) *API {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &API{store: c.Store, dir: directory.New(c.Store).WithClock(c.Now), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
-		sources: c.Sources, baseURL: strings.TrimRight(c.BaseURL, "/"), failed: authlimit.NewBudget(failedPerSource, failedGlobal),
+		sources: c.Sources, baseURL: strings.TrimRight(c.BaseURL, "/"), webhookAllowPrivate: c.WebhookAllowPrivate, failed: authlimit.NewBudget(failedPerSource, failedGlobal),
 		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll},
 		log:  c.Logger, sessions: session.New(session.Config{Store: c.Store, Now: c.Now, BaseURL: c.BaseURL, Random: c.Rand}),
 		stopFlush: make(chan struct{}), flushDone: make(chan struct{})}
@@ -144,6 +149,15 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("PATCH /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.renameStore)
 	route("DELETE /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.deleteStore)
 	route("GET /admin/v1/tenants/{id}/reports/dormant", perm("billing.view"), a.dormantReport)
+	// Events and webhooks (admin/webhooks.go).
+	route("POST /admin/v1/tenants/{id}/webhooks", perm("integrations.manage"), a.createWebhook)
+	route("GET /admin/v1/tenants/{id}/webhooks", perm("integrations.view"), a.listWebhooks)
+	route("GET /admin/v1/tenants/{id}/webhooks/{hookID}", perm("integrations.view"), a.getWebhook)
+	route("DELETE /admin/v1/tenants/{id}/webhooks/{hookID}", perm("integrations.manage"), a.deleteWebhook)
+	route("POST /admin/v1/tenants/{id}/webhooks/{hookID}/enable", perm("integrations.manage"), a.enableWebhook)
+	route("GET /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries", perm("integrations.view"), a.listDeliveries)
+	route("POST /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries/{deliveryID}/retry", perm("integrations.manage"), a.retryDelivery)
+	route("GET /admin/v1/tenants/{id}/events", perm("integrations.view"), a.listEvents)
 	// Manual user and team management on every plan (admin/people.go,
 	// admin/teams.go). A person's PATCH or an invite naming a role needs
 	// users.roles as well, which the handler checks (the body decides).

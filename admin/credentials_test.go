@@ -143,6 +143,14 @@ var adminRoutes = []adminRoute{
 	{method: "DELETE", path: "/admin/v1/tenants/acme/teams/nope", perm: "teams.manage"},
 	{method: "POST", path: "/admin/v1/tenants/acme/teams/nope/members", body: `{"users":[]}`, perm: "teams.manage"},
 	{method: "DELETE", path: "/admin/v1/tenants/acme/teams/nope/members", body: `{"users":[]}`, perm: "teams.manage"},
+	{method: "POST", path: "/admin/v1/tenants/acme/webhooks", body: `{"url":"http://x"}`, perm: "integrations.manage"},
+	{method: "GET", path: "/admin/v1/tenants/acme/webhooks", perm: "integrations.view"},
+	{method: "GET", path: "/admin/v1/tenants/acme/webhooks/nope", perm: "integrations.view"},
+	{method: "DELETE", path: "/admin/v1/tenants/acme/webhooks/nope", perm: "integrations.manage"},
+	{method: "POST", path: "/admin/v1/tenants/acme/webhooks/nope/enable", perm: "integrations.manage"},
+	{method: "GET", path: "/admin/v1/tenants/acme/webhooks/nope/deliveries", perm: "integrations.view"},
+	{method: "POST", path: "/admin/v1/tenants/acme/webhooks/nope/deliveries/1/retry", perm: "integrations.manage"},
+	{method: "GET", path: "/admin/v1/tenants/acme/events", perm: "integrations.view"},
 }
 
 // outcome is how the admin API answered a caller on a route.

@@ -201,8 +201,9 @@ type EventStore interface {
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Claim, error)
 	// FinishDeliveries records attempts' outcomes and ends their leases. A
 	// failure starts the endpoint's failure streak, a success ends it; an
-	// endpoint whose streak began before disableBefore is disabled, with
-	// the audit event webhook.disabled.
+	// endpoint that fails and whose streak began before disableBefore, or
+	// one of whose deliveries gave up (a zero NextAt), is disabled, with the
+	// audit event webhook.disabled.
 	FinishDeliveries(ctx context.Context, results []DeliveryResult, disableBefore time.Time) error
 	// PurgeEvents removes events that occurred before cutoff and the
 	// deliveries made before it (whatever became of them: only a disabled

@@ -8,11 +8,11 @@ package webhooks
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
@@ -23,11 +23,11 @@ import (
 // expect it.
 const SecretPrefix = "whsec_"
 
-// NewSecret returns a new signing secret: whsec_ and 32 random bytes in
-// standard base64.
-func NewSecret() (string, error) {
+// NewSecret returns a new signing secret: whsec_ and 32 bytes of random
+// (crypto/rand.Reader in production) in standard base64.
+func NewSecret(random io.Reader) (string, error) {
 	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if _, err := io.ReadFull(random, b[:]); err != nil {
 		return "", err
 	}
 	return SecretPrefix + base64.StdEncoding.EncodeToString(b[:]), nil

@@ -294,7 +294,9 @@ func (s *Store) FinishDeliveries(_ context.Context, results []store.DeliveryResu
 			if h.w.FailingSince == nil {
 				h.w.FailingSince = &at
 			}
-			if h.w.DisabledAt == nil && h.w.FailingSince.Before(disableBefore) {
+			// Disabled once it has failed for the whole window, or when a
+			// delivery gave up (it failed for its whole window).
+			if h.w.DisabledAt == nil && (h.w.FailingSince.Before(disableBefore) || res.NextAt.IsZero()) {
 				before := h.w.Clone()
 				now := s.clock()
 				h.w.DisabledAt, h.w.DisabledReason = &now, store.DisabledReason(*h.w.FailingSince)

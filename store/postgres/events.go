@@ -465,7 +465,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, results []store.DeliveryRe
 	n := len(results)
 	ids, ats, oks, codes, ms, errs, nexts := make([]int64, n), make([]time.Time, n), make([]bool, n), make([]int32, n),
 		make([]int32, n), make([]string, n), make([]*time.Time, n)
-	var failT, failH, okT, okH []string
+	var failT, failH, okT, okH, gaveUpT, gaveUpH []string
 	var failAt []time.Time
 	for i, r := range results {
 		ids[i], ats[i], oks[i], codes[i], ms[i], errs[i] = r.ID, store.Timestamp(r.At), r.Delivered, int32(r.ResponseCode),
@@ -478,6 +478,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, results []store.DeliveryRe
 			okT, okH = append(okT, r.TenantID), append(okH, r.WebhookID)
 		} else {
 			failT, failH, failAt = append(failT, r.TenantID), append(failH, r.WebhookID), append(failAt, store.Timestamp(r.At))
+			if r.NextAt.IsZero() {
+				gaveUpT, gaveUpH = append(gaveUpT, r.TenantID), append(gaveUpH, r.WebhookID)
+			}
 		}
 	}
 	return s.inTx(ctx, "FinishDeliveries", nil, func(tx pgx.Tx) error {
@@ -503,9 +506,13 @@ where w.tenant_id = x.tenant_id and w.id = x.webhook_id and w.failing_since is n
 		if len(failT) == 0 {
 			return nil
 		}
+		// Disabled once it has failed for the whole window, or when a
+		// delivery gave up (it failed for its whole window).
 		rows, err := tx.Query(ctx, `select `+webhookCols+` from webhooks
-where (tenant_id, id) in (select * from unnest($1::text[], $2::text[]))
-  and disabled_at is null and failing_since < $3 for update`, failT, failH, disableBefore)
+where disabled_at is null and failing_since is not null
+  and ((tenant_id, id) in (select * from unnest($1::text[], $2::text[])) and failing_since < $3
+    or (tenant_id, id) in (select * from unnest($4::text[], $5::text[])))
+for update`, failT, failH, disableBefore, gaveUpT, gaveUpH)
 		if err != nil {
 			return err
 		}
