@@ -168,8 +168,8 @@ func WebhookAudit(w Webhook) string {
 // order; two changes of one user are ordered as they committed.
 type EventStore interface {
 	// SequenceEvents turns committed changes into events and queues their
-	// deliveries to the tenant's enabled endpoints that want them; it
-	// answers how many events it made. Safe to call from several processes
+	// deliveries to the tenant's enabled endpoints that want them and
+	// existed when the change was made; it answers how many events it made. Safe to call from several processes
 	// at once (one does the work). The memory store makes events as it
 	// commits and answers 0.
 	SequenceEvents(ctx context.Context) (int, error)

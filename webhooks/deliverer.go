@@ -121,7 +121,7 @@ func (d *Deliverer) Wake() {
 // lease is how long a claimed delivery is kept from other deliverers: long
 // enough for the attempt and its bookkeeping, short enough that a dead
 // process's deliveries go out soon after.
-func (d *Deliverer) lease() time.Duration { return 2*d.cfg.Timeout + 5*time.Second }
+func (d *Deliverer) lease() time.Duration { return 2*d.cfg.Timeout + 2*time.Second }
 
 // Run sequences and delivers until ctx ends. Store failures are logged and
 // retried after a pause; they never stop it.

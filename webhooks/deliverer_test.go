@@ -82,7 +82,7 @@ type receiver struct {
 	secret string
 	mu     sync.Mutex
 	got    []received
-	status func(n int) int // the answer to the n-th delivery (0-based)
+	status func(n int) int  // the answer to the n-th delivery (0-based)
 	now    func() time.Time // the receiver's clock, for the timestamp check
 	srv    *httptest.Server
 }

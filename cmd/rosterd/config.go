@@ -35,6 +35,13 @@ type Config struct {
 	// (per second, burst twice that) of the SCIM guard.
 	FailedAuthPerSource int
 	FailedAuthGlobal    int
+	// Webhooks (docs/events.md): WebhookAllowPrivate lets endpoints be
+	// http and reach private addresses; WebhookTimeout bounds one attempt;
+	// WebhookDelivery says whether this process delivers (every process
+	// may: they share the work through the store).
+	WebhookAllowPrivate bool
+	WebhookTimeout      time.Duration
+	WebhookDelivery     bool
 
 	envFaults []error // variables that did not parse, reported by Validate
 }
@@ -77,6 +84,15 @@ func (c *Config) vars() []configVar {
 		{env: "ROSTER_FAILED_AUTH_GLOBAL", flag: "failed-auth-global", def: "100",
 			usage: "unknown SCIM tokens looked up in the database per second from all clients together (burst twice that)",
 			value: (*intValue)(&c.FailedAuthGlobal)},
+		{env: "ROSTER_WEBHOOK_ALLOW_PRIVATE", flag: "webhook-allow-private", def: "false",
+			usage: "let webhook URLs use http and reach loopback, private and link-local addresses (tests, on-premises receivers); off, only https to public addresses, checked after DNS at every delivery",
+			value: (*boolValue)(&c.WebhookAllowPrivate)},
+		{env: "ROSTER_WEBHOOK_TIMEOUT", flag: "webhook-timeout", def: "10s",
+			usage: "how long one webhook delivery attempt may take, connection to answer",
+			value: (*durationValue)(&c.WebhookTimeout)},
+		{env: "ROSTER_WEBHOOK_DELIVERY", flag: "webhook-delivery", def: "true",
+			usage: "whether this process makes events and delivers webhooks (several may: they share the work through the database)",
+			value: (*boolValue)(&c.WebhookDelivery)},
 	}
 }
 
@@ -153,6 +169,9 @@ func (c Config) faults(needAdmin bool) []error {
 	}
 	if c.SweepInterval < 0 {
 		add("ROSTER_EXPIRY_SWEEP_INTERVAL (--expiry-sweep-interval) %s: must be 0 (off) or positive", c.SweepInterval)
+	}
+	if c.WebhookTimeout <= 0 {
+		add("ROSTER_WEBHOOK_TIMEOUT (--webhook-timeout) %s: must be positive", c.WebhookTimeout)
 	}
 	return faults
 }
@@ -250,6 +269,27 @@ func (v *intValue) String() string {
 	}
 	return strconv.Itoa(int(*v))
 }
+
+type boolValue bool
+
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+
+func (v *boolValue) String() string {
+	if v == nil {
+		return "false"
+	}
+	return strconv.FormatBool(bool(*v))
+}
+
+// IsBoolFlag lets --webhook-allow-private stand for =true.
+func (v *boolValue) IsBoolFlag() bool { return true }
 
 type durationValue time.Duration
 

@@ -56,6 +56,10 @@ type handlerDeps struct {
 	// background jobs stop before the store closes; nil: built here.
 	Admin *admin.API
 
+	// WebhookAllowPrivate lets webhook URLs be http and private
+	// (ROSTER_WEBHOOK_ALLOW_PRIVATE).
+	WebhookAllowPrivate bool
+
 	// DemoIdP serves the demo tenant's bundled test IdP under
 	// /saml/demo/dev-idp/ (demo_idp.go): in-memory store only.
 	DemoIdP bool

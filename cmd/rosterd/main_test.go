@@ -194,7 +194,7 @@ func TestLoadConfig_flagsWinOverEnvironment(t *testing.T) {
 	assert.Equal(t, Config{
 		Addr: ":9000", BaseURL: "https://env.example.com", DatabaseURL: "postgres://env/roster",
 		AdminToken: "env-token-9f8e7d6c5b4a3210ZyXwVuTs", LogLevel: "warn", ShutdownTimeout: 5 * time.Second, SweepInterval: 30 * time.Second,
-		FailedAuthPerSource: 20, FailedAuthGlobal: 100,
+		FailedAuthPerSource: 20, FailedAuthGlobal: 100, WebhookTimeout: 10 * time.Second, WebhookDelivery: true,
 	}, cfg)
 
 	cfg = load(t, env, "--addr", "127.0.0.1:9001", "--base-url", "https://flag.example.com/",
@@ -204,7 +204,7 @@ func TestLoadConfig_flagsWinOverEnvironment(t *testing.T) {
 	assert.Equal(t, Config{
 		Addr: "127.0.0.1:9001", BaseURL: "https://flag.example.com/", DatabaseURL: "postgres://flag/roster",
 		AdminToken: "flag-token-Qw3rTy7uIoP5aSdFgH1jKl", LogLevel: "debug", ShutdownTimeout: time.Minute,
-		TrustedProxies: "10.0.0.0/8", FailedAuthPerSource: 7, FailedAuthGlobal: 70,
+		TrustedProxies: "10.0.0.0/8", FailedAuthPerSource: 7, FailedAuthGlobal: 70, WebhookTimeout: 10 * time.Second, WebhookDelivery: true,
 	}, cfg)
 	require.NoError(t, cfg.Validate())
 }
@@ -239,7 +239,7 @@ func TestValidate_reportsEveryFault(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	valid := Config{Addr: ":8080", LogLevel: "info", ShutdownTimeout: time.Second, FailedAuthPerSource: 20, FailedAuthGlobal: 100}
+	valid := Config{Addr: ":8080", LogLevel: "info", ShutdownTimeout: time.Second, FailedAuthPerSource: 20, FailedAuthGlobal: 100, WebhookTimeout: time.Second}
 	tests := []struct {
 		name  string
 		edit  func(*Config)

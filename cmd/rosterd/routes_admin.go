@@ -18,12 +18,14 @@ import (
 func mountAdmin(mux *http.ServeMux, d handlerDeps) {
 	a := d.Admin
 	if a == nil {
-		a = newAdmin(d.Store, d.AdminToken, d.BaseURL, d.Now, d.Random, d.Logger, d.Sources)
+		a = newAdmin(d.Store, d.AdminToken, d.BaseURL, d.Now, d.Random, d.Logger, d.Sources, d.WebhookAllowPrivate)
 	}
 	a.Register(mux)
 	a.RegisterConsole(mux)
 }
 
-func newAdmin(st store.Store, token, baseURL string, now func() time.Time, random io.Reader, log zerolog.Logger, sources authlimit.Sources) *admin.API {
-	return admin.New(admin.Config{Store: st, AdminToken: token, Now: now, Rand: random, Logger: log, Sources: sources, BaseURL: baseURL})
+func newAdmin(st store.Store, token, baseURL string, now func() time.Time, random io.Reader, log zerolog.Logger,
+	sources authlimit.Sources, webhookAllowPrivate bool) *admin.API {
+	return admin.New(admin.Config{Store: st, AdminToken: token, Now: now, Rand: random, Logger: log, Sources: sources,
+		BaseURL: baseURL, WebhookAllowPrivate: webhookAllowPrivate})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
+	"github.com/roster-dev/roster/webhooks"
 )
 
 // demoTenantID is the tenant seeded into the in-memory store.
@@ -96,7 +97,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	// at shutdown each records its progress and is handed back for the next
 	// claim, before the store closes. Jobs left by a stopped or dead rosterd
 	// are resumed from their recorded progress (admin/jobs.go).
-	adminAPI := newAdmin(st, adminToken, baseURL, sys.now, sys.random, log, sources)
+	adminAPI := newAdmin(st, adminToken, baseURL, sys.now, sys.random, log, sources, cfg.WebhookAllowPrivate)
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() {
@@ -104,6 +105,21 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		adminAPI.RunJobs(jobsCtx)
 	}()
 	defer func() { stopJobs(); <-jobsDone; adminAPI.Close() }()
+
+	// Events and webhook deliveries (docs/events.md): every process may
+	// deliver; they share the work through the store. Stopped before the
+	// store closes; a delivery cut short is leased and goes out again.
+	if cfg.WebhookDelivery {
+		d := webhooks.New(webhooks.Config{Store: st, AllowPrivate: cfg.WebhookAllowPrivate, Timeout: cfg.WebhookTimeout,
+			Now: sys.now, Logger: log})
+		delivCtx, stopDeliv := context.WithCancel(context.WithoutCancel(ctx))
+		delivered := make(chan struct{})
+		go func() {
+			defer close(delivered)
+			d.Run(delivCtx)
+		}()
+		defer func() { stopDeliv(); <-delivered }()
+	}
 
 	srv := newServer(newHandler(handlerDeps{
 		Admin:      adminAPI,
@@ -116,8 +132,10 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		AdminToken: adminToken,
 		Sources:    sources,
 		Guard:      guard,
-		DemoIdP:    backend == "memory",
-		Routes:     sys.routes,
+
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
+		DemoIdP:             backend == "memory",
+		Routes:              sys.routes,
 	}), log)
 	srv.RegisterOnShutdown(func() { log.Info().Msg("draining in-flight requests") })
 

@@ -88,9 +88,10 @@ select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[
 				seqs, tenants, evIDs, types, subjects, ats, bodies)
 			b.Queue(`insert into deliveries (tenant_id, webhook_id, event_seq, subject, next_at, created_at)
 select e.tenant_id, w.id, e.seq, e.subject, $5, $5
-from unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) e (seq, tenant_id, type, subject)
+from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $6::timestamptz[]) e (seq, tenant_id, type, subject, occurred_at)
 join webhooks w on w.tenant_id = e.tenant_id and w.disabled_at is null and (cardinality(w.events) = 0 or e.type = any (w.events))
-order by e.seq, w.id`, seqs, tenants, types, subjects, s.clock())
+	and w.created_at <= e.occurred_at
+order by e.seq, w.id`, seqs, tenants, types, subjects, s.clock(), ats)
 		}
 		b.Queue(`delete from outbox where id = any ($1::bigint[])`, ids)
 		made = len(drafts)
