@@ -44,6 +44,8 @@ func adminCommands() []command {
 		{"seats", "a tenant's seat report, or its seat ledger: seats events (admin API)", seatsCmd},
 		{"report", "reports: dormant seat holders (admin API)", reportCmd},
 		{"audit", "a tenant's audit trail, or the operator trail with --operator (admin API)", auditCmd},
+		{"webhook", "a tenant's webhook endpoints: create, list, delete, enable, deliveries, retry (admin API)", webhookCmd},
+		{"events", "a tenant's events, oldest first, from a cursor (the pull API)", eventsCmd},
 	}
 }
 
@@ -104,6 +106,10 @@ Admin commands call the admin API of a running server:
   rosterd report dormant TENANT [--days N]
   rosterd audit TENANT [--user ID] [--actor ID] [--action A] [--from T] [--to T] [--limit N] [--cursor C] [--all]
   rosterd audit --operator [same flags]   (events that outlive a tenant)
+  rosterd webhook create TENANT URL [--events user.deactivated,seat.released] | list TENANT
+  rosterd webhook delete TENANT ID | enable TENANT ID | deliveries TENANT ID [--status S] [--limit N]
+  rosterd webhook retry TENANT ID DELIVERY_ID
+  rosterd events TENANT [--after CURSOR] [--limit N]   (prints the next cursor)
       people list, seats events and audit print one page (--limit; the
       server's default is 50 people, 100 events) and, when there is more, the
       --cursor of the next page on stderr; --all follows every page. T is an RFC 3339 time (seats events: or a date).
