@@ -7,6 +7,7 @@
 #   SCENARIOS=biglist MEM=0 USERS=20000 BIG=1000 scripts/scim-load.sh
 #       # 10 groups × 75,000 members, 4 concurrent GET /Groups?count=1000: peak RSS, time
 #   USERS=20000 BIG=1000 SCENARIOS=authflood MEM=0 scripts/scim-load.sh   # the failed-auth flood
+#   SCENARIOS=create,webhooks MEM=0 scripts/scim-load.sh  # POST /Users with and without a webhook; events/s delivered
 #   ROSTERD=/path/to/rosterd scripts/scim-load.sh           # measure another build of rosterd
 #
 # 1. starts a throwaway PostgreSQL (initdb/pg_ctl from /usr/lib/postgresql/*/bin,
@@ -68,7 +69,9 @@ echo "== seeding $USERS users" >&2
 	-saml-metadata "$here/testdata/saml/okta.xml" >&2
 
 port=$(free_port)
-ROSTER_ADDR="127.0.0.1:$port" ROSTER_DATABASE_URL="$dsn" ROSTER_ADMIN_TOKEN="$(openssl rand -base64 32)" \
+admin_token=$(openssl rand -base64 32)
+# The webhooks scenario's receiver listens on 127.0.0.1.
+ROSTER_ADDR="127.0.0.1:$port" ROSTER_DATABASE_URL="$dsn" ROSTER_ADMIN_TOKEN="$admin_token" ROSTER_WEBHOOK_ALLOW_PRIVATE=true \
 	ROSTER_LOG_LEVEL=warn "$work/rosterd" >"$work/rosterd.out" 2>"$work/rosterd.log" &
 rpid=$!
 pids="$pids $rpid"
@@ -80,7 +83,7 @@ wait_for "$work/baseline.out" 'listening'
 
 echo "== PostgreSQL: rosterd pid $rpid" >&2
 "$work/rosterload" run -target "http://127.0.0.1:$port" -db "$dsn" -state "$work/state.json" -pid "$rpid" \
-	-baseline "http://127.0.0.1:$bport" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS" -scenario "$SCENARIOS"
+	-baseline "http://127.0.0.1:$bport" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS" -scenario "$SCENARIOS" -admin-token "$admin_token"
 kill "$rpid"
 [ "$MEM" = 0 ] && exit 0
 

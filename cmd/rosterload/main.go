@@ -112,7 +112,7 @@ const floodScenario = "authflood"
 // optInScenarios run only when named: biglist builds 10 × 75,000 members
 // and reads answers of about 100 MB, which would dwarf the rest of a run;
 // authflood measures refusals, not a rate against a baseline.
-var optInScenarios = []string{"biglist", floodScenario}
+var optInScenarios = []string{"biglist", floodScenario, webhooksScenario}
 
 // parseScenarios reads a -scenario list: "all" is known; extra names are
 // accepted but only when named.
@@ -172,6 +172,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	scen := fs.String("scenario", "all", "comma-separated: all ("+strings.Join(scenarioNames, ", ")+"), or any of those and "+
 		strings.Join(optInScenarios, ", ")+" (biglist: 10 × 75,000 members read by concurrent GET /Groups; "+floodScenario+
 		": made-up tokens at random tenant URLs while the tenant's token calls: its 429s and the database lookups the flood causes)")
+	adminToken := fs.String("admin-token", "", "webhooks: rosterd's operator token (the scenario makes and deletes a webhook)")
 	statsWait := fs.Duration("stats-wait", statsSettle, "authflood: how long to wait for PostgreSQL's table statistics before each reading")
 	reps := fs.Int("reps", 3, "repetitions of the 10,000-member PATCH")
 	listGroups := fs.Int("list-groups", 10, "biglist: groups of the paging tenant to build")
@@ -246,6 +247,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			r.scenarioExcluded()
 		case floodScenario:
 			r.scenarioAuthFlood(c.target, *statsWait)
+		case webhooksScenario:
+			r.scenarioWebhooks(c.target, *adminToken)
 		case "paging":
 			pc := newClient(strings.TrimRight(c.target, "/")+"/scim/v2/"+st.PageTenant, st.PageToken, 1)
 			r.scenarioPaging(pc)
