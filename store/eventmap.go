@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -58,14 +59,34 @@ func EventActorKind(kind string) string {
 	return kind
 }
 
-// Event gives the draft its id and sequence number and renders its body.
-func (d EventDraft) Event(seq int64, id string) Event {
+// EventID is the id of the part-th event (from 0) of the change numbered
+// seq: every store makes the events of one audit event or ledger entry
+// under one number, so that ids are stable however often they are made.
+func EventID(seq int64, part int) string {
+	id := "evt_" + strconv.FormatInt(seq, 10)
+	if part > 0 {
+		id += "_" + strconv.Itoa(part)
+	}
+	return id
+}
+
+// EventActions are the audit actions that make events (EventsOfAudit); a
+// backend may record only those.
+var EventActions = []string{"user.created", "user.updated", "user.deleted",
+	"group.created", "group.updated", "group.deleted",
+	"role.approval_requested", "role.approval_approved", "role.approval_rejected", "role.approval_superseded",
+	ActionSAMLUpdated, ActionSAMLDeleted, ActionTokenCreated, ActionTokenRevoked}
+
+// Event numbers the draft (seq, its part among its change's events) and
+// renders its body.
+func (d EventDraft) Event(seq int64, part int) Event {
+	id := EventID(seq, part)
 	body, err := json.Marshal(eventBody{ID: id, Type: d.Type, Tenant: d.TenantID, OccurredAt: d.OccurredAt.UTC(),
 		Actor: eventActor{Kind: EventActorKind(d.Actor.Kind), ID: d.Actor.ID, Name: d.Actor.Name}, Data: d.Data})
 	if err != nil { // every Data is made of plain values here
 		panic("store: event body: " + err.Error())
 	}
-	return Event{Seq: seq, TenantID: d.TenantID, ID: id, Type: d.Type, Subject: d.Subject, OccurredAt: d.OccurredAt, Body: body}
+	return Event{Seq: seq, Part: part, TenantID: d.TenantID, ID: id, Type: d.Type, Subject: d.Subject, OccurredAt: d.OccurredAt, Body: body}
 }
 
 // EventTypes lists every event type, in the documented order.

@@ -7,10 +7,14 @@ import (
 
 // Event is one outbound event (docs/events.md): what changed, in the admin
 // API's shapes, derived from the audit trail and the seat ledger of the
-// change that made it (EventsOf). Body is the JSON a webhook receives and
+// change that made it (EventsOfAudit, EventOfSeat). Body is the JSON a webhook receives and
 // the pull API lists; the other fields are what delivery needs to route it.
 type Event struct {
-	Seq        int64 // commit order across all tenants; the pull API's cursor
+	// Seq is the commit order across all tenants, the pull API's cursor;
+	// the events one audit event or ledger entry makes share it, told
+	// apart by Part (EventID).
+	Seq        int64
+	Part       int
 	TenantID   string
 	ID         string // evt_…, the webhook-id of every delivery of it
 	Type       string // user.deactivated, seat.released, …
@@ -163,7 +167,7 @@ func WebhookAudit(w Webhook) string {
 // and their webhook deliveries (docs/events.md).
 //
 // Every change that writes an audit event or a seat-ledger entry makes its
-// events (EventsOf) in the same transaction: a change that rolls back makes
+// events (EventsOfAudit, EventOfSeat) in the same transaction: a change that rolls back makes
 // none, a committed one is never lost. Events get their Seq in commit
 // order; two changes of one user are ordered as they committed.
 type EventStore interface {
@@ -173,8 +177,9 @@ type EventStore interface {
 	// at once (one does the work). The memory store makes events as it
 	// commits and answers 0.
 	SequenceEvents(ctx context.Context) (int, error)
-	// ListEvents lists a tenant's events with Seq > after, oldest first,
-	// at most limit (0: 100). ErrNotFound for an unknown tenant.
+	// ListEvents lists a tenant's events with Seq > after, oldest first:
+	// at least limit of them (0: 100) when there are, and never only some
+	// of the events sharing a Seq. ErrNotFound for an unknown tenant.
 	ListEvents(ctx context.Context, tenantID string, after int64, limit int) ([]Event, error)
 
 	// CreateWebhook stores an endpoint (ID, URL, Events, Secret given);

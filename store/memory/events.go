@@ -2,8 +2,6 @@ package memory
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"slices"
 	"strconv"
 	"time"
@@ -44,19 +42,15 @@ type deliveryRec struct {
 	leaseUntil time.Time
 }
 
-func newEventID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("memory: event id: " + err.Error())
-	}
-	return "evt_" + hex.EncodeToString(b[:])
-}
-
-// emit gives drafts their place in the order and queues their deliveries.
+// emit numbers the events one audit event or ledger entry made (one Seq,
+// one Part each) and queues their deliveries.
 func (te *tenantEvents) emit(drafts ...store.EventDraft) {
-	for _, d := range drafts {
-		te.hub.seq++
-		ev := d.Event(te.hub.seq, newEventID())
+	if len(drafts) == 0 {
+		return
+	}
+	te.hub.seq++
+	for part, d := range drafts {
+		ev := d.Event(te.hub.seq, part)
 		te.events = append(te.events, ev)
 		for _, id := range te.hookOrder {
 			h := te.hooks[id]
@@ -87,7 +81,7 @@ func (s *Store) ListEvents(_ context.Context, tenantID string, after int64, limi
 	evs := t.ev.events
 	i, _ := slices.BinarySearchFunc(evs, after+1, func(e store.Event, seq int64) int { return int(e.Seq - seq) })
 	out := []store.Event{}
-	for ; i < len(evs) && len(out) < limit; i++ {
+	for ; i < len(evs) && (len(out) < limit || evs[i].Seq == out[len(out)-1].Seq); i++ {
 		out = append(out, evs[i])
 	}
 	return out, nil

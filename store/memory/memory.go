@@ -390,7 +390,9 @@ func (t *tenant) appendAudit(e store.AuditEvent) {
 	// A change's events are those of its audit events, then those of the
 	// seat-ledger entries it recorded before them (docs/events.md).
 	t.ev.emit(store.EventsOfAudit(e)...)
-	t.ev.emit(t.ev.seatDrafts...)
+	for _, d := range t.ev.seatDrafts {
+		t.ev.emit(d)
+	}
 	t.ev.seatDrafts = t.ev.seatDrafts[:0]
 }
 

@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"slices"
 	"strconv"
 	"time"
@@ -14,106 +12,157 @@ import (
 	"github.com/roster-dev/roster/store"
 )
 
-// Outbound events (docs/events.md; the outbox and its triggers are migration
-// 0020). Changes write outbox rows through triggers on audit_events and
-// seat_events; SequenceEvents makes them events.
+// Outbound events (docs/events.md; the events table and its triggers are
+// migration 0020). Changes write narrow events rows through triggers on
+// audit_events and seat_events; SequenceEvents numbers them in commit order
+// and queues deliveries; an event's JSON is made from its audit event or
+// ledger entry whenever it is read.
 
-// outboxLock is the transaction-scoped advisory lock of the sequencer: one
+// eventsLock is the transaction-scoped advisory lock of the sequencer: one
 // process sequences at a time, and a pooler in transaction mode keeps it
 // (it lives and dies with the transaction).
-const outboxLock = 0x726f737465726576 // "rosterev"
+const eventsLock = 0x726f737465726576 // "rosterev"
 
-// sequenceBatch is how many outbox rows one pass turns into events.
-const sequenceBatch = 2000
+// sequenceBatch is how many rows one pass numbers.
+const sequenceBatch = 5000
 
-type outboxRow struct {
+// eventRow is a row of events: a pointer to an audit event or a ledger entry.
+type eventRow struct {
 	id       int64
 	tx       string
 	tenantID string
 	source   byte
+	srcSeq   int64
 	seq      int64
-}
-
-func newEventID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("postgres: event id: " + err.Error())
-	}
-	return "evt_" + hex.EncodeToString(b[:])
 }
 
 func (s *Store) SequenceEvents(ctx context.Context) (int, error) {
 	made := 0
 	err := s.inTx(ctx, "SequenceEvents", nil, func(tx pgx.Tx) error {
 		var got bool
-		if err := tx.QueryRow(ctx, `select pg_try_advisory_xact_lock($1)`, int64(outboxLock)).Scan(&got); err != nil || !got {
+		if err := tx.QueryRow(ctx, `select pg_try_advisory_xact_lock($1)`, int64(eventsLock)).Scan(&got); err != nil || !got {
 			return err // another process is sequencing: its pass takes these rows
 		}
-		rows, err := tx.Query(ctx, `select id, tx::text, tenant_id, source, source_seq from outbox order by id limit $1`, sequenceBatch)
+		rows, err := tx.Query(ctx, `select id, tx::text, tenant_id, source, source_seq from events
+where seq is null order by id limit $1`, sequenceBatch)
 		if err != nil {
 			return err
 		}
-		outbox, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
-			var o outboxRow
-			err := r.Scan(&o.id, &o.tx, &o.tenantID, &o.source, &o.seq)
-			return o, err
+		evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventRow, error) {
+			var e eventRow
+			err := r.Scan(&e.id, &e.tx, &e.tenantID, &e.source, &e.srcSeq)
+			return e, err
 		})
-		if err != nil || len(outbox) == 0 {
+		if err != nil || len(evs) == 0 {
 			return err
 		}
-		drafts, err := outboxDrafts(ctx, tx, outbox)
-		if err != nil {
+		// Transaction by transaction, in the order of each one's first
+		// row; within one, the audit events before the ledger entries,
+		// each in writing order (the order the memory store makes them in).
+		first := map[string]int{}
+		for i, e := range evs {
+			if _, ok := first[e.tx]; !ok {
+				first[e.tx] = i
+			}
+		}
+		slices.SortStableFunc(evs, func(x, y eventRow) int {
+			if fx, fy := first[x.tx], first[y.tx]; fx != fy {
+				return fx - fy
+			}
+			return int(x.source) - int(y.source) // 'a' before 's'
+		})
+		var last int64
+		if err := tx.QueryRow(ctx, `select setval('events_seq', nextval('events_seq') + $1 - 1)`, len(evs)).Scan(&last); err != nil {
 			return err
 		}
-		ids := make([]int64, len(outbox))
-		for i, o := range outbox {
-			ids[i] = o.id
+		ids, seqs := make([]int64, len(evs)), make([]int64, len(evs))
+		for i := range evs {
+			evs[i].seq = last - int64(len(evs)-1-i)
+			ids[i], seqs[i] = evs[i].id, evs[i].seq
 		}
-		b := &pgx.Batch{}
-		if len(drafts) > 0 {
-			var last int64
-			if err := tx.QueryRow(ctx, `select setval('events_seq', nextval('events_seq') + $1 - 1)`, len(drafts)).Scan(&last); err != nil {
-				return err
-			}
-			n := len(drafts)
-			seqs, tenants, evIDs, types, subjects, ats, bodies := make([]int64, n), make([]string, n), make([]string, n),
-				make([]string, n), make([]string, n), make([]time.Time, n), make([]string, n)
-			for i, d := range drafts {
-				ev := d.Event(last-int64(n-1-i), newEventID())
-				seqs[i], tenants[i], evIDs[i], types[i], subjects[i], ats[i], bodies[i] =
-					ev.Seq, ev.TenantID, ev.ID, ev.Type, ev.Subject, ev.OccurredAt, string(ev.Body)
-			}
-			b.Queue(`insert into events (seq, tenant_id, id, type, subject, occurred_at, body)
-select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])`,
-				seqs, tenants, evIDs, types, subjects, ats, bodies)
-			b.Queue(`insert into deliveries (tenant_id, webhook_id, event_seq, subject, next_at, created_at)
-select e.tenant_id, w.id, e.seq, e.subject, $5, $5
-from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $6::timestamptz[]) e (seq, tenant_id, type, subject, occurred_at)
-join webhooks w on w.tenant_id = e.tenant_id and w.disabled_at is null and (cardinality(w.events) = 0 or e.type = any (w.events))
-	and w.created_at <= e.occurred_at
-order by e.seq, w.id`, seqs, tenants, types, subjects, s.clock(), ats)
+		if _, err := tx.Exec(ctx, `update events e set seq = x.seq from unnest($1::bigint[], $2::bigint[]) x (id, seq) where e.id = x.id`,
+			ids, seqs); err != nil {
+			return err
 		}
-		b.Queue(`delete from outbox where id = any ($1::bigint[])`, ids)
-		made = len(drafts)
-		return tx.SendBatch(ctx, b).Close()
+		made = len(evs)
+		return s.queueDeliveries(ctx, tx, evs)
 	})
 	return made, s.convert("SequenceEvents", err, nil)
 }
 
-// outboxDrafts reads the audit events and ledger entries the outbox rows
-// point at and makes their events: transaction by transaction, in the order
-// their first rows were written; within one, the audit events' events
-// first, then the ledger's, each in writing order (the order the memory
-// store makes them in). A row whose source is gone (its tenant was
-// deleted) makes nothing.
-func outboxDrafts(ctx context.Context, tx pgx.Tx, outbox []outboxRow) ([]store.EventDraft, error) {
+// queueDeliveries queues one delivery per event and enabled endpoint of
+// its tenant that wants its type and existed when the change was made.
+// Only the events of tenants with endpoints are made here.
+func (s *Store) queueDeliveries(ctx context.Context, tx pgx.Tx, evs []eventRow) error {
+	tenants := map[string]bool{}
+	for _, e := range evs {
+		tenants[e.tenantID] = true
+	}
+	list := make([]string, 0, len(tenants))
+	for t := range tenants {
+		list = append(list, t)
+	}
+	rows, err := tx.Query(ctx, `select `+webhookCols+` from webhooks where disabled_at is null and tenant_id = any ($1) order by created_at, id`, list)
+	if err != nil {
+		return err
+	}
+	hooks, err := pgx.CollectRows(rows, scanWebhook)
+	if err != nil || len(hooks) == 0 {
+		return err
+	}
+	byTenant := map[string][]store.Webhook{}
+	for _, h := range hooks {
+		byTenant[h.TenantID] = append(byTenant[h.TenantID], h)
+	}
+	var wanted []eventRow
+	for _, e := range evs {
+		if len(byTenant[e.tenantID]) > 0 {
+			wanted = append(wanted, e)
+		}
+	}
+	drafts, err := renderEvents(ctx, tx, wanted)
+	if err != nil {
+		return err
+	}
+	var tenantsC, hooksC, typesC, subjectsC []string
+	var seqsC, rowsC []int64
+	var partsC []int32
+	for _, e := range wanted {
+		for part, d := range drafts[e.id] {
+			for _, h := range byTenant[e.tenantID] {
+				if !h.Wants(d.Type) || h.CreatedAt.After(d.OccurredAt) {
+					continue
+				}
+				tenantsC, hooksC, typesC, subjectsC = append(tenantsC, e.tenantID), append(hooksC, h.ID), append(typesC, d.Type), append(subjectsC, d.Subject)
+				seqsC, rowsC, partsC = append(seqsC, e.seq), append(rowsC, e.id), append(partsC, int32(part))
+			}
+		}
+	}
+	if len(tenantsC) == 0 {
+		return nil
+	}
+	_, err = tx.Exec(ctx, `insert into deliveries (tenant_id, webhook_id, event_seq, part, event_type, event_row, subject, next_at, created_at)
+select t, w, q, p, y, r, j, $8, $8
+from unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[], $6::bigint[], $7::text[]) x (t, w, q, p, y, r, j)`,
+		tenantsC, hooksC, seqsC, partsC, typesC, rowsC, subjectsC, s.clock())
+	return err
+}
+
+// renderEvents reads the audit events and ledger entries that event rows
+// point at and makes their events, keyed by the row's id. A row whose source
+// is gone (its tenant was deleted) makes nothing.
+func renderEvents(ctx context.Context, q querier, evs []eventRow) (map[int64][]store.EventDraft, error) {
+	out := make(map[int64][]store.EventDraft, len(evs))
+	if len(evs) == 0 {
+		return out, nil
+	}
 	var aT, sT []string
 	var aS, sS []int64
-	for _, o := range outbox {
-		if o.source == 'a' {
-			aT, aS = append(aT, o.tenantID), append(aS, o.seq)
+	for _, e := range evs {
+		if e.source == 'a' {
+			aT, aS = append(aT, e.tenantID), append(aS, e.srcSeq)
 		} else {
-			sT, sS = append(sT, o.tenantID), append(sS, o.seq)
+			sT, sS = append(sT, e.tenantID), append(sS, e.srcSeq)
 		}
 	}
 	type key struct {
@@ -122,102 +171,110 @@ func outboxDrafts(ctx context.Context, tx pgx.Tx, outbox []outboxRow) ([]store.E
 	}
 	audit := map[key]store.AuditEvent{}
 	seats := map[key]store.SeatEvent{}
-	b := &pgx.Batch{}
-	b.Queue(`select a.tenant_id, a.seq, a.at, a.actor_kind, a.actor_id, a.actor_name, a.request_id, a.action, a.target_type,
-	a.target_id, a.detail, a.before_json, a.after_json, coalesce(a.members_json, '')
+	if len(aT) > 0 {
+		rows, err := q.Query(ctx, `select a.tenant_id, a.seq, a.at, a.actor_kind, a.actor_id, a.actor_name, a.request_id, a.action,
+	a.target_type, a.target_id, a.detail, a.before_json, a.after_json, coalesce(a.members_json, '')
 from unnest($1::text[], $2::bigint[]) k (tenant_id, seq)
-join audit_events a on a.tenant_id = k.tenant_id and a.seq = k.seq`, aT, aS).Query(func(rows pgx.Rows) error {
+join audit_events a on a.tenant_id = k.tenant_id and a.seq = k.seq`, aT, aS)
+		if err != nil {
+			return nil, err
+		}
 		for rows.Next() {
 			var e store.AuditEvent
 			var members string
 			if err := rows.Scan(&e.TenantID, &e.Seq, &e.Time, &e.Actor.Kind, &e.Actor.ID, &e.Actor.Name, &e.Actor.RequestID,
 				&e.Action, &e.TargetType, &e.TargetID, &e.Detail, &e.Before, &e.After, &members); err != nil {
-				return err
+				rows.Close()
+				return nil, err
 			}
 			e.Time = store.Timestamp(e.Time)
 			e.Members = store.DecodeMemberOps(members)
 			audit[key{e.TenantID, e.Seq}] = e
 		}
-		return rows.Err()
-	})
-	b.Queue(`select s.tenant_id, s.seq, s.at, s.user_id, s.class, s.delta, s.reason, s.actor_kind, s.actor_id, s.actor_name, s.request_id
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(sT) > 0 {
+		rows, err := q.Query(ctx, `select s.tenant_id, s.seq, s.at, s.user_id, s.class, s.delta, s.reason, s.actor_kind, s.actor_id,
+	s.actor_name, s.request_id
 from unnest($1::text[], $2::bigint[]) k (tenant_id, seq)
-join seat_events s on s.tenant_id = k.tenant_id and s.seq = k.seq`, sT, sS).Query(func(rows pgx.Rows) error {
+join seat_events s on s.tenant_id = k.tenant_id and s.seq = k.seq`, sT, sS)
+		if err != nil {
+			return nil, err
+		}
 		for rows.Next() {
 			var e store.SeatEvent
 			var class string
 			if err := rows.Scan(&e.TenantID, &e.Seq, &e.Time, &e.UserID, &class, &e.Delta, &e.Reason,
 				&e.Actor.Kind, &e.Actor.ID, &e.Actor.Name, &e.Actor.RequestID); err != nil {
-				return err
+				rows.Close()
+				return nil, err
 			}
 			e.Time, e.Class = store.Timestamp(e.Time), store.SeatClass(class)
 			seats[key{e.TenantID, e.Seq}] = e
 		}
-		return rows.Err()
-	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
-
-	// Group by transaction, in the order of each one's first row.
-	first := map[string]int{}
-	for i, o := range outbox {
-		if _, ok := first[o.tx]; !ok {
-			first[o.tx] = i
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
-	order := slices.Clone(outbox)
-	slices.SortStableFunc(order, func(x, y outboxRow) int {
-		if fx, fy := first[x.tx], first[y.tx]; fx != fy {
-			return fx - fy
-		}
-		if x.source != y.source { // 'a' (audit) before 's' (seats)
-			return int(x.source) - int(y.source)
-		}
-		return 0
-	})
-	var drafts []store.EventDraft
-	for _, o := range order {
-		k := key{o.tenantID, o.seq}
-		if o.source == 'a' {
-			if e, ok := audit[k]; ok {
-				drafts = append(drafts, store.EventsOfAudit(e)...)
+	for _, e := range evs {
+		k := key{e.tenantID, e.srcSeq}
+		if e.source == 'a' {
+			if a, ok := audit[k]; ok {
+				out[e.id] = store.EventsOfAudit(a)
 			}
-		} else if e, ok := seats[k]; ok {
-			drafts = append(drafts, store.EventOfSeat(e))
+		} else if l, ok := seats[k]; ok {
+			out[e.id] = []store.EventDraft{store.EventOfSeat(l)}
 		}
 	}
-	return drafts, nil
+	return out, nil
 }
 
 func (s *Store) ListEvents(ctx context.Context, tenantID string, after int64, limit int) ([]store.Event, error) {
 	if !keysOK(tenantID) {
 		return nil, store.ErrNotFound
 	}
-	rows, err := s.pool.Query(ctx, `select seq, tenant_id, id, type, subject, occurred_at, body
-from events where tenant_id = $1 and seq > $2 order by seq limit $3`, tenantID, after, eventLimit(limit))
-	if err != nil {
-		return nil, s.convert("ListEvents", err, nil)
-	}
-	out, err := pgx.CollectRows(rows, scanEvent)
-	if err != nil {
-		return nil, s.convert("ListEvents", err, nil)
+	limit = eventLimit(limit)
+	chunk := max(limit, 100)
+	out := []store.Event{}
+	for len(out) < limit {
+		rows, err := s.pool.Query(ctx, `select id, '', tenant_id, source, source_seq, seq from events
+where tenant_id = $1 and seq > $2 and seq is not null order by seq limit $3`, tenantID, after, chunk)
+		if err != nil {
+			return nil, s.convert("ListEvents", err, nil)
+		}
+		evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventRow, error) {
+			var e eventRow
+			err := r.Scan(&e.id, &e.tx, &e.tenantID, &e.source, &e.srcSeq, &e.seq)
+			return e, err
+		})
+		if err != nil {
+			return nil, s.convert("ListEvents", err, nil)
+		}
+		drafts, err := renderEvents(ctx, s.pool, evs)
+		if err != nil {
+			return nil, s.convert("ListEvents", err, nil)
+		}
+		for _, e := range evs {
+			for part, d := range drafts[e.id] {
+				out = append(out, d.Event(e.seq, part))
+			}
+			after = e.seq
+			if len(out) >= limit {
+				break
+			}
+		}
+		if len(evs) < chunk {
+			break
+		}
 	}
 	if len(out) == 0 {
 		if err := s.tenantExists(ctx, s.pool, "ListEvents", tenantID); err != nil {
 			return nil, err
 		}
-		out = []store.Event{}
 	}
 	return out, nil
-}
-
-func scanEvent(r pgx.CollectableRow) (store.Event, error) {
-	var e store.Event
-	var body string
-	err := r.Scan(&e.Seq, &e.TenantID, &e.ID, &e.Type, &e.Subject, &e.OccurredAt, &body)
-	e.OccurredAt, e.Body = store.Timestamp(e.OccurredAt), []byte(body)
-	return e, err
 }
 
 const webhookCols = `tenant_id, id, url, events, secret, created_at, created_by_kind, created_by_id, created_by_name,
@@ -351,13 +408,15 @@ func (s *Store) EnableWebhook(ctx context.Context, tenantID, id string, by store
 	return out, nil
 }
 
-const deliveryCols = `d.tenant_id, d.id, d.webhook_id, d.event_seq, coalesce(ev.id, ''), coalesce(ev.type, ''), d.subject, d.status,
+const deliveryCols = `d.tenant_id, d.id, d.webhook_id, d.event_seq, d.part, d.event_type, d.subject, d.status,
 	d.attempts, d.next_at, d.created_at, d.last_attempt_at, d.response_code, d.duration_ms, d.last_error`
 
 func scanDelivery(r pgx.CollectableRow) (store.Delivery, error) {
 	var d store.Delivery
-	err := r.Scan(&d.TenantID, &d.ID, &d.WebhookID, &d.EventSeq, &d.EventID, &d.EventType, &d.Subject, &d.Status,
+	var part int
+	err := r.Scan(&d.TenantID, &d.ID, &d.WebhookID, &d.EventSeq, &part, &d.EventType, &d.Subject, &d.Status,
 		&d.Attempts, &d.NextAt, &d.CreatedAt, &d.LastAttemptAt, &d.ResponseCode, &d.DurationMS, &d.LastError)
+	d.EventID = store.EventID(d.EventSeq, part)
 	d.NextAt, d.CreatedAt, d.LastAttemptAt = store.Timestamp(d.NextAt), store.Timestamp(d.CreatedAt), tsPtr(d.LastAttemptAt)
 	return d, err
 }
@@ -371,7 +430,7 @@ func (s *Store) ListDeliveries(ctx context.Context, tenantID, webhookID string, 
 		before = 1<<63 - 1
 	}
 	rows, err := s.pool.Query(ctx, `select `+deliveryCols+`
-from deliveries d left join events ev on ev.seq = d.event_seq
+from deliveries d
 where d.tenant_id = $1 and d.webhook_id = $2 and d.id < $3 and ($4 = '' or d.status = $4)
 order by d.id desc limit $5`, tenantID, webhookID, before, q.Status, eventLimit(q.Limit))
 	if err != nil {
@@ -400,7 +459,7 @@ func (s *Store) RetryDelivery(ctx context.Context, tenantID, webhookID string, i
 		rows, err := tx.Query(ctx, `with d as (
 	update deliveries set status = 'pending', next_at = $4, lease_until = null
 	where tenant_id = $1 and webhook_id = $2 and id = $3 returning *)
-select `+deliveryCols+` from d left join events ev on ev.seq = d.event_seq`, tenantID, webhookID, id, now)
+select `+deliveryCols+` from d`, tenantID, webhookID, id, now)
 		if err != nil {
 			return err
 		}
@@ -425,37 +484,70 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	  and w.disabled_at is null
 	  and not exists (select 1 from deliveries e
 	      where e.tenant_id = d.tenant_id and e.webhook_id = d.webhook_id and e.subject = d.subject
-	        and e.status = 'pending' and e.event_seq < d.event_seq)
-	order by d.next_at, d.event_seq
+	        and e.status = 'pending' and (e.event_seq, e.part) < (d.event_seq, d.part))
+	order by d.next_at, d.event_seq, d.part
 	limit $3
 	for update of d skip locked)
 update deliveries d set lease_until = $2
 from due, events ev, webhooks w
-where d.id = due.id and ev.seq = d.event_seq and w.tenant_id = d.tenant_id and w.id = d.webhook_id
-returning d.tenant_id, d.id, d.webhook_id, d.event_seq, d.subject, d.attempts, d.next_at, d.created_at,
-	ev.id, ev.type, ev.occurred_at, ev.body, w.tenant_id, w.id, w.url, w.events, w.secret, w.created_at,
+where d.id = due.id and ev.id = d.event_row and w.tenant_id = d.tenant_id and w.id = d.webhook_id
+returning d.tenant_id, d.id, d.webhook_id, d.event_seq, d.part, d.event_type, d.subject, d.attempts, d.next_at, d.created_at,
+	ev.id, ev.source, ev.source_seq, w.tenant_id, w.id, w.url, w.events, w.secret, w.created_at,
 	w.created_by_kind, w.created_by_id, w.created_by_name, w.failing_since, w.disabled_at, w.disabled_reason`, now, now.Add(lease), limit)
 	if err != nil {
 		return nil, s.convert("ClaimDeliveries", err, nil)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Claim, error) {
+	var evs []eventRow
+	parts := map[int64]int{}
+	claims, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Claim, error) {
 		var c store.Claim
-		var body string
+		var e eventRow
+		var part int
 		d, w := &c.Delivery, &c.Webhook
-		err := r.Scan(&d.TenantID, &d.ID, &d.WebhookID, &d.EventSeq, &d.Subject, &d.Attempts, &d.NextAt, &d.CreatedAt,
-			&c.Event.ID, &c.Event.Type, &c.Event.OccurredAt, &body,
+		err := r.Scan(&d.TenantID, &d.ID, &d.WebhookID, &d.EventSeq, &part, &d.EventType, &d.Subject, &d.Attempts, &d.NextAt, &d.CreatedAt,
+			&e.id, &e.source, &e.srcSeq,
 			&w.TenantID, &w.ID, &w.URL, &w.Events, &w.Secret, &w.CreatedAt, &w.CreatedBy.Kind, &w.CreatedBy.ID,
 			&w.CreatedBy.Name, &w.FailingSince, &w.DisabledAt, &w.DisabledReason)
-		d.Status, d.EventID, d.EventType = store.DeliveryPending, c.Event.ID, c.Event.Type
-		c.Event.Seq, c.Event.TenantID, c.Event.Subject, c.Event.Body = d.EventSeq, d.TenantID, d.Subject, []byte(body)
+		e.tenantID, e.seq = d.TenantID, d.EventSeq
+		d.Status, d.EventID = store.DeliveryPending, store.EventID(d.EventSeq, part)
+		c.Event.Seq, c.Event.Part, c.Event.ID = d.EventSeq, part, d.EventID
+		evs = append(evs, e)
+		parts[d.ID] = part
 		return c, err
 	})
 	if err != nil {
 		return nil, s.convert("ClaimDeliveries", err, nil)
 	}
+	drafts, err := renderEvents(ctx, s.pool, evs)
+	if err != nil {
+		return nil, s.convert("ClaimDeliveries", err, nil)
+	}
+	out := claims[:0]
+	var gone []int64
+	for i, c := range claims {
+		ds := drafts[evs[i].id]
+		part := parts[c.Delivery.ID]
+		if part >= len(ds) { // its change is gone (a deleted tenant)
+			gone = append(gone, c.Delivery.ID)
+			continue
+		}
+		c.Event = ds[part].Event(c.Delivery.EventSeq, part)
+		out = append(out, c)
+	}
+	if len(gone) > 0 {
+		if _, err := s.pool.Exec(ctx, `update deliveries set status = 'failed', lease_until = null,
+	last_error = 'the change this event was made from no longer exists' where id = any ($1)`, gone); err != nil {
+			return nil, s.convert("ClaimDeliveries", err, nil)
+		}
+	}
 	// Deliveries go out oldest event first (the statement's order is lost
 	// in the update).
-	slices.SortFunc(out, func(a, b store.Claim) int { return int(a.Event.Seq - b.Event.Seq) })
+	slices.SortFunc(out, func(a, b store.Claim) int {
+		if a.Event.Seq != b.Event.Seq {
+			return int(a.Event.Seq - b.Event.Seq)
+		}
+		return a.Event.Part - b.Event.Part
+	})
 	return out, nil
 }
 
@@ -552,7 +644,9 @@ func (s *Store) PurgeEvents(ctx context.Context, cutoff time.Time) (int, error) 
 	err := s.inTx(ctx, "PurgeEvents", nil, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(`delete from deliveries where created_at < $1`, cutoff)
-		b.Queue(`delete from events where occurred_at < $1`, cutoff).Exec(func(ct pgconn.CommandTag) error {
+		// Only sequenced rows: one the sequencer has not reached yet is
+		// still to be told.
+		b.Queue(`delete from events where occurred_at < $1 and seq is not null`, cutoff).Exec(func(ct pgconn.CommandTag) error {
 			n = ct.RowsAffected()
 			return nil
 		})
@@ -564,7 +658,8 @@ func (s *Store) PurgeEvents(ctx context.Context, cutoff time.Time) (int, error) 
 func (s *Store) OutboxStats(ctx context.Context) (store.OutboxStats, error) {
 	var st store.OutboxStats
 	var o1, o2 *time.Time
-	err := s.pool.QueryRow(ctx, `select (select count(*) from outbox), (select min(created_at) from outbox),
+	err := s.pool.QueryRow(ctx, `select (select count(*) from events where seq is null),
+	(select min(occurred_at) from events where seq is null),
 	(select count(*) from deliveries d join webhooks w on w.tenant_id = d.tenant_id and w.id = d.webhook_id
 	  where d.status = 'pending' and w.disabled_at is null),
 	(select min(d.created_at) from deliveries d join webhooks w on w.tenant_id = d.tenant_id and w.id = d.webhook_id

@@ -1,71 +1,72 @@
 -- 0020_events: outbound events and webhook deliveries (docs/events.md).
 --
 -- Every change already writes its audit events and seat-ledger entries in
--- its own transaction. The triggers below add one small outbox row per such
--- row, in that same transaction: a change that rolls back leaves none, a
--- committed one is never lost. The sequencer (store/postgres/events.go)
--- later reads the committed outbox rows in id order, turns them into events
--- (one mapping in Go, shared with the memory store), numbers them in that
--- order, queues their deliveries and deletes the outbox rows — all in one
--- transaction, one sequencer at a time (a transaction-scoped advisory lock,
--- which works behind a transaction-mode pooler).
+-- its own transaction. The triggers below add one narrow row to events per
+-- such row, in that same statement and transaction: a change that rolls
+-- back leaves none, a committed one is never lost. The row holds no copy of
+-- the change: an event's JSON is made when it is read (the pull API, a
+-- delivery) from the audit or ledger row it points at, by one mapping in Go
+-- shared with the memory store.
+--
+-- seq is the commit order, handed out after the commit by the sequencer
+-- (store/postgres/events.go): it reads the rows without one in id order,
+-- numbers them and queues the deliveries of tenants that have endpoints, in
+-- one transaction, one sequencer at a time (a transaction-scoped advisory
+-- lock, which works behind a pooler in transaction mode).
 --
 -- Why id order is commit order where it matters: rows of a transaction still
 -- running are invisible, so they are numbered by a later pass than anything
 -- that committed before them. Two changes of one user are serialised by the
--- user's row lock, so the second one's outbox rows are inserted after the
--- first committed.
-create table outbox (
+-- user's row lock, so the second one's rows are inserted after the first
+-- committed.
+create table events (
     id         bigint generated always as identity,
     tx         xid8        not null default pg_current_xact_id(),
     tenant_id  text        not null,
     source     "char"      not null, -- 'a': audit_events, 's': seat_events
     source_seq bigint      not null,
-    created_at timestamptz not null default now(),
-    constraint outbox_pkey primary key (id)
+    occurred_at timestamptz not null, -- the change's own time (its audit or ledger row's)
+    seq        bigint,               -- null until sequenced
+    constraint events_pkey primary key (id)
 );
+-- The sequencer's work, and the pull API's pages.
+create index events_unsequenced_idx on events (id) where seq is null;
+create index events_tenant_seq_idx on events (tenant_id, seq) where seq is not null;
+create index events_occurred_idx on events (occurred_at);
 
-create function outbox_from_audit() returns trigger language plpgsql as $$
+-- Numbers of events: a sequence, so that a cursor never points past
+-- numbers handed out again.
+create sequence events_seq;
+
+create function events_from_audit() returns trigger language plpgsql as $$
 begin
-    insert into outbox (tenant_id, source, source_seq)
-    select tenant_id, 'a', seq from new_audit where tenant_id <> '' order by seq;
+    -- Only the actions that make events (store.EventActions; a test holds
+    -- the two lists equal): sign-ins, roles, stores and keys make none.
+    insert into events (tenant_id, source, source_seq, occurred_at)
+    select tenant_id, 'a', seq, at from new_audit
+    where tenant_id <> '' and action in ('user.created', 'user.updated', 'user.deleted',
+        'group.created', 'group.updated', 'group.deleted',
+        'role.approval_requested', 'role.approval_approved', 'role.approval_rejected', 'role.approval_superseded',
+        'saml.updated', 'saml.deleted', 'token.created', 'token.revoked')
+    order by seq;
     return null;
 end $$;
 
-create function outbox_from_seats() returns trigger language plpgsql as $$
+create function events_from_seats() returns trigger language plpgsql as $$
 begin
-    insert into outbox (tenant_id, source, source_seq)
-    select tenant_id, 's', seq from new_seats order by seq;
+    insert into events (tenant_id, source, source_seq, occurred_at)
+    select tenant_id, 's', seq, at from new_seats order by seq;
     return null;
 end $$;
 
-create trigger audit_events_outbox after insert on audit_events
-    referencing new table as new_audit for each statement execute function outbox_from_audit();
-create trigger seat_events_outbox after insert on seat_events
-    referencing new table as new_seats for each statement execute function outbox_from_seats();
+create trigger audit_events_events after insert on audit_events
+    referencing new table as new_audit for each statement execute function events_from_audit();
+create trigger seat_events_events after insert on seat_events
+    referencing new table as new_seats for each statement execute function events_from_seats();
 
 -- A group update's membership operations, for its events; the trail's own
 -- answer leaves them out.
 alter table audit_events add column members_json text;
-
--- Numbers of events: a sequence rather than max(seq) + 1, so that a cursor
--- never points past numbers handed out again after a purge.
-create sequence events_seq;
-
--- Events in commit order (seq), as the pull API lists them and deliveries
--- send them: body is the exact JSON delivered.
-create table events (
-    seq         bigint      not null,
-    tenant_id   text        not null,
-    id          text        not null,
-    type        text        not null,
-    subject     text        not null,
-    occurred_at timestamptz not null,
-    body        text        not null,
-    constraint events_pkey primary key (seq)
-);
-create index events_tenant_seq_idx on events (tenant_id, seq);
-create index events_occurred_idx on events (occurred_at);
 
 create table webhooks (
     tenant_id       text        not null,
@@ -92,6 +93,9 @@ create table deliveries (
     tenant_id       text        not null,
     webhook_id      text        not null,
     event_seq       bigint      not null,
+    part            integer     not null, -- which of the events its change made (store.EventID)
+    event_type      text        not null,
+    event_row       bigint      not null, -- events.id
     subject         text        not null,
     status          text        not null default 'pending',
     attempts        integer     not null default 0,
@@ -107,6 +111,6 @@ create table deliveries (
 );
 -- Due work, and the per-subject order check of a claim.
 create index deliveries_pending_idx on deliveries (next_at) where status = 'pending';
-create index deliveries_chain_idx on deliveries (tenant_id, webhook_id, subject, event_seq) where status = 'pending';
+create index deliveries_chain_idx on deliveries (tenant_id, webhook_id, subject, event_seq, part) where status = 'pending';
 -- The delivery log of an endpoint, newest first.
 create index deliveries_log_idx on deliveries (tenant_id, webhook_id, id);
