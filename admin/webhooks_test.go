@@ -20,12 +20,12 @@ func TestWebhooks_endpoints(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *client) {
 		c.tenant("acme", "ultimate", 20)
 		for body, field := range map[string]string{
-			`{}`:                                       "url",
-			`{"url":"http://hooks.example.com/x"}`:     "url",
-			`{"url":"https://127.0.0.1/x"}`:            "url",
-			`{"url":"https://169.254.169.254/latest"}`: "url",
-			`{"url":"https://10.0.0.8/x"}`:             "url",
-			`{"url":"not a url"}`:                      "url",
+			`{}`:                                   "url",
+			`{"url":"http://hooks.example.com/x"}`: "url",
+			`{"url":"https://127.0.0.1/x"}`:        "url",
+			`{"url":"https://169.254.169.254/latest"}`:                         "url",
+			`{"url":"https://10.0.0.8/x"}`:                                     "url",
+			`{"url":"not a url"}`:                                              "url",
 			`{"url":"https://hooks.example.com/x","events":["user.exploded"]}`: "events",
 		} {
 			r := c.do("POST", "/admin/v1/tenants/acme/webhooks", body)
