@@ -502,6 +502,11 @@ type Store interface {
 
 	// Ledger and audit trail.
 	ListSeatEvents(ctx context.Context, tenantID string, q EventQuery) ([]SeatEvent, error)
+	// SeatBalance sums the tenant's ledger entries whose time is before the
+	// time before: the seats its users held then, by the ledger. With the
+	// entries from that time on (ListSeatEvents, From) it replays a history
+	// without reading the ledger before it (licensing.Usage).
+	SeatBalance(ctx context.Context, tenantID string, before time.Time) (SeatCounts, error)
 	AppendAudit(ctx context.Context, tenantID string, e AuditEvent) error
 	ListAudit(ctx context.Context, tenantID string, q EventQuery) ([]AuditEvent, error)
 

@@ -394,7 +394,10 @@ func (s *Store) ListSeatEvents(_ context.Context, tenantID string, q store.Event
 	}
 	limit := eventLimit(q.Limit)
 	out := []store.SeatEvent{}
-	for _, e := range t.seatEvents {
+	// Seq is the position in the ledger plus one: a page starts after its
+	// cursor instead of walking the ledger from the beginning.
+	first := min(max(q.After, 0), int64(len(t.seatEvents)))
+	for _, e := range t.seatEvents[first:] {
 		if e.Seq <= q.After || !inRange(e.Time, q) || (q.UserID != "" && e.UserID != q.UserID) {
 			continue
 		}
@@ -404,6 +407,22 @@ func (s *Store) ListSeatEvents(_ context.Context, tenantID string, q store.Event
 		}
 	}
 	return out, nil
+}
+
+func (s *Store) SeatBalance(_ context.Context, tenantID string, before time.Time) (store.SeatCounts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.SeatCounts{}, err
+	}
+	var moves []licensing.SeatMove
+	for _, e := range t.seatEvents {
+		if e.Time.Before(before) {
+			moves = append(moves, licensing.SeatMove{Time: e.Time, Class: e.Class, Delta: e.Delta})
+		}
+	}
+	return licensing.Replay(moves), nil
 }
 
 func (s *Store) AppendAudit(_ context.Context, tenantID string, e store.AuditEvent) error {

@@ -693,6 +693,27 @@ from seat_events where tenant_id = $1%s order by seq limit $%d`, where, len(args
 	return out, nil
 }
 
+// SeatBalance sums the ledger in the database: one row comes back however
+// long the tenant's history is.
+func (s *Store) SeatBalance(ctx context.Context, tenantID string, before time.Time) (store.SeatCounts, error) {
+	if !keysOK(tenantID) {
+		return store.SeatCounts{}, store.ErrNotFound
+	}
+	var c store.SeatCounts
+	var exists bool
+	err := s.pool.QueryRow(ctx, `select coalesce(sum(delta) filter (where class = 'full'), 0),
+	coalesce(sum(delta) filter (where class = 'light'), 0),
+	exists (select 1 from tenants where id = $1)
+from seat_events where tenant_id = $1 and at < $2`, tenantID, store.Timestamp(before)).Scan(&c.Full, &c.Light, &exists)
+	if err != nil {
+		return store.SeatCounts{}, s.convert("SeatBalance", err, nil)
+	}
+	if !exists {
+		return store.SeatCounts{}, store.ErrNotFound
+	}
+	return c, nil
+}
+
 func (s *Store) AppendAudit(ctx context.Context, tenantID string, e store.AuditEvent) error {
 	if !keysOK(tenantID) {
 		return store.ErrNotFound

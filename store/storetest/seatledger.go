@@ -296,3 +296,76 @@ func testContractRoundTrip(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Equal(t, store.SeatCounts{Full: 1}, counts, "refusals changed nothing")
 }
+
+// testSeatBalance proves that SeatBalance is the ledger summed before an
+// instant, on both backends: nothing before the first entry; at each step
+// the seats the store then reported; an entry exactly at the instant is not
+// yet counted (before is exclusive, as EventQuery.From is inclusive, so that
+// a balance and the entries from the same instant on add up to the seats
+// held now); another tenant's entries never count; an unknown tenant is
+// ErrNotFound.
+func testSeatBalance(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "other", 10)
+	_, err := s.CreateRole(ctx, "acme", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+	require.NoError(t, err)
+	start := store.Timestamp(clock.Now())
+
+	type snapshot struct {
+		at     time.Time
+		counts store.SeatCounts
+	}
+	var snaps []snapshot
+	var users []store.User
+	for i := range 6 {
+		clock.Advance(time.Hour)
+		role := store.RoleAgent
+		if i%3 == 2 {
+			role = "viewer"
+		}
+		u, err := s.CreateUser(ctx, "acme", store.User{UserName: fmt.Sprintf("u%d@x", i), Active: true, Role: role}, token)
+		require.NoError(t, err)
+		users = append(users, u)
+		_, err = s.CreateUser(ctx, "other", store.User{UserName: fmt.Sprintf("o%d@x", i), Active: true}, token)
+		require.NoError(t, err)
+		if i%2 == 1 {
+			require.NoError(t, setActive(t, s, "acme", users[i-1].ID, false))
+		}
+		c, err := s.SeatCounts(ctx, "acme")
+		require.NoError(t, err)
+		snaps = append(snaps, snapshot{store.Timestamp(clock.Now()), c})
+	}
+
+	got, err := s.SeatBalance(ctx, "acme", start)
+	require.NoError(t, err)
+	assert.Equal(t, store.SeatCounts{}, got, "nothing before the first entry")
+	for i, sn := range snaps {
+		got, err := s.SeatBalance(ctx, "acme", sn.at.Add(time.Microsecond))
+		require.NoError(t, err)
+		assert.Equal(t, sn.counts, got, "just after step %d", i+1)
+		got, err = s.SeatBalance(ctx, "acme", sn.at.Add(30*time.Minute))
+		require.NoError(t, err)
+		assert.Equal(t, sn.counts, got, "between step %d and the next", i+1)
+		if i > 0 {
+			got, err = s.SeatBalance(ctx, "acme", sn.at)
+			require.NoError(t, err)
+			assert.Equal(t, snaps[i-1].counts, got, "at the instant of step %d: its entries are not before it", i+1)
+		}
+		// The balance before an instant plus the entries from it on are
+		// the seats held now.
+		from, err := s.ListSeatEvents(ctx, "acme", store.EventQuery{From: sn.at, Limit: 1000})
+		require.NoError(t, err)
+		before, err := s.SeatBalance(ctx, "acme", sn.at)
+		require.NoError(t, err)
+		rest := licensing.Replay(store.SeatMoves(from))
+		assert.Equal(t, snaps[len(snaps)-1].counts, store.SeatCounts{Full: before.Full + rest.Full, Light: before.Light + rest.Light}, "split at step %d", i+1)
+	}
+	other, err := s.SeatBalance(ctx, "other", clock.Now().Add(time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, store.SeatCounts{Full: 6}, other, "each tenant its own ledger")
+
+	_, err = s.SeatBalance(ctx, "nope", clock.Now())
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
