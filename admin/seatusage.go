@@ -2,7 +2,8 @@ package admin
 
 // The seat-usage history: GET /admin/v1/tenants/{id}/seats/usage. The
 // numbers come from licensing.Usage (the rules of the seat report, applied
-// at the end of each interval); this file reads the ledger once and renders.
+// at the end of each interval); this file reads the ledger once
+// (store.SeatHistory) and renders.
 
 import (
 	"encoding/csv"
@@ -19,11 +20,6 @@ import (
 // defaultUsageDays is the range when neither from nor to is given: the last
 // 30 days, today included.
 const defaultUsageDays = 30
-
-// usageLedgerPage is how many ledger entries one read of the history takes:
-// large enough that a long ledger is a few round trips, small enough that
-// one page never holds the server up.
-const usageLedgerPage = 5000
 
 // usageNote says what a point is, in every answer.
 const usageNote = "each point is the state at the end of its interval (for the interval in progress: now, see at); " +
@@ -122,11 +118,16 @@ func (a *API) seatUsage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	opening, moves, err := a.seatHistory(r, t.ID, periods[0].Start, periods[len(periods)-1].End)
+	// The ledger is read once for the whole range (the entries before it
+	// summed in the store), never per point.
+	h, err := a.store.SeatHistory(r.Context(), t.ID, periods[0].Start, periods[len(periods)-1].End)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("no tenant %q", t.ID)
+	}
 	if err != nil {
 		return err
 	}
-	points := licensing.Usage(t.Contract(), periods, opening, moves, now)
+	points := licensing.Usage(t.Contract(), periods, h.Opening, h.Moves, now)
 	v := usageView{Tenant: t.ID, Interval: string(interval), From: from.Format(time.DateOnly), To: to.UTC().Format(time.DateOnly),
 		AsOf: rfc3339(now), Plan: t.Plan, Currency: licensing.Currency, Note: usageNote, Points: make([]usagePointView, 0, len(points))}
 	for _, p := range points {
@@ -140,33 +141,6 @@ func (a *API) seatUsage(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
-}
-
-// seatHistory reads what licensing.Usage replays: the seats held before
-// from (summed in the store) and the ledger entries in [from, to), oldest
-// first, a page at a time — the ledger is read once, in sequence order,
-// however many points are asked for.
-func (a *API) seatHistory(r *http.Request, tenantID string, from, to time.Time) (licensing.SeatCounts, []licensing.SeatMove, error) {
-	opening, err := a.store.SeatBalance(r.Context(), tenantID, from)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return opening, nil, notFound("no tenant %q", tenantID)
-		}
-		return opening, nil, err
-	}
-	var moves []licensing.SeatMove
-	q := store.EventQuery{From: from, To: to, Limit: usageLedgerPage}
-	for {
-		page, err := a.store.ListSeatEvents(r.Context(), tenantID, q)
-		if err != nil {
-			return opening, nil, err
-		}
-		moves = append(moves, store.SeatMoves(page)...)
-		if len(page) < usageLedgerPage {
-			return opening, moves, nil
-		}
-		q.After = page[len(page)-1].Seq
-	}
 }
 
 // writeUsageCSV writes the points with a header row; every cell is a number

@@ -164,8 +164,14 @@ func Usage(c Contract, periods []UsagePeriod, opening SeatCounts, moves []SeatMo
 	if len(periods) == 0 {
 		return out
 	}
-	sorted := slices.Clone(moves)
-	slices.SortStableFunc(sorted, func(a, b SeatMove) int { return a.Time.Compare(b.Time) })
+	// A ledger read in sequence order is in time order but for writers that
+	// raced; only then is a copy sorted.
+	byTime := func(a, b SeatMove) int { return a.Time.Compare(b.Time) }
+	sorted := moves
+	if !slices.IsSortedFunc(moves, byTime) {
+		sorted = slices.Clone(moves)
+		slices.SortStableFunc(sorted, byTime)
+	}
 	held := opening
 	i := 0
 	for ; i < len(sorted) && sorted[i].Time.Before(periods[0].Start); i++ {

@@ -297,14 +297,14 @@ func testContractRoundTrip(t *testing.T, open Factory) {
 	assert.Equal(t, store.SeatCounts{Full: 1}, counts, "refusals changed nothing")
 }
 
-// testSeatBalance proves that SeatBalance is the ledger summed before an
-// instant, on both backends: nothing before the first entry; at each step
-// the seats the store then reported; an entry exactly at the instant is not
-// yet counted (before is exclusive, as EventQuery.From is inclusive, so that
-// a balance and the entries from the same instant on add up to the seats
-// held now); another tenant's entries never count; an unknown tenant is
-// ErrNotFound.
-func testSeatBalance(t *testing.T, open Factory) {
+// testSeatHistory proves that SeatHistory splits the ledger at from, on
+// both backends: Opening is the entries before from summed (nothing before
+// the first entry; at each step the seats the store then reported; an entry
+// exactly at from is not in it), Moves are the entries of [from, to) in
+// ledger order, exactly as the time-range query lists them; opening plus
+// moves to the end are the seats held now; another tenant's entries never
+// count; an unknown tenant is ErrNotFound.
+func testSeatHistory(t *testing.T, open Factory) {
 	clock := NewClock()
 	s := open(t, clock.Now)
 	newTenant(t, s, "acme", 10)
@@ -337,35 +337,45 @@ func testSeatBalance(t *testing.T, open Factory) {
 		require.NoError(t, err)
 		snaps = append(snaps, snapshot{store.Timestamp(clock.Now()), c})
 	}
+	now := snaps[len(snaps)-1].counts
+	all := ledger(t, s, "acme")
 
-	got, err := s.SeatBalance(ctx, "acme", start)
+	h, err := s.SeatHistory(ctx, "acme", start, time.Time{})
 	require.NoError(t, err)
-	assert.Equal(t, store.SeatCounts{}, got, "nothing before the first entry")
+	assert.Equal(t, store.SeatCounts{}, h.Opening, "nothing before the first entry")
+	assert.Equal(t, store.SeatMoves(all), h.Moves, "the whole ledger, in order")
 	for i, sn := range snaps {
-		got, err := s.SeatBalance(ctx, "acme", sn.at.Add(time.Microsecond))
+		h, err := s.SeatHistory(ctx, "acme", sn.at.Add(time.Microsecond), time.Time{})
 		require.NoError(t, err)
-		assert.Equal(t, sn.counts, got, "just after step %d", i+1)
-		got, err = s.SeatBalance(ctx, "acme", sn.at.Add(30*time.Minute))
+		assert.Equal(t, sn.counts, h.Opening, "just after step %d", i+1)
+		h, err = s.SeatHistory(ctx, "acme", sn.at.Add(30*time.Minute), time.Time{})
 		require.NoError(t, err)
-		assert.Equal(t, sn.counts, got, "between step %d and the next", i+1)
-		if i > 0 {
-			got, err = s.SeatBalance(ctx, "acme", sn.at)
-			require.NoError(t, err)
-			assert.Equal(t, snaps[i-1].counts, got, "at the instant of step %d: its entries are not before it", i+1)
-		}
-		// The balance before an instant plus the entries from it on are
-		// the seats held now.
-		from, err := s.ListSeatEvents(ctx, "acme", store.EventQuery{From: sn.at, Limit: 1000})
-		require.NoError(t, err)
-		before, err := s.SeatBalance(ctx, "acme", sn.at)
-		require.NoError(t, err)
-		rest := licensing.Replay(store.SeatMoves(from))
-		assert.Equal(t, snaps[len(snaps)-1].counts, store.SeatCounts{Full: before.Full + rest.Full, Light: before.Light + rest.Light}, "split at step %d", i+1)
-	}
-	other, err := s.SeatBalance(ctx, "other", clock.Now().Add(time.Hour))
-	require.NoError(t, err)
-	assert.Equal(t, store.SeatCounts{Full: 6}, other, "each tenant its own ledger")
+		assert.Equal(t, sn.counts, h.Opening, "between step %d and the next", i+1)
 
-	_, err = s.SeatBalance(ctx, "nope", clock.Now())
+		// Split at the instant of the step: its entries are in the range,
+		// not in the opening, and the two add up to the seats held now.
+		h, err = s.SeatHistory(ctx, "acme", sn.at, time.Time{})
+		require.NoError(t, err)
+		if i > 0 {
+			assert.Equal(t, snaps[i-1].counts, h.Opening, "at the instant of step %d", i+1)
+		}
+		rest := licensing.Replay(h.Moves)
+		assert.Equal(t, now, store.SeatCounts{Full: h.Opening.Full + rest.Full, Light: h.Opening.Light + rest.Light}, "split at step %d", i+1)
+
+		// A bounded range is what the time-range query lists.
+		to := sn.at.Add(90 * time.Minute)
+		h, err = s.SeatHistory(ctx, "acme", sn.at, to)
+		require.NoError(t, err)
+		listed, err := s.ListSeatEvents(ctx, "acme", store.EventQuery{From: sn.at, To: to, Limit: 1000})
+		require.NoError(t, err)
+		require.NotEmpty(t, listed)
+		assert.Equal(t, store.SeatMoves(listed), h.Moves, "range from step %d", i+1)
+	}
+	h, err = s.SeatHistory(ctx, "other", clock.Now().Add(time.Hour), time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, store.SeatCounts{Full: 6}, h.Opening, "each tenant its own ledger")
+	assert.Empty(t, h.Moves)
+
+	_, err = s.SeatHistory(ctx, "nope", clock.Now(), time.Time{})
 	assert.ErrorIs(t, err, store.ErrNotFound)
 }
