@@ -363,7 +363,7 @@ type AuditEvent struct {
 // SeatHistory is the part of a tenant's seat ledger a usage history reads
 // (Store.SeatHistory).
 type SeatHistory struct {
-	Opening SeatCounts            // the seats held before the range, by the ledger
+	Opening SeatCounts           // the seats held before the range, by the ledger
 	Moves   []licensing.SeatMove // the entries in the range, in ledger order
 }
 
