@@ -158,7 +158,8 @@ func (c *Contract) PurchasedAt(at time.Time) int {
 // the whole ledger with a zero opening, or an opening and only the entries
 // in range. The plan, add-ons, overage and light-seat price are the
 // contract's current ones (their history is not kept); the purchased seats
-// follow their history (PurchasedAt).
+// follow their history (PurchasedAt). A point before the contract's start
+// has its seats but nothing purchased, usable or billed.
 func Usage(c Contract, periods []UsagePeriod, opening SeatCounts, moves []SeatMove, now time.Time) []UsagePoint {
 	out := make([]UsagePoint, 0, len(periods))
 	if len(periods) == 0 {
@@ -197,13 +198,15 @@ func Usage(c Contract, periods []UsagePeriod, opening SeatCounts, moves []SeatMo
 		if at.Equal(p.End) {
 			last = at.Add(-time.Nanosecond)
 		}
-		snapshot.Seats = c.PurchasedAt(last)
-		r := Report(snapshot, held, last)
-		out = append(out, UsagePoint{
-			Start: p.Start, End: p.End, At: at,
-			Consumed: held.Full, Light: held.Light, PeakConsumed: peak,
-			Purchased: r.PurchasedSeats, Usable: r.UsableSeats, Billable: r.BillableSeats, CostCents: r.MonthlyCostCents,
-		})
+		point := UsagePoint{Start: p.Start, End: p.End, At: at, Consumed: held.Full, Light: held.Light, PeakConsumed: peak}
+		// Before the contract began nothing was purchased or billed (a
+		// trial converted to a paid plan starts its contract then).
+		if !last.Before(c.StartDate()) {
+			snapshot.Seats = c.PurchasedAt(last)
+			r := Report(snapshot, held, last)
+			point.Purchased, point.Usable, point.Billable, point.CostCents = r.PurchasedSeats, r.UsableSeats, r.BillableSeats, r.MonthlyCostCents
+		}
+		out = append(out, point)
 	}
 	return out
 }

@@ -264,7 +264,7 @@ func TestUsage_ledgerAndContractProperties(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 11))
 		h := randomHistory(rng)
 		plan, _ := licensing.Lookup(h.contract.Plan)
-		from := h.start.AddDate(0, 0, rng.IntN(500))
+		from := h.start.AddDate(0, 0, rng.IntN(530)-30) // sometimes before the contract
 		if from.After(h.now) {
 			from = h.now
 		}
@@ -319,6 +319,11 @@ func TestUsage_ledgerAndContractProperties(t *testing.T) {
 			if p.At.Equal(p.End) {
 				last = p.At.Add(-time.Nanosecond)
 			}
+			if last.Before(h.contract.StartDate()) {
+				require.Equal(t, []int{0, 0, 0}, []int{p.Purchased, p.Usable, p.Billable}, "seed %d point %d: before the contract", seed, j)
+				require.Zero(t, p.CostCents)
+				continue
+			}
 			if !last.Before(firstKept) {
 				require.Equal(t, h.inForce(last), p.Purchased, "seed %d point %d at %s: purchased follows the contract's history", seed, j, last)
 			}
@@ -366,7 +371,7 @@ func sortedMoves(moves []licensing.SeatMove) []licensing.SeatMove {
 }
 
 // TestUsage_empty: no periods, no points; a tenant with no ledger holds
-// nothing and is billed its minimum.
+// nothing and is billed its minimum, from its contract's start on.
 func TestUsage_empty(t *testing.T) {
 	c := licensing.Contract{TenantID: "acme", Plan: licensing.Enterprise, Seats: 3, Start: day(2026, 1, 1), Created: day(2026, 1, 1)}
 	assert.Empty(t, licensing.Usage(c, nil, licensing.SeatCounts{}, nil, day(2026, 5, 1)))
@@ -376,4 +381,13 @@ func TestUsage_empty(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, licensing.UsagePoint{Start: day(2026, 4, 1), End: day(2026, 5, 1), At: day(2026, 5, 1),
 		Purchased: 3, Usable: 8, Billable: 8, CostCents: 8 * 8900}, got[0])
+
+	// A contract that starts on 15 April bills nothing at the end of March.
+	c.Start = day(2026, 4, 15)
+	periods, err = licensing.UsagePeriods(day(2026, 3, 1), day(2026, 4, 30), licensing.UsageMonth, day(2026, 5, 1))
+	require.NoError(t, err)
+	got = licensing.Usage(c, periods, licensing.SeatCounts{}, nil, day(2026, 5, 1))
+	require.Len(t, got, 2)
+	assert.Equal(t, licensing.UsagePoint{Start: day(2026, 3, 1), End: day(2026, 4, 1), At: day(2026, 4, 1)}, got[0])
+	assert.Equal(t, 8, got[1].Billable)
 }
