@@ -291,6 +291,7 @@ func TestUsage_ledgerAndContractProperties(t *testing.T) {
 			firstKept = h.contract.SeatChanges[0].At
 		}
 		prev := licensing.CountsAt(h.moves, periods[0].Start.Add(-time.Nanosecond))
+		ordered := sortedMoves(h.moves)
 		for j, p := range points {
 			inside := func(m licensing.SeatMove) bool { return m.Time.Before(p.End) }
 			wantAt := p.End
@@ -300,7 +301,7 @@ func TestUsage_ledgerAndContractProperties(t *testing.T) {
 			require.Equal(t, wantAt, p.At, "seed %d point %d", seed, j)
 			var sum licensing.SeatCounts
 			peak := prev.Full
-			for _, m := range sortedMoves(h.moves) {
+			for _, m := range ordered {
 				if !inside(m) {
 					break
 				}
