@@ -394,10 +394,7 @@ func (s *Store) ListSeatEvents(_ context.Context, tenantID string, q store.Event
 	}
 	limit := eventLimit(q.Limit)
 	out := []store.SeatEvent{}
-	// Seq is the position in the ledger plus one: a page starts after its
-	// cursor instead of walking the ledger from the beginning.
-	first := min(max(q.After, 0), int64(len(t.seatEvents)))
-	for _, e := range t.seatEvents[first:] {
+	for _, e := range t.seatEvents {
 		if e.Seq <= q.After || !inRange(e.Time, q) || (q.UserID != "" && e.UserID != q.UserID) {
 			continue
 		}
@@ -416,6 +413,7 @@ func (s *Store) SeatHistory(_ context.Context, tenantID string, from, to time.Ti
 	if err != nil {
 		return store.SeatHistory{}, err
 	}
+	// The entries before from are summed as licensing replays a ledger.
 	var h store.SeatHistory
 	var before []licensing.SeatMove
 	for _, e := range t.seatEvents {
