@@ -2,7 +2,9 @@ package admin_test
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -158,6 +160,78 @@ func TestAdmin_seatUsageSameOnBothStores(t *testing.T) {
 	require.Len(t, answers, 2)
 	for i, q := range queries {
 		assert.Equal(t, answers["memory"][i], answers["postgres"][i], "query %q", q)
+	}
+}
+
+// TestAdmin_seatUsageSameOnBothStoresRandom drives the same random history —
+// invitations on full and light seats, deactivations, reactivations,
+// deletions, role changes between seat classes and seat changes, hours
+// apart over three months — into the memory store and PostgreSQL, and proves
+// that every history of it answers the same on both.
+func TestAdmin_seatUsageSameOnBothStoresRandom(t *testing.T) {
+	queries := []string{
+		"?from=2026-08-01&to=2026-11-22", "?from=2026-08-01&to=2026-11-22&interval=week",
+		"?from=2026-08-01&to=2026-12-31&interval=month", "?from=2026-09-15&to=2026-10-15&format=csv",
+	}
+	for seed := range 2 {
+		answers := map[string][]string{}
+		for name, open := range seatBackends {
+			c := newClient(t, open)
+			rng := rand.New(rand.NewPCG(uint64(seed), 5))
+			c.now = time.Date(2026, 8, 1, 6, 0, 0, 0, time.UTC)
+			r := c.do("POST", "/admin/v1/tenants", `{"id":"acme","plan":"enterprise","seats":5,"addons":["ai_copilot"],
+				"contract_start":"2026-03-01","settings":{"overage":true,"light_seat_price_cents":700}}`)
+			require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+			_, err := c.store.CreateRole(t.Context(), "acme", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+			require.NoError(t, err)
+			var live []string
+			for step := range 100 {
+				c.now = c.now.Add(time.Duration(1+rng.IntN(30)) * time.Hour)
+				switch op := rng.IntN(7); {
+				case op <= 1 || len(live) == 0:
+					role := []string{store.RoleAgent, store.RoleAgent, "viewer"}[rng.IntN(3)]
+					live = append(live, c.user("acme", fmt.Sprintf("u%d@acme.test", step), rng.IntN(4) > 0, role).ID)
+				case op == 2:
+					require.NoError(t, c.setActive("acme", live[rng.IntN(len(live))], false))
+				case op == 3:
+					require.NoError(t, c.setActive("acme", live[rng.IntN(len(live))], true))
+				case op == 4:
+					i := rng.IntN(len(live))
+					require.NoError(t, c.store.DeleteUser(t.Context(), "acme", live[i], scimToken))
+					live = append(live[:i], live[i+1:]...)
+				case op == 5:
+					role := []string{store.RoleAgent, "viewer"}[rng.IntN(2)]
+					_, err := c.store.UpdateUser(t.Context(), "acme", live[rng.IntN(len(live))], scimToken, func(u *store.User) error {
+						u.Role, u.ExplicitRole = role, role
+						return nil
+					})
+					require.NoError(t, err)
+				default:
+					r := c.do("PATCH", "/admin/v1/tenants/acme", fmt.Sprintf(`{"seats":%d}`, 3+rng.IntN(15)))
+					require.Equal(t, http.StatusOK, r.Status, r.Raw)
+				}
+			}
+			c.now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+			for _, q := range queries {
+				answers[name] = append(answers[name], c.raw("GET", "/admin/v1/tenants/acme/seats/usage"+q))
+			}
+		}
+		require.Len(t, answers, 2)
+		for i, q := range queries {
+			assert.Equal(t, answers["memory"][i], answers["postgres"][i], "seed %d, query %q", seed, q)
+		}
+		// The history is not a flat line: seats were held and changed.
+		var daily struct {
+			Points []struct{ Consumed, Light, Purchased int }
+		}
+		require.NoError(t, json.Unmarshal([]byte(answers["memory"][0]), &daily))
+		consumed, light, purchased := map[int]bool{}, map[int]bool{}, map[int]bool{}
+		for _, p := range daily.Points {
+			consumed[p.Consumed], light[p.Light], purchased[p.Purchased] = true, true, true
+		}
+		assert.Greater(t, len(consumed), 3, "seed %d", seed)
+		assert.Greater(t, len(light), 1, "seed %d", seed)
+		assert.Greater(t, len(purchased), 1, "seed %d", seed)
 	}
 }
 
