@@ -126,6 +126,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/audit", operatorOnly, a.listOperatorAudit)
 	route("GET /admin/v1/tenants/{id}/seats", perm("billing.view"), a.getSeats) // admin/seats.go
 	route("GET /admin/v1/tenants/{id}/seats/events", perm("billing.view"), a.listSeatEvents)
+	route("GET /admin/v1/tenants/{id}/seats/usage", perm("billing.view"), a.seatUsage) // admin/seatusage.go
 	// Roles, mappings, teams, approvals (admin/roles.go); bulk role
 	// change (admin/users.go); CSV import (admin/import.go).
 	route("GET /admin/v1/tenants/{id}/roles", perm("users.view"), a.listRoles)

@@ -113,6 +113,7 @@ var adminRoutes = []adminRoute{
 	{method: "GET", path: "/admin/v1/audit", operator: true},
 	{method: "GET", path: "/admin/v1/tenants/acme/seats", perm: "billing.view"},
 	{method: "GET", path: "/admin/v1/tenants/acme/seats/events", perm: "billing.view"},
+	{method: "GET", path: "/admin/v1/tenants/acme/seats/usage", perm: "billing.view"},
 	{method: "GET", path: "/admin/v1/tenants/acme/roles", perm: "users.view"},
 	{method: "POST", path: "/admin/v1/tenants/acme/roles", body: `{}`, perm: "users.roles"},
 	{method: "GET", path: "/admin/v1/tenants/acme/roles/agent", perm: "users.view"},

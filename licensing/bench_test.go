@@ -50,3 +50,19 @@ func BenchmarkReport(b *testing.B) {
 		licensing.Report(tn, held, now)
 	}
 }
+
+// BenchmarkUsage replays a 100,000-event ledger (ten weeks of events a
+// minute apart) into 70 daily points, each priced as a seat report.
+func BenchmarkUsage(b *testing.B) {
+	events := ledgerOf(100_000)
+	tn := ultimate(10)
+	tn.Addons = []string{licensing.AddonHIPAA}
+	now := day(2026, 12, 31)
+	periods, err := licensing.UsagePeriods(day(2026, 1, 1), day(2026, 3, 11), licensing.UsageDay, now)
+	if err != nil || len(periods) != 70 {
+		b.Fatal(err, len(periods))
+	}
+	for b.Loop() {
+		licensing.Usage(tn, periods, licensing.SeatCounts{}, events, now)
+	}
+}

@@ -364,6 +364,13 @@ type AuditEvent struct {
 	Members []MemberOp
 }
 
+// SeatHistory is the part of a tenant's seat ledger a usage history reads
+// (Store.SeatHistory).
+type SeatHistory struct {
+	Opening SeatCounts           // the seats held before the range, by the ledger
+	Moves   []licensing.SeatMove // the entries in the range, in ledger order
+}
+
 // EventQuery pages through seat events or audit events.
 type EventQuery struct {
 	From, To time.Time // zero: unbounded; From inclusive, To exclusive
@@ -509,6 +516,12 @@ type Store interface {
 
 	// Ledger and audit trail.
 	ListSeatEvents(ctx context.Context, tenantID string, q EventQuery) ([]SeatEvent, error)
+	// SeatHistory reads the ledger as a usage history replays it
+	// (licensing.Usage): Opening sums the entries whose time is before from
+	// (in the store: one row however long the history), Moves are the
+	// entries from from (inclusive) to to (exclusive) in ledger order, both
+	// read from one snapshot. A zero to is unbounded.
+	SeatHistory(ctx context.Context, tenantID string, from, to time.Time) (SeatHistory, error)
 	AppendAudit(ctx context.Context, tenantID string, e AuditEvent) error
 	ListAudit(ctx context.Context, tenantID string, q EventQuery) ([]AuditEvent, error)
 

@@ -41,7 +41,7 @@ func adminCommands() []command {
 		{"people", "a tenant's people: list, get, invite, update, deactivate, reactivate, delete (admin API)", peopleCmd},
 		{"teams", "a tenant's teams: list, get, create, rename, delete; add, remove members (admin API)", teamsCmd},
 		{"jobs", "show an import job and its per-row results (admin API)", jobsCmd},
-		{"seats", "a tenant's seat report, or its seat ledger: seats events (admin API)", seatsCmd},
+		{"seats", "a tenant's seat report, its seat ledger (seats events) or its usage history (seats usage) (admin API)", seatsCmd},
 		{"report", "reports: dormant seat holders (admin API)", reportCmd},
 		{"audit", "a tenant's audit trail, or the operator trail with --operator (admin API)", auditCmd},
 		{"webhook", "a tenant's webhook endpoints: create, list, delete, enable, deliveries, retry (admin API)", webhookCmd},
@@ -103,6 +103,9 @@ Admin commands call the admin API of a running server:
   rosterd jobs get TENANT JOB_ID | results TENANT JOB_ID   (every page of results)
   rosterd seats TENANT      (the seat report)
   rosterd seats events TENANT [--user ID] [--from T] [--to T] [--limit N] [--cursor C] [--all]
+  rosterd seats usage TENANT [--from DATE] [--to DATE] [--interval day|week|month]
+      (or --tenant TENANT) the seats at the end of each day, week or month
+      from DATE to DATE (UTC, YYYY-MM-DD; default the last 30 days, by day)
   rosterd report dormant TENANT [--days N]
   rosterd audit TENANT [--user ID] [--actor ID] [--action A] [--from T] [--to T] [--limit N] [--cursor C] [--all]
   rosterd audit --operator [same flags]   (events that outlive a tenant)

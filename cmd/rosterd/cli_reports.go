@@ -1,7 +1,7 @@
 package main
 
-// rosterd seats, seats events, report dormant and audit: what the admin API
-// reports about a tenant's seats, money and history.
+// rosterd seats, seats events, seats usage, report dormant and audit: what
+// the admin API reports about a tenant's seats, money and history.
 
 import (
 	"context"
@@ -15,12 +15,16 @@ import (
 
 // ---- seats ----
 
-// seatsCmd is "seats TENANT" (the report) or "seats events TENANT" (the
-// ledger). A tenant named "events" has its report as "seats -- events".
+// seatsCmd is "seats TENANT" (the report), "seats events TENANT" (the
+// ledger) or "seats usage TENANT" (the usage history). A tenant named
+// "events" or "usage" has its report as "seats -- events".
 func seatsCmd(ctx context.Context, sys *system, args []string) error {
 	lead, rest := leadingFlags(args)
 	if len(rest) > 0 && rest[0] == "events" {
 		return seatEvents(ctx, sys, withFlags(rest[1:], lead))
+	}
+	if len(rest) > 0 && rest[0] == "usage" {
+		return seatUsage(ctx, sys, withFlags(rest[1:], lead))
 	}
 	return seatReport(ctx, sys, args)
 }
@@ -181,6 +185,74 @@ func seatEvents(ctx context.Context, sys *system, args []string) error {
 	}
 	return listEntries(ctx, c, path, "events", l.page, "SEQ\tAT\tUSER\tSEAT\tCHANGE\tREASON\tBY", func(e event) []string {
 		return []string{strconv.FormatInt(e.Seq, 10), e.At, e.UserID, e.Seat, fmt.Sprintf("%+d", e.Delta), e.Reason, e.Actor.String()}
+	})
+}
+
+// seatUsage is the tenant's seat-usage history, one row per interval: the
+// state at the end of each (the interval in progress: now). The tenant is
+// TENANT or --tenant.
+func seatUsage(ctx context.Context, sys *system, args []string) error {
+	var fs *flag.FlagSet
+	var tenant string
+	c, pos, err := parseCLI(sys, "seats usage", args, func(s *flag.FlagSet) {
+		fs = s
+		s.StringVar(&tenant, "tenant", "", "the tenant (or give it as TENANT)")
+		s.String("from", "", "the first day, YYYY-MM-DD in UTC (the server's default: 29 days before --to)")
+		s.String("to", "", "the last day, included (the server's default: today)")
+		s.String("interval", "", "day, week (from Monday) or month (the server's default: day)")
+	})
+	if err != nil {
+		return err
+	}
+	if tenant != "" {
+		if len(pos) > 0 {
+			return usageErr("seats usage: give the tenant once, as TENANT or --tenant")
+		}
+		pos = []string{tenant}
+	}
+	if err := wantArgs("seats usage", pos, "TENANT"); err != nil {
+		return err
+	}
+	var u struct {
+		Interval string `json:"interval"`
+		From     string `json:"from"`
+		To       string `json:"to"`
+		AsOf     string `json:"as_of"`
+		Currency string `json:"currency"`
+		Points   []struct {
+			Start        time.Time `json:"start"`
+			End          time.Time `json:"end"`
+			At           time.Time `json:"at"`
+			Consumed     int       `json:"consumed"`
+			Light        int       `json:"light"`
+			PeakConsumed int       `json:"peak_consumed"`
+			Usable       int       `json:"usable"`
+			Purchased    int       `json:"purchased"`
+			Billable     int       `json:"billable"`
+			CostCents    int64     `json:"cost_cents"`
+		} `json:"points"`
+	}
+	path := withParams(tenantPath(pos[0], "seats", "usage"), fs, "from", "to", "interval")
+	return c.do(ctx, "GET", path, nil, &u, func(w io.Writer) error {
+		fmt.Fprintf(w, "Seat usage of tenant %s, %s to %s by %s: the state at the end of each interval (costs per month, %s).\n",
+			pos[0], u.From, u.To, u.Interval, u.Currency)
+		rows := make([][]string, 0, len(u.Points))
+		inProgress := false
+		for _, p := range u.Points {
+			last := p.End.AddDate(0, 0, -1).Format(time.DateOnly) // End is the next interval's first day
+			if !p.At.Equal(p.End) {
+				last, inProgress = last+" *", true
+			}
+			rows = append(rows, []string{p.Start.Format(time.DateOnly), last, strconv.Itoa(p.Consumed), strconv.Itoa(p.PeakConsumed),
+				strconv.Itoa(p.Light), strconv.Itoa(p.Purchased), strconv.Itoa(p.Usable), strconv.Itoa(p.Billable), money(p.CostCents)})
+		}
+		if err := writeTable(w, "FROM\tTO\tCONSUMED\tPEAK\tLIGHT\tPURCHASED\tUSABLE\tBILLABLE\tMONTHLY COST", rows); err != nil {
+			return err
+		}
+		if inProgress {
+			fmt.Fprintf(w, "* in progress: the state at %s.\n", u.AsOf)
+		}
+		return nil
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -101,6 +102,44 @@ func TestCLI_seatEvents(t *testing.T) {
 	s.fails(t, ExitUsage, "seats events needs TENANT", "seats", "events")
 	s.fails(t, ExitUsage, "invalid value", "seats", "events", "acme", "--limit", "ten")
 	s.fails(t, ExitUsage, "flag provided but not defined: -actor", "seats", "events", "acme", "--actor", "x")
+}
+
+// TestCLI_seatUsage prints the usage history as a table, one row per day,
+// the day in progress marked; the tenant is TENANT or --tenant.
+func TestCLI_seatUsage(t *testing.T) {
+	s := acmeWithUsers(t) // two users, provisioned just now
+	today := time.Now().UTC()
+	from := today.AddDate(0, 0, -6).Format(time.DateOnly)
+	to := today.AddDate(0, 0, 3).Format(time.DateOnly) // a future last day: the history stops now
+
+	out := s.ok(t, "seats", "usage", "--tenant", "acme", "--from", from, "--to", to, "--interval", "day")
+	s.wasSent(t, "GET", "/admin/v1/tenants/acme/seats/usage?from="+from+"&interval=day&to="+to, "")
+	assert.Contains(t, out, "Seat usage of tenant acme, "+from+" to "+to+" by day: the state at the end of each interval (costs per month, USD).")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	assert.Regexp(t, `^FROM\s+TO\s+CONSUMED\s+PEAK\s+LIGHT\s+PURCHASED\s+USABLE\s+BILLABLE\s+MONTHLY COST$`, lines[1])
+	rows := lines[2 : len(lines)-1]
+	if time.Now().UTC().Format(time.DateOnly) == today.Format(time.DateOnly) { // not run across midnight
+		require.Len(t, rows, 7, out)
+	}
+	// The contract starts now: nothing billed before; today 20 seats on
+	// Ultimate ($2,780.00 a month) and HIPAA for two users at $25.
+	assert.Regexp(t, `^`+from+`\s+`+from+`\s+0\s+0\s+0\s+0\s+0\s+0\s+\$0\.00$`, rows[0])
+	assert.Regexp(t, `^(\S+)\s+(\S+) \*\s+2\s+2\s+0\s+20\s+20\s+20\s+\$2,830\.00$`, rows[len(rows)-1])
+	assert.Regexp(t, `^\* in progress: the state at \S+Z\.$`, lines[len(lines)-1])
+
+	// TENANT works as well; --json is the API's answer.
+	got := s.jsonOf(t, "seats", "usage", "acme", "--interval", "month")
+	s.wasSent(t, "GET", "/admin/v1/tenants/acme/seats/usage?interval=month", "")
+	assert.Equal(t, "month", got["interval"])
+	assert.Equal(t, "USD", got["currency"])
+	assert.NotEmpty(t, got["points"])
+
+	s.fails(t, ExitRefused, `interval: unknown interval "year"; intervals: day, week, month`, "seats", "usage", "acme", "--interval", "year")
+	s.fails(t, ExitRefused, "from: must not be after to", "seats", "usage", "acme", "--from", "2026-11-30", "--to", "2026-11-01")
+	s.fails(t, ExitRefused, `from: "last week" is not a date`, "seats", "usage", "acme", "--from", "last week")
+	s.fails(t, ExitRefused, `no tenant "nope"`, "seats", "usage", "nope")
+	s.fails(t, ExitUsage, "seats usage needs TENANT", "seats", "usage")
+	s.fails(t, ExitUsage, "give the tenant once", "seats", "usage", "acme", "--tenant", "acme")
 }
 
 func TestCLI_reportDormant(t *testing.T) {

@@ -417,6 +417,29 @@ func (s *Store) ListSeatEvents(_ context.Context, tenantID string, q store.Event
 	return out, nil
 }
 
+func (s *Store) SeatHistory(_ context.Context, tenantID string, from, to time.Time) (store.SeatHistory, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return store.SeatHistory{}, err
+	}
+	// The entries before from are summed as licensing replays a ledger.
+	var h store.SeatHistory
+	var before []licensing.SeatMove
+	for _, e := range t.seatEvents {
+		m := licensing.SeatMove{Time: e.Time, UserID: e.UserID, Class: e.Class, Delta: e.Delta}
+		switch {
+		case e.Time.Before(from):
+			before = append(before, m)
+		case to.IsZero() || e.Time.Before(to):
+			h.Moves = append(h.Moves, m)
+		}
+	}
+	h.Opening = licensing.Replay(before)
+	return h, nil
+}
+
 func (s *Store) AppendAudit(_ context.Context, tenantID string, e store.AuditEvent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -296,3 +296,86 @@ func testContractRoundTrip(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Equal(t, store.SeatCounts{Full: 1}, counts, "refusals changed nothing")
 }
+
+// testSeatHistory proves that SeatHistory splits the ledger at from, on
+// both backends: Opening is the entries before from summed (nothing before
+// the first entry; at each step the seats the store then reported; an entry
+// exactly at from is not in it), Moves are the entries of [from, to) in
+// ledger order, exactly as the time-range query lists them; opening plus
+// moves to the end are the seats held now; another tenant's entries never
+// count; an unknown tenant is ErrNotFound.
+func testSeatHistory(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "other", 10)
+	_, err := s.CreateRole(ctx, "acme", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+	require.NoError(t, err)
+	start := store.Timestamp(clock.Now())
+
+	type snapshot struct {
+		at     time.Time
+		counts store.SeatCounts
+	}
+	var snaps []snapshot
+	var users []store.User
+	for i := range 6 {
+		clock.Advance(time.Hour)
+		role := store.RoleAgent
+		if i%3 == 2 {
+			role = "viewer"
+		}
+		u, err := s.CreateUser(ctx, "acme", store.User{UserName: fmt.Sprintf("u%d@x", i), Active: true, Role: role}, token)
+		require.NoError(t, err)
+		users = append(users, u)
+		_, err = s.CreateUser(ctx, "other", store.User{UserName: fmt.Sprintf("o%d@x", i), Active: true}, token)
+		require.NoError(t, err)
+		if i%2 == 1 {
+			require.NoError(t, setActive(t, s, "acme", users[i-1].ID, false))
+		}
+		c, err := s.SeatCounts(ctx, "acme")
+		require.NoError(t, err)
+		snaps = append(snaps, snapshot{store.Timestamp(clock.Now()), c})
+	}
+	now := snaps[len(snaps)-1].counts
+	all := ledger(t, s, "acme")
+
+	h, err := s.SeatHistory(ctx, "acme", start, time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, store.SeatCounts{}, h.Opening, "nothing before the first entry")
+	assert.Equal(t, store.SeatMoves(all), h.Moves, "the whole ledger, in order")
+	for i, sn := range snaps {
+		h, err := s.SeatHistory(ctx, "acme", sn.at.Add(time.Microsecond), time.Time{})
+		require.NoError(t, err)
+		assert.Equal(t, sn.counts, h.Opening, "just after step %d", i+1)
+		h, err = s.SeatHistory(ctx, "acme", sn.at.Add(30*time.Minute), time.Time{})
+		require.NoError(t, err)
+		assert.Equal(t, sn.counts, h.Opening, "between step %d and the next", i+1)
+
+		// Split at the instant of the step: its entries are in the range,
+		// not in the opening, and the two add up to the seats held now.
+		h, err = s.SeatHistory(ctx, "acme", sn.at, time.Time{})
+		require.NoError(t, err)
+		if i > 0 {
+			assert.Equal(t, snaps[i-1].counts, h.Opening, "at the instant of step %d", i+1)
+		}
+		rest := licensing.Replay(h.Moves)
+		assert.Equal(t, now, store.SeatCounts{Full: h.Opening.Full + rest.Full, Light: h.Opening.Light + rest.Light}, "split at step %d", i+1)
+
+		// A bounded range is what the time-range query lists.
+		to := sn.at.Add(90 * time.Minute)
+		h, err = s.SeatHistory(ctx, "acme", sn.at, to)
+		require.NoError(t, err)
+		listed, err := s.ListSeatEvents(ctx, "acme", store.EventQuery{From: sn.at, To: to, Limit: 1000})
+		require.NoError(t, err)
+		require.NotEmpty(t, listed)
+		assert.Equal(t, store.SeatMoves(listed), h.Moves, "range from step %d", i+1)
+	}
+	h, err = s.SeatHistory(ctx, "other", clock.Now().Add(time.Hour), time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, store.SeatCounts{Full: 6}, h.Opening, "each tenant its own ledger")
+	assert.Empty(t, h.Moves)
+
+	_, err = s.SeatHistory(ctx, "nope", clock.Now(), time.Time{})
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}

@@ -73,6 +73,7 @@ func Run(t *testing.T, open Factory) {
 		{"Seats_lightRolesNotCapped", testLightSeats},
 		{"Seats_ledgerReplaysAtAnyTime", testLedgerReplayAtAnyTime},
 		{"Seats_ledgerBalancesRandomSequences", testLedgerBalancesRandomSequences},
+		{"Seats_historySplitsTheLedgerAtFrom", testSeatHistory},
 		{"Seats_churnNeverOversold", testSeatsChurnNeverOversold},
 		{"Seats_contractRoundTripAndRenewal", testContractRoundTrip},
 		{"Seats_paidPlanMayUseTheMinimum", testSeatsUsableMinimum},
