@@ -4,11 +4,22 @@ package admin_test
 // paths are the route table's, and a realistic session against the real
 // handler, on both stores, answers only what it documents.
 //
-// Adding a route: add the path and method to admin/openapi.json (with its
-// x-roster-permission), then an entry to operationChecks below that calls it
-// through s.call with its success answer and its own errors (400, 404, 409,
-// …); the refusals every route shares (401, 403, another tenant's 404) are
-// called for every documented operation by checkRefusals.
+// Adding a route to the API:
+//  1. describe it in admin/openapi.json: the path (its parameters once per
+//     path), the operation with operationId, x-roster-permission (as the
+//     route table says: operator, any, or the flag), parameters, request
+//     body, and every status it answers with its schema (the shared
+//     refusals are components/responses; schemas are closed with
+//     additionalProperties: false, so a field the handler adds later fails);
+//  2. add one entry to operationChecks below that calls it through s.do,
+//     s.bad or s.call with its success answer and its own errors (400, 404,
+//     409, …) — the refusals every route shares (401, 403, another tenant's
+//     404) are called for it by checkRefusals.
+//
+// A route already described as planned (pendingRoutes) needs step 2 and
+// the removal of its pendingRoutes line and its "x-roster-planned"; check
+// its schemas against what the handler really answers, which the session
+// then shows.
 
 import (
 	"context"
@@ -871,7 +882,7 @@ func (s *apiSession) checkRefusals() {
 		}
 		_, pattern, _ := strings.Cut(name, " ")
 		path := strings.NewReplacer("{id}", "acme").Replace(pattern)
-		for _, p := range []string{"{tokenID}", "{keyID}", "{role}", "{aid}", "{jobID}", "{store}", "{userID}", "{teamID}"} {
+		for _, p := range []string{"{tokenID}", "{keyID}", "{role}", "{aid}", "{jobID}", "{store}", "{userID}", "{teamID}", "{hookID}", "{deliveryID}"} {
 			path = strings.ReplaceAll(path, p, "nope")
 		}
 		require.NotContains(s.t, path, "{", "checkRefusals needs a value for a parameter of %s", name)
