@@ -560,6 +560,8 @@ var operationChecks = []opCheck{
 		const op = "GET /admin/v1/tenants/{id}/seats/events"
 		r := s.do(op, http.StatusOK, acme+"/seats/events?limit=1", "")
 		s.do(op, http.StatusOK, acme+"/seats/events?user=ann@acme.test&cursor="+r.Body["next_cursor"].(string), "")
+		r = s.do(op, http.StatusOK, acme+"/seats/events?limit=1000", "")
+		assert.Contains(s.t, r.Raw, `"delta":-1`, "bob's deactivation released a seat")
 		s.bad(op, http.StatusBadRequest, acme+"/seats/events?limit=0", "")
 		s.do(op, http.StatusBadRequest, acme+"/seats/events?from=2026-12-01&to=2026-11-01", "")
 		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/seats/events", "")
