@@ -440,6 +440,10 @@ var operationChecks = []opCheck{
 		const op = "PATCH /admin/v1/tenants/{id}"
 		r := s.do(op, http.StatusOK, acme, `{"name":"Acme Inc","settings":{"light_seat_price_cents":500}}`)
 		assert.Equal(s.t, "Acme Inc", r.Body["name"])
+		s.c.now = s.c.now.Add(24 * time.Hour) // seats added within the term are prorated
+		s.do(op, http.StatusOK, acme, `{"seats":25,"addons":["hipaa"]}`)
+		r = s.do(op, http.StatusOK, acme, `{"seats":22}`)
+		assert.NotNil(s.t, r.Body["contract"].(map[string]any)["pending_reduction"], "seats lowered wait for the renewal")
 		s.do(op, http.StatusBadRequest, acme, `{"settings":{"default_role":"wizard"}}`)
 		s.bad(op, http.StatusBadRequest, acme, `{"settings":{"color":"red"}}`)
 		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope", `{"name":"X"}`)
@@ -551,7 +555,15 @@ var operationChecks = []opCheck{
 	}},
 	{"GET /admin/v1/tenants/{id}/seats", func(s *apiSession) {
 		const op = "GET /admin/v1/tenants/{id}/seats"
-		s.do(op, http.StatusOK, acme+"/seats", "")
+		_, err := s.c.store.CreateUser(s.t.Context(), "acme", store.User{UserName: "ann.again@acme.test", Active: true,
+			Emails: []store.MultiValue{{Value: "ann@acme.test", Type: "work", Primary: true}}}, scimToken)
+		require.NoError(s.t, err)
+		r := s.do(op, http.StatusOK, acme+"/seats", "")
+		assert.NotEmpty(s.t, r.Body["possible_duplicates"], "ann and ann.again share an address")
+		assert.NotEmpty(s.t, r.Body["addons"])
+		contract := r.Body["contract"].(map[string]any)
+		assert.NotEmpty(s.t, contract["prorated_additions"])
+		assert.NotNil(s.t, contract["pending_reduction"])
 		s.do(op, http.StatusOK, "/admin/v1/tenants/initech/seats", "")
 		s.do(op, http.StatusBadRequest, acme+"/seats?at=now", "")
 		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/seats", "")
@@ -617,7 +629,10 @@ var operationChecks = []opCheck{
 		s.do(op, http.StatusNoContent, acme+"/roles/auditor?replacement=agent", "")
 	}},
 	{"GET /admin/v1/tenants/{id}/teams", func(s *apiSession) {
-		s.do("GET /admin/v1/tenants/{id}/teams", http.StatusOK, acme+"/teams", "")
+		_, err := s.c.store.CreateGroup(s.t.Context(), "acme", store.Group{DisplayName: "Okta Sales", Managed: store.ManagedSCIM, IdP: "okta"}, scimToken)
+		require.NoError(s.t, err)
+		r := s.do("GET /admin/v1/tenants/{id}/teams", http.StatusOK, acme+"/teams", "")
+		assert.Contains(s.t, r.Raw, `"idp":"okta"`)
 		s.do("GET /admin/v1/tenants/{id}/teams", http.StatusNotFound, "/admin/v1/tenants/nope/teams", "")
 	}},
 	{"POST /admin/v1/tenants/{id}/teams", func(s *apiSession) {
@@ -649,7 +664,9 @@ var operationChecks = []opCheck{
 	{"GET /admin/v1/tenants/{id}/teams/{teamID}", func(s *apiSession) {
 		const op = "GET /admin/v1/tenants/{id}/teams/{teamID}"
 		s.do(op, http.StatusOK, acme+"/teams/"+s.teamID("Support"), "")
-		r := s.do(op, http.StatusOK, acme+"/teams/"+s.teamID("Escalations"), "")
+		r := s.do(op, http.StatusOK, acme+"/teams/"+s.teamID("Okta Sales"), "")
+		assert.Equal(s.t, "scim", r.Body["managed"])
+		r = s.do(op, http.StatusOK, acme+"/teams/"+s.teamID("Escalations"), "")
 		assert.Equal(s.t, "supervisor", r.Body["role"])
 		s.do(op, http.StatusNotFound, acme+"/teams/nope", "")
 	}},
@@ -719,6 +736,8 @@ var operationChecks = []opCheck{
 		assert.Contains(s.t, r.Body, "seats")
 		r = s.do(op, http.StatusOK, acme+"/users/import", file, csv...)
 		assert.Equal(s.t, 1.0, r.Body["created"])
+		r = s.do(op, http.StatusOK, acme+"/users/import", "email,givenName\ncarl@acme.test,Carl\n", csv...)
+		assert.Contains(s.t, r.Raw, `"changes":[`, "an update names what it changes")
 		r = s.do(op, http.StatusOK, acme+"/users/import?mode=update", "email\n", "Content-Type", "application/csv")
 		assert.Equal(s.t, []any{}, r.Body["results"], "a file of no rows answers no results")
 		r = s.do(op, http.StatusAccepted, acme+"/users/import", "email,userName\ndee@acme.test,dee@acme.test\n", "Content-Type", "text/csv", "Prefer", "respond-async")
@@ -818,6 +837,11 @@ var operationChecks = []opCheck{
 		require.NoError(s.t, err)
 		r = s.do(op, http.StatusConflict, acme+"/users/"+u.ID, `{"displayName":"Ida by hand"}`)
 		assert.Equal(s.t, "idp_managed", r.Body["error"])
+		s.do("PATCH /admin/v1/tenants/{id}", http.StatusOK, acme, `{"settings":{"manual_overrides":true}}`)
+		r = s.do(op, http.StatusOK, acme+"/users/"+u.ID, `{"displayName":"Ida by hand"}`)
+		assert.Equal(s.t, true, r.Body["drifted"])
+		assert.Equal(s.t, "okta", r.Body["idp"])
+		s.do("PATCH /admin/v1/tenants/{id}", http.StatusOK, acme, `{"settings":{"manual_overrides":false}}`)
 		s.do(op, http.StatusNotFound, acme+"/users/nope", `{"displayName":"X"}`)
 	}},
 	{"DELETE /admin/v1/tenants/{id}/stores/{store}", func(s *apiSession) {
