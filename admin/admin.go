@@ -173,6 +173,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("DELETE /admin/v1/tenants/{id}/teams/{teamID}", perm("teams.manage"), a.deleteTeam)
 	route("POST /admin/v1/tenants/{id}/teams/{teamID}/members", perm("teams.manage"), a.addTeamMembers)
 	route("DELETE /admin/v1/tenants/{id}/teams/{teamID}/members", perm("teams.manage"), a.removeTeamMembers)
+	// The API's own description (admin/openapi.go) is public documentation:
+	// no credential, so it stays out of the route table above.
+	mux.HandleFunc("GET "+openAPIPath, serveOpenAPI)
 	// Anything else under /admin/ is a JSON 404 (after authentication, so
 	// that the API's shape is not probed anonymously).
 	route("/admin/", anyCredential, func(http.ResponseWriter, *http.Request) error {

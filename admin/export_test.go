@@ -1,5 +1,8 @@
 package admin
 
+// OpenAPIPath is where the API's description is served.
+const OpenAPIPath = openAPIPath
+
 // RouteNeeds is the route table as registered: pattern → "operator", a
 // permission flag, or "" (any credential of the tenant).
 func (a *API) RouteNeeds() map[string]string {

@@ -700,6 +700,9 @@ func (idx *userIndex) match(row importRow) (*store.User, error) {
 
 // summarize totals results into the answer of an import.
 func summarize(req importRequest, results []importResult) importSummary {
+	if results == nil {
+		results = []importResult{} // a file of no rows answers "results": [], not null
+	}
 	sum := importSummary{DryRun: req.dryRun, Mode: req.mode, Rows: len(results), Results: results, Counts: map[string]int{}}
 	for _, res := range results {
 		sum.Counts[res.Status]++

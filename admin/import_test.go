@@ -493,3 +493,18 @@ func TestImport_stoppedPartWayAnswersItsResults(t *testing.T) {
 		})
 	}
 }
+
+// TestImport_noRowsAnswersEmptyResults: a file with a header and no rows is
+// an import of nothing, answered with "results": [] (a list, as for any
+// other file), never null.
+func TestImport_noRowsAnswersEmptyResults(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		c.tenant("acme", "ultimate", 10)
+		for _, path := range []string{"/admin/v1/tenants/acme/users/import", "/admin/v1/tenants/acme/users/import?dry_run=true"} {
+			r := c.do("POST", path, "email,userName\n", csvHeader...)
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			assert.Equal(t, []any{}, r.Body["results"], path)
+			assert.Equal(t, 0.0, r.Body["rows"], path)
+		}
+	})
+}

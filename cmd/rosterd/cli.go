@@ -59,7 +59,9 @@ const (
 
 // cliHelp is the part of `rosterd help` about the admin commands.
 const cliHelp = `
-Admin commands call the admin API of a running server:
+Admin commands call the admin API of a running server. Its OpenAPI 3.1
+description is served at GET /admin/v1/openapi.json (no credential needed);
+rosterd openapi prints the same document.
   ROSTER_URL          server to call (--url), default http://localhost:8080
   ROSTER_ADMIN_TOKEN  operator token of that server (--admin-token; prefer the variable)
   ROSTER_API_KEY      a tenant API key, rsk_… (--api-key): acts within that tenant only

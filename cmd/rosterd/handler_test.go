@@ -276,3 +276,25 @@ func TestObserve_requestDeadline(t *testing.T) {
 	assert.Greater(t, left, 30*time.Second)
 	assert.Less(t, left, newServer(h, zerolog.Nop()).WriteTimeout)
 }
+
+// TestOpenAPI_servedAndPrinted: the assembled server answers the admin
+// API's description without a credential, and rosterd openapi prints the
+// same bytes without a server.
+func TestOpenAPI_servedAndPrinted(t *testing.T) {
+	h, _ := testHandler(t, nil, nil)
+	w := serveOne(h, httptest.NewRequest(http.MethodGet, "/admin/v1/openapi.json", nil))
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &doc))
+	assert.Equal(t, "3.1.0", doc["openapi"])
+
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"openapi"}, envFrom(nil), &out))
+	assert.Equal(t, w.Body.String(), out.String())
+	assert.ErrorContains(t, run(context.Background(), []string{"openapi", "x"}, envFrom(nil), &out), "unexpected argument")
+
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"help"}, envFrom(nil), &out))
+	assert.Contains(t, out.String(), "GET /admin/v1/openapi.json")
+}

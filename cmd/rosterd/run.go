@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/admin"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -80,6 +81,7 @@ func commands() []command {
 		{"healthcheck", "exit 0 when the server at ROSTER_ADDR is ready (container health checks)", healthcheck},
 	}, adminCommands(), // cli.go: tenant, token, saml, …
 		[]command{
+			{"openapi", "print the admin API's OpenAPI 3.1 description (also served at GET /admin/v1/openapi.json)", printOpenAPI},
 			{"version", "print the version", printVersion},
 			{"help", "show this help", help},
 		})
@@ -216,6 +218,16 @@ func healthcheck(ctx context.Context, sys *system, args []string) error {
 		return fmt.Errorf("healthcheck: %s answered %s", target, resp.Status)
 	}
 	_, err = fmt.Fprintln(sys.stdout, "ready")
+	return err
+}
+
+// printOpenAPI prints the admin API's description as this build embeds it,
+// without a server: the same bytes GET /admin/v1/openapi.json answers.
+func printOpenAPI(_ context.Context, sys *system, args []string) error {
+	if len(args) > 0 {
+		return usageErr("openapi: unexpected argument %q\nusage: rosterd openapi > openapi.json", args[0])
+	}
+	_, err := sys.stdout.Write(admin.OpenAPI())
 	return err
 }
 
