@@ -115,11 +115,11 @@ func adminCall(ctx context.Context, target, token, method, path string, body any
 	return m, nil
 }
 
-// backlog is what rosterd has still to deliver: outbox rows not yet made
+// backlog is what rosterd has still to deliver: changes not yet numbered as
 // events, and pending deliveries.
 func (r *runner) backlog() (int64, error) {
 	var n int64
-	err := r.pool.QueryRow(r.ctx, `select (select count(*) from outbox) + (select count(*) from deliveries where status = 'pending')`).Scan(&n)
+	err := r.pool.QueryRow(r.ctx, `select (select count(*) from events where seq is null) + (select count(*) from deliveries where status = 'pending')`).Scan(&n)
 	return n, err
 }
 
