@@ -177,6 +177,10 @@ type EventStore interface {
 	// at once (one does the work). The memory store makes events as it
 	// commits and answers 0.
 	SequenceEvents(ctx context.Context) (int, error)
+	// WebhooksEnabled says whether any tenant has an enabled endpoint: a
+	// deliverer that finds none leaves the events to be numbered when they
+	// are pulled.
+	WebhooksEnabled(ctx context.Context) (bool, error)
 	// ListEvents lists a tenant's events with Seq > after, oldest first:
 	// at least limit of them (0: 100) when there are, and never only some
 	// of the events sharing a Seq. ErrNotFound for an unknown tenant.

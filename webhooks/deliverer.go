@@ -42,6 +42,10 @@ type Config struct {
 type Deliverer struct {
 	cfg  Config
 	wake chan struct{}
+	// hooksUntil is when to ask the store again whether any endpoint
+	// exists; while none does, events are numbered only when pulled.
+	hooksUntil time.Time
+	hooks      bool
 }
 
 // New returns a Deliverer.
@@ -155,6 +159,16 @@ func (d *Deliverer) Run(ctx context.Context) {
 // batch of due deliveries; it answers how much it did (events made plus
 // attempts made).
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
+	if now := d.cfg.Now(); !now.Before(d.hooksUntil) {
+		ok, err := d.cfg.Store.WebhooksEnabled(ctx)
+		if err != nil {
+			return 0, err
+		}
+		d.hooks, d.hooksUntil = ok, now.Add(time.Second)
+	}
+	if !d.hooks {
+		return 0, nil // nothing to deliver: the pull API numbers events when it reads them
+	}
 	made, err := d.cfg.Store.SequenceEvents(ctx)
 	if err != nil {
 		return 0, err

@@ -70,6 +70,19 @@ func (te *tenantEvents) emit(drafts ...store.EventDraft) {
 // SequenceEvents has nothing to do: events are made as changes commit.
 func (s *Store) SequenceEvents(context.Context) (int, error) { return 0, nil }
 
+func (s *Store) WebhooksEnabled(context.Context) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tenants {
+		for _, h := range t.ev.hooks {
+			if h.w.DisabledAt == nil {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
 func (s *Store) ListEvents(_ context.Context, tenantID string, after int64, limit int) ([]store.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

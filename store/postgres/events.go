@@ -231,6 +231,12 @@ join seat_events s on s.tenant_id = k.tenant_id and s.seq = k.seq`, sT, sS)
 	return out, nil
 }
 
+func (s *Store) WebhooksEnabled(ctx context.Context) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `select exists (select 1 from webhooks where disabled_at is null)`).Scan(&ok)
+	return ok, s.convert("WebhooksEnabled", err, nil)
+}
+
 func (s *Store) ListEvents(ctx context.Context, tenantID string, after int64, limit int) ([]store.Event, error) {
 	if !keysOK(tenantID) {
 		return nil, store.ErrNotFound
@@ -644,9 +650,7 @@ func (s *Store) PurgeEvents(ctx context.Context, cutoff time.Time) (int, error) 
 	err := s.inTx(ctx, "PurgeEvents", nil, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(`delete from deliveries where created_at < $1`, cutoff)
-		// Only sequenced rows: one the sequencer has not reached yet is
-		// still to be told.
-		b.Queue(`delete from events where occurred_at < $1 and seq is not null`, cutoff).Exec(func(ct pgconn.CommandTag) error {
+		b.Queue(`delete from events where occurred_at < $1`, cutoff).Exec(func(ct pgconn.CommandTag) error {
 			n = ct.RowsAffected()
 			return nil
 		})
