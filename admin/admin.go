@@ -23,6 +23,7 @@ import (
 	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/httpjson"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/session"
 	"github.com/roster-dev/roster/store"
 )
@@ -43,6 +44,9 @@ type Config struct {
 	// slash): console links are under it, and an https one makes the
 	// session cookie Secure.
 	BaseURL string
+	// Metrics counts refused credentials (401, 429) by reason; nil: not
+	// counted.
+	Metrics *metrics.Metrics
 }
 
 // API serves /admin/v1.
@@ -55,6 +59,7 @@ type API struct {
 	sources    authlimit.Sources
 	baseURL    string
 	failed     *authlimit.Budget
+	metrics    *metrics.Metrics
 	jobs       *jobs
 	log        zerolog.Logger
 	sessions   *session.Service // people signed in by SAML SSO (admin/credentials.go)
@@ -78,7 +83,7 @@ func New(c Config) *API {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &API{store: c.Store, dir: directory.New(c.Store).WithClock(c.Now), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
-		sources: c.Sources, baseURL: strings.TrimRight(c.BaseURL, "/"), failed: authlimit.NewBudget(failedPerSource, failedGlobal),
+		sources: c.Sources, baseURL: strings.TrimRight(c.BaseURL, "/"), failed: authlimit.NewBudget(failedPerSource, failedGlobal), metrics: c.Metrics,
 		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll},
 		log:  c.Logger, sessions: session.New(session.Config{Store: c.Store, Now: c.Now, BaseURL: c.BaseURL, Random: c.Rand}),
 		stopFlush: make(chan struct{}), flushDone: make(chan struct{})}

@@ -35,6 +35,10 @@ type Config struct {
 	// (per second, burst twice that) of the SCIM guard.
 	FailedAuthPerSource int
 	FailedAuthGlobal    int
+	// MetricsAddr, when set, is a second listener serving GET /metrics
+	// without a credential (for a scraper on a private network); /metrics
+	// on Addr always needs the operator token.
+	MetricsAddr string
 
 	envFaults []error // variables that did not parse, reported by Validate
 }
@@ -77,6 +81,9 @@ func (c *Config) vars() []configVar {
 		{env: "ROSTER_FAILED_AUTH_GLOBAL", flag: "failed-auth-global", def: "100",
 			usage: "unknown SCIM tokens looked up in the database per second from all clients together (burst twice that)",
 			value: (*intValue)(&c.FailedAuthGlobal)},
+		{env: "ROSTER_METRICS_ADDR", flag: "metrics-addr", defDoc: "(none: /metrics on the listen address, operator token only)",
+			usage: "a second listen address (host:port) serving GET /metrics to anyone who reaches it, for a Prometheus on a private network; /metrics on the listen address still needs the operator token",
+			value: (*stringValue)(&c.MetricsAddr)},
 	}
 }
 
@@ -113,6 +120,13 @@ func (c Config) faults(needAdmin bool) []error {
 
 	if err := checkAddr(c.Addr); err != nil {
 		add("ROSTER_ADDR (--addr) %q: %v", c.Addr, err)
+	}
+	if c.MetricsAddr != "" {
+		if err := checkAddr(c.MetricsAddr); err != nil {
+			add("ROSTER_METRICS_ADDR (--metrics-addr) %q: %v", c.MetricsAddr, err)
+		} else if c.MetricsAddr == c.Addr {
+			add("ROSTER_METRICS_ADDR (--metrics-addr) %q is the listen address ROSTER_ADDR; give the open metrics listener an address of its own, or leave it unset to serve /metrics on the listen address to the operator token", c.MetricsAddr)
+		}
 	}
 	if c.BaseURL != "" {
 		if err := checkBaseURL(c.BaseURL); err != nil {
