@@ -124,7 +124,7 @@ func (c Config) faults(needAdmin bool) []error {
 	if c.MetricsAddr != "" {
 		if err := checkAddr(c.MetricsAddr); err != nil {
 			add("ROSTER_METRICS_ADDR (--metrics-addr) %q: %v", c.MetricsAddr, err)
-		} else if c.MetricsAddr == c.Addr {
+		} else if c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
 			add("ROSTER_METRICS_ADDR (--metrics-addr) %q is the listen address ROSTER_ADDR; give the open metrics listener an address of its own, or leave it unset to serve /metrics on the listen address to the operator token", c.MetricsAddr)
 		}
 	}
