@@ -30,11 +30,11 @@ import (
 // metricsOpeners open each store as serve does with metrics: PostgreSQL
 // with the batch-size hook and its counters and pool read at scrape time
 // (backends.go).
-var metricsOpeners = map[string]func(t *testing.T, now func() time.Time, m *metrics.Metrics) store.Store{
-	"memory": func(t *testing.T, now func() time.Time, _ *metrics.Metrics) store.Store {
+var metricsOpeners = map[string]func(t testing.TB, now func() time.Time, m *metrics.Metrics) store.Store{
+	"memory": func(t testing.TB, now func() time.Time, _ *metrics.Metrics) store.Store {
 		return memory.New(memory.Options{Now: now})
 	},
-	"postgres": func(t *testing.T, now func() time.Time, m *metrics.Metrics) store.Store {
+	"postgres": func(t testing.TB, now func() time.Time, m *metrics.Metrics) store.Store {
 		s, err := postgres.Open(context.Background(), pgtest.New(t), postgresOptions(postgres.Options{Now: now}, m))
 		require.NoError(t, err)
 		t.Cleanup(s.Close)
@@ -45,7 +45,7 @@ var metricsOpeners = map[string]func(t *testing.T, now func() time.Time, m *metr
 
 // newMetricsE2E is rosterd's whole handler with metrics on, wired as serve
 // wires it (guard, admin API, seats source), on the store open gives.
-func newMetricsE2E(t *testing.T, open func(*testing.T, func() time.Time, *metrics.Metrics) store.Store) (*e2e, *metrics.Metrics) {
+func newMetricsE2E(t *testing.T, open func(testing.TB, func() time.Time, *metrics.Metrics) store.Store) (*e2e, *metrics.Metrics) {
 	t.Helper()
 	e := &e2e{t: t, now: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
 	m := metrics.New()
@@ -291,44 +291,50 @@ func TestServe_metricsAddr(t *testing.T) {
 
 // BenchmarkHandler_metrics measures what the metrics add to a request
 // through rosterd's whole handler (request id, access log, guard, SCIM):
-// a SCIM GET of one user on the memory store, without and with metrics.
+// a SCIM GET of one user, on each store, without and with metrics.
 func BenchmarkHandler_metrics(b *testing.B) {
-	for _, on := range []bool{false, true} {
-		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
-			now := func() time.Time { return time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC) }
-			st := memory.New(memory.Options{Now: now})
-			var m *metrics.Metrics
-			if on {
-				m = metrics.New()
-			}
-			guard := scimauth.New(scimauth.Config{Store: st, Now: now, Metrics: m})
-			b.Cleanup(guard.Close)
-			// The demo tenant without its rate limit, which the loop would meet.
-			settings := store.DefaultSettings()
-			settings.RateLimitPerSecond = 0
-			_, err := st.CreateTenant(context.Background(), store.Tenant{ID: demoTenantID, Name: "Demo", Plan: "ultimate", Seats: 20,
-				Settings: settings}, store.ActorSystem)
-			require.NoError(b, err)
-			token, id, hash, err := auth.New(rand.Reader)
-			require.NoError(b, err)
-			_, err = st.CreateToken(context.Background(), demoTenantID, store.Token{ID: id, Name: "okta", Hash: hash}, store.ActorSystem)
-			require.NoError(b, err)
-			require.NoError(b, seedDemoSAML(context.Background(), st, e2eBaseURL, now()))
-			u, err := st.CreateUser(context.Background(), demoTenantID, store.User{UserName: "ann@demo.test", Active: true}, store.ActorAdmin)
-			require.NoError(b, err)
-			h := newHandler(handlerDeps{Store: st, Logger: zerolog.Nop(), Now: now, Random: rand.Reader,
-				NewID: func() string { return "req" }, BaseURL: e2eBaseURL, AdminToken: e2eAdminToken, Guard: guard, Metrics: m})
-			req := httptest.NewRequest("GET", "/scim/v2/demo/Users/"+u.ID, nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("User-Agent", "Okta SCIM Client 1.0.0")
-			b.ReportAllocs()
-			for b.Loop() {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("status %d: %s", rec.Code, rec.Body)
-				}
-			}
-		})
+	for _, backend := range []string{"memory", "postgres"} {
+		for _, on := range []bool{false, true} {
+			b.Run(backend+"/"+map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+				benchmarkHandler(b, metricsOpeners[backend], on)
+			})
+		}
+	}
+}
+
+func benchmarkHandler(b *testing.B, open func(testing.TB, func() time.Time, *metrics.Metrics) store.Store, on bool) {
+	ctx := context.Background()
+	now := func() time.Time { return time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC) }
+	var m *metrics.Metrics
+	if on {
+		m = metrics.New()
+	}
+	st := open(b, now, m)
+	guard := scimauth.New(scimauth.Config{Store: st, Now: now, Metrics: m})
+	b.Cleanup(guard.Close)
+	// The demo tenant without its rate limit, which the loop would meet.
+	settings := store.DefaultSettings()
+	settings.RateLimitPerSecond = 0
+	_, err := st.CreateTenant(ctx, store.Tenant{ID: demoTenantID, Name: "Demo", Plan: "ultimate", Seats: 20, Settings: settings}, store.ActorSystem)
+	require.NoError(b, err)
+	token, id, hash, err := auth.New(rand.Reader)
+	require.NoError(b, err)
+	_, err = st.CreateToken(ctx, demoTenantID, store.Token{ID: id, Name: "okta", Hash: hash}, store.ActorSystem)
+	require.NoError(b, err)
+	require.NoError(b, seedDemoSAML(ctx, st, e2eBaseURL, now()))
+	u, err := st.CreateUser(ctx, demoTenantID, store.User{UserName: "ann@demo.test", Active: true}, store.ActorAdmin)
+	require.NoError(b, err)
+	h := newHandler(handlerDeps{Store: st, Logger: zerolog.Nop(), Now: now, Random: rand.Reader,
+		NewID: func() string { return "req" }, BaseURL: e2eBaseURL, AdminToken: e2eAdminToken, Guard: guard, Metrics: m})
+	req := httptest.NewRequest("GET", "/scim/v2/demo/Users/"+u.ID, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("User-Agent", "Okta SCIM Client 1.0.0")
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Note is what a request's handlers tell the metrics about it while it
@@ -64,14 +66,42 @@ func (m *Metrics) Done(r *http.Request, n *Note, status int, took time.Duration)
 	if m == nil {
 		return
 	}
-	meth := method(r.Method)
-	rt := route(r.Pattern, meth)
 	code := statusClass(status)
-	m.requests.WithLabelValues(rt, meth, code).Inc()
-	m.duration.WithLabelValues(rt).Observe(took.Seconds())
+	rs := m.series(reqKey{pattern: r.Pattern, method: method(r.Method), code: code})
+	rs.requests.Inc()
+	rs.latency.Observe(took.Seconds())
 	if n != nil && n.scimOperation != "" {
-		m.scimOps.WithLabelValues(n.scimResource, n.scimOperation, IdPKind(r), code).Inc()
+		k := scimKey{n.scimResource, n.scimOperation, IdPKind(r), code}
+		c, ok := m.scimSeries.Load(k)
+		if !ok {
+			c, _ = m.scimSeries.LoadOrStore(k, m.scimOps.WithLabelValues(k.resource, k.operation, k.idp, k.code))
+		}
+		c.(prometheus.Counter).Inc()
 	}
+}
+
+// reqKey is where a request's labels come from: the pattern it matched,
+// its method (method) and status class. Patterns are the mux's, methods
+// and classes short lists: the keys are bounded.
+type reqKey struct{ pattern, method, code string }
+
+type reqSeries struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+type scimKey struct{ resource, operation, idp, code string }
+
+func (m *Metrics) series(k reqKey) *reqSeries {
+	if v, ok := m.reqSeries.Load(k); ok {
+		return v.(*reqSeries)
+	}
+	rt := route(k.pattern, k.method)
+	v, _ := m.reqSeries.LoadOrStore(k, &reqSeries{
+		requests: m.requests.WithLabelValues(rt, k.method, k.code),
+		latency:  m.duration.WithLabelValues(rt),
+	})
+	return v.(*reqSeries)
 }
 
 // IdP kinds.
@@ -90,15 +120,25 @@ const (
 // Anything else is "unknown". The User-Agent is the client's to choose, so
 // this is a label for dashboards, never a decision.
 func IdPKind(r *http.Request) string {
-	ua := strings.ToLower(r.UserAgent())
+	ua := r.UserAgent()
 	switch {
-	case strings.Contains(ua, "okta"):
+	case containsFold(ua, "okta"):
 		return IdPOkta
-	case strings.Contains(ua, "microsoft.aad"), strings.Contains(ua, "azure"),
-		strings.Contains(strings.ToLower(r.URL.RawQuery), "aadoptscim"):
+	case containsFold(ua, "microsoft.aad"), containsFold(ua, "azure"), containsFold(r.URL.RawQuery, "aadoptscim"):
 		return IdPEntra
-	case strings.Contains(ua, "onelogin"):
+	case containsFold(ua, "onelogin"):
 		return IdPOneLogin
 	}
 	return IdPUnknown
+}
+
+// containsFold says whether s contains the lower-case ASCII word sub in any
+// case, without the copy strings.ToLower makes on every request.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -19,6 +19,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,13 @@ type Metrics struct {
 	collect  *prometheus.CounterVec
 	webhooks *prometheus.CounterVec
 	whTime   prometheus.Histogram
+
+	// The series a request counts in, kept by their labels' sources so
+	// that a request finds them with one lookup, makes no string and does
+	// not validate and hash label values again (http.go). Both are bounded
+	// as the labels are.
+	reqSeries  sync.Map // reqKey → *reqSeries
+	scimSeries sync.Map // scimKey → prometheus.Counter
 }
 
 // latencyBuckets cover a SCIM request answered from memory (well under a
