@@ -285,6 +285,10 @@ func TestValidate(t *testing.T) {
 		{"addr named port", func(c *Config) { c.Addr = ":http" }, "not a number"},
 		{"addr port too big", func(c *Config) { c.Addr = ":65536" }, "not a number"},
 		{"zero shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "must be positive"},
+		{"metrics address", func(c *Config) { c.MetricsAddr = "127.0.0.1:9090" }, ""},
+		{"metrics address without port", func(c *Config) { c.MetricsAddr = "localhost" }, "ROSTER_METRICS_ADDR (--metrics-addr) \"localhost\": not host:port"},
+		{"metrics on the listen address", func(c *Config) { c.MetricsAddr = ":8080" }, "is the listen address ROSTER_ADDR"},
+		{"both on free ports", func(c *Config) { c.Addr, c.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
