@@ -120,7 +120,10 @@ const (
 // Anything else is "unknown". The User-Agent is the client's to choose, so
 // this is a label for dashboards, never a decision.
 func IdPKind(r *http.Request) string {
-	ua := r.UserAgent()
+	var ua string
+	if v := r.Header["User-Agent"]; len(v) > 0 { // the canonical key: no Header.Get canonicalisation per request
+		ua = v[0]
+	}
 	switch {
 	case containsFold(ua, "okta"):
 		return IdPOkta
