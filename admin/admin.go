@@ -23,6 +23,7 @@ import (
 	"github.com/roster-dev/roster/directory"
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/httpjson"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/session"
 	"github.com/roster-dev/roster/store"
 )
@@ -46,27 +47,31 @@ type Config struct {
 	// WebhookAllowPrivate (ROSTER_WEBHOOK_ALLOW_PRIVATE) lets webhook URLs
 	// be http and name private addresses.
 	WebhookAllowPrivate bool
+	// Metrics counts refused credentials (401, 429) by reason; nil: not
+	// counted.
+	Metrics *metrics.Metrics
 }
 
 // API serves /admin/v1.
 type API struct {
-	store     store.Store
-	dir       *directory.Directory
-	tokenHash [sha256.Size]byte
-	now       func() time.Time
-	rand      io.Reader
-	sources   authlimit.Sources
-	baseURL   string
-	failed    *authlimit.Budget
-	jobs      *jobs
-	log       zerolog.Logger
-	sessions  *session.Service // people signed in by SAML SSO (admin/credentials.go)
-	keyUse    keyUse           // API keys' last use, written in batches
+	store      store.Store
+	dir        *directory.Directory
+	tokenHash  [sha256.Size]byte
+	now        func() time.Time
+	rand       io.Reader
+	sources    authlimit.Sources
+	baseURL    string
+	failed     *authlimit.Budget
+	metrics    *metrics.Metrics
+	jobs       *jobs
+	log        zerolog.Logger
+	sessions   *session.Service // people signed in by SAML SSO (admin/credentials.go)
+	keyUse     keyUse           // API keys' last use, written in batches
+	stopFlush  chan struct{}
+	flushDone  chan struct{}
+	closeFlush sync.Once
 	// webhookAllowPrivate: http and private webhook URLs allowed (webhooks.go).
 	webhookAllowPrivate bool
-	stopFlush           chan struct{}
-	flushDone           chan struct{}
-	closeFlush          sync.Once
 	routes              []routeNeed // as registered, for the tests of the permission table
 }
 
@@ -83,9 +88,10 @@ func New(c Config) *API {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &API{store: c.Store, dir: directory.New(c.Store).WithClock(c.Now), tokenHash: sha256.Sum256([]byte(c.AdminToken)), now: c.Now, rand: c.Rand,
-		sources: c.Sources, baseURL: strings.TrimRight(c.BaseURL, "/"), webhookAllowPrivate: c.WebhookAllowPrivate, failed: authlimit.NewBudget(failedPerSource, failedGlobal),
-		jobs: &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll},
-		log:  c.Logger, sessions: session.New(session.Config{Store: c.Store, Now: c.Now, BaseURL: c.BaseURL, Random: c.Rand}),
+		sources: c.Sources, baseURL: strings.TrimRight(c.BaseURL, "/"), failed: authlimit.NewBudget(failedPerSource, failedGlobal), metrics: c.Metrics,
+		webhookAllowPrivate: c.WebhookAllowPrivate,
+		jobs:                &jobs{owner: c.JobOwner, ctx: ctx, cancel: cancel, log: c.Logger, poll: c.JobPoll},
+		log:                 c.Logger, sessions: session.New(session.Config{Store: c.Store, Now: c.Now, BaseURL: c.BaseURL, Random: c.Rand}),
 		stopFlush: make(chan struct{}), flushDone: make(chan struct{})}
 	go a.flushKeyUseLoop(a.stopFlush, a.flushDone)
 	return a

@@ -16,6 +16,7 @@ import (
 
 	"github.com/roster-dev/roster/admin"
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
@@ -36,14 +37,17 @@ type client struct {
 	store store.Store
 	now   time.Time
 	api   *admin.API
+	// metrics is what the API counts refusals in.
+	metrics *metrics.Metrics
 }
 
 func newClient(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) *client {
-	c := &client{t: t, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	c := &client{t: t, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), metrics: metrics.New()}
 	now := func() time.Time { return c.now }
 	c.store = open(t, now)
 	mux := http.NewServeMux()
-	c.api = admin.New(admin.Config{Store: c.store, AdminToken: adminToken, Now: now, Rand: rand.Reader, BaseURL: "http://roster.test/"})
+	c.api = admin.New(admin.Config{Store: c.store, AdminToken: adminToken, Now: now, Rand: rand.Reader, BaseURL: "http://roster.test/",
+		Metrics: c.metrics})
 	c.api.Register(mux)
 	c.api.RegisterConsole(mux)
 	t.Cleanup(c.api.Close)

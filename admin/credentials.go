@@ -15,6 +15,7 @@ import (
 
 	"github.com/roster-dev/roster/access"
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/session"
 	"github.com/roster-dev/roster/store"
@@ -231,7 +232,7 @@ func (a *API) authenticate(n need, h func(http.ResponseWriter, *http.Request) er
 		var af *authFailure
 		switch {
 		case errors.As(err, &af):
-			a.refuse(w, r, af)
+			a.refuse(w, r, metrics.KindAdmin, af)
 			return
 		case err != nil:
 			a.fail(w, r, err)
@@ -247,10 +248,43 @@ func (a *API) authenticate(n need, h func(http.ResponseWriter, *http.Request) er
 	})
 }
 
-// refuse answers a failed authentication: 401, or 429 past the budget.
-func (a *API) refuse(w http.ResponseWriter, r *http.Request, af *authFailure) {
+// Operator puts the operator credential alone in front of h, for what only
+// the operator reaches outside /admin/v1 (GET /metrics): the same
+// constant-time comparison and the same failure budget as the admin API,
+// so that guessing the token there costs what it costs here and spends the
+// same allowance. No API key or session is accepted. Refusals are counted
+// under kind (metrics.KindMetrics).
+func (a *API) Operator(kind string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := bearer(r)
+		given := sha256.Sum256([]byte(tok))
+		if ok && subtle.ConstantTimeCompare(given[:], a.tokenHash[:]) == 1 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		a.refuse(w, r, kind, &authFailure{message: "the operator token is required: Authorization: Bearer with ROSTER_ADMIN_TOKEN"})
+	})
+}
+
+// failReason is the metrics reason of a refused credential.
+func failReason(r *http.Request, af *authFailure) string {
+	switch {
+	case af.reason == "key_revoked":
+		return metrics.ReasonRevoked
+	case af.reason != "":
+		return metrics.ReasonSessionEnded
+	case r.Header.Get("Authorization") == "" && !hasSessionCookie(r):
+		return metrics.ReasonMissing
+	}
+	return metrics.ReasonInvalid
+}
+
+// refuse answers a failed authentication: 401, or 429 past the budget;
+// kind is what the metrics count it under.
+func (a *API) refuse(w http.ResponseWriter, r *http.Request, kind string, af *authFailure) {
 	now, source := a.now(), a.sources.Of(r)
 	if wait, allowed := a.failed.Allows(source, now); !allowed {
+		a.metrics.Throttled(kind, metrics.ReasonFailedBudget)
 		secs := max(1, int((wait+time.Second-1)/time.Second))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		a.fail(w, r, &Error{Status: http.StatusTooManyRequests, Code: "too_many_requests",
@@ -258,6 +292,7 @@ func (a *API) refuse(w http.ResponseWriter, r *http.Request, af *authFailure) {
 		return
 	}
 	a.failed.Spend(source, now)
+	a.metrics.AuthFailed(kind, failReason(r, af))
 	w.Header().Set("WWW-Authenticate", `Bearer realm="roster-admin"`)
 	a.fail(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Reason: af.reason, Message: af.message})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/internal/scimwire"
 	"github.com/roster-dev/roster/scimauth"
@@ -140,6 +141,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, jsonOnly, Error{Status: http.StatusNotFound, Detail: "no SCIM endpoint at this path"})
 		return
 	}
+	resource, op := operationOf(r.Method, rest)
+	metrics.NoteSCIM(r.Context(), resource, op)
 	actor := p.Actor
 	actor.RequestID = requestid.FromContext(r.Context())
 	c := &call{

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/internal/authlimit"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/internal/ratelimit"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/internal/scimwire"
@@ -41,6 +42,8 @@ type Config struct {
 	// Sources says which address a request comes from (the zero value: the
 	// peer address; forwarding headers only from trusted proxies).
 	Sources authlimit.Sources
+	// Metrics counts refusals (401 and 429) by reason; nil: not counted.
+	Metrics *metrics.Metrics
 }
 
 // Guard authenticates SCIM requests and applies the gates in front of every
@@ -73,6 +76,7 @@ type Guard struct {
 	sources authlimit.Sources
 	failed  *authlimit.Budget
 	limits  *ratelimit.Buckets
+	metrics *metrics.Metrics
 
 	mu   sync.Mutex
 	used map[store.TokenKey]time.Time
@@ -110,6 +114,7 @@ func New(c Config) *Guard {
 		sources: c.Sources,
 		failed:  authlimit.NewBudget(c.FailedAuthPerSource, c.FailedAuthGlobal),
 		limits:  ratelimit.New(nil),
+		metrics: c.Metrics,
 		used:    map[store.TokenKey]time.Time{},
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -201,12 +206,14 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	plain, problem := bearerToken(r)
 	if problem != "" {
 		// No credentials at all: RFC 6750 §3.1 says no error code.
+		g.metrics.AuthFailed(metrics.KindSCIM, metrics.ReasonMissing)
 		writeUnauthorized(w, r, "", problem)
 		return Principal{}, false
 	}
 	tokenID, ok := auth.Parse(plain)
 	if !ok {
 		// Refused on its shape alone: it costs no read, so no budget.
+		g.metrics.AuthFailed(metrics.KindSCIM, metrics.ReasonMalformed)
 		writeUnauthorized(w, r, "invalid_token",
 			"the bearer token is not a Roster SCIM token (rst_…); copy the whole token Roster showed when it was created")
 		return Principal{}, false
@@ -224,11 +231,12 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	var source string
 	switch g.store.CheckToken(tenantID, tokenID, hash) {
 	case store.TokenNoMatch:
-		writeInvalid(w, r)
+		g.writeInvalid(w, r)
 		return Principal{}, false
 	case store.TokenUnsure:
 		source = g.sources.Of(r)
 		if wait, ok := g.failed.Allows(source, now); !ok {
+			g.metrics.Throttled(metrics.KindSCIM, metrics.ReasonFailedBudget)
 			writeTooMany(w, r, wait, "too many requests with unknown tokens; retry later with a valid token")
 			return Principal{}, false
 		}
@@ -238,7 +246,7 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		g.spend(r, source, now)
-		writeInvalid(w, r)
+		g.writeInvalid(w, r)
 		return Principal{}, false
 	case errors.Is(err, store.ErrUnavailable):
 		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.AnErr("cause", err) })
@@ -256,10 +264,11 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 	// (again, when CheckToken matched: the read is the authority).
 	if !auth.Equal(hash, tok.Hash) {
 		g.spend(r, source, now)
-		writeInvalid(w, r)
+		g.writeInvalid(w, r)
 		return Principal{}, false
 	}
 	if tok.RevokedAt != nil {
+		g.metrics.AuthFailed(metrics.KindSCIM, metrics.ReasonRevoked)
 		writeUnauthorized(w, r, "invalid_token", fmt.Sprintf(
 			"the bearer token %q was revoked on %s; create a new SCIM token in Roster and update your IdP",
 			tok.Name, tok.RevokedAt.UTC().Format("2006-01-02 15:04 MST")))
@@ -282,6 +291,7 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 
 	if rate := tenant.Settings.RateLimitPerSecond; rate > 0 {
 		if wait, ok := g.limits.Take(tenant.ID, now, float64(rate), float64(rate)); !ok {
+			g.metrics.Throttled(metrics.KindSCIM, metrics.ReasonRateLimit)
 			writeTooMany(w, r, wait, fmt.Sprintf(
 				"tenant %s is limited to %d SCIM requests per second; retry after the time in Retry-After", tenant.ID, rate))
 			return Principal{}, false
@@ -303,7 +313,8 @@ func (g *Guard) spend(r *http.Request, source string, now time.Time) {
 	g.failed.Spend(source, now)
 }
 
-func writeInvalid(w http.ResponseWriter, r *http.Request) {
+func (g *Guard) writeInvalid(w http.ResponseWriter, r *http.Request) {
+	g.metrics.AuthFailed(metrics.KindSCIM, metrics.ReasonInvalid)
 	writeUnauthorized(w, r, "invalid_token", "the bearer token is not valid for this SCIM base URL; "+
 		"each token works only for the tenant it was created for: check the tenant in the URL and the token")
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/directory"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/internal/requestid"
 	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/scimauth"
@@ -72,6 +73,7 @@ type harness struct {
 	counted *countingStore // what the guard reads through
 	guard   *scimauth.Guard
 	mux     *http.ServeMux
+	metrics *metrics.Metrics // what the guard counts refusals in
 
 	mu      sync.Mutex
 	now     time.Time
@@ -97,7 +99,9 @@ func newHarness(t testing.TB, open func(t testing.TB, now func() time.Time) stor
 	h.counted = &countingStore{Store: h.store}
 	// A long flush interval: tests flush by hand, so nothing is written
 	// behind their back.
-	h.guard = scimauth.New(scimauth.Config{Store: h.counted, Now: h.clock, FlushInterval: time.Hour, FailedAuthPerSource: 5, FailedAuthGlobal: 50})
+	h.metrics = metrics.New()
+	h.guard = scimauth.New(scimauth.Config{Store: h.counted, Now: h.clock, FlushInterval: time.Hour, FailedAuthPerSource: 5, FailedAuthGlobal: 50,
+		Metrics: h.metrics})
 	t.Cleanup(h.guard.Close)
 	h.mux = http.NewServeMux()
 	h.mux.Handle("/scim/v2/{tenant}/", h.guard.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -96,6 +96,13 @@ func (t Tenant) ValidateContract() error {
 // SeatCounts are the seats a tenant's users hold right now.
 type SeatCounts = licensing.SeatCounts
 
+// PlanSeats are the seats held in all tenants of a plan (SeatsByPlan).
+type PlanSeats struct {
+	Plan    string
+	Tenants int
+	Seats   SeatCounts
+}
+
 // Token is a SCIM bearer credential. Only a hash of the secret is stored.
 type Token struct {
 	TenantID   string
@@ -431,6 +438,11 @@ type Store interface {
 	// directory use case, written through Change.
 	DeleteTenant(ctx context.Context, id string, by Actor) error
 	SeatCounts(ctx context.Context, tenantID string) (SeatCounts, error)
+	// SeatsByPlan sums the seats held now in all tenants, by plan, ordered
+	// by plan id: plans no tenant has are left out. It reads the tenants'
+	// seat counters (one aggregate on PostgreSQL, never the users), so that
+	// metrics can ask at every scrape.
+	SeatsByPlan(ctx context.Context) ([]PlanSeats, error)
 
 	// Tokens.
 	CreateToken(ctx context.Context, tenantID string, t Token, by Actor) (Token, error)

@@ -42,6 +42,10 @@ type Config struct {
 	WebhookAllowPrivate bool
 	WebhookTimeout      time.Duration
 	WebhookDelivery     bool
+	// MetricsAddr, when set, is a second listener serving GET /metrics
+	// without a credential (for a scraper on a private network); /metrics
+	// on Addr always needs the operator token.
+	MetricsAddr string
 
 	envFaults []error // variables that did not parse, reported by Validate
 }
@@ -93,6 +97,9 @@ func (c *Config) vars() []configVar {
 		{env: "ROSTER_WEBHOOK_DELIVERY", flag: "webhook-delivery", def: "true",
 			usage: "whether this process makes events and delivers webhooks (several may: they share the work through the database)",
 			value: (*boolValue)(&c.WebhookDelivery)},
+		{env: "ROSTER_METRICS_ADDR", flag: "metrics-addr", defDoc: "(none: /metrics on the listen address, operator token only)",
+			usage: "a second listen address (host:port) serving GET /metrics to anyone who reaches it, for a Prometheus on a private network; /metrics on the listen address still needs the operator token",
+			value: (*stringValue)(&c.MetricsAddr)},
 	}
 }
 
@@ -129,6 +136,13 @@ func (c Config) faults(needAdmin bool) []error {
 
 	if err := checkAddr(c.Addr); err != nil {
 		add("ROSTER_ADDR (--addr) %q: %v", c.Addr, err)
+	}
+	if c.MetricsAddr != "" {
+		if err := checkAddr(c.MetricsAddr); err != nil {
+			add("ROSTER_METRICS_ADDR (--metrics-addr) %q: %v", c.MetricsAddr, err)
+		} else if c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+			add("ROSTER_METRICS_ADDR (--metrics-addr) %q is the listen address ROSTER_ADDR; give the open metrics listener an address of its own, or leave it unset to serve /metrics on the listen address to the operator token", c.MetricsAddr)
+		}
 	}
 	if c.BaseURL != "" {
 		if err := checkBaseURL(c.BaseURL); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/roster-dev/roster/admin"
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/httpjson"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
 )
@@ -66,6 +67,11 @@ type handlerDeps struct {
 
 	// Routes, when set, registers further routes (tests: a slow handler).
 	Routes func(*http.ServeMux)
+
+	// Metrics, when set, counts every request (middleware.go) and is served
+	// at GET /metrics to the operator token (routes_admin.go); nil: no
+	// metrics (tests, and the figures without them in BENCHMARKS.md).
+	Metrics *metrics.Metrics
 }
 
 // newHandler is rosterd's whole HTTP surface behind the request-id, access-log
@@ -81,7 +87,7 @@ func newHandler(d handlerDeps) http.Handler {
 	if d.Routes != nil {
 		d.Routes(mux)
 	}
-	return observe(d.Logger, d.Now, d.NewID, mux)
+	return observe(d.Logger, d.Now, d.NewID, d.Metrics, mux)
 }
 
 // healthz answers while the process runs: liveness.

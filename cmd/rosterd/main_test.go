@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/store"
 	"github.com/roster-dev/roster/store/memory"
 )
@@ -93,7 +94,7 @@ func testSystem(env map[string]string) (*system, *output, *output) {
 		migrate: func(context.Context, string) error {
 			return errNoPostgres
 		},
-		openPostgres: func(context.Context, string, func() time.Time, func() string, zerolog.Logger) (store.Store, error) {
+		openPostgres: func(context.Context, string, func() time.Time, func() string, zerolog.Logger, *metrics.Metrics) (store.Store, error) {
 			return nil, errNoPostgres
 		},
 	}, stdout, stderr
@@ -284,6 +285,10 @@ func TestValidate(t *testing.T) {
 		{"addr named port", func(c *Config) { c.Addr = ":http" }, "not a number"},
 		{"addr port too big", func(c *Config) { c.Addr = ":65536" }, "not a number"},
 		{"zero shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "must be positive"},
+		{"metrics address", func(c *Config) { c.MetricsAddr = "127.0.0.1:9090" }, ""},
+		{"metrics address without port", func(c *Config) { c.MetricsAddr = "localhost" }, "ROSTER_METRICS_ADDR (--metrics-addr) \"localhost\": not host:port"},
+		{"metrics on the listen address", func(c *Config) { c.MetricsAddr = ":8080" }, "is the listen address ROSTER_ADDR"},
+		{"both on free ports", func(c *Config) { c.Addr, c.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -515,7 +520,7 @@ func TestServe_postgresSeedsNothing(t *testing.T) {
 	var migrated bool
 	var opened store.Store
 	sys.migrate = func(context.Context, string) error { migrated = true; return nil }
-	sys.openPostgres = func(_ context.Context, _ string, now func() time.Time, newID func() string, _ zerolog.Logger) (store.Store, error) {
+	sys.openPostgres = func(_ context.Context, _ string, now func() time.Time, newID func() string, _ zerolog.Logger, _ *metrics.Metrics) (store.Store, error) {
 		opened = memory.New(memory.Options{Now: now, NewID: newID})
 		return opened, nil
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/internal/requestid"
 )
 
@@ -31,8 +32,11 @@ const (
 //     probes at debug so that they do not drown the log. Headers and bodies are
 //     never logged;
 //   - panic recovery: a 500 JSON body (when nothing was written yet) and an
-//     error line with the stack.
-func observe(logger zerolog.Logger, now func() time.Time, newID func() string, next http.Handler) http.Handler {
+//     error line with the stack;
+//   - with m, the request counted in the metrics when it ends: route
+//     template, method, status class, latency, and the SCIM operation the
+//     scim handler noted (internal/metrics).
+func observe(logger zerolog.Logger, now func() time.Time, newID func() string, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := now()
 		id := r.Header.Get(requestIDHeader)
@@ -46,6 +50,9 @@ func observe(logger zerolog.Logger, now func() time.Time, newID func() string, n
 		// holding the request until the connection is cut.
 		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 		defer cancel()
+		ctx, note := m.Track(ctx)
+		// next (the ServeMux) sets the route template on this very request
+		// (r.Pattern), which the metrics read when it ends.
 		r = r.WithContext(requestid.NewContext(ctxLogger.WithContext(ctx), id))
 		// WithContext stores a pointer to its own copy of the logger; log
 		// through that one so that fields handlers add reach the access line.
@@ -61,7 +68,13 @@ func observe(logger zerolog.Logger, now func() time.Time, newID func() string, n
 						map[string]string{"error": "internal server error", "request_id": id})
 				}
 			}
-			e := accessLine(l, r, rec.status, rec.bytes, now().Sub(start), v != nil)
+			took := now().Sub(start)
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // nothing written: net/http sends 200
+			}
+			m.Done(r, note, status, took)
+			e := accessLine(l, r, rec.status, rec.bytes, took, v != nil)
 			if v == http.ErrAbortHandler {
 				e.Bool("aborted", true)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/admin"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -41,7 +42,7 @@ type system struct {
 	random io.Reader     // token secrets
 
 	migrate      func(ctx context.Context, url string) error
-	openPostgres func(ctx context.Context, url string, now func() time.Time, newID func() string, log zerolog.Logger) (store.Store, error)
+	openPostgres func(ctx context.Context, url string, now func() time.Time, newID func() string, log zerolog.Logger, m *metrics.Metrics) (store.Store, error)
 
 	// wrapStore, when set, wraps the store serve opened (tests: observe it,
 	// fail its Ping).

@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/internal/authlimit"
+	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/lifecycle"
 	"github.com/roster-dev/roster/scimauth"
 	"github.com/roster-dev/roster/store"
@@ -35,8 +37,11 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	log := newLogger(sys.stderr, cfg.LogLevel, sys.now)
+	// The metrics' registry is this server's own (internal/metrics); the
+	// store feeds it from the start (batch sizes, PostgreSQL counters).
+	m := metrics.New()
 
-	st, backend, err := openStore(ctx, cfg, sys, log)
+	st, backend, err := openStore(ctx, cfg, sys, log, m)
 	if err != nil {
 		return err
 	}
@@ -44,7 +49,17 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		st = sys.wrapStore(st)
 	}
 	defer st.Close()
+	// What events still wait: changes not yet numbered, deliveries not yet
+	// made (docs/events.md), read at scrape time.
+	m.OutboxDepth(func(ctx context.Context) (int, time.Duration, error) {
+		o, err := st.OutboxStats(ctx)
+		if err != nil || o.Oldest.IsZero() {
+			return o.Unsequenced + o.Pending, 0, err
+		}
+		return o.Unsequenced + o.Pending, sys.now().Sub(o.Oldest), nil
+	})
 	tuneGC(sys.getenv, backend)
+	m.ReadSeats(seatsByPlan(st), sys.now)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -79,7 +94,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	trusted, _ := authlimit.ParseTrustedProxies(cfg.TrustedProxies) // Validate has checked it
 	sources := authlimit.NewSources(trusted)
 	guard := scimauth.New(scimauth.Config{Store: st, Now: sys.now, Logger: log, Sources: sources,
-		FailedAuthPerSource: cfg.FailedAuthPerSource, FailedAuthGlobal: cfg.FailedAuthGlobal})
+		FailedAuthPerSource: cfg.FailedAuthPerSource, FailedAuthGlobal: cfg.FailedAuthGlobal, Metrics: m})
 	defer guard.Close()
 
 	// The access-expiry sweep (lifecycle) stops before the store closes.
@@ -97,7 +112,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	// at shutdown each records its progress and is handed back for the next
 	// claim, before the store closes. Jobs left by a stopped or dead rosterd
 	// are resumed from their recorded progress (admin/jobs.go).
-	adminAPI := newAdmin(st, adminToken, baseURL, sys.now, sys.random, log, sources, cfg.WebhookAllowPrivate)
+	adminAPI := newAdmin(st, adminToken, baseURL, sys.now, sys.random, log, sources, m, cfg.WebhookAllowPrivate)
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() {
@@ -111,7 +126,7 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	// store closes; a delivery cut short is leased and goes out again.
 	if cfg.WebhookDelivery {
 		d := webhooks.New(webhooks.Config{Store: st, AllowPrivate: cfg.WebhookAllowPrivate, Timeout: cfg.WebhookTimeout,
-			Now: sys.now, Logger: log})
+			Now: sys.now, Logger: log, Observe: m.WebhookDelivery})
 		delivCtx, stopDeliv := context.WithCancel(context.WithoutCancel(ctx))
 		delivered := make(chan struct{})
 		go func() {
@@ -132,13 +147,23 @@ func serve(ctx context.Context, sys *system, args []string) error {
 		AdminToken: adminToken,
 		Sources:    sources,
 		Guard:      guard,
+		DemoIdP:    backend == "memory",
+		Routes:     sys.routes,
+		Metrics:    m,
 
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
-		DemoIdP:             backend == "memory",
-		Routes:              sys.routes,
 	}), log)
 	srv.RegisterOnShutdown(func() { log.Info().Msg("draining in-flight requests") })
 
+	// The open metrics listener (ROSTER_METRICS_ADDR) stops after the main
+	// server has drained (defers run in reverse).
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, m, sys, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info().Str("version", versionString()).Str("addr", ln.Addr().String()).
@@ -174,9 +199,50 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	return nil
 }
 
+// serveMetrics serves GET /metrics without a credential on its own listener
+// (ROSTER_METRICS_ADDR), for a Prometheus on a private network, until the
+// function it answers is called (at shutdown, after the main server).
+func serveMetrics(addr string, m *metrics.Metrics, sys *system, log zerolog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics (ROSTER_METRICS_ADDR): %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := newServer(mux, log)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		// A failing metrics listener is logged, not fatal: SCIM goes on.
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("metrics listener stopped")
+		}
+	}()
+	log.Info().Str("addr", ln.Addr().String()).Msg("serving metrics without a credential")
+	if _, err := fmt.Fprintf(sys.stdout, "metrics on %s\n", ln.Addr()); err != nil {
+		log.Warn().Err(err).Msg("write to stdout")
+	}
+	return func() { _ = srv.Close(); <-served }, nil
+}
+
+// seatsByPlan is the seats gauge's source: the store's sums by plan.
+func seatsByPlan(st store.Store) func(context.Context) ([]metrics.PlanSeats, error) {
+	return func(ctx context.Context) ([]metrics.PlanSeats, error) {
+		got, err := st.SeatsByPlan(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]metrics.PlanSeats, len(got))
+		for i, p := range got {
+			out[i] = metrics.PlanSeats{Plan: p.Plan, Full: int64(p.Seats.Full), Light: int64(p.Seats.Light)}
+		}
+		return out, nil
+	}
+}
+
 // openStore opens the store the configuration names: PostgreSQL (migrated
 // first) when a database URL is set, else the in-memory store.
-func openStore(ctx context.Context, cfg Config, sys *system, log zerolog.Logger) (store.Store, string, error) {
+func openStore(ctx context.Context, cfg Config, sys *system, log zerolog.Logger, m *metrics.Metrics) (store.Store, string, error) {
 	if cfg.DatabaseURL == "" {
 		return memory.New(memory.Options{Now: sys.now, NewID: sys.newID}), "memory", nil
 	}
@@ -184,7 +250,7 @@ func openStore(ctx context.Context, cfg Config, sys *system, log zerolog.Logger)
 	if err := sys.migrate(ctx, cfg.DatabaseURL); err != nil {
 		return nil, "", fmt.Errorf("migrate database: %w", err)
 	}
-	st, err := sys.openPostgres(ctx, cfg.DatabaseURL, sys.now, sys.newID, log)
+	st, err := sys.openPostgres(ctx, cfg.DatabaseURL, sys.now, sys.newID, log, m)
 	if err != nil {
 		return nil, "", fmt.Errorf("open database: %w", err)
 	}

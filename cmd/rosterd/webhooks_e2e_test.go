@@ -272,9 +272,20 @@ func TestWebhooks_entraDeactivationReachesTheAppWithinTwoSeconds(t *testing.T) {
 			assert.Equal(t, "scim_token", ev["actor"].(map[string]any)["kind"])
 			assert.Equal(t, "acme", ev["tenant"])
 			rcv.mu.Lock()
-			defer rcv.mu.Unlock()
 			assert.Empty(t, rcv.bad, "every delivery verified")
 			assert.Len(t, rcv.events, 1, "only the subscribed type")
+			rcv.mu.Unlock()
+
+			// Operators see it: the delivery counted, nothing left waiting.
+			req, _ := http.NewRequest("GET", p.URL+"/metrics", nil)
+			req.Header.Set("Authorization", "Bearer "+e2eAdminToken+"-processes")
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			text, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			assert.Regexp(t, `(?m)^roster_webhook_deliveries_total\{outcome="delivered"\} [1-9]`, string(text))
+			assert.Regexp(t, `(?m)^roster_webhook_delivery_duration_seconds_count [1-9]`, string(text))
+			assert.Regexp(t, `(?m)^roster_outbox_depth \d+`, string(text))
 		})
 	}
 }

@@ -36,7 +36,8 @@ var debt = map[string]string{}
 
 // TestImportRules proves the layering: transports never import a backend;
 // directory, store and licensing import no transport and no net/http;
-// the store never imports the directory; licensing imports no store; only cmd/ (and tests) wire a backend in.
+// the store never imports the directory; licensing imports no store; only cmd/ (and tests) wire a backend in;
+// only internal/metrics imports Prometheus, and no domain package or backend imports the metrics.
 func TestImportRules(t *testing.T) {
 	imports := moduleImports(t)
 	var broken []string
@@ -90,6 +91,10 @@ func forbidden(pkg, dep string) string {
 		return "licensing is pure and owns its own types"
 	case under(dep, backends) && !strings.HasPrefix(pkg, "cmd/") && !under(pkg, backends):
 		return "only cmd/ wires a backend in"
+	case strings.HasPrefix(dep, "github.com/prometheus/") && pkg != "internal/metrics":
+		return "only internal/metrics imports Prometheus; other packages call its typed hooks"
+	case under(pkg, domain) && dep == "internal/metrics":
+		return "domain packages and backends report through hooks they are given (postgres.Options.BatchSize, Stats), never the metrics"
 	}
 	return ""
 }
@@ -178,6 +183,13 @@ func TestForbidden_table(t *testing.T) {
 		{"store/storetest", "directory", false},
 		{"directory", "store", false},
 		{"admin", "directory", false},
+		{"internal/metrics", "github.com/prometheus/client_golang/prometheus", false},
+		{"scim", "github.com/prometheus/client_golang/prometheus", true},
+		{"cmd/rosterd", "github.com/prometheus/client_golang/prometheus/promhttp", true},
+		{"scim", "internal/metrics", false},
+		{"cmd/rosterd", "internal/metrics", false},
+		{"store/postgres", "internal/metrics", true},
+		{"directory", "internal/metrics", true},
 	}
 	for _, c := range cases {
 		if got := forbidden(c.pkg, c.dep) != ""; got != c.bad {

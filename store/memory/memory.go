@@ -4,6 +4,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
@@ -196,6 +197,26 @@ func (s *Store) SeatCounts(_ context.Context, tenantID string) (store.SeatCounts
 		return store.SeatCounts{}, err
 	}
 	return t.counts, nil
+}
+
+func (s *Store) SeatsByPlan(_ context.Context) ([]store.PlanSeats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := map[string]int{}
+	var out []store.PlanSeats
+	for _, t := range s.tenants {
+		i, ok := at[t.t.Plan]
+		if !ok {
+			i = len(out)
+			at[t.t.Plan] = i
+			out = append(out, store.PlanSeats{Plan: t.t.Plan})
+		}
+		out[i].Tenants++
+		out[i].Seats.Full += t.counts.Full
+		out[i].Seats.Light += t.counts.Light
+	}
+	slices.SortFunc(out, func(a, b store.PlanSeats) int { return cmp.Compare(a.Plan, b.Plan) })
+	return out, nil
 }
 
 // ---- tokens ----

@@ -174,5 +174,5 @@ func (s *Store) reloadTenantAPIKeys(ctx context.Context, tenantID string) {
 
 // CheckAPIKey answers from the in-memory key set (see keySet).
 func (s *Store) CheckAPIKey(id string, hash []byte) store.TokenCheck {
-	return s.keys.check(id, hash)
+	return s.keyChecks.count(s.keys.check(id, hash))
 }

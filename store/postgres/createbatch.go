@@ -57,6 +57,7 @@ var errBatchStopped = errors.New("postgres: a batch stopped before this request 
 // runCreates writes the batch in one statement when it can, else each
 // creation alone, in order.
 func (s *Store) runCreates(batch []*createReq) {
+	s.batchSize("create", len(batch))
 	if len(batch) > 1 && batchable(batch) {
 		// The statement is the batch's, not the first client's: it runs to
 		// the end even if that client goes away.

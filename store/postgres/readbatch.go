@@ -73,6 +73,7 @@ func (s *Store) readUser(ctx context.Context, kind readKind, key string) (store.
 // several, else (or when the statement fails) each alone.
 func (s *Store) runReads(kind readKind, batch []*readReq) {
 	op := readOps[kind.op]
+	s.batchSize("lookup", len(batch))
 	if len(batch) > 1 {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
 		err := s.readMany(ctx, kind, batch)

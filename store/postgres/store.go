@@ -44,6 +44,12 @@ type Options struct {
 	// reads the database on every call, and CheckToken knows only the tokens
 	// loaded (every 10 s) or read since (tokenset.go). For tests of that mode.
 	NoListen bool
+	// BatchSize, when set, is told the size of every batch of creations
+	// (kind "create") and of single-user lookups (kind "lookup") the store
+	// runs, a lone request being a batch of one (createbatch.go,
+	// readbatch.go): the metrics' hook, so that the store imports no
+	// metrics library. It must be cheap and safe for concurrent use.
+	BatchSize func(kind string, n int)
 }
 
 // Store is the PostgreSQL store.Store.
@@ -67,6 +73,10 @@ type Store struct {
 	// auth caches Authenticate's answers, kept true by LISTEN (authcache.go).
 	auth      authCache
 	authReads atomic.Int64 // Authenticate's database reads
+	authHits  atomic.Int64 // Authenticate's answers from the cache
+	// checks count CheckToken's and CheckAPIKey's answers (Stats).
+	tokenChecks, keyChecks checkCounts
+	batchSize              func(kind string, n int) // Options.BatchSize; never nil
 	// tokens is every token id and hash, for CheckToken (tokenset.go).
 	tokens     tokenSet
 	keys       keySet // admin API keys (apikeyset.go)
@@ -104,7 +114,10 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		opts.NewID = uuid.NewString
 	}
 	// The zero zerolog.Logger is disabled, like zerolog.Nop().
-	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger, noListen: opts.NoListen,
+	if opts.BatchSize == nil {
+		opts.BatchSize = func(string, int) {}
+	}
+	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger, noListen: opts.NoListen, batchSize: opts.BatchSize,
 		auth: authCache{entries: map[authKey]authEntry{}}, tokens: newTokenSet(), keys: newKeySet(), listenDone: make(chan struct{})}
 	// Know the tokens from the start, so that a correct token is recognised
 	// before the listener is proven (or when it never is).
@@ -428,6 +441,29 @@ func (s *Store) SeatCounts(ctx context.Context, tenantID string) (store.SeatCoun
 		return store.SeatCounts{}, s.convert("SeatCounts", err, nil)
 	}
 	return c, nil
+}
+
+// seatsByPlanSQL sums the tenants' seat counters (kept by every write in
+// the tenant row): one pass over the tenants, never over the users.
+const seatsByPlanSQL = `select plan, count(*), coalesce(sum(seats_full), 0), coalesce(sum(seats_light), 0)
+from tenants group by plan order by plan`
+
+func (s *Store) SeatsByPlan(ctx context.Context) ([]store.PlanSeats, error) {
+	rows, err := s.pool.Query(ctx, seatsByPlanSQL)
+	if err != nil {
+		return nil, s.convert("SeatsByPlan", err, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.PlanSeats, error) {
+		var p store.PlanSeats
+		var full, light int64
+		err := r.Scan(&p.Plan, &p.Tenants, &full, &light)
+		p.Seats.Full, p.Seats.Light = int(full), int(light)
+		return p, err
+	})
+	if err != nil {
+		return nil, s.convert("SeatsByPlan", err, nil)
+	}
+	return out, nil
 }
 
 // ---- tokens ----

@@ -22,6 +22,7 @@ func (s *Store) Authenticate(ctx context.Context, tenantID, tokenID string) (sto
 	}
 	k := authKey{tenantID, tokenID}
 	if e, ok := s.auth.get(k); ok {
+		s.authHits.Add(1)
 		return e.tenant.Clone(), e.token, cloneSAML(e.saml), nil
 	}
 	gen, _ := s.auth.begin()

@@ -207,7 +207,7 @@ func (s *Store) reloadTenant(ctx context.Context, tenantID string) {
 
 // CheckToken answers from the in-memory token set (see tokenSet).
 func (s *Store) CheckToken(tenantID, tokenID string, hash []byte) store.TokenCheck {
-	return s.tokens.check(tenantID, tokenID, hash)
+	return s.tokenChecks.count(s.tokens.check(tenantID, tokenID, hash))
 }
 
 // AuthReads is how many times Authenticate has read the database (its cache

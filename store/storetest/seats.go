@@ -382,3 +382,36 @@ func SeatWins(t *testing.T, errs []error, tenant string, usable, trial int) int 
 	}
 	return wins
 }
+
+// testSeatsByPlan: SeatsByPlan sums the seats held now over the tenants of
+// each plan — full and light apart, inactive users holding nothing, a
+// deleted tenant gone — and leaves out plans no tenant has.
+func testSeatsByPlan(t *testing.T, open Factory) {
+	s := open(t, NewClock().Now)
+	got, err := s.SeatsByPlan(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, got, "no tenant, no plan")
+
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "beta", 10)
+	newCappedTenant(t, s, "gamma", 5)
+	newCappedTenant(t, s, "gone", 5)
+	_, err = s.CreateRole(ctx, "acme", store.Role{Name: "viewer", Permissions: []string{"conversations.view_all"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+	require.NoError(t, err)
+	newUser(t, s, "acme", "a1@x.com", true)
+	newUser(t, s, "acme", "a2@x.com", true)
+	newUser(t, s, "acme", "off@x.com", false)
+	_, err = s.CreateUser(ctx, "acme", store.User{UserName: "v@x.com", Active: true, Role: "viewer"}, token)
+	require.NoError(t, err)
+	newUser(t, s, "beta", "b1@x.com", true)
+	newUser(t, s, "gamma", "g1@x.com", true)
+	newUser(t, s, "gone", "x1@x.com", true)
+	require.NoError(t, s.DeleteTenant(ctx, "gone", store.ActorAdmin))
+
+	got, err = s.SeatsByPlan(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []store.PlanSeats{
+		{Plan: "trial", Tenants: 1, Seats: store.SeatCounts{Full: 1}},
+		{Plan: "ultimate", Tenants: 2, Seats: store.SeatCounts{Full: 3, Light: 1}},
+	}, got)
+}

@@ -79,6 +79,7 @@ func Run(t *testing.T, open Factory) {
 		{"Seats_paidPlanMayUseTheMinimum", testSeatsUsableMinimum},
 		{"Seats_paidPlanMinimumNeverOversold", testSeatsUsableMinimumRace},
 		{"Seats_capFollowsContractTerms", testSeatsCapFollowsContractTerms},
+		{"Seats_sumByPlan", testSeatsByPlan},
 		{"Groups_members", testGroupMembers},
 		{"Groups_unknownMembersChangeNothing", testGroupUnknownMembers},
 		{"Groups_concurrentAddsKeepAll", testGroupConcurrentAdds},
