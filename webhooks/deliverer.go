@@ -28,8 +28,8 @@ type Config struct {
 	Client       *http.Client  // [NewClient(AllowPrivate, Timeout)]
 	Now          func() time.Time
 	Logger       zerolog.Logger
-	Workers      int           // concurrent requests [32]
-	Batch        int           // deliveries claimed at once [256]
+	Workers      int           // concurrent requests [64]
+	Batch        int           // deliveries claimed at once [1000]
 	Poll         time.Duration // how often an idle deliverer looks for work [200ms]
 	// Observe, when set, is told each attempt's outcome (delivered, retry,
 	// failed) and duration, for metrics.
@@ -60,10 +60,10 @@ func New(cfg Config) *Deliverer {
 		cfg.Now = time.Now
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 32
+		cfg.Workers = 64
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 256
+		cfg.Batch = 1000
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 200 * time.Millisecond

@@ -23,6 +23,13 @@ import (
 // (it lives and dies with the transaction).
 const eventsLock = 0x726f737465726576 // "rosterev"
 
+// chainsLock serialises the writes that decide which delivery heads its
+// chain (deliveries.ready, migration 0020): the sequencer's new deliveries
+// and a finished delivery handing the head on. Without it, a delivery
+// queued while its chain's last head finished could be seen by neither and
+// wait for ever (PurgeEvents repairs such chains too).
+const chainsLock = 0x726f737465726368 // "rosterch"
+
 // sequenceBatch is how many rows one pass numbers.
 const sequenceBatch = 5000
 
@@ -141,8 +148,15 @@ func (s *Store) queueDeliveries(ctx context.Context, tx pgx.Tx, evs []eventRow) 
 	if len(tenantsC) == 0 {
 		return nil
 	}
-	_, err = tx.Exec(ctx, `insert into deliveries (tenant_id, webhook_id, event_seq, part, event_type, event_row, subject, next_at, created_at)
-select t, w, q, p, y, r, j, $8, $8
+	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1)`, int64(chainsLock)); err != nil {
+		return err
+	}
+	// A delivery heads its chain when it is the chain's first in this pass
+	// and the chain has no pending delivery yet.
+	_, err = tx.Exec(ctx, `insert into deliveries (tenant_id, webhook_id, event_seq, part, event_type, event_row, subject, next_at, created_at, ready)
+select t, w, q, p, y, r, j, $8, $8,
+	row_number() over (partition by t, w, j order by q, p) = 1
+	and not exists (select 1 from deliveries e where e.tenant_id = x.t and e.webhook_id = x.w and e.subject = x.j and e.status = 'pending')
 from unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[], $6::bigint[], $7::text[]) x (t, w, q, p, y, r, j)`,
 		tenantsC, hooksC, seqsC, partsC, typesC, rowsC, subjectsC, s.clock())
 	return err
@@ -463,7 +477,7 @@ func (s *Store) RetryDelivery(ctx context.Context, tenantID, webhookID string, i
 	err := s.inTx(ctx, "RetryDelivery", nil, func(tx pgx.Tx) error {
 		now := s.clock()
 		rows, err := tx.Query(ctx, `with d as (
-	update deliveries set status = 'pending', next_at = $4, lease_until = null
+	update deliveries set status = 'pending', next_at = $4, lease_until = null, ready = true
 	where tenant_id = $1 and webhook_id = $2 and id = $3 returning *)
 select `+deliveryCols+` from d`, tenantID, webhookID, id, now)
 		if err != nil {
@@ -483,15 +497,14 @@ select `+deliveryCols+` from d`, tenantID, webhookID, id, now)
 }
 
 func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Claim, error) {
+	// Only chains' heads are ever claimed (deliveries.ready): a user's
+	// deliveries go out in order, and a claim reads no more rows than it
+	// takes, however long the backlog.
 	rows, err := s.pool.Query(ctx, `with due as (
 	select d.id from deliveries d
-	join webhooks w on w.tenant_id = d.tenant_id and w.id = d.webhook_id
-	where d.status = 'pending' and d.next_at <= $1 and (d.lease_until is null or d.lease_until <= $1)
-	  and w.disabled_at is null
-	  and not exists (select 1 from deliveries e
-	      where e.tenant_id = d.tenant_id and e.webhook_id = d.webhook_id and e.subject = d.subject
-	        and e.status = 'pending' and (e.event_seq, e.part) < (d.event_seq, d.part))
-	order by d.next_at, d.event_seq, d.part
+	where d.ready and d.status = 'pending' and d.next_at <= $1 and (d.lease_until is null or d.lease_until <= $1)
+	  and exists (select 1 from webhooks w where w.tenant_id = d.tenant_id and w.id = d.webhook_id and w.disabled_at is null)
+	order by d.next_at
 	limit $3
 	for update of d skip locked)
 update deliveries d set lease_until = $2
@@ -541,8 +554,17 @@ returning d.tenant_id, d.id, d.webhook_id, d.event_seq, d.part, d.event_type, d.
 		out = append(out, c)
 	}
 	if len(gone) > 0 {
-		if _, err := s.pool.Exec(ctx, `update deliveries set status = 'failed', lease_until = null,
+		err := s.inTx(ctx, "ClaimDeliveries", nil, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1)`, int64(chainsLock)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `update deliveries set status = 'failed', lease_until = null,
 	last_error = 'the change this event was made from no longer exists' where id = any ($1)`, gone); err != nil {
+				return err
+			}
+			return promoteHeads(ctx, tx)
+		})
+		if err != nil {
 			return nil, s.convert("ClaimDeliveries", err, nil)
 		}
 	}
@@ -555,6 +577,17 @@ returning d.tenant_id, d.id, d.webhook_id, d.event_seq, d.part, d.event_type, d.
 		return a.Event.Part - b.Event.Part
 	})
 	return out, nil
+}
+
+// promoteHeads makes the earliest pending delivery of every chain that has
+// no head its head. It reads every pending delivery: for the rare paths
+// (a vanished event, the purge), not for each finished delivery.
+func promoteHeads(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `update deliveries d set ready = true
+from (select distinct on (tenant_id, webhook_id, subject) id, ready from deliveries
+      where status = 'pending' order by tenant_id, webhook_id, subject, event_seq, part) h
+where d.id = h.id and not h.ready`)
+	return err
 }
 
 func (s *Store) FinishDeliveries(ctx context.Context, results []store.DeliveryResult, disableBefore time.Time) error {
@@ -583,14 +616,34 @@ func (s *Store) FinishDeliveries(ctx context.Context, results []store.DeliveryRe
 		}
 	}
 	return s.inTx(ctx, "FinishDeliveries", nil, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1)`, int64(chainsLock)); err != nil {
+			return err
+		}
 		b := &pgx.Batch{}
+		// A delivery that is done (delivered, or failed for good) hands
+		// its chain's head to the chain's next pending delivery.
 		b.Queue(`update deliveries d set attempts = d.attempts + 1, lease_until = null, last_attempt_at = r.at,
-	response_code = r.code, duration_ms = r.ms, last_error = r.err,
-	status = case when r.ok then 'delivered' when r.next is null then 'failed' else 'pending' end,
-	next_at = coalesce(r.next, d.next_at)
+	response_code = r.code, duration_ms = r.ms, last_error = r.err, ready = false,
+	status = case when r.ok then 'delivered' else 'failed' end
 from unnest($1::bigint[], $2::timestamptz[], $3::bool[], $4::int[], $5::int[], $6::text[], $7::timestamptz[])
 	r (id, at, ok, code, ms, err, next)
-where d.id = r.id and d.lease_until is not null`, ids, ats, oks, codes, ms, errs, nexts)
+where d.id = r.id and d.lease_until is not null and (r.ok or r.next is null)`, ids, ats, oks, codes, ms, errs, nexts)
+		// A delivery that is done (delivered, or failed for good) hands its
+		// chain's head to the chain's next pending delivery.
+		b.Queue(`update deliveries d set ready = true
+from (select distinct on (e.tenant_id, e.webhook_id, e.subject) e.id, e.ready
+      from deliveries e
+      join (select distinct f.tenant_id, f.webhook_id, f.subject from deliveries f
+            where f.id = any ($1) and f.status <> 'pending') x
+        on e.tenant_id = x.tenant_id and e.webhook_id = x.webhook_id and e.subject = x.subject
+      where e.status = 'pending'
+      order by e.tenant_id, e.webhook_id, e.subject, e.event_seq, e.part) h
+where d.id = h.id and not h.ready`, ids)
+		b.Queue(`update deliveries d set attempts = d.attempts + 1, lease_until = null, last_attempt_at = r.at,
+	response_code = r.code, duration_ms = r.ms, last_error = r.err, next_at = r.next
+from unnest($1::bigint[], $2::timestamptz[], $3::bool[], $4::int[], $5::int[], $6::text[], $7::timestamptz[])
+	r (id, at, ok, code, ms, err, next)
+where d.id = r.id and d.lease_until is not null and not r.ok and r.next is not null`, ids, ats, oks, codes, ms, errs, nexts)
 		// The failure streaks: a failure starts one, a success ends it.
 		b.Queue(`update webhooks w set failing_since = f.at
 from (select tenant_id, webhook_id, min(at) as at from unnest($1::text[], $2::text[], $3::timestamptz[]) x (tenant_id, webhook_id, at)
@@ -648,13 +701,21 @@ func textOrEmpty(s string) string {
 func (s *Store) PurgeEvents(ctx context.Context, cutoff time.Time) (int, error) {
 	var n int64
 	err := s.inTx(ctx, "PurgeEvents", nil, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1)`, int64(chainsLock)); err != nil {
+			return err
+		}
 		b := &pgx.Batch{}
 		b.Queue(`delete from deliveries where created_at < $1`, cutoff)
 		b.Queue(`delete from events where occurred_at < $1`, cutoff).Exec(func(ct pgconn.CommandTag) error {
 			n = ct.RowsAffected()
 			return nil
 		})
-		return tx.SendBatch(ctx, b).Close()
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		// A chain whose head was purged gets its next one; this also
+		// repairs any chain left without a head.
+		return promoteHeads(ctx, tx)
 	})
 	return int(n), s.convert("PurgeEvents", err, nil)
 }

@@ -97,6 +97,11 @@ create table deliveries (
     event_type      text        not null,
     event_row       bigint      not null, -- events.id
     subject         text        not null,
+    -- ready marks the head of its chain: the earliest pending delivery of
+    -- one endpoint and subject, the only one a claim may take (deliveries
+    -- of one user go out in order). The sequencer sets it on a delivery
+    -- that starts a chain, a finished delivery passes it on.
+    ready           boolean     not null default false,
     status          text        not null default 'pending',
     attempts        integer     not null default 0,
     next_at         timestamptz not null,
@@ -109,8 +114,9 @@ create table deliveries (
     constraint deliveries_pkey primary key (id),
     constraint deliveries_webhook_fkey foreign key (tenant_id, webhook_id) references webhooks (tenant_id, id) on delete cascade
 );
--- Due work, and the per-subject order check of a claim.
-create index deliveries_pending_idx on deliveries (next_at) where status = 'pending';
+-- Due work (only chains' heads: a claim reads no more rows than it takes),
+-- and the chains, to find a head.
+create index deliveries_due_idx on deliveries (next_at) where ready and status = 'pending';
 create index deliveries_chain_idx on deliveries (tenant_id, webhook_id, subject, event_seq, part) where status = 'pending';
 -- The delivery log of an endpoint, newest first.
 create index deliveries_log_idx on deliveries (tenant_id, webhook_id, id);
