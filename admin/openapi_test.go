@@ -52,15 +52,7 @@ import (
 // remove it here and its "x-roster-planned" in admin/openapi.json, and add
 // its entry to operationChecks. TestOpenAPI_documentMatchesRouteTable
 // fails until all three are done.
-var pendingRoutes = []string{
-	"POST /admin/v1/tenants/{id}/webhooks",
-	"GET /admin/v1/tenants/{id}/webhooks",
-	"DELETE /admin/v1/tenants/{id}/webhooks/{hookID}",
-	"GET /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries",
-	"POST /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries/{deliveryID}/retry",
-	"GET /admin/v1/tenants/{id}/events",
-	"GET /admin/v1/tenants/{id}/seats/usage",
-}
+var pendingRoutes = []string{}
 
 // publicRoute is the one documented route outside the route table: the
 // document itself, served without a credential.
@@ -247,6 +239,7 @@ type apiSession struct {
 	// the fixture: tenant acme's person ann, and a key of tenant globex
 	annID     string
 	globexKey cred
+	hookID    string // acme's webhook endpoint for every event type
 }
 
 // req is one request of the session.
@@ -864,6 +857,157 @@ var operationChecks = []opCheck{
 		assert.True(s.t, strings.HasPrefix(r.Raw, "user_id,"), r.Raw)
 		s.bad(op, http.StatusBadRequest, acme+"/reports/dormant?days=0", "")
 		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/reports/dormant", "")
+	}},
+	{"POST /admin/v1/tenants/{id}/webhooks", func(s *apiSession) {
+		const op = "POST /admin/v1/tenants/{id}/webhooks"
+		// An endpoint gets the events of changes made after it was created
+		// (not at the same instant): the clock moves on past the session's
+		// earlier changes, whose events PostgreSQL makes only when asked.
+		s.c.now = s.c.now.Add(time.Minute)
+		r := s.do(op, http.StatusCreated, acme+"/webhooks", `{"url":"https://hooks.example.com/roster"}`)
+		assert.Equal(s.t, "no-store", r.Header.Get("Cache-Control"), "the answer holds the secret")
+		assert.Equal(s.t, []any{}, r.Body["events"], "none named: every type")
+		s.hookID = r.Body["id"].(string)
+		r = s.do(op, http.StatusCreated, acme+"/webhooks", `{"url":"https://hooks.example.com/leavers","events":["user.deactivated","user.deactivated","seat.released"]}`)
+		assert.Equal(s.t, []any{"user.deactivated", "seat.released"}, r.Body["events"], "each type once")
+		r = s.do(op, http.StatusBadRequest, acme+"/webhooks", `{"url":"https://10.0.0.8/x"}`)
+		assert.Contains(s.t, fields(r), "url", "a private address is refused")
+		s.do(op, http.StatusBadRequest, acme+"/webhooks", `{"url":"http://hooks.example.com/x"}`)
+		r = s.bad(op, http.StatusBadRequest, acme+"/webhooks", `{"url":"https://hooks.example.com/x","events":["user.exploded"]}`)
+		assert.Contains(s.t, fields(r), "events")
+		s.bad(op, http.StatusBadRequest, acme+"/webhooks", `{"events":[]}`)
+		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/webhooks", `{"url":"https://hooks.example.com/x"}`)
+		// At most 20 endpoints a tenant (initech's, so that acme's stay two).
+		for i := range 20 {
+			s.do(op, http.StatusCreated, "/admin/v1/tenants/initech/webhooks", fmt.Sprintf(`{"url":"https://hooks.example.com/%d"}`, i))
+		}
+		r = s.do(op, http.StatusConflict, "/admin/v1/tenants/initech/webhooks", `{"url":"https://hooks.example.com/one-more"}`)
+		assert.Equal(s.t, "too_many_webhooks", r.Body["error"])
+	}},
+	{"GET /admin/v1/tenants/{id}/webhooks", func(s *apiSession) {
+		const op = "GET /admin/v1/tenants/{id}/webhooks"
+		r := s.do(op, http.StatusOK, acme+"/webhooks", "")
+		assert.Len(s.t, r.Body["webhooks"], 2)
+		assert.NotContains(s.t, r.Raw, "whsec_", "the secret is shown once")
+		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/webhooks", "")
+	}},
+	{"GET /admin/v1/tenants/{id}/webhooks/{hookID}", func(s *apiSession) {
+		const op = "GET /admin/v1/tenants/{id}/webhooks/{hookID}"
+		r := s.do(op, http.StatusOK, acme+"/webhooks/"+s.hookID, "")
+		assert.Equal(s.t, "enabled", r.Body["status"])
+		assert.NotContains(s.t, r.Raw, "whsec_")
+		s.do(op, http.StatusNotFound, acme+"/webhooks/wh_nope", "")
+	}},
+	{"GET /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries", func(s *apiSession) {
+		const op = "GET /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries"
+		// A user who comes and goes: user.created, seat.consumed,
+		// user.deactivated, seat.released, each queued for the endpoint
+		// when the events are made (no deliverer runs here).
+		u, err := s.c.store.CreateUser(s.t.Context(), "acme", store.User{UserName: "temp@acme.test", Active: true}, scimToken)
+		require.NoError(s.t, err)
+		_, err = s.c.store.UpdateUser(s.t.Context(), "acme", u.ID, scimToken, func(u *store.User) error { u.Active = false; return nil })
+		require.NoError(s.t, err)
+		_, err = s.c.store.SequenceEvents(s.t.Context())
+		require.NoError(s.t, err)
+		log := acme + "/webhooks/" + s.hookID + "/deliveries"
+		r := s.do(op, http.StatusOK, log+"?limit=3", "")
+		require.Len(s.t, r.Body["deliveries"], 3, r.Raw)
+		assert.Equal(s.t, "seat.released", r.Body["deliveries"].([]any)[0].(map[string]any)["event_type"], "newest first")
+		assert.Equal(s.t, "user.deactivated", r.Body["deliveries"].([]any)[1].(map[string]any)["event_type"])
+		r = s.do(op, http.StatusOK, log+"?status=pending&cursor="+r.Body["next_cursor"].(string), "")
+		assert.Len(s.t, r.Body["deliveries"], 1)
+		assert.Nil(s.t, r.Body["next_cursor"], "the last page")
+		s.bad(op, http.StatusBadRequest, log+"?status=lost", "")
+		s.bad(op, http.StatusBadRequest, log+"?limit=0", "")
+		s.bad(op, http.StatusBadRequest, log+"?cursor=x", "")
+		r = s.do(op, http.StatusBadRequest, log+"?cursor=0", "")
+		assert.Contains(s.t, fields(r), "cursor")
+		s.do(op, http.StatusNotFound, acme+"/webhooks/wh_nope/deliveries", "")
+	}},
+	{"POST /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries/{deliveryID}/retry", func(s *apiSession) {
+		const op = "POST /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries/{deliveryID}/retry"
+		log := acme + "/webhooks/" + s.hookID + "/deliveries"
+		r := s.do("GET /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries", http.StatusOK, log+"?limit=1", "")
+		first := r.Body["deliveries"].([]any)[0].(map[string]any)
+		r = s.do(op, http.StatusAccepted, log+"/"+first["id"].(string)+"/retry", "")
+		assert.Equal(s.t, "pending", r.Body["status"])
+		assert.Equal(s.t, first["event_id"], r.Body["event_id"])
+		s.do(op, http.StatusNotFound, log+"/999999/retry", "")
+		s.do(op, http.StatusNotFound, log+"/x/retry", "")
+		s.do(op, http.StatusNotFound, acme+"/webhooks/wh_nope/deliveries/"+first["id"].(string)+"/retry", "")
+	}},
+	{"POST /admin/v1/tenants/{id}/webhooks/{hookID}/enable", func(s *apiSession) {
+		const op = "POST /admin/v1/tenants/{id}/webhooks/{hookID}/enable"
+		r := s.do(op, http.StatusOK, acme+"/webhooks/"+s.hookID+"/enable", "")
+		assert.Equal(s.t, "enabled", r.Body["status"], "enabling an enabled endpoint is no error")
+		s.do(op, http.StatusNotFound, acme+"/webhooks/wh_nope/enable", "")
+	}},
+	{"DELETE /admin/v1/tenants/{id}/webhooks/{hookID}", func(s *apiSession) {
+		const op = "DELETE /admin/v1/tenants/{id}/webhooks/{hookID}"
+		r := s.do("GET /admin/v1/tenants/{id}/webhooks", http.StatusOK, acme+"/webhooks", "")
+		var leavers string
+		for _, h := range r.Body["webhooks"].([]any) {
+			if h := h.(map[string]any); h["id"] != s.hookID {
+				leavers = h["id"].(string)
+			}
+		}
+		require.NotEmpty(s.t, leavers)
+		s.do(op, http.StatusNoContent, acme+"/webhooks/"+leavers, "")
+		s.do(op, http.StatusNotFound, acme+"/webhooks/"+leavers, "")
+		s.do("GET /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries", http.StatusNotFound, acme+"/webhooks/"+leavers+"/deliveries", "")
+	}},
+	{"GET /admin/v1/tenants/{id}/events", func(s *apiSession) {
+		const op = "GET /admin/v1/tenants/{id}/events"
+		r := s.do(op, http.StatusOK, acme+"/events?limit=2", "")
+		assert.Len(s.t, r.Body["events"], 2)
+		assert.Equal(s.t, true, r.Body["has_more"])
+		// Every event of the session so far, each checked against the
+		// document: the types the session's changes make are all there.
+		types := map[string]bool{}
+		for {
+			for _, e := range r.Body["events"].([]any) {
+				types[e.(map[string]any)["type"].(string)] = true
+			}
+			if r.Body["has_more"] != true {
+				break
+			}
+			r = s.do(op, http.StatusOK, acme+"/events?limit=1000&after="+r.Body["next_cursor"].(string), "")
+		}
+		for _, typ := range []string{"user.created", "user.updated", "user.deactivated", "user.role_changed", "user.deleted",
+			"team.created", "team.updated", "team.deleted", "team.members_added", "team.members_removed",
+			"seat.consumed", "seat.released", "approval.requested", "approval.decided", "sso.configured",
+			"token.created", "token.revoked"} {
+			assert.True(s.t, types[typ], "the session made a %s event", typ)
+		}
+		cursor := r.Body["next_cursor"].(string)
+		r = s.do(op, http.StatusOK, acme+"/events?after="+cursor, "")
+		assert.Equal(s.t, []any{}, r.Body["events"])
+		assert.Equal(s.t, cursor, r.Body["next_cursor"], "nothing new: the same cursor back")
+		assert.Equal(s.t, false, r.Body["has_more"])
+		r = s.do(op, http.StatusOK, "/admin/v1/tenants/globex/events?after=", "")
+		assert.Contains(s.t, r.Raw, `"sso.removed"`)
+		s.bad(op, http.StatusBadRequest, acme+"/events?after=x", "")
+		s.bad(op, http.StatusBadRequest, acme+"/events?limit=1001", "")
+		r = s.do(op, http.StatusBadRequest, acme+"/events?since=1", "")
+		assert.Contains(s.t, fields(r), "since")
+		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/events", "")
+	}},
+	{"GET /admin/v1/tenants/{id}/seats/usage", func(s *apiSession) {
+		const op = "GET /admin/v1/tenants/{id}/seats/usage"
+		r := s.do(op, http.StatusOK, acme+"/seats/usage", "")
+		assert.Len(s.t, r.Body["points"], 30, "the last 30 days by default")
+		today := s.c.now.UTC()
+		week := acme + "/seats/usage?from=" + today.AddDate(0, 0, -20).Format(time.DateOnly) + "&to=" + today.Format(time.DateOnly) + "&interval=week"
+		r = s.do(op, http.StatusOK, week, "")
+		assert.Equal(s.t, "week", r.Body["interval"])
+		r = s.do(op, http.StatusOK, week+"&format=csv", "")
+		assert.True(s.t, strings.HasPrefix(r.Raw, "start,end,at,consumed,"), r.Raw)
+		s.do(op, http.StatusOK, acme+"/seats/usage?interval=month", "", "Accept", "text/csv")
+		s.bad(op, http.StatusBadRequest, acme+"/seats/usage?from=yesterday", "")
+		s.bad(op, http.StatusBadRequest, acme+"/seats/usage?interval=hour&format=xml", "")
+		r = s.do(op, http.StatusBadRequest, acme+"/seats/usage?from=2026-12-01&to=2026-11-01", "")
+		assert.Contains(s.t, fields(r), "from")
+		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/seats/usage", "")
 	}},
 	{publicRoute, func(s *apiSession) {
 		r := s.call(publicRoute, http.StatusOK, req{path: admin.OpenAPIPath, as: &cred{}})

@@ -541,6 +541,10 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQu
 // memberCountSentinel stands for the member count in the audited "after"
 // of a group update, which only the database knows once the changes are
 // applied; the audit insert puts the count in its place, in the same batch.
+// The text replaced is the member count as the group's audit JSON names it
+// (store.AuditJSON: memberCount, followed by meta): were the name to drift,
+// the sentinel itself would be recorded, and the team events made from the
+// row would carry it (storetest checks the count on both stores).
 const memberCountSentinel = math.MinInt32
 
 // groupUpdatedAudit records a group update; $12 is the "after" JSON with the
@@ -548,7 +552,7 @@ const memberCountSentinel = math.MinInt32
 var groupUpdatedAudit = `insert into audit_events
 	(tenant_id, at, actor_kind, actor_id, actor_name, request_id, action, target_type, target_id, detail, before_json, after_json, members_json)
 select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-	replace($12, '"MemberCount":` + strconv.Itoa(memberCountSentinel) + `,', '"MemberCount":' || (
+	replace($12, '"memberCount":` + strconv.Itoa(memberCountSentinel) + `,', '"memberCount":' || (
 		select members from group_member_counts where tenant_id = $1 and group_id = $9) || ','), $13`
 
 // UpdateGroup locks the group row, lets fn edit the attributes and record

@@ -334,6 +334,7 @@ func testAuditAPINames(t *testing.T, open Factory) {
 	e = byAction["group.updated"]
 	assert.Equal(t, "Tier 1", decode(t, e.Before)["displayName"])
 	assert.Equal(t, "Tier 2", decode(t, e.After)["displayName"])
+	assert.Equal(t, 1.0, decode(t, e.After)["memberCount"], "its one member, counted after the change")
 	assert.Contains(t, keys(e.After), "meta")
 
 	// Admin records in the admin API's snake_case.

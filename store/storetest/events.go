@@ -176,6 +176,11 @@ func testEventsOfChanges(t *testing.T, open Factory) {
 	assert.Equal(t, "Support EU", dataField[map[string]any](t, renamed, "team")["name"])
 	added := decodeEvent(t, evs[9])
 	assert.Equal(t, []string{u.ID}, dataField[[]string](t, added, "users"))
+	// The member count is the group's after the change (PostgreSQL counts
+	// it in the audit insert itself).
+	for i, want := range map[int]float64{8: 1, 9: 1, 10: 0, 11: 1} {
+		assert.Equal(t, want, dataField[map[string]any](t, decodeEvent(t, evs[i]), "team")["member_count"], "member_count of %s", evs[i].Type)
+	}
 	assert.Equal(t, "team:"+g.ID, evs[9].Subject)
 	replaced := decodeEvent(t, evs[11])
 	assert.Equal(t, []string{u.ID}, dataField[[]string](t, replaced, "members_replaced"))
