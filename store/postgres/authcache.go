@@ -60,6 +60,12 @@ const (
 	authProbeWait  = 5 * time.Second
 )
 
+// errProbe is the listener's failure when its own notification never came
+// back: LISTEN succeeded, but on a connection notifications do not reach (a
+// pooler in transaction mode hands the session back after every statement),
+// or the listen URL names another database than the pool's.
+var errProbe = errors.New("notifications do not reach the listening connection (a pooler in transaction mode, or a listen URL naming another database?)")
+
 // errNoListen is the listener's "failure" when Options.NoListen is set.
 var errNoListen = errors.New("not listening (Options.NoListen)")
 
@@ -146,9 +152,24 @@ func (s *Store) listen(ctx context.Context, done chan<- struct{}) {
 		if lerr := s.loadAPIKeys(ctx); lerr != nil && ctx.Err() == nil {
 			s.log.Warn().Err(lerr).Msg("postgres: reloading the API key ids failed")
 		}
-		if s.noListen {
+		switch {
+		case s.noListen:
 			backoff = unprovenReload
-		} else {
+		case errors.Is(err, errProbe):
+			// Behind a pooler in transaction mode this repeats for as long as
+			// the process runs: say it once, with what to do, then quietly.
+			backoff = unprovenReload
+			ev := s.log.Debug()
+			if !s.listenWarned {
+				s.listenWarned = true
+				ev = s.log.Warn()
+				if s.pool.Config().ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
+					s.log.Error().Msg("postgres: " + statementCacheHint)
+				}
+			}
+			ev.Err(err).Msg("postgres: the auth cache is off: notifications do not reach this process (a pooler in transaction mode between it and PostgreSQL?), so every SCIM and admin request reads its token from the database; " +
+				"give the listener a direct connection to the same database (rosterd: ROSTER_DATABASE_LISTEN_URL) to turn it on")
+		default:
 			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("postgres: auth cache listener lost; authenticating from the database until it is back")
 		}
 		select {
@@ -161,7 +182,14 @@ func (s *Store) listen(ctx context.Context, done chan<- struct{}) {
 }
 
 func (s *Store) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	cfg := s.pool.Config().ConnConfig.Copy()
+	if s.listenURL != "" {
+		var err error
+		if cfg, err = pgx.ParseConfig(s.listenURL); err != nil {
+			return fmt.Errorf("listen url: %w", err)
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -181,7 +209,7 @@ func (s *Store) listenOnce(ctx context.Context) error {
 		n, err := conn.WaitForNotification(pctx)
 		if err != nil {
 			cancel()
-			return fmt.Errorf("notifications do not reach the listening connection (a pooler in transaction mode?): %w", err)
+			return fmt.Errorf("%w: %w", errProbe, err)
 		}
 		if n.Payload == probe {
 			break

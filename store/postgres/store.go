@@ -43,6 +43,11 @@ type Options struct {
 	// reads the database on every call, and CheckToken knows only the tokens
 	// loaded (every 10 s) or read since (tokenset.go). For tests of that mode.
 	NoListen bool
+	// ListenURL, when set, is where the auth cache's listener connects
+	// (LISTEN needs a session of its own, which a pooler in transaction
+	// mode does not give): a direct connection to the same database while
+	// the pool goes through the pooler. Empty: the pool's own settings.
+	ListenURL string
 }
 
 // Store is the PostgreSQL store.Store.
@@ -67,11 +72,13 @@ type Store struct {
 	auth      authCache
 	authReads atomic.Int64 // Authenticate's database reads
 	// tokens is every token id and hash, for CheckToken (tokenset.go).
-	tokens     tokenSet
-	keys       keySet // admin API keys (apikeyset.go)
-	noListen   bool
-	stopListen context.CancelFunc
-	listenDone chan struct{}
+	tokens       tokenSet
+	keys         keySet // admin API keys (apikeyset.go)
+	noListen     bool
+	listenURL    string
+	listenWarned bool // the listener's probe failure was logged at warn once
+	stopListen   context.CancelFunc
+	listenDone   chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -82,6 +89,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse database url: %w", err)
+	}
+	if opts.ListenURL != "" {
+		if _, err := pgx.ParseConfig(opts.ListenURL); err != nil {
+			return nil, fmt.Errorf("postgres: parse listen url: %w", err)
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -103,7 +115,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		opts.NewID = uuid.NewString
 	}
 	// The zero zerolog.Logger is disabled, like zerolog.Nop().
-	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger, noListen: opts.NoListen,
+	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger, noListen: opts.NoListen, listenURL: opts.ListenURL,
 		auth: authCache{entries: map[authKey]authEntry{}}, tokens: newTokenSet(), keys: newKeySet(), listenDone: make(chan struct{})}
 	// Know the tokens from the start, so that a correct token is recognised
 	// before the listener is proven (or when it never is).
