@@ -93,7 +93,7 @@ func testSystem(env map[string]string) (*system, *output, *output) {
 		migrate: func(context.Context, string) error {
 			return errNoPostgres
 		},
-		openPostgres: func(context.Context, string, func() time.Time, func() string, zerolog.Logger) (store.Store, error) {
+		openPostgres: func(context.Context, string, string, func() time.Time, func() string, zerolog.Logger) (store.Store, error) {
 			return nil, errNoPostgres
 		},
 	}, stdout, stderr
@@ -515,7 +515,7 @@ func TestServe_postgresSeedsNothing(t *testing.T) {
 	var migrated bool
 	var opened store.Store
 	sys.migrate = func(context.Context, string) error { migrated = true; return nil }
-	sys.openPostgres = func(_ context.Context, _ string, now func() time.Time, newID func() string, _ zerolog.Logger) (store.Store, error) {
+	sys.openPostgres = func(_ context.Context, _, _ string, now func() time.Time, newID func() string, _ zerolog.Logger) (store.Store, error) {
 		opened = memory.New(memory.Options{Now: now, NewID: newID})
 		return opened, nil
 	}
