@@ -444,4 +444,3 @@ func testRevocationEverywhere(t *testing.T, f *farm) {
 	}
 	t.Logf("refused at the other processes %s after the revocation", time.Since(revoked))
 }
-
