@@ -14,6 +14,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +34,7 @@ type scaleMode struct {
 	name     string
 	bouncer  bool // ROSTER_DATABASE_URL goes through PgBouncer (transaction mode)
 	listenDB bool // ROSTER_DATABASE_LISTEN_URL is the direct connection
+	describe bool // default_query_exec_mode=cache_describe without a pooler (its own cost)
 }
 
 var scaleModes = []scaleMode{
@@ -56,6 +60,9 @@ func startFarm(t *testing.T, mode scaleMode, n int, env ...string) *farm {
 		// pgx's default statement cache prepares named statements, which
 		// PgBouncer 1.18 does not keep for a client.
 		dbURL = pgtest.PgBouncer(t, dsn, 20) + " default_query_exec_mode=cache_describe"
+	}
+	if mode.describe {
+		dbURL += " default_query_exec_mode=cache_describe"
 	}
 	env = append([]string{"ROSTER_DATABASE_URL=" + dbURL, "ROSTER_WEBHOOK_ALLOW_PRIVATE=true"}, env...)
 	if mode.listenDB {
@@ -443,4 +450,101 @@ func testRevocationEverywhere(t *testing.T, f *farm) {
 		}
 	}
 	t.Logf("refused at the other processes %s after the revocation", time.Since(revoked))
+}
+
+// benchEnv runs TestScaleOut_throughput (about two minutes): the figures
+// of BENCHMARKS.md, "Scale out".
+const benchEnv = "ROSTER_SCALEOUT_BENCH"
+
+// TestScaleOut_throughput drives the same IdP-like load — per user a POST,
+// a deactivating PATCH, a reactivating PATCH, a filtered GET and a DELETE,
+// from 32 concurrent clients, requests spread over the processes in turn —
+// against one and against three rosterd, directly and through PgBouncer,
+// and logs requests/s and the p50/p99 latency of each.
+func TestScaleOut_throughput(t *testing.T) {
+	if os.Getenv(benchEnv) == "" {
+		t.Skipf("set %s=1 to measure (about two minutes; BENCHMARKS.md, \"Scale out\")", benchEnv)
+	}
+	const users, clients = 600, 32
+	// The machine is shared: the configurations run in turn, round after
+	// round (ROSTER_SCALEOUT_ROUNDS, default 3), so that a busy minute
+	// does not fall on one of them only.
+	rounds := 3
+	if n, err := strconv.Atoi(os.Getenv("ROSTER_SCALEOUT_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	configs := []struct {
+		mode  scaleMode
+		procs int
+	}{
+		{scaleMode{name: "direct"}, 1},
+		{scaleMode{name: "direct"}, 3},
+		{scaleMode{name: "direct, cache_describe", describe: true}, 3},
+		{scaleModes[1], 1},
+		{scaleModes[1], 3},
+		{scaleModes[2], 3},
+	}
+	for round := range rounds {
+		for _, c := range configs {
+			benchOnce(t, fmt.Sprintf("round %d: %d× %s", round+1, c.procs, c.mode.name), c.mode, c.procs, users, clients)
+		}
+	}
+}
+
+// benchOnce runs the throughput load once on procs processes.
+func benchOnce(t *testing.T, name string, mode scaleMode, procs, users, clients int) {
+	t.Run(name, func(t *testing.T) {
+		f := startFarm(t, mode, procs)
+		token := f.setUp(t, "load", 100000)
+		// The tenant's rate limit (100/s by default, per process) would
+		// measure itself.
+		f.procs[0].admin("PATCH", "/tenants/load", `{"settings":{"rate_limit_per_second":0}}`)
+		var next atomic.Int64
+		var mu sync.Mutex
+		var lat []time.Duration
+		var failed atomic.Int64
+		send := func(method, path, body string, want int) map[string]any {
+			p := f.procs[int(next.Add(1))%len(f.procs)]
+			start := time.Now()
+			status, m, err := f.do(p, method, path, token, body)
+			took := time.Since(start)
+			if err != nil || status != want {
+				failed.Add(1)
+				t.Errorf("%s %s: %d %v %v", method, path, status, m, err)
+			}
+			mu.Lock()
+			lat = append(lat, took)
+			mu.Unlock()
+			return m
+		}
+		work := make(chan int)
+		var wg sync.WaitGroup
+		begin := time.Now()
+		for range clients {
+			wg.Go(func() {
+				for i := range work {
+					name := fmt.Sprintf("u%d@load.example", i)
+					u := send("POST", "/scim/v2/load/Users", entraUser(name, true), http.StatusCreated)
+					id, _ := u["id"].(string)
+					if id == "" {
+						continue
+					}
+					send("PATCH", "/scim/v2/load/Users/"+id, `{`+patchOp+`,"Operations":[{"op":"Replace","path":"active","value":"False"}]}`, http.StatusOK)
+					send("PATCH", "/scim/v2/load/Users/"+id, `{`+patchOp+`,"Operations":[{"op":"Replace","path":"active","value":"True"}]}`, http.StatusOK)
+					send("GET", "/scim/v2/load/Users?filter="+url.QueryEscape(`userName eq "`+name+`"`), "", http.StatusOK)
+					send("DELETE", "/scim/v2/load/Users/"+id, "", http.StatusNoContent)
+				}
+			})
+		}
+		for i := range users {
+			work <- i
+		}
+		close(work)
+		wg.Wait()
+		elapsed := time.Since(begin)
+		slices.Sort(lat)
+		pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))].Round(10 * time.Microsecond) }
+		t.Logf("SCALEOUT %-40s %5d requests in %6.2fs: %7.1f req/s, p50 %v, p99 %v, %d failed",
+			name, len(lat), elapsed.Seconds(), float64(len(lat))/elapsed.Seconds(), pct(0.50), pct(0.99), failed.Load())
+	})
 }
