@@ -8,6 +8,7 @@ package main
 // revoked at one process refused at the others within a second.
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/store/postgres/pgtest"
 )
 
@@ -154,9 +156,9 @@ func newEventSink(t *testing.T) *eventSink {
 	return s
 }
 
-// waitForAll waits until every id of want has arrived, up to limit.
-func (s *eventSink) waitForAll(t *testing.T, want []string, limit time.Duration) {
-	t.Helper()
+// waitForAll waits until every id of want has arrived, up to limit; it
+// answers how many have not.
+func (s *eventSink) waitForAll(want []string, limit time.Duration) int {
 	deadline := time.After(limit)
 	for {
 		s.mu.Lock()
@@ -168,13 +170,13 @@ func (s *eventSink) waitForAll(t *testing.T, want []string, limit time.Duration)
 		}
 		s.mu.Unlock()
 		if missing == 0 {
-			return
+			return 0
 		}
 		select {
 		case <-s.changed:
 		case <-time.After(100 * time.Millisecond): // a last delivery may land between the count and the wait
 		case <-deadline:
-			t.Fatalf("%d of %d events not delivered within %s", missing, len(want), limit)
+			return missing
 		}
 	}
 }
@@ -220,17 +222,47 @@ func (f *farm) setUp(t *testing.T, id string, seats int) string {
 	p := f.procs[0]
 	p.admin("POST", "/tenants", fmt.Sprintf(`{"id":%q,"name":%q,"plan":"ultimate","seats":%d}`, id, id, seats))
 	p.admin("PUT", "/tenants/"+id+"/saml", string(oktaMetadata(t)))
-	return p.admin("POST", "/tenants/"+id+"/tokens", `{"name":"entra"}`)["token"].(string)
+	token := p.admin("POST", "/tenants/"+id+"/tokens", `{"name":"entra"}`)["token"].(string)
+	f.awaitToken(t, id, token)
+	return token
+}
+
+// awaitToken waits until every process accepts a token just created at
+// one of them. A process whose token set is complete (its listener proven)
+// refuses an id it does not hold without reading the database — that is
+// what keeps made-up tokens from costing reads — and learns of a new token
+// from its NOTIFY: until the notification has arrived and been handled,
+// the new token is 401 there (milliseconds; logged).
+func (f *farm) awaitToken(t *testing.T, tenant, token string) {
+	t.Helper()
+	created := time.Now()
+	for _, p := range f.procs {
+		for {
+			status, m, err := f.do(p, "GET", "/scim/v2/"+tenant+"/Users?count=1", token, "")
+			require.NoError(t, err)
+			if status == http.StatusOK {
+				break
+			}
+			require.Equal(t, http.StatusUnauthorized, status, m)
+			require.Less(t, time.Since(created), 2*time.Second, "%s never learnt of a token created elsewhere", p.URL)
+		}
+	}
+	if d := time.Since(created); d > 20*time.Millisecond {
+		t.Logf("a new token was accepted everywhere %s after its creation", d)
+	}
 }
 
 func TestScaleOut_threeProcessesOnePostgres(t *testing.T) {
 	for _, mode := range scaleModes {
 		t.Run(mode.name, func(t *testing.T) {
-			f := startFarm(t, mode, 3)
+			// Failure budgets of 1/s (burst 2) make a database lookup of a
+			// made-up token visible: past two, 429 ("auth cache" below).
+			f := startFarm(t, mode, 3, "ROSTER_FAILED_AUTH_PER_SOURCE=1", "ROSTER_FAILED_AUTH_GLOBAL=1")
 			t.Run("no duplicate users", func(t *testing.T) { testNoDuplicateUsers(t, f) })
 			t.Run("exact seat cap", func(t *testing.T) { testExactSeatCap(t, f) })
 			t.Run("webhooks exactly once in order", func(t *testing.T) { testWebhooksExactlyOnce(t, f) })
 			t.Run("revocation everywhere at once", func(t *testing.T) { testRevocationEverywhere(t, f) })
+			t.Run("auth cache", func(t *testing.T) { testAuthCacheBehindPooler(t, f, mode) })
 		})
 	}
 }
@@ -364,6 +396,7 @@ func testWebhooksExactlyOnce(t *testing.T, f *farm) {
 	m := f.procs[0].admin("POST", "/tenants/hooks/webhooks", `{"url":"`+sink.srv.URL+`/events","events":[]}`)
 	sink.mu.Lock()
 	sink.secret = m["secret"].(string)
+	hook := m["id"].(string)
 	sink.mu.Unlock()
 	_, cursor := f.pullEvents(t, "hooks", "")
 
@@ -390,23 +423,51 @@ func testWebhooksExactlyOnce(t *testing.T, f *farm) {
 	}
 	wg.Wait()
 
-	pulled, _ := f.pullEvents(t, "hooks", cursor)
-	want := make([]string, 0, len(pulled))
+	// The users' events, in commit order. The cursor taken after the
+	// endpoint was made may precede events of the set-up (the token, the
+	// SAML configuration): another process's sequencer can hold them at
+	// that instant, and number them after it. The endpoint does not get
+	// those (they predate it), so only the users' events are counted.
+	//
+	// The pull API sequences what has committed before it answers, unless
+	// another process's sequencer holds the turn: then the last changes
+	// are listed a pass later. So it is read until the 8 events of every
+	// user are there.
+	listed := map[string]bool{}
+	var want []string
 	perUser := map[string][]string{}
-	for _, ev := range pulled {
-		want = append(want, ev.ID)
-		if ev.User != "" {
-			perUser[ev.User] = append(perUser[ev.User], ev.ID)
+	deadline := time.Now().Add(30 * time.Second)
+	for complete := false; !complete; {
+		var pulled []pulledEvent
+		pulled, cursor = f.pullEvents(t, "hooks", cursor)
+		for _, ev := range pulled {
+			listed[ev.ID] = true
+			if ev.User != "" {
+				want = append(want, ev.ID)
+				perUser[ev.User] = append(perUser[ev.User], ev.ID)
+			}
 		}
+		complete = len(perUser) == users
+		for _, ids := range perUser {
+			complete = complete && len(ids) == 8
+		}
+		require.True(t, complete || time.Now().Before(deadline), "the users' events were not all made within 30 s")
 	}
-	require.Len(t, perUser, users, "every user's events were made")
-	sink.waitForAll(t, want, 30*time.Second)
+	if missing := sink.waitForAll(want, 30*time.Second); missing > 0 {
+		// Say what became of them: the deliveries not delivered, from the
+		// delivery log.
+		for _, st := range []string{"pending", "failed"} {
+			status, m, err := f.do(f.procs[0], "GET", "/admin/v1/tenants/hooks/webhooks/"+hook+"/deliveries?limit=100&status="+st, e2eAdminToken+"-processes", "")
+			t.Logf("%s deliveries: %d %v %v", st, status, m, err)
+		}
+		t.Fatalf("%d of %d events not delivered within 30 s", missing, len(want))
+	}
 
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	assert.Empty(t, sink.bad, "every delivery verified")
-	assert.Len(t, sink.times, len(want), "nothing delivered that the pull API does not list")
 	for id, n := range sink.times {
+		assert.True(t, listed[id], "event %s (%s) delivered and listed by the pull API", id, sink.types[id])
 		assert.Equal(t, 1, n, "event %s (%s) delivered exactly once", id, sink.types[id])
 	}
 	lifecycle := []string{"user.created", "seat.consumed", "user.deactivated", "seat.released",
@@ -427,6 +488,7 @@ func testRevocationEverywhere(t *testing.T, f *farm) {
 	f.setUp(t, "revoke", 10)
 	tok := f.procs[0].admin("POST", "/tenants/revoke/tokens", `{"name":"okta"}`)
 	secret, id := tok["token"].(string), tok["id"].(string)
+	f.awaitToken(t, "revoke", secret)
 	for _, p := range f.procs {
 		for range 3 {
 			status, m, err := f.do(p, "GET", "/scim/v2/revoke/Users?count=1", secret, "")
@@ -547,4 +609,50 @@ func benchOnce(t *testing.T, name string, mode scaleMode, procs, users, clients 
 		t.Logf("SCALEOUT %-40s %5d requests in %6.2fs: %7.1f req/s, p50 %v, p99 %v, %d failed",
 			name, len(lat), elapsed.Seconds(), float64(len(lat))/elapsed.Seconds(), pct(0.50), pct(0.99), failed.Load())
 	})
+}
+
+// testAuthCacheBehindPooler shows, from outside, whether each process's
+// token set is complete — kept current by LISTEN, so that a made-up token
+// is refused from memory — or not, so that it is looked up in the database
+// under the failure budget (1/s, burst 2 here): ten made-up tokens in a row
+// are ten 401 in the first case, and meet 429 in the second. Directly and
+// through PgBouncer with ROSTER_DATABASE_LISTEN_URL the set is complete;
+// through PgBouncer without it, LISTEN hears nothing and every unknown
+// token costs a read.
+func testAuthCacheBehindPooler(t *testing.T, f *farm, mode scaleMode) {
+	f.setUp(t, "cache", 10)
+	tenMadeUp := func(p *rosterdProc) (unauthorized, tooMany int) {
+		for range 10 {
+			plain, _, _, err := auth.New(rand.Reader)
+			require.NoError(t, err)
+			status, m, err := f.do(p, "GET", "/scim/v2/cache/Users?count=1", plain, "")
+			require.NoError(t, err)
+			switch status {
+			case http.StatusUnauthorized:
+				unauthorized++
+			case http.StatusTooManyRequests:
+				tooMany++
+			default:
+				t.Fatalf("a made-up token: %d %v", status, m)
+			}
+		}
+		return unauthorized, tooMany
+	}
+	for _, p := range f.procs {
+		if mode.bouncer && !mode.listenDB {
+			_, tooMany := tenMadeUp(p)
+			assert.Positive(t, tooMany, "%s: without a listen URL, unknown tokens are read from the database under the budget", p.URL)
+			continue
+		}
+		// The listener proves itself shortly after start; until then a
+		// made-up token is read under the budget too.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			unauthorized, _ := tenMadeUp(p)
+			if unauthorized == 10 {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "%s: the token set never became complete (LISTEN does not work)", p.URL)
+		}
+	}
 }
