@@ -226,16 +226,57 @@ func (s *Store) listenOnce(ctx context.Context) error {
 	s.auth.setLive(true) // from here on, no change goes unnoticed
 	s.tokens.setSure(true)
 	s.keys.setSure(true)
+	// A notification is acted on in two steps: at once, as it arrives, the
+	// tenant's cached answers are dropped and its token and key misses made
+	// unsure; the re-reads follow in order in a goroutine of their own. Done
+	// in one loop, a burst of notifications (a tenant's set-up: its SAML
+	// configuration, then its token) left the later ones waiting for the
+	// earlier ones' reads, and a token created in another process was
+	// refused here for tens of milliseconds after its commit.
+	reloads := make(chan reload, 1024)
+	rctx, stop := context.WithCancel(ctx)
+	reloaded := make(chan struct{})
+	go func() {
+		defer close(reloaded)
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case r := <-reloads:
+				if g := s.reloadGate.Load(); g != nil {
+					select {
+					case <-*g:
+					case <-rctx.Done():
+						return
+					}
+				}
+				s.reloadTenantFrom(rctx, r.tenant, r.tokenSeq)
+				s.reloadTenantAPIKeysFrom(rctx, r.tenant, r.keySeq)
+				s.auth.mu.Lock()
+				s.auth.last = r.tenant
+				s.auth.mu.Unlock()
+			}
+		}
+	}()
+	defer func() { stop(); <-reloaded }()
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
 		s.auth.invalidate(n.Payload)
-		s.reloadTenant(ctx, n.Payload)
-		s.reloadTenantAPIKeys(ctx, n.Payload)
-		s.auth.mu.Lock()
-		s.auth.last = n.Payload
-		s.auth.mu.Unlock()
+		r := reload{tenant: n.Payload, tokenSeq: s.tokens.markStale(n.Payload), keySeq: s.keys.markStale(n.Payload)}
+		select {
+		case reloads <- r:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+}
+
+// reload is a tenant to re-read after its notification, with the sequence
+// numbers its sets had when it was marked stale.
+type reload struct {
+	tenant           string
+	tokenSeq, keySeq uint64
 }

@@ -77,8 +77,11 @@ type Store struct {
 	noListen     bool
 	listenURL    string
 	listenWarned bool // the listener's probe failure was logged at warn once
-	stopListen   context.CancelFunc
-	listenDone   chan struct{}
+	// reloadGate, when set (tests), holds the listener's re-reads until it
+	// is closed.
+	reloadGate atomic.Pointer[chan struct{}]
+	stopListen context.CancelFunc
+	listenDone chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
