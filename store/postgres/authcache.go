@@ -163,7 +163,10 @@ func (s *Store) listen(ctx context.Context, done chan<- struct{}) {
 			if !s.listenWarned {
 				s.listenWarned = true
 				ev = s.log.Warn()
-				if s.pool.Config().ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
+				// Without a listen URL a failed probe means the pool's own
+				// connections go through such a pooler, where pgx's default
+				// statement cache fails too.
+				if s.listenURL == "" && s.pool.Config().ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
 					s.log.Error().Msg("postgres: " + statementCacheHint)
 				}
 			}
