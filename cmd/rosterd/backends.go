@@ -17,8 +17,8 @@ func migratePostgres(ctx context.Context, url string) error {
 	return postgres.Migrate(ctx, url)
 }
 
-func openPostgres(ctx context.Context, url string, now func() time.Time, newID func() string, log zerolog.Logger, m *metrics.Metrics) (store.Store, error) {
-	s, err := postgres.Open(ctx, url, postgresOptions(postgres.Options{Now: now, NewID: newID, Logger: log}, m))
+func openPostgres(ctx context.Context, url, listenURL string, now func() time.Time, newID func() string, log zerolog.Logger, m *metrics.Metrics) (store.Store, error) {
+	s, err := postgres.Open(ctx, url, postgresOptions(postgres.Options{Now: now, NewID: newID, Logger: log, ListenURL: listenURL}, m))
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}

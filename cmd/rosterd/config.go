@@ -21,13 +21,17 @@ import (
 // from a ROSTER_* variable and a mirroring flag; a flag wins over the
 // variable, and an empty variable counts as unset.
 type Config struct {
-	Addr            string        // listen address, host:port
-	BaseURL         string        // public URL; empty: derived from the bound address
-	DatabaseURL     string        // PostgreSQL; empty: the in-memory store
-	AdminToken      string        // operator credential of the admin API
-	LogLevel        string        // debug | info | warn | error
-	ShutdownTimeout time.Duration // how long in-flight requests may take to finish
-	SweepInterval   time.Duration // access-expiry sweep period (lifecycle); 0: off
+	Addr        string // listen address, host:port
+	BaseURL     string // public URL; empty: derived from the bound address
+	DatabaseURL string // PostgreSQL; empty: the in-memory store
+	// DatabaseListenURL is a direct connection to the same database for the
+	// auth cache's LISTEN, when DatabaseURL goes through a pooler in
+	// transaction mode; empty: DatabaseURL's settings.
+	DatabaseListenURL string
+	AdminToken        string        // operator credential of the admin API
+	LogLevel          string        // debug | info | warn | error
+	ShutdownTimeout   time.Duration // how long in-flight requests may take to finish
+	SweepInterval     time.Duration // access-expiry sweep period (lifecycle); 0: off
 	// TrustedProxies are the peers whose X-Forwarded-For / Forwarded
 	// headers name the client (comma-separated CIDRs); empty: none.
 	TrustedProxies string
@@ -68,7 +72,10 @@ func (c *Config) vars() []configVar {
 			usage: "public URL of this server, used in SCIM meta.location and SAML metadata",
 			value: (*stringValue)(&c.BaseURL)},
 		{env: "ROSTER_DATABASE_URL", flag: "database-url", defDoc: "(in-memory store)",
-			usage: "PostgreSQL URL; migrations run at start", value: (*stringValue)(&c.DatabaseURL)},
+			usage: "PostgreSQL URL; migrations run at start; through PgBouncer in transaction mode add default_query_exec_mode=cache_describe", value: (*stringValue)(&c.DatabaseURL)},
+		{env: "ROSTER_DATABASE_LISTEN_URL", flag: "database-listen-url", defDoc: "(ROSTER_DATABASE_URL)",
+			usage: "a direct PostgreSQL URL of the same database, used only to LISTEN for token and tenant changes when ROSTER_DATABASE_URL goes through a pooler in transaction mode; without it the auth cache is off there and every request reads its token",
+			value: (*stringValue)(&c.DatabaseListenURL)},
 		{env: "ROSTER_ADMIN_TOKEN", flag: "admin-token", defDoc: "(generated with the in-memory store)",
 			usage: "operator token of the admin API, at least 32 random characters (openssl rand -base64 32); required with PostgreSQL (prefer the variable: flags show in ps)",
 			value: (*stringValue)(&c.AdminToken)},
@@ -153,6 +160,14 @@ func (c Config) faults(needAdmin bool) []error {
 		// pgx also takes "host=… user=…" keyword/value strings; only a URL's scheme is checked.
 		if scheme, _, ok := strings.Cut(c.DatabaseURL, "://"); ok && scheme != "postgres" && scheme != "postgresql" {
 			add("ROSTER_DATABASE_URL (--database-url): scheme %q is not postgres:// or postgresql://", scheme)
+		}
+	}
+	if c.DatabaseListenURL != "" {
+		if c.DatabaseURL == "" {
+			add("ROSTER_DATABASE_LISTEN_URL (--database-listen-url) is set without ROSTER_DATABASE_URL: it only serves the PostgreSQL store")
+		}
+		if scheme, _, ok := strings.Cut(c.DatabaseListenURL, "://"); ok && scheme != "postgres" && scheme != "postgresql" {
+			add("ROSTER_DATABASE_LISTEN_URL (--database-listen-url): scheme %q is not postgres:// or postgresql://", scheme)
 		}
 	}
 	switch {

@@ -94,7 +94,7 @@ func testSystem(env map[string]string) (*system, *output, *output) {
 		migrate: func(context.Context, string) error {
 			return errNoPostgres
 		},
-		openPostgres: func(context.Context, string, func() time.Time, func() string, zerolog.Logger, *metrics.Metrics) (store.Store, error) {
+		openPostgres: func(context.Context, string, string, func() time.Time, func() string, zerolog.Logger, *metrics.Metrics) (store.Store, error) {
 			return nil, errNoPostgres
 		},
 	}, stdout, stderr
@@ -257,6 +257,16 @@ func TestValidate(t *testing.T) {
 		{"postgresql scheme", func(c *Config) {
 			c.DatabaseURL, c.AdminToken = "postgresql://db/roster", "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0aY"
 		}, ""},
+		{"listen url through a pooler", func(c *Config) {
+			c.DatabaseURL = "postgres://roster@pgbouncer:6432/roster?default_query_exec_mode=cache_describe"
+			c.DatabaseListenURL, c.AdminToken = "postgres://roster@db:5432/roster", "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0aY"
+		}, ""},
+		{"listen url without a database", func(c *Config) { c.DatabaseListenURL = "postgres://db/roster" },
+			"ROSTER_DATABASE_LISTEN_URL (--database-listen-url) is set without ROSTER_DATABASE_URL"},
+		{"listen url of another scheme", func(c *Config) {
+			c.DatabaseURL, c.AdminToken = "postgres://db/roster", "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0aY"
+			c.DatabaseListenURL = "mysql://db/roster"
+		}, `ROSTER_DATABASE_LISTEN_URL (--database-listen-url): scheme "mysql" is not postgres://`},
 		{"postgres without admin token", func(c *Config) { c.DatabaseURL = "postgres://db/roster" },
 			"ROSTER_ADMIN_TOKEN (--admin-token) is required with PostgreSQL"},
 		{"admin token of 31", func(c *Config) { c.AdminToken = "Xk9mP2vR7tL4wQ8nB3cJ6hF1dS5gZ0a" }, "is 31 characters; use at least 32"},
@@ -520,7 +530,7 @@ func TestServe_postgresSeedsNothing(t *testing.T) {
 	var migrated bool
 	var opened store.Store
 	sys.migrate = func(context.Context, string) error { migrated = true; return nil }
-	sys.openPostgres = func(_ context.Context, _ string, now func() time.Time, newID func() string, _ zerolog.Logger, _ *metrics.Metrics) (store.Store, error) {
+	sys.openPostgres = func(_ context.Context, _, _ string, now func() time.Time, newID func() string, _ zerolog.Logger, _ *metrics.Metrics) (store.Store, error) {
 		opened = memory.New(memory.Options{Now: now, NewID: newID})
 		return opened, nil
 	}

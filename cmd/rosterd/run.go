@@ -42,7 +42,7 @@ type system struct {
 	random io.Reader     // token secrets
 
 	migrate      func(ctx context.Context, url string) error
-	openPostgres func(ctx context.Context, url string, now func() time.Time, newID func() string, log zerolog.Logger, m *metrics.Metrics) (store.Store, error)
+	openPostgres func(ctx context.Context, url, listenURL string, now func() time.Time, newID func() string, log zerolog.Logger, m *metrics.Metrics) (store.Store, error)
 
 	// wrapStore, when set, wraps the store serve opened (tests: observe it,
 	// fail its Ping).

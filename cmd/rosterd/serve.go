@@ -250,7 +250,7 @@ func openStore(ctx context.Context, cfg Config, sys *system, log zerolog.Logger,
 	if err := sys.migrate(ctx, cfg.DatabaseURL); err != nil {
 		return nil, "", fmt.Errorf("migrate database: %w", err)
 	}
-	st, err := sys.openPostgres(ctx, cfg.DatabaseURL, sys.now, sys.newID, log, m)
+	st, err := sys.openPostgres(ctx, cfg.DatabaseURL, cfg.DatabaseListenURL, sys.now, sys.newID, log, m)
 	if err != nil {
 		return nil, "", fmt.Errorf("open database: %w", err)
 	}

@@ -145,13 +145,26 @@ func (s *Store) loadAPIKeys(ctx context.Context) error {
 // it. While it runs, misses are unsure; if the read fails they stay so until
 // the listener is re-proven (which reloads everything).
 func (s *Store) reloadTenantAPIKeys(ctx context.Context, tenantID string) {
-	k := &s.keys
+	s.reloadTenantAPIKeysFrom(ctx, tenantID, s.keys.markStale(tenantID))
+}
+
+// markStale makes misses unsure until reloadTenantAPIKeysFrom(…, seq0) has
+// run for the tenant, and answers seq0 (as tokenSet.markStale).
+func (k *keySet) markStale(tenantID string) (seq0 uint64) {
 	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.stale[tenantID]++
-	seq0 := k.seq
-	k.mu.Unlock()
+	return k.seq
+}
+
+// reloadTenantAPIKeysFrom is reloadTenantAPIKeys after markStale answered seq0.
+func (s *Store) reloadTenantAPIKeysFrom(ctx context.Context, tenantID string, seq0 uint64) {
+	k := &s.keys
 	rows, err := s.readAPIKeyHashes(ctx, &tenantID)
 	if err != nil {
+		if ctx.Err() != nil {
+			return // the listener is stopping; the next one reloads everything
+		}
 		s.log.Warn().Err(err).Str("tenant", tenantID).Msg("postgres: reloading the tenant's API key ids failed; unknown ids are looked up under the failure budget")
 		return
 	}

@@ -60,6 +60,12 @@ const (
 	authProbeWait  = 5 * time.Second
 )
 
+// errProbe is the listener's failure when its own notification never came
+// back: LISTEN succeeded, but on a connection notifications do not reach (a
+// pooler in transaction mode hands the session back after every statement),
+// or the listen URL names another database than the pool's.
+var errProbe = errors.New("notifications do not reach the listening connection (a pooler in transaction mode, or a listen URL naming another database?)")
+
 // errNoListen is the listener's "failure" when Options.NoListen is set.
 var errNoListen = errors.New("not listening (Options.NoListen)")
 
@@ -146,9 +152,27 @@ func (s *Store) listen(ctx context.Context, done chan<- struct{}) {
 		if lerr := s.loadAPIKeys(ctx); lerr != nil && ctx.Err() == nil {
 			s.log.Warn().Err(lerr).Msg("postgres: reloading the API key ids failed")
 		}
-		if s.noListen {
+		switch {
+		case s.noListen:
 			backoff = unprovenReload
-		} else {
+		case errors.Is(err, errProbe):
+			// Behind a pooler in transaction mode this repeats for as long as
+			// the process runs: say it once, with what to do, then quietly.
+			backoff = unprovenReload
+			ev := s.log.Debug()
+			if !s.listenWarned {
+				s.listenWarned = true
+				ev = s.log.Warn()
+				// Without a listen URL a failed probe means the pool's own
+				// connections go through such a pooler, where pgx's default
+				// statement cache fails too.
+				if s.listenURL == "" && s.pool.Config().ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
+					s.log.Error().Msg("postgres: " + statementCacheHint)
+				}
+			}
+			ev.Err(err).Msg("postgres: the auth cache is off: notifications do not reach this process (a pooler in transaction mode between it and PostgreSQL?), so every SCIM and admin request reads its token from the database; " +
+				"give the listener a direct connection to the same database (rosterd: ROSTER_DATABASE_LISTEN_URL) to turn it on")
+		default:
 			s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("postgres: auth cache listener lost; authenticating from the database until it is back")
 		}
 		select {
@@ -161,7 +185,14 @@ func (s *Store) listen(ctx context.Context, done chan<- struct{}) {
 }
 
 func (s *Store) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	cfg := s.pool.Config().ConnConfig.Copy()
+	if s.listenURL != "" {
+		var err error
+		if cfg, err = pgx.ParseConfig(s.listenURL); err != nil {
+			return fmt.Errorf("listen url: %w", err)
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -181,7 +212,7 @@ func (s *Store) listenOnce(ctx context.Context) error {
 		n, err := conn.WaitForNotification(pctx)
 		if err != nil {
 			cancel()
-			return fmt.Errorf("notifications do not reach the listening connection (a pooler in transaction mode?): %w", err)
+			return fmt.Errorf("%w: %w", errProbe, err)
 		}
 		if n.Payload == probe {
 			break
@@ -198,16 +229,57 @@ func (s *Store) listenOnce(ctx context.Context) error {
 	s.auth.setLive(true) // from here on, no change goes unnoticed
 	s.tokens.setSure(true)
 	s.keys.setSure(true)
+	// A notification is acted on in two steps: at once, as it arrives, the
+	// tenant's cached answers are dropped and its token and key misses made
+	// unsure; the re-reads follow in order in a goroutine of their own. Done
+	// in one loop, a burst of notifications (a tenant's set-up: its SAML
+	// configuration, then its token) left the later ones waiting for the
+	// earlier ones' reads, and a token created in another process was
+	// refused here for tens of milliseconds after its commit.
+	reloads := make(chan reload, 1024)
+	rctx, stop := context.WithCancel(ctx)
+	reloaded := make(chan struct{})
+	go func() {
+		defer close(reloaded)
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case r := <-reloads:
+				if g := s.reloadGate.Load(); g != nil {
+					select {
+					case <-*g:
+					case <-rctx.Done():
+						return
+					}
+				}
+				s.reloadTenantFrom(rctx, r.tenant, r.tokenSeq)
+				s.reloadTenantAPIKeysFrom(rctx, r.tenant, r.keySeq)
+				s.auth.mu.Lock()
+				s.auth.last = r.tenant
+				s.auth.mu.Unlock()
+			}
+		}
+	}()
+	defer func() { stop(); <-reloaded }()
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
 		s.auth.invalidate(n.Payload)
-		s.reloadTenant(ctx, n.Payload)
-		s.reloadTenantAPIKeys(ctx, n.Payload)
-		s.auth.mu.Lock()
-		s.auth.last = n.Payload
-		s.auth.mu.Unlock()
+		r := reload{tenant: n.Payload, tokenSeq: s.tokens.markStale(n.Payload), keySeq: s.keys.markStale(n.Payload)}
+		select {
+		case reloads <- r:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+}
+
+// reload is a tenant to re-read after its notification, with the sequence
+// numbers its sets had when it was marked stale.
+type reload struct {
+	tenant           string
+	tokenSeq, keySeq uint64
 }

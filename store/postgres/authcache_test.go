@@ -268,3 +268,37 @@ func TestTokenSet_unprovenListenerFallsBackToReads(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	assert.Equal(t, store.TokenUnsure, deaf.CheckToken("acme", "0123456789abcdef", []byte{1, 2}), "still unsure: never refused outright")
 }
+
+// TestAuthCache_newTokenUnsureWhileEarlierReloadsRun: a token created in
+// another process is never refused while this process is still re-reading
+// what earlier notifications named. The listener marks a tenant as it hears
+// of it and re-reads afterwards; when it did both in turn, a burst of
+// notifications (a tenant's set-up) kept a new token unknown, and refused,
+// for tens of milliseconds after its commit.
+func TestAuthCache_newTokenUnsureWhileEarlierReloadsRun(t *testing.T) {
+	dsn := pgtest.New(t)
+	a, err := postgres.Open(ctx, dsn, postgres.Options{})
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	b, err := postgres.Open(ctx, dsn, postgres.Options{})
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+	require.Eventually(t, func() bool { return a.TokensKnown() && b.TokensKnown() }, 10*time.Second, time.Millisecond)
+	for _, id := range []string{"other", "acme"} {
+		_, err := a.CreateTenant(ctx, store.Tenant{ID: id, Name: id, Plan: "ultimate", Seats: 10}, store.ActorAdmin)
+		require.NoError(t, err)
+	}
+
+	release := b.HoldReloads()
+	defer release()
+	// B hears of other's new token and cannot re-read it yet; then acme's.
+	_, err = a.CreateToken(ctx, "other", store.Token{Name: "okta", Hash: []byte{1}}, store.ActorAdmin)
+	require.NoError(t, err)
+	tok, err := a.CreateToken(ctx, "acme", store.Token{Name: "entra", Hash: []byte{2}}, store.ActorAdmin)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return b.CheckToken("acme", tok.ID, []byte{2}) == store.TokenUnsure }, 10*time.Second, time.Millisecond,
+		"acme's new token is looked up, not refused, while other's reload runs")
+	release()
+	require.Eventually(t, func() bool { return b.CheckToken("acme", tok.ID, []byte{2}) == store.TokenMatch }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, store.TokenNoMatch, b.CheckToken("acme", "made-up", []byte{2}), "complete again: a made-up id is refused from memory")
+}

@@ -134,11 +134,26 @@ func (s *Store) convertPg(op string, pe *pgconn.PgError, v vals) error {
 		s.log.Warn().Str("op", op).Str("sqlstate", code).Str("pg_message", pe.Message).Msg("postgres: unavailable")
 		return &unavailable{reason: "database unavailable (SQLSTATE " + code + ")"}
 	}
+	if (code == "26000" || code == "42P05") && strings.Contains(pe.Message, "stmtcache_") {
+		// pgx's statement cache names its prepared statements stmtcache_…;
+		// one missing, or already there, means the session that prepared it
+		// is not this one: a pooler in transaction mode is in between.
+		s.log.Error().Str("op", op).Str("sqlstate", code).Str("pg_message", pe.Message).Msg("postgres: " + statementCacheHint)
+		return &dbError{op: op, code: code}
+	}
 	// The message, not the detail: a detail may quote a row's values.
 	s.log.Error().Str("op", op).Str("sqlstate", code).Str("constraint", pe.ConstraintName).
 		Str("pg_message", pe.Message).Msg("postgres: unexpected error")
 	return &dbError{op: op, code: code, constraint: pe.ConstraintName}
 }
+
+// statementCacheHint tells an operator what to do when the pool's
+// connections go through a pooler in transaction mode (PgBouncer before
+// 1.21, or without max_prepared_statements) with pgx's default statement
+// cache, whose named prepared statements live in one server session.
+const statementCacheHint = "prepared statements do not survive between statements: the database URL goes through a pooler in transaction mode (PgBouncer); " +
+	"add default_query_exec_mode=cache_describe to it (rosterd: ROSTER_DATABASE_URL, e.g. postgres://…/roster?default_query_exec_mode=cache_describe), " +
+	"which keeps one round trip per statement without named prepared statements"
 
 func isStoreError(err error) bool {
 	for _, target := range []error{

@@ -46,9 +46,11 @@ type eventRow struct {
 func (s *Store) SequenceEvents(ctx context.Context) (int, error) {
 	made := 0
 	err := s.inTx(ctx, "SequenceEvents", nil, func(tx pgx.Tx) error {
-		var got bool
-		if err := tx.QueryRow(ctx, `select pg_try_advisory_xact_lock($1)`, int64(eventsLock)).Scan(&got); err != nil || !got {
-			return err // another process is sequencing: its pass takes these rows
+		// One sequencer at a time: a second waits for the first's pass (and
+		// then finds what it left), so that the pull API, which numbers
+		// before it reads, always sees what committed before it asked.
+		if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1)`, int64(eventsLock)); err != nil {
+			return err
 		}
 		rows, err := tx.Query(ctx, `select id, tx::text, tenant_id, source, source_seq from events
 where seq is null order by id limit $1`, sequenceBatch)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"sync"
 
 	"github.com/roster-dev/roster/store"
 )
@@ -32,6 +33,16 @@ func (s *Store) AuthCacheLast() string {
 	s.auth.mu.Lock()
 	defer s.auth.mu.Unlock()
 	return s.auth.last
+}
+
+// HoldReloads keeps the listener from re-reading the tenants it is told of
+// until release is called; notifications are still received and acted on
+// at once (the cache dropped, the tenant's misses unsure).
+func (s *Store) HoldReloads() (release func()) {
+	gate := make(chan struct{})
+	s.reloadGate.Store(&gate)
+	var once sync.Once
+	return func() { once.Do(func() { s.reloadGate.Store(nil); close(gate) }) }
 }
 
 // CreateBatchSQL is the statement that writes concurrent creations together.

@@ -50,6 +50,11 @@ type Options struct {
 	// readbatch.go): the metrics' hook, so that the store imports no
 	// metrics library. It must be cheap and safe for concurrent use.
 	BatchSize func(kind string, n int)
+	// ListenURL, when set, is where the auth cache's listener connects
+	// (LISTEN needs a session of its own, which a pooler in transaction
+	// mode does not give): a direct connection to the same database while
+	// the pool goes through the pooler. Empty: the pool's own settings.
+	ListenURL string
 }
 
 // Store is the PostgreSQL store.Store.
@@ -78,9 +83,14 @@ type Store struct {
 	tokenChecks, keyChecks checkCounts
 	batchSize              func(kind string, n int) // Options.BatchSize; never nil
 	// tokens is every token id and hash, for CheckToken (tokenset.go).
-	tokens     tokenSet
-	keys       keySet // admin API keys (apikeyset.go)
-	noListen   bool
+	tokens       tokenSet
+	keys         keySet // admin API keys (apikeyset.go)
+	noListen     bool
+	listenURL    string
+	listenWarned bool // the listener's probe failure was logged at warn once
+	// reloadGate, when set (tests), holds the listener's re-reads until it
+	// is closed.
+	reloadGate atomic.Pointer[chan struct{}]
 	stopListen context.CancelFunc
 	listenDone chan struct{}
 }
@@ -93,6 +103,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse database url: %w", err)
+	}
+	if opts.ListenURL != "" {
+		if _, err := pgx.ParseConfig(opts.ListenURL); err != nil {
+			return nil, fmt.Errorf("postgres: parse listen url: %w", err)
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -117,7 +132,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	if opts.BatchSize == nil {
 		opts.BatchSize = func(string, int) {}
 	}
-	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger, noListen: opts.NoListen, batchSize: opts.BatchSize,
+	s := &Store{pool: pool, now: opts.Now, newID: opts.NewID, log: opts.Logger, noListen: opts.NoListen, batchSize: opts.BatchSize, listenURL: opts.ListenURL,
 		auth: authCache{entries: map[authKey]authEntry{}}, tokens: newTokenSet(), keys: newKeySet(), listenDone: make(chan struct{})}
 	// Know the tokens from the start, so that a correct token is recognised
 	// before the listener is proven (or when it never is).

@@ -174,13 +174,28 @@ func (s *Store) loadTokens(ctx context.Context) error {
 // While it runs, the tenant's misses are unsure; if the read fails they stay
 // so until the listener is re-proven (which reloads everything).
 func (s *Store) reloadTenant(ctx context.Context, tenantID string) {
-	t := &s.tokens
+	s.reloadTenantFrom(ctx, tenantID, s.tokens.markStale(tenantID))
+}
+
+// markStale makes the tenant's misses unsure until reloadTenantFrom(…, seq0)
+// has run, and answers seq0. The listener marks a tenant as soon as its
+// notification arrives and reloads afterwards, so that a token created in
+// another process is never refused while earlier reloads are still reading.
+func (t *tokenSet) markStale(tenantID string) (seq0 uint64) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.stale[tenantID]++
-	seq0 := t.seq
-	t.mu.Unlock()
+	return t.seq
+}
+
+// reloadTenantFrom is reloadTenant after markStale answered seq0.
+func (s *Store) reloadTenantFrom(ctx context.Context, tenantID string, seq0 uint64) {
+	t := &s.tokens
 	rows, err := s.readTokens(ctx, &tenantID)
 	if err != nil {
+		if ctx.Err() != nil {
+			return // the listener is stopping; the next one reloads everything
+		}
 		s.log.Warn().Err(err).Str("tenant", tenantID).Msg("postgres: reloading the tenant's token ids failed; its unknown ids are looked up under the failure budget")
 		return
 	}
