@@ -85,7 +85,7 @@ func collectMembers(rows pgx.Rows) ([]store.Member, error) {
 // the generic plan, = any is a linear scan of the array for every row. The
 // "offset 0" keeps the probe from being flattened into a join.
 const liveUserSQL = `select u.id, u.display_name, u.user_name, u.seq from users u
-	where u.tenant_id = $1 and u.id = a.id and u.deleted_at is null
+	where u.tenant_id = $1 and u.id = a.id and ` + liveByKey + `
 	offset 0 for share`
 
 // liveUsersSQL reads the listed live users ($1 tenant, $2 ids, sorted, no
@@ -128,7 +128,7 @@ const presentSQL = `select 1 from group_members m
 // ids an add found present need no lock (it writes no row for them), and
 // the others are refused.
 const liveIDsSQL = `select a.id from unnest($2::text[]) as a (id)
-where exists (select 1 from users u where u.tenant_id = $1 and u.id = a.id and u.deleted_at is null offset 0)`
+where exists (select 1 from users u where u.tenant_id = $1 and u.id = a.id and ` + liveByKey + ` offset 0)`
 
 // memberIDs lists the ids that must be live users: those of adds and
 // replaces, in order, each once.
@@ -490,6 +490,12 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQu
 
 	batch := &pgx.Batch{}
 	batch.Queue(`select (select count(*)`+from+`), exists (select 1 from tenants where id = $1)`, b.args...)
+	// A page in creation order walks groups_tenant_seq_key in order, as
+	// ListUsers does (plans.go).
+	inOrder := q.Count > 0 && q.Filter == nil && q.SortBy == "" && !q.Descending
+	if inOrder {
+		batch.Queue(`select set_config('enable_sort', 'off', true)`)
+	}
 	cols := groupCols
 	if q.WithMembers {
 		cols += ", " + groupMembersCol
@@ -510,6 +516,11 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQu
 	}
 	if !tenantOK {
 		return store.GroupPage{}, store.ErrNotFound
+	}
+	if inOrder {
+		if _, err := br.Exec(); err != nil {
+			return store.GroupPage{}, s.convert("ListGroups", err, nil)
+		}
 	}
 	if q.Count > 0 {
 		rows, err := br.Query()
@@ -744,7 +755,7 @@ order by g.seq`, tenantID, userID)
 		// A deleted user is in no group; tell a stranger from a loner.
 		var live bool
 		if err := s.pool.QueryRow(ctx, `select exists (
-	select 1 from users where tenant_id = $1 and id = $2 and deleted_at is null)`, tenantID, userID).Scan(&live); err != nil {
+	select 1 from users where tenant_id = $1 and id = $2 and (deleted_at is null) is true)`, tenantID, userID).Scan(&live); err != nil {
 			return nil, s.convert("UserGroups", err, nil)
 		}
 		if !live {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,14 +38,18 @@ const (
 var readOps = [...]struct {
 	name, one, many string
 }{
-	readByID: {"GetUserWithGroups", getUserWithGroupsSQL, userWithGroupsBatchSQL("u.id = k.key")},
+	readByID: {"GetUserWithGroups", getUserWithGroupsSQL, userWithGroupsBatchSQL("u.id = k.key and " + liveByKey)},
 	readByUserName: {"GetUserByUserNameWithGroups", getByUserNameWithGroupsSQL,
-		userWithGroupsBatchSQL("u.user_name_key = k.key")},
+		userWithGroupsBatchSQL("u.user_name_key = k.key and u.deleted_at is null")},
 }
 
+// userWithGroupsBatchSQL probes users once per key ("offset 0" keeps each
+// a probe rather than a join whose plan would depend on statistics; see
+// plans.go).
 func userWithGroupsBatchSQL(match string) string {
-	return `select k.n, ` + userWithGroupsCols[len("select "):] + `
-join unnest($2::text[]) with ordinality as k (key, n) on u.tenant_id = $1 and ` + match + ` and u.deleted_at is null`
+	return `select k.n, ` + strings.TrimSuffix(userWithGroupsCols[len("select "):], " from users u") + `
+from unnest($2::text[]) with ordinality as k (key, n)
+cross join lateral (select * from users u where u.tenant_id = $1 and ` + match + ` offset 0) as u`
 }
 
 type readReq struct {

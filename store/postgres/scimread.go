@@ -10,7 +10,7 @@ import (
 // getUserWithGroupsSQL reads a user and, in the same statement, the ids and
 // names of their groups (group_members_user_idx).
 const getUserWithGroupsSQL = userWithGroupsCols + `
-where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null`
+where u.tenant_id = $1 and u.id = $2 and ` + liveByKey
 
 // getByUserNameWithGroupsSQL is the same by the userName key (the unique
 // index on (tenant_id, user_name_key)).

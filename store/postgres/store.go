@@ -43,6 +43,10 @@ type Options struct {
 	// reads the database on every call, and CheckToken knows only the tokens
 	// loaded (every 10 s) or read since (tokenset.go). For tests of that mode.
 	NoListen bool
+	// Tracer, when set, sees every statement the store's pool sends (a
+	// pgx.QueryTracer, and a pgx.BatchTracer too when it is one): tests
+	// read the plans of the statements the store really runs.
+	Tracer pgx.QueryTracer
 }
 
 // Store is the PostgreSQL store.Store.
@@ -82,6 +86,29 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse database url: %w", err)
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
+	}
+	// pgx prepares every statement; after five runs PostgreSQL may keep one
+	// generic plan for it, made once — on a new database, while the tables
+	// were empty, where every index costs the same and the first sync's
+	// lookups then walked a partial index of every user for each request
+	// (plans.go). A custom plan is made for each run with the table's size
+	// at that moment; the parse stays cached. Set per session rather than
+	// as a startup parameter, which poolers refuse; a DSN's own
+	// plan_cache_mode (options=-c…) is kept.
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		after := cfg.AfterConnect
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			if after != nil {
+				if err := after(ctx, c); err != nil {
+					return err
+				}
+			}
+			_, err := c.Exec(ctx, "set plan_cache_mode = force_custom_plan")
+			return err
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
