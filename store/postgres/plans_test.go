@@ -311,3 +311,14 @@ where relname in ('users', 'groups', 'group_members') and (last_analyze is not n
 	require.NoError(t, err)
 	check(t, "analysed")
 }
+
+// TestOpen_customPlansPerRun proves the store's sessions plan each run of a
+// prepared statement for the table as it is then: a generic plan made once,
+// while a new database's tables were empty, would be kept for every later
+// run of the statement (plans.go).
+func TestOpen_customPlansPerRun(t *testing.T) {
+	s := openPG(t, nil)
+	var mode string
+	require.NoError(t, s.Pool().QueryRow(ctx, "show plan_cache_mode").Scan(&mode))
+	assert.Equal(t, "force_custom_plan", mode)
+}

@@ -96,8 +96,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// lookups then walked a partial index of every user for each request
 	// (plans.go). A custom plan is made for each run with the table's size
 	// at that moment; the parse stays cached. Set per session rather than
-	// as a startup parameter, which poolers refuse; a DSN's own
-	// plan_cache_mode (options=-c…) is kept.
+	// as a startup parameter, which poolers refuse; a plan_cache_mode
+	// given as a parameter of the URL is kept.
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
 		after := cfg.AfterConnect
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
