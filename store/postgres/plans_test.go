@@ -214,6 +214,7 @@ func TestHotPlans_sameIndexWithoutStatistics(t *testing.T) {
 		// group_members; PostgreSQL may as well read group_members_user_idx
 		// (tenant, user), which holds the groups of that one user.
 		{"member add, group with members", []string{"users_pkey"}, add(groups[1], ids[200:400])},
+		{"member add, role group", []string{"users_pkey", "group_members_user_idx"}, add(auditors.ID, ids[12_200:12_300])},
 		{"user by id", []string{"users_pkey", "group_members_user_idx"}, func() error {
 			_, _, err := s.GetUserWithGroups(ctx, "big", ids[4242])
 			return err
@@ -277,12 +278,13 @@ func TestHotPlans_sameIndexWithoutStatistics(t *testing.T) {
 					continue
 				}
 				custom, generic := planOf(t, pool, settings, st)
-				// A count reads every row it counts: a scan is its plan.
+				// A count reads every live user (or group) of the tenant: a
+				// scan, or any index that starts with the tenant, is its plan.
 				counts := strings.HasPrefix(st.sql, "select (select count(*)")
 				for kind, plan := range map[string]string{"custom": custom, "generic": generic} {
 					assert.True(t, counts || !seqScanOfBigTable.MatchString(plan), "%s, %s, %s plan of\n%s\n%s", when, op.name, kind, st.sql, plan)
 					for idx, allowed := range indexesOnlyFor {
-						if regexp.MustCompile(`(using|on) `+idx+`\b`).MatchString(plan) && !allowed.MatchString(st.sql) {
+						if !counts && regexp.MustCompile(`(using|on) `+idx+`\b`).MatchString(plan) && !allowed.MatchString(st.sql) {
 							t.Errorf("%s, %s, %s plan reads %s for\n%s\n%s", when, op.name, kind, idx, st.sql, plan)
 						}
 					}

@@ -265,9 +265,15 @@ from unnest($8::text[], $9::text[], $10::int[], $11::text[]) with ordinality as 
 			slices.Concat([]any{tenantID, seq - int64(len(all)), now}, actorArgs(by),
 				[]any{evUser, evClass, evDelta, evReason})...)
 	}
+	// One primary-key probe per moved user, then the row at the place it
+	// found: joined on the id alone, PostgreSQL without statistics judges
+	// the tenant's users a few rows and walks all of them for the moves
+	// (plans.go). The users are locked (lockUsers), so no other transaction
+	// moves a row between the probe and the update.
 	b.Queue(`update users u set role = v.role, explicit_role = v.explicit, seat = v.seat, version = u.version + 1, updated_at = $2
-from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as v (id, role, explicit, seat)
-where u.tenant_id = $1 and u.id = v.id`, tenantID, now, ids, roles, explicit, seats)
+from (select v.*, x.ctid as at from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as v (id, role, explicit, seat)
+	cross join lateral (select x.ctid from users x where x.tenant_id = $1 and x.id = v.id offset 0) as x) as v
+where u.ctid = v.at and u.tenant_id = $1`, tenantID, now, ids, roles, explicit, seats)
 	b.Queue(`insert into audit_events `+auditColsDetail+`
 select $1, $2, $3, $4, $5, $6, 'user.updated', 'user', v.id, v.detail, v.before, v.after
 from unnest($7::text[], $8::text[], $9::text[], $10::text[]) with ordinality as v (id, detail, before, after, n)
