@@ -117,6 +117,18 @@ const addOnlySQL = insertLiveSQL + `
 where (select c.members from group_member_counts c where c.tenant_id = $1 and c.group_id = $2) = 0
 	or not exists (` + presentSQL + `)`
 
+// addCountedSQL is addOnlySQL with the member counter moved by the rows it
+// added, in the same statement: it answers the members added and the count
+// after. (Every statement of a WITH sees the same snapshot, so the add's
+// test of the count reads it as it was before.)
+const addCountedSQL = `with added as (` + addOnlySQL + ` returning 1
+), counted as (
+	update group_member_counts set members = members + (select count(*) from added)
+	where tenant_id = $1 and group_id = $2
+	returning members
+)
+select (select count(*) from added), (select members from counted)`
+
 const insertLiveSQL = `insert into group_members (tenant_id, group_id, user_id, user_seq)
 select $1, $2, u.id, u.seq from unnest($3::text[]) as a (id)
 cross join lateral (` + liveUserSQL + `) as u`
@@ -614,10 +626,16 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, by store.A
 where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.DisplayName), g.ExternalID, now, g.Managed, g.IdP)
 		var signs []int64
 		merged := onlyAdds(up.Members)
+		after := g
+		after.MemberCount = memberCountSentinel
+		audit := auditArgs(tenantID, now, by, "group.updated", "group", id,
+			store.MemberOpsDetail(up.Members), store.AuditJSON(old), store.AuditJSON(after))
 		switch {
 		case merged:
-			b.Queue(addOnlySQL, tenantID, id, lockOrder(asked))
-			signs = []int64{1}
+			// Adds alone: the add, the counter and the audit event go in
+			// this one round trip; a check that fails below rolls them back.
+			b.Queue(addCountedSQL, tenantID, id, lockOrder(asked))
+			b.Queue(groupUpdatedAudit, audit...)
 		case len(asked) > 0:
 			b.Queue(liveUsersSQL, tenantID, lockOrder(asked))
 			fallthrough
@@ -640,7 +658,16 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 				return err
 			}
 		}
-		delta, touched, err := memberDelta(br, signs)
+		var delta, touched, members int64
+		if merged {
+			err = br.QueryRow().Scan(&delta, &members)
+			if err == nil {
+				_, err = br.Exec()
+			}
+			touched = delta
+		} else {
+			delta, touched, err = memberDelta(br, signs)
+		}
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
@@ -661,29 +688,28 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 			return callerErr{errGroupUnchanged}
 		}
 
-		// Then the counter, and the audit event with the count it ends at.
-		after := g
-		after.MemberCount = memberCountSentinel
-		b = &pgx.Batch{}
-		b.Queue(`update group_member_counts set members = members + $3
+		// Then (unless done with the adds) the counter, and the audit event
+		// with the count it ends at.
+		if !merged {
+			b = &pgx.Batch{}
+			b.Queue(`update group_member_counts set members = members + $3
 where tenant_id = $1 and group_id = $2
 returning members`, tenantID, id, delta)
-		b.Queue(groupUpdatedAudit, auditArgs(tenantID, now, by, "group.updated", "group", id,
-			store.MemberOpsDetail(up.Members), store.AuditJSON(old), store.AuditJSON(after))...)
-		br = tx.SendBatch(ctx, b)
-		defer br.Close()
-		var members int64
-		if err := br.QueryRow().Scan(&members); err != nil {
-			return err
-		}
-		if _, err := br.Exec(); err != nil {
-			return err
+			b.Queue(groupUpdatedAudit, audit...)
+			br = tx.SendBatch(ctx, b)
+			err := br.QueryRow().Scan(&members)
+			if err == nil {
+				_, err = br.Exec()
+			}
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
 		}
 		g.MemberCount = int(members)
 		out = g
-		if err := br.Close(); err != nil {
-			return err
-		}
 		moves, err := planMoves(ctx, tx, tenantID, affected, rc, by, nil)
 		if err != nil {
 			return err
