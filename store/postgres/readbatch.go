@@ -62,6 +62,22 @@ type readReq struct {
 
 const maxReadBatch = 128
 
+// planMode is how the lookups of a kind are sent. A lookup by userName is
+// planned for each run (pgx's unnamed statement, at the cost of a parse and
+// a plan, about 0.1 ms): it must read the partial unique index, which on an
+// empty table costs the same as every other partial index of users, and a
+// prepared statement's generic plan made then — a new tenant's first
+// lookups, on a new database — would be kept; one that walked
+// users_email_key_idx for each lookup was (plans.go). A lookup by id names
+// the whole primary key, which nothing else can serve: its prepared
+// statement is safe.
+func planMode(op int) pgx.QueryExecMode {
+	if op == readByUserName {
+		return pgx.QueryExecModeCacheDescribe
+	}
+	return pgx.QueryExecModeCacheStatement
+}
+
 // readUser answers the user (and groups) of key, alone or with the other
 // lookups of its kind waiting at the time.
 func (s *Store) readUser(ctx context.Context, kind readKind, key string) (store.User, []store.Group, error) {
@@ -88,7 +104,7 @@ func (s *Store) runReads(kind readKind, batch []*readReq) {
 		s.log.Debug().Err(err).Int("lookups", len(batch)).Msg("postgres: batched lookup failed; reading one by one")
 	}
 	for _, r := range batch {
-		r.user, r.groups, r.err = s.userWithGroups(r.ctx, op.name, op.one, kind.tenant, r.key)
+		r.user, r.groups, r.err = s.userWithGroups(r.ctx, op.name, op.one, kind.op, kind.tenant, r.key)
 	}
 }
 
@@ -97,7 +113,7 @@ func (s *Store) readMany(ctx context.Context, kind readKind, batch []*readReq) e
 	for i, r := range batch {
 		keys[i] = r.key
 	}
-	rows, err := s.pool.Query(ctx, readOps[kind.op].many, kind.tenant, keys)
+	rows, err := s.pool.Query(ctx, readOps[kind.op].many, planMode(kind.op), kind.tenant, keys)
 	if err != nil {
 		return err
 	}

@@ -90,26 +90,6 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.Tracer != nil {
 		cfg.ConnConfig.Tracer = opts.Tracer
 	}
-	// pgx prepares every statement; after five runs PostgreSQL may keep one
-	// generic plan for it, made once — on a new database, while the tables
-	// were empty, where every index costs the same and the first sync's
-	// lookups then walked a partial index of every user for each request
-	// (plans.go). A custom plan is made for each run with the table's size
-	// at that moment; the parse stays cached. Set per session rather than
-	// as a startup parameter, which poolers refuse; a plan_cache_mode
-	// given as a parameter of the URL is kept.
-	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		after := cfg.AfterConnect
-		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-			if after != nil {
-				if err := after(ctx, c); err != nil {
-					return err
-				}
-			}
-			_, err := c.Exec(ctx, "set plan_cache_mode = force_custom_plan")
-			return err
-		}
-	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
