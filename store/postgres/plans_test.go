@@ -112,7 +112,7 @@ func planOf(t *testing.T, pool *pgxpool.Pool, settings []string, st tracedStatem
 	return custom, generic
 }
 
-// statement reports whether sql is one a plan can be asked for.
+// planned reports whether sql is one a plan can be asked for.
 func planned(sql string) bool {
 	s := strings.ToLower(strings.TrimSpace(sql))
 	for _, p := range []string{"select", "insert", "update", "delete", "with"} {
