@@ -9,6 +9,8 @@
 #   USERS=20000 BIG=1000 SCENARIOS=authflood MEM=0 scripts/scim-load.sh   # the failed-auth flood
 #   SCENARIOS=create,webhooks MEM=0 scripts/scim-load.sh  # POST /Users with and without a webhook; events/s delivered
 #   ROSTERD=/path/to/rosterd scripts/scim-load.sh           # measure another build of rosterd
+#   SCENARIOS=initialsync scripts/scim-load.sh   # an IdP's first sync on a fresh database, then again once analysed
+#   SCENARIOS=initialsync SYNC_USERS=20000 SYNC_GROUPS=200 scripts/scim-load.sh   # a quicker look
 #
 # 1. starts a throwaway PostgreSQL (initdb/pg_ctl from /usr/lib/postgresql/*/bin,
 #    as the postgres user when run as root, fsync off, socket and data in a
@@ -29,6 +31,10 @@ DUR=${DUR:-10s}
 ROUNDS=${ROUNDS:-3}
 SCENARIOS=${SCENARIOS:-all} # rosterload run -scenario
 MEM=${MEM:-1}               # 0: skip the in-memory comparison
+SYNC_USERS=${SYNC_USERS:-100000} # initialsync: users, groups, members per group, requests in flight
+SYNC_GROUPS=${SYNC_GROUPS:-1000}
+SYNC_MEMBERS=${SYNC_MEMBERS:-100}
+SYNC_CONNS=${SYNC_CONNS:-16}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 parent=/tmp
@@ -63,6 +69,19 @@ wait_for() { # file pattern
 		sleep 0.1
 	done
 }
+
+if [ "$SCENARIOS" = initialsync ]; then
+	# The database stays as migrations leave it: no seeding, no statistics,
+	# as at a new install's first sync.
+	port=$(free_port)
+	ROSTER_ADDR="127.0.0.1:$port" ROSTER_DATABASE_URL="$dsn" ROSTER_ADMIN_TOKEN="$(openssl rand -base64 32)" \
+		ROSTER_LOG_LEVEL=warn "$work/rosterd" >"$work/rosterd.out" 2>"$work/rosterd.log" &
+	pids="$pids $!"
+	wait_for "$work/rosterd.out" '^listening on'
+	"$work/rosterload" initialsync -target "http://127.0.0.1:$port" -db "$dsn" -saml-metadata "$here/testdata/saml/okta.xml" \
+		-users "$SYNC_USERS" -groups "$SYNC_GROUPS" -members "$SYNC_MEMBERS" -c "$SYNC_CONNS"
+	exit 0
+fi
 
 echo "== seeding $USERS users" >&2
 "$work/rosterload" seed -db "$dsn" -users "$USERS" -big-members "$BIG" -state "$work/state.json" \

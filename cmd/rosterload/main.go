@@ -8,6 +8,7 @@
 //	rosterload run  -target http://127.0.0.1:8080 -db DSN [-state rosterload.json] [-pid N] [-c 32] [-d 10s] [-scenario all]
 //	rosterload mem  -target http://127.0.0.1:8080 -tenant demo -token rst_… [-admin-token …] [-c 32] [-d 10s]
 //	rosterload baseline -addr 127.0.0.1:9090 [-db DSN -tenant load]
+//	rosterload initialsync -target http://127.0.0.1:8080 -db DSN [-users 100000] [-groups 1000] [-members 100] [-c 16]
 //
 // seed writes two Ultimate tenants (with a validated SAML configuration, so
 // both SCIM gates pass, and no rate limit) and their users straight into the
@@ -47,6 +48,7 @@ const usage = `usage:
   rosterload run  -target URL -db DSN [flags]   run the scenarios against rosterd and the baseline
   rosterload mem  -target URL -tenant T -token TOK [flags]   rosterd (memory store) vs a bare in-memory server
   rosterload baseline -addr HOST:PORT [-db DSN -tenant T]   serve the baselines in a process of their own (-baseline of run and mem)
+  rosterload initialsync -target URL -db DSN [flags]   an IdP's first sync of a new tenant on a fresh database, then again once analysed
 rosterload CMD -h lists the flags of CMD.`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMem(ctx, args[1:], stdout, stderr)
 	case "baseline":
 		return cmdBaseline(ctx, args[1:], stdout, stderr)
+	case "initialsync":
+		return cmdInitialSync(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		_, err := fmt.Fprintln(stdout, usage)
 		return err

@@ -85,7 +85,7 @@ func collectMembers(rows pgx.Rows) ([]store.Member, error) {
 // the generic plan, = any is a linear scan of the array for every row. The
 // "offset 0" keeps the probe from being flattened into a join.
 const liveUserSQL = `select u.id, u.display_name, u.user_name, u.seq from users u
-	where u.tenant_id = $1 and u.id = a.id and u.deleted_at is null
+	where u.tenant_id = $1 and u.id = a.id and ` + liveByKey + `
 	offset 0 for share`
 
 // liveUsersSQL reads the listed live users ($1 tenant, $2 ids, sorted, no
@@ -117,6 +117,18 @@ const addOnlySQL = insertLiveSQL + `
 where (select c.members from group_member_counts c where c.tenant_id = $1 and c.group_id = $2) = 0
 	or not exists (` + presentSQL + `)`
 
+// addCountedSQL is addOnlySQL with the member counter moved by the rows it
+// added, in the same statement: it answers the members added and the count
+// after. (Every statement of a WITH sees the same snapshot, so the add's
+// test of the count reads it as it was before.)
+const addCountedSQL = `with added as (` + addOnlySQL + ` returning 1
+), counted as (
+	update group_member_counts set members = members + (select count(*) from added)
+	where tenant_id = $1 and group_id = $2
+	returning members
+)
+select (select count(*) from added), (select members from counted)`
+
 const insertLiveSQL = `insert into group_members (tenant_id, group_id, user_id, user_seq)
 select $1, $2, u.id, u.seq from unnest($3::text[]) as a (id)
 cross join lateral (` + liveUserSQL + `) as u`
@@ -128,7 +140,7 @@ const presentSQL = `select 1 from group_members m
 // ids an add found present need no lock (it writes no row for them), and
 // the others are refused.
 const liveIDsSQL = `select a.id from unnest($2::text[]) as a (id)
-where exists (select 1 from users u where u.tenant_id = $1 and u.id = a.id and u.deleted_at is null offset 0)`
+where exists (select 1 from users u where u.tenant_id = $1 and u.id = a.id and ` + liveByKey + ` offset 0)`
 
 // memberIDs lists the ids that must be live users: those of adds and
 // replaces, in order, each once.
@@ -490,6 +502,12 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQu
 
 	batch := &pgx.Batch{}
 	batch.Queue(`select (select count(*)`+from+`), exists (select 1 from tenants where id = $1)`, b.args...)
+	// A page in creation order walks groups_tenant_seq_key in order, as
+	// ListUsers does (plans.go).
+	inOrder := q.Count > 0 && q.Filter == nil && q.SortBy == "" && !q.Descending
+	if inOrder {
+		batch.Queue(`select set_config('enable_sort', 'off', true)`)
+	}
 	cols := groupCols
 	if q.WithMembers {
 		cols += ", " + groupMembersCol
@@ -510,6 +528,11 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQu
 	}
 	if !tenantOK {
 		return store.GroupPage{}, store.ErrNotFound
+	}
+	if inOrder {
+		if _, err := br.Exec(); err != nil {
+			return store.GroupPage{}, s.convert("ListGroups", err, nil)
+		}
 	}
 	if q.Count > 0 {
 		rows, err := br.Query()
@@ -607,10 +630,16 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, by store.A
 where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.DisplayName), g.ExternalID, now, g.Managed, g.IdP)
 		var signs []int64
 		merged := onlyAdds(up.Members)
+		after := g
+		after.MemberCount = memberCountSentinel
+		audit := append(auditArgs(tenantID, now, by, "group.updated", "group", id,
+			store.MemberOpsDetail(up.Members), store.AuditJSON(old), store.AuditJSON(after)), memberOpsJSON(up.Members))
 		switch {
 		case merged:
-			b.Queue(addOnlySQL, tenantID, id, lockOrder(asked))
-			signs = []int64{1}
+			// Adds alone: the add, the counter and the audit event go in
+			// this one round trip; a check that fails below rolls them back.
+			b.Queue(addCountedSQL, tenantID, id, lockOrder(asked))
+			b.Queue(groupUpdatedAudit, audit...)
 		case len(asked) > 0:
 			b.Queue(liveUsersSQL, tenantID, lockOrder(asked))
 			fallthrough
@@ -633,7 +662,16 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 				return err
 			}
 		}
-		delta, touched, err := memberDelta(br, signs)
+		var delta, touched, members int64
+		if merged {
+			err = br.QueryRow().Scan(&delta, &members)
+			if err == nil {
+				_, err = br.Exec()
+			}
+			touched = delta
+		} else {
+			delta, touched, err = memberDelta(br, signs)
+		}
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
@@ -654,29 +692,28 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 			return callerErr{errGroupUnchanged}
 		}
 
-		// Then the counter, and the audit event with the count it ends at.
-		after := g
-		after.MemberCount = memberCountSentinel
-		b = &pgx.Batch{}
-		b.Queue(`update group_member_counts set members = members + $3
+		// Then (unless done with the adds) the counter, and the audit event
+		// with the count it ends at.
+		if !merged {
+			b = &pgx.Batch{}
+			b.Queue(`update group_member_counts set members = members + $3
 where tenant_id = $1 and group_id = $2
 returning members`, tenantID, id, delta)
-		b.Queue(groupUpdatedAudit, append(auditArgs(tenantID, now, by, "group.updated", "group", id,
-			store.MemberOpsDetail(up.Members), store.AuditJSON(old), store.AuditJSON(after)), memberOpsJSON(up.Members))...)
-		br = tx.SendBatch(ctx, b)
-		defer br.Close()
-		var members int64
-		if err := br.QueryRow().Scan(&members); err != nil {
-			return err
-		}
-		if _, err := br.Exec(); err != nil {
-			return err
+			b.Queue(groupUpdatedAudit, audit...)
+			br = tx.SendBatch(ctx, b)
+			err := br.QueryRow().Scan(&members)
+			if err == nil {
+				_, err = br.Exec()
+			}
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
 		}
 		g.MemberCount = int(members)
 		out = g
-		if err := br.Close(); err != nil {
-			return err
-		}
 		moves, err := planMoves(ctx, tx, tenantID, affected, rc, by, nil)
 		if err != nil {
 			return err
@@ -748,7 +785,7 @@ order by g.seq`, tenantID, userID)
 		// A deleted user is in no group; tell a stranger from a loner.
 		var live bool
 		if err := s.pool.QueryRow(ctx, `select exists (
-	select 1 from users where tenant_id = $1 and id = $2 and deleted_at is null)`, tenantID, userID).Scan(&live); err != nil {
+	select 1 from users where tenant_id = $1 and id = $2 and (deleted_at is null) is true)`, tenantID, userID).Scan(&live); err != nil {
 			return nil, s.convert("UserGroups", err, nil)
 		}
 		if !live {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,14 +38,18 @@ const (
 var readOps = [...]struct {
 	name, one, many string
 }{
-	readByID: {"GetUserWithGroups", getUserWithGroupsSQL, userWithGroupsBatchSQL("u.id = k.key")},
+	readByID: {"GetUserWithGroups", getUserWithGroupsSQL, userWithGroupsBatchSQL("u.id = k.key and " + liveByKey)},
 	readByUserName: {"GetUserByUserNameWithGroups", getByUserNameWithGroupsSQL,
-		userWithGroupsBatchSQL("u.user_name_key = k.key")},
+		userWithGroupsBatchSQL("u.user_name_key = k.key and u.deleted_at is null")},
 }
 
+// userWithGroupsBatchSQL probes users once per key ("offset 0" keeps each
+// a probe rather than a join whose plan would depend on statistics; see
+// plans.go).
 func userWithGroupsBatchSQL(match string) string {
-	return `select k.n, ` + userWithGroupsCols[len("select "):] + `
-join unnest($2::text[]) with ordinality as k (key, n) on u.tenant_id = $1 and ` + match + ` and u.deleted_at is null`
+	return `select k.n, ` + strings.TrimSuffix(userWithGroupsCols[len("select "):], " from users u") + `
+from unnest($2::text[]) with ordinality as k (key, n)
+cross join lateral (select * from users u where u.tenant_id = $1 and ` + match + ` offset 0) as u`
 }
 
 type readReq struct {
@@ -56,6 +61,22 @@ type readReq struct {
 }
 
 const maxReadBatch = 128
+
+// planMode is how the lookups of a kind are sent. A lookup by userName is
+// planned for each run (pgx's unnamed statement, at the cost of a parse and
+// a plan, about 0.1 ms): it must read the partial unique index, which on an
+// empty table costs the same as every other partial index of users, and a
+// prepared statement's generic plan made then — a new tenant's first
+// lookups, on a new database — would be kept; one that walked
+// users_email_key_idx for each lookup was (plans.go). A lookup by id names
+// the whole primary key, which nothing else can serve: its prepared
+// statement is safe.
+func planMode(op int) pgx.QueryExecMode {
+	if op == readByUserName {
+		return pgx.QueryExecModeCacheDescribe
+	}
+	return pgx.QueryExecModeCacheStatement
+}
 
 // readUser answers the user (and groups) of key, alone or with the other
 // lookups of its kind waiting at the time.
@@ -84,7 +105,7 @@ func (s *Store) runReads(kind readKind, batch []*readReq) {
 		s.log.Debug().Err(err).Int("lookups", len(batch)).Msg("postgres: batched lookup failed; reading one by one")
 	}
 	for _, r := range batch {
-		r.user, r.groups, r.err = s.userWithGroups(r.ctx, op.name, op.one, kind.tenant, r.key)
+		r.user, r.groups, r.err = s.userWithGroups(r.ctx, op.name, op.one, kind.op, kind.tenant, r.key)
 	}
 }
 
@@ -93,7 +114,7 @@ func (s *Store) readMany(ctx context.Context, kind readKind, batch []*readReq) e
 	for i, r := range batch {
 		keys[i] = r.key
 	}
-	rows, err := s.pool.Query(ctx, readOps[kind.op].many, kind.tenant, keys)
+	rows, err := s.pool.Query(ctx, readOps[kind.op].many, planMode(kind.op), kind.tenant, keys)
 	if err != nil {
 		return err
 	}

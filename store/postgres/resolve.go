@@ -68,8 +68,11 @@ func roleContext(ctx context.Context, q querier, tenantID string) (*store.RoleCo
 }
 
 // groupNamesSQL lists the displayNames of the groups of the users $2.
+// Each membership's group is one probe of its primary key ("offset 0"
+// keeps it a probe, not a join planned on a row estimate; plans.go).
 const groupNamesSQL = `select m.user_id, g.display_name from group_members m
-join groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+cross join lateral (select g.display_name, g.seq from groups g
+	where g.tenant_id = m.tenant_id and g.id = m.group_id offset 0) as g
 where m.tenant_id = $1 and m.user_id = any($2::text[])
 order by g.seq`
 
@@ -135,16 +138,17 @@ on conflict (tenant_id, user_id, role) where status = 'pending' do nothing`,
 	return err
 }
 
-// lockUsersSQL locks live users ($2) in id order, the order every
-// multi-user write takes.
-const lockUsersSQL = `select ` + userCols + ` from users u
-where u.tenant_id = $1 and u.id = any($2::text[]) and u.deleted_at is null
-order by u.id
-for no key update`
+// lockUsersSQL locks live users ($2, sorted, each once) in id order, the
+// order every multi-user write takes: one probe of the primary key per id,
+// in the order given ("offset 0" keeps each a probe; see plans.go).
+const lockUsersSQL = `select ` + userCols + ` from unnest($2::text[]) as a (id)
+cross join lateral (select * from users u
+	where u.tenant_id = $1 and u.id = a.id and ` + liveByKey + `
+	offset 0 for no key update) as u`
 
 // lockUsers locks the live users among ids, in id order, and returns them by id.
 func lockUsers(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) (map[string]store.User, error) {
-	rows, err := tx.Query(ctx, lockUsersSQL, tenantID, storable(ids))
+	rows, err := tx.Query(ctx, lockUsersSQL, tenantID, lockOrder(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -261,9 +265,15 @@ from unnest($8::text[], $9::text[], $10::int[], $11::text[]) with ordinality as 
 			slices.Concat([]any{tenantID, seq - int64(len(all)), now}, actorArgs(by),
 				[]any{evUser, evClass, evDelta, evReason})...)
 	}
+	// One primary-key probe per moved user, then the row at the place it
+	// found: joined on the id alone, PostgreSQL without statistics judges
+	// the tenant's users a few rows and walks all of them for the moves
+	// (plans.go). The users are locked (lockUsers), so no other transaction
+	// moves a row between the probe and the update.
 	b.Queue(`update users u set role = v.role, explicit_role = v.explicit, seat = v.seat, version = u.version + 1, updated_at = $2
-from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as v (id, role, explicit, seat)
-where u.tenant_id = $1 and u.id = v.id`, tenantID, now, ids, roles, explicit, seats)
+from (select v.*, x.ctid as at from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as v (id, role, explicit, seat)
+	cross join lateral (select x.ctid from users x where x.tenant_id = $1 and x.id = v.id offset 0) as x) as v
+where u.ctid = v.at and u.tenant_id = $1`, tenantID, now, ids, roles, explicit, seats)
 	b.Queue(`insert into audit_events `+auditColsDetail+`
 select $1, $2, $3, $4, $5, $6, 'user.updated', 'user', v.id, v.detail, v.before, v.after
 from unnest($7::text[], $8::text[], $9::text[], $10::text[]) with ordinality as v (id, detail, before, after, n)
@@ -459,7 +469,7 @@ type resolution struct {
 func lockUserWithRoles(ctx context.Context, tx pgx.Tx, tenantID, id string) (store.User, *resolution, error) {
 	b := &pgx.Batch{}
 	b.Queue(`select `+userCols+` from users u
-where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null
+where u.tenant_id = $1 and u.id = $2 and `+liveByKey+`
 for no key update`, tenantID, id)
 	b.Queue(roleContextSQL, tenantID)
 	b.Queue(groupNamesSQL, tenantID, []string{id})

@@ -10,7 +10,7 @@ import (
 // getUserWithGroupsSQL reads a user and, in the same statement, the ids and
 // names of their groups (group_members_user_idx).
 const getUserWithGroupsSQL = userWithGroupsCols + `
-where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null`
+where u.tenant_id = $1 and u.id = $2 and ` + liveByKey
 
 // getByUserNameWithGroupsSQL is the same by the userName key (the unique
 // index on (tenant_id, user_name_key)).
@@ -41,8 +41,8 @@ func (s *Store) GetUserByUserNameWithGroups(ctx context.Context, tenantID, userN
 }
 
 // userWithGroups is one lookup alone.
-func (s *Store) userWithGroups(ctx context.Context, op, sql, tenantID, key string) (store.User, []store.Group, error) {
-	u, groups, err := scanUserWithGroups(s.pool.QueryRow(ctx, sql, tenantID, key), tenantID)
+func (s *Store) userWithGroups(ctx context.Context, op, sql string, kind int, tenantID, key string) (store.User, []store.Group, error) {
+	u, groups, err := scanUserWithGroups(s.pool.QueryRow(ctx, sql, planMode(kind), tenantID, key), tenantID)
 	if err != nil {
 		return store.User{}, nil, s.convert(op, err, nil)
 	}

@@ -55,6 +55,10 @@ type Options struct {
 	// mode does not give): a direct connection to the same database while
 	// the pool goes through the pooler. Empty: the pool's own settings.
 	ListenURL string
+	// Tracer, when set, sees every statement the store's pool sends (a
+	// pgx.QueryTracer, and a pgx.BatchTracer too when it is one): tests
+	// read the plans of the statements the store really runs.
+	Tracer pgx.QueryTracer
 }
 
 // Store is the PostgreSQL store.Store.
@@ -103,6 +107,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse database url: %w", err)
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
 	}
 	if opts.ListenURL != "" {
 		if _, err := pgx.ParseConfig(opts.ListenURL); err != nil {

@@ -437,7 +437,7 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string) (store.User, e
 		return store.User{}, store.ErrNotFound
 	}
 	u, err := scanUser(s.pool.QueryRow(ctx, `select `+userCols+` from users u
-where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null`, tenantID, id))
+where u.tenant_id = $1 and u.id = $2 and `+liveByKey, tenantID, id))
 	if err != nil {
 		return store.User{}, s.convert("GetUser", err, nil)
 	}
@@ -450,7 +450,7 @@ func (s *Store) GetUserByUserName(ctx context.Context, tenantID, userName string
 	if !keysOK(tenantID) {
 		return store.User{}, store.ErrNotFound
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, getByUserNameSQL, tenantID, store.FoldKey(userName)))
+	u, err := scanUser(s.pool.QueryRow(ctx, getByUserNameSQL, planMode(readByUserName), tenantID, store.FoldKey(userName)))
 	if err != nil {
 		return store.User{}, s.convert("GetUserByUserName", err, nil)
 	}
@@ -481,6 +481,14 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.UserQuer
 
 	batch := &pgx.Batch{}
 	batch.Queue(`select (select count(*)`+from+`), exists (select 1 from tenants where id = $1)`, b.args...)
+	// A page in creation order walks users_tenant_seq_key in order; with
+	// no statistics, PostgreSQL would rather sort every user of the tenant
+	// for each page (plans.go). The setting ends with the batch's implicit
+	// transaction.
+	inOrder := q.Count > 0 && q.Filter == nil && q.SortBy == "" && !q.Descending
+	if inOrder {
+		batch.Queue(`select set_config('enable_sort', 'off', true)`)
+	}
 	if q.Count > 0 {
 		start := max(q.StartIndex, 1)
 		args := append(b.args[:len(b.args):len(b.args)], start-1, q.Count)
@@ -497,6 +505,11 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.UserQuer
 	}
 	if !tenantOK {
 		return store.UserPage{}, store.ErrNotFound
+	}
+	if inOrder {
+		if _, err := br.Exec(); err != nil {
+			return store.UserPage{}, s.convert("ListUsers", err, nil)
+		}
 	}
 	if q.Count > 0 {
 		rows, err := br.Query()
@@ -640,7 +653,7 @@ func (s *Store) updateLocked(ctx context.Context, tx pgx.Tx, tenantID string, ol
 // waits, so a user being deleted never becomes a member.
 func (s *Store) lockUser(ctx context.Context, tx pgx.Tx, tenantID, id string) (store.User, error) {
 	return scanUser(tx.QueryRow(ctx, `select `+userCols+` from users u
-where u.tenant_id = $1 and u.id = $2 and u.deleted_at is null
+where u.tenant_id = $1 and u.id = $2 and `+liveByKey+`
 for no key update`, tenantID, id))
 }
 

@@ -1,0 +1,359 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roster-dev/roster/directory"
+	"github.com/roster-dev/roster/store"
+	"github.com/roster-dev/roster/store/postgres"
+	"github.com/roster-dev/roster/store/postgres/pgtest"
+)
+
+// planTracer records the statements the store sends while it is on.
+type planTracer struct {
+	mu  sync.Mutex
+	on  bool
+	got []tracedStatement
+}
+
+type tracedStatement struct {
+	sql  string
+	args []any
+}
+
+func (p *planTracer) record(sql string, args []any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.on {
+		var kept []any
+		for _, a := range args {
+			if _, mode := a.(pgx.QueryExecMode); !mode { // how pgx sends it, not an argument
+				kept = append(kept, a)
+			}
+		}
+		p.got = append(p.got, tracedStatement{sql, kept})
+	}
+}
+
+// take starts recording, or stops it and answers what was recorded.
+func (p *planTracer) take(on bool) []tracedStatement {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	got := p.got
+	p.on, p.got = on, nil
+	return got
+}
+
+func (p *planTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	p.record(d.SQL, d.Args)
+	return ctx
+}
+func (p *planTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (p *planTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+func (p *planTracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	p.record(d.SQL, d.Args)
+}
+func (p *planTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// planOf answers the plan PostgreSQL makes for st with its arguments (a
+// custom plan), and the generic plan a prepared statement switches to after
+// five executions (pgx prepares every statement it sends).
+func planOf(t *testing.T, pool *pgxpool.Pool, settings []string, st tracedStatement) (custom, generic string) {
+	t.Helper()
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	// The settings the store made for the statement, in its transaction.
+	_, err = conn.Exec(ctx, "begin")
+	require.NoError(t, err)
+	defer conn.Exec(ctx, "rollback") //nolint:errcheck // ends the settings
+	for _, set := range settings {
+		_, err = conn.Exec(ctx, set)
+		require.NoError(t, err)
+	}
+	lines := func(sql string, args ...any) string {
+		rows, err := conn.Query(ctx, sql, args...)
+		require.NoError(t, err, "%s", sql)
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err, "%s", sql)
+		return strings.Join(plan, "\n")
+	}
+	custom = lines("explain (costs off) "+st.sql, st.args...)
+	_, err = conn.Exec(ctx, "set plan_cache_mode = force_generic_plan")
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "prepare hot as "+st.sql)
+	require.NoError(t, err, "%s", st.sql)
+	// EXECUTE takes no bind parameters: each argument goes in as a
+	// literal of the type the statement gave its parameter.
+	var types []string
+	require.NoError(t, conn.QueryRow(ctx, `select parameter_types::text[] from pg_prepared_statements where name = 'hot'`).Scan(&types))
+	require.Len(t, types, len(st.args), "%s", st.sql)
+	params := make([]string, len(st.args))
+	for i, typ := range types {
+		var lit string
+		require.NoError(t, conn.QueryRow(ctx, "select quote_nullable($1::"+typ+"::text)", st.args[i]).Scan(&lit))
+		params[i] = lit + "::" + typ
+	}
+	generic = lines("explain (costs off) execute hot(" + strings.Join(params, ", ") + ")")
+	_, err = conn.Exec(ctx, "deallocate hot; reset plan_cache_mode")
+	require.NoError(t, err)
+	return custom, generic
+}
+
+// planned reports whether sql is one a plan can be asked for.
+func planned(sql string) bool {
+	s := strings.ToLower(strings.TrimSpace(sql))
+	for _, p := range []string{"select", "insert", "update", "delete", "with"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// indexesOnlyFor are indexes a statement may only read when it names what
+// they index: none of them is ever the way to a user by id, userName or
+// creation order.
+var indexesOnlyFor = map[string]*regexp.Regexp{
+	"users_external_id_idx":    regexp.MustCompile(`external_id\s*=`),
+	"users_email_key_idx":      regexp.MustCompile(`jsonb_path_query_first`),
+	"users_access_expires_idx": regexp.MustCompile(`access_expires_at\s*(<|is not null)`),
+}
+
+var seqScanOfBigTable = regexp.MustCompile(`Seq Scan on (users|group_members|groups)\b`)
+
+// TestHotPlans_sameIndexWithoutStatistics proves that the statements of an
+// IdP's first sync — the member add, the lookups of a user by id and by
+// userName, role resolution's reads, list pages, the group lookup by
+// displayName and the group creation's name check — read the intended index
+// on tables that have never been analysed (a new database, right after the
+// first 20,000 users were created: autovacuum analyses a table only a while
+// after it grew) as well as once they are, in the plan made for the
+// arguments and in the generic plan of a prepared statement. Every statement
+// the store sends for them is traced and explained; none may scan users,
+// groups or group_members whole, nor reach a user through an index of
+// something it does not look for. Before the statements were shaped for it,
+// a member add probed each user through users_external_id_idx, walking the
+// tenant's users for each member added.
+func TestHotPlans_sameIndexWithoutStatistics(t *testing.T) {
+	dsn := pgtest.New(t)
+	pool := connect(t, dsn)
+	// Nothing analyses these tables behind the test's back.
+	for _, table := range []string{"tenants", "users", "groups", "group_members", "group_member_counts", "roles", "role_mappings"} {
+		_, err := pool.Exec(ctx, "alter table "+table+" set (autovacuum_enabled = false)")
+		require.NoError(t, err)
+	}
+	tr := &planTracer{}
+	s, err := postgres.Open(ctx, dsn, postgres.Options{Tracer: tr})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+
+	for _, id := range []string{"big", "small"} {
+		_, err := s.CreateTenant(ctx, store.Tenant{ID: id, Plan: "ultimate", Seats: 1_000_000, Settings: store.DefaultSettings()}, store.ActorAdmin)
+		require.NoError(t, err)
+	}
+	_, err = s.CreateRole(ctx, "big", store.Role{Name: "auditor", Permissions: []string{"reporting.view_org"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+	require.NoError(t, err)
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, "big", []store.RoleMapping{{Group: "Auditors", Role: "auditor"}}, store.ActorAdmin))
+	seedUsers(t, pool, "small", 50)
+	seedUsers(t, pool, "big", 20_000)
+	_, errs := s.CreateUsersTogether(ctx, "big", []store.User{
+		{UserName: "new1@example.com", Active: true}, {UserName: "new2@example.com", Active: true},
+	}, store.ActorAdmin)
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	ids := make([]string, 0, 20_000)
+	for i := range 20_000 {
+		ids = append(ids, fmt.Sprintf("seed-big-%d", i))
+	}
+	var groups []string
+	for i := range 1000 {
+		g, err := s.CreateGroup(ctx, "big", store.Group{DisplayName: fmt.Sprintf("Team %03d", i)}, store.ActorAdmin)
+		require.NoError(t, err)
+		groups = append(groups, g.ID)
+	}
+	for i, gid := range groups[:50] {
+		_, err := s.UpdateGroup(ctx, "big", gid, store.ActorAdmin, func(u *store.GroupUpdate) error {
+			u.Add(ids[i*200 : i*200+100]...)
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	auditors, err := s.CreateGroup(ctx, "big", store.Group{DisplayName: "Auditors"}, store.ActorAdmin)
+	require.NoError(t, err)
+	_, err = s.UpdateGroup(ctx, "big", auditors.ID, store.ActorAdmin, func(u *store.GroupUpdate) error {
+		u.Add(ids[12_000:12_100]...)
+		return nil
+	})
+	require.NoError(t, err)
+
+	type hot struct {
+		name string
+		want []string // indexes the statements must read, at least once each
+		run  func() error
+	}
+	add := func(gid string, members []string) func() error {
+		return func() error {
+			_, err := s.UpdateGroup(ctx, "big", gid, store.ActorAdmin, func(u *store.GroupUpdate) error {
+				u.Add(members...)
+				return nil
+			})
+			return err
+		}
+	}
+	round := 0 // names made by the checks are new in each round
+	ops := []hot{
+		{"member add, new group", []string{"users_pkey"}, func() error { round++; return add(groups[100+round], ids[10_000:10_100])() }},
+		// The probe for a present member names the whole primary key of
+		// group_members; PostgreSQL may as well read group_members_user_idx
+		// (tenant, user), which holds the groups of that one user.
+		{"member add, group with members", []string{"users_pkey"}, add(groups[1], ids[200:400])},
+		{"member add, role group", []string{"users_pkey", "group_members_user_idx"}, add(auditors.ID, ids[12_200:12_300])},
+		{"user by id", []string{"users_pkey", "group_members_user_idx"}, func() error {
+			_, _, err := s.GetUserWithGroups(ctx, "big", ids[4242])
+			return err
+		}},
+		{"users by id, together", []string{"users_pkey"}, func() error {
+			_, _, errs := s.ReadUsersTogether(ctx, "big", false, ids[7000:7016])
+			return errs[0]
+		}},
+		{"user by userName", []string{"users_user_name_key_uq"}, func() error {
+			_, _, err := s.GetUserByUserNameWithGroups(ctx, "big", "user000004242@example.com")
+			return err
+		}},
+		{"users by userName, together", []string{"users_user_name_key_uq"}, func() error {
+			_, _, errs := s.ReadUsersTogether(ctx, "big", true, []string{"user000000001@example.com", "user000019999@example.com"})
+			return errs[0]
+		}},
+		{"user update, role resolution", []string{"users_pkey", "group_members_user_idx"}, func() error {
+			_, err := s.UpdateUser(ctx, "big", ids[12_050], store.ActorAdmin, func(u *store.User) error {
+				u.DisplayName = "Renamed"
+				return nil
+			})
+			return err
+		}},
+		{"user creation", nil, func() error {
+			round++
+			_, errs := s.CreateUsersTogether(ctx, "big", []store.User{{UserName: fmt.Sprintf("later%d@example.com", round), Active: true}}, store.ActorAdmin)
+			return errs[0]
+		}},
+		{"users page", []string{"users_tenant_seq_key"}, func() error {
+			_, err := s.ListUsers(ctx, "big", store.UserQuery{StartIndex: 10_001, Count: 100})
+			return err
+		}},
+		{"groups page", []string{"groups_tenant_seq_key"}, func() error {
+			_, err := s.ListGroups(ctx, "big", store.GroupQuery{StartIndex: 101, Count: 100})
+			return err
+		}},
+		{"group by displayName", []string{"groups_display_name_lower_idx"}, func() error {
+			_, err := s.ListGroups(ctx, "big", store.GroupQuery{Count: 100,
+				Filter: store.Compare{Attr: "displayName", Op: store.OpEq, Value: "Team 042"}})
+			return err
+		}},
+		{"group creation", []string{"groups_display_name_key_uq"}, func() error {
+			_, err := s.CreateGroup(ctx, "big", store.Group{DisplayName: fmt.Sprintf("Later %d", round)}, store.ActorAdmin)
+			return err
+		}},
+	}
+
+	check := func(t *testing.T, when string) {
+		for _, op := range ops {
+			tr.take(true)
+			require.NoError(t, op.run(), op.name)
+			sts := tr.take(false)
+			seen := map[string]bool{}
+			var settings []string
+			for _, st := range sts {
+				if strings.HasPrefix(st.sql, "select set_config(") {
+					settings = append(settings, st.sql)
+					continue
+				}
+				if !planned(st.sql) {
+					continue
+				}
+				custom, generic := planOf(t, pool, settings, st)
+				// A count reads every live user (or group) of the tenant: a
+				// scan, or any index that starts with the tenant, is its plan.
+				counts := strings.HasPrefix(st.sql, "select (select count(*)")
+				for kind, plan := range map[string]string{"custom": custom, "generic": generic} {
+					assert.True(t, counts || !seqScanOfBigTable.MatchString(plan), "%s, %s, %s plan of\n%s\n%s", when, op.name, kind, st.sql, plan)
+					for idx, allowed := range indexesOnlyFor {
+						if !counts && regexp.MustCompile(`(using|on) `+idx+`\b`).MatchString(plan) && !allowed.MatchString(st.sql) {
+							t.Errorf("%s, %s, %s plan reads %s for\n%s\n%s", when, op.name, kind, idx, st.sql, plan)
+						}
+					}
+					for _, idx := range op.want {
+						if regexp.MustCompile(`(using|on) ` + idx + `\b`).MatchString(plan) {
+							seen[kind+" "+idx] = true
+						}
+					}
+				}
+			}
+			for _, idx := range op.want {
+				for _, kind := range []string{"custom", "generic"} {
+					assert.True(t, seen[kind+" "+idx], "%s, %s: no %s plan reads %s", when, op.name, kind, idx)
+				}
+			}
+		}
+	}
+
+	var analysed bool
+	require.NoError(t, pool.QueryRow(ctx, `select exists (select 1 from pg_stat_user_tables
+where relname in ('users', 'groups', 'group_members') and (last_analyze is not null or last_autoanalyze is not null))`).Scan(&analysed))
+	require.False(t, analysed, "the tables must not have been analysed yet")
+	check(t, "never analysed")
+
+	_, err = pool.Exec(ctx, "analyze")
+	require.NoError(t, err)
+	check(t, "analysed")
+}
+
+// TestLookupByUserName_neverGenericPlan proves a lookup by userName is
+// planned for each run: on a new database the first lookups run while
+// users is empty, where every partial index of users costs the same, and a
+// prepared statement's generic plan made then (PostgreSQL switches to one
+// after five runs) walked users_email_key_idx for every later lookup until
+// autovacuum analysed the table.
+func TestLookupByUserName_neverGenericPlan(t *testing.T) {
+	dsn := pgtest.New(t)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	cfg.MaxConns = 1 // every statement prepared on the one session read below
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	s := postgres.New(pool, postgres.Options{})
+	t.Cleanup(s.Close)
+	_, err = s.CreateTenant(ctx, store.Tenant{ID: "new", Plan: "ultimate", Seats: 10, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(t, err)
+	lookups := func() {
+		for i := range 10 {
+			name := fmt.Sprintf("user%09d@example.com", i*1000)
+			_, _, _ = s.GetUserByUserNameWithGroups(ctx, "new", name)
+			_, _ = s.GetUserByUserName(ctx, "new", name)
+			_, _, _ = s.ReadUsersTogether(ctx, "new", true, []string{name, "nobody@example.com"})
+		}
+	}
+	lookups() // on the empty table
+	seedUsers(t, s.Pool(), "new", 20_000)
+	lookups()
+	var generic int
+	require.NoError(t, s.Pool().QueryRow(ctx, `select coalesce(sum(generic_plans), 0) from pg_prepared_statements
+where statement like '%user_name_key = %' and statement not like '%pg_prepared_statements%'`).Scan(&generic))
+	rows, err := s.Pool().Query(ctx, `select statement from pg_prepared_statements where generic_plans > 0 and statement like '%user_name_key = %' and statement not like '%pg_prepared_statements%'`)
+	require.NoError(t, err)
+	sts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Zero(t, generic, "lookups by userName ran generic plans: %s", strings.Join(sts, "\n\n"))
+}
