@@ -159,12 +159,15 @@ func (d *Deliverer) Run(ctx context.Context) {
 // batch of due deliveries; it answers how much it did (events made plus
 // attempts made).
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
-	if now := d.cfg.Now(); !now.Before(d.hooksUntil) {
+	// Whether any endpoint exists is asked at every idle pass (a new one
+	// gets its first delivery within a poll), and every few seconds while
+	// there are endpoints.
+	if now := d.cfg.Now(); !d.hooks || !now.Before(d.hooksUntil) {
 		ok, err := d.cfg.Store.WebhooksEnabled(ctx)
 		if err != nil {
 			return 0, err
 		}
-		d.hooks, d.hooksUntil = ok, now.Add(time.Second)
+		d.hooks, d.hooksUntil = ok, now.Add(5*time.Second)
 	}
 	if !d.hooks {
 		return 0, nil // nothing to deliver: the pull API numbers events when it reads them

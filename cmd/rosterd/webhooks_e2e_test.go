@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -276,16 +277,24 @@ func TestWebhooks_entraDeactivationReachesTheAppWithinTwoSeconds(t *testing.T) {
 			assert.Len(t, rcv.events, 1, "only the subscribed type")
 			rcv.mu.Unlock()
 
-			// Operators see it: the delivery counted, nothing left waiting.
-			req, _ := http.NewRequest("GET", p.URL+"/metrics", nil)
-			req.Header.Set("Authorization", "Bearer "+e2eAdminToken+"-processes")
-			res, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			text, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			assert.Regexp(t, `(?m)^roster_webhook_deliveries_total\{outcome="delivered"\} [1-9]`, string(text))
-			assert.Regexp(t, `(?m)^roster_webhook_delivery_duration_seconds_count [1-9]`, string(text))
-			assert.Regexp(t, `(?m)^roster_outbox_depth \d+`, string(text))
+			// Operators see it: the delivery counted (once the deliverer has
+			// its answer, just after the receiver got it), nothing left waiting.
+			var text string
+			for i := 0; i < 50; i++ {
+				req, _ := http.NewRequest("GET", p.URL+"/metrics", nil)
+				req.Header.Set("Authorization", "Bearer "+e2eAdminToken+"-processes")
+				res, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if text = string(b); regexp.MustCompile(`(?m)^roster_webhook_deliveries_total\{outcome="delivered"\} [1-9]`).MatchString(text) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			assert.Regexp(t, `(?m)^roster_webhook_deliveries_total\{outcome="delivered"\} [1-9]`, text)
+			assert.Regexp(t, `(?m)^roster_webhook_delivery_duration_seconds_count [1-9]`, text)
+			assert.Regexp(t, `(?m)^roster_outbox_depth \d+`, text)
 		})
 	}
 }

@@ -27,7 +27,7 @@ package postgres
 //     statement, in its own implicit transaction).
 //   - users_external_id_idx covers every row (migration 0020), so it no
 //     longer competes with the userName index for a lookup by userName.
-//   - A lookup by userName is planned for each run (planMode): pgx prepares
+//   - A lookup by userName is planned for each run (planArgs): pgx prepares
 //     every statement, and PostgreSQL keeps a prepared statement's generic
 //     plan once it has chosen one — for a new tenant's first lookups, made
 //     while users was empty and every partial index cost the same.
