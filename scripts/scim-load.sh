@@ -8,6 +8,7 @@
 #       # 10 groups × 75,000 members, 4 concurrent GET /Groups?count=1000: peak RSS, time
 #   USERS=20000 BIG=1000 SCENARIOS=authflood MEM=0 scripts/scim-load.sh   # the failed-auth flood
 #   SCENARIOS=create,webhooks MEM=0 scripts/scim-load.sh  # POST /Users with and without a webhook; events/s delivered
+#   WEBHOOK_EVENTS=user.deactivated SCENARIOS=webhooks MEM=0 scripts/scim-load.sh  # an endpoint that wants one type
 #   ROSTERD=/path/to/rosterd scripts/scim-load.sh           # measure another build of rosterd
 #   SCENARIOS=initialsync scripts/scim-load.sh   # an IdP's first sync on a fresh database, then again once analysed
 #   SCENARIOS=initialsync SYNC_USERS=20000 SYNC_GROUPS=200 scripts/scim-load.sh   # a quicker look
@@ -102,7 +103,8 @@ wait_for "$work/baseline.out" 'listening'
 
 echo "== PostgreSQL: rosterd pid $rpid" >&2
 "$work/rosterload" run -target "http://127.0.0.1:$port" -db "$dsn" -state "$work/state.json" -pid "$rpid" \
-	-baseline "http://127.0.0.1:$bport" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS" -scenario "$SCENARIOS" -admin-token "$admin_token"
+	-baseline "http://127.0.0.1:$bport" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS" -scenario "$SCENARIOS" -admin-token "$admin_token" \
+	-webhook-events "${WEBHOOK_EVENTS:-}"
 kill "$rpid"
 [ "$MEM" = 0 ] && exit 0
 

@@ -177,6 +177,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		strings.Join(optInScenarios, ", ")+" (biglist: 10 × 75,000 members read by concurrent GET /Groups; "+floodScenario+
 		": made-up tokens at random tenant URLs while the tenant's token calls: its 429s and the database lookups the flood causes)")
 	adminToken := fs.String("admin-token", "", "webhooks: rosterd's operator token (the scenario makes and deletes a webhook)")
+	hookEvents := fs.String("webhook-events", "", "webhooks: comma-separated event types the endpoint wants (default: every type)")
 	statsWait := fs.Duration("stats-wait", statsSettle, "authflood: how long to wait for PostgreSQL's table statistics before each reading")
 	reps := fs.Int("reps", 3, "repetitions of the 10,000-member PATCH")
 	listGroups := fs.Int("list-groups", 10, "biglist: groups of the paging tenant to build")
@@ -252,7 +253,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		case floodScenario:
 			r.scenarioAuthFlood(c.target, *statsWait)
 		case webhooksScenario:
-			r.scenarioWebhooks(c.target, *adminToken)
+			var events []string
+			for _, e := range strings.Split(*hookEvents, ",") {
+				if e = strings.TrimSpace(e); e != "" {
+					events = append(events, e)
+				}
+			}
+			r.scenarioWebhooks(c.target, *adminToken, events)
 		case "paging":
 			pc := newClient(strings.TrimRight(c.target, "/")+"/scim/v2/"+st.PageTenant, st.PageToken, 1)
 			r.scenarioPaging(pc)
