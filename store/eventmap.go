@@ -70,6 +70,38 @@ func EventID(seq int64, part int) string {
 	return id
 }
 
+// EventRoute says, from an audit action (or "seat.consumed" /
+// "seat.released" for a ledger entry) and the record it is about, which
+// events the change can make, without reading the change: one (type and
+// subject known: the only event it makes) or several (the change must be
+// read, EventsOfAudit, to tell). A sequencer routes deliveries by it and
+// reads only the changes that may concern an endpoint.
+func EventRoute(action, target string) (types []string, subject string, exact bool) {
+	switch action {
+	case "user.created", "user.deleted", "seat.consumed", "seat.released":
+		return []string{action}, target, true
+	case "user.updated":
+		return []string{"user.updated", "user.role_changed", "user.deactivated", "user.reactivated"}, target, false
+	case "group.created":
+		return []string{"team.created"}, teamSubject(target), true
+	case "group.deleted":
+		return []string{"team.deleted"}, teamSubject(target), true
+	case "group.updated":
+		return []string{"team.updated", "team.members_added", "team.members_removed"}, teamSubject(target), false
+	case "role.approval_requested":
+		return []string{"approval.requested"}, target, true
+	case "role.approval_approved", "role.approval_rejected", "role.approval_superseded":
+		return []string{"approval.decided"}, target, true
+	case ActionSAMLUpdated:
+		return []string{"sso.configured"}, "", true
+	case ActionSAMLDeleted:
+		return []string{"sso.removed"}, "", true
+	case ActionTokenCreated, ActionTokenRevoked:
+		return []string{action}, "", true
+	}
+	return nil, "", true
+}
+
 // EventActions are the audit actions that make events (EventsOfAudit); a
 // backend may record only those.
 var EventActions = []string{"user.created", "user.updated", "user.deleted",

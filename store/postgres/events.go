@@ -41,6 +41,9 @@ type eventRow struct {
 	source   byte
 	srcSeq   int64
 	seq      int64
+	action   string // the audit action, or seat.consumed / seat.released
+	target   string
+	at       time.Time
 }
 
 func (s *Store) SequenceEvents(ctx context.Context) (int, error) {
@@ -52,14 +55,14 @@ func (s *Store) SequenceEvents(ctx context.Context) (int, error) {
 		if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1)`, int64(eventsLock)); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `select id, tx::text, tenant_id, source, source_seq from events
+		rows, err := tx.Query(ctx, `select id, tx::text, tenant_id, source, source_seq, action, target, occurred_at from events
 where seq is null order by id limit $1`, sequenceBatch)
 		if err != nil {
 			return err
 		}
 		evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventRow, error) {
 			var e eventRow
-			err := r.Scan(&e.id, &e.tx, &e.tenantID, &e.source, &e.srcSeq)
+			err := r.Scan(&e.id, &e.tx, &e.tenantID, &e.source, &e.srcSeq, &e.action, &e.target, &e.at)
 			return e, err
 		})
 		if err != nil || len(evs) == 0 {
@@ -123,28 +126,49 @@ func (s *Store) queueDeliveries(ctx context.Context, tx pgx.Tx, evs []eventRow) 
 	for _, h := range hooks {
 		byTenant[h.TenantID] = append(byTenant[h.TenantID], h)
 	}
-	var wanted []eventRow
-	for _, e := range evs {
-		if len(byTenant[e.tenantID]) > 0 {
-			wanted = append(wanted, e)
-		}
-	}
-	drafts, err := renderEvents(ctx, tx, wanted)
-	if err != nil {
-		return err
-	}
 	var tenantsC, hooksC, typesC, subjectsC []string
 	var seqsC, rowsC []int64
 	var partsC []int32
-	for _, e := range wanted {
-		for part, d := range drafts[e.id] {
-			for _, h := range byTenant[e.tenantID] {
-				if !h.Wants(d.Type) || h.CreatedAt.After(d.OccurredAt) {
-					continue
-				}
-				tenantsC, hooksC, typesC, subjectsC = append(tenantsC, e.tenantID), append(hooksC, h.ID), append(typesC, d.Type), append(subjectsC, d.Subject)
-				seqsC, rowsC, partsC = append(seqsC, e.seq), append(rowsC, e.id), append(partsC, int32(part))
+	add := func(e eventRow, part int, typ, subject string, at time.Time) {
+		for _, h := range byTenant[e.tenantID] {
+			if !h.Wants(typ) || h.CreatedAt.After(at) {
+				continue
 			}
+			tenantsC, hooksC, typesC, subjectsC = append(tenantsC, e.tenantID), append(hooksC, h.ID), append(typesC, typ), append(subjectsC, subject)
+			seqsC, rowsC, partsC = append(seqsC, e.seq), append(rowsC, e.id), append(partsC, int32(part))
+		}
+	}
+	// Most changes are routed by their action alone (store.EventRoute);
+	// only those that may concern an endpoint and whose events depend on
+	// what changed (a user or group update) are read and made.
+	var toRender []eventRow
+	for _, e := range evs {
+		hooks := byTenant[e.tenantID]
+		if len(hooks) == 0 {
+			continue
+		}
+		types, subject, exact := store.EventRoute(e.action, e.target)
+		wanted := false
+		for _, h := range hooks {
+			for _, t := range types {
+				wanted = wanted || (h.Wants(t) && !h.CreatedAt.After(e.at))
+			}
+		}
+		switch {
+		case !wanted:
+		case exact:
+			add(e, 0, types[0], subject, e.at)
+		default:
+			toRender = append(toRender, e)
+		}
+	}
+	drafts, err := renderEvents(ctx, tx, toRender)
+	if err != nil {
+		return err
+	}
+	for _, e := range toRender {
+		for part, d := range drafts[e.id] {
+			add(e, part, d.Type, d.Subject, d.OccurredAt)
 		}
 	}
 	if len(tenantsC) == 0 {

@@ -25,6 +25,11 @@ create table events (
     tenant_id  text        not null,
     source     "char"      not null, -- 'a': audit_events, 's': seat_events
     source_seq bigint      not null,
+    -- What the sequencer needs to route most events without reading the
+    -- change: the audit action (or seat.consumed / seat.released) and the
+    -- record it is about (store.EventRoute).
+    action     text        not null,
+    target     text        not null,
     occurred_at timestamptz not null, -- the change's own time (its audit or ledger row's)
     seq        bigint,               -- null until sequenced
     constraint events_pkey primary key (id)
@@ -42,8 +47,8 @@ create function events_from_audit() returns trigger language plpgsql as $$
 begin
     -- Only the actions that make events (store.EventActions; a test holds
     -- the two lists equal): sign-ins, roles, stores and keys make none.
-    insert into events (tenant_id, source, source_seq, occurred_at)
-    select tenant_id, 'a', seq, at from new_audit
+    insert into events (tenant_id, source, source_seq, action, target, occurred_at)
+    select tenant_id, 'a', seq, action, target_id, at from new_audit
     where tenant_id <> '' and action in ('user.created', 'user.updated', 'user.deleted',
         'group.created', 'group.updated', 'group.deleted',
         'role.approval_requested', 'role.approval_approved', 'role.approval_rejected', 'role.approval_superseded',
@@ -54,8 +59,9 @@ end $$;
 
 create function events_from_seats() returns trigger language plpgsql as $$
 begin
-    insert into events (tenant_id, source, source_seq, occurred_at)
-    select tenant_id, 's', seq, at from new_seats order by seq;
+    insert into events (tenant_id, source, source_seq, action, target, occurred_at)
+    select tenant_id, 's', seq, case when delta > 0 then 'seat.consumed' else 'seat.released' end, user_id, at
+    from new_seats order by seq;
     return null;
 end $$;
 
