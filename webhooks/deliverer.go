@@ -46,7 +46,17 @@ type Deliverer struct {
 	// exists; while none does, events are numbered only when pulled.
 	hooksUntil time.Time
 	hooks      bool
+	// numbered is when changes were last numbered while no endpoint
+	// existed (see idleNumbering).
+	numbered time.Time
 }
+
+// idleNumbering is how often changes are numbered while no tenant has an
+// endpoint: the pull API numbers what it reads, and this keeps what it
+// finds to do small (a month of changes numbered at one read could
+// outlast the request), in large passes that cost less a row than
+// numbering each change as it commits.
+const idleNumbering = 30 * time.Second
 
 // New returns a Deliverer.
 func New(cfg Config) *Deliverer {
@@ -170,7 +180,18 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 		d.hooks, d.hooksUntil = ok, now.Add(5*time.Second)
 	}
 	if !d.hooks {
-		return 0, nil // nothing to deliver: the pull API numbers events when it reads them
+		// Nothing to deliver: the pull API numbers events when it reads
+		// them, and now and then the backlog is numbered here.
+		if now := d.cfg.Now(); now.Sub(d.numbered) >= idleNumbering {
+			d.numbered = now
+			for range 1000 {
+				n, err := d.cfg.Store.SequenceEvents(ctx)
+				if err != nil || n == 0 {
+					return 0, err
+				}
+			}
+		}
+		return 0, nil
 	}
 	made, err := d.cfg.Store.SequenceEvents(ctx)
 	if err != nil {

@@ -430,3 +430,31 @@ func TestSign_knownVector(t *testing.T) {
 	_, err = webhooks.Sign("whsec_!!!", "evt_1", 1, body)
 	assert.Error(t, err)
 }
+
+// countingStore counts the numbering passes a deliverer asks for.
+type countingStore struct {
+	store.Store
+	passes int
+}
+
+func (c *countingStore) SequenceEvents(ctx context.Context) (int, error) {
+	c.passes++
+	return 0, nil
+}
+
+// TestDeliverer_numbersNowAndThenWithoutEndpoints: with no endpoint
+// anywhere, a deliverer numbers the backlog every 30 s, not at every pass.
+func TestDeliverer_numbersNowAndThenWithoutEndpoints(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	s := &countingStore{Store: memory.New(memory.Options{})}
+	d := webhooks.New(webhooks.Config{Store: s, Now: func() time.Time { return now }})
+	for range 5 {
+		_, err := d.RunOnce(ctx)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, s.passes, "once, then not before 30 s")
+	now = now.Add(31 * time.Second)
+	_, err := d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, s.passes)
+}
