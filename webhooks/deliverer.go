@@ -41,7 +41,6 @@ type Config struct {
 // Deliverer sequences events and delivers them; Run it in every rosterd.
 type Deliverer struct {
 	cfg  Config
-	wake chan struct{}
 	// hooksUntil is when to ask the store again whether any endpoint
 	// exists; while none does, events are numbered only when pulled.
 	hooksUntil time.Time
@@ -81,7 +80,7 @@ func New(cfg Config) *Deliverer {
 	if cfg.Jitter == nil {
 		cfg.Jitter = rand.Float64
 	}
-	return &Deliverer{cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Deliverer{cfg: cfg}
 }
 
 // NewClient returns the HTTP client deliveries use: no proxy from the
@@ -123,15 +122,6 @@ func NewClient(allowPrivate bool, timeout time.Duration) *http.Client {
 	}
 }
 
-// Wake makes an idle deliverer look for work now (a change was just
-// committed in this process).
-func (d *Deliverer) Wake() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
-
 // lease is how long a claimed delivery is kept from other deliverers: long
 // enough for the attempt and its bookkeeping, short enough that a dead
 // process's deliveries go out soon after.
@@ -158,7 +148,6 @@ func (d *Deliverer) Run(ctx context.Context) {
 		t := time.NewTimer(d.cfg.Poll)
 		select {
 		case <-ctx.Done():
-		case <-d.wake:
 		case <-t.C:
 		}
 		t.Stop()
