@@ -446,4 +446,45 @@ func testEventsPurged(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, st.Pending)
 	assert.Equal(t, 0, st.Unsequenced)
+
+	// A chain whose head was purged goes on: new@x.com's deliveries are
+	// still pending when it is deactivated 40 days later; the purge takes
+	// its user.created (the head) and seat.consumed, and the deactivation
+	// must head the chain now.
+	nu, err := s.GetUserByUserName(ctx, "acme", "new@x.com")
+	require.NoError(t, err)
+	clock.Advance(40 * 24 * time.Hour)
+	require.NoError(t, setActive(t, s, "acme", nu.ID, false))
+	Events(t, s, "acme")
+	_, err = s.PurgeEvents(ctx, clock.Now().Add(-time.Minute))
+	require.NoError(t, err)
+	var types []string
+	for _, c := range claimAll(t, s, clock.Now()) {
+		assert.Equal(t, nu.ID, c.Event.Subject)
+		types = append(types, c.Event.Type)
+	}
+	assert.Equal(t, []string{"user.deactivated", "seat.released"}, types, "the deactivation heads the chain now, in order")
+}
+
+// claimAll claims every delivery due at now, a chain head at a time,
+// finishing each as delivered, and answers them in claim order.
+func claimAll(t *testing.T, s store.Store, now time.Time) []store.Claim {
+	t.Helper()
+	var out []store.Claim
+	for i := 0; i < 100; i++ {
+		cs, err := s.ClaimDeliveries(ctx, now, time.Minute, 100)
+		require.NoError(t, err)
+		if len(cs) == 0 {
+			return out
+		}
+		var rs []store.DeliveryResult
+		for _, c := range cs {
+			rs = append(rs, store.DeliveryResult{TenantID: c.Delivery.TenantID, ID: c.Delivery.ID, WebhookID: c.Delivery.WebhookID,
+				At: now, Delivered: true, ResponseCode: 204})
+		}
+		require.NoError(t, s.FinishDeliveries(ctx, rs, now.Add(-store.DeliveryWindow)))
+		out = append(out, cs...)
+	}
+	t.Fatal("claims never ran out")
+	return nil
 }
