@@ -40,7 +40,7 @@ type Config struct {
 
 // Deliverer sequences events and delivers them; Run it in every rosterd.
 type Deliverer struct {
-	cfg  Config
+	cfg Config
 	// hooksUntil is when to ask the store again whether any endpoint
 	// exists; while none does, events are numbered only when pulled.
 	hooksUntil time.Time
