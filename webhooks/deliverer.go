@@ -41,6 +41,9 @@ type Config struct {
 // Deliverer sequences events and delivers them; Run it in every rosterd.
 type Deliverer struct {
 	cfg Config
+	// mu guards the fields below: RunOnce may be called from several
+	// goroutines (a process's loop and an admin's retry, or tests).
+	mu sync.Mutex
 	// hooksUntil is when to ask the store again whether any endpoint
 	// exists; while none does, events are numbered only when pulled.
 	hooksUntil time.Time
@@ -154,6 +157,29 @@ func (d *Deliverer) Run(ctx context.Context) {
 	}
 }
 
+// plan answers whether any endpoint exists and, when none does, whether
+// it is time to number the backlog (which it then counts as done).
+func (d *Deliverer) plan(ctx context.Context) (hooks, number bool, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.cfg.Now()
+	if !d.hooks || !now.Before(d.hooksUntil) {
+		ok, err := d.cfg.Store.WebhooksEnabled(ctx)
+		if err != nil {
+			return false, false, err
+		}
+		d.hooks, d.hooksUntil = ok, now.Add(5*time.Second)
+	}
+	if d.hooks {
+		return true, false, nil
+	}
+	if now.Sub(d.numbered) >= idleNumbering {
+		d.numbered = now
+		return false, true, nil
+	}
+	return false, false, nil
+}
+
 // RunOnce makes events of what was committed, then claims and sends one
 // batch of due deliveries; it answers how much it did (events made plus
 // attempts made).
@@ -161,18 +187,14 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	// Whether any endpoint exists is asked at every idle pass (a new one
 	// gets its first delivery within a poll), and every few seconds while
 	// there are endpoints.
-	if now := d.cfg.Now(); !d.hooks || !now.Before(d.hooksUntil) {
-		ok, err := d.cfg.Store.WebhooksEnabled(ctx)
-		if err != nil {
-			return 0, err
-		}
-		d.hooks, d.hooksUntil = ok, now.Add(5*time.Second)
+	hooks, number, err := d.plan(ctx)
+	if err != nil {
+		return 0, err
 	}
-	if !d.hooks {
+	if !hooks {
 		// Nothing to deliver: the pull API numbers events when it reads
 		// them, and now and then the backlog is numbered here.
-		if now := d.cfg.Now(); now.Sub(d.numbered) >= idleNumbering {
-			d.numbered = now
+		if number {
 			for range 1000 {
 				n, err := d.cfg.Store.SequenceEvents(ctx)
 				if err != nil || n == 0 {
