@@ -208,7 +208,17 @@ func parseForm(t testing.TB, body string) idpResponse {
 // response the browser would POST to the ACS.
 func (h *harness) login(tenant, nameID string) idpResponse {
 	h.t.Helper()
-	rec := h.serve(httptest.NewRequest(http.MethodGet, base+"/saml/"+tenant+"/login", nil))
+	return h.loginTo(tenant, nameID, "")
+}
+
+// loginTo is login asking to land on next (the login's ?next=).
+func (h *harness) loginTo(tenant, nameID, next string) idpResponse {
+	h.t.Helper()
+	target := base + "/saml/" + tenant + "/login"
+	if next != "" {
+		target += "?next=" + url.QueryEscape(next)
+	}
+	rec := h.serve(httptest.NewRequest(http.MethodGet, target, nil))
 	require.Equal(h.t, http.StatusFound, rec.Code, rec.Body.String())
 	loc := rec.Header().Get("Location")
 	u, err := url.Parse(loc)
@@ -367,6 +377,32 @@ func TestSignIn_roundTrip(t *testing.T) {
 		code, _ = h.getSession(forged, true)
 		assert.Equal(t, http.StatusUnauthorized, code)
 	})
+}
+
+// TestSignIn_landsOnTheConsolePageAsked proves that an SP-initiated
+// sign-in started with ?next= lands on that page of the tenant's own
+// console, and that any other next — another tenant's console, another
+// host, a path that could leave the host — lands on the fixed page.
+func TestSignIn_landsOnTheConsolePageAsked(t *testing.T) {
+	eachBackend(t, func(t *testing.T, h *harness) {
+		rec := h.post("acme", h.loginTo("acme", "ann@acme.test", "/console/acme/people?q=ann"))
+		require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+		assert.Equal(t, "/console/acme/people?q=ann", rec.Header().Get("Location"))
+		for _, bad := range []string{"/console/beta/", "https://evil.test/console/acme/", "//evil.test/console/acme/",
+			"/console/acme//evil.test", "/console/acme/../../api", "/console/acme/\\evil.test", "/api/v1/session"} {
+			rec := h.post("acme", h.loginTo("acme", "ann@acme.test", bad))
+			require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+			assert.Equal(t, "/", rec.Header().Get("Location"), bad)
+		}
+	})
+}
+
+func TestConsoleNext(t *testing.T) {
+	assert.Equal(t, "/console/acme/", session.ConsoleNext("acme", "/console/acme/"))
+	assert.Equal(t, "/console/acme/seats?range=90", session.ConsoleNext("acme", "/console/acme/seats?range=90"))
+	for _, bad := range []string{"", "/console/acme", "/console/acmex/", "/console/acme/\r\nx", "http://x/console/acme/"} {
+		assert.Empty(t, session.ConsoleNext("acme", bad), bad)
+	}
 }
 
 // TestSignIn_deactivationEndsSessions proves that deactivation (what SCIM's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -44,6 +45,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	expires := s.now().Add(requestLifetime)
 	if err := s.store.PutAuthnRequest(ctx, t.ID, store.AuthnRequest{
 		RelayState: relay, RequestID: req.ID, BrowserHash: auth.Hash(nonce), ExpiresAt: expires,
+		Next: ConsoleNext(t.ID, r.URL.Query().Get("next")),
 	}); err != nil {
 		s.refuse(w, r, err)
 		return
@@ -87,6 +89,7 @@ func (s *Service) acs(w http.ResponseWriter, r *http.Request) {
 	// RelayState (SP-initiated), else none at all (IdP-initiated), which
 	// only a tenant that opted in accepts.
 	ids := []string{""}
+	landing := s.landing
 	if form.RelayState != "" {
 		pending, err := s.store.TakeAuthnRequest(ctx, t.ID, form.RelayState)
 		switch {
@@ -97,6 +100,9 @@ func (s *Service) acs(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			ids = []string{pending.RequestID}
+			if pending.Next != "" {
+				landing = pending.Next
+			}
 		case errors.Is(err, store.ErrNotFound) && t.Settings.IdPInitiatedSSO:
 			// An IdP-initiated response may carry an IdP-chosen RelayState;
 			// it is ignored (never a redirect target).
@@ -156,7 +162,24 @@ func (s *Service) acs(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"token": token, "expiresAt": sess.ExpiresAt, "tokenType": "Bearer"})
 		return
 	}
-	http.Redirect(w, r, s.landing, http.StatusSeeOther)
+	http.Redirect(w, r, landing, http.StatusSeeOther)
+}
+
+// ConsoleNext returns next when it is a page of the tenant's own console
+// (a path under /console/{tenant}/ with nothing that could make a browser
+// leave Roster's host), else "": a sign-in lands only where Roster's own
+// pages send it, never on an address an attacker put in a link.
+func ConsoleNext(tenantID, next string) string {
+	prefix := "/console/" + tenantID + "/"
+	if !strings.HasPrefix(next, prefix) || len(next) > 512 ||
+		strings.ContainsAny(next, "\\\x00\r\n\t") || strings.Contains(next, "//") || strings.Contains(next, "/..") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, prefix) {
+		return ""
+	}
+	return next
 }
 
 // findUser matches a NameID to a user of the tenant: userName

@@ -52,6 +52,10 @@ type AuthnRequest struct {
 	RequestID   string
 	BrowserHash []byte
 	ExpiresAt   time.Time
+	// Next is the path on Roster's host the browser asked to land on once
+	// signed in (a console page); "" lands on the fixed default. Kept with
+	// the request, never taken from the IdP's RelayState.
+	Next string
 }
 
 // Outlet is one store of a tenant's store catalogue (the payments portal's

@@ -368,8 +368,8 @@ func (s *Store) PutAuthnRequest(ctx context.Context, tenantID string, r store.Au
 	if r.RelayState == "" || r.RequestID == "" || !keysOK(r.RelayState, r.RequestID) {
 		return &store.InvalidError{Field: "relayState", Reason: "and the request id are required text"}
 	}
-	_, err := s.pool.Exec(ctx, `insert into saml_requests (tenant_id, relay_state, request_id, browser_hash, expires_at)
-values ($1, $2, $3, $4, $5)`, tenantID, r.RelayState, r.RequestID, r.BrowserHash, store.Timestamp(r.ExpiresAt))
+	_, err := s.pool.Exec(ctx, `insert into saml_requests (tenant_id, relay_state, request_id, browser_hash, expires_at, next)
+values ($1, $2, $3, $4, $5, $6)`, tenantID, r.RelayState, r.RequestID, r.BrowserHash, store.Timestamp(r.ExpiresAt), r.Next)
 	if err != nil {
 		var v vals = map[string]string{"relayState": r.RelayState}
 		return s.convert("PutAuthnRequest", err, v)
@@ -385,7 +385,7 @@ func (s *Store) TakeAuthnRequest(ctx context.Context, tenantID, relayState strin
 	}
 	r := store.AuthnRequest{TenantID: tenantID, RelayState: relayState}
 	err := s.pool.QueryRow(ctx, `delete from saml_requests where tenant_id = $1 and relay_state = $2
-returning request_id, browser_hash, expires_at`, tenantID, relayState).Scan(&r.RequestID, &r.BrowserHash, &r.ExpiresAt)
+returning request_id, browser_hash, expires_at, next`, tenantID, relayState).Scan(&r.RequestID, &r.BrowserHash, &r.ExpiresAt, &r.Next)
 	if err != nil {
 		return store.AuthnRequest{}, s.convert("TakeAuthnRequest", err, nil)
 	}

@@ -169,7 +169,7 @@ func testAuthnRequests(t *testing.T, open Factory) {
 	s := open(t, clock.Now)
 	newTenant(t, s, "acme", 10)
 	newTenant(t, s, "beta", 10)
-	in := store.AuthnRequest{RelayState: "rs-1", RequestID: "id-1", BrowserHash: []byte{1, 2}, ExpiresAt: clock.Now().Add(5 * time.Minute)}
+	in := store.AuthnRequest{RelayState: "rs-1", RequestID: "id-1", BrowserHash: []byte{1, 2}, ExpiresAt: clock.Now().Add(5 * time.Minute), Next: "/console/acme/people"}
 	require.NoError(t, s.PutAuthnRequest(ctx, "acme", in))
 	assert.ErrorIs(t, s.PutAuthnRequest(ctx, "acme", in), store.ErrConflict)
 	assert.ErrorIs(t, s.PutAuthnRequest(ctx, "nope", in), store.ErrNotFound)
@@ -177,7 +177,7 @@ func testAuthnRequests(t *testing.T, open Factory) {
 	assert.ErrorIs(t, err, store.ErrNotFound, "another tenant's request")
 	got, err := s.TakeAuthnRequest(ctx, "acme", "rs-1")
 	require.NoError(t, err)
-	assert.Equal(t, store.AuthnRequest{TenantID: "acme", RelayState: "rs-1", RequestID: "id-1", BrowserHash: []byte{1, 2}, ExpiresAt: store.Timestamp(in.ExpiresAt)}, got)
+	assert.Equal(t, store.AuthnRequest{TenantID: "acme", RelayState: "rs-1", RequestID: "id-1", BrowserHash: []byte{1, 2}, ExpiresAt: store.Timestamp(in.ExpiresAt), Next: "/console/acme/people"}, got)
 	_, err = s.TakeAuthnRequest(ctx, "acme", "rs-1")
 	assert.ErrorIs(t, err, store.ErrNotFound, "taken once")
 
