@@ -80,10 +80,11 @@ func newHandler(d handlerDeps) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", readyz(d.Store))
-	mountAdmin(mux, d) // routes_admin.go: /admin/v1/
-	mountSCIM(mux, d)  // routes_scim.go: /scim/v2/{tenant}/
-	mountSAML(mux, d)  // routes_saml.go: /saml/{tenant}/
-	mountApp(mux, d)   // routes_app.go: /api/v1/
+	mountAdmin(mux, d)   // routes_admin.go: /admin/v1/
+	mountSCIM(mux, d)    // routes_scim.go: /scim/v2/{tenant}/
+	mountSAML(mux, d)    // routes_saml.go: /saml/{tenant}/
+	mountApp(mux, d)     // routes_app.go: /api/v1/
+	mountConsole(mux, d) // routes_console.go: /console/{tenant}/
 	if d.Routes != nil {
 		d.Routes(mux)
 	}
