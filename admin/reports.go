@@ -89,20 +89,23 @@ func (a *API) dormantReport(w http.ResponseWriter, r *http.Request) error {
 }
 
 // activeUsers reads every active user of the tenant, a page at a time, as
-// the seat reports read them.
+// the seat reports read them: newest first by keyset (ListPeople), so that
+// each page costs the same at 100,000 people as at 100 (an offset would
+// read every earlier page again).
 func (a *API) activeUsers(r *http.Request, tenantID string) ([]licensing.SeatHolder, error) {
-	const pageSize = 1000
+	const pageSize = 2000
 	var all []store.User
-	for start := 1; ; start += pageSize {
-		page, err := a.store.ListUsers(r.Context(), tenantID, store.UserQuery{
-			Filter: store.Compare{Attr: "active", Op: store.OpEq, Value: true}, StartIndex: start, Count: pageSize})
+	q := store.PeopleQuery{Filter: store.Compare{Attr: "active", Op: store.OpEq, Value: true}, Limit: pageSize}
+	for {
+		page, err := a.store.ListPeople(r.Context(), tenantID, q)
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, page.Users...)
-		if len(page.Users) < pageSize || start+pageSize > page.Total {
+		if page.Next == 0 {
 			return store.SeatHolders(all), nil
 		}
+		q.Before = page.Next
 	}
 }
 

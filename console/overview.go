@@ -153,7 +153,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, p *person) er
 	get("integrations.view", base+"/saml", &saml, func() { noSAML = true })
 	get("integrations.view", base+"/tokens", &tokens, nil)
 	get("integrations.view", base+"/scim/activity?limit=1", &act, func() {})
-	get("billing.view", base+"/seats", &seats, nil)
+	get("billing.view", base+"/seats?duplicates=false", &seats, nil)
 	wg.Wait()
 	if len(errs) > 0 {
 		return errs[0]
