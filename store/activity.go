@@ -81,9 +81,10 @@ func (e ActivityEntry) Normalize() ActivityEntry {
 }
 
 // ActivityCutoff is the oldest time a read at now may answer, given the
-// caller's since.
+// caller's since (at the stores' precision, as the entries' times are).
 func ActivityCutoff(now, since time.Time) time.Time {
-	cut := now.Add(-ActivityMaxAge)
+	since = Timestamp(since)
+	cut := Timestamp(now.Add(-ActivityMaxAge))
 	if since.After(cut) {
 		return since
 	}
