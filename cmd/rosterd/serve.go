@@ -97,7 +97,8 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	// The SCIM activity log (internal/activitylog) buffers what the guard
 	// hands it and writes it in batches; closed after the guard, it writes
 	// the last requests' entries before the store closes.
-	activity := activitylog.New(activitylog.Config{Store: st, Logger: log, Dropped: m.ActivityDropped})
+	activity := activitylog.New(activitylog.Config{Store: st, Logger: log, Dropped: m.ActivityDropped,
+		FlushInterval: sys.activityFlush})
 	defer activity.Close()
 	guard := scimauth.New(scimauth.Config{Store: st, Now: sys.now, Logger: log, Sources: sources,
 		FailedAuthPerSource: cfg.FailedAuthPerSource, FailedAuthGlobal: cfg.FailedAuthGlobal, Metrics: m, Activity: activity})
