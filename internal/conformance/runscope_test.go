@@ -83,7 +83,8 @@ func loadRunscope(t *testing.T, path string) runscopeTest {
 
 // initialVariables are what Okta's "Initial Script" sets, freshly random.
 func initialVariables(baseURL, token string) map[string]string {
-	r := strconv.FormatUint(rand.Uint64()%1e10, 10)
+	// Always ten digits (a leading zero kept), so that the slices below fit.
+	r := fmt.Sprintf("%010d", rand.Uint64()%1e10)
 	given, family := "Runscope"+r[:4], "Okta"+r[4:8]
 	user := "Runscope" + r + "Okta@atko.com"
 	return map[string]string{
