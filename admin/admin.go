@@ -174,6 +174,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/tenants/{id}/users", perm("users.view"), a.listPeople)
 	route("POST /admin/v1/tenants/{id}/users", perm("users.manage"), a.invitePerson)
 	route("GET /admin/v1/tenants/{id}/users/{userID}", perm("users.view"), a.getPerson)
+	route("GET /admin/v1/tenants/{id}/users/{userID}/history", perm("users.view"), a.personHistory) // admin/history.go
 	route("PATCH /admin/v1/tenants/{id}/users/{userID}", perm("users.manage"), a.patchPerson)
 	route("DELETE /admin/v1/tenants/{id}/users/{userID}", perm("users.manage"), a.deletePerson)
 	route("POST /admin/v1/tenants/{id}/teams", perm("teams.manage"), a.createTeam)

@@ -384,8 +384,11 @@ type EventQuery struct {
 	UserID   string    // seat events of the user; audit events whose target is the user
 	ActorID  string    // audit only: events of this actor
 	Action   string    // audit only: events of this action
-	After    int64     // seat events: Seq > After (oldest first); audit: Seq < After when > 0 (newest first)
+	After    int64     // seat events: Seq > After (oldest first); audit: after the event numbered After when > 0 (newest first)
 	Limit    int       // 0: 100
+	// Newest reads seat events newest first (a person's history); After
+	// then means Seq < After when > 0. Audit events are always newest first.
+	Newest bool
 }
 
 // UserQuery selects a page of users.
