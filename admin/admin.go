@@ -159,6 +159,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("PATCH /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.renameStore)
 	route("DELETE /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.deleteStore)
 	route("GET /admin/v1/tenants/{id}/reports/dormant", perm("billing.view"), a.dormantReport)
+	route("GET /admin/v1/tenants/{id}/reports/duplicates", perm("billing.view"), a.duplicatesReport)
 	// Events and webhooks (admin/webhooks.go).
 	route("POST /admin/v1/tenants/{id}/webhooks", perm("integrations.manage"), a.createWebhook)
 	route("GET /admin/v1/tenants/{id}/webhooks", perm("integrations.view"), a.listWebhooks)
