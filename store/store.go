@@ -477,6 +477,10 @@ type Store interface {
 	// q.Limit of them; ErrNotFound for an unknown tenant, an
 	// *InvalidError (field filter) for a filter the store cannot evaluate.
 	ListPeople(ctx context.Context, tenantID string, q PeopleQuery) (PeoplePage, error)
+	// ActiveSeatHolders reads every live active user of the tenant as the
+	// seat reports read them (SeatHolders: only those fields), in creation
+	// order, in one read; ErrNotFound for an unknown tenant.
+	ActiveSeatHolders(ctx context.Context, tenantID string) ([]licensing.SeatHolder, error)
 	// UpdateUser writes nothing (same Version and UpdatedAt, no audit or
 	// seat event) when fn leaves the user as stored (SameUser).
 	UpdateUser(ctx context.Context, tenantID, id string, by Actor, fn func(*User) error) (User, error)
