@@ -207,6 +207,6 @@ func (a *API) duplicatesReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "as_of": a.now().UTC(), "groups": out,
 		"extra_monthly_cents": extra,
-		"note": "possible duplicates only: the IdP decides who exists; deactivate or delete the extra accounts there (or here for people managed by hand)"})
+		"note":                "possible duplicates only: the IdP decides who exists; deactivate or delete the extra accounts there (or here for people managed by hand)"})
 	return nil
 }

@@ -172,4 +172,3 @@ func SamePeople(t Contract, users []SeatHolder) []SamePersonGroup {
 	})
 	return out
 }
-

@@ -20,7 +20,7 @@ func testActiveSeatHolders(t *testing.T, open Factory) {
 	newTenant(t, s, "acme", 10)
 	newTenant(t, s, "globex", 10)
 	ann, err := s.CreateUser(ctx, "acme", store.User{UserName: "ann@x.com", DisplayName: "Ann Lee", Active: true, UserType: "Employee",
-		Emails: []store.MultiValue{{Value: "Ann@X.com", Type: "work"}, {Value: "ann@home.test", Type: "home", Primary: true}},
+		Emails:  []store.MultiValue{{Value: "Ann@X.com", Type: "work"}, {Value: "ann@home.test", Type: "home", Primary: true}},
 		Managed: store.ManagedSCIM, IdP: "okta"}, token)
 	require.NoError(t, err)
 	clock.Advance(time.Minute)
