@@ -147,6 +147,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("POST /admin/v1/tenants/{id}/approvals/{aid}", perm("users.roles"), a.decideApproval)
 	route("POST /admin/v1/tenants/{id}/users/role", perm("users.roles"), a.setUsersRole)
 	route("POST /admin/v1/tenants/{id}/users/import", perm("users.manage"), a.importUsers)
+	// Bulk deactivation and reactivation (admin/users.go).
+	route("POST /admin/v1/tenants/{id}/users/deactivate", perm("users.manage"), a.deactivateUsers)
+	route("POST /admin/v1/tenants/{id}/users/reactivate", perm("users.manage"), a.reactivateUsers)
 	// Long work (admin/jobs.go): a large import is a job.
 	route("GET /admin/v1/tenants/{id}/jobs/{jobID}", perm("users.manage"), a.getJob)
 	route("GET /admin/v1/tenants/{id}/jobs/{jobID}/results", perm("users.manage"), a.jobResults)
@@ -156,6 +159,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("PATCH /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.renameStore)
 	route("DELETE /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.deleteStore)
 	route("GET /admin/v1/tenants/{id}/reports/dormant", perm("billing.view"), a.dormantReport)
+	route("GET /admin/v1/tenants/{id}/reports/duplicates", perm("billing.view"), a.duplicatesReport)
 	// Events and webhooks (admin/webhooks.go).
 	route("POST /admin/v1/tenants/{id}/webhooks", perm("integrations.manage"), a.createWebhook)
 	route("GET /admin/v1/tenants/{id}/webhooks", perm("integrations.view"), a.listWebhooks)
@@ -173,6 +177,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/tenants/{id}/users", perm("users.view"), a.listPeople)
 	route("POST /admin/v1/tenants/{id}/users", perm("users.manage"), a.invitePerson)
 	route("GET /admin/v1/tenants/{id}/users/{userID}", perm("users.view"), a.getPerson)
+	route("GET /admin/v1/tenants/{id}/users/{userID}/history", perm("users.view"), a.personHistory) // admin/history.go
 	route("PATCH /admin/v1/tenants/{id}/users/{userID}", perm("users.manage"), a.patchPerson)
 	route("DELETE /admin/v1/tenants/{id}/users/{userID}", perm("users.manage"), a.deletePerson)
 	route("POST /admin/v1/tenants/{id}/teams", perm("teams.manage"), a.createTeam)
