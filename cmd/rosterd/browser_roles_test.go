@@ -45,7 +45,7 @@ func TestBrowser_rolesCustomRoleInTheMatrix(t *testing.T) {
 	b.click("input[name=perm][value='users.view']")
 	b.click("input[name=seat_class][value=light]")
 	b.shot("role-edit")
-	b.click("form.role-editor button.primary", ".notice")
+	b.submit("form.role-editor button.primary", ".notice")
 	assert.Contains(t, b.text(".notice"), "Role auditor created with 3 permissions")
 
 	role := rolesOf(t, site)["auditor"]
@@ -66,14 +66,14 @@ func TestBrowser_rolesCustomRoleInTheMatrix(t *testing.T) {
 	b.click(".matrix tr[data-role=auditor] th a", "#role-desc")
 	assert.Equal(t, 3, eval[int](b, `document.querySelectorAll("input[name=perm]:checked").length`))
 	b.click("input[name=perm][value='customers.view']")
-	b.click("form.role-editor button.primary", ".notice")
+	b.submit("form.role-editor button.primary", ".notice")
 	assert.Contains(t, rolesOf(t, site)["auditor"]["permissions"], "customers.view")
 	assert.Equal(t, 4, b.count(".matrix tr[data-role=auditor] .yes"))
 
 	// Delete, moving Dan to agent.
 	b.open("/console/demo/roles/auditor/edit")
 	b.choose("#replacement", "agent")
-	b.click("button.danger", ".notice")
+	b.submit("button.danger", ".notice")
 	assert.Contains(t, b.text(".notice"), "Role auditor deleted; its holders now have the role agent")
 	assert.NotContains(t, rolesOf(t, site), "auditor")
 	assert.Equal(t, 0, b.count(".matrix tr[data-role=auditor]"))
@@ -92,7 +92,7 @@ func TestBrowser_rolesEditorShowsTheRefusal(t *testing.T) {
 	b.signInWithSSO("/console/demo/roles/new", "rita@demo.test")
 	b.fill("#role-name", "bigboss")
 	b.click("input[name=perm][value='billing.manage']")
-	b.click("form.role-editor button.primary", ".problem")
+	b.submit("form.role-editor button.primary", ".problem")
 	assert.Contains(t, b.text(".problem"), "billing.manage")
 	assert.Equal(t, "bigboss", eval[string](b, `document.querySelector("#role-name").value`), "what was typed is kept")
 	assert.True(t, eval[bool](b, `document.querySelector("input[value='billing.manage']").checked`))
@@ -123,15 +123,15 @@ func TestBrowser_rolesMappingsReorderAndApprovals(t *testing.T) {
 	b := site.newBrowser()
 	b.signInWithSSO("/console/demo/roles", "ann@demo.test")
 	assert.Equal(t, []string{"Support", "Agents"}, b.texts(".mappings td.group"))
-	b.click("button[aria-label='Move Agents up']", ".notice")
+	b.submit("button[aria-label='Move Agents up']", ".notice")
 	assert.Equal(t, []string{"Agents", "Support"}, b.texts(".mappings td.group"))
 	assert.Equal(t, []string{"Agents→agent", "Support→supervisor"}, mappings())
 
 	b.fill("#map-group", "Night shift")
 	b.choose("#map-role", "supervisor")
-	b.click("form.add-mapping button", ".notice")
+	b.submit("form.add-mapping button", ".notice")
 	assert.Equal(t, []string{"Agents→agent", "Support→supervisor", "Night shift→supervisor"}, mappings())
-	b.click("button[aria-label='Remove the mapping of Night shift']", ".notice")
+	b.submit("button[aria-label='Remove the mapping of Night shift']", ".notice")
 	assert.Equal(t, []string{"Agents→agent", "Support→supervisor"}, mappings())
 
 	// A privileged grant held for approval.
@@ -149,7 +149,7 @@ func TestBrowser_rolesMappingsReorderAndApprovals(t *testing.T) {
 	assert.Contains(t, row, "carol@demo.test")
 	assert.Contains(t, row, "admin")
 	b.shot("roles-approvals")
-	b.click("#approvals button[value=approve]", ".notice")
+	b.submit("#approvals button[value=approve]", ".notice")
 	assert.Contains(t, b.text(".notice"), "carol@demo.test now has the role admin")
 	var u struct {
 		Role string `json:"role"`
