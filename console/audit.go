@@ -107,8 +107,22 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, p *person) error
 		}
 		status, problem = e.Status, e.Text()
 	}
+	names := map[string]string{}
 	for _, e := range out.Events {
-		d.Rows = append(d.Rows, auditRow{auditEntry: e, Target: targetName(e), Change: diffRecords(e.Before, e.After)})
+		row := auditRow{auditEntry: e, Target: targetName(e), Change: diffRecords(e.Before, e.After)}
+		if row.Target == "" && e.TargetType == "user" && p.Can("users.view") {
+			// A sign-in or a grant carries no record: name the person.
+			if _, seen := names[e.TargetID]; !seen {
+				var u personHit
+				if c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/users/"+url.PathEscape(e.TargetID), nil, &u) == nil {
+					names[e.TargetID] = u.UserName
+				} else {
+					names[e.TargetID] = ""
+				}
+			}
+			row.Target = names[e.TargetID]
+		}
+		d.Rows = append(d.Rows, row)
 	}
 	if out.NextCursor != nil {
 		fq := f.query(false)
@@ -353,7 +367,7 @@ func flatten(prefix string, v any, out map[string]flatValue) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			name := k
+			name := shortKey(k)
 			if prefix != "" {
 				name = prefix + "." + k
 			}
@@ -371,6 +385,21 @@ func flatten(prefix string, v any, out map[string]flatValue) {
 	default:
 		out[prefix] = flatValue{items: []string{compact(v)}}
 	}
+}
+
+// shortKey names a SCIM extension by its short name: the roster
+// extension's role is "roster.role", not the schema URN's 60 characters.
+func shortKey(k string) string {
+	if !strings.HasPrefix(k, "urn:") {
+		return k
+	}
+	parts := strings.Split(k, ":")
+	for i, p := range parts {
+		if p == "extension" && i+1 < len(parts) {
+			return parts[i+1]
+		}
+	}
+	return parts[len(parts)-1]
 }
 
 // compact writes a JSON value on one line as a person reads it.

@@ -53,7 +53,7 @@ func TestBrowser_rolesCustomRoleInTheMatrix(t *testing.T) {
 	assert.ElementsMatch(t, []any{"reporting.view_org", "reporting.export", "users.view"}, role["permissions"])
 	assert.Equal(t, "light", role["seat_class"])
 	assert.Equal(t, 3, b.count(".matrix tr[data-role=auditor] .yes"))
-	assert.Contains(t, b.text(".matrix tr[data-role=auditor]"), "light seat")
+	assert.Contains(t, b.text(".matrix tr[data-role=auditor]"), "light")
 	assert.Equal(t, "0", b.text(".matrix tr[data-role=auditor] .holders"))
 
 	// Given to someone through the API, the count follows.
