@@ -86,3 +86,28 @@ func TestBrowser_teamsCreateAddRemoveRename(t *testing.T) {
 	b.open("/console/demo/teams/" + pushed.ID)
 	b.shot("team-phone")
 }
+
+// TestBrowser_teamsReadOnlyWithoutManage: an agent (teams.view without
+// teams.manage) sees the teams and their members but no form to change
+// them, and has no Roles or Audit page in the navigation; the Audit page
+// reached anyway answers the API's refusal naming settings.view.
+func TestBrowser_teamsReadOnlyWithoutManage(t *testing.T) {
+	site := newConsoleSite(t)
+	bob := site.person("bob@demo.test", "Bob Agent", "agent")
+	var team struct {
+		ID string `json:"id"`
+	}
+	require.Equal(t, http.StatusCreated, site.api(site.admin, "POST", "/admin/v1/tenants/demo/teams", map[string]any{"name": "Day shift"}, &team))
+	require.Equal(t, http.StatusOK, site.api(site.admin, "POST", "/admin/v1/tenants/demo/teams/"+team.ID+"/members",
+		map[string]any{"users": []string{bob}}, &map[string]any{}))
+	b := site.newBrowser()
+	b.signInWithSSO("/console/demo/teams", "bob@demo.test")
+	assert.Equal(t, "Teams", b.text("h1"))
+	assert.Equal(t, 0, b.count("form.create-team"))
+	assert.Equal(t, 0, b.count("header a[href='/console/demo/audit']"))
+	b.open("/console/demo/teams/" + team.ID)
+	assert.Equal(t, []string{"Bob Agent"}, b.texts("tr[data-member] td:first-child"))
+	assert.Equal(t, 0, b.count("main form[method=post]"), "no change offered")
+	b.open("/console/demo/audit")
+	assert.Contains(t, b.text("main"), "settings.view")
+}
