@@ -88,8 +88,8 @@ type auditData struct {
 func (c *Console) audit(w http.ResponseWriter, r *http.Request, p *person) error {
 	f := c.auditFilters(r, p)
 	d := auditData{F: f, Actions: auditActions}
-	d.Newest = consolePath(p, "/audit?"+f.query(false).Encode())
-	d.Export = consolePath(p, "/audit/export?"+f.query(false).Encode())
+	d.Newest = tenantPage(p, "/audit?"+f.query(false).Encode())
+	d.Export = tenantPage(p, "/audit/export?"+f.query(false).Encode())
 	q := f.apiQuery()
 	if f.Cursor != "" {
 		q.Set("cursor", f.Cursor)
@@ -100,7 +100,7 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, p *person) error
 		NextCursor *string      `json:"next_cursor"`
 	}
 	status, problem := http.StatusOK, ""
-	if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/audit?"+q.Encode(), nil, &out); err != nil {
+	if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/audit?"+q.Encode(), nil, &out); err != nil {
 		e, ok := refusal(err)
 		if !ok || e.Status == http.StatusForbidden {
 			return err
@@ -114,7 +114,7 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, p *person) error
 			// A sign-in or a grant carries no record: name the person.
 			if _, seen := names[e.TargetID]; !seen {
 				var u personHit
-				if c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/users/"+url.PathEscape(e.TargetID), nil, &u) == nil {
+				if c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/users/"+url.PathEscape(e.TargetID), nil, &u) == nil {
 					names[e.TargetID] = u.UserName
 				} else {
 					names[e.TargetID] = ""
@@ -127,7 +127,7 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, p *person) error
 	if out.NextCursor != nil {
 		fq := f.query(false)
 		fq.Set("cursor", *out.NextCursor)
-		d.Next = consolePath(p, "/audit?"+fq.Encode())
+		d.Next = tenantPage(p, "/audit?"+fq.Encode())
 	}
 	c.renderView(w, r, status, "audit", view{P: p, Title: "Audit trail", Nav: "audit", Data: d, Problem: problem})
 	return nil
@@ -138,7 +138,7 @@ func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, p *person)
 	f := c.auditFilters(r, p)
 	q := f.apiQuery()
 	q.Set("format", "csv")
-	raw, h, err := c.callRaw(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/audit?"+q.Encode(), "text/csv", nil)
+	raw, h, err := c.callRaw(r.Context(), r, p, http.MethodGet, adminBase(p)+"/audit?"+q.Encode(), "text/csv", nil)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (c *Console) resolvePerson(r *http.Request, p *person, v string) (id, label
 	var out struct {
 		Users []personHit `json:"users"`
 	}
-	if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/users?limit=20&q="+url.QueryEscape(v), nil, &out); err == nil {
+	if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/users?limit=20&q="+url.QueryEscape(v), nil, &out); err == nil {
 		for _, u := range out.Users {
 			if strings.EqualFold(u.UserName, v) || slices.ContainsFunc(u.Emails, func(e string) bool { return strings.EqualFold(e, v) }) {
 				return u.ID, u.UserName
@@ -182,7 +182,7 @@ func (c *Console) resolvePerson(r *http.Request, p *person, v string) (id, label
 		}
 	}
 	var u personHit
-	if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/users/"+url.PathEscape(v), nil, &u); err == nil {
+	if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/users/"+url.PathEscape(v), nil, &u); err == nil {
 		return u.ID, u.UserName
 	}
 	return v, v

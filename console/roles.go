@@ -99,11 +99,13 @@ type rolesData struct {
 	Policy      string // privileged_roles
 }
 
-func rolesBase(p *person) string {
+// adminBase is the admin API path of the person's tenant.
+func adminBase(p *person) string {
 	return "/admin/v1/tenants/" + url.PathEscape(p.Tenant.ID)
 }
 
-func consolePath(p *person, rest string) string {
+// tenantPage is a console path of the person's tenant.
+func tenantPage(p *person, rest string) string {
 	return "/console/" + url.PathEscape(p.Tenant.ID) + rest
 }
 
@@ -111,7 +113,7 @@ func consolePath(p *person, rest string) string {
 // those who may read them (users.roles), the group names only for those
 // who may see teams.
 func (c *Console) loadRoles(r *http.Request, p *person) (rolesData, error) {
-	base := rolesBase(p)
+	base := adminBase(p)
 	var d rolesData
 	var roles rolesAnswer
 	if err := c.call(r.Context(), r, p, http.MethodGet, base+"/roles", nil, &roles); err != nil {
@@ -175,7 +177,7 @@ type roleForm struct {
 
 func (c *Console) roleNew(w http.ResponseWriter, r *http.Request, p *person) error {
 	var roles rolesAnswer
-	if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/roles", nil, &roles); err != nil {
+	if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/roles", nil, &roles); err != nil {
 		return err
 	}
 	c.renderView(w, r, http.StatusOK, "role-edit", view{P: p, Title: "New role", Nav: "roles",
@@ -195,7 +197,7 @@ func (c *Console) roleEdit(w http.ResponseWriter, r *http.Request, p *person) er
 // loadRoleForm reads one role, the catalogue and the other roles.
 func (c *Console) loadRoleForm(r *http.Request, p *person, name string) (roleForm, error) {
 	var roles rolesAnswer
-	if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/roles", nil, &roles); err != nil {
+	if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/roles", nil, &roles); err != nil {
 		return roleForm{}, err
 	}
 	f := roleForm{Catalogue: roles.Catalogue}
@@ -210,7 +212,7 @@ func (c *Console) loadRoleForm(r *http.Request, p *person, name string) (roleFor
 	if !found {
 		// The API's own answer for a role that does not exist.
 		var one roleEntry
-		if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/roles/"+url.PathEscape(name), nil, &one); err != nil {
+		if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/roles/"+url.PathEscape(name), nil, &one); err != nil {
 			return f, err
 		}
 		f.Role = one
@@ -234,11 +236,11 @@ func roleInput(r *http.Request) (map[string]any, roleEntry) {
 func (c *Console) roleCreate(w http.ResponseWriter, r *http.Request, p *person) error {
 	body, e := roleInput(r)
 	body["name"] = e.Name
-	err := c.call(r.Context(), r, p, http.MethodPost, rolesBase(p)+"/roles", body, nil)
+	err := c.call(r.Context(), r, p, http.MethodPost, adminBase(p)+"/roles", body, nil)
 	if err != nil {
 		return c.roleRefused(w, r, p, err, roleForm{New: true, Role: e})
 	}
-	redirect(w, r, consolePath(p, "/roles"), fmt.Sprintf("Role %s created with %d permission%s.", e.Name, len(e.Permissions), plural(len(e.Permissions))))
+	redirect(w, r, tenantPage(p, "/roles"), fmt.Sprintf("Role %s created with %d permission%s.", e.Name, len(e.Permissions), pluralS(len(e.Permissions))))
 	return nil
 }
 
@@ -246,11 +248,11 @@ func (c *Console) roleSave(w http.ResponseWriter, r *http.Request, p *person) er
 	name := r.PathValue("role")
 	body, e := roleInput(r)
 	e.Name = name
-	err := c.call(r.Context(), r, p, http.MethodPut, rolesBase(p)+"/roles/"+url.PathEscape(name), body, nil)
+	err := c.call(r.Context(), r, p, http.MethodPut, adminBase(p)+"/roles/"+url.PathEscape(name), body, nil)
 	if err != nil {
 		return c.roleRefused(w, r, p, err, roleForm{Role: e})
 	}
-	redirect(w, r, consolePath(p, "/roles"), fmt.Sprintf("Role %s saved.", name))
+	redirect(w, r, tenantPage(p, "/roles"), fmt.Sprintf("Role %s saved.", name))
 	return nil
 }
 
@@ -262,7 +264,7 @@ func (c *Console) roleRefused(w http.ResponseWriter, r *http.Request, p *person,
 		return err
 	}
 	var roles rolesAnswer
-	if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/roles", nil, &roles); err != nil {
+	if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/roles", nil, &roles); err != nil {
 		return err
 	}
 	f.Catalogue = roles.Catalogue
@@ -284,7 +286,7 @@ func (c *Console) roleRefused(w http.ResponseWriter, r *http.Request, p *person,
 func (c *Console) roleDelete(w http.ResponseWriter, r *http.Request, p *person) error {
 	name := r.PathValue("role")
 	replacement := strings.TrimSpace(r.PostFormValue("replacement"))
-	path := rolesBase(p) + "/roles/" + url.PathEscape(name)
+	path := adminBase(p) + "/roles/" + url.PathEscape(name)
 	if replacement != "" {
 		path += "?replacement=" + url.QueryEscape(replacement)
 	}
@@ -304,7 +306,7 @@ func (c *Console) roleDelete(w http.ResponseWriter, r *http.Request, p *person) 
 	if replacement != "" {
 		done = "Role " + name + " deleted; its holders now have the role " + replacement + "."
 	}
-	redirect(w, r, consolePath(p, "/roles"), done)
+	redirect(w, r, tenantPage(p, "/roles"), done)
 	return nil
 }
 
@@ -316,7 +318,7 @@ func (c *Console) roleDelete(w http.ResponseWriter, r *http.Request, p *person) 
 // the mapping by position and group: when the list changed since the page
 // was read, nothing is sent and the page says so.
 func (c *Console) mappingsChange(w http.ResponseWriter, r *http.Request, p *person) error {
-	base := rolesBase(p)
+	base := adminBase(p)
 	var cur struct {
 		Mappings []mappingEntry `json:"mappings"`
 	}
@@ -346,7 +348,7 @@ func (c *Console) mappingsChange(w http.ResponseWriter, r *http.Request, p *pers
 				j = i + 1
 			}
 			if j < 0 || j >= len(list) {
-				redirectAnchor(w, r, consolePath(p, "/roles"), "mappings", "")
+				redirectAnchor(w, r, tenantPage(p, "/roles"), "mappings", "")
 				return nil
 			}
 			list[i], list[j] = list[j], list[i]
@@ -365,7 +367,7 @@ func (c *Console) mappingsChange(w http.ResponseWriter, r *http.Request, p *pers
 		}
 		return err
 	}
-	redirectAnchor(w, r, consolePath(p, "/roles"), "mappings", done)
+	redirectAnchor(w, r, tenantPage(p, "/roles"), "mappings", done)
 	return nil
 }
 
@@ -378,7 +380,7 @@ func (c *Console) approvalDecide(w http.ResponseWriter, r *http.Request, p *pers
 		return c.showRoles(w, r, p, http.StatusBadRequest, "Choose Approve or Deny.")
 	}
 	var out approvalEntry
-	err := c.call(r.Context(), r, p, http.MethodPost, rolesBase(p)+"/approvals/"+url.PathEscape(id), map[string]string{"decision": decision}, &out)
+	err := c.call(r.Context(), r, p, http.MethodPost, adminBase(p)+"/approvals/"+url.PathEscape(id), map[string]string{"decision": decision}, &out)
 	if err != nil {
 		var e *apiError
 		if errors.As(err, &e) && e.Status < 500 {
@@ -394,7 +396,7 @@ func (c *Console) approvalDecide(w http.ResponseWriter, r *http.Request, p *pers
 	if decision == "reject" {
 		done = fmt.Sprintf("Denied: %s keeps the role %s.", who, out.CurrentRole)
 	}
-	redirectAnchor(w, r, consolePath(p, "/roles"), "approvals", done)
+	redirectAnchor(w, r, tenantPage(p, "/roles"), "approvals", done)
 	return nil
 }
 
@@ -407,7 +409,7 @@ func redirectAnchor(w http.ResponseWriter, r *http.Request, path, anchor, done s
 	http.Redirect(w, r, path+"#"+anchor, http.StatusSeeOther)
 }
 
-func plural(n int) string {
+func pluralS(n int) string {
 	if n == 1 {
 		return ""
 	}

@@ -54,7 +54,7 @@ func (c *Console) showTeams(w http.ResponseWriter, r *http.Request, p *person, s
 		Teams      []teamEntry `json:"teams"`
 		RoleGroups []teamEntry `json:"role_groups"`
 	}
-	if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/teams", nil, &out); err != nil {
+	if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/teams", nil, &out); err != nil {
 		return err
 	}
 	d.Teams, d.RoleGroups, d.Name = out.Teams, out.RoleGroups, name
@@ -65,13 +65,13 @@ func (c *Console) showTeams(w http.ResponseWriter, r *http.Request, p *person, s
 func (c *Console) teamCreate(w http.ResponseWriter, r *http.Request, p *person) error {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	var t teamDetail
-	if err := c.call(r.Context(), r, p, http.MethodPost, rolesBase(p)+"/teams", map[string]string{"name": name}, &t); err != nil {
+	if err := c.call(r.Context(), r, p, http.MethodPost, adminBase(p)+"/teams", map[string]string{"name": name}, &t); err != nil {
 		if e, ok := refusal(err); ok {
 			return c.showTeams(w, r, p, e.Status, e.Text(), name)
 		}
 		return err
 	}
-	redirect(w, r, consolePath(p, "/teams/"+url.PathEscape(t.ID)), fmt.Sprintf("Team %s created. Add its members below.", t.Name))
+	redirect(w, r, tenantPage(p, "/teams/"+url.PathEscape(t.ID)), fmt.Sprintf("Team %s created. Add its members below.", t.Name))
 	return nil
 }
 
@@ -119,7 +119,7 @@ func (c *Console) teamPage(w http.ResponseWriter, r *http.Request, p *person) er
 func (c *Console) showTeam(w http.ResponseWriter, r *http.Request, p *person, status int, problem string) error {
 	id := r.PathValue("teamID")
 	var d teamData
-	if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/teams/"+url.PathEscape(id), nil, &d.Team); err != nil {
+	if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/teams/"+url.PathEscape(id), nil, &d.Team); err != nil {
 		return err
 	}
 	d.MemberOf = map[string]bool{}
@@ -132,7 +132,7 @@ func (c *Console) showTeam(w http.ResponseWriter, r *http.Request, p *person, st
 		var out struct {
 			Users []personHit `json:"users"`
 		}
-		if err := c.call(r.Context(), r, p, http.MethodGet, rolesBase(p)+"/users?limit=20&q="+url.QueryEscape(d.Query), nil, &out); err != nil {
+		if err := c.call(r.Context(), r, p, http.MethodGet, adminBase(p)+"/users?limit=20&q="+url.QueryEscape(d.Query), nil, &out); err != nil {
 			return err
 		}
 		d.Searched, d.Hits = true, out.Users
@@ -155,26 +155,26 @@ func (c *Console) teamRename(w http.ResponseWriter, r *http.Request, p *person) 
 	id := r.PathValue("teamID")
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	var t teamDetail
-	if err := c.call(r.Context(), r, p, http.MethodPatch, rolesBase(p)+"/teams/"+url.PathEscape(id), map[string]string{"name": name}, &t); err != nil {
+	if err := c.call(r.Context(), r, p, http.MethodPatch, adminBase(p)+"/teams/"+url.PathEscape(id), map[string]string{"name": name}, &t); err != nil {
 		if e, ok := refusal(err); ok {
 			return c.showTeam(w, r, p, e.Status, e.Text())
 		}
 		return err
 	}
-	redirect(w, r, consolePath(p, "/teams/"+url.PathEscape(id)), "Team renamed to "+t.Name+".")
+	redirect(w, r, tenantPage(p, "/teams/"+url.PathEscape(id)), "Team renamed to "+t.Name+".")
 	return nil
 }
 
 func (c *Console) teamDelete(w http.ResponseWriter, r *http.Request, p *person) error {
 	id := r.PathValue("teamID")
 	name := r.PostFormValue("name")
-	if err := c.call(r.Context(), r, p, http.MethodDelete, rolesBase(p)+"/teams/"+url.PathEscape(id), nil, nil); err != nil {
+	if err := c.call(r.Context(), r, p, http.MethodDelete, adminBase(p)+"/teams/"+url.PathEscape(id), nil, nil); err != nil {
 		if e, ok := refusal(err); ok {
 			return c.showTeam(w, r, p, e.Status, e.Text())
 		}
 		return err
 	}
-	redirect(w, r, consolePath(p, "/teams"), "Team "+name+" deleted; its members keep their accounts and roles.")
+	redirect(w, r, tenantPage(p, "/teams"), "Team "+name+" deleted; its members keep their accounts and roles.")
 	return nil
 }
 
@@ -194,14 +194,14 @@ func (c *Console) teamMembers(w http.ResponseWriter, r *http.Request, p *person)
 		return c.showTeam(w, r, p, http.StatusBadRequest, "Unknown change to the members; use the buttons of this page.")
 	}
 	var t teamDetail
-	err := c.call(r.Context(), r, p, method, rolesBase(p)+"/teams/"+url.PathEscape(id)+"/members", map[string][]string{"users": {user}}, &t)
+	err := c.call(r.Context(), r, p, method, adminBase(p)+"/teams/"+url.PathEscape(id)+"/members", map[string][]string{"users": {user}}, &t)
 	if err != nil {
 		if e, ok := refusal(err); ok {
 			return c.showTeam(w, r, p, e.Status, e.Text())
 		}
 		return err
 	}
-	back := consolePath(p, "/teams/"+url.PathEscape(id))
+	back := tenantPage(p, "/teams/"+url.PathEscape(id))
 	if q := r.PostFormValue("q"); q != "" && method == http.MethodPost {
 		back += "?q=" + url.QueryEscape(q)
 	}
