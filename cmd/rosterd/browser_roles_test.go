@@ -158,6 +158,24 @@ func TestBrowser_rolesMappingsReorderAndApprovals(t *testing.T) {
 	assert.Equal(t, "admin", u.Role)
 	assert.Equal(t, 0, b.count("#approvals tr[data-approval]"))
 
+	// Denied: the person keeps the role they have.
+	var dave struct {
+		ID string `json:"id"`
+	}
+	require.Equal(t, http.StatusCreated, site.api(site.scim, "POST", "/scim/v2/demo/Users", map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "dave@demo.test", "active": true,
+		"roles": []map[string]any{{"primary": true, "value": "admin"}}}, &dave))
+	b.open("/console/demo/roles")
+	b.submit("#approvals button[value=reject]", ".notice")
+	assert.Contains(t, b.text(".notice"), "Denied: dave@demo.test keeps the role agent")
+	require.Equal(t, http.StatusOK, site.api(site.admin, "GET", "/admin/v1/tenants/demo/users/"+dave.ID, nil, &u))
+	assert.Equal(t, "agent", u.Role)
+	var rejected struct {
+		Approvals []struct{ Status string } `json:"approvals"`
+	}
+	require.Equal(t, http.StatusOK, site.api(site.admin, "GET", "/admin/v1/tenants/demo/approvals?status=rejected", nil, &rejected))
+	assert.Len(t, rejected.Approvals, 1)
+
 	b.phone()
 	b.open("/console/demo/roles")
 	b.shot("roles-phone")
