@@ -334,3 +334,17 @@ func postForm(t *testing.T, target string, form url.Values, sessionToken, origin
 	res.Body.Close()
 	return res.StatusCode
 }
+
+// submit clicks sel (a button that loads a new page) and waits for each
+// waitFor on the NEW page: the old page is marked first, so that an
+// element both pages have (a notice) is not found on the old one.
+func (b *browser) submit(sel string, waitFor ...string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.stale = "1"`), chromedp.Click(chromedp.CSS(sel)))
+	if len(waitFor) == 0 {
+		waitFor = []string{"h1"}
+	}
+	for _, w := range waitFor {
+		b.do(chromedp.WaitVisible(chromedp.CSS("html:not([data-stale]) " + w)))
+	}
+}
