@@ -334,3 +334,20 @@ func postForm(t *testing.T, target string, form url.Values, sessionToken, origin
 	res.Body.Close()
 	return res.StatusCode
 }
+
+// waitUntil waits until a JavaScript expression is true in the page (a
+// location reached, a count of rows), for what no selector tells apart. A
+// poll does not survive a navigation, so one the page leaves mid-poll is
+// started again on the next page.
+func (b *browser) waitUntil(expr string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr))
+		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "context") {
+			require.NoError(b.t, err, "waiting for %s", expr)
+			return
+		}
+	}
+}
