@@ -335,6 +335,14 @@ func postForm(t *testing.T, target string, form url.Values, sessionToken, origin
 	return res.StatusCode
 }
 
+// leftPage reports whether a page action failed because the page went
+// away under it (a navigation), not because of the action itself.
+func leftPage(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "Cannot find context") || strings.Contains(m, "Execution context was destroyed") ||
+		strings.Contains(m, "navigated or closed")
+}
+
 // waitUntil waits until a JavaScript expression is true in the page (a
 // location reached, a count of rows), for what no selector tells apart. A
 // poll does not survive a navigation, so one the page leaves mid-poll is
@@ -345,7 +353,7 @@ func (b *browser) waitUntil(expr string) {
 	defer cancel()
 	for {
 		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr))
-		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "context") {
+		if err == nil || ctx.Err() != nil || !leftPage(err) {
 			require.NoError(b.t, err, "waiting for %s", expr)
 			return
 		}

@@ -345,3 +345,28 @@ func TestBrowser_peopleInvite(t *testing.T) {
 	assert.Contains(t, b.text(".problem"), "seats are in use")
 	assert.NotContains(t, site.peopleOf("q=late"), "late@demo.test")
 }
+
+// TestBrowser_peopleBySupervisor: a supervisor (users.view without
+// users.manage, users.roles or settings.view) reads the list and a
+// person, without selection boxes, bulk changes, invitation or the forms
+// to change a person; the invitation page answers the API's refusal.
+func TestBrowser_peopleBySupervisor(t *testing.T) {
+	site := newConsoleSite(t)
+	site.person("sue@demo.test", "Sue Supervisor", "supervisor")
+	bob := site.person("bob@demo.test", "Bob Agent", "")
+	b := site.newBrowser()
+	b.signInWithSSO("/console/demo/people", "sue@demo.test")
+	assert.Equal(t, 2, b.count("table.people tbody tr"))
+	assert.Zero(t, b.count("input[name=user]"), "no selection boxes")
+	assert.Zero(t, b.count("#bulk"), "no bulk changes")
+	assert.Zero(t, b.count(`a[href="/console/demo/people/invite"]`), "no invitation")
+
+	b.open("/console/demo/people/" + bob)
+	assert.Equal(t, "Bob Agent", b.text("h1"))
+	assert.Zero(t, b.count("form.card"), "no forms to change a person")
+	assert.Contains(t, b.text("#history-h + p"), "neither the audit trail")
+
+	b.open("/console/demo/people/invite")
+	assert.Equal(t, "You do not have permission", b.text("h1"))
+	assert.Contains(t, b.text(".problem"), "users.manage")
+}
