@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -455,25 +454,25 @@ type personData struct {
 	Teams    []teamOption
 	Stores   []storeOption
 	History  []historyEntry
-	More     bool // the trail or the ledger has more than is shown
-	Audit    bool // the trail was read (settings.view)
-	Ledger   bool // the ledger was read (billing.view)
+	More     bool // the history has older entries than are shown
 	Problems map[string]string
 	Values   map[string]string // what a refused form sent, shown again
 }
 
 // historyEntry is one line of a person's history: an audit event or a
-// seat ledger entry.
+// seat ledger entry, in words.
 type historyEntry struct {
 	At     time.Time
 	What   string
 	Actor  string
-	Source string // "audit" or "seats"
+	Source string // "audit" or "seat"
 }
 
-type auditEvent struct {
-	Seq    int64     `json:"seq"`
-	Time   time.Time `json:"time"`
+// apiHistoryEntry is one entry of GET …/users/{id}/history: an audit event
+// (kind audit) or a seat ledger entry (kind seat, action its reason).
+type apiHistoryEntry struct {
+	At     time.Time `json:"at"`
+	Kind   string    `json:"kind"`
 	Action string    `json:"action"`
 	Detail string    `json:"detail"`
 	Actor  struct {
@@ -483,22 +482,27 @@ type auditEvent struct {
 	} `json:"actor"`
 	Before json.RawMessage `json:"before"`
 	After  json.RawMessage `json:"after"`
+	Seat   string          `json:"seat"`
+	Delta  int             `json:"delta"`
 }
 
+// auditEvent is what the history says of an audit event.
+type auditEvent struct {
+	Action string
+	Detail string
+	Before json.RawMessage
+	After  json.RawMessage
+}
+
+// seatEvent is what the history says of a seat ledger entry.
 type seatEvent struct {
-	At     time.Time `json:"at"`
-	Seat   string    `json:"seat"`
-	Delta  int       `json:"delta"`
-	Reason string    `json:"reason"`
-	Actor  struct {
-		Kind string `json:"kind"`
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"actor"`
+	Seat   string
+	Delta  int
+	Reason string
 }
 
-// historyLimit bounds each part of the person's history on the page.
-const historyLimit = 50
+// historyLimit is how many entries of a person's history the page shows.
+const historyLimit = 100
 
 // personPage is GET /console/{tenant}/people/{userID}.
 func (c *Console) personPage(w http.ResponseWriter, r *http.Request, p *person) error {
@@ -507,9 +511,11 @@ func (c *Console) personPage(w http.ResponseWriter, r *http.Request, p *person) 
 
 // showPerson reads and renders one person: the person, the options of
 // the forms the viewer may use (roles, teams, stores) and their history
-// (trail and ledger): at most six admin API calls, made at once.
+// (the trail's events about them and their seat ledger, merged newest
+// first by the API): at most five admin API calls, made at once.
 func (c *Console) showPerson(w http.ResponseWriter, r *http.Request, p *person, id string, status int, problems, values map[string]string) error {
 	base := tenantAPI(p)
+	user := base + "/users/" + url.PathEscape(id)
 	var d personData
 	var roles struct {
 		Roles []roleOption `json:"roles"`
@@ -520,41 +526,31 @@ func (c *Console) showPerson(w http.ResponseWriter, r *http.Request, p *person, 
 	var stores struct {
 		Stores []storeOption `json:"stores"`
 	}
-	var trail struct {
-		Events []auditEvent `json:"events"`
-		Next   *string      `json:"next_cursor"`
+	var history struct {
+		Entries []apiHistoryEntry `json:"entries"`
+		More    bool              `json:"more"`
 	}
-	var ledger struct {
-		Events []seatEvent `json:"events"`
-		Next   *string     `json:"next_cursor"`
-	}
-	uq := url.Values{"user": {id}, "limit": {strconv.Itoa(historyLimit)}}.Encode()
-	// The ledger of one person answers oldest first; for a person it is
-	// a few lines (a seat taken, released, moved), so one read of up to
-	// four times the trail's page holds all of it in practice.
-	lq := url.Values{"user": {id}, "limit": {strconv.Itoa(4 * historyLimit)}}.Encode()
-	person := &apiRead{path: base + "/users/" + url.PathEscape(id), out: &d.M}
-	reads := []*apiRead{person,
+	reads := []*apiRead{
+		{path: user, out: &d.M},
 		{perm: "users.roles", path: base + "/roles", out: &roles},
 		{perm: "teams.manage", path: base + "/teams", out: &teams},
 		{perm: "users.manage", path: base + "/stores", out: &stores},
-		{perm: "settings.view", path: base + "/audit?" + uq, out: &trail},
-		{perm: "billing.view", path: base + "/seats/events?" + lq, out: &ledger},
+		{path: user + "/history?limit=" + strconv.Itoa(historyLimit), out: &history},
 	}
 	c.readAll(r, p, reads...)
 	if err := firstErr(reads...); err != nil {
 		return err
 	}
-	d.Roles, d.Teams, d.Stores = roles.Roles, teams.Teams, stores.Stores
-	d.Audit, d.Ledger = reads[4].done, reads[5].done
-	d.More = (trail.Next != nil) || (ledger.Next != nil)
-	for _, e := range trail.Events {
-		d.History = append(d.History, historyEntry{At: e.Time, What: describeAudit(e), Actor: actorName(e.Actor.Kind, e.Actor.ID, e.Actor.Name), Source: "audit"})
+	d.Roles, d.Teams, d.Stores, d.More = roles.Roles, teams.Teams, stores.Stores, history.More
+	for _, e := range history.Entries {
+		h := historyEntry{At: e.At, Actor: actorName(e.Actor.Kind, e.Actor.ID, e.Actor.Name), Source: e.Kind}
+		if e.Kind == "seat" {
+			h.What = describeSeat(seatEvent{Seat: e.Seat, Delta: e.Delta, Reason: e.Action})
+		} else {
+			h.What = describeAudit(auditEvent{Action: e.Action, Detail: e.Detail, Before: e.Before, After: e.After})
+		}
+		d.History = append(d.History, h)
 	}
-	for _, e := range ledger.Events {
-		d.History = append(d.History, historyEntry{At: e.At, What: describeSeat(e), Actor: actorName(e.Actor.Kind, e.Actor.ID, e.Actor.Name), Source: "seats"})
-	}
-	sort.SliceStable(d.History, func(i, j int) bool { return d.History[i].At.After(d.History[j].At) })
 	d.Problems, d.Values = problems, values
 	if d.Values == nil {
 		d.Values = map[string]string{}
@@ -627,7 +623,10 @@ func describeAudit(e auditEvent) string {
 			}
 		}
 		if len(parts) == 0 {
+			// Nothing the page names changed: the trail's own words.
 			parts = append(parts, "Updated")
+		} else {
+			e.Detail = "" // the changes said, the detail ("deactivated (bulk deactivation)") repeats them
 		}
 	default:
 		parts = append(parts, e.Action)
