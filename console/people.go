@@ -122,7 +122,6 @@ type apiRead struct {
 	path string
 	out  any
 	err  error
-	done bool
 }
 
 // readAll makes the reads at once (each is an in-process admin API call)
@@ -137,7 +136,6 @@ func (c *Console) readAll(r *http.Request, p *person, reads ...*apiRead) {
 		go func() {
 			defer wg.Done()
 			rd.err = c.call(r.Context(), r, p, http.MethodGet, rd.path, nil, rd.out)
-			rd.done = rd.err == nil
 		}()
 	}
 	wg.Wait()
