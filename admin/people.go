@@ -39,6 +39,9 @@ type personView struct {
 	Drifted     bool       `json:"drifted"`
 	DriftedAt   *time.Time `json:"drifted_at,omitempty"`
 	LastSignIn  *time.Time `json:"last_sign_in_at"`
+	// AccessUntil is when an external person's access ends (the IdP's
+	// roster accessExpiresAt): the expiry sweep deactivates them then.
+	AccessUntil *time.Time `json:"access_expires_at"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 }
@@ -54,7 +57,7 @@ type teamRef struct {
 func personOf(u store.User, groups []store.Group, mappings []store.RoleMapping) personView {
 	v := personView{ID: u.ID, UserName: u.UserName, DisplayName: u.DisplayName, Emails: []string{}, Role: u.Role,
 		Seat: string(u.Seat), Active: u.Active, Teams: []teamRef{}, Stores: u.Stores, Managed: store.ManagedOf(u.Managed),
-		DriftedAt: u.DriftedAt, Drifted: u.DriftedAt != nil, LastSignIn: u.LastActiveAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		DriftedAt: u.DriftedAt, Drifted: u.DriftedAt != nil, LastSignIn: u.LastActiveAt, AccessUntil: u.AccessExpiresAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 	if v.Stores == nil {
 		v.Stores = []string{}
 	}

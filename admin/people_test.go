@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -187,6 +188,28 @@ func TestPeople_idpManaged(t *testing.T) {
 		require.Len(t, r.Body["users"], 1)
 		assert.Equal(t, true, r.Body["users"].([]any)[0].(map[string]any)["drifted"])
 		assert.Contains(t, c.do("PATCH", "/admin/v1/tenants/acme", `{"settings":{"manual_overrides":"yes"}}`).Raw, "settings.manual_overrides")
+	})
+}
+
+// TestPeople_accessExpiry: a person answers when their access ends (an
+// external user's accessExpiresAt, pushed by the IdP), null when it does not.
+func TestPeople_accessExpiry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		require.Equal(t, http.StatusCreated, c.do("POST", "/admin/v1/tenants", `{"id":"acme","name":"Acme","plan":"ultimate","seats":10}`).Status)
+		until := time.Date(2027, 3, 1, 17, 0, 0, 0, time.UTC)
+		u, err := c.store.CreateUser(t.Context(), "acme", store.User{UserName: "ext@acme.test", Active: true,
+			AccessExpiresAt: &until, Managed: store.ManagedSCIM, IdP: "okta"}, scimToken)
+		require.NoError(t, err)
+		r := c.do("GET", "/admin/v1/tenants/acme/users/"+u.ID, "")
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		assert.Equal(t, "2027-03-01T17:00:00Z", r.Body["access_expires_at"])
+		r = c.invite("acme", "ann@acme.test")
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		assert.Contains(t, r.Body, "access_expires_at")
+		assert.Nil(t, r.Body["access_expires_at"], "no end")
+		list := c.do("GET", "/admin/v1/tenants/acme/users?managed=scim", "").Body["users"].([]any)
+		require.Len(t, list, 1)
+		assert.Equal(t, "2027-03-01T17:00:00Z", list[0].(map[string]any)["access_expires_at"])
 	})
 }
 

@@ -348,3 +348,28 @@ func (b *browser) submit(sel string, waitFor ...string) {
 		b.do(chromedp.WaitVisible(chromedp.CSS("html:not([data-stale]) " + w)))
 	}
 }
+
+// leftPage reports whether a page action failed because the page went
+// away under it (a navigation), not because of the action itself.
+func leftPage(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "Cannot find context") || strings.Contains(m, "Execution context was destroyed") ||
+		strings.Contains(m, "navigated or closed")
+}
+
+// waitUntil waits until a JavaScript expression is true in the page (a
+// location reached, a count of rows), for what no selector tells apart. A
+// poll does not survive a navigation, so one the page leaves mid-poll is
+// started again on the next page.
+func (b *browser) waitUntil(expr string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr))
+		if err == nil || ctx.Err() != nil || !leftPage(err) {
+			require.NoError(b.t, err, "waiting for %s", expr)
+			return
+		}
+	}
+}
