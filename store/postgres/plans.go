@@ -35,6 +35,20 @@ package postgres
 //     force_custom_plan) was measured: a user creation's statement took
 //     three times as long, planned each time.
 //
+// Statistics can mislead the other way too. Once ANALYZE has run, they
+// describe the tenants the tables held then: on a database whose first
+// tenant has synced, every user belongs to that tenant, and a tenant created
+// afterwards has no rows at all in the planner's eyes, however many it gets.
+// Every index that starts with tenant_id then looks as good as the key
+// asked for, and PostgreSQL took the smallest (users_tenant_seq_key,
+// users_external_id_idx) for the new tenant's lookups by id and userName,
+// member adds and group lookups, each walking the tenant's rows: a second
+// tenant's first sync slowed down as it grew (the user phase of 50,000 had
+// not ended after three minutes). So no table keeps statistics of
+// tenant_id (migration 0022, TestTenantIDKeepsNoStatistics): the planner
+// takes every tenant, known or new, to hold 1/200 of a table, and the
+// plans rest on the keys the statements name.
+//
 // Nothing here runs ANALYZE: the shapes hold on tables in any state.
 
 // liveByKey is "u.deleted_at is null" for a statement that finds a user by
