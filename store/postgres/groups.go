@@ -501,6 +501,11 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQu
 	from := ` from groups g where g.tenant_id = $1 and ` + where
 
 	batch := &pgx.Batch{}
+	// A filtered list is planned for its values (plans.go, customPlans).
+	custom := q.Filter != nil
+	if custom {
+		batch.Queue(customPlans)
+	}
 	batch.Queue(`select (select count(*)`+from+`), exists (select 1 from tenants where id = $1)`, b.args...)
 	// A page in creation order walks groups_tenant_seq_key in order, as
 	// ListUsers does (plans.go).
@@ -520,6 +525,11 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQu
 	}
 	br := s.pool.SendBatch(ctx, batch)
 	defer br.Close()
+	if custom {
+		if _, err := br.Exec(); err != nil {
+			return store.GroupPage{}, s.convert("ListGroups", err, nil)
+		}
+	}
 
 	page := store.GroupPage{Groups: []store.Group{}}
 	var tenantOK bool

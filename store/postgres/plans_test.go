@@ -422,3 +422,55 @@ from pg_stats where schemaname = current_schema() and tablename = 'users'`).Scan
 	assert.Zero(t, collected, "statistics of users.tenant_id after ANALYZE")
 	assert.NotZero(t, others, "ANALYZE collected nothing at all: the check above proves nothing")
 }
+
+// TestFilteredLists_neverGenericPlan proves a filtered list of groups or
+// users is planned for its values. An IdP looks each group up by
+// displayName before creating it: on a new database the first lookups run
+// while groups is empty, and the generic plan PostgreSQL settled on after
+// five of them walked groups_tenant_seq_key, testing the name of every
+// group of the tenant, for every later lookup on that connection.
+func TestFilteredLists_neverGenericPlan(t *testing.T) {
+	dsn := pgtest.New(t)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	cfg.MaxConns = 1 // every statement prepared on the one session read below
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	s := postgres.New(pool, postgres.Options{})
+	t.Cleanup(s.Close)
+	_, err = s.CreateTenant(ctx, store.Tenant{ID: "new", Plan: "ultimate", Seats: 10, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(t, err)
+	lookups := func(round int) {
+		for i := range 10 {
+			page, err := s.ListGroups(ctx, "new", store.GroupQuery{Count: 100,
+				Filter: store.Compare{Attr: "displayName", Op: store.OpEq, Value: fmt.Sprintf("Team %d", i*37)}})
+			require.NoError(t, err)
+			assert.Len(t, page.Groups, round, "Team %d", i*37)
+			_, err = s.ListUsers(ctx, "new", store.UserQuery{Count: 100,
+				Filter: store.Compare{Attr: "externalId", Op: store.OpEq, Value: fmt.Sprintf("ext-%d", i)}})
+			require.NoError(t, err)
+		}
+	}
+	lookups(0) // on empty tables
+	for i := range 400 {
+		_, err := s.CreateGroup(ctx, "new", store.Group{DisplayName: fmt.Sprintf("Team %d", i)}, store.ActorAdmin)
+		require.NoError(t, err)
+	}
+	seedUsers(t, s.Pool(), "new", 5000)
+	lookups(1)
+
+	rows, err := s.Pool().Query(ctx, `select statement, generic_plans from pg_prepared_statements
+where (statement like '%from groups g where g.tenant_id = $1 and%' or statement like '%from users u where u.tenant_id = $1 and%')
+	and statement not like '%pg_prepared_statements%'`)
+	require.NoError(t, err)
+	type prepared struct {
+		SQL     string
+		Generic int64
+	}
+	sts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[prepared])
+	require.NoError(t, err)
+	require.NotEmpty(t, sts, "no filtered list was prepared: the check proves nothing")
+	for _, st := range sts {
+		assert.Zero(t, st.Generic, "a filtered list ran generic plans:\n%s", st.SQL)
+	}
+}
