@@ -345,11 +345,25 @@ const mappingsShared = `select pg_advisory_xact_lock_shared(hashtextextended('ro
 // one round trip.
 func lockGroupWithRoles(ctx context.Context, tx pgx.Tx, tenantID, groupID, lock string) (store.Group, *store.RoleContext, error) {
 	b := &pgx.Batch{}
+	queueLockGroupWithRoles(b, tenantID, groupID, lock)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	g, rc, err := readLockGroupWithRoles(br)
+	if err != nil {
+		return store.Group{}, nil, err
+	}
+	return g, rc, br.Close()
+}
+
+// queueLockGroupWithRoles queues lockGroupWithRoles' statements;
+// readLockGroupWithRoles reads their results.
+func queueLockGroupWithRoles(b *pgx.Batch, tenantID, groupID, lock string) {
 	b.Queue(mappingsShared, tenantID)
 	b.Queue(`select `+groupCols+` from groups g where g.tenant_id = $1 and g.id = $2 `+lock, tenantID, groupID)
 	b.Queue(roleContextSQL, tenantID)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
+}
+
+func readLockGroupWithRoles(br pgx.BatchResults) (store.Group, *store.RoleContext, error) {
 	if _, err := br.Exec(); err != nil {
 		return store.Group{}, nil, err
 	}
@@ -361,7 +375,7 @@ func lockGroupWithRoles(ctx context.Context, tx pgx.Tx, tenantID, groupID, lock 
 	if err != nil {
 		return store.Group{}, nil, err
 	}
-	return g, rc, br.Close()
+	return g, rc, nil
 }
 
 // roleGroupChange takes the shared mappings lock, reads the role context and
