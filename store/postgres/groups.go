@@ -130,7 +130,7 @@ const addCountedSQL = `with added as (` + addOnlySQL + ` returning 1
 )
 select (select count(*) from added), (select members from counted)`
 
-// addAllSQL is addCountedSQL that fails, with errNotAllAdded's code, unless
+// addAllSQL is addCountedSQL that fails, with SQLSTATE notAllAdded, unless
 // it added $4 members: UpdateGroup's fast path commits in the same round
 // trip, so a partial add must not stand.
 const addAllSQL = `with added as (` + addOnlySQL + ` returning 1
