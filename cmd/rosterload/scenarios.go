@@ -279,9 +279,11 @@ select $1, $2, a.id, a.seq from unnest($3::text[], $4::bigint[]) as a (id, seq)`
 }
 
 // scenarioSmallPatches sends 100 PATCHes of 100 new members each to one new
-// group, one after another as an IdP pushes a group, and times the whole.
+// group, one after another as an IdP pushes a group, and times the whole
+// against 100 bare INSERT … SELECT unnest of the same ids (target: under
+// 1.5× them).
 func (r *runner) scenarioSmallPatches() {
-	const name, target = "100 × PATCH /Groups/{id} adding 100 members (sequential)", "< 1 s in all, each 204"
+	const name, target = "100 × PATCH /Groups/{id} adding 100 members (sequential)", "< 1.5× the 100 bare statements, each 204"
 	ids, err := userIDs(r.ctx, r.pool, r.st.Tenant, 10_000, 10_000)
 	if err != nil || len(ids) < 10_000 {
 		r.failed(name, target, fmt.Errorf("need 20,000 users: %v (%d)", err, len(ids)))
@@ -317,7 +319,7 @@ func (r *runner) scenarioSmallPatches() {
 		BaseName: "100 × INSERT … SELECT unnest of 100 rows, pgx, no HTTP"}
 	rw.Roster.RPS, rw.Base.RPS = 0, 0
 	rw.Ratio = float64(ro.Elapsed) / float64(ba.Elapsed)
-	rw.Met = ro.Elapsed < time.Second
+	rw.Met = rw.Ratio < 1.5
 	r.logf("== %s: rosterd %s in all (p50 %s, p99 %s), bare %s", name, ro.Elapsed, ro.P(0.5), ro.P(0.99), ba.Elapsed)
 	r.rows = append(r.rows, rw)
 }

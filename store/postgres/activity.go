@@ -10,7 +10,7 @@ import (
 )
 
 // recordActivitySQL appends a batch of activity entries to their tenants'
-// rings (migration 0022) in one statement: entries of unknown tenants are
+// rings (migration 0023) in one statement: entries of unknown tenants are
 // left out by the join with tenants (whose rows it holds FOR KEY SHARE, so
 // that a tenant being deleted waits for it or is gone before it); each
 // tenant's head counter is raised by its number of entries, which numbers

@@ -52,9 +52,16 @@ from generate_series(1, 525600) as n`, start)
 		i := slices.IndexFunc(sts, func(st tracedStatement) bool { return strings.Contains(st.sql, "from audit_events where") })
 		require.GreaterOrEqual(t, i, 0)
 		custom, generic := planOf(t, s.Pool(), nil, sts[i])
+		// Either walk of the index is the range's events only: backwards
+		// in order, or (analysed, with no statistics of tenant_id —
+		// migration 0025 — a day's 1,440 events look cheap to sort) a
+		// bitmap of the range then a sort of it. Never the primary key
+		// or the whole table.
 		for _, plan := range []string{custom, generic} {
-			assert.Contains(t, plan, "Index Scan Backward using audit_events_tenant_at_idx", "analysed %v:\n%s", analysed, plan)
-			assert.NotContains(t, plan, "Sort", "analysed %v:\n%s", analysed, plan)
+			assert.Contains(t, plan, "audit_events_tenant_at_idx", "analysed %v:\n%s", analysed, plan)
+			assert.Regexp(t, `Index Cond: \(\(tenant_id = .*\) AND \(at >= `, plan, "analysed %v", analysed)
+			assert.NotContains(t, plan, "audit_events_pkey", "analysed %v:\n%s", analysed, plan)
+			assert.NotContains(t, plan, "Seq Scan", "analysed %v:\n%s", analysed, plan)
 		}
 		// The next page starts after the cursor's event, through the same index.
 		next, err := s.ListAudit(ctx, "busy", store.EventQuery{From: q.From, To: q.To, After: events[100].Seq, Limit: 2})

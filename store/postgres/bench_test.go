@@ -260,3 +260,58 @@ func BenchmarkRecordActivityVsLookups(b *testing.B) {
 	b.ReportMetric(float64(writes.Nanoseconds())/float64(b.N*n), "ns/entry")
 	b.ReportMetric(float64(writes)/float64(lookups), "write/lookups")
 }
+
+// BenchmarkGroupAdd100VsBare alternates, on one database, one UpdateGroup
+// adding 100 new members to a team (the PATCH an IdP sends per chunk; each
+// group takes 100 such adds, then a new group starts) and the load tool's
+// bare statement for the same ids: one INSERT … SELECT unnest into a table
+// shaped like group_members without its indexes (cmd/rosterload's
+// bare_members). It reports each one's median and the ratio of the sums.
+func BenchmarkGroupAdd100VsBare(b *testing.B) {
+	const users = 20_000
+	s := benchStore(b)
+	seedUsers(b, s.Pool(), "bench", users)
+	if _, err := s.Pool().Exec(ctx, `create table bare_members (like group_members including defaults);
+alter table bare_members drop column user_seq`); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, users)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("seed-bench-%d", i)
+	}
+	var gid string
+	var bare, add []time.Duration
+	var sumBare, sumAdd time.Duration
+	i := 0
+	for b.Loop() {
+		chunk := i % (users / 100)
+		if chunk == 0 || gid == "" {
+			b.StopTimer()
+			g, err := s.CreateGroup(ctx, "bench", store.Group{DisplayName: fmt.Sprintf("Team %d", i)}, benchActor)
+			if err != nil {
+				b.Fatal(err)
+			}
+			gid = g.ID
+			b.StartTimer()
+		}
+		part := ids[chunk*100 : chunk*100+100]
+		i++
+		t0 := time.Now()
+		if _, err := s.Pool().Exec(ctx, `insert into bare_members (tenant_id, group_id, user_id) select $1, $2, unnest($3::text[])`,
+			"bench", gid, part); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := s.UpdateGroup(ctx, "bench", gid, benchActor, func(u *store.GroupUpdate) error { u.Add(part...); return nil }); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		bare, add = append(bare, t1.Sub(t0)), append(add, t2.Sub(t1))
+		sumBare, sumAdd = sumBare+t1.Sub(t0), sumAdd+t2.Sub(t1)
+	}
+	slices.Sort(bare)
+	slices.Sort(add)
+	b.ReportMetric(float64(bare[len(bare)/2].Nanoseconds()), "bare-p50-ns")
+	b.ReportMetric(float64(add[len(add)/2].Nanoseconds()), "add-p50-ns")
+	b.ReportMetric(float64(sumAdd)/float64(sumBare), "add/bare")
+}

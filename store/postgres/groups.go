@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/roster-dev/roster/store"
 )
@@ -128,6 +129,55 @@ const addCountedSQL = `with added as (` + addOnlySQL + ` returning 1
 	returning members
 )
 select (select count(*) from added), (select members from counted)`
+
+// addAllSQL is addCountedSQL that fails, with SQLSTATE notAllAdded, unless
+// it added $4 members: UpdateGroup's fast path commits in the same round
+// trip, so a partial add must not stand.
+const addAllSQL = `with added as (` + addOnlySQL + ` returning 1
+), counted as (
+	update group_member_counts set members = members + (select count(*) from added)
+	where tenant_id = $1 and group_id = $2
+	returning members
+)
+select (select members from counted) from (select count(*) as n from added) as a
+where case when a.n = $4::int then true else roster_not_all_added() end`
+
+// notAllAdded is the SQLSTATE of roster_not_all_added (migration 0026).
+const notAllAdded = "RS002"
+
+// addAll reads the fast path's results after the group's update: the
+// savepoint, the strict add, the audit event and the commit. added says
+// whether it committed; when the add did not add every id, the transaction
+// is back at the savepoint (added false, no error) and the caller adds
+// again.
+func addAll(ctx context.Context, tx pgx.Tx, br pgx.BatchResults) (members int64, added bool, err error) {
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return 0, false, err
+	}
+	err = br.QueryRow().Scan(&members)
+	var commit pgconn.CommandTag
+	if err == nil {
+		if _, err = br.Exec(); err == nil {
+			commit, err = br.Exec()
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == notAllAdded {
+		_, err := tx.Exec(ctx, `rollback to savepoint add_all`)
+		return 0, false, err
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	if !committed(tx, commit) {
+		return 0, false, pgx.ErrTxCommitRollback
+	}
+	return members, true, nil
+}
 
 const insertLiveSQL = `insert into group_members (tenant_id, group_id, user_id, user_seq)
 select $1, $2, u.id, u.seq from unnest($3::text[]) as a (id)
@@ -501,6 +551,11 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQu
 	from := ` from groups g where g.tenant_id = $1 and ` + where
 
 	batch := &pgx.Batch{}
+	// A filtered list is planned for its values (plans.go, customPlans).
+	custom := q.Filter != nil
+	if custom {
+		batch.Queue(customPlans)
+	}
 	batch.Queue(`select (select count(*)`+from+`), exists (select 1 from tenants where id = $1)`, b.args...)
 	// A page in creation order walks groups_tenant_seq_key in order, as
 	// ListUsers does (plans.go).
@@ -520,6 +575,11 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.GroupQu
 	}
 	br := s.pool.SendBatch(ctx, batch)
 	defer br.Close()
+	if custom {
+		if _, err := br.Exec(); err != nil {
+			return store.GroupPage{}, s.convert("ListGroups", err, nil)
+		}
+	}
 
 	page := store.GroupPage{Groups: []store.Group{}}
 	var tenantOK bool
@@ -589,8 +649,14 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, by store.A
 		return store.Group{}, store.ErrNotFound
 	}
 	var out store.Group
-	err := s.inTx(ctx, "UpdateGroup", nil, func(tx pgx.Tx) error {
-		old, rc, err := lockGroupWithRoles(ctx, tx, tenantID, id, "for no key update") // resolve.go
+	// The group is locked and read in the transaction's first round trip,
+	// with its begin (resolve.go's lockGroupWithRoles).
+	queue := func(b *pgx.Batch) { queueLockGroupWithRoles(b, tenantID, id, "for no key update") }
+	err := s.inBatchTx(ctx, "UpdateGroup", nil, queue, func(tx pgx.Tx, br pgx.BatchResults) error {
+		old, rc, err := readLockGroupWithRoles(br)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return err
 		}
@@ -634,7 +700,19 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 		after.MemberCount = memberCountSentinel
 		audit := append(auditArgs(tenantID, now, by, "group.updated", "group", id,
 			store.MemberOpsDetail(up.Members), store.AuditJSON(old), store.AuditJSON(after)), memberOpsJSON(up.Members))
+		// Adds alone that move no role (a team's, or a role group's that
+		// reaches no one) and add every id asked need nothing after the add:
+		// the commit goes in the add's round trip. The add is then strict
+		// (addAllSQL): one id it does not add — a present member, no live
+		// user — fails it, back to the savepoint, and the add runs again
+		// as below, whose checks say what to answer.
+		fast := merged && affected == nil && len(asked) > 0
 		switch {
+		case fast:
+			b.Queue(`savepoint add_all`)
+			b.Queue(addAllSQL, tenantID, id, lockOrder(asked), len(asked))
+			b.Queue(groupUpdatedAudit, audit...)
+			b.Queue(`commit`)
 		case merged:
 			// Adds alone: the add, the counter and the audit event go in
 			// this one round trip; a check that fails below rolls them back.
@@ -646,10 +724,25 @@ where tenant_id = $1 and id = $2`, tenantID, id, g.DisplayName, store.FoldKey(g.
 		default:
 			signs = queueMemberOps(b, tenantID, id, up.Members)
 		}
-		br := tx.SendBatch(ctx, b)
+		br = tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			return callerErr{s.convert("UpdateGroup", err, vals{"displayName": g.DisplayName})}
+		}
+		if fast {
+			members, added, err := addAll(ctx, tx, br)
+			if err != nil {
+				return err
+			}
+			if added {
+				g.MemberCount = int(members)
+				out = g
+				return nil
+			}
+			b = &pgx.Batch{}
+			b.Queue(addCountedSQL, tenantID, id, lockOrder(asked))
+			b.Queue(groupUpdatedAudit, audit...)
+			br = tx.SendBatch(ctx, b)
 		}
 		if !merged && len(asked) > 0 {
 			rows, err := br.Query()

@@ -35,6 +35,31 @@ package postgres
 //     force_custom_plan) was measured: a user creation's statement took
 //     three times as long, planned each time.
 //
+// Statistics can mislead the other way too. Once ANALYZE has run, they
+// describe the tenants the tables held then: on a database whose first
+// tenant has synced, every user belongs to that tenant, and a tenant created
+// afterwards has no rows at all in the planner's eyes, however many it gets.
+// Every index that starts with tenant_id then looks as good as the key
+// asked for, and PostgreSQL took the smallest (users_tenant_seq_key,
+// users_external_id_idx) for the new tenant's lookups by id and userName,
+// member adds and group lookups, each walking the tenant's rows: a second
+// tenant's first sync slowed down as it grew (the user phase of 50,000 had
+// not ended after three minutes). So no table keeps statistics of
+// tenant_id (migration 0025, TestTenantIDKeepsNoStatistics): the planner
+// takes every tenant, known or new, to hold 1/200 of a table, and the
+// plans rest on the keys the statements name.
+//
+// A filtered list (GET /Groups?filter=displayName eq "…", the lookup an IdP
+// makes before creating each group, or any other filter) is planned for its
+// values: pgx prepares it, and the generic plan PostgreSQL settles on after
+// five runs — made, on a new database, while groups was still empty, where
+// walking groups_tenant_seq_key in order and testing each group's name
+// costs nothing — was kept, and every later lookup walked all the tenant's
+// groups (TestFilteredLists_neverGenericPlan). customPlans turns generic
+// plans off for the list's own batch, an implicit transaction; the
+// statements stay prepared (no parse per run). Planning every statement so
+// was measured and refused (above); a list's plan costs little next to it.
+//
 // Nothing here runs ANALYZE: the shapes hold on tables in any state.
 
 // liveByKey is "u.deleted_at is null" for a statement that finds a user by
@@ -43,3 +68,7 @@ package postgres
 // costs as 200 times smaller than they are; "is true" changes nothing (the
 // test is never null) but matches no index predicate.
 const liveByKey = `(u.deleted_at is null) is true`
+
+// customPlans makes the statements after it in a batch (one implicit
+// transaction) be planned for their arguments, never by a generic plan.
+const customPlans = `select set_config('plan_cache_mode', 'force_custom_plan', true)`

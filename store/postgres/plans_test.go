@@ -134,19 +134,27 @@ var indexesOnlyFor = map[string]*regexp.Regexp{
 
 var seqScanOfBigTable = regexp.MustCompile(`Seq Scan on (users|group_members|groups)\b`)
 
+// tenantWalk is an index scan bounded by the tenant alone: it reads every
+// row of the tenant in the index, whichever row the statement is after.
+var tenantWalk = regexp.MustCompile(`(?m)Scan (using|on) (users|groups|group_members)_\w+( on \w+ \w+)?\n\s*Index Cond: \((\w+\.)?tenant_id = [^()]*\)$`)
+
 // TestHotPlans_sameIndexWithoutStatistics proves that the statements of an
 // IdP's first sync — the member add, the lookups of a user by id and by
 // userName, role resolution's reads, list pages, the group lookup by
 // displayName and the group creation's name check — read the intended index
 // on tables that have never been analysed (a new database, right after the
 // first 20,000 users were created: autovacuum analyses a table only a while
-// after it grew) as well as once they are, in the plan made for the
-// arguments and in the generic plan of a prepared statement. Every statement
-// the store sends for them is traced and explained; none may scan users,
-// groups or group_members whole, nor reach a user through an index of
-// something it does not look for. Before the statements were shaped for it,
-// a member add probed each user through users_external_id_idx, walking the
-// tenant's users for each member added.
+// after it grew), once they are, and for a tenant created after they were
+// (a new customer on a database whose statistics describe the others), in
+// the plan made for the arguments and in the generic plan of a prepared
+// statement. Every statement the store sends for them is traced and
+// explained; none may scan users, groups or group_members whole, nor reach
+// a user through an index of something it does not look for. Before the
+// statements were shaped for it, a member add probed each user through
+// users_external_id_idx, walking the tenant's users for each member added;
+// before tenant_id stopped keeping statistics (plans.go), a lookup by
+// userName for the tenant created after ANALYZE walked that tenant's users
+// through users_tenant_seq_key, since the statistics gave it no rows.
 func TestHotPlans_sameIndexWithoutStatistics(t *testing.T) {
 	dsn := pgtest.New(t)
 	pool := connect(t, dsn)
@@ -160,53 +168,80 @@ func TestHotPlans_sameIndexWithoutStatistics(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 
-	for _, id := range []string{"big", "small"} {
-		_, err := s.CreateTenant(ctx, store.Tenant{ID: id, Plan: "ultimate", Seats: 1_000_000, Settings: store.DefaultSettings()}, store.ActorAdmin)
-		require.NoError(t, err)
-	}
-	_, err = s.CreateRole(ctx, "big", store.Role{Name: "auditor", Permissions: []string{"reporting.view_org"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+	_, err = s.CreateTenant(ctx, store.Tenant{ID: "small", Plan: "ultimate", Seats: 1_000_000, Settings: store.DefaultSettings()}, store.ActorAdmin)
 	require.NoError(t, err)
-	require.NoError(t, directory.New(s).PutRoleMappings(ctx, "big", []store.RoleMapping{{Group: "Auditors", Role: "auditor"}}, store.ActorAdmin))
 	seedUsers(t, pool, "small", 50)
-	seedUsers(t, pool, "big", 20_000)
-	_, errs := s.CreateUsersTogether(ctx, "big", []store.User{
+	big := hotTenant(t, s, pool, "big")
+
+	var analysed bool
+	require.NoError(t, pool.QueryRow(ctx, `select exists (select 1 from pg_stat_user_tables
+where relname in ('users', 'groups', 'group_members') and (last_analyze is not null or last_autoanalyze is not null))`).Scan(&analysed))
+	require.False(t, analysed, "the tables must not have been analysed yet")
+	big.check(t, tr, pool, "never analysed")
+
+	_, err = pool.Exec(ctx, "analyze")
+	require.NoError(t, err)
+	big.check(t, tr, pool, "analysed")
+
+	// A tenant the statistics have never seen, as large as the first.
+	late := hotTenant(t, s, pool, "late")
+	late.check(t, tr, pool, "analysed, then a new tenant")
+}
+
+// hotFixture is a tenant of 20,000 users, 1,000 groups (200 of them with
+// 100 members each) and a role group, and the operations of a sync on it.
+type hotFixture struct {
+	ops []hotOp
+}
+
+type hotOp struct {
+	name  string
+	want  []string // indexes the statements must read, at least once each
+	walks bool     // a page: it reads the tenant in order, from its start
+	run   func() error
+}
+
+func hotTenant(t *testing.T, s *postgres.Store, pool *pgxpool.Pool, tenant string) hotFixture {
+	t.Helper()
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: tenant, Plan: "ultimate", Seats: 1_000_000, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(t, err)
+	_, err = s.CreateRole(ctx, tenant, store.Role{Name: "auditor", Permissions: []string{"reporting.view_org"}, SeatClass: store.SeatLight}, store.ActorAdmin)
+	require.NoError(t, err)
+	require.NoError(t, directory.New(s).PutRoleMappings(ctx, tenant, []store.RoleMapping{{Group: "Auditors", Role: "auditor"}}, store.ActorAdmin))
+	seedUsers(t, pool, tenant, 20_000)
+	_, errs := s.CreateUsersTogether(ctx, tenant, []store.User{
 		{UserName: "new1@example.com", Active: true}, {UserName: "new2@example.com", Active: true},
 	}, store.ActorAdmin)
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
 	ids := make([]string, 0, 20_000)
 	for i := range 20_000 {
-		ids = append(ids, fmt.Sprintf("seed-big-%d", i))
+		ids = append(ids, fmt.Sprintf("seed-%s-%d", tenant, i))
 	}
 	var groups []string
 	for i := range 1000 {
-		g, err := s.CreateGroup(ctx, "big", store.Group{DisplayName: fmt.Sprintf("Team %03d", i)}, store.ActorAdmin)
+		g, err := s.CreateGroup(ctx, tenant, store.Group{DisplayName: fmt.Sprintf("Team %03d", i)}, store.ActorAdmin)
 		require.NoError(t, err)
 		groups = append(groups, g.ID)
 	}
-	for i, gid := range groups[:50] {
-		_, err := s.UpdateGroup(ctx, "big", gid, store.ActorAdmin, func(u *store.GroupUpdate) error {
-			u.Add(ids[i*200 : i*200+100]...)
+	for i, gid := range groups[:200] { // every user a member
+		_, err := s.UpdateGroup(ctx, tenant, gid, store.ActorAdmin, func(u *store.GroupUpdate) error {
+			u.Add(ids[i*100 : i*100+100]...)
 			return nil
 		})
 		require.NoError(t, err)
 	}
-	auditors, err := s.CreateGroup(ctx, "big", store.Group{DisplayName: "Auditors"}, store.ActorAdmin)
+	auditors, err := s.CreateGroup(ctx, tenant, store.Group{DisplayName: "Auditors"}, store.ActorAdmin)
 	require.NoError(t, err)
-	_, err = s.UpdateGroup(ctx, "big", auditors.ID, store.ActorAdmin, func(u *store.GroupUpdate) error {
+	_, err = s.UpdateGroup(ctx, tenant, auditors.ID, store.ActorAdmin, func(u *store.GroupUpdate) error {
 		u.Add(ids[12_000:12_100]...)
 		return nil
 	})
 	require.NoError(t, err)
 
-	type hot struct {
-		name string
-		want []string // indexes the statements must read, at least once each
-		run  func() error
-	}
 	add := func(gid string, members []string) func() error {
 		return func() error {
-			_, err := s.UpdateGroup(ctx, "big", gid, store.ActorAdmin, func(u *store.GroupUpdate) error {
+			_, err := s.UpdateGroup(ctx, tenant, gid, store.ActorAdmin, func(u *store.GroupUpdate) error {
 				u.Add(members...)
 				return nil
 			})
@@ -214,110 +249,104 @@ func TestHotPlans_sameIndexWithoutStatistics(t *testing.T) {
 		}
 	}
 	round := 0 // names made by the checks are new in each round
-	ops := []hot{
-		{"member add, new group", []string{"users_pkey"}, func() error { round++; return add(groups[100+round], ids[10_000:10_100])() }},
+	return hotFixture{ops: []hotOp{
+		{"member add, new group", []string{"users_pkey"}, false, func() error { round++; return add(groups[500+round], ids[10_000:10_100])() }},
 		// The probe for a present member names the whole primary key of
 		// group_members; PostgreSQL may as well read group_members_user_idx
 		// (tenant, user), which holds the groups of that one user.
-		{"member add, group with members", []string{"users_pkey"}, add(groups[1], ids[200:400])},
-		{"member add, role group", []string{"users_pkey", "group_members_user_idx"}, add(auditors.ID, ids[12_200:12_300])},
-		{"user by id", []string{"users_pkey", "group_members_user_idx"}, func() error {
-			_, _, err := s.GetUserWithGroups(ctx, "big", ids[4242])
+		{"member add, group with members", []string{"users_pkey"}, false, add(groups[1], ids[200:400])},
+		{"member add, role group", []string{"users_pkey", "group_members_user_idx"}, false, add(auditors.ID, ids[12_200:12_300])},
+		{"user by id", []string{"users_pkey", "group_members_user_idx"}, false, func() error {
+			_, _, err := s.GetUserWithGroups(ctx, tenant, ids[4242])
 			return err
 		}},
-		{"users by id, together", []string{"users_pkey"}, func() error {
-			_, _, errs := s.ReadUsersTogether(ctx, "big", false, ids[7000:7016])
+		{"users by id, together", []string{"users_pkey"}, false, func() error {
+			_, _, errs := s.ReadUsersTogether(ctx, tenant, false, ids[7000:7016])
 			return errs[0]
 		}},
-		{"user by userName", []string{"users_user_name_key_uq"}, func() error {
-			_, _, err := s.GetUserByUserNameWithGroups(ctx, "big", "user000004242@example.com")
+		{"user by userName", []string{"users_user_name_key_uq"}, false, func() error {
+			_, _, err := s.GetUserByUserNameWithGroups(ctx, tenant, "user000004242@example.com")
 			return err
 		}},
-		{"users by userName, together", []string{"users_user_name_key_uq"}, func() error {
-			_, _, errs := s.ReadUsersTogether(ctx, "big", true, []string{"user000000001@example.com", "user000019999@example.com"})
+		{"users by userName, together", []string{"users_user_name_key_uq"}, false, func() error {
+			_, _, errs := s.ReadUsersTogether(ctx, tenant, true, []string{"user000000001@example.com", "user000019999@example.com"})
 			return errs[0]
 		}},
-		{"user update, role resolution", []string{"users_pkey", "group_members_user_idx"}, func() error {
-			_, err := s.UpdateUser(ctx, "big", ids[12_050], store.ActorAdmin, func(u *store.User) error {
-				u.DisplayName = "Renamed"
+		{"user update, role resolution", []string{"users_pkey", "group_members_user_idx"}, false, func() error {
+			_, err := s.UpdateUser(ctx, tenant, ids[12_050], store.ActorAdmin, func(u *store.User) error {
+				u.DisplayName = fmt.Sprintf("Renamed %d", round)
 				return nil
 			})
 			return err
 		}},
-		{"user creation", nil, func() error {
+		{"user creation", nil, false, func() error {
 			round++
-			_, errs := s.CreateUsersTogether(ctx, "big", []store.User{{UserName: fmt.Sprintf("later%d@example.com", round), Active: true}}, store.ActorAdmin)
+			_, errs := s.CreateUsersTogether(ctx, tenant, []store.User{{UserName: fmt.Sprintf("later%d@example.com", round), Active: true}}, store.ActorAdmin)
 			return errs[0]
 		}},
-		{"users page", []string{"users_tenant_seq_key"}, func() error {
-			_, err := s.ListUsers(ctx, "big", store.UserQuery{StartIndex: 10_001, Count: 100})
+		{"users page", []string{"users_tenant_seq_key"}, true, func() error {
+			_, err := s.ListUsers(ctx, tenant, store.UserQuery{StartIndex: 10_001, Count: 100})
 			return err
 		}},
-		{"groups page", []string{"groups_tenant_seq_key"}, func() error {
-			_, err := s.ListGroups(ctx, "big", store.GroupQuery{StartIndex: 101, Count: 100})
+		{"groups page", []string{"groups_tenant_seq_key"}, true, func() error {
+			_, err := s.ListGroups(ctx, tenant, store.GroupQuery{StartIndex: 101, Count: 100})
 			return err
 		}},
-		{"group by displayName", []string{"groups_display_name_lower_idx"}, func() error {
-			_, err := s.ListGroups(ctx, "big", store.GroupQuery{Count: 100,
+		{"group by displayName", []string{"groups_display_name_lower_idx"}, false, func() error {
+			_, err := s.ListGroups(ctx, tenant, store.GroupQuery{Count: 100,
 				Filter: store.Compare{Attr: "displayName", Op: store.OpEq, Value: "Team 042"}})
 			return err
 		}},
-		{"group creation", []string{"groups_display_name_key_uq"}, func() error {
-			_, err := s.CreateGroup(ctx, "big", store.Group{DisplayName: fmt.Sprintf("Later %d", round)}, store.ActorAdmin)
+		{"group creation", []string{"groups_display_name_key_uq"}, false, func() error {
+			_, err := s.CreateGroup(ctx, tenant, store.Group{DisplayName: fmt.Sprintf("Later %d", round)}, store.ActorAdmin)
 			return err
 		}},
-	}
+	}}
+}
 
-	check := func(t *testing.T, when string) {
-		for _, op := range ops {
-			tr.take(true)
-			require.NoError(t, op.run(), op.name)
-			sts := tr.take(false)
-			seen := map[string]bool{}
-			var settings []string
-			for _, st := range sts {
-				if strings.HasPrefix(st.sql, "select set_config(") {
-					settings = append(settings, st.sql)
-					continue
-				}
-				if !planned(st.sql) {
-					continue
-				}
-				custom, generic := planOf(t, pool, settings, st)
-				// A count reads every live user (or group) of the tenant: a
-				// scan, or any index that starts with the tenant, is its plan.
-				counts := strings.HasPrefix(st.sql, "select (select count(*)")
-				for kind, plan := range map[string]string{"custom": custom, "generic": generic} {
-					assert.True(t, counts || !seqScanOfBigTable.MatchString(plan), "%s, %s, %s plan of\n%s\n%s", when, op.name, kind, st.sql, plan)
-					for idx, allowed := range indexesOnlyFor {
-						if !counts && regexp.MustCompile(`(using|on) `+idx+`\b`).MatchString(plan) && !allowed.MatchString(st.sql) {
-							t.Errorf("%s, %s, %s plan reads %s for\n%s\n%s", when, op.name, kind, idx, st.sql, plan)
-						}
-					}
-					for _, idx := range op.want {
-						if regexp.MustCompile(`(using|on) ` + idx + `\b`).MatchString(plan) {
-							seen[kind+" "+idx] = true
-						}
-					}
-				}
+// check runs each operation, explains every statement it sent and checks
+// the plans.
+func (f hotFixture) check(t *testing.T, tr *planTracer, pool *pgxpool.Pool, when string) {
+	t.Helper()
+	for _, op := range f.ops {
+		tr.take(true)
+		require.NoError(t, op.run(), op.name)
+		sts := tr.take(false)
+		seen := map[string]bool{}
+		var settings []string
+		for _, st := range sts {
+			if strings.HasPrefix(st.sql, "select set_config(") {
+				settings = append(settings, st.sql)
+				continue
 			}
-			for _, idx := range op.want {
-				for _, kind := range []string{"custom", "generic"} {
-					assert.True(t, seen[kind+" "+idx], "%s, %s: no %s plan reads %s", when, op.name, kind, idx)
+			if !planned(st.sql) {
+				continue
+			}
+			custom, generic := planOf(t, pool, settings, st)
+			// A count reads every live user (or group) of the tenant: a
+			// scan, or any index that starts with the tenant, is its plan.
+			counts := strings.HasPrefix(st.sql, "select (select count(*)")
+			for kind, plan := range map[string]string{"custom": custom, "generic": generic} {
+				assert.True(t, counts || !seqScanOfBigTable.MatchString(plan), "%s, %s, %s plan of\n%s\n%s", when, op.name, kind, st.sql, plan)
+				assert.True(t, counts || op.walks || !tenantWalk.MatchString(plan), "%s, %s, %s plan walks the tenant:\n%s\n%s", when, op.name, kind, st.sql, plan)
+				for idx, allowed := range indexesOnlyFor {
+					if !counts && regexp.MustCompile(`(using|on) `+idx+`\b`).MatchString(plan) && !allowed.MatchString(st.sql) {
+						t.Errorf("%s, %s, %s plan reads %s for\n%s\n%s", when, op.name, kind, idx, st.sql, plan)
+					}
+				}
+				for _, idx := range op.want {
+					if regexp.MustCompile(`(using|on) ` + idx + `\b`).MatchString(plan) {
+						seen[kind+" "+idx] = true
+					}
 				}
 			}
 		}
+		for _, idx := range op.want {
+			for _, kind := range []string{"custom", "generic"} {
+				assert.True(t, seen[kind+" "+idx], "%s, %s: no %s plan reads %s", when, op.name, kind, idx)
+			}
+		}
 	}
-
-	var analysed bool
-	require.NoError(t, pool.QueryRow(ctx, `select exists (select 1 from pg_stat_user_tables
-where relname in ('users', 'groups', 'group_members') and (last_analyze is not null or last_autoanalyze is not null))`).Scan(&analysed))
-	require.False(t, analysed, "the tables must not have been analysed yet")
-	check(t, "never analysed")
-
-	_, err = pool.Exec(ctx, "analyze")
-	require.NoError(t, err)
-	check(t, "analysed")
 }
 
 // TestLookupByUserName_neverGenericPlan proves a lookup by userName is
@@ -356,4 +385,92 @@ where statement like '%user_name_key = %' and statement not like '%pg_prepared_s
 	sts, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	assert.Zero(t, generic, "lookups by userName ran generic plans: %s", strings.Join(sts, "\n\n"))
+}
+
+// TestTenantIDKeepsNoStatistics proves that no table keeps statistics of
+// its tenant_id (migration 0025): statistics would describe the tenants
+// there when ANALYZE ran and give a tenant created later no rows, and the
+// planner then took any index starting with tenant_id for that tenant's
+// lookups (TestHotPlans_sameIndexWithoutStatistics). A table added with a
+// tenant_id column must set it too.
+func TestTenantIDKeepsNoStatistics(t *testing.T) {
+	dsn := pgtest.New(t)
+	s, err := postgres.Open(ctx, dsn, postgres.Options{})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	pool := s.Pool()
+	rows, err := pool.Query(ctx, `select c.relname from pg_class c
+join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
+where c.relnamespace = current_schema()::regnamespace and c.relkind in ('r', 'p') and a.attstattarget <> 0
+order by 1`)
+	require.NoError(t, err)
+	keeping, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Empty(t, keeping, "tables whose tenant_id keeps statistics")
+
+	for _, id := range []string{"one", "two"} {
+		_, err := s.CreateTenant(ctx, store.Tenant{ID: id, Plan: "ultimate", Seats: 10, Settings: store.DefaultSettings()}, store.ActorAdmin)
+		require.NoError(t, err)
+	}
+	seedUsers(t, pool, "one", 5000)
+	seedUsers(t, pool, "two", 10)
+	_, err = pool.Exec(ctx, "analyze users")
+	require.NoError(t, err)
+	var collected, others int
+	require.NoError(t, pool.QueryRow(ctx, `select count(*) filter (where attname = 'tenant_id'), count(*) filter (where attname <> 'tenant_id')
+from pg_stats where schemaname = current_schema() and tablename = 'users'`).Scan(&collected, &others))
+	assert.Zero(t, collected, "statistics of users.tenant_id after ANALYZE")
+	assert.NotZero(t, others, "ANALYZE collected nothing at all: the check above proves nothing")
+}
+
+// TestFilteredLists_neverGenericPlan proves a filtered list of groups or
+// users is planned for its values. An IdP looks each group up by
+// displayName before creating it: on a new database the first lookups run
+// while groups is empty, and the generic plan PostgreSQL settled on after
+// five of them walked groups_tenant_seq_key, testing the name of every
+// group of the tenant, for every later lookup on that connection.
+func TestFilteredLists_neverGenericPlan(t *testing.T) {
+	dsn := pgtest.New(t)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	cfg.MaxConns = 1 // every statement prepared on the one session read below
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	s := postgres.New(pool, postgres.Options{})
+	t.Cleanup(s.Close)
+	_, err = s.CreateTenant(ctx, store.Tenant{ID: "new", Plan: "ultimate", Seats: 10, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(t, err)
+	lookups := func(round int) {
+		for i := range 10 {
+			page, err := s.ListGroups(ctx, "new", store.GroupQuery{Count: 100,
+				Filter: store.Compare{Attr: "displayName", Op: store.OpEq, Value: fmt.Sprintf("Team %d", i*37)}})
+			require.NoError(t, err)
+			assert.Len(t, page.Groups, round, "Team %d", i*37)
+			_, err = s.ListUsers(ctx, "new", store.UserQuery{Count: 100,
+				Filter: store.Compare{Attr: "externalId", Op: store.OpEq, Value: fmt.Sprintf("ext-%d", i)}})
+			require.NoError(t, err)
+		}
+	}
+	lookups(0) // on empty tables
+	for i := range 400 {
+		_, err := s.CreateGroup(ctx, "new", store.Group{DisplayName: fmt.Sprintf("Team %d", i)}, store.ActorAdmin)
+		require.NoError(t, err)
+	}
+	seedUsers(t, s.Pool(), "new", 5000)
+	lookups(1)
+
+	rows, err := s.Pool().Query(ctx, `select statement, generic_plans from pg_prepared_statements
+where (statement like '%from groups g where g.tenant_id = $1 and%' or statement like '%from users u where u.tenant_id = $1 and%')
+	and statement not like '%pg_prepared_statements%'`)
+	require.NoError(t, err)
+	type prepared struct {
+		SQL     string
+		Generic int64
+	}
+	sts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[prepared])
+	require.NoError(t, err)
+	require.NotEmpty(t, sts, "no filtered list was prepared: the check proves nothing")
+	for _, st := range sts {
+		assert.Zero(t, st.Generic, "a filtered list ran generic plans:\n%s", st.SQL)
+	}
 }

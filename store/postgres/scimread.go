@@ -17,9 +17,15 @@ where u.tenant_id = $1 and u.id = $2 and ` + liveByKey
 const getByUserNameWithGroupsSQL = userWithGroupsCols + `
 where u.tenant_id = $1 and u.user_name_key = $2 and u.deleted_at is null`
 
+// userWithGroupsCols is the user's groups (ids and names, as JSON) and
+// columns. Each of the user's groups is one probe of the groups' primary key
+// ("offset 0" keeps it a probe; plans.go): joined, the groups were read, on
+// tables never analysed, by walking every group of the tenant for each
+// membership.
 const userWithGroupsCols = `select coalesce((
 	select json_agg(json_build_object('id', g.id, 'displayName', g.display_name) order by g.seq)
-	from group_members m join groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+	from group_members m cross join lateral (select g.id, g.display_name, g.seq from groups g
+		where g.tenant_id = m.tenant_id and g.id = m.group_id offset 0) as g
 	where m.tenant_id = u.tenant_id and m.user_id = u.id), '[]'), ` + userCols + ` from users u`
 
 // GetUserWithGroups is GetUser plus the user's groups (ID, DisplayName), in

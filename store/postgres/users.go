@@ -480,6 +480,11 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.UserQuer
 	from := ` from users u where u.tenant_id = $1 and u.deleted_at is null and ` + where
 
 	batch := &pgx.Batch{}
+	// A filtered list is planned for its values (plans.go, customPlans).
+	custom := q.Filter != nil
+	if custom {
+		batch.Queue(customPlans)
+	}
 	batch.Queue(`select (select count(*)`+from+`), exists (select 1 from tenants where id = $1)`, b.args...)
 	// A page in creation order walks users_tenant_seq_key in order; with
 	// no statistics, PostgreSQL would rather sort every user of the tenant
@@ -497,6 +502,11 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.UserQuer
 	}
 	br := s.pool.SendBatch(ctx, batch)
 	defer br.Close()
+	if custom {
+		if _, err := br.Exec(); err != nil {
+			return store.UserPage{}, s.convert("ListUsers", err, nil)
+		}
+	}
 
 	page := store.UserPage{Users: []store.User{}}
 	var tenantOK bool
