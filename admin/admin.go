@@ -165,6 +165,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries", perm("integrations.view"), a.listDeliveries)
 	route("POST /admin/v1/tenants/{id}/webhooks/{hookID}/deliveries/{deliveryID}/retry", perm("integrations.manage"), a.retryDelivery)
 	route("GET /admin/v1/tenants/{id}/events", perm("integrations.view"), a.listEvents)
+	// The SCIM activity log (admin/activity.go): what Roster answered the IdP.
+	route("GET /admin/v1/tenants/{id}/scim/activity", perm("integrations.view"), a.listSCIMActivity)
 	// Manual user and team management on every plan (admin/people.go,
 	// admin/teams.go). A person's PATCH or an invite naming a role needs
 	// users.roles as well, which the handler checks (the body decides).

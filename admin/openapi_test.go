@@ -992,6 +992,34 @@ var operationChecks = []opCheck{
 		assert.Contains(s.t, fields(r), "since")
 		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/events", "")
 	}},
+	{"GET /admin/v1/tenants/{id}/scim/activity", func(s *apiSession) {
+		const op = "GET /admin/v1/tenants/{id}/scim/activity"
+		r := s.do(op, http.StatusOK, acme+"/scim/activity", "")
+		assert.Equal(s.t, []any{}, r.Body["entries"], "no SCIM request yet")
+		now := s.c.now
+		require.NoError(s.t, s.c.store.RecordActivity(context.Background(), []store.ActivityEntry{
+			{TenantID: "acme", At: now.Add(-time.Minute), TokenID: "tok", TokenName: "okta", Method: "GET",
+				Path: "/scim/v2/acme/Users?filter=userName%20eq%20%22a%22", Status: 200, Duration: 1234 * time.Microsecond},
+			{TenantID: "acme", At: now.Add(-time.Second), Method: "POST", Path: "/scim/v2/acme/Users", Status: 401,
+				Detail: "the bearer token is not valid for this SCIM base URL"},
+		}))
+		r = s.do(op, http.StatusOK, acme+"/scim/activity", "")
+		require.Len(s.t, r.Body["entries"], 2)
+		assert.Equal(s.t, float64(1), r.Body["errors_24h"])
+		first := r.Body["entries"].([]any)[1].(map[string]any)
+		assert.Equal(s.t, 1.234, first["duration_ms"])
+		assert.Equal(s.t, "okta", first["token_name"])
+		r = s.do(op, http.StatusOK, acme+"/scim/activity?errors=true&since="+now.Add(-time.Hour).Format(time.RFC3339)+"&limit=5", "")
+		require.Len(s.t, r.Body["entries"], 1)
+		assert.Equal(s.t, float64(401), r.Body["entries"].([]any)[0].(map[string]any)["status"])
+		k := s.key("acme", "integrations-reader", "integrations.view")
+		s.call(op, http.StatusOK, req{path: acme + "/scim/activity", as: &k})
+		s.bad(op, http.StatusBadRequest, acme+"/scim/activity?errors=maybe", "")
+		s.bad(op, http.StatusBadRequest, acme+"/scim/activity?limit=1001", "")
+		r = s.bad(op, http.StatusBadRequest, acme+"/scim/activity?since=yesterday", "")
+		assert.Contains(s.t, fields(r), "since")
+		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/scim/activity", "")
+	}},
 	{"GET /admin/v1/tenants/{id}/seats/usage", func(s *apiSession) {
 		const op = "GET /admin/v1/tenants/{id}/seats/usage"
 		r := s.do(op, http.StatusOK, acme+"/seats/usage", "")

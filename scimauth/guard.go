@@ -44,6 +44,10 @@ type Config struct {
 	Sources authlimit.Sources
 	// Metrics counts refusals (401 and 429) by reason; nil: not counted.
 	Metrics *metrics.Metrics
+	// Activity, when set, is told of every request once it is answered,
+	// refusals included, for the tenant's SCIM activity log (activity.go);
+	// it must not block (package activitylog buffers).
+	Activity ActivityRecorder
 }
 
 // Guard authenticates SCIM requests and applies the gates in front of every
@@ -77,6 +81,7 @@ type Guard struct {
 	failed  *authlimit.Budget
 	limits  *ratelimit.Buckets
 	metrics *metrics.Metrics
+	record  ActivityRecorder
 
 	mu   sync.Mutex
 	used map[store.TokenKey]time.Time
@@ -115,6 +120,7 @@ func New(c Config) *Guard {
 		failed:  authlimit.NewBudget(c.FailedAuthPerSource, c.FailedAuthGlobal),
 		limits:  ratelimit.New(nil),
 		metrics: c.Metrics,
+		record:  c.Activity,
 		used:    map[store.TokenKey]time.Time{},
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -185,8 +191,11 @@ func (g *Guard) touch(k store.TokenKey, at time.Time) {
 // "tenant": mount it as mux.Handle("/scim/v2/{tenant}/", guard.Wrap(h)).
 // next finds the Principal in the request context (FromContext).
 func (g *Guard) Wrap(next http.Handler) http.Handler {
+	if g.record != nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.serveRecorded(w, r, next) })
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := g.admit(w, r)
+		p, ok := g.admit(w, r, g.now(), nil)
 		if !ok {
 			return
 		}
@@ -195,11 +204,12 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 }
 
 // admit runs authentication, gates and the rate limit; it writes the refusal
-// itself and answers false, or answers the Principal.
-func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) {
+// itself and answers false, or answers the Principal. When the presented
+// token is identified as one of the tenant's (right secret; revoked or
+// not), it is copied to *seen, if seen is not nil.
+func (g *Guard) admit(w http.ResponseWriter, r *http.Request, now time.Time, seen *store.Token) (Principal, bool) {
 	ctx := r.Context()
 	tenantID := r.PathValue("tenant")
-	now := g.now()
 	log := zerolog.Ctx(ctx)
 	log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("tenant", tenantID) })
 
@@ -266,6 +276,9 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request) (Principal, bool) 
 		g.spend(r, source, now)
 		g.writeInvalid(w, r)
 		return Principal{}, false
+	}
+	if seen != nil {
+		*seen = tok
 	}
 	if tok.RevokedAt != nil {
 		g.metrics.AuthFailed(metrics.KindSCIM, metrics.ReasonRevoked)

@@ -460,6 +460,9 @@ type Store interface {
 	// Outbound events and webhook deliveries (store/events.go).
 	EventStore
 
+	// The SCIM provisioning activity log (store/activity.go).
+	ActivityStore
+
 	// SAML configuration.
 	PutSAMLConfig(ctx context.Context, tenantID string, c SAMLConfig, by Actor) (SAMLConfig, error)
 	GetSAMLConfig(ctx context.Context, tenantID string) (SAMLConfig, error)

@@ -49,6 +49,9 @@ type system struct {
 	wrapStore func(store.Store) store.Store
 	// routes, when set, registers further routes on the mux (tests: a slow handler).
 	routes func(*http.ServeMux)
+	// activityFlush, when set, is how often the SCIM activity log is
+	// written (tests: an hour, so that only the shutdown writes it).
+	activityFlush time.Duration
 }
 
 // run is rosterd: it runs the command named by args[0] (serve when args is

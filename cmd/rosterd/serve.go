@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/auth"
+	"github.com/roster-dev/roster/internal/activitylog"
 	"github.com/roster-dev/roster/internal/authlimit"
 	"github.com/roster-dev/roster/internal/metrics"
 	"github.com/roster-dev/roster/lifecycle"
@@ -93,8 +94,14 @@ func serve(ctx context.Context, sys *system, args []string) error {
 	// closes.
 	trusted, _ := authlimit.ParseTrustedProxies(cfg.TrustedProxies) // Validate has checked it
 	sources := authlimit.NewSources(trusted)
+	// The SCIM activity log (internal/activitylog) buffers what the guard
+	// hands it and writes it in batches; closed after the guard, it writes
+	// the last requests' entries before the store closes.
+	activity := activitylog.New(activitylog.Config{Store: st, Logger: log, Dropped: m.ActivityDropped,
+		FlushInterval: sys.activityFlush})
+	defer activity.Close()
 	guard := scimauth.New(scimauth.Config{Store: st, Now: sys.now, Logger: log, Sources: sources,
-		FailedAuthPerSource: cfg.FailedAuthPerSource, FailedAuthGlobal: cfg.FailedAuthGlobal, Metrics: m})
+		FailedAuthPerSource: cfg.FailedAuthPerSource, FailedAuthGlobal: cfg.FailedAuthGlobal, Metrics: m, Activity: activity})
 	defer guard.Close()
 
 	// The access-expiry sweep (lifecycle) stops before the store closes.

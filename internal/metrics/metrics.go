@@ -40,6 +40,7 @@ type Metrics struct {
 	collect  *prometheus.CounterVec
 	webhooks *prometheus.CounterVec
 	whTime   prometheus.Histogram
+	actDrops prometheus.Counter
 
 	// The series a request counts in, kept by their labels' sources so
 	// that a request finds them with one lookup, makes no string and does
@@ -109,11 +110,15 @@ func New() *Metrics {
 			Help:    "Time a webhook delivery attempt took, until the receiver answered or the attempt failed.",
 			Buckets: webhookBuckets,
 		}),
+		actDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roster_scim_activity_dropped_total",
+			Help: "SCIM activity log entries dropped because the in-process buffer was full (the store slower than the requests).",
+		}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.scimOps, m.authFail, m.throttle, m.batches, m.collect, m.webhooks, m.whTime,
+		m.requests, m.duration, m.scimOps, m.authFail, m.throttle, m.batches, m.collect, m.webhooks, m.whTime, m.actDrops,
 	)
 	return m
 }
@@ -180,6 +185,15 @@ func (m *Metrics) BatchSize(kind string, n int) {
 		return
 	}
 	m.batches.WithLabelValues(kind).Observe(float64(n))
+}
+
+// ActivityDropped counts a SCIM activity log entry dropped (the hook
+// activitylog.Config.Dropped).
+func (m *Metrics) ActivityDropped() {
+	if m == nil {
+		return
+	}
+	m.actDrops.Inc()
 }
 
 // Webhook delivery outcomes.

@@ -64,6 +64,13 @@ func ContentType(jsonOnly bool) string {
 // set none: a bearer token is wanted, no error code (RFC 6750 §3.1).
 const DefaultChallenge = `Bearer realm="roster"`
 
+// ErrorNoter is a ResponseWriter that wants to know the SCIM error written
+// through it: the guard's, which keeps the detail for the tenant's
+// activity log (package scimauth) without parsing the body back.
+type ErrorNoter interface {
+	NoteError(Error)
+}
+
 // WriteError answers e: the SCIM error body, Content-Type by jsonOnly,
 // Cache-Control: no-store (an error may name a tenant's users or tokens),
 // X-Content-Type-Options: nosniff, and on a 401 the WWW-Authenticate
@@ -72,6 +79,9 @@ const DefaultChallenge = `Bearer realm="roster"`
 // Status 499 (the client went away) is written as 400: no client reads it,
 // and it is no status an HTTP client knows; the body keeps 499 for the log.
 func WriteError(w http.ResponseWriter, jsonOnly bool, e Error) {
+	if n, ok := w.(ErrorNoter); ok {
+		n.NoteError(e)
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

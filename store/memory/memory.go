@@ -71,6 +71,7 @@ type tenant struct {
 	jobs       map[string]*jobRec // background jobs by id (jobs.go)
 	jobOrder   []string
 	ev         tenantEvents // events, webhooks, deliveries (events.go)
+	activity   activityRing // the SCIM activity log (activity.go)
 }
 
 type userRec struct {

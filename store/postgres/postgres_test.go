@@ -353,13 +353,38 @@ func TestDeleteTenant_cascades(t *testing.T) {
 	_, err = s.PutSAMLConfig(ctx, "acme", store.SAMLConfig{EntityID: "e"}, store.ActorAdmin)
 	require.NoError(t, err)
 
+	require.NoError(t, s.RecordActivity(ctx, []store.ActivityEntry{{TenantID: "acme", At: time.Now(), Method: "GET", Path: "/", Status: 200}}))
+
 	require.NoError(t, s.DeleteTenant(ctx, "acme", store.ActorAdmin))
 	for _, table := range []string{"users", "groups", "group_members", "tokens", "roles", "role_mappings",
-		"saml_configs", "seat_events", "audit_events"} {
+		"saml_configs", "seat_events", "audit_events", "scim_activity", "scim_activity_heads"} {
 		var n int
 		require.NoError(t, s.Pool().QueryRow(ctx, fmt.Sprintf(`select count(*) from %s where tenant_id = 'acme'`, table)).Scan(&n))
 		assert.Zero(t, n, table)
 	}
+}
+
+// TestActivity_storageBounded proves that the activity log's storage stays
+// at 1,000 rows per tenant however much is recorded: the ring overwrites
+// its slots, nothing grows and nothing needs trimming.
+func TestActivity_storageBounded(t *testing.T) {
+	s := openPG(t, time.Now)
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: "acme", Seats: 5, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(t, err)
+	at := time.Now().Add(-time.Hour)
+	for b := range 5 {
+		batch := make([]store.ActivityEntry, 700)
+		for i := range batch {
+			batch[i] = store.ActivityEntry{TenantID: "acme", At: at, Method: "GET", Path: fmt.Sprintf("/%d/%d", b, i), Status: 200}
+		}
+		require.NoError(t, s.RecordActivity(ctx, batch))
+	}
+	var rows int
+	var head int64
+	require.NoError(t, s.Pool().QueryRow(ctx, `select count(*), (select seq from scim_activity_heads where tenant_id = 'acme')
+from scim_activity where tenant_id = 'acme'`).Scan(&rows, &head))
+	assert.Equal(t, store.ActivityKeep, rows)
+	assert.Equal(t, int64(3500), head, "every entry was numbered")
 }
 
 // TestGroups_memberCountUnderConcurrency proves that the kept member count

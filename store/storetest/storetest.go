@@ -136,6 +136,12 @@ func Run(t *testing.T, open Factory) {
 		{"Events_orderedPerUser", testEventsOrderedPerUser},
 		{"Events_purged", testEventsPurged},
 		{"Webhooks_deliveries", testWebhookDeliveries},
+		{"Activity_roundTripAndCaps", testActivityRoundTrip},
+		{"Activity_boundedToNewest1000", testActivityBounded},
+		{"Activity_neverOlderThan7Days", testActivitySevenDays},
+		{"Activity_errorAndSinceFilters", testActivityFilters},
+		{"Activity_tenantIsolationAndDeletion", testActivityIsolation},
+		{"Activity_concurrentRecordingLosesNothing", testActivityConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
