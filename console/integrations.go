@@ -374,7 +374,7 @@ func (c *Console) putSAML(w http.ResponseWriter, r *http.Request, p *person) err
 	if len(out.Warnings) > 0 {
 		done += " " + strings.Join(out.Warnings, " ")
 	}
-	redirect(w, r, c.pagePath(p)+"#saml", done)
+	redirect(w, r, c.pagePath(p), done)
 	return nil
 }
 
@@ -382,7 +382,7 @@ func (c *Console) deleteSAML(w http.ResponseWriter, r *http.Request, p *person) 
 	if err := c.call(r.Context(), r, p, http.MethodDelete, c.tenantPath(p)+"/saml", nil, nil); err != nil {
 		return err
 	}
-	redirect(w, r, c.pagePath(p)+"#saml", "The SAML configuration was removed: nobody can sign in with SSO until metadata is uploaded again.")
+	redirect(w, r, c.pagePath(p), "The SAML configuration was removed: nobody can sign in with SSO until metadata is uploaded again.")
 	return nil
 }
 
@@ -414,7 +414,7 @@ func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request, p *person)
 		return err
 	}
 	name := r.FormValue("name")
-	redirect(w, r, c.pagePath(p)+"#scim", fmt.Sprintf("SCIM token %q was revoked: the IdP's next request with it is refused.", name))
+	redirect(w, r, c.pagePath(p), fmt.Sprintf("SCIM token %q was revoked: the IdP's next request with it is refused.", name))
 	return nil
 }
 
@@ -455,7 +455,7 @@ func (c *Console) revokeAPIKey(w http.ResponseWriter, r *http.Request, p *person
 	if err := c.call(r.Context(), r, p, http.MethodDelete, c.tenantPath(p)+"/api-keys/"+url.PathEscape(id), nil, nil); err != nil {
 		return err
 	}
-	redirect(w, r, c.pagePath(p)+"#api-keys", fmt.Sprintf("API key %q was revoked: its next request is refused.", r.FormValue("name")))
+	redirect(w, r, c.pagePath(p), fmt.Sprintf("API key %q was revoked: its next request is refused.", r.FormValue("name")))
 	return nil
 }
 
@@ -538,7 +538,7 @@ func (c *Console) deleteWebhook(w http.ResponseWriter, r *http.Request, p *perso
 	if err := c.call(r.Context(), r, p, http.MethodDelete, c.tenantPath(p)+"/webhooks/"+url.PathEscape(id), nil, nil); err != nil {
 		return err
 	}
-	redirect(w, r, c.pagePath(p)+"#webhooks", "The webhook endpoint was deleted, with its delivery log.")
+	redirect(w, r, c.pagePath(p), "The webhook endpoint was deleted, with its delivery log.")
 	return nil
 }
 
@@ -548,7 +548,8 @@ func (c *Console) enableWebhook(w http.ResponseWriter, r *http.Request, p *perso
 	if err := c.call(r.Context(), r, p, http.MethodPost, c.tenantPath(p)+"/webhooks/"+url.PathEscape(id)+"/enable", nil, &hook); err != nil {
 		return err
 	}
-	back := c.pagePath(p) + "#webhooks"
+	// The notice shows at the top of the page, so the answer lands there.
+	back := c.pagePath(p)
 	if r.FormValue("back") == "hook" {
 		back = c.hookPath(p, id)
 	}
