@@ -56,6 +56,14 @@ func init() {
 		}
 		return ""
 	}
+	// A request's path as the IdP meant it: the query unescaped, so that
+	// a filter reads as written (the title keeps the exact path).
+	funcs["readablePath"] = func(p string) string {
+		if u, err := url.QueryUnescape(p); err == nil {
+			return u
+		}
+		return p
+	}
 	funcs["ms"] = func(v any) string {
 		switch x := v.(type) {
 		case float64:

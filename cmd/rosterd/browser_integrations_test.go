@@ -124,6 +124,11 @@ func TestBrowser_integrationsMintAndRevokeSCIMToken(t *testing.T) {
 	assert.NotContains(t, b.html(), secret)
 	assert.Equal(t, http.StatusUnauthorized, site.api(secret, "GET", "/scim/v2/demo/Users", nil, nil), "the revoked token is refused")
 	assert.Equal(t, "ann@demo.test", auditActor(t, site, "token.revoked"))
+
+	b.phone()
+	b.open("/console/demo/integrations")
+	assert.LessOrEqual(t, eval[int](b, "document.documentElement.scrollWidth"), 400, "no sideways scrolling at phone width")
+	b.shot("integrations-phone")
 }
 
 type samlState struct {
