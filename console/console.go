@@ -294,6 +294,10 @@ func (e *apiError) Text() string {
 	var b strings.Builder
 	b.WriteString(e.Error())
 	for _, f := range e.Fields {
+		// The API's message often is its fields' sentences already.
+		if strings.Contains(e.Error(), f.Message) {
+			continue
+		}
 		fmt.Fprintf(&b, " %s %s.", f.Field, f.Message)
 	}
 	return b.String()

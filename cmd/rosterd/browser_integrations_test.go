@@ -155,6 +155,7 @@ func TestBrowser_integrationsUploadMetadata(t *testing.T) {
 	b.choose("#saml-metadata", `<html><body>not metadata</body></html>`)
 	b.click("form.saml-upload button[type=submit]", "#saml-problem")
 	assert.Contains(t, b.text("#saml-problem"), "root element is <html>, not a SAML <EntityDescriptor>")
+	assert.Equal(t, 1, strings.Count(b.text("#saml-problem"), "root element"), "the fault is said once")
 	assert.Contains(t, eval[string](b, `document.querySelector("#saml-metadata").value`), "not metadata", "what was pasted is kept to fix")
 	var after samlState
 	require.Equal(t, http.StatusOK, site.api(site.admin, "GET", "/admin/v1/tenants/demo/saml", nil, &after))
