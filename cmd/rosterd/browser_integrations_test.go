@@ -341,6 +341,7 @@ func TestBrowser_integrationsDisabledWebhookNotice(t *testing.T) {
 	b.open(strings.TrimPrefix(site.consoleLink("ann@demo.test"), site.base))
 	require.Equal(t, "Overview", b.text("h1"))
 	assert.Contains(t, b.text(".hooks-disabled"), "A webhook endpoint was disabled after failing")
+	b.shot("overview-webhook-disabled")
 	b.click(".hooks-disabled a", "#webhooks")
 	assert.Equal(t, "/console/demo/integrations#webhooks", b.location())
 	notice := b.text(".hook-disabled")
@@ -384,4 +385,43 @@ func TestBrowser_integrationsProvisioningActivity(t *testing.T) {
 	// The overview links to this section.
 	b.open("/console/demo/")
 	b.click(`a[href$="/integrations#activity"]`, "#activity")
+}
+
+// TestBrowser_integrationsByPermission: a supervisor (integrations.view
+// only) sees the page without a form that changes anything, and a post
+// made anyway with their form token is refused by the admin API and
+// mints nothing; an agent has no Integrations in the navigation and the
+// page names the missing permission.
+func TestBrowser_integrationsByPermission(t *testing.T) {
+	site := newConsoleSite(t)
+	site.person("cat@demo.test", "Cat Supervisor", "supervisor")
+	site.person("dan@demo.test", "Dan Agent", "agent")
+	b := site.newBrowser()
+	b.signInWithSSO("/console/demo/integrations", "cat@demo.test")
+	require.Equal(t, "Integrations", b.text("h1"))
+	assert.Contains(t, b.text("#scim"), "demo", "the tokens are listed")
+	assert.Equal(t, 0, b.count(`main form[method="post"]`), "no form that changes anything")
+	assert.Equal(t, 0, b.count("main button.danger"))
+
+	answer := bget(b, chromedp.Evaluate[string](`(async () => {
+		const csrf = document.querySelector('input[name=csrf]').value;
+		const r = await fetch('/console/demo/integrations/tokens', {method: 'POST', credentials: 'same-origin',
+			headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'csrf=' + encodeURIComponent(csrf) + '&name=sneaky'});
+		return r.status + ' ' + await r.text();
+	})()`, chromedp.EvalAwaitPromise))
+	assert.True(t, strings.HasPrefix(answer, "403 "), answer)
+	assert.Contains(t, answer, "integrations.manage", "the admin API refused it, naming the permission")
+	var toks struct {
+		Tokens []struct {
+			Name string `json:"name"`
+		} `json:"tokens"`
+	}
+	require.Equal(t, http.StatusOK, site.api(site.admin, "GET", "/admin/v1/tenants/demo/tokens", nil, &toks))
+	assert.Len(t, toks.Tokens, 1, "nothing was minted")
+
+	agent := site.newBrowser()
+	agent.signInWithSSO("/console/demo/", "dan@demo.test")
+	assert.Equal(t, 0, agent.count(`nav a[href$="/integrations"]`))
+	agent.open("/console/demo/integrations")
+	assert.Contains(t, agent.text("main"), "integrations.view")
 }
