@@ -322,8 +322,13 @@ func (c *clock) advance(d time.Duration) {
 func TestBrowser_integrationsDisabledWebhookNotice(t *testing.T) {
 	clk := &clock{}
 	site := newConsoleSiteEnv(t, map[string]string{"ROSTER_WEBHOOK_ALLOW_PRIVATE": "true"}, clk.now)
+	var fixed atomic.Bool
 	down := startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "down", http.StatusInternalServerError)
+		if !fixed.Load() {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})) + "/down"
 	var hook struct {
 		ID string `json:"id"`
@@ -356,9 +361,23 @@ func TestBrowser_integrationsDisabledWebhookNotice(t *testing.T) {
 	assert.Contains(t, notice, "fix the endpoint, then enable it again")
 	b.shot("integrations-webhook-disabled")
 
+	// The receiver is mended, then enabled: the deliveries still waiting
+	// go out. (Enabled while still failing, a waiting delivery older
+	// than the window fails at its first attempt and disables it again.)
+	fixed.Store(true)
 	b.click(".hook-disabled button.primary", ".notice")
 	assert.Contains(t, b.text(".notice"), "enabled again")
 	assert.Equal(t, 0, b.count(".hook-disabled"))
+	require.Eventually(t, func() bool {
+		var ds struct {
+			Deliveries []struct {
+				Status string `json:"status"`
+			} `json:"deliveries"`
+		}
+		require.Equal(t, http.StatusOK, site.api(site.admin, "GET", "/admin/v1/tenants/demo/webhooks/"+hook.ID+"/deliveries?status=pending", nil, &ds))
+		return len(ds.Deliveries) == 0
+	}, 15*time.Second, 20*time.Millisecond, "the waiting deliveries went out")
+	assert.Equal(t, "enabled", status())
 	assert.Equal(t, "ann@demo.test", auditActor(t, site, "webhook.enabled"))
 }
 
