@@ -192,6 +192,7 @@ func TestBrowser_integrationsMintAndRevokeAPIKey(t *testing.T) {
 	b.fill("#key-name", "hr-sync")
 	b.click(`#api-keys input[value="users.view"]`)
 	b.click(`#api-keys input[value="teams.view"]`)
+	b.shot("integrations-api-key-form")
 	b.click("#api-keys form button[type=submit]", ".minted")
 	key := b.text("#minted-secret")
 	require.True(t, strings.HasPrefix(key, "rsk_"), key)
