@@ -152,6 +152,7 @@ var adminRoutes = []adminRoute{
 	{method: "GET", path: "/admin/v1/tenants/acme/webhooks/nope/deliveries", perm: "integrations.view"},
 	{method: "POST", path: "/admin/v1/tenants/acme/webhooks/nope/deliveries/1/retry", perm: "integrations.manage"},
 	{method: "GET", path: "/admin/v1/tenants/acme/events", perm: "integrations.view"},
+	{method: "GET", path: "/admin/v1/tenants/acme/scim/activity", perm: "integrations.view"},
 }
 
 // outcome is how the admin API answered a caller on a route.

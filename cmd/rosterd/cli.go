@@ -46,6 +46,7 @@ func adminCommands() []command {
 		{"audit", "a tenant's audit trail, or the operator trail with --operator (admin API)", auditCmd},
 		{"webhook", "a tenant's webhook endpoints: create, list, delete, enable, deliveries, retry (admin API)", webhookCmd},
 		{"events", "a tenant's events, oldest first, from a cursor (the pull API)", eventsCmd},
+		{"scim-activity", "a tenant's recent SCIM requests as Roster answered them, newest first (admin API)", scimActivityCmd},
 	}
 }
 
@@ -115,6 +116,7 @@ rosterd openapi prints the same document.
   rosterd webhook delete TENANT ID | enable TENANT ID | deliveries TENANT ID [--status S] [--limit N]
   rosterd webhook retry TENANT ID DELIVERY_ID
   rosterd events TENANT [--after CURSOR] [--limit N]   (prints the next cursor)
+  rosterd scim-activity TENANT [--errors] [--since T] [--limit N]   (newest first; errors of the last 24 h)
       people list, seats events and audit print one page (--limit; the
       server's default is 50 people, 100 events) and, when there is more, the
       --cursor of the next page on stderr; --all follows every page. T is an RFC 3339 time (seats events: or a date).

@@ -167,3 +167,30 @@ func TestLog_failedWriteIsRetried(t *testing.T) {
 	require.Len(t, got, 2)
 	assert.Equal(t, "/scim/v2/acme/Users/1", got[1].Path)
 }
+
+// discard is an activity store that keeps nothing, so that BenchmarkRecord
+// measures Record, not a store's write.
+type discard struct{}
+
+func (discard) RecordActivity(context.Context, []store.ActivityEntry) error { return nil }
+func (discard) ListActivity(context.Context, string, store.ActivityQuery) ([]store.ActivityEntry, error) {
+	return nil, nil
+}
+func (discard) CountActivityErrors(context.Context, string, time.Time) (int, error) { return 0, nil }
+
+// BenchmarkRecord is what the activity log costs a request: one Record
+// (cap the texts, append under the mutex), with the writer taking batches
+// in the background. "dropped/op" should stay near 0, else the figure is
+// the cheaper drop path's.
+func BenchmarkRecord(b *testing.B) {
+	var dropped atomic.Int64
+	l := activitylog.New(activitylog.Config{Store: discard{}, Dropped: func() { dropped.Add(1) }})
+	b.Cleanup(l.Close)
+	e := store.ActivityEntry{TenantID: "acme", At: time.Now(), TokenID: "0123456789abcdef", TokenName: "okta",
+		Method: "GET", Path: "/scim/v2/acme/Users/2819c223-7f76-453a-919d-413861904646", Status: 200, Duration: time.Millisecond}
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Record(e)
+	}
+	b.ReportMetric(float64(dropped.Load())/float64(b.N), "dropped/op")
+}

@@ -9,6 +9,11 @@
 -- of tenants: a tenant row write would take the tenant's lock that every
 -- seat-counting write takes, and fire the roster_auth notification that
 -- empties every rosterd's auth cache (0010).
+--
+-- scim_activity is only ever updated in place, never on its key: with
+-- half of each page left free, an update can stay on its page (a HOT
+-- update, no index write), and the table's size is bounded by the rings
+-- anyway.
 create table scim_activity_heads (
     tenant_id text   not null,
     seq       bigint not null,
@@ -31,4 +36,4 @@ create table scim_activity (
     constraint scim_activity_pkey primary key (tenant_id, slot),
     constraint scim_activity_slot_check check (slot >= 0 and slot < 1000),
     constraint scim_activity_tenant_fkey foreign key (tenant_id) references tenants (id) on delete cascade
-);
+) with (fillfactor = 50);
