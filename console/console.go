@@ -294,6 +294,10 @@ func (e *apiError) Text() string {
 	var b strings.Builder
 	b.WriteString(e.Error())
 	for _, f := range e.Fields {
+		// The API's message often is its fields' sentences already.
+		if strings.Contains(e.Error(), f.Message) {
+			continue
+		}
 		fmt.Fprintf(&b, " %s %s.", f.Field, f.Message)
 	}
 	return b.String()
@@ -322,6 +326,8 @@ func (c *Console) callRaw(ctx context.Context, r *http.Request, p *person, metho
 		switch b := body.(type) {
 		case []byte:
 			rd = bytes.NewReader(b)
+		case xmlBody:
+			rd = bytes.NewReader(b)
 		default:
 			buf, err := json.Marshal(body)
 			if err != nil {
@@ -339,9 +345,12 @@ func (c *Console) callRaw(ctx context.Context, r *http.Request, p *person, metho
 	req.Header.Set("Authorization", "Bearer "+p.token)
 	req.Header.Set("Accept", accept)
 	if body != nil {
-		if _, ok := body.([]byte); ok {
+		switch body.(type) {
+		case []byte:
 			req.Header.Set("Content-Type", "text/csv")
-		} else {
+		case xmlBody:
+			req.Header.Set("Content-Type", "application/xml")
+		default:
 			req.Header.Set("Content-Type", "application/json")
 		}
 	}

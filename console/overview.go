@@ -112,6 +112,9 @@ type overviewData struct {
 	Last     *activityEntry
 	Seats    *seatsView
 	CertSoon bool
+	// DisabledHooks counts webhook endpoints disabled after failing: the
+	// overview warns in one line and links to the Integrations page.
+	DisabledHooks int
 }
 
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, p *person) error {
@@ -148,11 +151,17 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, p *person) er
 	}
 	var act activityView
 	var seats seatsView
+	var hooks struct {
+		Webhooks []struct {
+			Status string `json:"status"`
+		} `json:"webhooks"`
+	}
 	noSAML := false
 	get("", base, &d.Tenant, nil)
 	get("integrations.view", base+"/saml", &saml, func() { noSAML = true })
 	get("integrations.view", base+"/tokens", &tokens, nil)
 	get("integrations.view", base+"/scim/activity?limit=1", &act, func() {})
+	get("integrations.view", base+"/webhooks", &hooks, nil)
 	get("billing.view", base+"/seats?duplicates=false", &seats, nil)
 	wg.Wait()
 	if len(errs) > 0 {
@@ -170,6 +179,11 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, p *person) er
 			d.Tokens = append(d.Tokens, t)
 			if t.LastUsedAt != nil && (d.LastUsed == nil || t.LastUsedAt.After(*d.LastUsed)) {
 				d.LastUsed = t.LastUsedAt
+			}
+		}
+		for _, h := range hooks.Webhooks {
+			if h.Status == "disabled" {
+				d.DisabledHooks++
 			}
 		}
 		d.Activity = &act

@@ -373,3 +373,34 @@ func (b *browser) waitUntil(expr string) {
 		}
 	}
 }
+
+// newConsoleSiteEnv is newConsoleSite with more ROSTER_* variables (e.g.
+// ROSTER_WEBHOOK_ALLOW_PRIVATE for a receiver on loopback) and, when now
+// is not nil, the clock the whole serve reads (store, admin API,
+// deliverers, sessions), so that a test can move time forward.
+func newConsoleSiteEnv(t *testing.T, env map[string]string, now func() time.Time) *consoleSite {
+	t.Helper()
+	all := map[string]string{"ROSTER_ADMIN_TOKEN": browserAdminToken}
+	for k, v := range env {
+		all[k] = v
+	}
+	sys, stdout, _ := testSystem(all)
+	if now != nil {
+		sys.now = now
+	}
+	s := startServe(t, sys, stdout)
+	m := scimTokenRE.FindStringSubmatch(stdout.String())
+	require.NotNil(t, m, stdout.String())
+	shots := os.Getenv("ROSTER_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(shots, 0o755))
+	return &consoleSite{t: t, base: "http://" + s.addr, admin: browserAdminToken, scim: m[1], shots: shots}
+}
+
+// html is the page's whole markup, for what must not be anywhere in it.
+func (b *browser) html() string {
+	b.t.Helper()
+	return eval[string](b, "document.documentElement.outerHTML")
+}
