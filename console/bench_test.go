@@ -137,6 +137,12 @@ func BenchmarkPages(b *testing.B) {
 		{"person", "/console/big/people/" + ids[n/2]},
 		{"seats", "/console/big/seats"},
 		{"seats_year", "/console/big/seats?range=365&interval=week"},
+		{"api_roles", "/admin/v1/tenants/big/roles"},
+		{"api_users", "/admin/v1/tenants/big/users?limit=50"},
+		{"api_teams", "/admin/v1/tenants/big/teams"},
+		{"api_person", "/admin/v1/tenants/big/users/" + ids[n/2]},
+		{"api_history", "/admin/v1/tenants/big/users/" + ids[n/2] + "/history"},
+		{"api_stores", "/admin/v1/tenants/big/stores"},
 	}
 	for _, pg := range pages {
 		b.Run(pg.name, func(b *testing.B) {

@@ -484,6 +484,10 @@ type Store interface {
 	// seat reports read them (SeatHolders: only those fields), in creation
 	// order, in one read; ErrNotFound for an unknown tenant.
 	ActiveSeatHolders(ctx context.Context, tenantID string) ([]licensing.SeatHolder, error)
+	// RoleHolders counts the tenant's live users (active or not) by the
+	// role they hold, in one read: what the role list shows beside each
+	// role. A role nobody holds is absent. ErrNotFound for an unknown tenant.
+	RoleHolders(ctx context.Context, tenantID string) (map[string]int, error)
 	// UpdateUser writes nothing (same Version and UpdatedAt, no audit or
 	// seat event) when fn leaves the user as stored (SameUser).
 	UpdateUser(ctx context.Context, tenantID, id string, by Actor, fn func(*User) error) (User, error)

@@ -65,3 +65,20 @@ func (s *Store) ActiveSeatHolders(_ context.Context, tenantID string) ([]licensi
 	}
 	return store.SeatHolders(users), nil
 }
+
+// RoleHolders counts the tenant's live users by role (store.Store).
+func (s *Store) RoleHolders(_ context.Context, tenantID string) (map[string]int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, rec := range t.userList {
+		if !rec.deleted {
+			out[rec.u.Role]++
+		}
+	}
+	return out, nil
+}

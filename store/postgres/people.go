@@ -124,3 +124,25 @@ from users u where u.tenant_id = $1 and u.deleted_at is null and u.active order 
 	}
 	return out, nil
 }
+
+// RoleHolders counts the tenant's live users by role (store.Store) in one
+// statement: one pass over the tenant's users instead of one count per role.
+func (s *Store) RoleHolders(ctx context.Context, tenantID string) (map[string]int, error) {
+	if !keysOK(tenantID) {
+		return nil, store.ErrNotFound
+	}
+	if err := s.tenantExists(ctx, s.pool, "RoleHolders", tenantID); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `select role, count(*) from users where tenant_id = $1 and deleted_at is null group by role`, tenantID)
+	if err != nil {
+		return nil, s.convert("RoleHolders", err, nil)
+	}
+	out := map[string]int{}
+	var role string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&role, &n}, func() error { out[role] = n; return nil }); err != nil {
+		return nil, s.convert("RoleHolders", err, nil)
+	}
+	return out, nil
+}

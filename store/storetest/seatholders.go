@@ -45,3 +45,35 @@ func testActiveSeatHolders(t *testing.T, open Factory) {
 	_, err = s.ActiveSeatHolders(ctx, "nope")
 	assert.ErrorIs(t, err, store.ErrNotFound)
 }
+
+// testRoleHolders proves RoleHolders counts live users, active or not, by
+// role, per tenant, as counting each role's users one by one would.
+func testRoleHolders(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	newTenant(t, s, "globex", 10)
+	newUser(t, s, "acme", "ann@x.com", true)
+	newUser(t, s, "acme", "off@x.com", false)
+	gone := newUser(t, s, "acme", "gone@x.com", true)
+	require.NoError(t, s.DeleteUser(ctx, "acme", gone.ID, token))
+	sup, err := s.CreateUser(ctx, "acme", store.User{UserName: "sue@x.com", Active: true, Role: store.RoleSupervisor}, token)
+	require.NoError(t, err)
+	newUser(t, s, "globex", "other@x.com", true)
+
+	got, err := s.RoleHolders(ctx, "acme")
+	require.NoError(t, err)
+	want := map[string]int{}
+	for _, role := range []string{store.RoleAgent, store.RoleSupervisor, store.RoleAdmin} {
+		page, err := s.ListUsers(ctx, "acme", store.UserQuery{Filter: store.Compare{Attr: "roster.role", Op: store.OpEq, Value: role}})
+		require.NoError(t, err)
+		if page.Total > 0 {
+			want[role] = page.Total
+		}
+	}
+	assert.Equal(t, want, got)
+	assert.Equal(t, 1, got[sup.Role])
+	assert.Equal(t, 3, got[store.RoleAgent]+got[store.RoleSupervisor]+got[store.RoleAdmin], "the deleted one is not counted")
+	_, err = s.RoleHolders(ctx, "nope")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}

@@ -68,6 +68,7 @@ func Run(t *testing.T, open Factory) {
 		{"Users_closureErrorChangesNothing", testUserClosureError},
 		{"Seats_consumedAndReleased", testSeatsLifecycle},
 		{"Seats_activeSeatHoldersAsTheReportsReadThem", testActiveSeatHolders},
+		{"Roles_holdersCountedInOneRead", testRoleHolders},
 		{"Seats_neverOversold", testSeatsNeverOversold},
 		{"Seats_overageAllowed", testSeatsOverage},
 		{"Seats_ledgerReplaysToCounts", testLedgerReplay},
