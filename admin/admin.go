@@ -147,6 +147,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("POST /admin/v1/tenants/{id}/approvals/{aid}", perm("users.roles"), a.decideApproval)
 	route("POST /admin/v1/tenants/{id}/users/role", perm("users.roles"), a.setUsersRole)
 	route("POST /admin/v1/tenants/{id}/users/import", perm("users.manage"), a.importUsers)
+	// Bulk deactivation and reactivation (admin/users.go).
+	route("POST /admin/v1/tenants/{id}/users/deactivate", perm("users.manage"), a.deactivateUsers)
+	route("POST /admin/v1/tenants/{id}/users/reactivate", perm("users.manage"), a.reactivateUsers)
 	// Long work (admin/jobs.go): a large import is a job.
 	route("GET /admin/v1/tenants/{id}/jobs/{jobID}", perm("users.manage"), a.getJob)
 	route("GET /admin/v1/tenants/{id}/jobs/{jobID}/results", perm("users.manage"), a.jobResults)

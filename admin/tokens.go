@@ -1,12 +1,16 @@
 package admin
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/roster-dev/roster/auth"
 	"github.com/roster-dev/roster/store"
@@ -118,8 +122,12 @@ func (r rawOrAbsent) MarshalJSON() ([]byte, error) {
 
 const maxAuditPage = 500
 
+// auditCSVPage is how many events a CSV export reads at a time.
+const auditCSVPage = 1000
+
 // listAudit pages through the tenant's audit trail, newest first:
-// ?user=&actor=&action=&from=&to=&cursor=&limit=.
+// ?user=&actor=&action=&from=&to=&cursor=&limit=&format=. With Accept:
+// text/csv or format=csv it answers the events as CSV instead.
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	t, err := a.tenant(r)
 	if err != nil {
@@ -135,52 +143,161 @@ func (a *API) listOperatorAudit(w http.ResponseWriter, r *http.Request) error {
 	return a.auditPage(w, r, store.OperatorTrail)
 }
 
-func (a *API) auditPage(w http.ResponseWriter, r *http.Request, trail string) error {
+// auditQuery reads the trail's query parameters: the filters, the page
+// (cursor, limit) and whether CSV is asked for. from and to are RFC 3339
+// times or dates (a date is its midnight UTC); from is inclusive, to
+// exclusive. limit is unbounded for CSV unless given.
+func auditQuery(r *http.Request) (eq store.EventQuery, csvOut bool, err error) {
+	if err := onlyParams(r, "user", "actor", "action", "from", "to", "cursor", "limit", "format"); err != nil {
+		return eq, false, err
+	}
 	q := r.URL.Query()
-	eq := store.EventQuery{UserID: q.Get("user"), ActorID: q.Get("actor"), Action: q.Get("action"), Limit: 100}
+	eq = store.EventQuery{UserID: q.Get("user"), ActorID: q.Get("actor"), Action: q.Get("action")}
 	var bad []FieldError
 	parseTime := func(name string, into *time.Time) {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
+		if v, ok := param(q, name); ok {
+			t, err := parseInstant(v)
 			if err != nil {
-				bad = append(bad, FieldError{name, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z"})
+				bad = append(bad, FieldError{name, err.Error()})
 			}
 			*into = t
 		}
 	}
 	parseTime("from", &eq.From)
 	parseTime("to", &eq.To)
-	if v := q.Get("cursor"); v != "" {
+	if !eq.From.IsZero() && !eq.To.IsZero() && !eq.From.Before(eq.To) {
+		bad = append(bad, FieldError{"to", "must be after from"})
+	}
+	if v, ok := param(q, "cursor"); ok {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
 			bad = append(bad, FieldError{"cursor", "must be the next_cursor of a previous page"})
 		}
 		eq.After = n
 	}
-	if v := q.Get("limit"); v != "" {
+	csvOut = wantsCSV(r)
+	if v, ok := param(q, "format"); ok {
+		switch strings.ToLower(v) {
+		case "csv":
+			csvOut = true
+		case "json":
+			csvOut = false
+		default:
+			bad = append(bad, FieldError{"format", "must be json or csv"})
+		}
+	}
+	max := maxAuditPage
+	if csvOut {
+		max = math.MaxInt32
+	} else {
+		eq.Limit = 100
+	}
+	if v, ok := param(q, "limit"); ok {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxAuditPage {
+		switch {
+		case csvOut && (err != nil || n < 1):
+			bad = append(bad, FieldError{"limit", "must be a positive number (a CSV export answers every event without it)"})
+		case err != nil || n < 1 || n > max:
 			bad = append(bad, FieldError{"limit", fmt.Sprintf("must be between 1 and %d", maxAuditPage)})
 		}
 		eq.Limit = n
 	}
 	if len(bad) > 0 {
-		return invalid(bad...)
+		return eq, false, invalid(bad...)
 	}
+	return eq, csvOut, nil
+}
+
+func (a *API) auditPage(w http.ResponseWriter, r *http.Request, trail string) error {
+	eq, csvOut, err := auditQuery(r)
+	if err != nil {
+		return err
+	}
+	if csvOut {
+		return a.auditCSV(w, r, trail, eq)
+	}
+	limit := eq.Limit
+	eq.Limit = limit + 1 // one more says whether there is a next page
 	events, err := a.store.ListAudit(r.Context(), trail, eq)
 	if err != nil {
 		return err
 	}
-	out := make([]auditView, 0, len(events))
-	for _, e := range events {
-		out = append(out, auditView{Seq: e.Seq, Time: e.Time, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
-			Detail: e.Detail, Before: rawOrAbsent(e.Before), After: rawOrAbsent(e.After),
-			Actor: actorView{Kind: e.Actor.Kind, ID: e.Actor.ID, Name: e.Actor.Name, RequestID: e.Actor.RequestID}})
-	}
-	page := map[string]any{"events": out}
-	if len(events) == eq.Limit {
+	page := map[string]any{"next_cursor": nil}
+	if len(events) > limit {
+		events = events[:limit]
 		page["next_cursor"] = strconv.FormatInt(events[len(events)-1].Seq, 10)
 	}
+	out := make([]auditView, 0, len(events))
+	for _, e := range events {
+		out = append(out, viewAudit(e))
+	}
+	page["events"] = out
 	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func viewAudit(e store.AuditEvent) auditView {
+	return auditView{Seq: e.Seq, Time: e.Time, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
+		Detail: e.Detail, Before: rawOrAbsent(e.Before), After: rawOrAbsent(e.After),
+		Actor: actorView{Kind: e.Actor.Kind, ID: e.Actor.ID, Name: e.Actor.Name, RequestID: e.Actor.RequestID}}
+}
+
+// auditCSVHeader are the columns of the trail's CSV export.
+var auditCSVHeader = []string{"seq", "time", "action", "actor_kind", "actor_id", "actor_name", "request_id",
+	"target_type", "target_id", "detail", "before", "after"}
+
+// auditCSV writes the events the query selects as CSV, newest first, every
+// one of them unless limit is given: read a page at a time by keyset (the
+// seq of the last row written), so that an export of a long trail holds
+// one page in memory. before and after are the audited record as JSON.
+// Cells a spreadsheet would run as a formula are prefixed with a quote.
+func (a *API) auditCSV(w http.ResponseWriter, r *http.Request, trail string, eq store.EventQuery) error {
+	left := eq.Limit // 0: all
+	eq.Limit = auditCSVPage
+	if left > 0 && left < auditCSVPage {
+		eq.Limit = left
+	}
+	events, err := a.store.ListAudit(r.Context(), trail, eq)
+	if err != nil {
+		return err // before anything is written: an ordinary error answer
+	}
+	name := "operator"
+	if trail != store.OperatorTrail {
+		name = safeFileName(trail)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="audit-%s.csv"`, name))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	cw := csv.NewWriter(w)
+	_ = cw.Write(auditCSVHeader)
+	for len(events) > 0 {
+		for _, e := range events {
+			_ = cw.Write([]string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339Nano), cell(e.Action),
+				cell(e.Actor.Kind), cell(e.Actor.ID), cell(e.Actor.Name), cell(e.Actor.RequestID),
+				cell(e.TargetType), cell(e.TargetID), cell(e.Detail), cell(e.Before), cell(e.After)})
+		}
+		full := len(events) == eq.Limit
+		if left > 0 {
+			if left -= len(events); left <= 0 {
+				break
+			}
+			eq.Limit = min(left, auditCSVPage)
+		}
+		if !full {
+			break
+		}
+		eq.After = events[len(events)-1].Seq
+		cw.Flush()
+		if events, err = a.store.ListAudit(r.Context(), trail, eq); err != nil {
+			// The answer is under way: the export ends short, and the
+			// cause goes to the log.
+			zerolog.Ctx(r.Context()).Error().Err(err).Msg("audit CSV export ended early")
+			break
+		}
+	}
+	cw.Flush()
 	return nil
 }

@@ -27,32 +27,56 @@ type RoleChange struct {
 // It answers each user's old and new role and seat, once per user, in the
 // order asked; users who held the role already are answered unchanged.
 func (d *Directory) SetUsersRole(ctx context.Context, tenantID string, userIDs []string, role string, by store.Actor) ([]RoleChange, error) {
+	return d.usersRole(ctx, tenantID, userIDs, role, by, false)
+}
+
+// PreviewUsersRole answers what SetUsersRole would answer now, under the
+// same locks and with the same errors, and writes nothing. The seat cap is
+// not checked (the backend checks it as it writes): the caller compares the
+// seats the moves take with the tenant's cap itself.
+func (d *Directory) PreviewUsersRole(ctx context.Context, tenantID string, userIDs []string, role string, by store.Actor) ([]RoleChange, error) {
+	return d.usersRole(ctx, tenantID, userIDs, role, by, true)
+}
+
+func (d *Directory) usersRole(ctx context.Context, tenantID string, userIDs []string, role string, by store.Actor, preview bool) ([]RoleChange, error) {
 	role = store.CanonicalRole(role)
 	var out []RoleChange
 	err := d.st.Change(ctx, tenantID, store.Lock{Users: userIDs}, func(v *store.View) (*store.Plan, error) {
 		if _, _, ok := v.Roles.Lookup(role); !ok {
 			return nil, &store.UnknownRoleError{Role: role, Known: v.Roles.Known()}
 		}
-		var missing []string
-		for _, id := range userIDs {
-			if _, ok := v.Users[id]; !ok && !slices.Contains(missing, id) {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, &store.UnknownMembersError{IDs: missing}
+		if err := liveUsers(userIDs, v); err != nil {
+			return nil, err
 		}
 		moves, err := store.PlanMoves(userIDs, v.Users, v.Groups, v.Roles, by, func(u *store.User) { u.ExplicitRole = role })
 		if err != nil {
 			return nil, err
 		}
 		out = roleChanges(userIDs, v.Users, moves)
+		if preview {
+			return nil, nil
+		}
 		return &store.Plan{By: by, Moves: moves, Why: "bulk role change"}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// liveUsers refuses ids that name no live user of the view, naming each
+// once (*store.UnknownMembersError).
+func liveUsers(ids []string, v *store.View) error {
+	var missing []string
+	for _, id := range ids {
+		if _, ok := v.Users[id]; !ok && !slices.Contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return &store.UnknownMembersError{IDs: missing}
+	}
+	return nil
 }
 
 // roleChanges answers a bulk change in the order asked, each user once.

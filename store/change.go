@@ -183,9 +183,12 @@ type Move struct {
 
 // PlanMoves re-resolves each listed user found in users (each once, in the
 // order listed) under rc, after mutate (when given) edits the user, with the
-// groups each is in. Users whose role, explicit role and seat stay, and who
-// ask for no approval, are left out. It checks no cap: the backend does, for
-// all moves together, when it writes them.
+// groups each is in. mutate may change the explicit role, and active (a bulk
+// deactivation: the seat follows through licensing.SeatFor) with the drift
+// mark that comes with it; nothing else of a move is written. Users whose
+// role, explicit role, active and seat stay, and who ask for no approval,
+// are left out. It checks no cap: the backend does, for all moves together,
+// when it writes them.
 func PlanMoves(ids []string, users map[string]User, groups map[string][]string, rc *RoleContext, by Actor,
 	mutate func(*User)) ([]Move, error) {
 	var moves []Move
@@ -205,7 +208,7 @@ func PlanMoves(ids []string, users map[string]User, groups map[string][]string, 
 			return nil, err
 		}
 		u.Seat = licensing.SeatFor(u.Active, d.Class)
-		if u.Role == old.Role && u.ExplicitRole == old.ExplicitRole && u.Seat == old.Seat && d.Pending == nil {
+		if u.Role == old.Role && u.ExplicitRole == old.ExplicitRole && u.Seat == old.Seat && u.Active == old.Active && d.Pending == nil {
 			continue
 		}
 		moves = append(moves, Move{Before: old, After: u, Decision: d,
@@ -223,8 +226,15 @@ func MovesDelta(moves []Move) SeatCounts {
 	return licensing.Delta(all)
 }
 
-// MoveDetail is the detail of a move's user.updated audit event.
+// MoveDetail is the detail of a move's user.updated audit event: the
+// deactivation or reactivation when active changes, else the role change.
 func MoveDetail(m Move, why string) string {
+	switch {
+	case m.Before.Active && !m.After.Active:
+		return "deactivated (" + why + ")"
+	case !m.Before.Active && m.After.Active:
+		return "reactivated (" + why + ")"
+	}
 	return "role " + m.Before.Role + " → " + m.After.Role + " (" + why + ")"
 }
 

@@ -119,6 +119,11 @@ func (s *Store) Change(_ context.Context, tenantID string, lock store.Lock, fn f
 		t.mappings = slices.Clone(p.Mappings)
 	}
 	t.applyMoves(p.Moves, p.By, v.Now, p.Why, s.newID)
+	for _, m := range p.Moves {
+		if m.Before.Active && !m.After.Active {
+			s.endSessions(t, m.After.ID) // deactivation signs the user out, as updateUser does
+		}
+	}
 	s.applySignIn(t, lock, v, p)
 	return nil
 }

@@ -231,6 +231,8 @@ func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, move
 	var evUser, evClass, evReason []string
 	var evDelta []int32
 	var ids, roles, explicit, seats, details, befores, afters []string
+	var active []bool
+	var drifted []*time.Time
 	for _, m := range moves {
 		for _, t := range m.Transitions {
 			evUser, evClass, evDelta, evReason = append(evUser, m.After.ID), append(evClass, string(t.Class)),
@@ -240,6 +242,7 @@ func (s *Store) applyMoves(ctx context.Context, tx pgx.Tx, tenantID string, move
 		after := m.After
 		after.Version, after.UpdatedAt = m.Before.Version+1, now
 		ids, roles, explicit, seats = append(ids, after.ID), append(roles, after.Role), append(explicit, after.ExplicitRole), append(seats, string(after.Seat))
+		active, drifted = append(active, after.Active), append(drifted, after.DriftedAt)
 		details = append(details, store.MoveDetail(m, why))
 		befores, afters = append(befores, store.AuditJSON(m.Before)), append(afters, store.AuditJSON(after))
 	}
@@ -270,10 +273,12 @@ from unnest($8::text[], $9::text[], $10::int[], $11::text[]) with ordinality as 
 	// the tenant's users a few rows and walks all of them for the moves
 	// (plans.go). The users are locked (lockUsers), so no other transaction
 	// moves a row between the probe and the update.
-	b.Queue(`update users u set role = v.role, explicit_role = v.explicit, seat = v.seat, version = u.version + 1, updated_at = $2
-from (select v.*, x.ctid as at from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as v (id, role, explicit, seat)
+	b.Queue(`update users u set role = v.role, explicit_role = v.explicit, seat = v.seat, active = v.active, drifted_at = v.drifted,
+	version = u.version + 1, updated_at = $2
+from (select v.*, x.ctid as at from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[])
+		as v (id, role, explicit, seat, active, drifted)
 	cross join lateral (select x.ctid from users x where x.tenant_id = $1 and x.id = v.id offset 0) as x) as v
-where u.ctid = v.at and u.tenant_id = $1`, tenantID, now, ids, roles, explicit, seats)
+where u.ctid = v.at and u.tenant_id = $1`, tenantID, now, ids, roles, explicit, seats, active, drifted)
 	b.Queue(`insert into audit_events `+auditColsDetail+`
 select $1, $2, $3, $4, $5, $6, 'user.updated', 'user', v.id, v.detail, v.before, v.after
 from unnest($7::text[], $8::text[], $9::text[], $10::text[]) with ordinality as v (id, detail, before, after, n)

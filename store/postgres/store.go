@@ -700,7 +700,9 @@ func eventFilter(q store.EventQuery, seatEvents bool) (string, []any) {
 		}
 	} else {
 		if q.After > 0 {
-			add("seq < $%d", q.After)
+			// The page after the event numbered After, in the order pages
+			// are read (the time, then the number: ListAudit).
+			add("(at, seq) < (select c.at, c.seq from audit_events c where c.tenant_id = $1 and c.seq = $%d)", q.After)
 		}
 		if q.UserID != "" {
 			add("target_type = 'user' and target_id = $%d", q.UserID)
@@ -855,9 +857,18 @@ func (s *Store) ListAudit(ctx context.Context, tenantID string, q store.EventQue
 	where, args := eventFilter(q, false)
 	args = append([]any{tenantID}, args...)
 	args = append(args, eventLimit(q.Limit))
+	n := len(args)
+	// Newest first by time, then number, which audit_events_tenant_at_idx
+	// serves in order for the whole trail and for any range of it: a range
+	// of the past is found, not reached by walking every newer event (the
+	// primary key's order, seq, is the same order but PostgreSQL cannot
+	// know it of at). A page after a cursor starts after that event's
+	// (at, seq). Numbers are given at the insert and times by the writer's
+	// clock, so two events written at once may be numbered out of their
+	// times' order; the trail is read in time order.
 	rows, err := s.pool.Query(ctx, fmt.Sprintf(`select tenant_id, seq, at, actor_kind, actor_id, actor_name, request_id,
 	action, target_type, target_id, detail, before_json, after_json
-from audit_events where tenant_id = $1%s order by seq desc limit $%d`, where, len(args)), args...)
+from audit_events where tenant_id = $1%s order by at desc, seq desc limit $%d`, where, n), args...)
 	if err != nil {
 		return nil, s.convert("ListAudit", err, nil)
 	}

@@ -1,0 +1,12 @@
+-- 0022_audit_time: the audit trail read in time order.
+--
+-- The trail was read newest first through audit_events_pkey (tenant_id,
+-- seq). That serves a page of the whole trail, but a range in the past
+-- (?from=&to= of the admin API's trail, its CSV export) walked every newer
+-- event of the tenant to reach it: PostgreSQL cannot know that seq follows
+-- at, so an index on at alone lost to the primary key's order once the
+-- table was analysed. ListAudit now reads newest first by (at, seq), which
+-- this index serves in order for the whole trail and finds directly for any
+-- range. Its entries are appended at its right edge (an event's time is its
+-- writer's clock), so a write pays little for it.
+create index audit_events_tenant_at_idx on audit_events (tenant_id, at, seq);
