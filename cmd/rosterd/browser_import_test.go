@@ -37,7 +37,7 @@ func TestBrowser_importCSVPreviewThenJob(t *testing.T) {
 
 	var file bytes.Buffer
 	file.WriteString("email,givenName,familyName,role\n")
-	file.WriteString("pat@demo.test,Patricia,Lee,\n") // line 2: an update
+	file.WriteString("pat@demo.test,Patricia,Lee,\n")  // line 2: an update
 	file.WriteString("not-an-address,Bad,Row,agent\n") // line 3: a problem
 	for i := 3; i <= importRows; i++ {
 		fmt.Fprintf(&file, "person%04d@demo.test,Person,%04d,agent\n", i, i)
