@@ -28,6 +28,7 @@ import (
 )
 
 func init() {
+	funcs["thousands"] = thousands
 	routes = append(routes,
 		route{"GET /console/{tenant}/import", func(c *Console) pageFunc { return c.importPage }},
 		route{"GET /console/{tenant}/import/sample.csv", func(c *Console) pageFunc { return c.importSample }},
@@ -372,11 +373,11 @@ func (c *Console) getJob(r *http.Request, p *person) (jobView, error) {
 func jobText(j jobView) string {
 	switch {
 	case j.State == "queued":
-		return fmt.Sprintf("Waiting to start: %d rows.", j.Total)
+		return fmt.Sprintf("Waiting to start: %s rows.", thousands(j.Total))
 	case j.Done():
-		return fmt.Sprintf("Done: %d of %d rows.", j.Processed, j.Total)
+		return fmt.Sprintf("Done: %s of %s rows.", thousands(j.Processed), thousands(j.Total))
 	}
-	return fmt.Sprintf("%d of %d rows done (%d%%).", j.Processed, j.Total, j.Percent())
+	return fmt.Sprintf("%s of %s rows done (%d%%).", thousands(j.Processed), thousands(j.Total), j.Percent())
 }
 
 // importJob is a job's page: its progress while it runs (refreshing itself
@@ -456,4 +457,21 @@ func fileSafe(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// thousands writes a count as an admin reads it: 12345 → "12,345".
+func thousands(n int) string {
+	digits := strconv.Itoa(n)
+	sign := ""
+	if n < 0 {
+		sign, digits = "-", digits[1:]
+	}
+	var b strings.Builder
+	for i, ch := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(ch)
+	}
+	return sign + b.String()
 }
