@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 func init() {
@@ -103,7 +105,8 @@ type seatsData struct {
 	Intervals   []string
 	DaysChoices []int
 	Usage       usageReport
-	Chart       seatChart
+	Chart       seatChart // the wide chart
+	Narrow      seatChart // the same for a phone: fewer labels, larger type
 	Report      seatReport
 	Dormant     dormantReport
 }
@@ -166,7 +169,12 @@ func (c *Console) seatsPage(w http.ResponseWriter, r *http.Request, p *person, q
 	if len(errs) > 0 {
 		return errs[0]
 	}
-	d.Chart = drawSeatChart(d.Usage, d.Range)
+	d.Dormant.Note = sentence(d.Dormant.Note)
+	d.Report.BillingTrigger = sentence(d.Report.BillingTrigger)
+	d.Chart = drawSeatChart(d.Usage, d.Range, wideChart)
+	d.Chart.XName = "Date (UTC): the state at the end of each " + d.Usage.Interval
+	d.Narrow = drawSeatChart(d.Usage, d.Range, narrowChart)
+	d.Narrow.XName = "Date (UTC), end of each " + d.Usage.Interval
 	status := http.StatusOK
 	if len(bad) > 0 || problem != "" {
 		status = http.StatusBadRequest
@@ -297,6 +305,21 @@ func (c *Console) deactivateDormant(w http.ResponseWriter, r *http.Request, p *p
 	return nil
 }
 
+// sentence is a note of the admin API as a sentence: a capital first and a
+// full stop last.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -310,20 +333,38 @@ func plural(n int, one, many string) string {
 // template only draws: coordinates are in the viewBox, which scales to any
 // width.
 type seatChart struct {
+	chartLayout
+	Title, Desc string
+	XName       string // what the x axis is
+	Range       int
+	Interval    string
+	YTicks      []chartTick
+	Ticks       []chartTick // the dates on the x axis
+	Series      []chartSeries
+	Dots        bool
+	Empty       bool
+}
+
+// chartLayout is the frame of a chart, in viewBox units.
+type chartLayout struct {
+	ID                       string // the svg's id; its title and desc ids derive from it
 	W, H                     int
 	Left, Right, Top, Bottom float64
-	Title, Desc              string
-	YTicks                   []chartTick
-	XTicks                   []chartTick
-	Series                   []chartSeries
-	Dots                     bool
-	Empty                    bool
+	TickX                    float64 // where the y labels end
+	XLabelY, AxisLabelY      float64 // the baselines of the date labels and of the x axis's name
+	XTicks                   int     // about how many dates are written
+	MaxDots                  int     // the most points drawn as dots (each with a tooltip)
 }
+
+var (
+	wideChart   = chartLayout{ID: "seat-chart", W: 720, H: 270, Left: 44, Right: 704, Top: 12, Bottom: 226, TickX: 38, XLabelY: 242, AxisLabelY: 264, XTicks: 6, MaxDots: 92}
+	narrowChart = chartLayout{ID: "seat-chart-narrow", W: 380, H: 300, Left: 40, Right: 352, Top: 16, Bottom: 236, TickX: 34, XLabelY: 256, AxisLabelY: 288, XTicks: 3, MaxDots: 31}
+)
 
 type chartTick struct {
 	Pos    float64
 	Label  string
-	Narrow bool // shown on a phone too
+	Anchor string // text-anchor: start, middle or end
 }
 
 type chartSeries struct {
@@ -351,10 +392,6 @@ var chartLines = []struct {
 	{"billable", "Billable seats", "s-billable", func(p usagePoint) int { return p.Billable }},
 }
 
-// maxChartDots is the most points drawn as dots (each with a tooltip);
-// beyond it the lines alone carry the data.
-const maxChartDots = 92
-
 func pointLabel(p usagePoint, interval string) string {
 	switch interval {
 	case "month":
@@ -365,8 +402,8 @@ func pointLabel(p usagePoint, interval string) string {
 	return p.Start.UTC().Format("2 Jan 2006")
 }
 
-func drawSeatChart(u usageReport, days int) seatChart {
-	ch := seatChart{W: 720, H: 300, Left: 52, Right: 704, Top: 16, Bottom: 248}
+func drawSeatChart(u usageReport, days int, layout chartLayout) seatChart {
+	ch := seatChart{chartLayout: layout, Range: days, Interval: u.Interval}
 	n := len(u.Points)
 	ch.Title = fmt.Sprintf("Seat use over the last %d days, by %s", days, u.Interval)
 	if n == 0 {
@@ -382,7 +419,7 @@ func drawSeatChart(u usageReport, days int) seatChart {
 	}
 	step, yMax := niceScale(top)
 	for v := 0; v <= yMax; v += step {
-		ch.YTicks = append(ch.YTicks, chartTick{Pos: ch.y(v, yMax), Label: strconv.Itoa(v), Narrow: true})
+		ch.YTicks = append(ch.YTicks, chartTick{Pos: ch.y(v, yMax), Label: strconv.Itoa(v), Anchor: "end"})
 	}
 	x := func(i int) float64 {
 		if n == 1 {
@@ -396,8 +433,9 @@ func drawSeatChart(u usageReport, days int) seatChart {
 		}
 		return p.Start.UTC().Format("2 Jan")
 	}
-	// About six date labels; a phone shows the first, middle and last.
-	ticks := min(n, 6)
+	// A few date labels, the first and last among them, kept inside the
+	// frame.
+	ticks := min(n, ch.XTicks)
 	seen := map[int]bool{}
 	for k := 0; k < ticks; k++ {
 		i := 0
@@ -408,9 +446,16 @@ func drawSeatChart(u usageReport, days int) seatChart {
 			continue
 		}
 		seen[i] = true
-		ch.XTicks = append(ch.XTicks, chartTick{Pos: x(i), Label: short(u.Points[i]), Narrow: k == 0 || k == ticks-1 || k == ticks/2})
+		anchor := "middle"
+		switch {
+		case ticks > 1 && k == 0:
+			anchor = "start"
+		case ticks > 1 && k == ticks-1:
+			anchor = "end"
+		}
+		ch.Ticks = append(ch.Ticks, chartTick{Pos: x(i), Label: short(u.Points[i]), Anchor: anchor})
 	}
-	ch.Dots = n <= maxChartDots
+	ch.Dots = n <= ch.MaxDots
 	var desc []string
 	for _, l := range chartLines {
 		s := chartSeries{Key: l.Key, Label: l.Label, Class: l.Class}
@@ -441,16 +486,16 @@ func (ch seatChart) y(v, yMax int) float64 {
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
-// niceScale picks a step of 1, 2 or 5 times a power of ten giving about
-// four steps up to at least top, and the axis maximum.
+// niceScale picks a whole step of 1, 2, 2.5 or 5 times a power of ten
+// giving about four steps up to at least top, and the axis maximum.
 func niceScale(top int) (step, yMax int) {
 	if top < 4 {
 		return 1, 4
 	}
 	raw := float64(top) / 4
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*mag >= raw {
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*mag >= raw && m*mag == math.Trunc(m*mag) {
 			step = int(m * mag)
 			break
 		}

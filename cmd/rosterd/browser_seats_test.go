@@ -76,8 +76,9 @@ func TestBrowser_seatChartMatchesTheLedger(t *testing.T) {
 	assert.Contains(t, b.text("#dup-table"), "bob@demo.test")
 	assert.Contains(t, b.text("#dup-table"), "robert")
 	assert.Equal(t, "img", b.attr("#seat-chart", "role"))
-	assert.Contains(t, eval[string](b, "document.querySelector('#chart-title').textContent"), "last 30 days")
-	assert.Contains(t, eval[string](b, "document.querySelector('#chart-desc').textContent"), "table below")
+	assert.Contains(t, eval[string](b, "document.querySelector('#seat-chart-title').textContent"), "last 30 days")
+	assert.Contains(t, eval[string](b, "document.querySelector('#seat-chart-desc').textContent"), "table below")
+	assert.Equal(t, "seat-chart-title seat-chart-desc", b.attr("#seat-chart", "aria-labelledby"))
 	b.shot("seats")
 
 	// Another range and interval, chosen with the form.
@@ -89,7 +90,14 @@ func TestBrowser_seatChartMatchesTheLedger(t *testing.T) {
 
 	b.phone()
 	b.open("/console/demo/seats")
-	assert.LessOrEqual(t, eval[float64](b, "document.querySelector('#seat-chart').getBoundingClientRect().width"), 390.0, "the chart scales down")
+	narrow := eval[float64](b, "document.querySelector('#seat-chart-narrow').getBoundingClientRect().width")
+	assert.Greater(t, narrow, 300.0, "a phone gets the narrow chart")
+	assert.LessOrEqual(t, narrow, 390.0)
+	assert.Zero(t, eval[float64](b, "document.querySelector('#seat-chart').getBoundingClientRect().width"), "and not the wide one")
+	for _, key := range []string{"consumed", "light", "usable", "billable"} {
+		sel := fmt.Sprintf(" g[data-series=%s] polyline", key)
+		assert.Equal(t, b.attr("#seat-chart"+sel, "data-values"), b.attr("#seat-chart-narrow"+sel, "data-values"), "the same numbers")
+	}
 	assert.LessOrEqual(t, eval[int](b, "document.documentElement.scrollWidth"), 390, "no sideways scrolling at phone width")
 	b.shot("seats-phone")
 }
