@@ -175,6 +175,22 @@ func TestBrowser_importCSVPreviewThenJob(t *testing.T) {
 	assert.Contains(t, b.text("p.problem"), "unknown column")
 	assert.Contains(t, eval[string](b, "document.querySelector('#import-csv').value"), "mail,name")
 
+	// A small file is checked in the request; its import is a job too.
+	b.choose("#import-csv", "email,givenName,role\nzed@demo.test,Zed,supervisor\n")
+	b.click("form[action$='/import'] button[type=submit]", "#pv-rows", "footer p")
+	assert.Equal(t, "1", b.text("#pv-create"))
+	assert.Equal(t, "supervisor", b.text("tr[data-line='2'] td:nth-child(5)"))
+	b.click("#run-import", "#job-rows", "footer p")
+	assert.Equal(t, "1", b.text("#job-created"))
+	var zed struct {
+		Users []struct {
+			Role string `json:"role"`
+		} `json:"users"`
+	}
+	require.Equal(t, http.StatusOK, site.api(site.admin, "GET", "/admin/v1/tenants/demo/users?q=zed%40demo.test", nil, &zed))
+	require.Len(t, zed.Users, 1)
+	assert.Equal(t, "supervisor", zed.Users[0].Role)
+
 	b.phone()
 	b.open(jobPage)
 	b.shot("import-phone")
