@@ -417,21 +417,32 @@ func (c *Console) importJob(w http.ResponseWriter, r *http.Request, p *person) e
 
 // importProgress answers the JSON console.js polls: {"percent", "text",
 // "done", "next"}.
+// A refusal of the API ends the polling: the answer is done, and the job's
+// page (next) shows the refusal in its words.
 func (c *Console) importProgress(w http.ResponseWriter, r *http.Request, p *person) error {
-	j, err := c.getJob(r, p)
-	if err != nil {
-		return err
-	}
+	page := "/console/" + url.PathEscape(p.Tenant.ID) + "/import/jobs/" + url.PathEscape(r.PathValue("jobID"))
 	out := struct {
 		Percent int    `json:"percent"`
 		Text    string `json:"text"`
 		Done    bool   `json:"done"`
 		Next    string `json:"next,omitempty"`
-	}{Percent: j.Percent(), Text: jobText(j), Done: j.Done()}
-	if j.Done() {
-		out.Next = "/console/" + url.PathEscape(p.Tenant.ID) + "/import/jobs/" + url.PathEscape(j.ID)
+	}{}
+	status := http.StatusOK
+	j, err := c.getJob(r, p)
+	var e *apiError
+	switch {
+	case errors.As(err, &e):
+		status, out.Text, out.Done, out.Next = e.Status, e.Text(), true, page
+	case err != nil:
+		return err
+	default:
+		out.Percent, out.Text, out.Done = j.Percent(), jobText(j), j.Done()
+		if j.Done() {
+			out.Next = page
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(out)
 }
 

@@ -110,6 +110,13 @@ func TestBrowser_importCSVPreviewThenJob(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	assert.JSONEq(t, fmt.Sprintf(`{"percent":100,"text":"Done: 1,200 of 1,200 rows.","done":true,"next":%q}`, jobPage), string(body))
 
+	// Of a job that does not exist, the answer ends the polling on the
+	// job page, which says so.
+	status, _, body = b.download("/console/demo/import/jobs/nope/progress")
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Contains(t, string(body), `"done":true`)
+	assert.Contains(t, string(body), `"next":"/console/demo/import/jobs/nope"`)
+
 	// The people exist, created by Ann.
 	assert.Equal(t, before+importRows-2, users())
 	var found struct {
