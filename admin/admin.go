@@ -159,6 +159,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("PATCH /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.renameStore)
 	route("DELETE /admin/v1/tenants/{id}/stores/{store}", perm("settings.manage"), a.deleteStore)
 	route("GET /admin/v1/tenants/{id}/reports/dormant", perm("billing.view"), a.dormantReport)
+	route("GET /admin/v1/tenants/{id}/reports/duplicates", perm("billing.view"), a.duplicatesReport)
 	// Events and webhooks (admin/webhooks.go).
 	route("POST /admin/v1/tenants/{id}/webhooks", perm("integrations.manage"), a.createWebhook)
 	route("GET /admin/v1/tenants/{id}/webhooks", perm("integrations.view"), a.listWebhooks)
@@ -174,6 +175,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /admin/v1/tenants/{id}/users", perm("users.view"), a.listPeople)
 	route("POST /admin/v1/tenants/{id}/users", perm("users.manage"), a.invitePerson)
 	route("GET /admin/v1/tenants/{id}/users/{userID}", perm("users.view"), a.getPerson)
+	route("GET /admin/v1/tenants/{id}/users/{userID}/history", perm("users.view"), a.personHistory) // admin/history.go
 	route("PATCH /admin/v1/tenants/{id}/users/{userID}", perm("users.manage"), a.patchPerson)
 	route("DELETE /admin/v1/tenants/{id}/users/{userID}", perm("users.manage"), a.deletePerson)
 	route("POST /admin/v1/tenants/{id}/teams", perm("teams.manage"), a.createTeam)

@@ -540,6 +540,10 @@ var operationChecks = []opCheck{
 		s.bad(op, http.StatusBadRequest, acme+"/audit?limit=0", "")
 		s.bad(op, http.StatusBadRequest, acme+"/audit?from=yesterday", "")
 		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/audit", "")
+		r = s.do(op, http.StatusOK, acme+"/audit?from=2020-01-01&format=csv", "")
+		assert.True(s.t, strings.HasPrefix(r.Raw, "seq,time,action,"), r.Raw)
+		r = s.do(op, http.StatusOK, acme+"/audit?limit=1", "", "Accept", "text/csv")
+		assert.Equal(s.t, 2, strings.Count(r.Raw, "\n"), "the header and one event")
 	}},
 	{"GET /admin/v1/audit", func(s *apiSession) {
 		r := s.do("GET /admin/v1/audit", http.StatusOK, "/admin/v1/audit", "")
@@ -611,6 +615,41 @@ var operationChecks = []opCheck{
 		k := s.key("acme", "roles", "users.roles")
 		s.call(op, http.StatusForbidden, req{path: acme + "/users/role", body: `{"users":["ann@acme.test"],"role":"admin"}`, as: &k})
 		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/users/role", `{"users":["x"],"role":"agent"}`)
+		r = s.do(op, http.StatusOK, acme+"/users/role?dry_run=true", `{"users":["ann@acme.test"],"role":"agent"}`)
+		assert.Equal(s.t, true, r.Body["dry_run"])
+		assert.Contains(s.t, r.Body, "would_fail")
+		s.bad(op, http.StatusBadRequest, acme+"/users/role?dry_run=maybe", `{"users":["ann@acme.test"],"role":"agent"}`)
+	}},
+	{"POST /admin/v1/tenants/{id}/users/deactivate", func(s *apiSession) {
+		const op = "POST /admin/v1/tenants/{id}/users/deactivate"
+		u, err := s.c.store.CreateUser(s.t.Context(), "acme", store.User{UserName: "ole@acme.test", Active: true, Managed: store.ManagedSCIM, IdP: "okta"}, scimToken)
+		require.NoError(s.t, err)
+		s.do("POST /admin/v1/tenants/{id}/users", http.StatusCreated, acme+"/users", `{"userName":"dee@acme.test"}`)
+		r := s.do(op, http.StatusOK, acme+"/users/deactivate?dry_run=true", `{"users":["dee@acme.test","`+u.ID+`"]}`)
+		assert.Equal(s.t, 1.0, r.Body["refused"])
+		assert.Equal(s.t, "idp_managed", r.Body["would_fail"].(map[string]any)["error"])
+		s.do(op, http.StatusConflict, acme+"/users/deactivate", `{"users":["dee@acme.test","`+u.ID+`"]}`)
+		r = s.do(op, http.StatusOK, acme+"/users/deactivate", `{"users":["dee@acme.test"]}`)
+		assert.Equal(s.t, 1.0, r.Body["changed"])
+		s.bad(op, http.StatusBadRequest, acme+"/users/deactivate", `{"users":[]}`)
+		s.do(op, http.StatusBadRequest, acme+"/users/deactivate", `{"users":["nobody@acme.test"]}`)
+		k := s.key("acme", "viewer-deactivate", "users.view")
+		s.call(op, http.StatusForbidden, req{path: acme + "/users/deactivate", body: `{"users":["dee@acme.test"]}`, as: &k})
+		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/users/deactivate", `{"users":["x"]}`)
+	}},
+	{"POST /admin/v1/tenants/{id}/users/reactivate", func(s *apiSession) {
+		const op = "POST /admin/v1/tenants/{id}/users/reactivate"
+		u, err := s.c.store.CreateUser(s.t.Context(), "acme", store.User{UserName: "oli@acme.test", Active: false, Managed: store.ManagedSCIM, IdP: "okta"}, scimToken)
+		require.NoError(s.t, err)
+		r := s.do(op, http.StatusOK, acme+"/users/reactivate?dry_run=true", `{"users":["dee@acme.test"]}`)
+		assert.Nil(s.t, r.Body["would_fail"])
+		r = s.do(op, http.StatusOK, acme+"/users/reactivate", `{"users":["dee@acme.test"]}`)
+		assert.Equal(s.t, true, r.Body["users"].([]any)[0].(map[string]any)["new_active"])
+		s.do(op, http.StatusConflict, acme+"/users/reactivate", `{"users":["`+u.ID+`"]}`)
+		s.bad(op, http.StatusBadRequest, acme+"/users/reactivate", `{"users":["dee@acme.test"],"active":true}`)
+		k := s.key("acme", "viewer-reactivate", "users.view")
+		s.call(op, http.StatusForbidden, req{path: acme + "/users/reactivate", body: `{"users":["dee@acme.test"]}`, as: &k})
+		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/users/reactivate", `{"users":["x"]}`)
 	}},
 	{"DELETE /admin/v1/tenants/{id}/roles/{role}", func(s *apiSession) {
 		const op = "DELETE /admin/v1/tenants/{id}/roles/{role}"
@@ -817,6 +856,16 @@ var operationChecks = []opCheck{
 		s.do("GET /admin/v1/tenants/{id}/users/{userID}", http.StatusOK, acme+"/users/"+s.annID, "")
 		s.do("GET /admin/v1/tenants/{id}/users/{userID}", http.StatusNotFound, acme+"/users/nope", "")
 	}},
+	{"GET /admin/v1/tenants/{id}/users/{userID}/history", func(s *apiSession) {
+		const op = "GET /admin/v1/tenants/{id}/users/{userID}/history"
+		r := s.do(op, http.StatusOK, acme+"/users/"+s.annID+"/history?limit=5", "")
+		assert.NotEmpty(s.t, r.Body["entries"])
+		s.do(op, http.StatusOK, acme+"/users/ann@acme.test/history", "")
+		s.bad(op, http.StatusBadRequest, acme+"/users/"+s.annID+"/history?limit=0", "")
+		s.do(op, http.StatusNotFound, acme+"/users/nope/history", "")
+		k := s.key("acme", "history-teams", "teams.view")
+		s.call(op, http.StatusForbidden, req{path: acme + "/users/" + s.annID + "/history", as: &k})
+	}},
 	{"PATCH /admin/v1/tenants/{id}/users/{userID}", func(s *apiSession) {
 		const op = "PATCH /admin/v1/tenants/{id}/users/{userID}"
 		ann := acme + "/users/" + s.annID
@@ -857,6 +906,18 @@ var operationChecks = []opCheck{
 		assert.True(s.t, strings.HasPrefix(r.Raw, "user_id,"), r.Raw)
 		s.bad(op, http.StatusBadRequest, acme+"/reports/dormant?days=0", "")
 		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/reports/dormant", "")
+	}},
+	{"GET /admin/v1/tenants/{id}/reports/duplicates", func(s *apiSession) {
+		const op = "GET /admin/v1/tenants/{id}/reports/duplicates"
+		_, err := s.c.store.CreateUser(s.t.Context(), "acme", store.User{UserName: "ann.second@acme.test", Active: true,
+			Emails: []store.MultiValue{{Value: "Ann+2@acme.test", Type: "work", Primary: true}}}, scimToken)
+		require.NoError(s.t, err)
+		r := s.do(op, http.StatusOK, acme+"/reports/duplicates", "")
+		assert.NotEmpty(s.t, r.Body["groups"])
+		s.bad(op, http.StatusBadRequest, acme+"/reports/duplicates?days=3", "")
+		s.do(op, http.StatusNotFound, "/admin/v1/tenants/nope/reports/duplicates", "")
+		k := s.key("acme", "dupes-users", "users.view")
+		s.call(op, http.StatusForbidden, req{path: acme + "/reports/duplicates", as: &k})
 	}},
 	{"POST /admin/v1/tenants/{id}/webhooks", func(s *apiSession) {
 		const op = "POST /admin/v1/tenants/{id}/webhooks"

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/licensing"
-	"github.com/roster-dev/roster/store"
 )
 
 // Reports: GET /admin/v1/tenants/{id}/reports/dormant?days=N.
@@ -88,22 +87,10 @@ func (a *API) dormantReport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// activeUsers reads every active user of the tenant, a page at a time, as
-// the seat reports read them.
+// activeUsers reads every active user of the tenant as the seat reports
+// read them, in one read of only what they need (ActiveSeatHolders).
 func (a *API) activeUsers(r *http.Request, tenantID string) ([]licensing.SeatHolder, error) {
-	const pageSize = 1000
-	var all []store.User
-	for start := 1; ; start += pageSize {
-		page, err := a.store.ListUsers(r.Context(), tenantID, store.UserQuery{
-			Filter: store.Compare{Attr: "active", Op: store.OpEq, Value: true}, StartIndex: start, Count: pageSize})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page.Users...)
-		if len(page.Users) < pageSize || start+pageSize > page.Total {
-			return store.SeatHolders(all), nil
-		}
-	}
+	return a.store.ActiveSeatHolders(r.Context(), tenantID)
 }
 
 func wantsCSV(r *http.Request) bool {
@@ -156,4 +143,70 @@ func safeFileName(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// ---- possible duplicate people: GET /admin/v1/tenants/{id}/reports/duplicates ----
+
+type samePersonUserView struct {
+	ID               string     `json:"id"`
+	UserName         string     `json:"userName"`
+	Email            string     `json:"email"`
+	DisplayName      string     `json:"displayName"`
+	Role             string     `json:"role"`
+	Seat             string     `json:"seat"`
+	Managed          string     `json:"managed"`
+	LastActiveAt     *time.Time `json:"last_active_at"` // last sign-in; null: never
+	MonthlyCostCents int64      `json:"monthly_cost_cents"`
+}
+
+type samePersonReasonView struct {
+	Reason string `json:"reason"` // same_email | same_display_name | same_username_local_part
+	Key    string `json:"key"`
+}
+
+type samePersonGroupView struct {
+	Reasons           []samePersonReasonView `json:"reasons"`
+	Users             []samePersonUserView   `json:"users"`
+	MonthlyCostCents  int64                  `json:"monthly_cost_cents"`
+	ExtraMonthlyCents int64                  `json:"extra_monthly_cents"`
+}
+
+// duplicatesReport lists the active seat holders who are probably one
+// person holding several seats (licensing.SamePeople: the same email
+// without case or +tag, the same displayName, or the same userName local
+// part on another domain), grouped, most saving first. One read of the
+// tenant's active users, as the dormant report makes.
+func (a *API) duplicatesReport(w http.ResponseWriter, r *http.Request) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	users, err := a.activeUsers(r, t.ID)
+	if err != nil {
+		return err
+	}
+	groups := licensing.SamePeople(t.Contract(), users)
+	out := make([]samePersonGroupView, 0, len(groups))
+	var extra int64
+	for _, g := range groups {
+		v := samePersonGroupView{MonthlyCostCents: g.MonthlyCostCents, ExtraMonthlyCents: g.ExtraMonthlyCents,
+			Reasons: make([]samePersonReasonView, 0, len(g.Reasons)), Users: make([]samePersonUserView, 0, len(g.Holders))}
+		for _, x := range g.Reasons {
+			v.Reasons = append(v.Reasons, samePersonReasonView{Reason: x.Reason, Key: x.Key})
+		}
+		for _, h := range g.Holders {
+			v.Users = append(v.Users, samePersonUserView{ID: h.ID, UserName: h.UserName, Email: h.Email, DisplayName: h.DisplayName,
+				Role: h.Role, Seat: string(h.Seat), Managed: h.Managed, LastActiveAt: h.LastActiveAt,
+				MonthlyCostCents: h.MonthlyCostCents})
+		}
+		extra += g.ExtraMonthlyCents
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenant_id": t.ID, "as_of": a.now().UTC(), "groups": out,
+		"extra_monthly_cents": extra,
+		"note":                "possible duplicates only: the IdP decides who exists; deactivate or delete the extra accounts there (or here for people managed by hand)"})
+	return nil
 }

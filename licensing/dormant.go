@@ -18,6 +18,8 @@ type SeatHolder struct {
 	Active       bool
 	Seat         SeatClass
 	EmailKeys    []string   // the user's email addresses, lower-cased, each once
+	Email        string     // the primary address, as stored ("" none)
+	Managed      string     // who manages the user: scim (the IdP) or manual
 	CreatedAt    time.Time  // provisioned
 	LastActiveAt *time.Time // last sign-in; nil: never
 }

@@ -56,9 +56,22 @@ func SeatHolders(users []User) []licensing.SeatHolder {
 		u := &users[i]
 		out[i] = licensing.SeatHolder{
 			ID: u.ID, UserName: u.UserName, DisplayName: u.DisplayName, Role: u.Role, UserType: u.UserType,
-			Active: u.Active, Seat: u.Seat, EmailKeys: EmailKeys(u.Emails),
+			Active: u.Active, Seat: u.Seat, EmailKeys: EmailKeys(u.Emails), Email: PrimaryEmail(u.Emails), Managed: ManagedOf(u.Managed),
 			CreatedAt: u.CreatedAt, LastActiveAt: u.LastActiveAt,
 		}
 	}
 	return out
+}
+
+// PrimaryEmail is the primary address of emails, else the first; "" none.
+func PrimaryEmail(emails []MultiValue) string {
+	for _, e := range emails {
+		if e.Primary {
+			return e.Value
+		}
+	}
+	if len(emails) > 0 {
+		return emails[0].Value
+	}
+	return ""
 }

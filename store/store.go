@@ -384,8 +384,11 @@ type EventQuery struct {
 	UserID   string    // seat events of the user; audit events whose target is the user
 	ActorID  string    // audit only: events of this actor
 	Action   string    // audit only: events of this action
-	After    int64     // seat events: Seq > After (oldest first); audit: Seq < After when > 0 (newest first)
+	After    int64     // seat events: Seq > After (oldest first); audit: after the event numbered After when > 0 (newest first)
 	Limit    int       // 0: 100
+	// Newest reads seat events newest first (a person's history); After
+	// then means Seq < After when > 0. Audit events are always newest first.
+	Newest bool
 }
 
 // UserQuery selects a page of users.
@@ -474,6 +477,10 @@ type Store interface {
 	// q.Limit of them; ErrNotFound for an unknown tenant, an
 	// *InvalidError (field filter) for a filter the store cannot evaluate.
 	ListPeople(ctx context.Context, tenantID string, q PeopleQuery) (PeoplePage, error)
+	// ActiveSeatHolders reads every live active user of the tenant as the
+	// seat reports read them (SeatHolders: only those fields), in creation
+	// order, in one read; ErrNotFound for an unknown tenant.
+	ActiveSeatHolders(ctx context.Context, tenantID string) ([]licensing.SeatHolder, error)
 	// UpdateUser writes nothing (same Version and UpdatedAt, no audit or
 	// seat event) when fn leaves the user as stored (SameUser).
 	UpdateUser(ctx context.Context, tenantID, id string, by Actor, fn func(*User) error) (User, error)

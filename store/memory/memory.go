@@ -426,8 +426,14 @@ func (s *Store) ListSeatEvents(_ context.Context, tenantID string, q store.Event
 	}
 	limit := eventLimit(q.Limit)
 	out := []store.SeatEvent{}
-	for _, e := range t.seatEvents {
-		if e.Seq <= q.After || !inRange(e.Time, q) || (q.UserID != "" && e.UserID != q.UserID) {
+	for i := range t.seatEvents {
+		e := t.seatEvents[i]
+		after := e.Seq > q.After
+		if q.Newest {
+			e = t.seatEvents[len(t.seatEvents)-1-i]
+			after = q.After <= 0 || e.Seq < q.After
+		}
+		if !after || !inRange(e.Time, q) || (q.UserID != "" && e.UserID != q.UserID) {
 			continue
 		}
 		out = append(out, e)

@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -45,4 +46,22 @@ func (s *Store) ListPeople(_ context.Context, tenantID string, q store.PeopleQue
 		page.Users = append(page.Users, rec.u.Clone())
 	}
 	return page, nil
+}
+
+// ActiveSeatHolders reads the tenant's live active users as the seat
+// reports read them (store.Store).
+func (s *Store) ActiveSeatHolders(_ context.Context, tenantID string) ([]licensing.SeatHolder, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var users []store.User
+	for _, rec := range t.userList {
+		if !rec.deleted && rec.u.Active {
+			users = append(users, rec.u.Clone())
+		}
+	}
+	return store.SeatHolders(users), nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/roster-dev/roster/licensing"
 	"github.com/roster-dev/roster/store"
 )
 
@@ -76,4 +77,50 @@ func (s *Store) ListPeople(ctx context.Context, tenantID string, q store.PeopleQ
 	}
 	page.Users = append(page.Users, users...)
 	return page, nil
+}
+
+// ActiveSeatHolders reads the tenant's live active users as the seat
+// reports read them (store.Store): only the columns a SeatHolder holds, in
+// one statement in creation order (users_tenant_seq_key), streamed — at
+// 100,000 people several times faster than pages of whole users.
+func (s *Store) ActiveSeatHolders(ctx context.Context, tenantID string) ([]licensing.SeatHolder, error) {
+	if !keysOK(tenantID) {
+		return nil, store.ErrNotFound
+	}
+	if err := s.tenantExists(ctx, s.pool, "ActiveSeatHolders", tenantID); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `select u.id, u.user_name, u.display_name, u.role, u.user_type, u.seat, u.emails,
+	u.created_at, u.last_active_at, u.managed
+from users u where u.tenant_id = $1 and u.deleted_at is null and u.active order by u.seq`, tenantID)
+	if err != nil {
+		return nil, s.convert("ActiveSeatHolders", err, nil)
+	}
+	var out []licensing.SeatHolder
+	var emails []store.MultiValue
+	var raw []byte
+	for rows.Next() {
+		h := licensing.SeatHolder{Active: true}
+		var managed string
+		if err := rows.Scan(&h.ID, &h.UserName, &h.DisplayName, &h.Role, &h.UserType, &h.Seat, &raw,
+			&h.CreatedAt, &h.LastActiveAt, &managed); err != nil {
+			rows.Close()
+			return nil, s.convert("ActiveSeatHolders", err, nil)
+		}
+		if err := fromJSON(raw, &emails); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		h.CreatedAt = store.Timestamp(h.CreatedAt)
+		if h.LastActiveAt != nil {
+			at := store.Timestamp(*h.LastActiveAt)
+			h.LastActiveAt = &at
+		}
+		h.EmailKeys, h.Email, h.Managed = store.EmailKeys(emails), store.PrimaryEmail(emails), store.ManagedOf(managed)
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.convert("ActiveSeatHolders", err, nil)
+	}
+	return out, nil
 }

@@ -694,7 +694,12 @@ func eventFilter(q store.EventQuery, seatEvents bool) (string, []any) {
 		where += fmt.Sprintf(" and "+cond, len(args)+1)
 	}
 	if seatEvents {
-		add("seq > $%d", q.After)
+		switch {
+		case !q.Newest:
+			add("seq > $%d", q.After)
+		case q.After > 0:
+			add("seq < $%d", q.After)
+		}
 		if q.UserID != "" {
 			add("user_id = $%d", q.UserID)
 		}
@@ -732,7 +737,7 @@ func (s *Store) ListSeatEvents(ctx context.Context, tenantID string, q store.Eve
 	args = append(args, eventLimit(q.Limit))
 	rows, err := s.pool.Query(ctx, fmt.Sprintf(`select tenant_id, seq, at, user_id, class, delta, reason,
 	actor_kind, actor_id, actor_name, request_id
-from seat_events where tenant_id = $1%s order by seq limit $%d`, where, len(args)), args...)
+from seat_events where tenant_id = $1%s order by seq%s limit $%d`, where, map[bool]string{true: " desc"}[q.Newest], len(args)), args...)
 	if err != nil {
 		return nil, s.convert("ListSeatEvents", err, nil)
 	}

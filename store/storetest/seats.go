@@ -119,6 +119,20 @@ func testSeatsLifecycle(t *testing.T, open Factory) {
 	require.NoError(t, err)
 	require.Len(t, firstTwo, 2)
 	assert.Less(t, firstTwo[0].Seq, firstTwo[1].Seq)
+
+	// Newest first (a person's history), paged backwards by seq.
+	newest, err := s.ListSeatEvents(ctx, "acme", store.EventQuery{UserID: ext.ID, Newest: true, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, newest, 1)
+	assert.Equal(t, byUser[1], newest[0])
+	before, err := s.ListSeatEvents(ctx, "acme", store.EventQuery{UserID: ext.ID, Newest: true, After: newest[0].Seq})
+	require.NoError(t, err)
+	assert.Equal(t, byUser[:1], before)
+	all, err := s.ListSeatEvents(ctx, "acme", store.EventQuery{Newest: true, Limit: 1000})
+	require.NoError(t, err)
+	require.Len(t, all, len(events)+1)
+	assert.Equal(t, later.ID, all[0].UserID)
+	assert.Greater(t, all[0].Seq, all[1].Seq)
 }
 
 // testSeatsNeverOversold proves that a seat cap of k holds exactly when 50

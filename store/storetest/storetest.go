@@ -67,6 +67,7 @@ func Run(t *testing.T, open Factory) {
 		{"Users_everySimpleStringCapped", testUserStringsCapped},
 		{"Users_closureErrorChangesNothing", testUserClosureError},
 		{"Seats_consumedAndReleased", testSeatsLifecycle},
+		{"Seats_activeSeatHoldersAsTheReportsReadThem", testActiveSeatHolders},
 		{"Seats_neverOversold", testSeatsNeverOversold},
 		{"Seats_overageAllowed", testSeatsOverage},
 		{"Seats_ledgerReplaysToCounts", testLedgerReplay},
