@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,24 +58,29 @@ type usageReport struct {
 	Points   []usagePoint `json:"points"`
 }
 
-type duplicateGroup struct {
-	Email string `json:"email"`
-	Users []struct {
-		UserID           string `json:"user_id"`
-		UserName         string `json:"user_name"`
-		Role             string `json:"role"`
-		Seat             string `json:"seat"`
-		MonthlyCostCents int64  `json:"monthly_cost_cents"`
-	} `json:"users"`
-	MonthlyCostCents  int64 `json:"monthly_cost_cents"`
-	ExtraMonthlyCents int64 `json:"extra_monthly_cents"`
-}
-
-// seatReport is GET …/seats: the overview's part and the duplicates.
-type seatReport struct {
-	seatsView
-	PossibleDuplicates           []duplicateGroup `json:"possible_duplicates"`
-	PossibleDuplicatesExtraCents int64            `json:"possible_duplicates_extra_monthly_cents"`
+// samePeople is GET …/reports/duplicates: seat holders who are probably
+// one person, grouped with the keys they share.
+type samePeople struct {
+	Groups []struct {
+		Reasons []struct {
+			Reason string `json:"reason"` // same_email, same_display_name, same_username_local_part
+			Key    string `json:"key"`
+		} `json:"reasons"`
+		Users []struct {
+			ID               string     `json:"id"`
+			UserName         string     `json:"userName"`
+			Email            string     `json:"email"`
+			DisplayName      string     `json:"displayName"`
+			Role             string     `json:"role"`
+			Seat             string     `json:"seat"`
+			Managed          string     `json:"managed"`
+			LastActiveAt     *time.Time `json:"last_active_at"`
+			MonthlyCostCents int64      `json:"monthly_cost_cents"`
+		} `json:"users"`
+		ExtraMonthlyCents int64 `json:"extra_monthly_cents"`
+	} `json:"groups"`
+	ExtraMonthlyCents int64  `json:"extra_monthly_cents"`
+	Note              string `json:"note"`
 }
 
 type dormantSeat struct {
@@ -107,8 +113,9 @@ type seatsData struct {
 	Usage       usageReport
 	Chart       seatChart // the wide chart
 	Narrow      seatChart // the same for a phone: fewer labels, larger type
-	Report      seatReport
+	Report      seatsView
 	Dormant     dormantReport
+	Duplicates  samePeople
 }
 
 func (c *Console) seats(w http.ResponseWriter, r *http.Request, p *person) error {
@@ -122,14 +129,14 @@ func (c *Console) seatsPage(w http.ResponseWriter, r *http.Request, p *person, q
 	var bad []string
 	if v := q.Get("range"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || !contains(seatRanges, n) {
+		if err != nil || !slices.Contains(seatRanges, n) {
 			bad = append(bad, "Choose a range of 30, 90 or 365 days.")
 		} else {
 			d.Range = n
 		}
 	}
 	if v := q.Get("interval"); v != "" {
-		if !contains(seatIntervals, v) {
+		if !slices.Contains(seatIntervals, v) {
 			bad = append(bad, "Choose an interval of a day, a week or a month.")
 		} else {
 			d.Interval = v
@@ -137,7 +144,7 @@ func (c *Console) seatsPage(w http.ResponseWriter, r *http.Request, p *person, q
 	}
 	if v := q.Get("days"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || !contains(dormantDays, n) {
+		if err != nil || !slices.Contains(dormantDays, n) {
 			bad = append(bad, "Choose dormant seats by 30, 60, 90 or 180 days.")
 		} else {
 			d.Days = n
@@ -165,11 +172,13 @@ func (c *Console) seatsPage(w http.ResponseWriter, r *http.Request, p *person, q
 	get(base+"/seats/usage?"+url.Values{"from": {from}, "to": {today.Format(time.DateOnly)}, "interval": {d.Interval}}.Encode(), &d.Usage)
 	get(base+"/seats", &d.Report)
 	get(base+"/reports/dormant?days="+strconv.Itoa(d.Days), &d.Dormant)
+	get(base+"/reports/duplicates", &d.Duplicates)
 	wg.Wait()
 	if len(errs) > 0 {
 		return errs[0]
 	}
 	d.Dormant.Note = sentence(d.Dormant.Note)
+	d.Duplicates.Note = sentence(d.Duplicates.Note)
 	d.Report.BillingTrigger = sentence(d.Report.BillingTrigger)
 	d.Chart = drawSeatChart(d.Usage, d.Range, wideChart)
 	d.Chart.XName = "Date (UTC): the state at the end of each " + d.Usage.Interval
@@ -184,15 +193,6 @@ func (c *Console) seatsPage(w http.ResponseWriter, r *http.Request, p *person, q
 	}
 	c.renderView(w, r, status, "seats", view{P: p, Title: "Seats", Nav: "seats", Data: d, Problem: strings.Join(bad, " ")})
 	return nil
-}
-
-func contains[T comparable](list []T, v T) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // dormantCSV downloads the dormant-seat report as the admin API writes it.
@@ -267,7 +267,7 @@ func (c *Console) deactivateDormant(w http.ResponseWriter, r *http.Request, p *p
 	}
 	var users []string
 	for _, u := range r.PostForm["user"] {
-		if u = strings.TrimSpace(u); u != "" && !contains(users, u) {
+		if u = strings.TrimSpace(u); u != "" && !slices.Contains(users, u) {
 			users = append(users, u)
 		}
 	}
