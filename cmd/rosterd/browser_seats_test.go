@@ -75,6 +75,7 @@ func TestBrowser_seatChartMatchesTheLedger(t *testing.T) {
 	assert.NotZero(t, seats.Monthly.LightSeatsCents, "Vic's light seat is priced")
 	assert.Contains(t, b.text("#dup-table"), "bob@demo.test")
 	assert.Contains(t, b.text("#dup-table"), "robert")
+	assert.Contains(t, b.text("#dup-table"), "Same email")
 	assert.Equal(t, "img", b.attr("#seat-chart", "role"))
 	assert.Contains(t, eval[string](b, "document.querySelector('#seat-chart-title').textContent"), "last 30 days")
 	assert.Contains(t, eval[string](b, "document.querySelector('#seat-chart-desc').textContent"), "table below")
