@@ -185,5 +185,19 @@ func TestUsers_bulkDeactivate(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, got.Active)
 		assert.NotNil(t, got.DriftedAt)
+
+		// A signed-in admin deactivates a signed-in agent: the trail names
+		// the admin, and the agent's session ends with the change.
+		ops, opsTok := c.person("acme", "ops@acme.test", "admin")
+		_, eveTok := c.person("acme", "eve@acme.test", "agent")
+		require.Equal(t, http.StatusOK, c.as(cred{bearer: eveTok}, "GET", "/admin/v1/tenants/acme", "").Status)
+		r = c.as(cred{bearer: opsTok}, "POST", "/admin/v1/tenants/acme/users/deactivate", `{"users":["eve@acme.test"]}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		assert.Equal(t, http.StatusUnauthorized, c.as(cred{bearer: eveTok}, "GET", "/admin/v1/tenants/acme", "").Status)
+		events, err = c.store.ListAudit(t.Context(), "acme", store.EventQuery{Action: "user.updated", Limit: 1})
+		require.NoError(t, err)
+		require.Len(t, events, 1)
+		assert.Equal(t, "user", events[0].Actor.Kind)
+		assert.Equal(t, ops.ID, events[0].Actor.ID)
 	})
 }

@@ -1,6 +1,7 @@
 package licensing_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -64,5 +65,25 @@ func BenchmarkUsage(b *testing.B) {
 	}
 	for b.Loop() {
 		licensing.Usage(tn, periods, licensing.SeatCounts{}, events, now)
+	}
+}
+
+// BenchmarkSamePeople groups 100,000 seat holders, 1 in 50 with a second
+// account (another userName on another domain, the address with a +tag).
+func BenchmarkSamePeople(b *testing.B) {
+	c := licensing.Contract{TenantID: "big", Plan: licensing.Ultimate, Seats: 200_000}
+	users := make([]licensing.SeatHolder, 100_000)
+	for i := range users {
+		email, userName := fmt.Sprintf("p%d@example.com", i), fmt.Sprintf("user%09d@example.com", i)
+		if i%50 == 1 {
+			email, userName = fmt.Sprintf("p%d+old@example.com", i-1), fmt.Sprintf("user%09d@old.example.com", i)
+		}
+		users[i] = licensing.SeatHolder{ID: fmt.Sprint(i), UserName: userName, DisplayName: fmt.Sprintf("Person %d", i),
+			Active: true, Seat: licensing.SeatFull, EmailKeys: []string{email}}
+	}
+	for b.Loop() {
+		if g := licensing.SamePeople(c, users); len(g) != 2000 {
+			b.Fatal(len(g))
+		}
 	}
 }

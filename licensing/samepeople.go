@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -112,10 +113,10 @@ func SamePeople(t Contract, users []SeatHolder) []SamePersonGroup {
 	}
 	for i, ui := range held {
 		u := &users[ui]
-		seen := map[string]bool{}
+		var seen []string // a user's few addresses: a map each would cost more
 		for _, e := range u.EmailKeys {
-			if k := EmailPersonKey(e); !seen[k] {
-				seen[k] = true
+			if k := EmailPersonKey(e); !slices.Contains(seen, k) {
+				seen = append(seen, k)
 				link(rk{SameEmail, k}, i)
 			}
 		}

@@ -327,8 +327,8 @@ func auditCmd(ctx context.Context, sys *system, args []string) error {
 		{"user", "events about this user id"},
 		{"actor", "events by this actor id"},
 		{"action", "events of this action, e.g. user.created"},
-		{"from", "from this RFC 3339 time"},
-		{"to", "until this RFC 3339 time"},
+		{"from", "from this time (inclusive): RFC 3339 or a date"},
+		{"to", "until this time (exclusive): RFC 3339 or a date"},
 	}}
 	c, pos, err := parseCLI(sys, "audit", args, func(s *flag.FlagSet) {
 		l.setup(s)

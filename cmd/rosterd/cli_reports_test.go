@@ -192,7 +192,8 @@ func TestCLI_audit(t *testing.T) {
 	s.wasSent(t, "GET", "/admin/v1/audit?action=tenant.deleted", "")
 	assert.Len(t, got["events"], 1)
 
-	s.fails(t, ExitRefused, "from: must be an RFC 3339 time", "audit", "--operator", "--from", "2026-01-01")
+	s.ok(t, "audit", "--operator", "--from", "2026-01-01") // a date is its midnight UTC
+	s.fails(t, ExitRefused, "from: must be an RFC 3339 time", "audit", "--operator", "--from", "yesterday")
 	s.fails(t, ExitRefused, `no tenant "acme"`, "audit", "acme")
 	s.fails(t, ExitUsage, "audit needs TENANT", "audit")
 	s.fails(t, ExitUsage, "audit --operator takes no TENANT", "audit", "--operator", "acme")
