@@ -320,7 +320,9 @@ func (c *Console) call(ctx context.Context, r *http.Request, p *person, method, 
 }
 
 // callRaw is call answering the body as it came; accept picks JSON or CSV.
-func (c *Console) callRaw(ctx context.Context, r *http.Request, p *person, method, path, accept string, body any) ([]byte, http.Header, error) {
+// header is more request headers, as name, value pairs (Prefer:
+// respond-async, to have an import answered as a job).
+func (c *Console) callRaw(ctx context.Context, r *http.Request, p *person, method, path, accept string, body any, header ...string) ([]byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		switch b := body.(type) {
@@ -358,6 +360,9 @@ func (c *Console) callRaw(ctx context.Context, r *http.Request, p *person, metho
 		if v := r.Header.Get(h); v != "" {
 			req.Header.Set(h, v)
 		}
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	rec := newRecorder()
 	c.api.ServeHTTP(rec, req)

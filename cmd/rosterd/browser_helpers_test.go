@@ -404,3 +404,27 @@ func (b *browser) html() string {
 	b.t.Helper()
 	return eval[string](b, "document.documentElement.outerHTML")
 }
+
+// download fetches a path of the site with the browser's session cookie,
+// as a link with the download attribute does, and answers the status,
+// the headers and the body.
+func (b *browser) download(path string) (int, http.Header, []byte) {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.site.base+path, nil)
+	require.NoError(b.t, err)
+	if c := b.cookie("roster_session"); c != nil {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(b.t, err)
+	return res.StatusCode, res.Header, body
+}
+
+// attr is an attribute of the first element matching sel ("" if none).
+func (b *browser) attr(sel, name string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf("(document.querySelector(%q) || {getAttribute: () => ''}).getAttribute(%q) || ''", sel, name))
+}
