@@ -143,6 +143,10 @@ func BenchmarkPages(b *testing.B) {
 		{"api_person", "/admin/v1/tenants/big/users/" + ids[n/2]},
 		{"api_history", "/admin/v1/tenants/big/users/" + ids[n/2] + "/history"},
 		{"api_stores", "/admin/v1/tenants/big/stores"},
+		{"api_seats", "/admin/v1/tenants/big/seats?duplicates=false"},
+		{"api_usage_year", "/admin/v1/tenants/big/seats/usage?interval=week&from=" + time.Now().AddDate(-1, 0, 1).Format(time.DateOnly)},
+		{"api_dormant", "/admin/v1/tenants/big/reports/dormant"},
+		{"api_duplicates", "/admin/v1/tenants/big/reports/duplicates"},
 	}
 	for _, pg := range pages {
 		b.Run(pg.name, func(b *testing.B) {

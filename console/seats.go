@@ -24,7 +24,9 @@ func init() {
 	// Prices of the plan and add-ons are whole cents in an int.
 	funcs["moneyInt"] = func(cents int) string { return money(int64(cents)) }
 	routes = append(routes,
-		route{"GET /console/{tenant}/seats", func(c *Console) pageFunc { return c.seats }},
+		route{"GET /console/{tenant}/seats", func(c *Console) pageFunc { return c.seatsTab(tabUse) }},
+		route{"GET /console/{tenant}/seats/dormant", func(c *Console) pageFunc { return c.seatsTab(tabDormant) }},
+		route{"GET /console/{tenant}/seats/duplicates", func(c *Console) pageFunc { return c.seatsTab(tabDuplicates) }},
 		route{"GET /console/{tenant}/seats/dormant.csv", func(c *Console) pageFunc { return c.dormantCSV }},
 		route{"POST /console/{tenant}/seats/deactivate", func(c *Console) pageFunc { return c.deactivateDormant }},
 	)
@@ -104,7 +106,19 @@ type dormantReport struct {
 	Seats            []dormantSeat `json:"seats"`
 }
 
+// The Seats page's tabs. Use and cost is read from the ledger and the
+// seat counters, whatever the size of the tenant; the dormant seats and
+// the possible duplicates each read every active person (about a second
+// at 100,000 people), so they are tabs of their own, read only when
+// opened (docs/console.md "Page speed").
+const (
+	tabUse        = "use"
+	tabDormant    = "dormant"
+	tabDuplicates = "duplicates"
+)
+
 type seatsData struct {
+	Tab         string
 	Range, Days int
 	Interval    string
 	Ranges      []int
@@ -118,14 +132,16 @@ type seatsData struct {
 	Duplicates  samePeople
 }
 
-func (c *Console) seats(w http.ResponseWriter, r *http.Request, p *person) error {
-	return c.seatsPage(w, r, p, r.URL.Query(), "")
+func (c *Console) seatsTab(tab string) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *person) error {
+		return c.seatsPage(w, r, p, tab, r.URL.Query(), "")
+	}
 }
 
-// seatsPage renders the page for the query q, with a problem of the last
-// action when not empty.
-func (c *Console) seatsPage(w http.ResponseWriter, r *http.Request, p *person, q url.Values, problem string) error {
-	d := seatsData{Range: 30, Interval: "day", Days: 30, Ranges: seatRanges, Intervals: seatIntervals, DaysChoices: dormantDays}
+// seatsPage renders a tab of the page for the query q, with a problem of
+// the last action when not empty.
+func (c *Console) seatsPage(w http.ResponseWriter, r *http.Request, p *person, tab string, q url.Values, problem string) error {
+	d := seatsData{Tab: tab, Range: 30, Interval: "day", Days: 30, Ranges: seatRanges, Intervals: seatIntervals, DaysChoices: dormantDays}
 	var bad []string
 	if v := q.Get("range"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -169,10 +185,15 @@ func (c *Console) seatsPage(w http.ResponseWriter, r *http.Request, p *person, q
 			}
 		}()
 	}
-	get(base+"/seats/usage?"+url.Values{"from": {from}, "to": {today.Format(time.DateOnly)}, "interval": {d.Interval}}.Encode(), &d.Usage)
-	get(base+"/seats", &d.Report)
-	get(base+"/reports/dormant?days="+strconv.Itoa(d.Days), &d.Dormant)
-	get(base+"/reports/duplicates", &d.Duplicates)
+	get(base+"/seats?duplicates=false", &d.Report)
+	switch tab {
+	case tabUse:
+		get(base+"/seats/usage?"+url.Values{"from": {from}, "to": {today.Format(time.DateOnly)}, "interval": {d.Interval}}.Encode(), &d.Usage)
+	case tabDormant:
+		get(base+"/reports/dormant?days="+strconv.Itoa(d.Days), &d.Dormant)
+	case tabDuplicates:
+		get(base+"/reports/duplicates", &d.Duplicates)
+	}
 	wg.Wait()
 	if len(errs) > 0 {
 		return errs[0]
@@ -248,7 +269,11 @@ func (c *Console) deactivateDormant(w http.ResponseWriter, r *http.Request, p *p
 	if err := r.ParseForm(); err != nil {
 		return err
 	}
-	back := "/console/" + url.PathEscape(p.Tenant.ID) + "/seats"
+	tab := tabDormant
+	if r.PostFormValue("from") == tabDuplicates {
+		tab = tabDuplicates
+	}
+	back := "/console/" + url.PathEscape(p.Tenant.ID) + "/seats/" + tab
 	q := url.Values{}
 	if days := r.PostFormValue("days"); days != "" {
 		q.Set("days", days)
@@ -262,9 +287,9 @@ func (c *Console) deactivateDormant(w http.ResponseWriter, r *http.Request, p *p
 	}
 	switch {
 	case len(users) == 0:
-		return c.seatsPage(w, r, p, q, "Tick the people to deactivate first.")
+		return c.seatsPage(w, r, p, tab, q, "Tick the people to deactivate first.")
 	case len(users) > maxDeactivate:
-		return c.seatsPage(w, r, p, q, fmt.Sprintf("Deactivate at most %d people at a time; you ticked %d.", maxDeactivate, len(users)))
+		return c.seatsPage(w, r, p, tab, q, fmt.Sprintf("Deactivate at most %d people at a time; you ticked %d.", maxDeactivate, len(users)))
 	}
 	path := "/admin/v1/tenants/" + url.PathEscape(p.Tenant.ID) + "/users/deactivate"
 	body := map[string]any{"users": users}
@@ -278,7 +303,8 @@ func (c *Console) deactivateDormant(w http.ResponseWriter, r *http.Request, p *p
 			Users  []string
 			Back   string
 			Days   string
-		}{a, users, back, r.PostFormValue("days")}
+			From   string
+		}{a, users, back, r.PostFormValue("days"), tab}
 		c.renderView(w, r, http.StatusOK, "seats-deactivate", view{P: p, Title: "Deactivate dormant seats", Nav: "seats", Data: d})
 		return nil
 	}

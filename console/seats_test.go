@@ -74,7 +74,7 @@ func TestSeatsTemplate_chartIsAccessible(t *testing.T) {
 		{Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Consumed: 3, Usable: 20, Billable: 20, CostCents: 12345},
 		{Start: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Consumed: 4, Usable: 20, Billable: 20, CostCents: 12345},
 	}}
-	d := seatsData{Range: 30, Days: 30, Interval: "day", Ranges: seatRanges, Intervals: seatIntervals, DaysChoices: dormantDays, Usage: u,
+	d := seatsData{Tab: tabUse, Range: 30, Days: 30, Interval: "day", Ranges: seatRanges, Intervals: seatIntervals, DaysChoices: dormantDays, Usage: u,
 		Chart: drawSeatChart(u, 30, wideChart), Narrow: drawSeatChart(u, 30, narrowChart)}
 	rec := httptest.NewRecorder()
 	c.renderView(rec, httptest.NewRequest(http.MethodGet, "/console/acme/seats", nil), http.StatusOK, "seats",
@@ -89,5 +89,13 @@ func TestSeatsTemplate_chartIsAccessible(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(body, `data-values="3,4"`), "both charts carry the same full seats")
 	assert.Contains(t, body, `<td class="num hide-narrow" data-k="cost_cents" data-cents="12345">$123.45</td>`)
 	assert.NotContains(t, body, "style=", "no inline style (the CSP forbids it)")
+	assert.NotContains(t, body, "dormant-h", "the dormant seats are a tab of their own")
+
+	d.Tab = tabDormant
+	rec = httptest.NewRecorder()
+	c.renderView(rec, httptest.NewRequest(http.MethodGet, "/console/acme/seats/dormant", nil), http.StatusOK, "seats",
+		view{P: testPerson(), Title: "Seats", Nav: "seats", Data: d})
+	body = rec.Body.String()
 	assert.Contains(t, body, "Everyone holding a seat has signed in", "the empty dormant list says so")
+	assert.NotContains(t, body, `id="seat-chart"`)
 }
