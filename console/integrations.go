@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/access"
@@ -215,11 +214,7 @@ func (c *Console) loadIntegrations(r *http.Request, p *person) (*integrationsDat
 		ErrorsOnly:  r.URL.Query().Get("activity") == "errors",
 	}
 	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		errs   []error
 		saml   samlView
-		noSAML bool
 		tokens struct {
 			Tokens []tokenView `json:"tokens"`
 		}
@@ -230,37 +225,18 @@ func (c *Console) loadIntegrations(r *http.Request, p *person) (*integrationsDat
 			Webhooks []webhookView `json:"webhooks"`
 		}
 	)
-	get := func(path string, out any, missing func()) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := c.call(r.Context(), r, p, http.MethodGet, path, nil, out)
-			var e *apiError
-			if errors.As(err, &e) && e.Status == http.StatusNotFound && missing != nil {
-				missing()
-				return
-			}
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
 	activity := fmt.Sprintf("%s/scim/activity?limit=%d", base, activityPage)
 	if d.ErrorsOnly {
 		activity += "&errors=true"
 	}
-	get(base, &d.Tenant, nil)
-	get(base+"/saml", &saml, func() { noSAML = true })
-	get(base+"/tokens", &tokens, nil)
-	get(base+"/api-keys", &keys, nil)
-	get(base+"/webhooks", &hooks, nil)
-	get(activity, &d.Activity, nil)
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, errs[0]
+	samlRead := &apiRead{path: base + "/saml", out: &saml, optional: true}
+	reads := []*apiRead{{path: base, out: &d.Tenant}, samlRead, {path: base + "/tokens", out: &tokens},
+		{path: base + "/api-keys", out: &keys}, {path: base + "/webhooks", out: &hooks}, {path: activity, out: &d.Activity}}
+	c.readAll(r, p, reads...)
+	if err := firstErr(reads...); err != nil {
+		return nil, err
 	}
+	noSAML := samlRead.absent
 	if !noSAML {
 		d.SAML = &saml
 	}

@@ -1,10 +1,8 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 )
 
@@ -120,31 +118,6 @@ type overviewData struct {
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, p *person) error {
 	base := "/admin/v1/tenants/" + url.PathEscape(p.Tenant.ID)
 	var d overviewData
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	get := func(perm, path string, out any, missing func()) {
-		if perm != "" && !p.Can(perm) {
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := c.call(r.Context(), r, p, http.MethodGet, path, nil, out)
-			var e *apiError
-			if errors.As(err, &e) && e.Status == http.StatusNotFound && missing != nil {
-				missing()
-				return
-			}
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
 	var saml samlView
 	var tokens struct {
 		Tokens []tokenView `json:"tokens"`
@@ -156,17 +129,20 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, p *person) er
 			Status string `json:"status"`
 		} `json:"webhooks"`
 	}
-	noSAML := false
-	get("", base, &d.Tenant, nil)
-	get("integrations.view", base+"/saml", &saml, func() { noSAML = true })
-	get("integrations.view", base+"/tokens", &tokens, nil)
-	get("integrations.view", base+"/scim/activity?limit=1", &act, func() {})
-	get("integrations.view", base+"/webhooks", &hooks, nil)
-	get("billing.view", base+"/seats?duplicates=false", &seats, nil)
-	wg.Wait()
-	if len(errs) > 0 {
-		return errs[0]
+	samlRead := &apiRead{perm: "integrations.view", path: base + "/saml", out: &saml, optional: true}
+	reads := []*apiRead{
+		{path: base, out: &d.Tenant},
+		samlRead,
+		{perm: "integrations.view", path: base + "/tokens", out: &tokens},
+		{perm: "integrations.view", path: base + "/scim/activity?limit=1", out: &act},
+		{perm: "integrations.view", path: base + "/webhooks", out: &hooks},
+		{perm: "billing.view", path: base + "/seats?duplicates=false", out: &seats},
 	}
+	c.readAll(r, p, reads...)
+	if err := firstErr(reads...); err != nil {
+		return err
+	}
+	noSAML := samlRead.absent
 	if p.Can("integrations.view") {
 		if !noSAML {
 			d.SAML = &saml

@@ -116,12 +116,15 @@ type storeOption struct {
 }
 
 // apiRead is one GET of a page, made only when the person holds perm
-// ("" always).
+// ("" always). An optional read answered 404 (a SAML configuration that
+// is not there) sets absent instead of err.
 type apiRead struct {
-	perm string
-	path string
-	out  any
-	err  error
+	perm     string
+	path     string
+	out      any
+	optional bool
+	absent   bool
+	err      error
 }
 
 // readAll makes the reads at once (each is an in-process admin API call)
@@ -136,6 +139,10 @@ func (c *Console) readAll(r *http.Request, p *person, reads ...*apiRead) {
 		go func() {
 			defer wg.Done()
 			rd.err = c.call(r.Context(), r, p, http.MethodGet, rd.path, nil, rd.out)
+			var e *apiError
+			if rd.optional && errors.As(rd.err, &e) && e.Status == http.StatusNotFound {
+				rd.err, rd.absent = nil, true
+			}
 		}()
 	}
 	wg.Wait()

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -169,34 +168,18 @@ func (c *Console) seatsPage(w http.ResponseWriter, r *http.Request, p *person, t
 	today := c.now().UTC()
 	from := today.AddDate(0, 0, 1-d.Range).Format(time.DateOnly)
 	base := "/admin/v1/tenants/" + url.PathEscape(p.Tenant.ID)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	get := func(path string, out any) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.call(r.Context(), r, p, http.MethodGet, path, nil, out); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	get(base+"/seats?duplicates=false", &d.Report)
+	reads := []*apiRead{{path: base + "/seats?duplicates=false", out: &d.Report}}
 	switch tab {
 	case tabUse:
-		get(base+"/seats/usage?"+url.Values{"from": {from}, "to": {today.Format(time.DateOnly)}, "interval": {d.Interval}}.Encode(), &d.Usage)
+		reads = append(reads, &apiRead{path: base + "/seats/usage?" + url.Values{"from": {from}, "to": {today.Format(time.DateOnly)}, "interval": {d.Interval}}.Encode(), out: &d.Usage})
 	case tabDormant:
-		get(base+"/reports/dormant?days="+strconv.Itoa(d.Days), &d.Dormant)
+		reads = append(reads, &apiRead{path: base + "/reports/dormant?days=" + strconv.Itoa(d.Days), out: &d.Dormant})
 	case tabDuplicates:
-		get(base+"/reports/duplicates", &d.Duplicates)
+		reads = append(reads, &apiRead{path: base + "/reports/duplicates", out: &d.Duplicates})
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return errs[0]
+	c.readAll(r, p, reads...)
+	if err := firstErr(reads...); err != nil {
+		return err
 	}
 	d.Dormant.Note = asSentence(d.Dormant.Note)
 	d.Duplicates.Note = asSentence(d.Duplicates.Note)
