@@ -157,7 +157,6 @@ func (s *consoleSite) newBrowser() *browser {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 		// The machine's network is closed: no background connections.
 		chromedp.Flag("disable-background-networking", true),
@@ -166,13 +165,29 @@ func (s *consoleSite) newBrowser() *browser {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	// The first run starts the browser and must not carry a timeout
-	// (it would end the browser); later steps are bounded in do.
-	require.NoError(t, chromedp.Do(ctx), "starting Chromium")
-	return &browser{t: t, ctx: ctx, site: s}
+	// Chromium now and then fails to come up on a loaded machine (its
+	// DevTools endpoint is not announced in time, or the process exits
+	// while another instance tears down); that says nothing about the
+	// console, so a start is tried a few times before the test fails.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		// A fresh profile each attempt: a failed start can leave its lock.
+		attemptOpts := append(opts[:len(opts):len(opts)], chromedp.UserDataDir(t.TempDir()))
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), attemptOpts...)
+		ctx, cancelC := chromedp.NewContext(actx)
+		// The first run starts the browser and must not carry a timeout
+		// (it would end the browser); later steps are bounded in do.
+		if err = chromedp.Do(ctx); err == nil {
+			t.Cleanup(func() { cancelC(); cancelA() })
+			return &browser{t: t, ctx: ctx, site: s}
+		}
+		cancelC()
+		cancelA()
+		t.Logf("starting Chromium, attempt %d: %v", attempt, err)
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+	}
+	require.NoError(t, err, "starting Chromium")
+	return nil
 }
 
 // do runs steps, failing the test on error.
