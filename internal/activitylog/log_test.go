@@ -28,8 +28,9 @@ func newStore(t *testing.T, tenants ...string) *memory.Store {
 	return st
 }
 
+// entry is a write (a PATCH), which the log always keeps.
 func entry(tenant string, i int) store.ActivityEntry {
-	return store.ActivityEntry{TenantID: tenant, At: time.Now(), Method: "GET", Path: fmt.Sprintf("/scim/v2/%s/Users/%d", tenant, i), Status: 200}
+	return store.ActivityEntry{TenantID: tenant, At: time.Now(), Method: "PATCH", Path: fmt.Sprintf("/scim/v2/%s/Users/%d", tenant, i), Status: 200}
 }
 
 func count(t *testing.T, st store.Store, tenant string) int {
@@ -181,16 +182,89 @@ func (discard) CountActivityErrors(context.Context, string, time.Time) (int, err
 // BenchmarkRecord is what the activity log costs a request: one Record
 // (cap the texts, append under the mutex), with the writer taking batches
 // in the background. "dropped/op" should stay near 0, else the figure is
-// the cheaper drop path's.
+// the cheaper drop path's. "read" is a token's lookups, kept once every
+// ReadEvery: the cost of deciding to leave one out.
 func BenchmarkRecord(b *testing.B) {
-	var dropped atomic.Int64
-	l := activitylog.New(activitylog.Config{Store: discard{}, Dropped: func() { dropped.Add(1) }})
-	b.Cleanup(l.Close)
-	e := store.ActivityEntry{TenantID: "acme", At: time.Now(), TokenID: "0123456789abcdef", TokenName: "okta",
-		Method: "GET", Path: "/scim/v2/acme/Users/2819c223-7f76-453a-919d-413861904646", Status: 200, Duration: time.Millisecond}
-	b.ReportAllocs()
-	for b.Loop() {
-		l.Record(e)
+	for _, method := range []string{"PATCH", "GET"} {
+		b.Run(map[string]string{"PATCH": "write", "GET": "read"}[method], func(b *testing.B) {
+			var dropped atomic.Int64
+			l := activitylog.New(activitylog.Config{Store: discard{}, Dropped: func() { dropped.Add(1) }})
+			b.Cleanup(l.Close)
+			e := store.ActivityEntry{TenantID: "acme", At: time.Now(), TokenID: "0123456789abcdef", TokenName: "okta",
+				Method: method, Path: "/scim/v2/acme/Users/2819c223-7f76-453a-919d-413861904646", Status: 200, Duration: time.Millisecond}
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Record(e)
+			}
+			b.ReportMetric(float64(dropped.Load())/float64(b.N), "dropped/op")
+		})
 	}
-	b.ReportMetric(float64(dropped.Load())/float64(b.N), "dropped/op")
+}
+
+// TestIsRead: successful GETs, HEADs and .search POSTs are reads; writes
+// and every answer of 400 or more are not.
+func TestIsRead(t *testing.T) {
+	for _, c := range []struct {
+		method, path string
+		status       int
+		want         bool
+	}{
+		{"GET", "/scim/v2/acme/Users?filter=userName+eq+%22a%22", 200, true},
+		{"HEAD", "/scim/v2/acme/Users/1", 200, true},
+		{"POST", "/scim/v2/acme/Users/.search", 200, true},
+		{"POST", "/scim/v2/acme/.search?x=1", 200, true},
+		{"GET", "/scim/v2/acme/Users/1", 404, false},
+		{"GET", "/scim/v2/acme/Users", 401, false},
+		{"GET", "/scim/v2/acme/Users", 429, false},
+		{"POST", "/scim/v2/acme/Users/.search", 400, false},
+		{"POST", "/scim/v2/acme/Users", 201, false},
+		{"PATCH", "/scim/v2/acme/Groups/1", 204, false},
+		{"PUT", "/scim/v2/acme/Users/1", 200, false},
+		{"DELETE", "/scim/v2/acme/Users/1", 204, false},
+	} {
+		e := store.ActivityEntry{Method: c.method, Path: c.path, Status: c.status}
+		assert.Equal(t, c.want, activitylog.IsRead(e), "%s %s %d", c.method, c.path, c.status)
+	}
+}
+
+// TestLog_readsKeptOncePerTokenEvery: of a token's successful reads, the
+// first in each ReadEvery is kept; another token's reads, every write and
+// every refusal are kept whatever the time; ReadEvery < 0 keeps all.
+func TestLog_readsKeptOncePerTokenEvery(t *testing.T) {
+	st := newStore(t, "acme")
+	l := activitylog.New(activitylog.Config{Store: st, FlushInterval: time.Hour, ReadEvery: 10 * time.Second})
+	t0 := time.Now()
+	at := func(d time.Duration, token, method string, status int) store.ActivityEntry {
+		return store.ActivityEntry{TenantID: "acme", At: t0.Add(d), TokenID: token, TokenName: token,
+			Method: method, Path: "/scim/v2/acme/Users?filter=x", Status: status}
+	}
+	l.Record(at(0, "okta", "GET", 200))               // kept: the first
+	l.Record(at(time.Second, "okta", "GET", 200))     // left out
+	l.Record(at(-time.Second, "okta", "GET", 200))    // left out: answered before the kept one
+	l.Record(at(2*time.Second, "entra", "GET", 200))  // kept: another token
+	l.Record(at(3*time.Second, "okta", "POST", 201))  // kept: a write
+	l.Record(at(4*time.Second, "okta", "GET", 404))   // kept: an error
+	l.Record(at(9*time.Second, "okta", "GET", 200))   // left out
+	l.Record(at(10*time.Second, "okta", "GET", 200))  // kept: ReadEvery after the first
+	l.Record(at(11*time.Second, "okta", "HEAD", 200)) // left out
+	l.Record(at(12*time.Second, "entra", "GET", 200)) // kept: entra's window ended
+	l.Close()
+	got, err := st.ListActivity(ctx, "acme", store.ActivityQuery{})
+	require.NoError(t, err)
+	var seen []string
+	for _, e := range got {
+		seen = append(seen, fmt.Sprintf("%s %s %d %s", e.TokenID, e.Method, e.Status, e.At.Sub(t0).Round(time.Second)))
+	}
+	assert.ElementsMatch(t, []string{
+		"okta GET 200 0s", "entra GET 200 2s", "okta POST 201 3s", "okta GET 404 4s",
+		"okta GET 200 10s", "entra GET 200 12s",
+	}, seen)
+
+	all := activitylog.New(activitylog.Config{Store: st, FlushInterval: time.Hour, ReadEvery: -1})
+	before := count(t, st, "acme")
+	for i := range 5 {
+		all.Record(at(20*time.Second+time.Duration(i)*time.Millisecond, "okta", "GET", 200))
+	}
+	all.Close()
+	assert.Equal(t, before+5, count(t, st, "acme"), "ReadEvery < 0 keeps every read")
 }
