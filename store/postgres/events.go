@@ -46,6 +46,15 @@ type eventRow struct {
 	at       time.Time
 }
 
+// numberEventsSQL gives each row its number. "e.seq is null" changes no
+// row (they were all read unnumbered, under the sequencer's lock) but lets
+// PostgreSQL join through events_unsequenced_idx, which holds only the rows
+// waiting; without it the join walked the whole of events in id order (a
+// merge join) or hashed it: 60 ms a pass at 300,000 events and growing with
+// the table, several seconds of a first sync's database time.
+const numberEventsSQL = `update events e set seq = x.seq from unnest($1::bigint[], $2::bigint[]) x (id, seq)
+where e.id = x.id and e.seq is null`
+
 func (s *Store) SequenceEvents(ctx context.Context) (int, error) {
 	made := 0
 	err := s.inTx(ctx, "SequenceEvents", nil, func(tx pgx.Tx) error {
@@ -92,8 +101,7 @@ where seq is null order by id limit $1`, sequenceBatch)
 			evs[i].seq = last - int64(len(evs)-1-i)
 			ids[i], seqs[i] = evs[i].id, evs[i].seq
 		}
-		if _, err := tx.Exec(ctx, `update events e set seq = x.seq from unnest($1::bigint[], $2::bigint[]) x (id, seq) where e.id = x.id`,
-			ids, seqs); err != nil {
+		if _, err := tx.Exec(ctx, numberEventsSQL, ids, seqs); err != nil {
 			return err
 		}
 		made = len(evs)

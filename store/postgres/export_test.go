@@ -9,13 +9,19 @@ import (
 
 // Test hooks for the black-box tests in package postgres_test.
 var (
-	MigrateFS          = migrateFS
-	EmbeddedMigrations = embeddedMigrations
-	GetByUserNameSQL   = getByUserNameSQL
-	ImportByEmailSQL   = importByEmailSQL
-	UsableSQL          = usableSQL
-	CapSQL             = capSQL
-	BoundStatements    = map[string]string{
+	MigrateFS           = migrateFS
+	EmbeddedMigrations  = embeddedMigrations
+	GetByUserNameSQL    = getByUserNameSQL
+	NumberEventsSQL     = numberEventsSQL
+	PreparedLookupsFrom = int64(preparedLookupsFrom)
+	// UserNameLookups are the statements of a lookup by userName: alone,
+	// with the user's groups, and many at once.
+	UserNameLookups = map[string]string{"alone": getByUserNameSQL, "with groups": getByUserNameWithGroupsSQL,
+		"batched": readOps[readByUserName].many}
+	ImportByEmailSQL = importByEmailSQL
+	UsableSQL        = usableSQL
+	CapSQL           = capSQL
+	BoundStatements  = map[string]string{
 		"createUser": createUserSQL, "updateUser": updateUserSQL, "deleteUser": deleteUserSQL,
 	}
 )

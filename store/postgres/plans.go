@@ -27,13 +27,16 @@ package postgres
 //     statement, in its own implicit transaction).
 //   - users_external_id_idx covers every row (migration 0020), so it no
 //     longer competes with the userName index for a lookup by userName.
-//   - A lookup by userName is planned for each run (planArgs): pgx prepares
-//     every statement, and PostgreSQL keeps a prepared statement's generic
-//     plan once it has chosen one — for a new tenant's first lookups, made
-//     while users was empty and every partial index cost the same.
-//     Planning every statement for each run instead (plan_cache_mode =
-//     force_custom_plan) was measured: a user creation's statement took
-//     three times as long, planned each time.
+//   - A lookup by userName is planned for each run while users is small,
+//     and prepared once it is not (lookupplans.go): pgx prepares every
+//     statement, and PostgreSQL keeps a prepared statement's generic plan
+//     once it has chosen one — for a new tenant's first lookups, made while
+//     users was empty and every partial index cost the same; one that
+//     walked users_email_key_idx for each lookup was kept. Past 2 MB of
+//     users no plan can prefer a walk to the unique index. Planning every
+//     statement for each run (plan_cache_mode = force_custom_plan) was
+//     measured: a user creation's statement took three times as long,
+//     planned each time.
 //
 // Statistics can mislead the other way too. Once ANALYZE has run, they
 // describe the tenants the tables held then: on a database whose first

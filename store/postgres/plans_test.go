@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -473,4 +474,113 @@ where (statement like '%from groups g where g.tenant_id = $1 and%' or statement 
 	for _, st := range sts {
 		assert.Zero(t, st.Generic, "a filtered list ran generic plans:\n%s", st.SQL)
 	}
+}
+
+// TestNumberEvents_readsOnlyTheWaitingRows: the sequencer's numbering
+// statement reaches the rows it numbers through events_unsequenced_idx
+// (only the rows waiting), on a table never analysed and once analysed —
+// not by walking or hashing every event, which grew with the table (a
+// first sync's events cost seconds of database time so).
+func TestNumberEvents_readsOnlyTheWaitingRows(t *testing.T) {
+	dsn := pgtest.New(t)
+	pool := connect(t, dsn)
+	_, err := pool.Exec(ctx, `alter table events set (autovacuum_enabled = false);
+insert into events (tenant_id, source, source_seq, action, target, occurred_at, seq)
+select 'acme', 'a', g, 'user.created', 'u' || g, now(), g from generate_series(1, 50000) g;
+insert into events (tenant_id, source, source_seq, action, target, occurred_at)
+select 'acme', 'a', g, 'user.created', 'u' || g, now() from generate_series(50001, 52000) g`)
+	require.NoError(t, err)
+	rows, err := pool.Query(ctx, `select id from events where seq is null order by id`)
+	require.NoError(t, err)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Len(t, ids, 2000)
+	seqs := make([]int64, len(ids))
+	for i := range seqs {
+		seqs[i] = int64(50001 + i)
+	}
+	for _, state := range []string{"never analysed", "analysed"} {
+		if state == "analysed" {
+			_, err := pool.Exec(ctx, "analyze events")
+			require.NoError(t, err)
+		}
+		st := tracedStatement{sql: postgres.NumberEventsSQL, args: []any{ids, seqs}}
+		custom, generic := planOf(t, pool, nil, st)
+		for kind, plan := range map[string]string{"custom": custom, "generic": generic} {
+			assert.Contains(t, plan, "events_unsequenced_idx", "%s, %s plan:\n%s", state, kind, plan)
+			assert.NotContains(t, plan, "Seq Scan on events", "%s, %s plan:\n%s", state, kind, plan)
+			assert.NotContains(t, plan, "events_pkey", "%s, %s plan:\n%s", state, kind, plan)
+		}
+	}
+}
+
+// TestUserNameLookup_preparedOnlyOnceUsersIsLarge: lookups by userName are
+// sent planned for each run while users is small — on a new database
+// PostgreSQL's generic plan for them may walk another index of the tenant
+// (shown here: the plan it makes for a handful of users) and a prepared
+// statement would keep it — and prepared once users has reached the size
+// from which every plan, custom or generic, probes the unique userName
+// index (checked here, at that size, with the tables never analysed).
+func TestUserNameLookup_preparedOnlyOnceUsersIsLarge(t *testing.T) {
+	dsn := pgtest.New(t)
+	pool := connect(t, dsn)
+	for _, table := range []string{"users", "groups", "group_members"} {
+		_, err := pool.Exec(ctx, "alter table "+table+" set (autovacuum_enabled = false)")
+		require.NoError(t, err)
+	}
+	s, err := postgres.Open(ctx, dsn, postgres.Options{})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	_, err = s.CreateTenant(ctx, store.Tenant{ID: "new", Plan: "ultimate", Seats: 1_000_000, Settings: store.DefaultSettings()}, store.ActorAdmin)
+	require.NoError(t, err)
+
+	seedUsers(t, pool, "new", 3)
+	lookup := func() {
+		t.Helper()
+		_, err := s.GetUserByUserName(ctx, "new", "user000000001@example.com")
+		require.NoError(t, err)
+	}
+	lookup()
+	time.Sleep(200 * time.Millisecond) // the size check runs in the background
+	lookup()
+	assert.False(t, s.LookupsPrepared(), "3 users: planned for each run")
+	argsOf := func(name string) []any {
+		if name == "batched" {
+			return []any{"new", []string{"user000000001@example.com", "user000000002@example.com"}}
+		}
+		return []any{"new", "user000000001@example.com"}
+	}
+	walks := false
+	for name, sql := range postgres.UserNameLookups {
+		_, generic := planOf(t, pool, nil, tracedStatement{sql: sql, args: argsOf(name)})
+		walks = walks || !strings.Contains(generic, "users_user_name_key_uq")
+	}
+	t.Logf("with 3 users, a generic plan walks another index: %v", walks)
+
+	// Grow users to the size from which lookups are prepared.
+	var pages int64
+	for i := 0; pages < postgres.PreparedLookupsFrom; i++ {
+		_, err := pool.Exec(ctx, `insert into users (tenant_id, id, seq, user_name, user_name_key, display_name, active, seat, version, created_at, updated_at)
+select 'new', 'grow-' || $1::int || '-' || g, 1000000 * ($1::int + 1) + g, 'grow' || $1::int || '-' || g || '@example.com', 'grow' || $1::int || '-' || g || '@example.com',
+	'Grown User', false, 'none', 1, now(), now() from generate_series(1, 500) g`, i)
+		require.NoError(t, err)
+		require.NoError(t, pool.QueryRow(ctx, `select pg_relation_size('users') / current_setting('block_size')::bigint`).Scan(&pages))
+	}
+	for _, state := range []string{"never analysed", "analysed"} {
+		if state == "analysed" {
+			_, err := pool.Exec(ctx, "analyze users")
+			require.NoError(t, err)
+		}
+		for name, sql := range postgres.UserNameLookups {
+			custom, generic := planOf(t, pool, nil, tracedStatement{sql: sql, args: argsOf(name)})
+			for kind, plan := range map[string]string{"custom": custom, "generic": generic} {
+				plan, _, _ = strings.Cut(plan, "SubPlan") // the user's groups: none yet, any plan
+				assert.Contains(t, plan, "users_user_name_key_uq", "%d pages, %s, %s, %s plan:\n%s", pages, state, name, kind, plan)
+				assert.NotRegexp(t, seqScanOfBigTable, plan, "%s, %s, %s plan", state, name, kind)
+				assert.NotRegexp(t, tenantWalk, plan, "%s, %s, %s plan", state, name, kind)
+			}
+		}
+	}
+	require.Eventually(t, func() bool { lookup(); return s.LookupsPrepared() }, 15*time.Second, 100*time.Millisecond,
+		"lookups are prepared once users holds %d pages", postgres.PreparedLookupsFrom)
 }

@@ -62,24 +62,6 @@ type readReq struct {
 
 const maxReadBatch = 128
 
-// planArgs say how the lookups of a kind are sent. A lookup by userName is
-// planned for each run (pgx's unnamed statement, at the cost of a parse and
-// a plan, about 0.1 ms): it must read the partial unique index, which on an
-// empty table costs the same as every other partial index of users, and a
-// prepared statement's generic plan made then — a new tenant's first
-// lookups, on a new database — would be kept; one that walked
-// users_email_key_idx for each lookup was (plans.go). A lookup by id names
-// the whole primary key, which nothing else can serve: its prepared
-// statement is safe, and it is sent in the pool's own mode (behind a
-// transaction-mode pooler that mode is cache_describe: README "Scale out").
-// planArgs are the arguments that choose the mode, put before a lookup's own.
-func planArgs(op int, args ...any) []any {
-	if op == readByUserName {
-		return append([]any{pgx.QueryExecModeCacheDescribe}, args...)
-	}
-	return args
-}
-
 // readUser answers the user (and groups) of key, alone or with the other
 // lookups of its kind waiting at the time.
 func (s *Store) readUser(ctx context.Context, kind readKind, key string) (store.User, []store.Group, error) {
@@ -116,7 +98,7 @@ func (s *Store) readMany(ctx context.Context, kind readKind, batch []*readReq) e
 	for i, r := range batch {
 		keys[i] = r.key
 	}
-	rows, err := s.pool.Query(ctx, readOps[kind.op].many, planArgs(kind.op, kind.tenant, keys)...)
+	rows, err := s.pool.Query(ctx, readOps[kind.op].many, s.lookupArgs(kind.op, kind.tenant, keys)...)
 	if err != nil {
 		return err
 	}

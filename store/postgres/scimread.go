@@ -48,7 +48,7 @@ func (s *Store) GetUserByUserNameWithGroups(ctx context.Context, tenantID, userN
 
 // userWithGroups is one lookup alone.
 func (s *Store) userWithGroups(ctx context.Context, op, sql string, kind int, tenantID, key string) (store.User, []store.Group, error) {
-	u, groups, err := scanUserWithGroups(s.pool.QueryRow(ctx, sql, planArgs(kind, tenantID, key)...), tenantID)
+	u, groups, err := scanUserWithGroups(s.pool.QueryRow(ctx, sql, s.lookupArgs(kind, tenantID, key)...), tenantID)
 	if err != nil {
 		return store.User{}, nil, s.convert(op, err, nil)
 	}

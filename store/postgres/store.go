@@ -78,6 +78,8 @@ type Store struct {
 	createBatches atomic.Int64 // batches of creations written whole (tests)
 	// reads reads concurrent lookups of single users together (readbatch.go).
 	reads readBatcher
+	// userNames says how lookups by userName are sent (lookupplans.go).
+	userNames userNamePlans
 
 	// auth caches Authenticate's answers, kept true by LISTEN (authcache.go).
 	auth      authCache

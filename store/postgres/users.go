@@ -450,7 +450,7 @@ func (s *Store) GetUserByUserName(ctx context.Context, tenantID, userName string
 	if !keysOK(tenantID) {
 		return store.User{}, store.ErrNotFound
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, getByUserNameSQL, planArgs(readByUserName, tenantID, store.FoldKey(userName))...))
+	u, err := scanUser(s.pool.QueryRow(ctx, getByUserNameSQL, s.lookupArgs(readByUserName, tenantID, store.FoldKey(userName))...))
 	if err != nil {
 		return store.User{}, s.convert("GetUserByUserName", err, nil)
 	}
