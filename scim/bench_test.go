@@ -210,3 +210,37 @@ func BenchmarkFilterScan(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPatchGroupAddNew100 is the PATCH an IdP sends to fill a group:
+// 100 members not yet in it, each iteration (a new group every 100), the
+// whole SCIM handler in process on PostgreSQL — the load tool's 100 small
+// PATCHes without the network.
+func BenchmarkPatchGroupAddNew100(b *testing.B) {
+	e := newEnv(b, backends[1].open, 1_000_000)
+	ids := seedUsers(b, e, 10_000)
+	bodies := make([]string, 100)
+	for c := range bodies {
+		var sb strings.Builder
+		for i, id := range ids[c*100 : (c+1)*100] {
+			if i > 0 {
+				sb.WriteString(",")
+			}
+			sb.WriteString(`{"value":"` + id + `"}`)
+		}
+		bodies[c] = patch(`{"op":"add","path":"members","value":[` + sb.String() + `]}`)
+	}
+	var gid string
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if i%100 == 0 {
+			b.StopTimer()
+			gid = e.createGroup(fmt.Sprintf("Bench %d", i))
+			b.StartTimer()
+		}
+		if s := serve(b, e, http.MethodPatch, "/Groups/"+gid, bodies[i%100]); s != 204 {
+			b.Fatal(s)
+		}
+		i++
+	}
+}

@@ -12,10 +12,14 @@
 #   ROSTERD=/path/to/rosterd scripts/scim-load.sh           # measure another build of rosterd
 #   SCENARIOS=initialsync scripts/scim-load.sh   # an IdP's first sync on a fresh database, then again once analysed
 #   SCENARIOS=initialsync SYNC_USERS=20000 SYNC_GROUPS=200 scripts/scim-load.sh   # a quicker look
+#   DURABLE=1 SCENARIOS=create,filter,get,patches MEM=0 scripts/scim-load.sh
+#       # PostgreSQL as in production: data on disk, fsync and synchronous_commit on
 #
 # 1. starts a throwaway PostgreSQL (initdb/pg_ctl from /usr/lib/postgresql/*/bin,
 #    as the postgres user when run as root, fsync off, socket and data in a
-#    temporary directory under /dev/shm when it exists);
+#    temporary directory under /dev/shm when it exists; with DURABLE=1, data
+#    under /var/tmp on disk and PostgreSQL's own durability settings: every
+#    commit flushed, as a production database is run);
 # 2. builds rosterd and rosterload, seeds USERS users (rosterload seed),
 #    starts rosterd on that database and the baselines in a process of their
 #    own (rosterload baseline), and runs every scenario (rosterload run) with
@@ -38,8 +42,14 @@ SYNC_MEMBERS=${SYNC_MEMBERS:-100}
 SYNC_CONNS=${SYNC_CONNS:-16}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
+DURABLE=${DURABLE:-0}
 parent=/tmp
 [ -d /dev/shm ] && parent=/dev/shm
+pgopts="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [ "$DURABLE" = 1 ]; then
+	parent=/var/tmp
+	pgopts=""
+fi
 work=$(mktemp -d "$parent/roster-load-XXXXXX")
 pids=""
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -56,7 +66,7 @@ trap cleanup EXIT INT TERM
 
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 as_pg "$pgbin/initdb -D $work/data -A trust -U postgres --encoding=UTF8 --locale=C.UTF-8 --no-sync" >"$work/initdb.log" 2>&1
-as_pg "$pgbin/pg_ctl start -w -D $work/data -l $work/postgres.log -o \"-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c listen_addresses='' -k $work -c max_connections=300\"" >/dev/null
+as_pg "$pgbin/pg_ctl start -w -D $work/data -l $work/postgres.log -o \"$pgopts -c listen_addresses='' -k $work -c max_connections=300\"" >/dev/null
 as_pg "$pgbin/psql -h $work -U postgres -qc 'create database roster'"
 dsn="host=$work user=postgres dbname=roster sslmode=disable"
 
