@@ -68,8 +68,8 @@ func (s *Store) checkUsersSize() {
 		if err := s.pool.QueryRow(ctx, `select pg_relation_size('users') / current_setting('block_size')::bigint`).Scan(&pages); err != nil {
 			return // closed, or the database is away: the next lookup asks again
 		}
-		if pages >= preparedLookupsFrom {
-			s.userNames.prepared.Store(true)
+		if pages >= preparedLookupsFrom && !s.userNames.prepared.Swap(true) {
+			s.log.Info().Int64("pages", pages).Msg("postgres: users is past 2 MB; lookups by userName are prepared statements from now on")
 		}
 	}()
 }
