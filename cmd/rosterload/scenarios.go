@@ -244,38 +244,7 @@ func (r *runner) scenarioBigPatch(reps int) {
 // into rosterd's group_members for a new, empty group made through rosterd,
 // then deletes those rows again (the group's member counter never moved).
 func (r *runner) realTableInsert(group string, ids []string) (time.Duration, error) {
-	gid, err := r.newGroup(group)
-	if err != nil {
-		return 0, err
-	}
-	rows, err := r.pool.Query(r.ctx, `select u.id, u.seq from unnest($2::text[]) as a (id)
-join users u on u.tenant_id = $1 and u.id = a.id`, r.st.Tenant, ids)
-	if err != nil {
-		return 0, err
-	}
-	var uids []string
-	var seqs []int64
-	for rows.Next() {
-		var id string
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		uids, seqs = append(uids, id), append(seqs, seq)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	t0 := time.Now()
-	if _, err := r.pool.Exec(r.ctx, `insert into group_members (tenant_id, group_id, user_id, user_seq)
-select $1, $2, a.id, a.seq from unnest($3::text[], $4::bigint[]) as a (id, seq)`,
-		r.st.Tenant, gid, uids, seqs); err != nil {
-		return 0, err
-	}
-	d := time.Since(t0)
-	_, err = r.pool.Exec(r.ctx, `delete from group_members where tenant_id = $1 and group_id = $2`, r.st.Tenant, gid)
-	return d, err
+	return r.ownTableInserts(group, ids, len(ids))
 }
 
 // scenarioSmallPatches sends 100 PATCHes of 100 new members each to one new
@@ -315,7 +284,7 @@ func (r *runner) scenarioSmallPatches() {
 	}
 	ba.Elapsed, ba.Requests = time.Since(start), 100
 	slices.Sort(ba.Lat)
-	own, err := r.ownTableInserts(ids)
+	own, err := r.ownTableInserts("Small patches own table "+r.runID, ids, 100)
 	if err != nil {
 		r.failed(name, target, err)
 		return
@@ -332,12 +301,13 @@ func (r *runner) scenarioSmallPatches() {
 	r.rows = append(r.rows, rw)
 }
 
-// ownTableInserts times 100 INSERT … SELECT unnest of 100 of ids each
-// (with their users' seq, read before the clock starts) into rosterd's own
-// group_members for one new group, one after another as the PATCHes ran,
-// and deletes the rows again (the group's member counter never moved).
-func (r *runner) ownTableInserts(ids []string) (time.Duration, error) {
-	gid, err := r.newGroup("Small patches own table " + r.runID)
+// ownTableInserts times INSERT … SELECT unnest of the ids, chunk at a
+// time, one statement after another (with the users' seq, the members'
+// read order, read before the clock starts), into rosterd's own
+// group_members for one new group made through rosterd, then deletes the
+// rows again (the group's member counter never moved).
+func (r *runner) ownTableInserts(group string, ids []string, chunk int) (time.Duration, error) {
+	gid, err := r.newGroup(group)
 	if err != nil {
 		return 0, err
 	}
@@ -360,15 +330,16 @@ join users u on u.tenant_id = $1 and u.id = a.id order by a.n`, r.st.Tenant, ids
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	if len(uids) < 10_000 {
-		return 0, fmt.Errorf("own-table inserts: %d of 10,000 users found", len(uids))
+	if len(uids) < len(ids) {
+		return 0, fmt.Errorf("own-table inserts: %d of %d users found", len(uids), len(ids))
 	}
 	var total time.Duration
-	for i := range 100 {
+	for i := 0; i < len(uids); i += chunk {
+		j := min(i+chunk, len(uids))
 		t0 := time.Now()
 		if _, err := r.pool.Exec(r.ctx, `insert into group_members (tenant_id, group_id, user_id, user_seq)
 select $1, $2, a.id, a.seq from unnest($3::text[], $4::bigint[]) as a (id, seq)`,
-			r.st.Tenant, gid, uids[i*100:(i+1)*100], seqs[i*100:(i+1)*100]); err != nil {
+			r.st.Tenant, gid, uids[i:j], seqs[i:j]); err != nil {
 			return 0, err
 		}
 		total += time.Since(t0)
