@@ -32,6 +32,12 @@ const (
 	// and how long an endpoint may fail without a success before it is
 	// disabled.
 	DeliveryWindow = 72 * time.Hour
+	// GaveUpStreak is how long an endpoint must have failed every attempt
+	// for a delivery that gives up to disable it. A delivery's last try
+	// comes 62 to 72 hours after it was made (the backoff's schedule), so
+	// an endpoint down since then has failed for longer; one enabled again
+	// a moment ago, or one that answers other deliveries, has not.
+	GaveUpStreak = 48 * time.Hour
 )
 
 // Webhook is a tenant's endpoint for events.
@@ -210,9 +216,13 @@ type EventStore interface {
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Claim, error)
 	// FinishDeliveries records attempts' outcomes and ends their leases. A
 	// failure starts the endpoint's failure streak, a success ends it; an
-	// endpoint that fails and whose streak began before disableBefore, or
-	// one of whose deliveries gave up (a zero NextAt), is disabled, with the
-	// audit event webhook.disabled.
+	// endpoint that fails and whose streak began before disableBefore
+	// (DeliveryWindow ago), or one of whose deliveries gave up (a zero
+	// NextAt) after a streak of at least GaveUpStreak, is disabled, with
+	// the audit event webhook.disabled. A give-up alone disables nothing:
+	// an endpoint enabled again (its streak cleared) whose oldest
+	// deliveries are past their window would otherwise be disabled by the
+	// first of them to fail, within a second of being enabled.
 	FinishDeliveries(ctx context.Context, results []DeliveryResult, disableBefore time.Time) error
 	// PurgeEvents removes events that occurred before cutoff and the
 	// deliveries made before it (whatever became of them: only a disabled

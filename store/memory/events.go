@@ -302,8 +302,9 @@ func (s *Store) FinishDeliveries(_ context.Context, results []store.DeliveryResu
 				h.w.FailingSince = &at
 			}
 			// Disabled once it has failed for the whole window, or when a
-			// delivery gave up (it failed for its whole window).
-			if h.w.DisabledAt == nil && (h.w.FailingSince.Before(disableBefore) || res.NextAt.IsZero()) {
+			// delivery gave up after a long streak (store.GaveUpStreak).
+			gaveUp := res.NextAt.IsZero() && h.w.FailingSince.Before(disableBefore.Add(store.DeliveryWindow-store.GaveUpStreak))
+			if h.w.DisabledAt == nil && (h.w.FailingSince.Before(disableBefore) || gaveUp) {
 				before := h.w.Clone()
 				now := s.clock()
 				h.w.DisabledAt, h.w.DisabledReason = &now, store.DisabledReason(*h.w.FailingSince)

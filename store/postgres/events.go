@@ -693,12 +693,12 @@ where w.tenant_id = x.tenant_id and w.id = x.webhook_id and w.failing_since is n
 			return nil
 		}
 		// Disabled once it has failed for the whole window, or when a
-		// delivery gave up (it failed for its whole window).
+		// delivery gave up after a long streak (store.GaveUpStreak).
 		rows, err := tx.Query(ctx, `select `+webhookCols+` from webhooks
 where disabled_at is null and failing_since is not null
   and ((tenant_id, id) in (select * from unnest($1::text[], $2::text[])) and failing_since < $3
-    or (tenant_id, id) in (select * from unnest($4::text[], $5::text[])))
-for update`, failT, failH, disableBefore, gaveUpT, gaveUpH)
+    or (tenant_id, id) in (select * from unnest($4::text[], $5::text[])) and failing_since < $6)
+for update`, failT, failH, disableBefore, gaveUpT, gaveUpH, disableBefore.Add(store.DeliveryWindow-store.GaveUpStreak))
 		if err != nil {
 			return err
 		}

@@ -395,11 +395,27 @@ func testWebhookDeliveries(t *testing.T, open Factory) {
 	assert.Nil(t, en.DisabledAt)
 	assert.Nil(t, en.FailingSince)
 	now = later.Add(time.Hour)
-	found := false
+	var retried *store.Claim
 	for _, c := range claim() {
-		found = found || c.Webhook.ID == "wh-off"
+		if c.Webhook.ID == "wh-off" {
+			retried = &c
+		}
 	}
-	assert.True(t, found, "enabled again, its pending delivery goes out")
+	require.NotNil(t, retried, "enabled again, its pending delivery goes out")
+
+	// It is past its window: failing once more, it has failed for good —
+	// and the endpoint, enabled an hour ago, stays enabled.
+	clock.Set(now)
+	require.NoError(t, s.FinishDeliveries(ctx, []store.DeliveryResult{
+		{TenantID: "acme", ID: retried.Delivery.ID, WebhookID: "wh-off", At: now, ResponseCode: 503, Error: "HTTP 503"},
+	}, now.Add(-store.DeliveryWindow)))
+	offHook, err = s.GetWebhook(ctx, "acme", "wh-off")
+	require.NoError(t, err)
+	assert.Nil(t, offHook.DisabledAt, "a delivery that gives up does not disable an endpoint failing for less than the window")
+	require.NotNil(t, offHook.FailingSince)
+	log, err = s.ListDeliveries(ctx, "acme", "wh-off", store.DeliveryQuery{})
+	require.NoError(t, err)
+	assert.Equal(t, store.DeliveryFailed, log[0].Status)
 	_, err = s.RetryDelivery(ctx, "acme", "wh-off", 1<<40, store.ActorAdmin)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 
