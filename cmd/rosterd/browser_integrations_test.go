@@ -99,6 +99,22 @@ func TestBrowser_integrationsMintAndRevokeSCIMToken(t *testing.T) {
 	require.Equal(t, http.StatusOK, site.api(secret, "GET", "/scim/v2/demo/Users", nil, &list), "the minted token works")
 	assert.Equal(t, "ann@demo.test", auditActor(t, site, "token.created"))
 
+	// Reloading the answer page shows the page again and makes nothing:
+	// its address became the page's own (no form posted twice).
+	assert.Equal(t, "/console/demo/integrations#scim", b.location())
+	tokensNow := func() int {
+		var toks struct {
+			Tokens []any `json:"tokens"`
+		}
+		require.Equal(t, http.StatusOK, site.api(site.admin, "GET", "/admin/v1/tenants/demo/tokens", nil, &toks))
+		return len(toks.Tokens)
+	}
+	before := tokensNow()
+	b.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#scim")))
+	assert.Equal(t, 0, b.count(".minted"), "the secret is not shown again")
+	assert.NotContains(t, b.html(), secret)
+	assert.Equal(t, before, tokensNow(), "a reload minted nothing")
+
 	// A revisit shows the token in the list, never its secret.
 	b.open("/console/demo/integrations")
 	assert.NotContains(t, b.html(), secret)
@@ -203,7 +219,10 @@ func TestBrowser_integrationsMintAndRevokeAPIKey(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, site.api(key, "GET", "/admin/v1/tenants/demo/seats", nil, nil), "billing.view was not granted")
 	assert.Equal(t, "ann@demo.test", auditActor(t, site, "api_key.created"))
 
-	b.open("/console/demo/integrations#api-keys")
+	// The answer page's address is already the page's own (#api-keys): a
+	// link to it would only scroll, so the revisit is by the plain address.
+	assert.Equal(t, "/console/demo/integrations#api-keys", b.location())
+	b.open("/console/demo/integrations")
 	assert.NotContains(t, b.html(), key)
 	row := `#api-keys tr:has(td:first-child)`
 	assert.Contains(t, b.text(row), "users.view")
@@ -253,6 +272,7 @@ func TestBrowser_integrationsWebhook(t *testing.T) {
 	require.True(t, strings.HasPrefix(secret, "whsec_"), secret)
 	assert.Contains(t, b.text(".minted"), "will not be shown again")
 	assert.Equal(t, rc.url, b.text(".hook-url"))
+	assert.True(t, strings.HasPrefix(b.location(), "/console/demo/integrations/webhooks/"), "the answer's address is the endpoint's page: %s", b.location())
 
 	var hooks struct {
 		Webhooks []struct {

@@ -2,6 +2,14 @@
 // file. No inline script anywhere (the Content-Security-Policy forbids it).
 (function () {
   "use strict";
+  // A page showing a secret just made is the answer to a POST: reloading
+  // it would post again and make a second one. Its history entry becomes
+  // the address in data-after (the page's own, by GET), so that a reload
+  // or a return shows the page without the secret and makes nothing.
+  var minted = document.querySelector("[data-after]");
+  if (minted && window.history && history.replaceState) {
+    history.replaceState(null, "", minted.getAttribute("data-after"));
+  }
   // Copy buttons: <button data-copy="#id">.
   document.addEventListener("click", function (e) {
     var b = e.target.closest("[data-copy]");
