@@ -175,6 +175,10 @@ type integrationsData struct {
 	Activity activityView
 	// ErrorsOnly filters the provisioning activity to refused requests.
 	ErrorsOnly bool
+	// WholeActivity lists the whole log (up to store.ActivityKeep entries)
+	// rather than the newest activityPage; More says there may be more to
+	// show than the page lists.
+	WholeActivity, MoreActivity bool
 
 	Minted *secretShown
 
@@ -212,6 +216,8 @@ func (c *Console) loadIntegrations(r *http.Request, p *person) (*integrationsDat
 		SPEntityID: sp.EntityID(), ACSURL: sp.AcsURL(), SPMetadataURL: sp.EntityID(),
 		SCIMBaseURL: c.baseURL + "/scim/v2/" + url.PathEscape(p.Tenant.ID) + "/",
 		ErrorsOnly:  r.URL.Query().Get("activity") == "errors",
+		// The log holds at most 1,000 entries: "all" is one page of them.
+		WholeActivity: r.URL.Query().Get("activity_all") == "1",
 	}
 	var (
 		saml   samlView
@@ -225,7 +231,11 @@ func (c *Console) loadIntegrations(r *http.Request, p *person) (*integrationsDat
 			Webhooks []webhookView `json:"webhooks"`
 		}
 	)
-	activity := fmt.Sprintf("%s/scim/activity?limit=%d", base, activityPage)
+	limit := activityPage
+	if d.WholeActivity {
+		limit = store.ActivityKeep
+	}
+	activity := fmt.Sprintf("%s/scim/activity?limit=%d", base, limit)
 	if d.ErrorsOnly {
 		activity += "&errors=true"
 	}
@@ -236,6 +246,7 @@ func (c *Console) loadIntegrations(r *http.Request, p *person) (*integrationsDat
 	if err := firstErr(reads...); err != nil {
 		return nil, err
 	}
+	d.MoreActivity = !d.WholeActivity && len(d.Activity.Entries) == activityPage
 	noSAML := samlRead.absent
 	if !noSAML {
 		d.SAML = &saml

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -428,6 +429,36 @@ func TestBrowser_integrationsProvisioningActivity(t *testing.T) {
 	b.click(`#activity .tabs a:not(#errors-only)`, "#activity tbody tr")
 	assert.GreaterOrEqual(t, b.count("#activity tbody tr"), 2, "all requests: the good one too")
 	assert.Contains(t, b.text("#activity"), "1 error in the last 24 hours")
+	assert.Equal(t, 0, b.count("#activity .more-activity"), "everything is shown")
+
+	// More than a page: the newest 100, and a link to the whole log. The
+	// token's further successful lookups within 10 s are left out of the
+	// log, its writes are kept.
+	require.Equal(t, http.StatusOK, site.api(site.admin, "PATCH", "/admin/v1/tenants/demo",
+		map[string]any{"settings": map[string]any{"rate_limit_per_second": 0}}, nil), "no rate limit for this burst")
+	for i := range 130 {
+		body := map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": fmt.Sprintf("log%d@demo.test", i), "active": false} // no seat
+		require.Equal(t, http.StatusCreated, site.api(site.scim, "POST", "/scim/v2/demo/Users", body, nil))
+		require.Equal(t, http.StatusOK, site.api(site.scim, "GET", "/scim/v2/demo/Users?count=1", nil, &map[string]any{}))
+	}
+	eventually(t, b, "/console/demo/integrations#activity", func() bool {
+		return b.count("#activity .more-activity") == 1
+	}, "a full page of activity")
+	assert.Equal(t, 100, b.count("#activity tbody tr"))
+	b.click("#activity .more-activity a", "#activity tbody tr")
+	assert.Contains(t, b.location(), "activity_all=1")
+	posts, gets := 0, 0
+	for _, row := range b.texts("#activity tbody tr td.req") {
+		switch {
+		case strings.HasPrefix(row, "POST "):
+			posts++
+		case strings.HasPrefix(row, "GET "):
+			gets++
+		}
+	}
+	assert.GreaterOrEqual(t, posts, 130, "every write is kept")
+	assert.Less(t, gets, 10, "lookups a token makes within 10 s are kept once")
+	assert.Equal(t, 0, b.count("#activity .more-activity"))
 
 	// The overview links to this section.
 	b.open("/console/demo/")
