@@ -75,5 +75,5 @@ func (s *Store) checkUsersSize() {
 }
 
 // LookupsPrepared says whether lookups by userName are sent as prepared
-// statements (for tests and the operator's metrics).
+// statements (tests; rosterd logs the switch once).
 func (s *Store) LookupsPrepared() bool { return s.userNames.prepared.Load() }
