@@ -395,3 +395,58 @@ func TestPeople_roleAndTeamsNeedTheirPermissions(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, r.Status, "agent holds permissions (conversations.*) this key lacks: %s", r.Raw)
 	})
 }
+
+// TestTeams_answerListsTheFirstThousandMembers: a team's answer lists at
+// most its first 1,000 members (in member order) and says whether that is
+// all of them; GET …/users?team= pages through every member. An IdP's
+// "everyone" group can hold a tenant's every user.
+func TestTeams_answerListsTheFirstThousandMembers(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		require.Equal(t, http.StatusCreated, c.do("POST", "/admin/v1/tenants", `{"id":"acme","name":"Acme","plan":"ultimate","seats":10}`).Status)
+		ctx := t.Context()
+		ids := make([]string, 1001)
+		for i := range ids {
+			u, err := c.store.CreateUser(ctx, "acme", store.User{UserName: fmt.Sprintf("u%04d@acme.test", i), Role: store.RoleAgent}, store.ActorAdmin) // inactive: no seat
+			require.NoError(t, err)
+			ids[i] = u.ID
+		}
+		g, err := c.store.CreateGroup(ctx, "acme", store.Group{DisplayName: "Everyone"}, store.ActorAdmin)
+		require.NoError(t, err)
+		path := "/admin/v1/tenants/acme/teams/" + g.ID
+		_, err = c.store.UpdateGroup(ctx, "acme", g.ID, store.ActorAdmin, func(u *store.GroupUpdate) error { u.Add(ids[:1000]...); return nil })
+		require.NoError(t, err)
+
+		r := c.do("GET", path, "")
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		assert.Equal(t, 1000.0, r.Body["member_count"])
+		assert.Len(t, r.Body["members"], 1000)
+		assert.Equal(t, true, r.Body["members_complete"], "1,000 members: all listed")
+
+		_, err = c.store.UpdateGroup(ctx, "acme", g.ID, store.ActorAdmin, func(u *store.GroupUpdate) error { u.Add(ids[1000]); return nil })
+		require.NoError(t, err)
+		r = c.do("GET", path, "")
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		assert.Equal(t, 1001.0, r.Body["member_count"])
+		members := r.Body["members"].([]any)
+		require.Len(t, members, 1000)
+		assert.Equal(t, false, r.Body["members_complete"])
+		assert.Equal(t, ids[0], members[0].(map[string]any)["id"], "in member order")
+		assert.Equal(t, ids[999], members[999].(map[string]any)["id"])
+
+		// Every member, page by page.
+		seen := map[string]bool{}
+		next := "/admin/v1/tenants/acme/users?team=" + g.ID + "&limit=200"
+		for next != "" {
+			r := c.do("GET", next, "")
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			for _, u := range r.Body["users"].([]any) {
+				seen[u.(map[string]any)["id"].(string)] = true
+			}
+			next = ""
+			if cur, ok := r.Body["next_cursor"].(string); ok && cur != "" {
+				next = "/admin/v1/tenants/acme/users?team=" + g.ID + "&limit=200&cursor=" + url.QueryEscape(cur)
+			}
+		}
+		assert.Len(t, seen, 1001)
+	})
+}

@@ -25,8 +25,11 @@ type teamDetail struct {
 	Name        string         `json:"name"`
 	MemberCount int            `json:"member_count"`
 	Members     []teamMemberAt `json:"members,omitempty"`
-	Managed     string         `json:"managed"`
-	IdP         string         `json:"idp,omitempty"`
+	// MembersComplete says Members holds every member; else it holds the
+	// first teamMembersShown, and GET …/users?team= pages through all.
+	MembersComplete bool   `json:"members_complete"`
+	Managed         string `json:"managed"`
+	IdP             string `json:"idp,omitempty"`
 	// Role is set for a role group: the role a mapping gives its members.
 	// A role group is not a team and is changed through the mappings.
 	Role      string    `json:"role,omitempty"`
@@ -40,24 +43,39 @@ type teamMemberAt struct {
 	Display string `json:"display"`
 }
 
-// team answers one group of the tenant, with its members.
+// teamMembersShown is how many members a team's answer lists at most, in
+// member order. An IdP's "everyone" group can hold every user of a tenant,
+// and an answer (and a console page) with all of them grew with it; the
+// whole list is GET …/users?team=, page by page (docs/contract.md
+// "Managing people and teams").
+const teamMembersShown = 1000
+
+// team answers one group of the tenant, with its first members.
 func (a *API) team(w http.ResponseWriter, r *http.Request, status int, tenantID, id string) error {
-	g, err := a.store.GetGroup(r.Context(), tenantID, id, true)
+	g, err := a.store.GetGroup(r.Context(), tenantID, id, false)
 	if err != nil {
 		return teamNotFound(err, tenantID, id)
+	}
+	members, _, err := a.store.GroupMembers(r.Context(), tenantID, id, 0, teamMembersShown+1)
+	if err != nil {
+		return err
+	}
+	complete := len(members) <= teamMembersShown
+	if !complete {
+		members = members[:teamMembersShown]
 	}
 	mappings, err := a.store.GetRoleMappings(r.Context(), tenantID)
 	if err != nil {
 		return err
 	}
 	v := teamDetail{ID: g.ID, Name: g.DisplayName, MemberCount: g.MemberCount, Members: []teamMemberAt{},
-		Managed: store.ManagedOf(g.Managed), CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
+		MembersComplete: complete, Managed: store.ManagedOf(g.Managed), CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
 	if v.Managed == store.ManagedSCIM {
 		v.IdP = g.IdP
 	}
 	v.Role, _ = directory.RoleOfGroup(g.DisplayName, mappings)
 	v.Team = v.Role == ""
-	for _, m := range g.Members {
+	for _, m := range members {
 		v.Members = append(v.Members, teamMemberAt{ID: m.UserID, Display: m.Display})
 	}
 	writeJSON(w, status, v)

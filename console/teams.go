@@ -84,12 +84,14 @@ type teamDetail struct {
 		ID      string `json:"id"`
 		Display string `json:"display"`
 	} `json:"members"`
-	Managed   string    `json:"managed"`
-	IdP       string    `json:"idp"`
-	Role      string    `json:"role"`
-	Team      bool      `json:"team"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	// MembersComplete is false when Members holds only the first 1,000.
+	MembersComplete bool      `json:"members_complete"`
+	Managed         string    `json:"managed"`
+	IdP             string    `json:"idp"`
+	Role            string    `json:"role"`
+	Team            bool      `json:"team"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 }
 
 // personHit is one person of a search (GET …/users?q=).

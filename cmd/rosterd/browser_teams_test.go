@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -110,4 +111,41 @@ func TestBrowser_teamsReadOnlyWithoutManage(t *testing.T) {
 	assert.Equal(t, 0, b.count("main form[method=post]"), "no change offered")
 	b.open("/console/demo/audit")
 	assert.Contains(t, b.text("main"), "settings.view")
+}
+
+// TestBrowser_teamsLargeTeamLinksToPeople: a team the IdP filled with more
+// than 1,000 people lists its first 1,000 and links to the People page
+// filtered by the team, which pages through all of them.
+func TestBrowser_teamsLargeTeamLinksToPeople(t *testing.T) {
+	site := newConsoleSite(t)
+	site.person("ann@demo.test", "Ann Admin", "admin")
+	require.Equal(t, http.StatusOK, site.api(site.admin, "PATCH", "/admin/v1/tenants/demo",
+		map[string]any{"settings": map[string]any{"rate_limit_per_second": 0}}, nil), "no rate limit for this burst")
+	members := make([]map[string]any, 0, 1005)
+	for i := range 1005 {
+		var u struct {
+			ID string `json:"id"`
+		}
+		require.Equal(t, http.StatusCreated, site.api(site.scim, "POST", "/scim/v2/demo/Users", map[string]any{
+			"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+			"userName": fmt.Sprintf("staff%04d@demo.test", i), "active": false}, &u)) // inactive: no seat
+		members = append(members, map[string]any{"value": u.ID})
+	}
+	var everyone struct {
+		ID string `json:"id"`
+	}
+	require.Equal(t, http.StatusCreated, site.api(site.scim, "POST", "/scim/v2/demo/Groups", map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Everyone", "members": members}, &everyone))
+
+	b := site.newBrowser()
+	b.signInWithSSO("/console/demo/teams/"+everyone.ID, "ann@demo.test")
+	assert.Equal(t, "Everyone", b.text("h1"))
+	assert.Equal(t, "1005", b.text(".member-count"))
+	assert.Equal(t, 1000, b.count("tr[data-member]"))
+	assert.Contains(t, b.text(".more-members"), "The first 1000 of 1005 members")
+	b.click(".more-members a", "h1")
+	assert.Contains(t, b.location(), "/console/demo/people?team="+everyone.ID)
+	assert.Equal(t, "People", b.text("h1"))
+	assert.Greater(t, b.count("main tbody tr"), 0, "the team's people, a page of them")
+	b.shot("people-by-team")
 }
