@@ -245,9 +245,10 @@ type teamAnswer struct {
 		ID      string `json:"id"`
 		Display string `json:"display"`
 	} `json:"members"`
-	Managed string `json:"managed"`
-	IdP     string `json:"idp"`
-	Role    string `json:"role"`
+	MembersComplete bool   `json:"members_complete"`
+	Managed         string `json:"managed"`
+	IdP             string `json:"idp"`
+	Role            string `json:"role"`
 }
 
 func writeTeam(w io.Writer, t teamAnswer) error {
@@ -266,7 +267,16 @@ func writeTeam(w io.Writer, t teamAnswer) error {
 	for _, m := range t.Members {
 		rows = append(rows, []string{m.Display, m.ID})
 	}
-	return writeTable(w, "MEMBER\tID", rows)
+	if err := writeTable(w, "MEMBER\tID", rows); err != nil {
+		return err
+	}
+	if !t.MembersComplete {
+		// The answer holds the first 1,000 (docs/contract.md).
+		_, err := fmt.Fprintf(w, "the first %d of %d members; all of them: rosterd people list TENANT --team %s --all\n",
+			len(t.Members), t.MemberCount, t.ID)
+		return err
+	}
+	return nil
 }
 
 // teamDo sends a team request and prints the team after a line saying what
