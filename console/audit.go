@@ -34,11 +34,11 @@ var auditActions = []string{
 	"user.created", "user.updated", "user.role_changed", "user.deactivated", "user.reactivated", "user.deleted", "user.signed_in",
 	"group.created", "group.updated", "group.deleted",
 	"role.created", "role.updated", "role.deleted", "role_mappings.updated",
-	"role.privileged_granted", "role.approval_requested", "role.approval_approved", "role.approval_rejected",
+	"role.privileged_granted", "role.approval_requested", "role.approval_approved", "role.approval_rejected", "role.approval_superseded",
 	"tenant.updated", "token.created", "token.revoked", "api_key.created", "api_key.revoked",
 	"saml.updated", "saml.deleted", "console_link.created",
 	"store.created", "store.updated", "store.deleted",
-	"webhook.created", "webhook.deleted", "webhook.enabled", "webhook.disabled",
+	"webhook.created", "webhook.deleted", "webhook.enabled", "webhook.disabled", "webhook.delivery_retried",
 }
 
 type auditActor struct {
