@@ -508,3 +508,36 @@ func TestImport_noRowsAnswersEmptyResults(t *testing.T) {
 		}
 	})
 }
+
+// TestJobs_finishedJobsPurgedAfterRetention: the job runner deletes a job
+// that finished more than store.JobRetention ago, with its results; its
+// address then answers 404. A job finished since stays.
+func TestJobs_finishedJobsPurgedAfterRetention(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		require.Equal(t, http.StatusCreated, c.do("POST", "/admin/v1/tenants", `{"id":"acme","name":"Acme","plan":"ultimate","seats":10}`).Status)
+		finished := func() string {
+			t.Helper()
+			j, err := c.store.CreateJob(t.Context(), "acme", store.Job{Kind: "users.import", Input: []byte("email\n"), Actor: store.ActorAdmin})
+			require.NoError(t, err)
+			_, err = c.store.ClaimJob(t.Context(), store.JobClaim{TenantID: "acme", ID: j.ID, Owner: "r", Lease: time.Minute})
+			require.NoError(t, err)
+			_, err = c.store.FinishJob(t.Context(), "acme", j.ID, "r", store.JobSucceeded, "")
+			require.NoError(t, err)
+			return j.ID
+		}
+		old := finished()
+		c.now = c.now.Add(store.JobRetention + time.Hour)
+		recent := finished()
+		require.Equal(t, http.StatusOK, c.do("GET", "/admin/v1/tenants/acme/jobs/"+old, "").Status)
+
+		runner := admin.New(admin.Config{Store: c.store, AdminToken: adminToken, Now: func() time.Time { return c.now }, JobPoll: 10 * time.Millisecond})
+		t.Cleanup(runner.Close)
+		ctx, cancel := context.WithCancel(t.Context())
+		t.Cleanup(cancel)
+		go runner.RunJobs(ctx)
+		require.Eventually(t, func() bool {
+			return c.do("GET", "/admin/v1/tenants/acme/jobs/"+old, "").Status == http.StatusNotFound
+		}, 10*time.Second, 20*time.Millisecond, "the job finished 30 days ago is deleted")
+		assert.Equal(t, http.StatusOK, c.do("GET", "/admin/v1/tenants/acme/jobs/"+recent, "").Status, "a recent one stays")
+	})
+}

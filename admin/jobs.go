@@ -71,13 +71,30 @@ func (a *API) Close() {
 	})
 }
 
+// jobPurgeEvery is how often RunJobs deletes the jobs finished more than
+// store.JobRetention ago (with their results).
+const jobPurgeEvery = time.Hour
+
 // RunJobs claims and runs the jobs no runner holds — left queued, or whose
-// runner died — at once and then every poll interval, until ctx ends.
+// runner died — at once and then every poll interval, until ctx ends; and
+// every jobPurgeEvery it deletes the jobs that finished longer than
+// store.JobRetention ago (every rosterd does: the delete is idempotent).
 func (a *API) RunJobs(ctx context.Context) {
 	t := time.NewTicker(a.jobs.poll)
 	defer t.Stop()
+	var purged time.Time
 	for {
 		for a.claimAndRun(store.JobClaim{}) {
+		}
+		if now := a.now(); now.Sub(purged) >= jobPurgeEvery {
+			purged = now
+			if n, err := a.store.PurgeJobs(a.jobs.ctx, now.Add(-store.JobRetention)); err != nil {
+				if a.jobs.ctx.Err() == nil {
+					a.jobs.log.Warn().Err(err).Msg("purge finished jobs")
+				}
+			} else if n > 0 {
+				a.jobs.log.Info().Int("jobs", n).Msg("finished jobs past their retention deleted, with their results")
+			}
 		}
 		select {
 		case <-ctx.Done():

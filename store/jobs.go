@@ -13,6 +13,11 @@ import (
 // finish the job; a runner that died leaves its lease to expire, and the
 // next claim takes the job over and resumes it after Processed.
 
+// JobRetention is how long a finished job and its results are kept: long
+// enough to read an import's outcome again weeks later, bounded so that
+// the results of every import ever run (a row each) do not pile up.
+const JobRetention = 30 * 24 * time.Hour
+
 // JobState is where a job is in its life.
 type JobState string
 

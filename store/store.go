@@ -640,6 +640,10 @@ type Store interface {
 	// msg) and drops its Input (a done job is never run again); ReleaseJob hands it back, queued, for another runner to resume
 	// (a runner that stops early). Both: ErrLeaseLost as above.
 	FinishJob(ctx context.Context, tenantID, id, owner string, state JobState, msg string) (Job, error)
+	// PurgeJobs deletes the jobs that finished before cutoff, with their
+	// results, and answers how many (JobRetention); queued and running
+	// jobs stay whatever their age.
+	PurgeJobs(ctx context.Context, cutoff time.Time) (int, error)
 	ReleaseJob(ctx context.Context, tenantID, id, owner string) error
 
 	// ListApprovals lists privileged grants held for approval, oldest first;

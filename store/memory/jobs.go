@@ -194,6 +194,25 @@ func (s *Store) FinishJob(_ context.Context, tenantID, id, owner string, state s
 	return out, nil
 }
 
+func (s *Store) PurgeJobs(_ context.Context, cutoff time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.tenants {
+		kept := t.jobOrder[:0]
+		for _, id := range t.jobOrder {
+			if rec := t.jobs[id]; rec.j.State.Done() && rec.j.FinishedAt != nil && rec.j.FinishedAt.Before(cutoff) {
+				delete(t.jobs, id) // its results are the record's
+				n++
+				continue
+			}
+			kept = append(kept, id)
+		}
+		t.jobOrder = kept
+	}
+	return n, nil
+}
+
 func (s *Store) ReleaseJob(_ context.Context, tenantID, id, owner string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -211,6 +212,15 @@ func (s *Store) leaseLost(ctx context.Context, tenantID, id string) error {
 		return err
 	}
 	return store.ErrLeaseLost
+}
+
+func (s *Store) PurgeJobs(ctx context.Context, cutoff time.Time) (int, error) {
+	// Their results go with them (job_results_job_fkey cascades).
+	tag, err := s.pool.Exec(ctx, `delete from jobs where state in ('succeeded', 'failed') and finished_at < $1`, cutoff)
+	if err != nil {
+		return 0, s.convert("PurgeJobs", err, nil)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 func (s *Store) FinishJob(ctx context.Context, tenantID, id, owner string, state store.JobState, msg string) (store.Job, error) {

@@ -139,3 +139,56 @@ func testJobsClaimedOnce(t *testing.T, open Factory) {
 		assert.Equal(t, 1, n, "job %s claimed once", id)
 	}
 }
+
+// testJobsPurged: PurgeJobs deletes the jobs that finished before the
+// cutoff, with their results; a finished job after it, and queued or
+// running jobs of any age, stay.
+func testJobsPurged(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	newTenant(t, s, "acme", 10)
+	job := func() store.Job {
+		t.Helper()
+		j, err := s.CreateJob(ctx, "acme", store.Job{Kind: "users.import", Input: []byte("email\na@x.test\n"), Total: 1, Actor: store.ActorAdmin})
+		require.NoError(t, err)
+		return j
+	}
+	finish := func(j store.Job, state store.JobState) {
+		t.Helper()
+		_, err := s.ClaimJob(ctx, store.JobClaim{TenantID: "acme", ID: j.ID, Owner: "r", Lease: time.Minute})
+		require.NoError(t, err)
+		_, err = s.RecordJobProgress(ctx, "acme", j.ID, "r", store.JobProgress{
+			Results: []store.JobResult{{N: 0, Data: []byte(`{"outcome":"created"}`)}}, Counts: map[string]int{"created": 1}, Lease: time.Minute})
+		require.NoError(t, err)
+		_, err = s.FinishJob(ctx, "acme", j.ID, "r", state, "")
+		require.NoError(t, err)
+	}
+	old, oldFailed, waiting := job(), job(), job()
+	finish(old, store.JobSucceeded)
+	finish(oldFailed, store.JobFailed)
+	clock.Advance(store.JobRetention + time.Hour)
+	recent := job()
+	finish(recent, store.JobSucceeded)
+
+	n, err := s.PurgeJobs(ctx, clock.Now().Add(-store.JobRetention))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	for _, gone := range []store.Job{old, oldFailed} {
+		_, err := s.GetJob(ctx, "acme", gone.ID)
+		assert.ErrorIs(t, err, store.ErrNotFound)
+		res, err := s.JobResults(ctx, "acme", gone.ID, 0, 10)
+		if err == nil {
+			assert.Empty(t, res, "its results went with it")
+		}
+	}
+	for _, kept := range []store.Job{recent, waiting} {
+		_, err := s.GetJob(ctx, "acme", kept.ID)
+		assert.NoError(t, err, "a recent or unfinished job stays")
+	}
+	res, err := s.JobResults(ctx, "acme", recent.ID, 0, 10)
+	require.NoError(t, err)
+	assert.Len(t, res, 1)
+	n, err = s.PurgeJobs(ctx, clock.Now().Add(-store.JobRetention))
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing twice")
+}

@@ -129,6 +129,7 @@ func Run(t *testing.T, open Factory) {
 		{"Users_groupsOfUsers", testGroupsOfUsers},
 		{"Jobs_leaseAndResume", testJobsLease},
 		{"Jobs_claimedOnce", testJobsClaimedOnce},
+		{"Jobs_purged", testJobsPurged},
 		{"Change_keyedReads", testChangeKeyedReads},
 		{"Change_userWrites", testChangeWrites},
 		{"Managed_roundTripAndTakeOver", testManagedRoundTrip},
