@@ -216,6 +216,16 @@ func (b *browser) open(path string) {
 		path = b.site.base + path
 	}
 	b.do(chromedp.Navigate(path), chromedp.WaitVisible(chromedp.CSS("h1")))
+	b.loaded()
+}
+
+// loaded waits until the page has been read whole. A long page (a team of
+// 1,000 rows) shows its header while Chromium still parses the rest, and a
+// node read meanwhile can be replaced under the read ("No node with given
+// id found").
+func (b *browser) loaded() {
+	b.t.Helper()
+	b.waitUntil(`document.readyState === "complete"`)
 }
 
 // text is the visible text of the first element matching the CSS selector.
@@ -233,6 +243,9 @@ func (b *browser) click(sel string, waitFor ...string) {
 		steps = append(steps, chromedp.WaitVisible(chromedp.CSS(w)))
 	}
 	b.do(steps...)
+	if len(waitFor) > 0 {
+		b.loaded()
+	}
 }
 
 // fill types value into the field matching sel, after clearing it.
@@ -321,6 +334,7 @@ func (b *browser) signInWithSSO(path, userName string) {
 	b.click("a.button.primary", "input[name=user]")
 	b.fill("input[name=user]", userName)
 	b.do(chromedp.Submit(chromedp.CSS("input[name=user]")), chromedp.WaitVisible(chromedp.CSS("header.top")))
+	b.loaded()
 }
 
 // startHTTP serves h on a loopback port of its own (another origin than
@@ -362,6 +376,7 @@ func (b *browser) submit(sel string, waitFor ...string) {
 	for _, w := range waitFor {
 		b.do(chromedp.WaitVisible(chromedp.CSS("html:not([data-stale]) " + w)))
 	}
+	b.loaded()
 }
 
 // leftPage reports whether a page action failed because the page went

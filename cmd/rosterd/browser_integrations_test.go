@@ -65,6 +65,7 @@ func eventually(t *testing.T, b *browser, path string, cond func() bool, what st
 		// A reload, not a navigation: a path with a #fragment would
 		// only scroll the page that is already there.
 		b.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("h1")))
+		b.loaded()
 	}
 }
 
