@@ -40,6 +40,21 @@ const (
 	GaveUpStreak = 48 * time.Hour
 )
 
+// GaveUpDisables says whether a delivery that gave up disables its
+// endpoint, whose failure streak began at failingSince, given
+// FinishDeliveries' disableBefore (DeliveryWindow ago): only after a
+// streak of GaveUpStreak. Both stores decide with it.
+func GaveUpDisables(failingSince, disableBefore time.Time) bool {
+	return failingSince.Before(GaveUpBefore(disableBefore))
+}
+
+// GaveUpBefore is the time a failure streak must have begun before for a
+// give-up to disable its endpoint (GaveUpDisables), for a store that
+// decides in SQL.
+func GaveUpBefore(disableBefore time.Time) time.Time {
+	return disableBefore.Add(DeliveryWindow - GaveUpStreak)
+}
+
 // Webhook is a tenant's endpoint for events.
 type Webhook struct {
 	TenantID       string

@@ -303,7 +303,7 @@ func (s *Store) FinishDeliveries(_ context.Context, results []store.DeliveryResu
 			}
 			// Disabled once it has failed for the whole window, or when a
 			// delivery gave up after a long streak (store.GaveUpStreak).
-			gaveUp := res.NextAt.IsZero() && h.w.FailingSince.Before(disableBefore.Add(store.DeliveryWindow-store.GaveUpStreak))
+			gaveUp := res.NextAt.IsZero() && store.GaveUpDisables(*h.w.FailingSince, disableBefore)
 			if h.w.DisabledAt == nil && (h.w.FailingSince.Before(disableBefore) || gaveUp) {
 				before := h.w.Clone()
 				now := s.clock()

@@ -698,7 +698,7 @@ where w.tenant_id = x.tenant_id and w.id = x.webhook_id and w.failing_since is n
 where disabled_at is null and failing_since is not null
   and ((tenant_id, id) in (select * from unnest($1::text[], $2::text[])) and failing_since < $3
     or (tenant_id, id) in (select * from unnest($4::text[], $5::text[])) and failing_since < $6)
-for update`, failT, failH, disableBefore, gaveUpT, gaveUpH, disableBefore.Add(store.DeliveryWindow-store.GaveUpStreak))
+for update`, failT, failH, disableBefore, gaveUpT, gaveUpH, store.GaveUpBefore(disableBefore))
 		if err != nil {
 			return err
 		}
