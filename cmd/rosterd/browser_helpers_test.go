@@ -223,9 +223,27 @@ func (b *browser) open(path string) {
 // 1,000 rows) shows its header while Chromium still parses the rest, and a
 // node read meanwhile can be replaced under the read ("No node with given
 // id found").
+//
+// It asks with plain evaluations, not chromedp.Poll: a Poll started right
+// as a page is replaced runs against chromedp's bookkeeping of that
+// navigation, and evaluations are what every other read here uses.
 func (b *browser) loaded() {
 	b.t.Helper()
-	b.waitUntil(`document.readyState === "complete"`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState`))
+		cancel()
+		switch {
+		case err == nil && state == "complete":
+			return
+		case err != nil && !leftPage(err) && b.ctx.Err() != nil:
+			require.NoError(b.t, err, "waiting for the page to load")
+		case time.Now().After(deadline):
+			b.t.Fatalf("the page did not finish loading within 30 s (readyState %q, %v)", state, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // text is the visible text of the first element matching the CSS selector.
